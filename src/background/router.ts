@@ -1,0 +1,57 @@
+/**
+ * The typed message router: validates the envelope and the payload against the message map,
+ * checks the sender's audience, then calls the one handler for that message type.
+ */
+import * as v from 'valibot';
+import type { Runtime } from 'webextension-polyfill';
+import {
+  EnvelopeSchema,
+  type ErrorCode,
+  type MessageInput,
+  type MessageOutput,
+  type MessageType,
+  messageSchemas,
+  type Reply,
+} from '../messages/map';
+import { classifySender, type SenderContext } from './sender';
+
+export type Handlers = {
+  [T in MessageType]: (input: MessageInput<T>, sender: SenderContext) => Promise<MessageOutput<T>>;
+};
+
+export class HandlerError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const fail = (code: ErrorCode, message: string): Reply<never> => ({ ok: false, error: { code, message } });
+
+export function createRouter(handlers: Handlers, self: { id: string; origin: string }) {
+  return async function route(raw: unknown, rawSender: Runtime.MessageSender): Promise<Reply<unknown>> {
+    const envelope = v.safeParse(EnvelopeSchema, raw);
+    if (!envelope.success) return fail('bad_message', 'unknown message');
+    const type = envelope.output.type;
+    const def = messageSchemas[type];
+    const sender = classifySender(rawSender, self.id, self.origin);
+    if (!sender) return fail('forbidden', 'unknown sender');
+    // Each message has one audience: pages never call ours, and our pages never pose as a page.
+    if (def.audience !== sender.audience) {
+      return fail('forbidden', `${type} is not accepted from this sender`);
+    }
+    const payload = v.safeParse(def.input, envelope.output.payload);
+    if (!payload.success) return fail('bad_message', `${type}: ${payload.issues[0]?.message ?? 'invalid'}`);
+    try {
+      // The map guarantees handler and payload agree; TypeScript cannot follow the union here.
+      const handler = handlers[type] as (input: unknown, s: SenderContext) => Promise<unknown>;
+      return { ok: true, data: await handler(payload.output, sender) };
+    } catch (e) {
+      if (e instanceof HandlerError) return fail(e.code, e.message);
+      console.error(`paybound: ${type} failed`, e);
+      return fail('internal', 'internal error');
+    }
+  };
+}

@@ -1,0 +1,43 @@
+/**
+ * Who sent a message, as the browser reports it. Nothing the message says about its origin counts.
+ */
+import type { Runtime } from 'webextension-polyfill';
+import type { Audience } from '../messages/map';
+
+export interface SenderContext {
+  audience: Audience;
+  /** The origin of the sending frame, from the browser. */
+  origin: string;
+  tabId?: number;
+  frameId?: number;
+}
+
+/** `sender.origin` is Chrome-only; Firefox gives the frame URL. */
+function senderOrigin(sender: Runtime.MessageSender): string | undefined {
+  const reported = (sender as Runtime.MessageSender & { origin?: string }).origin;
+  if (reported && reported !== 'null') return reported;
+  if (!sender.url) return undefined;
+  try {
+    return new URL(sender.url).origin;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Classifies a sender. Extension pages (popup, options, approval window) share our origin; content
+ * scripts carry the web page's origin and a tab. Anything else (other extensions, unknown) is refused.
+ */
+export function classifySender(
+  sender: Runtime.MessageSender,
+  ownId: string,
+  ownOrigin: string,
+): SenderContext | undefined {
+  if (sender.id !== ownId) return undefined;
+  const origin = senderOrigin(sender);
+  if (!origin) return undefined;
+  if (origin === ownOrigin) return { audience: 'extension', origin };
+  if (!sender.tab || sender.tab.id === undefined) return undefined;
+  if (!/^https?:$/.test(new URL(origin).protocol)) return undefined;
+  return { audience: 'page', origin, tabId: sender.tab.id, frameId: sender.frameId };
+}

@@ -1,0 +1,36 @@
+/**
+ * Development provisioning: a JSON file, read when a development build is made, that pre-connects
+ * rails and presets settings so the demo, the tests and an evaluator start with a working wallet.
+ * Production builds never carry it (see vite.config.ts).
+ */
+import * as v from 'valibot';
+
+export const ProvisionSchema = v.strictObject({
+  /** ISO 4217 code of the user's currency. */
+  currency: v.optional(v.pipe(v.string(), v.regex(/^[A-Z]{3}$/)), 'USD'),
+  rails: v.optional(
+    v.array(
+      v.strictObject({
+        kind: v.literal('lnbits'),
+        id: v.optional(v.pipe(v.string(), v.regex(/^[a-z0-9-]{1,40}$/))),
+        label: v.optional(v.pipe(v.string(), v.maxLength(80))),
+        url: v.pipe(v.string(), v.url()),
+        adminKey: v.pipe(v.string(), v.minLength(8), v.maxLength(200)),
+      }),
+    ),
+    [],
+  ),
+  /** Base URL of the rate source (`GET <url>/v1/rates?base=BTC`). */
+  rateSourceUrl: v.optional(v.pipe(v.string(), v.url())),
+});
+
+export type Provision = v.InferOutput<typeof ProvisionSchema>;
+
+export function parseProvision(raw: unknown): Provision {
+  const result = v.safeParse(ProvisionSchema, raw);
+  if (!result.success) {
+    const issues = result.issues.map((i) => `${v.getDotPath(i) ?? '(root)'}: ${i.message}`).join('; ');
+    throw new Error(`invalid provisioning file: ${issues}`);
+  }
+  return result.output;
+}

@@ -1,0 +1,35 @@
+import { useEffect } from 'react';
+import { mount } from '../shared/mount';
+import { RecentChallenges } from '../shared/RecentChallenges';
+import { useStatusStore } from '../shared/status-store';
+
+function Options() {
+  const { status, recent, error, load } = useStatusStore();
+  useEffect(() => {
+    void load();
+  }, [load]);
+  return (
+    <main style={{ maxWidth: 820, margin: '0 auto', padding: 24 }}>
+      <h1>Paybound settings</h1>
+      {error && <p className="error">{error}</p>}
+      <h2>Wallets</h2>
+      {status?.rails.length ? (
+        <ul>
+          {status.rails.map((r) => (
+            <li key={r.id}>
+              {r.label} <span className="muted">({r.kind})</span>
+            </li>
+          ))}
+        </ul>
+      ) : (
+        <p className="muted">No wallet linked yet.</p>
+      )}
+      <h2>Budgets and approval tiers</h2>
+      <p className="muted">Coming with the spending-policy work.</p>
+      <h2>History</h2>
+      <RecentChallenges rows={recent} />
+    </main>
+  );
+}
+
+mount(<Options />);

@@ -1,0 +1,43 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { crx } from '@crxjs/vite-plugin';
+import react from '@vitejs/plugin-react';
+import { defineConfig } from 'vite';
+import manifest from './manifest.json' with { type: 'json' };
+import { parseProvision } from './src/core/config/provisioning';
+
+/**
+ * Builds the extension into dist/ (or PAYBOUND_OUT_DIR).
+ * `--mode development` reads PAYBOUND_PROVISION (a JSON file: rails, currency, rate source) and bakes
+ * it in; a production build refuses it, so a release can never carry a developer's wallet keys.
+ */
+export default defineConfig(({ mode }) => {
+  const provisionPath = process.env.PAYBOUND_PROVISION;
+  if (provisionPath && mode === 'production') {
+    throw new Error('PAYBOUND_PROVISION is only read by development builds (vite build --mode development)');
+  }
+  const provision = provisionPath ? parseProvision(JSON.parse(readFileSync(provisionPath, 'utf8'))) : null;
+  return {
+    plugins: [
+      react(),
+      crx({
+        manifest,
+        // Content scripts must run synchronously at document_start to wrap fetch before the page's
+        // first script, so they are built as self-contained IIFEs rather than loaded as modules.
+        contentScripts: { standaloneFiles: ['src/content/main-world.ts', 'src/content/bridge.ts'] },
+      }),
+    ],
+    define: { __PAYBOUND_PROVISION__: JSON.stringify(provision) },
+    build: {
+      outDir: process.env.PAYBOUND_OUT_DIR ?? 'dist',
+      emptyOutDir: true,
+      sourcemap: mode === 'development',
+      minify: mode !== 'development' || process.env.PAYBOUND_MINIFY === '1',
+      rollupOptions: {
+        // The approval window is opened by the worker, not named in the manifest.
+        input: { approve: resolve(import.meta.dirname, 'src/ui/approve/index.html') },
+      },
+    },
+    server: { port: 5173, strictPort: true },
+  };
+});
