@@ -32,7 +32,8 @@ export default defineConfig(({ mode }) => {
       outDir: process.env.PAYBOUND_OUT_DIR ?? 'dist',
       emptyOutDir: true,
       sourcemap: mode === 'development',
-      minify: mode !== 'development' || process.env.PAYBOUND_MINIFY === '1',
+      // Tests run the minified code a release ships; development builds add source maps.
+      minify: true,
       rollupOptions: {
         // The approval window is opened by the worker, not named in the manifest.
         input: { approve: resolve(import.meta.dirname, 'src/ui/approve/index.html') },

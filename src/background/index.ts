@@ -5,6 +5,7 @@
 import browser, { type Runtime } from 'webextension-polyfill';
 import { PayboundDb } from '../db/schema';
 import { createRouter } from './router';
+import { originOf } from './sender';
 import { ChallengeService } from './services/challenges';
 import { applyProvisioning } from './services/provisioning';
 import { getStatus } from './services/status';
@@ -25,7 +26,7 @@ const route = createRouter(
     'status.get': () => getStatus(db, version),
     'challenges.recent': (input) => challenges.recent(input.limit),
   },
-  { id: browser.runtime.id, origin: new URL(browser.runtime.getURL('/')).origin },
+  { id: browser.runtime.id, origin: originOf(browser.runtime.getURL('/')) ?? '' },
 );
 
 browser.runtime.onMessage.addListener((message: unknown, sender: Runtime.MessageSender) =>

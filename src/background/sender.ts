@@ -12,16 +12,24 @@ export interface SenderContext {
   frameId?: number;
 }
 
+/**
+ * scheme://host[:port] of a URL. Written out because WHATWG `URL.origin` is "null" for
+ * non-special schemes such as chrome-extension: in some engines.
+ */
+export function originOf(url: string): string | undefined {
+  try {
+    const u = new URL(url);
+    return u.host ? `${u.protocol}//${u.host}` : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** `sender.origin` is Chrome-only; Firefox gives the frame URL. */
 function senderOrigin(sender: Runtime.MessageSender): string | undefined {
   const reported = (sender as Runtime.MessageSender & { origin?: string }).origin;
   if (reported && reported !== 'null') return reported;
-  if (!sender.url) return undefined;
-  try {
-    return new URL(sender.url).origin;
-  } catch {
-    return undefined;
-  }
+  return sender.url ? originOf(sender.url) : undefined;
 }
 
 /**

@@ -1,0 +1,72 @@
+/**
+ * Finds the system Chromium and launches it with a built Paybound loaded, through playwright-core.
+ * Never downloads a browser: these machines use Debian's `chromium` package.
+ */
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type BrowserContext, chromium, type Page, type Worker } from 'playwright-core';
+
+const CANDIDATES = ['/usr/lib/chromium/chromium', '/usr/bin/chromium', '/usr/bin/chromium-browser'];
+
+export function findChromium(): string {
+  const fromEnv = process.env.CHROME_PATH;
+  if (fromEnv) {
+    if (!existsSync(fromEnv)) throw new Error(`CHROME_PATH is set to ${fromEnv}, but no file is there`);
+    return fromEnv;
+  }
+  const found = CANDIDATES.find((p) => existsSync(p));
+  if (!found) {
+    throw new Error(
+      'No Chromium found. Install Debian\'s: "apt-get update && apt-get install -y chromium", ' +
+        `or set CHROME_PATH to a Chromium binary. Looked in: ${CANDIDATES.join(', ')}`,
+    );
+  }
+  return found;
+}
+
+export interface LaunchedBrowser {
+  context: BrowserContext;
+  serviceWorker: Worker;
+  extensionId: string;
+  userDataDir: string;
+  close(): Promise<void>;
+}
+
+export async function launchWithExtension(opts: {
+  extensionDir: string;
+  headless?: boolean;
+  userDataDir?: string;
+}): Promise<LaunchedBrowser> {
+  const userDataDir = opts.userDataDir ?? mkdtempSync(join(tmpdir(), 'paybound-profile-'));
+  const context = await chromium.launchPersistentContext(userDataDir, {
+    executablePath: findChromium(),
+    headless: opts.headless ?? true,
+    args: [
+      `--disable-extensions-except=${opts.extensionDir}`,
+      `--load-extension=${opts.extensionDir}`,
+      '--disable-component-update',
+    ],
+    viewport: { width: 1100, height: 760 },
+  });
+  const serviceWorker = context.serviceWorkers()[0] ?? (await context.waitForEvent('serviceworker'));
+  const extensionId = new URL(serviceWorker.url()).host;
+  return { context, serviceWorker, extensionId, userDataDir, close: () => context.close() };
+}
+
+/** An extension page's URL, e.g. `extensionUrl(id, 'src/ui/popup/index.html')`. */
+export function extensionUrl(extensionId: string, path: string): string {
+  return `chrome-extension://${extensionId}/${path}`;
+}
+
+/**
+ * Stops the service worker the way the browser does when it is idle (CDP), then wakes it with a
+ * message from an extension page, so later `serviceWorker.evaluate` calls reach the new instance.
+ */
+export async function restartServiceWorker(context: BrowserContext, extensionPage: Page): Promise<void> {
+  const cdp = await context.newCDPSession(extensionPage);
+  await cdp.send('ServiceWorker.enable');
+  await cdp.send('ServiceWorker.stopAllWorkers');
+  await cdp.detach();
+  await extensionPage.evaluate(() => chrome.runtime.sendMessage({ type: 'status.get', payload: {} }));
+}

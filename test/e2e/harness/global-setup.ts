@@ -1,0 +1,29 @@
+/**
+ * Once per e2e run: start the local stack on free ports and build the extension provisioned with
+ * its user wallet. Tests reach both through `inject('stack')` and `inject('extensionDir')`.
+ */
+import type { TestProject } from 'vitest/node';
+import { buildExtension } from '../../../server/dev/build';
+import { findChromium } from '../../../server/dev/chromium';
+import { provisionFor, type StackInfo, startStack } from '../../../server/dev/stack';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    stack: StackInfo;
+    extensionDir: string;
+  }
+}
+
+export default async function setup(project: TestProject) {
+  findChromium(); // fail first, and clearly, when there is no browser
+  const stack = await startStack({ ports: { demo: 0, lnbits: 0, rates: 0 } });
+  try {
+    const extensionDir = buildExtension({ outDir: '.out/e2e/dist', provision: provisionFor(stack.info) });
+    project.provide('stack', stack.info);
+    project.provide('extensionDir', extensionDir);
+  } catch (e) {
+    await stack.close();
+    throw e;
+  }
+  return () => stack.close();
+}
