@@ -1,0 +1,73 @@
+/**
+ * Exchange rates as exact rationals: a rate is the price of one bitcoin in the currency's minor
+ * units (cents), an integer. Conversions round up, so a budget never under-counts a charge.
+ */
+
+export const MSAT_PER_BTC = 100_000_000_000n;
+
+export interface Rate {
+  /** ISO 4217 code, e.g. 'USD'. */
+  currency: string;
+  /** Minor units (cents) per 1 BTC. */
+  minorPerBtc: bigint;
+  /** Who said so: a provider id, or 'manual'. */
+  source: string;
+  /** When the source stated it, unix ms. */
+  asOf: number;
+}
+
+/** Decimal places of a currency's minor unit (USD 2, JPY 0, BHD 3). */
+export function minorDigits(currency: string): number {
+  return (
+    new Intl.NumberFormat('en', { style: 'currency', currency }).resolvedOptions().maximumFractionDigits ?? 2
+  );
+}
+
+/** "97123.456" (major units per BTC) → minor units per BTC, exactly; extra decimals round up. */
+export function parseDecimalRate(decimal: string, currency: string): bigint {
+  const m = /^(\d{1,15})(?:\.(\d{1,18}))?$/.exec(decimal.trim());
+  if (!m) throw new Error(`not a decimal rate: ${decimal}`);
+  const digits = minorDigits(currency);
+  const whole = BigInt(m[1] ?? '0');
+  const frac = m[2] ?? '';
+  const kept = BigInt((frac.slice(0, digits) || '0').padEnd(digits, '0'));
+  const dropped = frac.slice(digits);
+  const roundUp = /[1-9]/.test(dropped) ? 1n : 0n;
+  const value = whole * 10n ** BigInt(digits) + kept + roundUp;
+  if (value <= 0n) throw new Error('a rate must be positive');
+  return value;
+}
+
+/** msat → minor units of the rate's currency, rounded up. */
+export function msatToMinor(msat: bigint, rate: Pick<Rate, 'minorPerBtc'>): bigint {
+  if (msat < 0n) throw new Error('negative amount');
+  return (msat * rate.minorPerBtc + MSAT_PER_BTC - 1n) / MSAT_PER_BTC;
+}
+
+/** Formats minor units as money, e.g. 1234n USD → "$12.34". */
+export function formatMinor(minor: bigint, currency: string, locale = 'en'): string {
+  const digits = minorDigits(currency);
+  const negative = minor < 0n;
+  const abs = negative ? -minor : minor;
+  const unit = 10n ** BigInt(digits);
+  const major = abs / unit;
+  const frac = (abs % unit).toString().padStart(digits, '0');
+  // Intl formats the symbol and grouping; the digits stay exact (no float passes through).
+  const parts = new Intl.NumberFormat(locale, { style: 'currency', currency }).formatToParts(0);
+  const symbol = parts.find((p) => p.type === 'currency')?.value ?? currency;
+  const symbolFirst =
+    parts.findIndex((p) => p.type === 'currency') < parts.findIndex((p) => p.type === 'integer');
+  const grouped = major.toString().replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+  const number = digits > 0 ? `${grouped}.${frac}` : grouped;
+  const text = symbolFirst ? `${symbol}${number}` : `${number} ${symbol}`;
+  return negative ? `-${text}` : text;
+}
+
+/** Formats msat as sats, keeping any millisatoshi fraction visible: 21000n → "21 sats", 21500n → "21.5 sats". */
+export function formatMsatAsSats(msat: bigint): string {
+  const sats = msat / 1000n;
+  const rest = msat % 1000n;
+  const whole = sats.toString().replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+  const frac = rest === 0n ? '' : `.${rest.toString().padStart(3, '0').replace(/0+$/, '')}`;
+  return `${whole}${frac} ${sats === 1n && rest === 0n ? 'sat' : 'sats'}`;
+}
