@@ -1,7 +1,8 @@
 /**
- * Runs in every page's main world at document_start: wraps `fetch` so that a 402 carrying a known
- * payment challenge is handed to Paybound, and the page's promise resolves with the paid retry or,
- * when Paybound does not pay, with the original 402. Everything else passes through at once.
+ * Runs in every page's main world at document_start: wraps `fetch` and asynchronous
+ * `XMLHttpRequest` so that a 402 carrying a known payment challenge is handed to Paybound, and the
+ * page sees the paid retry or, when Paybound does not pay, the original 402. Everything else
+ * passes through at once. Synchronous XHR is left alone: it cannot wait for an approval.
  * Kept tiny on purpose: it runs in every frame of every page. Untrusted by design.
  */
 import { type BridgeAck, type BridgeAnswer, CHANNEL, type ChallengeQuery } from './channel';
@@ -33,7 +34,7 @@ import { type BridgeAck, type BridgeAnswer, CHANNEL, type ChallengeQuery } from 
   const isChallenge = (h: Headers) =>
     KNOWN.test(h.get('www-authenticate') ?? '') || h.has('payment-required');
 
-  function ask(url: string, method: string, res: Response): Promise<string | undefined> {
+  function ask(url: string, method: string, headers: [string, string][]): Promise<string | undefined> {
     return new Promise((resolve) => {
       const id = ++seq;
       const finish = (auth?: string) => {
@@ -53,7 +54,7 @@ import { type BridgeAck, type BridgeAnswer, CHANNEL, type ChallengeQuery } from 
         channel: CHANNEL,
         kind: 'query',
         id,
-        payload: { url, method, status: 402, headers: [...res.headers] },
+        payload: { url, method, status: 402, headers },
       };
       window.postMessage(query, '*');
     });
@@ -65,9 +66,134 @@ import { type BridgeAck, type BridgeAnswer, CHANNEL, type ChallengeQuery } from 
     const res = await nativeFetch(input, init);
     if (res.status !== 402 || !isChallenge(res.headers)) return res;
     const req = new Request(spare, init);
-    const auth = await ask(req.url, req.method, res);
+    const auth = await ask(req.url, req.method, [...res.headers]);
     if (!auth) return res;
     req.headers.set('Authorization', auth);
     return nativeFetch(req);
   };
+
+  // XHR: our listeners are added in the constructor, so they run before any of the page's. From
+  // a 402's headers until the request ends, every event is held back from the page; then either the
+  // request is re-sent with the credential (the page sees only the paid response) or the held events
+  // are replayed, one readystatechange standing for the several that were held.
+  interface XhrState {
+    method: string;
+    url: string;
+    async: boolean;
+    headers: [string, string][];
+    body?: Document | XMLHttpRequestBodyInit | null;
+    held?: Event[];
+    retried?: boolean;
+  }
+  const NativeXHR = XMLHttpRequest;
+  const { open, send, setRequestHeader } = NativeXHR.prototype;
+  const xhrs = new WeakMap<XMLHttpRequest, XhrState>();
+  const EVENTS = [
+    'readystatechange',
+    'loadstart',
+    'progress',
+    'load',
+    'error',
+    'abort',
+    'timeout',
+    'loadend',
+  ];
+
+  const parseHeaders = (raw: string): [string, string][] =>
+    raw
+      .trim()
+      .split(/\r?\n/)
+      .filter(Boolean)
+      .map((line) => {
+        const i = line.indexOf(':');
+        return [line.slice(0, i).trim(), line.slice(i + 1).trim()];
+      });
+
+  async function settle(xhr: XMLHttpRequest, st: XhrState) {
+    const held = st.held ?? [];
+    const auth = await ask(
+      new URL(st.url, location.href).href,
+      st.method,
+      parseHeaders(xhr.getAllResponseHeaders()),
+    );
+    if (auth) {
+      st.retried = true;
+      open.call(xhr, st.method, st.url, true); // its readystatechange is still held
+      for (const [k, v] of st.headers) setRequestHeader.call(xhr, k, v);
+      setRequestHeader.call(xhr, 'Authorization', auth);
+      st.held = undefined;
+      send.call(xhr, st.body);
+      return;
+    }
+    st.held = undefined;
+    let replayedStateChange = false;
+    for (const ev of held) {
+      if (ev.type === 'readystatechange') {
+        if (replayedStateChange) continue;
+        replayedStateChange = true;
+      }
+      xhr.dispatchEvent(
+        ev instanceof ProgressEvent
+          ? new ProgressEvent(ev.type, {
+              lengthComputable: ev.lengthComputable,
+              loaded: ev.loaded,
+              total: ev.total,
+            })
+          : new Event(ev.type),
+      );
+    }
+  }
+
+  const isChallengeXhr = (x: XMLHttpRequest) =>
+    KNOWN.test(x.getResponseHeader('www-authenticate') ?? '') ||
+    x.getResponseHeader('payment-required') !== null;
+
+  function gate(this: XMLHttpRequest, ev: Event) {
+    const st = xhrs.get(this);
+    if (!st || !ev.isTrusted) return;
+    if (
+      !st.held &&
+      !st.retried &&
+      st.async &&
+      ev.type === 'readystatechange' &&
+      this.readyState === 2 &&
+      this.status === 402 &&
+      isChallengeXhr(this)
+    ) {
+      st.held = [];
+    }
+    if (!st.held) return;
+    ev.stopImmediatePropagation();
+    st.held.push(ev);
+    if (ev.type === 'loadend') void settle(this, st);
+  }
+
+  class PayboundXHR extends NativeXHR {
+    constructor() {
+      super();
+      for (const t of EVENTS) this.addEventListener(t, gate);
+    }
+  }
+  Object.assign(NativeXHR.prototype, {
+    open(
+      this: XMLHttpRequest,
+      method: string,
+      url: string | URL,
+      async?: boolean,
+      ...rest: (string | null)[]
+    ) {
+      xhrs.set(this, { method, url: String(url), async: async !== false, headers: [] });
+      return (open as (...a: unknown[]) => void).call(this, method, url, async ?? true, ...rest);
+    },
+    setRequestHeader(this: XMLHttpRequest, name: string, value: string) {
+      xhrs.get(this)?.headers.push([name, value]);
+      return setRequestHeader.call(this, name, value);
+    },
+    send(this: XMLHttpRequest, body?: Document | XMLHttpRequestBodyInit | null) {
+      const st = xhrs.get(this);
+      if (st) st.body = body;
+      return send.call(this, body);
+    },
+  });
+  window.XMLHttpRequest = PayboundXHR;
 })();
