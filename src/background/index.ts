@@ -2,33 +2,138 @@
  * The service worker's entry: wires the services and registers every listener at the top level,
  * so a worker the browser restarted hears the event that woke it.
  */
-import browser, { type Runtime } from 'webextension-polyfill';
+import browser, { type Runtime, type WebRequest } from 'webextension-polyfill';
+import { getSetting, recentChallenges } from '../db/queries';
 import { PayboundDb } from '../db/schema';
-import { createRouter } from './router';
+import type { Broadcast } from '../messages/map';
+import { headersReceivedOptions } from '../platform/capabilities';
+import { createRouter, HandlerError } from './router';
 import { originOf } from './sender';
-import { ChallengeService } from './services/challenges';
+import { ApprovalService } from './services/approvals';
+import { PaymentService } from './services/payments';
 import { applyProvisioning } from './services/provisioning';
+import { defaultRail, railFor } from './services/rails/index';
+import { RateService } from './services/rates';
 import { getStatus } from './services/status';
+import { TokenService } from './services/tokens';
+import { challengeView, paymentView, quoteView } from './services/views';
 
 const db = new PayboundDb();
-const challenges = new ChallengeService(db);
 const version = browser.runtime.getManifest().version;
+const WINDOWS_KEY = 'approvalWindows';
 
-// Provisioning must be in place before the first message is answered, on install and on every wake.
-const ready = applyProvisioning(db, __PAYBOUND_PROVISION__).catch((e: unknown) => {
-  console.error('paybound: provisioning failed', e);
-  return false;
+const approvals = new ApprovalService(
+  db,
+  {
+    async create(url) {
+      const win = await browser.windows.create({
+        url,
+        type: 'popup',
+        width: 460,
+        height: 640,
+        focused: true,
+      });
+      return win.id;
+    },
+    async focus(windowId) {
+      return browser.windows.update(windowId, { focused: true }).then(
+        () => true,
+        () => false,
+      );
+    },
+    async remove(windowId) {
+      await browser.windows.remove(windowId).catch(() => {});
+    },
+  },
+  {
+    async get() {
+      const got = await browser.storage.session.get(WINDOWS_KEY);
+      return (got[WINDOWS_KEY] as Record<string, number> | undefined) ?? {};
+    },
+    async set(map) {
+      await browser.storage.session.set({ [WINDOWS_KEY]: map });
+    },
+  },
+  (tabId) => browser.runtime.getURL(`src/ui/approve/index.html?tab=${tabId}`),
+  async (msg: Broadcast) => {
+    // Nobody listening (no extension page open) is fine.
+    await browser.runtime.sendMessage(msg).catch(() => {});
+  },
+);
+const tokens = new TokenService(db, browser.declarativeNetRequest);
+const rates = new RateService(db);
+const payments = new PaymentService({
+  db,
+  rates,
+  approvals,
+  tokens,
+  defaultRail: () => defaultRail(db),
+  railFor,
 });
+
+// Before the first message is answered: provisioning, token rules, payments left open by a dead worker.
+const ready = (async () => {
+  await applyProvisioning(db, __PAYBOUND_PROVISION__).catch((e: unknown) =>
+    console.error('paybound: provisioning failed', e),
+  );
+  await tokens.syncRules().catch((e: unknown) => console.error('paybound: token rules', e));
+  void payments.reconcile().catch((e: unknown) => console.error('paybound: reconcile', e));
+})();
 
 const route = createRouter(
   {
-    'challenge.seen': (input, sender) => challenges.seen(input, sender),
+    'challenge.seen': (input, sender) =>
+      payments.onChallenge({ ...input, origin: sender.origin, tabId: sender.tabId, via: 'fetch' }),
     'status.get': () => getStatus(db, version),
-    'challenges.recent': (input) => challenges.recent(input.limit),
+    'challenges.recent': async (input) => (await recentChallenges(db, input.limit)).map(challengeView),
+    'approvals.pending': async ({ tabId }) => {
+      const currency = await getSetting(db, 'currency', 'USD');
+      return (await approvals.pending(tabId)).map((p) => quoteView(p, Date.now(), currency));
+    },
+    'approval.decide': async ({ paymentId, decision }) => {
+      const awaited = approvals.isAwaited(paymentId);
+      const accepted = await approvals.decide(paymentId, decision === 'approve' ? 'approved' : 'denied');
+      if (!accepted) throw new HandlerError('not_found', 'this payment is no longer waiting for a decision');
+      // After a worker restart nobody waits on the decision: pay here; the token serves the page's next request.
+      if (!awaited && decision === 'approve') void payments.pay(paymentId);
+      return { accepted };
+    },
+    'payments.recent': async ({ limit }) =>
+      (await db.payments.orderBy('createdAt').reverse().limit(limit).toArray()).map(paymentView),
   },
   { id: browser.runtime.id, origin: originOf(browser.runtime.getURL('/')) ?? '' },
 );
 
 browser.runtime.onMessage.addListener((message: unknown, sender: Runtime.MessageSender) =>
   ready.then(() => route(message, sender)),
+);
+
+browser.windows.onRemoved.addListener((windowId) => {
+  void ready.then(() => approvals.windowClosed(windowId));
+});
+
+// A 402 on a page load never reaches the page's scripts: the browser shows it to us here. After
+// payment the token's session rule adds the credential, and the tab reloads.
+browser.webRequest.onHeadersReceived.addListener(
+  (details: WebRequest.OnHeadersReceivedDetailsType) => {
+    if (details.statusCode !== 402 || details.tabId < 0) return;
+    const origin = originOf(details.url);
+    if (!origin) return;
+    const headers = (details.responseHeaders ?? []).map((h) => [h.name, h.value ?? ''] as const);
+    void ready
+      .then(() =>
+        payments.onChallenge({
+          url: details.url,
+          method: details.method,
+          headers,
+          origin,
+          tabId: details.tabId,
+          via: 'navigation',
+        }),
+      )
+      .then((verdict) => (verdict.action === 'retry' ? browser.tabs.reload(details.tabId) : undefined))
+      .catch((e: unknown) => console.error('paybound: navigation 402', e));
+  },
+  { urls: ['http://*/*', 'https://*/*'], types: ['main_frame'] },
+  headersReceivedOptions(),
 );

@@ -1,8 +1,9 @@
 /**
- * The Dexie database. Versions are append-only: a shipped version is never edited, a change is a
- * new `this.version(n)` with its upgrade function.
+ * The Dexie database. Versions are append-only once released: a change is a new
+ * `this.version(n)` with its upgrade function, never an edit of a released one.
  */
 import Dexie, { type Table } from 'dexie';
+import type { BitcoinNetwork } from '../core/lightning/bolt11';
 
 export interface ChallengeRecord {
   id?: number;
@@ -22,6 +23,7 @@ export interface RailRecord {
   id: string;
   kind: RailKind;
   label: string;
+  network: BitcoinNetwork;
   /** Connection details; encrypted at rest once the lock lands (DESIGN §9). */
   config: { url: string; adminKey: string };
   createdAt: number;
@@ -32,10 +34,81 @@ export interface SettingRecord {
   value: unknown;
 }
 
+/**
+ * Ledger states (DESIGN §6). `reserved` covers the wait for approval; `failed` has released its
+ * reservation; `unknown` means the worker died while paying and the rail must be asked.
+ */
+export type PaymentState =
+  | 'reserved'
+  | 'paying'
+  | 'paid'
+  | 'failed'
+  | 'unknown'
+  | 'proof_failed'
+  | 'accepted'
+  | 'rejected';
+
+export type ApprovalState = 'waiting' | 'approved' | 'denied' | 'auto';
+
+export interface RateSnapshot {
+  currency: string;
+  minorPerBtc: bigint;
+  source: string;
+  /** When the source stated the rate (unix ms); its age at quote time is quotedAt - asOf. */
+  asOf: number;
+}
+
+export interface PaymentRecord {
+  id: string;
+  /** The challenge's identity (`l402:<payment hash>`): unique, so nothing is paid twice. */
+  key: string;
+  protocol: 'l402';
+  /** The site that asked: the frame origin the browser reported. */
+  origin: string;
+  url: string;
+  method: string;
+  tabId?: number;
+  /** 'fetch' for a page's request, 'navigation' for a top-level page load. */
+  via: 'fetch' | 'navigation';
+  railId: string;
+  state: PaymentState;
+  approval: ApprovalState;
+  amountMsat: bigint;
+  /** User-currency amount, rounded up; absent when no rate was available. */
+  amountMinor?: bigint;
+  rate?: RateSnapshot;
+  description?: string;
+  invoice: string;
+  paymentHash: string;
+  invoiceExpiresAt: number;
+  /** The L402 macaroon and the scheme to present it with. */
+  macaroon: string;
+  scheme: 'L402' | 'LSAT';
+  preimage?: string;
+  failure?: { code: string; reason: string };
+  createdAt: number;
+  updatedAt: number;
+  paidAt?: number;
+}
+
+export interface TokenRecord {
+  /** Also the id of the declarativeNetRequest session rule that attaches it. */
+  id?: number;
+  /** scheme://host[:port] of the API the token is sent to. */
+  origin: string;
+  /** Path prefix the token covers, ending in '/'. */
+  pathPrefix: string;
+  authorization: string;
+  paymentId: string;
+  createdAt: number;
+}
+
 export class PayboundDb extends Dexie {
   challenges!: Table<ChallengeRecord, number>;
   rails!: Table<RailRecord, string>;
   settings!: Table<SettingRecord, string>;
+  payments!: Table<PaymentRecord, string>;
+  tokens!: Table<TokenRecord, number>;
 
   constructor(name = 'paybound') {
     super(name);
@@ -43,6 +116,8 @@ export class PayboundDb extends Dexie {
       challenges: '++id, origin, seenAt',
       rails: 'id, kind',
       settings: 'key',
+      payments: 'id, &key, origin, state, createdAt',
+      tokens: '++id, &[origin+pathPrefix]',
     });
   }
 }

@@ -24,6 +24,15 @@ export const RecentChallengesInput = v.strictObject({
   limit: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(500)), 50),
 });
 
+export const PendingApprovalsInput = v.strictObject({
+  tabId: v.pipe(v.number(), v.integer(), v.minValue(-1)),
+});
+
+export const DecideInput = v.strictObject({
+  paymentId: v.pipe(v.string(), v.regex(/^[0-9a-f-]{36}$/)),
+  decision: v.picklist(['approve', 'deny']),
+});
+
 export const messageSchemas = {
   /** The page's request was answered 402 with a challenge the main-world script recognised. */
   'challenge.seen': { audience: 'page', input: ChallengeSeenInput },
@@ -31,6 +40,12 @@ export const messageSchemas = {
   'status.get': { audience: 'extension', input: v.strictObject({}) },
   /** The most recent 402 challenges seen, newest first. */
   'challenges.recent': { audience: 'extension', input: RecentChallengesInput },
+  /** The quotes waiting for the user in one tab's approval window, oldest first. */
+  'approvals.pending': { audience: 'extension', input: PendingApprovalsInput },
+  /** The user's answer to one quote. Only the approval window sends it. */
+  'approval.decide': { audience: 'extension', input: DecideInput },
+  /** The ledger, newest first. */
+  'payments.recent': { audience: 'extension', input: RecentChallengesInput },
 } as const satisfies Record<string, { audience: Audience; input: v.GenericSchema }>;
 
 export type MessageType = keyof typeof messageSchemas;
@@ -51,6 +66,39 @@ export interface ChallengeRecordView {
   error?: string;
 }
 
+/** A quote as the approval window shows it. Amounts are decimal strings: messages are JSON. */
+export interface QuoteView {
+  id: string;
+  origin: string;
+  url: string;
+  method: string;
+  description?: string;
+  amountMsat: string;
+  amountMinor?: string;
+  currency: string;
+  rate?: { minorPerBtc: string; source: string; ageMs: number; stale: boolean };
+  /** Unix seconds. */
+  invoiceExpiresAt: number;
+  createdAt: number;
+}
+
+export interface PaymentView {
+  id: string;
+  origin: string;
+  url: string;
+  via: 'fetch' | 'navigation';
+  state: string;
+  approval: string;
+  amountMsat: string;
+  amountMinor?: string;
+  currency?: string;
+  rate?: { minorPerBtc: string; source: string; asOf: number };
+  paymentHash: string;
+  failure?: { code: string; reason: string };
+  createdAt: number;
+  paidAt?: number;
+}
+
 export interface StatusView {
   version: string;
   rails: { id: string; kind: string; label: string }[];
@@ -62,7 +110,18 @@ export interface MessageOutputs {
   'challenge.seen': ChallengeVerdict;
   'status.get': StatusView;
   'challenges.recent': ChallengeRecordView[];
+  'approvals.pending': QuoteView[];
+  'approval.decide': { accepted: boolean };
+  'payments.recent': PaymentView[];
 }
+
+/** Worker → extension pages broadcasts (not requests; nothing answers them). */
+export interface BroadcastMap {
+  'approvals.changed': { tabId: number };
+}
+export type Broadcast = {
+  [K in keyof BroadcastMap]: { broadcast: K; data: BroadcastMap[K] };
+}[keyof BroadcastMap];
 
 export type MessageOutput<T extends MessageType> = MessageOutputs[T];
 
@@ -73,7 +132,7 @@ export interface Envelope<T extends MessageType = MessageType> {
 
 export type Reply<T> = { ok: true; data: T } | { ok: false; error: { code: ErrorCode; message: string } };
 
-export type ErrorCode = 'bad_message' | 'forbidden' | 'internal' | 'bad_challenge';
+export type ErrorCode = 'bad_message' | 'forbidden' | 'internal' | 'bad_challenge' | 'not_found';
 
 export const EnvelopeSchema = v.object({
   type: v.picklist(Object.keys(messageSchemas) as MessageType[]),

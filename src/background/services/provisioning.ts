@@ -16,6 +16,7 @@ export async function applyProvisioning(db: PayboundDb, raw: unknown, now = Date
         id: rail.id ?? `${rail.kind}-${i + 1}`,
         kind: rail.kind,
         label: rail.label ?? 'LNbits wallet',
+        network: rail.network,
         config: { url: rail.url, adminKey: rail.adminKey },
         createdAt: now,
       });

@@ -16,6 +16,8 @@ export const ProvisionSchema = v.strictObject({
         label: v.optional(v.pipe(v.string(), v.maxLength(80))),
         url: v.pipe(v.string(), v.url()),
         adminKey: v.pipe(v.string(), v.minLength(8), v.maxLength(200)),
+        /** The Lightning network the wallet pays on; invoices for any other are refused. */
+        network: v.optional(v.picklist(['mainnet', 'testnet', 'signet', 'regtest']), 'mainnet'),
       }),
     ),
     [],

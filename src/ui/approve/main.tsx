@@ -1,11 +1,139 @@
+import { useEffect, useRef, useState } from 'react';
+import { formatMinor, formatMsatAsSats } from '../../core/money/rates';
+import type { QuoteView } from '../../messages/map';
 import { mount } from '../shared/mount';
+import { useApproveStore } from './store';
+import './approve.css';
 
-/** The quote window. The payment flow fills it: origin, amount in both units, budget effect. */
-function Approve() {
+function useNowSeconds(): number {
+  const [now, setNow] = useState(() => Math.floor(Date.now() / 1000));
+  useEffect(() => {
+    const t = setInterval(() => setNow(Math.floor(Date.now() / 1000)), 1000);
+    return () => clearInterval(t);
+  }, []);
+  return now;
+}
+
+function ageText(ms: number): string {
+  const minutes = Math.floor(ms / 60000);
+  if (minutes < 1) return 'just now';
+  if (minutes < 120) return `${minutes} min ago`;
+  return `${Math.floor(minutes / 60)} h ago`;
+}
+
+function countdown(seconds: number): string {
+  if (seconds <= 0) return 'expired';
+  const m = Math.floor(seconds / 60);
+  const s = seconds % 60;
+  return `${m}:${String(s).padStart(2, '0')}`;
+}
+
+function Quote({ quote, position, total }: { quote: QuoteView; position: number; total: number }) {
+  const { decide, busy } = useApproveStore();
+  const now = useNowSeconds();
+  const remaining = quote.invoiceExpiresAt - now;
+  const expired = remaining <= 0;
+  const approveRef = useRef<HTMLButtonElement>(null);
+  // biome-ignore lint/correctness/useExhaustiveDependencies: focus moves to each new quote
+  useEffect(() => approveRef.current?.focus(), [quote.id]);
+  const host = new URL(quote.url).host;
+  const sameSite = new URL(quote.origin).host === host;
   return (
-    <main style={{ padding: 16 }}>
-      <h1>Payment request</h1>
-      <p className="muted">No payment is waiting for your approval.</p>
+    <section aria-labelledby="quote-title" data-testid="quote" data-quote-id={quote.id}>
+      {total > 1 && (
+        <p className="muted" data-testid="queue">
+          Request {position} of {total} from this tab
+        </p>
+      )}
+      <h1 id="quote-title">
+        <span data-testid="origin">{quote.origin}</span> asks for a payment
+      </h1>
+      {!sameSite && <p className="muted">for a request to {host}</p>}
+      <p className="for" data-testid="description">
+        {quote.description ?? 'No description given'}
+      </p>
+      <div className="amount">
+        <div className="fiat" data-testid="amount-fiat">
+          {quote.amountMinor !== undefined
+            ? formatMinor(BigInt(quote.amountMinor), quote.currency)
+            : 'rate unavailable'}
+        </div>
+        <div className="sats" data-testid="amount-sats">
+          {formatMsatAsSats(BigInt(quote.amountMsat))}
+        </div>
+      </div>
+      <dl>
+        <dt>Rate</dt>
+        <dd data-testid="rate">
+          {quote.rate
+            ? `${formatMinor(BigInt(quote.rate.minorPerBtc), quote.currency)} per BTC, from ${quote.rate.source}, ${ageText(quote.rate.ageMs)}`
+            : 'no rate available: the amount is shown in sats only'}
+          {quote.rate?.stale && <strong className="error"> — old rate, a 2% margin is added</strong>}
+        </dd>
+        <dt>Offer expires in</dt>
+        <dd data-testid="expiry" className={remaining < 60 ? 'error' : undefined}>
+          {countdown(remaining)}
+        </dd>
+        <dt>Budget</dt>
+        <dd data-testid="budget">No budget applies yet: budgets arrive with spending rules.</dd>
+        <dt>Request</dt>
+        <dd className="muted url">
+          {quote.method} {quote.url}
+        </dd>
+      </dl>
+      <div className="actions">
+        <button
+          type="button"
+          data-testid="deny"
+          disabled={busy}
+          onClick={() => void decide(quote.id, 'deny')}
+        >
+          Deny
+        </button>
+        <button
+          type="button"
+          className="primary"
+          data-testid="approve"
+          ref={approveRef}
+          disabled={busy || expired}
+          onClick={() => void decide(quote.id, 'approve')}
+        >
+          Pay{' '}
+          {quote.amountMinor !== undefined
+            ? formatMinor(BigInt(quote.amountMinor), quote.currency)
+            : formatMsatAsSats(BigInt(quote.amountMsat))}
+        </button>
+      </div>
+      <p className="muted hint">Esc denies. Closing this window denies everything waiting in it.</p>
+    </section>
+  );
+}
+
+function Approve() {
+  const { quotes, loaded, error, load, decide } = useApproveStore();
+  useEffect(() => {
+    void load();
+  }, [load]);
+  const first = quotes[0];
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => {
+      if (e.key === 'Escape' && first) void decide(first.id, 'deny');
+    };
+    window.addEventListener('keydown', onKey);
+    return () => window.removeEventListener('keydown', onKey);
+  }, [first, decide]);
+  return (
+    <main className="approve">
+      {error && (
+        <p className="error" role="alert">
+          {error}
+        </p>
+      )}
+      {first ? (
+        <Quote quote={first} position={1} total={quotes.length} />
+      ) : (
+        loaded && <p className="muted">No payment is waiting for your approval.</p>
+      )}
     </main>
   );
 }

@@ -1,0 +1,99 @@
+/**
+ * The quote window: one popup window per tab, in which that tab's quotes queue. The user's
+ * decision is stored on the payment record; the payment flow waits on it here. Closing the window
+ * denies whatever is still waiting in it.
+ */
+import type { PayboundDb, PaymentRecord } from '../../db/schema';
+import type { Broadcast } from '../../messages/map';
+
+export type Decision = 'approved' | 'denied';
+
+export interface WindowApi {
+  create(url: string): Promise<number | undefined>;
+  focus(windowId: number): Promise<boolean>;
+  remove(windowId: number): Promise<void>;
+}
+
+export interface SessionStore {
+  get(): Promise<Record<string, number>>;
+  set(map: Record<string, number>): Promise<void>;
+}
+
+const NO_TAB = -1;
+
+export class ApprovalService {
+  private readonly waiters = new Map<string, (d: Decision) => void>();
+
+  constructor(
+    private readonly db: PayboundDb,
+    private readonly windows: WindowApi,
+    private readonly session: SessionStore,
+    private readonly approveUrl: (tabId: number) => string,
+    private readonly broadcast: (msg: Broadcast) => Promise<void>,
+  ) {}
+
+  /** Shows the quote (opening or reusing the tab's window) and waits for the user's decision. */
+  async request(payment: PaymentRecord): Promise<Decision> {
+    const decided = new Promise<Decision>((resolve) => this.waiters.set(payment.id, resolve));
+    const tabId = payment.tabId ?? NO_TAB;
+    const map = await this.session.get();
+    const existing = map[String(tabId)];
+    if (existing !== undefined && (await this.windows.focus(existing))) {
+      await this.broadcast({ broadcast: 'approvals.changed', data: { tabId } });
+    } else {
+      const windowId = await this.windows.create(this.approveUrl(tabId));
+      if (windowId === undefined) this.settle(payment.id, 'denied');
+      else await this.session.set({ ...(await this.session.get()), [String(tabId)]: windowId });
+    }
+    return decided;
+  }
+
+  async pending(tabId: number): Promise<PaymentRecord[]> {
+    const rows = await this.db.payments.where('state').equals('reserved').toArray();
+    return rows
+      .filter((p) => p.approval === 'waiting' && (p.tabId ?? NO_TAB) === tabId)
+      .sort((a, b) => a.createdAt - b.createdAt);
+  }
+
+  /**
+   * Records the user's decision. Only a quote still waiting can be decided, so a late or repeated
+   * click changes nothing.
+   */
+  async decide(paymentId: string, decision: Decision): Promise<boolean> {
+    const changed = await this.db.transaction('rw', this.db.payments, async () => {
+      const p = await this.db.payments.get(paymentId);
+      if (p?.state !== 'reserved' || p.approval !== 'waiting') return false;
+      await this.db.payments.update(paymentId, { approval: decision, updatedAt: Date.now() });
+      return true;
+    });
+    if (changed) this.settle(paymentId, decision);
+    return changed;
+  }
+
+  /** A quote that can no longer be approved (expired, worker gave up): stop waiting for it. */
+  async withdraw(paymentId: string): Promise<void> {
+    await this.decide(paymentId, 'denied');
+  }
+
+  /** The window was closed: deny everything still waiting in it. */
+  async windowClosed(windowId: number): Promise<void> {
+    const map = await this.session.get();
+    const entry = Object.entries(map).find(([, id]) => id === windowId);
+    if (!entry) return;
+    const [tabKey] = entry;
+    const { [tabKey]: _closed, ...rest } = map;
+    await this.session.set(rest);
+    for (const p of await this.pending(Number(tabKey))) await this.decide(p.id, 'denied');
+  }
+
+  private settle(paymentId: string, decision: Decision): void {
+    const resolve = this.waiters.get(paymentId);
+    this.waiters.delete(paymentId);
+    resolve?.(decision);
+  }
+
+  /** True while someone in this worker waits for the decision (false after a worker restart). */
+  isAwaited(paymentId: string): boolean {
+    return this.waiters.has(paymentId);
+  }
+}

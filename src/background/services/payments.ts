@@ -1,0 +1,282 @@
+/**
+ * The payments orchestrator: from a 402 the browser saw to a credential the page retries with.
+ *
+ *   re-parse → preflight (invoice, network, expiry, macaroon) → quote (rate) → record `reserved`
+ *   → approval → `paying` (guarded: only from `reserved`) → rail → proof check → `paid` → token
+ *
+ * Every step is on the ledger; a failure says why and leaves nothing half-paid. The challenge's
+ * identity (its payment hash) is a unique key, so the same challenge is never paid twice, even
+ * when several tabs or a page replaying messages present it at once.
+ */
+import { detectChallenges } from '../../core/challenge/detect';
+import { L402ChallengeError, l402Credential, readL402Challenge } from '../../core/challenge/l402';
+import { ChallengeSyntaxError } from '../../core/challenge/www-authenticate';
+import { verifyPreimage } from '../../core/lightning/bolt11';
+import { msatToMinor } from '../../core/money/rates';
+import { preflightL402 } from '../../core/payments/l402-preflight';
+import { getSetting, recordChallenge } from '../../db/queries';
+import type { PayboundDb, PaymentRecord, PaymentState, RailRecord } from '../../db/schema';
+import type { ChallengeVerdict } from '../../messages/map';
+import type { ApprovalService } from './approvals';
+import { type LightningRail, RailError } from './rails/types';
+import type { RateService } from './rates';
+import type { TokenService } from './tokens';
+
+/** An invoice must stay valid this long after the quote is shown, to approve and pay in time. */
+const EXPIRY_MARGIN_SECONDS = 30;
+
+export interface ChallengeRequest {
+  url: string;
+  method: string;
+  headers: ReadonlyArray<readonly [string, string]>;
+  /** The origin the browser reported for the frame that made the request. */
+  origin: string;
+  tabId?: number;
+  via: 'fetch' | 'navigation';
+}
+
+export interface PaymentDeps {
+  db: PayboundDb;
+  rates: RateService;
+  approvals: ApprovalService;
+  tokens: TokenService;
+  defaultRail(): Promise<RailRecord | undefined>;
+  railFor(record: RailRecord): LightningRail;
+  now?: () => number;
+  newId?: () => string;
+}
+
+const pass = (reason: string): ChallengeVerdict => ({ action: 'pass', reason });
+
+export class PaymentService {
+  private readonly inflight = new Map<string, Promise<ChallengeVerdict>>();
+  private readonly now: () => number;
+  private readonly newId: () => string;
+
+  constructor(private readonly deps: PaymentDeps) {
+    this.now = deps.now ?? Date.now;
+    this.newId = deps.newId ?? (() => crypto.randomUUID());
+  }
+
+  async onChallenge(req: ChallengeRequest): Promise<ChallengeVerdict> {
+    const { db } = this.deps;
+    const log = (protocols: string[], error?: string) =>
+      recordChallenge(db, {
+        origin: req.origin,
+        url: req.url,
+        method: req.method.toUpperCase(),
+        protocols,
+        seenAt: this.now(),
+        ...(error ? { error } : {}),
+      });
+
+    let detected: ReturnType<typeof detectChallenges>;
+    try {
+      detected = detectChallenges(req.headers);
+    } catch (e) {
+      if (!(e instanceof ChallengeSyntaxError)) throw e;
+      await log([], `malformed WWW-Authenticate header: ${e.message}`);
+      return pass('malformed payment challenge');
+    }
+    const protocols = [...new Set(detected.map((d) => d.protocol))];
+    if (!protocols.includes('l402')) {
+      const why = protocols.length
+        ? `Paybound cannot pay ${protocols.join(', ')} yet`
+        : 'no payment challenge Paybound knows';
+      await log(protocols, why);
+      return pass(why);
+    }
+
+    // The browser attached our cached token to this request and the server still said 402: the
+    // token is no good any more. Drop it and pay the new challenge (once: the retry carries the new one).
+    const stale = await this.deps.tokens.matching(req.url);
+    if (stale) await this.deps.tokens.drop(stale);
+
+    let challenge: ReturnType<typeof readL402Challenge>;
+    try {
+      challenge = readL402Challenge(detected.flatMap((d) => (d.challenge ? [d.challenge] : [])));
+    } catch (e) {
+      if (!(e instanceof L402ChallengeError)) throw e;
+      await log(protocols, e.message);
+      return pass(e.message);
+    }
+    const railRecord = await this.deps.defaultRail();
+    if (!railRecord) {
+      await log(protocols, 'no wallet linked');
+      return pass('no wallet linked');
+    }
+    const quote = preflightL402(challenge, {
+      network: railRecord.network,
+      nowSeconds: Math.floor(this.now() / 1000),
+      marginSeconds: EXPIRY_MARGIN_SECONDS,
+    });
+    if (!quote.ok) {
+      await log(protocols, quote.reason);
+      return pass(quote.reason);
+    }
+    await log(protocols);
+
+    const key = `l402:${quote.paymentHash}`;
+    const running = this.inflight.get(key);
+    if (running) return running;
+    const flow = this.run(key, req, quote, railRecord).finally(() => this.inflight.delete(key));
+    this.inflight.set(key, flow);
+    return flow;
+  }
+
+  private async run(
+    key: string,
+    req: ChallengeRequest,
+    quote: Extract<ReturnType<typeof preflightL402>, { ok: true }>,
+    railRecord: RailRecord,
+  ): Promise<ChallengeVerdict> {
+    const { db } = this.deps;
+    const known = await db.payments.where('key').equals(key).first();
+    if (known) return this.verdictFor(known);
+
+    const currency = await getSetting(db, 'currency', 'USD');
+    const rate = await this.deps.rates.current(currency);
+    const now = this.now();
+    const payment: PaymentRecord = {
+      id: this.newId(),
+      key,
+      protocol: 'l402',
+      origin: req.origin,
+      url: req.url,
+      method: req.method.toUpperCase(),
+      ...(req.tabId !== undefined ? { tabId: req.tabId } : {}),
+      via: req.via,
+      railId: railRecord.id,
+      state: 'reserved',
+      approval: 'waiting',
+      amountMsat: quote.amountMsat,
+      ...(rate ? { amountMinor: msatToMinor(quote.amountMsat, rate.rate), rate: rate.rate } : {}),
+      ...(quote.invoice.description !== undefined ? { description: quote.invoice.description } : {}),
+      invoice: quote.invoice.paymentRequest,
+      paymentHash: quote.paymentHash,
+      invoiceExpiresAt: quote.invoice.expiresAt,
+      macaroon: quote.challenge.macaroon,
+      scheme: quote.challenge.scheme,
+      createdAt: now,
+      updatedAt: now,
+    };
+    try {
+      await db.payments.add(payment);
+    } catch (e) {
+      // Another worker instance or an earlier run recorded this challenge first.
+      const other = await db.payments.where('key').equals(key).first();
+      if (other) return this.verdictFor(other);
+      throw e;
+    }
+
+    // Until spending policy lands, every charge asks.
+    const expiresInMs = quote.invoice.expiresAt * 1000 - this.now() - EXPIRY_MARGIN_SECONDS * 1000;
+    const timer = setTimeout(() => void this.deps.approvals.withdraw(payment.id), Math.max(0, expiresInMs));
+    const decision = await this.deps.approvals.request(payment).finally(() => clearTimeout(timer));
+    if (decision === 'denied') {
+      const expired = this.now() / 1000 + EXPIRY_MARGIN_SECONDS >= quote.invoice.expiresAt;
+      return this.fail(
+        payment.id,
+        expired ? 'expired' : 'denied',
+        expired ? 'the invoice expired before approval' : 'you denied the payment',
+      );
+    }
+    return this.pay(payment.id);
+  }
+
+  /** Pays an approved payment. Also used when the approval arrived after a worker restart. */
+  async pay(paymentId: string): Promise<ChallengeVerdict> {
+    const { db } = this.deps;
+    // The only way into `paying` is from an approved `reserved`: a second caller finds nothing to do.
+    const payment = await db.transaction('rw', db.payments, async () => {
+      const p = await db.payments.get(paymentId);
+      if (p?.state !== 'reserved' || p.approval !== 'approved') return undefined;
+      await db.payments.update(paymentId, { state: 'paying', updatedAt: this.now() });
+      return p;
+    });
+    if (!payment) {
+      const p = await db.payments.get(paymentId);
+      return p ? this.verdictFor(p) : pass('unknown payment');
+    }
+    if (this.now() / 1000 >= payment.invoiceExpiresAt)
+      return this.fail(paymentId, 'expired', 'the invoice expired before it could be paid');
+    const railRecord = await db.rails.get(payment.railId);
+    if (!railRecord) return this.fail(paymentId, 'no_rail', 'the wallet was unlinked');
+
+    let preimage: string;
+    try {
+      preimage = (await this.deps.railFor(railRecord).sendPayment(payment.invoice)).preimage;
+    } catch (e) {
+      if (!(e instanceof RailError)) throw e;
+      if (e.code === 'timeout') {
+        await this.setState(paymentId, 'unknown', { failure: { code: 'timeout', reason: e.message } });
+        return pass(
+          'the wallet did not confirm in time; Paybound will check with it before anything else happens',
+        );
+      }
+      return this.fail(paymentId, e.code, e.message);
+    }
+    return this.settlePaid(payment, preimage);
+  }
+
+  private async settlePaid(payment: PaymentRecord, preimage: string): Promise<ChallengeVerdict> {
+    if (!verifyPreimage(preimage, payment.paymentHash)) {
+      await this.setState(payment.id, 'proof_failed', {
+        preimage,
+        failure: {
+          code: 'bad_preimage',
+          reason: 'the wallet returned a proof that does not match the invoice',
+        },
+      });
+      return pass('the wallet returned a wrong proof of payment; kept for a dispute');
+    }
+    await this.setState(payment.id, 'paid', { preimage, paidAt: this.now() });
+    const authorization = l402Credential(payment.scheme, payment.macaroon, preimage);
+    await this.deps.tokens.store(payment.url, authorization, payment.id);
+    return { action: 'retry', authorization, reason: 'paid' };
+  }
+
+  /**
+   * Settles payments whose outcome was lost (worker died while paying, wallet timed out) by
+   * asking the wallet. Until the wallet says, the reservation stays.
+   */
+  async reconcile(): Promise<void> {
+    const { db } = this.deps;
+    const open = await db.payments.where('state').anyOf('paying', 'unknown').toArray();
+    for (const p of open) {
+      const railRecord = await db.rails.get(p.railId);
+      if (!railRecord) continue;
+      try {
+        const found = await this.deps.railFor(railRecord).lookup(p.paymentHash);
+        if (found.status === 'paid') await this.settlePaid(p, found.preimage);
+        else if (found.status === 'failed' || found.status === 'not_found') {
+          await this.fail(p.id, 'not_paid', 'the wallet reports the payment did not happen');
+        } else if (p.state === 'paying') await this.setState(p.id, 'unknown');
+      } catch (e) {
+        if (!(e instanceof RailError)) throw e;
+        if (p.state === 'paying') await this.setState(p.id, 'unknown');
+      }
+    }
+  }
+
+  private verdictFor(p: PaymentRecord): ChallengeVerdict {
+    if (p.state === 'paid' || p.state === 'accepted') {
+      if (p.preimage)
+        return {
+          action: 'retry',
+          authorization: l402Credential(p.scheme, p.macaroon, p.preimage),
+          reason: 'already paid',
+        };
+    }
+    return pass(p.failure?.reason ?? `this payment request is ${p.state}`);
+  }
+
+  private async fail(id: string, code: string, reason: string): Promise<ChallengeVerdict> {
+    await this.setState(id, 'failed', { failure: { code, reason } });
+    return pass(reason);
+  }
+
+  private async setState(id: string, state: PaymentState, extra: Partial<PaymentRecord> = {}): Promise<void> {
+    await this.deps.db.payments.update(id, { ...extra, state, updatedAt: this.now() });
+  }
+}

@@ -1,0 +1,38 @@
+/**
+ * A Lightning rail: something that pays BOLT11 invoices, behind the WebLN `sendPayment` shape.
+ */
+import type { SendPaymentResponse } from '@webbtc/webln-types';
+import type { BitcoinNetwork } from '../../../core/lightning/bolt11';
+
+export type RailErrorCode =
+  /** The wallet said no before paying: nothing left the wallet. */
+  | 'insufficient_balance'
+  | 'route_failure'
+  | 'wallet_error'
+  | 'unreachable'
+  /** No answer in time: the payment may or may not have happened; ask the wallet later. */
+  | 'timeout';
+
+export class RailError extends Error {
+  constructor(
+    readonly code: RailErrorCode,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'RailError';
+  }
+}
+
+export type PaymentLookup =
+  | { status: 'paid'; preimage: string }
+  | { status: 'pending' }
+  | { status: 'failed' }
+  | { status: 'not_found' };
+
+export interface LightningRail {
+  readonly id: string;
+  readonly network: BitcoinNetwork;
+  sendPayment(invoice: string): Promise<SendPaymentResponse>;
+  /** What the wallet knows of a payment, to settle one whose outcome was lost. */
+  lookup(paymentHash: string): Promise<PaymentLookup>;
+}

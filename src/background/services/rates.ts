@@ -1,0 +1,73 @@
+/**
+ * BTC exchange rates from a pluggable source, cached in the database: fresher than 10 minutes is
+ * used as is; older is refreshed; when the refresh fails, a rate up to 6 hours old is still used,
+ * and an older one gets a 2 % safety margin (charges count slightly more, never less) and a warning.
+ */
+import { parseDecimalRate } from '../../core/money/rates';
+import { getSetting, setSetting } from '../../db/queries';
+import type { PayboundDb, RateSnapshot } from '../../db/schema';
+
+const FRESH_MS = 10 * 60 * 1000;
+const STALE_MS = 6 * 60 * 60 * 1000;
+const FETCH_TIMEOUT_MS = 5000;
+
+export interface QuotedRate {
+  rate: RateSnapshot;
+  ageMs: number;
+  /** True when the rate is older than 6 h and carries the safety margin. */
+  stale: boolean;
+}
+
+interface RateResponse {
+  rates?: Record<string, unknown>;
+  source?: unknown;
+  asOf?: unknown;
+}
+
+export class RateService {
+  constructor(
+    private readonly db: PayboundDb,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  private async fetchRate(currency: string): Promise<RateSnapshot | undefined> {
+    const base = await getSetting<string | null>(this.db, 'rateSourceUrl', null);
+    if (!base) return undefined;
+    try {
+      const res = await fetch(`${base.replace(/\/+$/, '')}/v1/rates?base=BTC`, {
+        signal: AbortSignal.timeout(FETCH_TIMEOUT_MS),
+      });
+      if (!res.ok) return undefined;
+      const body = (await res.json()) as RateResponse;
+      const decimal = body.rates?.[currency];
+      if (typeof decimal !== 'string') return undefined;
+      const asOf = typeof body.asOf === 'string' ? Date.parse(body.asOf) : Number.NaN;
+      return {
+        currency,
+        minorPerBtc: parseDecimalRate(decimal, currency),
+        source: typeof body.source === 'string' ? body.source.slice(0, 80) : new URL(base).host,
+        // A source's clock ahead of ours would make the rate look fresher than it is.
+        asOf: Number.isFinite(asOf) ? Math.min(asOf, this.now()) : this.now(),
+      };
+    } catch {
+      return undefined;
+    }
+  }
+
+  async current(currency: string): Promise<QuotedRate | undefined> {
+    const key = `rate:${currency}`;
+    let rate = await getSetting<RateSnapshot | null>(this.db, key, null);
+    if (!rate || this.now() - rate.asOf > FRESH_MS) {
+      const fetched = await this.fetchRate(currency);
+      if (fetched) {
+        rate = fetched;
+        await setSetting(this.db, key, rate);
+      }
+    }
+    if (!rate) return undefined;
+    const ageMs = this.now() - rate.asOf;
+    if (ageMs <= STALE_MS) return { rate, ageMs, stale: false };
+    const margined = { ...rate, minorPerBtc: (rate.minorPerBtc * 102n + 99n) / 100n };
+    return { rate: margined, ageMs, stale: true };
+  }
+}

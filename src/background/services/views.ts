@@ -1,0 +1,55 @@
+/** Ledger records as the UI sees them: bigints become decimal strings (messages are JSON). */
+import type { ChallengeRecord, PaymentRecord } from '../../db/schema';
+import type { ChallengeRecordView, PaymentView, QuoteView } from '../../messages/map';
+
+export function quoteView(p: PaymentRecord, now: number, currency: string): QuoteView {
+  return {
+    id: p.id,
+    origin: p.origin,
+    url: p.url,
+    method: p.method,
+    ...(p.description !== undefined ? { description: p.description } : {}),
+    amountMsat: p.amountMsat.toString(),
+    ...(p.amountMinor !== undefined ? { amountMinor: p.amountMinor.toString() } : {}),
+    currency: p.rate?.currency ?? currency,
+    ...(p.rate
+      ? {
+          rate: {
+            minorPerBtc: p.rate.minorPerBtc.toString(),
+            source: p.rate.source,
+            ageMs: Math.max(0, now - p.rate.asOf),
+            stale: now - p.rate.asOf > 6 * 60 * 60 * 1000,
+          },
+        }
+      : {}),
+    invoiceExpiresAt: p.invoiceExpiresAt,
+    createdAt: p.createdAt,
+  };
+}
+
+export function paymentView(p: PaymentRecord): PaymentView {
+  return {
+    id: p.id,
+    origin: p.origin,
+    url: p.url,
+    via: p.via,
+    state: p.state,
+    approval: p.approval,
+    amountMsat: p.amountMsat.toString(),
+    ...(p.amountMinor !== undefined ? { amountMinor: p.amountMinor.toString() } : {}),
+    ...(p.rate
+      ? {
+          currency: p.rate.currency,
+          rate: { minorPerBtc: p.rate.minorPerBtc.toString(), source: p.rate.source, asOf: p.rate.asOf },
+        }
+      : {}),
+    paymentHash: p.paymentHash,
+    ...(p.failure ? { failure: p.failure } : {}),
+    createdAt: p.createdAt,
+    ...(p.paidAt !== undefined ? { paidAt: p.paidAt } : {}),
+  };
+}
+
+export function challengeView(r: ChallengeRecord): ChallengeRecordView {
+  return { ...r, id: r.id ?? 0 };
+}
