@@ -70,7 +70,7 @@ export function portsFromEnv(env: NodeJS.ProcessEnv = process.env): Partial<Reco
 export function provisionFor(info: StackInfo) {
   return {
     currency: 'USD',
-    rails: [{ kind: 'lnbits' as const, id: 'lnbits-standin', label: 'Stand-in LNbits wallet', url: info.lnbits, adminKey: info.wallets.user.adminKey }],
+    rails: [{ kind: 'lnbits' as const, id: 'lnbits-standin', label: 'Stand-in LNbits wallet', url: info.lnbits, adminKey: info.wallets.user.adminKey, network: 'regtest' as const }],
     rateSourceUrl: info.rates,
   };
 }

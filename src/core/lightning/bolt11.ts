@@ -1,6 +1,7 @@
-// Strict BOLT #11 invoice decoding for the wallet. `light-bolt11-decoder` splits the bech32 string
-// into tagged sections; it checks neither the signature nor most of the spec's reader rules, so
-// those checks live here. Pure TypeScript: runs in the extension and in node alike.
+// Strict BOLT #11 invoice decoding for the wallet. `light-bolt11-decoder` parses the tagged fields'
+// values; it checks neither the signature nor most of the spec's reader rules (amount format, field
+// lengths and padding, duplicates, feature bits), so those live here. Pure TypeScript: runs in the
+// extension and in node alike.
 import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex, hexToBytes, utf8ToBytes } from '@noble/hashes/utils.js';
@@ -87,24 +88,21 @@ const MAX_LENGTH = 7089;
 const SIGNATURE_WORDS = 104;
 const TIMESTAMP_WORDS = 7;
 
-// Tag type (5-bit value) → the section name light-bolt11-decoder gives it.
+// The fields read here: tag type (5-bit value) → the section name light-bolt11-decoder gives it.
 const TAG_NAMES: Readonly<Record<number, string>> = {
   1: 'payment_hash',
-  3: 'route_hint',
-  5: 'feature_bits',
   6: 'expiry',
-  9: 'fallback_address',
   13: 'description',
   16: 'payment_secret',
   19: 'payee',
   23: 'description_hash',
   24: 'min_final_cltv_expiry',
-  27: 'metadata',
 };
+const EXPIRY = 6;
+const MIN_CLTV = 24;
+const FEATURES = 5;
 // The spec says to skip (not fail on) p, s, h and n fields of any other length.
 const FIXED_LENGTH: Readonly<Record<number, number>> = { 1: 52, 16: 52, 23: 52, 19: 53 };
-// Fields that make the invoice ambiguous when repeated.
-const SINGLE = new Set([1, 6, 13, 16, 19, 23, 24]);
 
 // BOLT #9 features that may appear in an invoice, as the even (compulsory) bit of each pair,
 // mapped to the even bit of the feature it depends on.
@@ -157,44 +155,33 @@ export function decodeInvoice(invoice: string): DecodedInvoice {
   const { network, amountMsat } = parseHrp(hrp);
 
   const dataEnd = words.length - SIGNATURE_WORDS;
-  const fields = splitFields(words, dataEnd);
   const timestamp = wordsToNumber(words.slice(0, TIMESTAMP_WORDS));
-  // Byte fields the spec does not skip must be zero-padded; checked before the library reads them.
-  for (const field of fields) {
+  const used: Field[] = [];
+  const seen = new Set<number>();
+  for (const field of splitFields(words, dataEnd)) {
+    if (field.type === FEATURES) checkFeatures(field.words);
     const fixed = FIXED_LENGTH[field.type];
-    if (fixed === field.words.length || field.type === 13) fieldBytes(field);
+    // Route hints, fallback addresses, metadata and unknown fields are not needed to pay; p, s, h
+    // and n fields of another length are skipped, as the spec says.
+    if (TAG_NAMES[field.type] === undefined || (fixed !== undefined && field.words.length !== fixed))
+      continue;
+    if (seen.has(field.type)) fail('duplicate_field', `field "${CHARSET[field.type]}" appears twice`);
+    seen.add(field.type);
+    if (field.type === EXPIRY || field.type === MIN_CLTV) {
+      // Ten words are 50 bits: still exact as a JS number.
+      if (field.words.length > 10) fail('bad_number', `field "${CHARSET[field.type]}" is out of range`);
+    } else {
+      fieldBytes(field); // zero padding
+    }
+    used.push(field);
   }
-
-  let sections: ReturnType<typeof decodeSections>['sections'];
-  try {
-    sections = decodeSections(lower).sections;
-  } catch (err) {
-    fail('malformed', `cannot parse invoice: ${err instanceof Error ? err.message : String(err)}`);
-  }
-
-  // The library walks the same fields; keep its sections in step with ours.
-  const first = sections.findIndex((s) => s.name === 'timestamp');
-  const last = sections.findIndex((s) => s.name === 'signature');
-  const tagSections = sections.slice(first + 1, last);
-  if (first < 0 || last < 0 || tagSections.length !== fields.length) {
-    fail('malformed', 'tagged fields could not be parsed consistently');
-  }
+  const values = readValues(hrp, words, used, dataEnd);
 
   const out: Partial<DecodedInvoice> = {};
   let payeeField: string | undefined;
   let expirySeconds = 3600;
-  const seen = new Set<number>();
-  fields.forEach((field, i) => {
-    const section = tagSections[i]!;
-    const expected = TAG_NAMES[field.type] ?? 'unknown_tag';
-    if (section.name !== expected) fail('malformed', 'tagged fields could not be parsed consistently');
-    const fixed = FIXED_LENGTH[field.type];
-    if (fixed !== undefined && field.words.length !== fixed) return; // skipped, as the spec says
-    if (SINGLE.has(field.type)) {
-      if (seen.has(field.type)) fail('duplicate_field', `field "${CHARSET[field.type]}" appears twice`);
-      seen.add(field.type);
-    }
-    const value = 'value' in section ? section.value : undefined;
+  used.forEach((field, i) => {
+    const value = values[i];
     switch (field.type) {
       case 1:
         out.paymentHash = hexValue(field, value, 64);
@@ -209,19 +196,15 @@ export function decodeInvoice(invoice: string): DecodedInvoice {
         payeeField = hexValue(field, value, 66);
         break;
       case 13:
+        // Not the library's value: it decodes invalid UTF-8 leniently.
         out.description = utf8Value(field);
         break;
-      case 6:
+      case EXPIRY:
         expirySeconds = numberValue(field, value);
         break;
-      case 24:
+      case MIN_CLTV:
         out.minFinalCltvExpiry = numberValue(field, value);
         break;
-      case 5:
-        checkFeatures(field.words);
-        break;
-      default:
-        break; // route hints, fallback addresses, metadata, unknown fields: not needed to pay
     }
   });
   if (!out.paymentHash) fail('missing_payment_hash', 'invoice has no valid payment hash (p) field');
@@ -321,6 +304,37 @@ function splitFields(words: number[], dataEnd: number): Field[] {
   return fields;
 }
 
+/**
+ * The values of the fields read, parsed by light-bolt11-decoder. The library throws on some fields
+ * a reader must skip (an `n` field of 54 words, a malformed route hint), so it gets a re-encoded
+ * copy holding only the fields read here; the signature is checked on the original words.
+ */
+function readValues(hrp: string, words: number[], used: Field[], dataEnd: number): unknown[] {
+  const data = [
+    ...words.slice(0, TIMESTAMP_WORDS),
+    ...used.flatMap((f) => [f.type, f.words.length >> 5, f.words.length & 31, ...f.words]),
+    ...words.slice(dataEnd),
+  ];
+  let sections: ReturnType<typeof decodeSections>['sections'];
+  try {
+    sections = decodeSections(bech32.encode(hrp, data, false)).sections;
+  } catch (err) {
+    fail('malformed', `cannot parse invoice: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  const first = sections.findIndex((s) => s.name === 'timestamp');
+  const last = sections.findIndex((s) => s.name === 'signature');
+  const tags = sections.slice(first + 1, last);
+  if (
+    first < 0 ||
+    last < 0 ||
+    tags.length !== used.length ||
+    tags.some((s, i) => s.name !== TAG_NAMES[used[i]!.type])
+  ) {
+    fail('malformed', 'tagged fields could not be parsed consistently');
+  }
+  return tags.map((s) => ('value' in s ? s.value : undefined));
+}
+
 function wordsToNumber(words: number[]): number {
   let n = 0;
   for (const w of words) n = n * 32 + w;
@@ -376,8 +390,7 @@ function utf8Value(field: Field): string {
 }
 
 function numberValue(field: Field, value: unknown): number {
-  // Ten words are 50 bits: still exact as a JS number.
-  if (field.words.length > 10 || typeof value !== 'number' || !Number.isSafeInteger(value)) {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value)) {
     fail('bad_number', `field "${CHARSET[field.type]}" is out of range`);
   }
   return value;
