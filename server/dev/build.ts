@@ -16,10 +16,14 @@ export function buildExtension(opts: { outDir: string; provision?: Provision }):
     writeFileSync(file, JSON.stringify(opts.provision, null, 2));
     env.PAYBOUND_PROVISION = file;
   }
-  execFileSync(join(ROOT, 'node_modules/.bin/vite'), ['build', '--mode', 'development', '--logLevel', 'warn'], {
-    cwd: ROOT,
-    env,
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
+  execFileSync(
+    join(ROOT, 'node_modules/.bin/vite'),
+    ['build', '--mode', 'development', '--logLevel', 'warn'],
+    {
+      cwd: ROOT,
+      env,
+      stdio: ['ignore', 'ignore', 'inherit'],
+    },
+  );
   return outDir;
 }

@@ -35,11 +35,21 @@ export async function startStack(
     const user = lightning.wallets.user;
     const app = lightning.wallets.app;
     if (!user || !app) throw new Error('the Lightning stand-in did not create the user and app wallets');
-    const demo = await startDemoApp({ port: ports.demo, host, lnbitsUrl: lightning.url, invoiceKey: app.invoiceKey });
+    const demo = await startDemoApp({
+      port: ports.demo,
+      host,
+      lnbitsUrl: lightning.url,
+      invoiceKey: app.invoiceKey,
+    });
     closers.push(demo.close);
     const pick = (w: typeof user) => ({ id: w.id, adminKey: w.adminKey, invoiceKey: w.invoiceKey });
     return {
-      info: { demo: demo.url, lnbits: lightning.url, rates: rates.url, wallets: { user: pick(user), app: pick(app) } },
+      info: {
+        demo: demo.url,
+        lnbits: lightning.url,
+        rates: rates.url,
+        wallets: { user: pick(user), app: pick(app) },
+      },
       lightning,
       close: async () => {
         for (const close of closers.reverse()) await close();
@@ -52,7 +62,9 @@ export async function startStack(
 }
 
 /** Ports from the environment (PAYBOUND_DEMO_PORT, PAYBOUND_LNBITS_PORT, PAYBOUND_RATES_PORT). */
-export function portsFromEnv(env: NodeJS.ProcessEnv = process.env): Partial<Record<keyof typeof DEFAULT_PORTS, number>> {
+export function portsFromEnv(
+  env: NodeJS.ProcessEnv = process.env,
+): Partial<Record<keyof typeof DEFAULT_PORTS, number>> {
   const out: Partial<Record<keyof typeof DEFAULT_PORTS, number>> = {};
   for (const key of Object.keys(DEFAULT_PORTS) as (keyof typeof DEFAULT_PORTS)[]) {
     const raw = env[`PAYBOUND_${key.toUpperCase()}_PORT`];
@@ -70,7 +82,16 @@ export function portsFromEnv(env: NodeJS.ProcessEnv = process.env): Partial<Reco
 export function provisionFor(info: StackInfo) {
   return {
     currency: 'USD',
-    rails: [{ kind: 'lnbits' as const, id: 'lnbits-standin', label: 'Stand-in LNbits wallet', url: info.lnbits, adminKey: info.wallets.user.adminKey, network: 'regtest' as const }],
+    rails: [
+      {
+        kind: 'lnbits' as const,
+        id: 'lnbits-standin',
+        label: 'Stand-in LNbits wallet',
+        url: info.lnbits,
+        adminKey: info.wallets.user.adminKey,
+        network: 'regtest' as const,
+      },
+    ],
     rateSourceUrl: info.rates,
   };
 }

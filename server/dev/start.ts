@@ -21,7 +21,9 @@ const browser = await launchWithExtension({ extensionDir, headless: !headed });
 if (headed) {
   const page = browser.context.pages()[0] ?? (await browser.context.newPage());
   await page.goto(stack.info.demo);
-  console.log(`Chromium is open on ${stack.info.demo} with Paybound loaded. Close the window or press Ctrl+C to stop.`);
+  console.log(
+    `Chromium is open on ${stack.info.demo} with Paybound loaded. Close the window or press Ctrl+C to stop.`,
+  );
   const stop = async () => {
     await browser.close().catch(() => {});
     await stack.close();
@@ -48,13 +50,21 @@ if (headed) {
     await demo.fill('#prompt', 'A short poem about paying for what you use');
     await demo.click('#generate');
     await demo.waitForFunction(() => document.querySelector('#status')?.textContent?.includes('402'));
-    await shot(demo, 'payment-required', 'Generate: the app answers 402 with an L402 challenge; Paybound hands it to its worker');
+    await shot(
+      demo,
+      'payment-required',
+      'Generate: the app answers 402 with an L402 challenge; Paybound hands it to its worker',
+    );
 
     const popup = await browser.context.newPage();
     await popup.setViewportSize({ width: 400, height: 420 });
     await popup.goto(extensionUrl(browser.extensionId, 'src/ui/popup/index.html'));
     await popup.waitForSelector('[data-testid=recent-challenges]');
-    await shot(popup, 'popup', 'the toolbar popup: the linked stand-in wallet and the payment request it saw');
+    await shot(
+      popup,
+      'popup',
+      'the toolbar popup: the linked stand-in wallet and the payment request it saw',
+    );
 
     const options = await browser.context.newPage();
     await options.goto(extensionUrl(browser.extensionId, 'src/ui/options/index.html'));

@@ -17,17 +17,19 @@ export interface ChallengeRecord {
   error?: string;
 }
 
-export type RailKind = 'lnbits';
-
-export interface RailRecord {
+interface RailBase {
   id: string;
-  kind: RailKind;
   label: string;
   network: BitcoinNetwork;
-  /** Connection details; encrypted at rest once the lock lands (DESIGN §9). */
-  config: { url: string; adminKey: string };
   createdAt: number;
 }
+
+/** Connection details are secrets; encrypted at rest once the lock lands (DESIGN §9). */
+export type RailRecord =
+  | (RailBase & { kind: 'lnbits'; config: { url: string; adminKey: string } })
+  | (RailBase & { kind: 'nwc'; config: { uri: string } });
+
+export type RailKind = RailRecord['kind'];
 
 export interface SettingRecord {
   key: string;

@@ -6,7 +6,10 @@ const POPUP = 'src/ui/popup/index.html';
 
 /** Sends a message to the worker from an extension page, as our own UI does. */
 async function ask<T>(page: Page, type: string, payload: object): Promise<Reply<T>> {
-  return page.evaluate(([t, p]) => chrome.runtime.sendMessage({ type: t, payload: p }), [type, payload] as const);
+  return page.evaluate(([t, p]) => chrome.runtime.sendMessage({ type: t, payload: p }), [
+    type,
+    payload,
+  ] as const);
 }
 
 async function generateUnpaid(demoPage: Page) {
@@ -57,7 +60,9 @@ test("the fetch wrapper is in place before the page's first inline script", asyn
     }),
   );
   await page.goto(probeUrl);
-  expect(await page.evaluate(() => (window as Window & { firstSawWrapped?: boolean }).firstSawWrapped)).toBe(true);
+  expect(await page.evaluate(() => (window as Window & { firstSawWrapped?: boolean }).firstSawWrapped)).toBe(
+    true,
+  );
 });
 
 test('a plain 200 passes through the wrapper untouched and nothing is recorded', async ({
@@ -71,14 +76,18 @@ test('a plain 200 passes through the wrapper untouched and nothing is recorded',
   expect(reply.ok && reply.data).toEqual([]);
 });
 
-test('a page cannot reach extension-only messages through the bridge', async ({ demoPage, openExtensionPage }) => {
+test('a page cannot reach extension-only messages through the bridge', async ({
+  demoPage,
+  openExtensionPage,
+}) => {
   // Forge a bridge query asking for the ledger; the bridge only ever sends challenge.seen, and the
   // worker's schema refuses the extra field, so nothing is recorded and no credential comes back.
   const answer = await demoPage.evaluate(
     () =>
       new Promise((resolve) => {
         window.addEventListener('message', (ev) => {
-          if (ev.data?.channel === 'paybound:v1' && ev.data.kind === 'answer' && ev.data.id === 999) resolve(ev.data);
+          if (ev.data?.channel === 'paybound:v1' && ev.data.kind === 'answer' && ev.data.id === 999)
+            resolve(ev.data);
         });
         window.postMessage(
           {

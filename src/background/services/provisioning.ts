@@ -12,14 +12,17 @@ export async function applyProvisioning(db: PayboundDb, raw: unknown, now = Date
   const provision = parseProvision(raw);
   await db.transaction('rw', db.rails, db.settings, async () => {
     for (const [i, rail] of provision.rails.entries()) {
-      await db.rails.put({
-        id: rail.id ?? `${rail.kind}-${i + 1}`,
-        kind: rail.kind,
-        label: rail.label ?? 'LNbits wallet',
-        network: rail.network,
-        config: { url: rail.url, adminKey: rail.adminKey },
-        createdAt: now,
-      });
+      const base = { id: rail.id ?? `${rail.kind}-${i + 1}`, network: rail.network, createdAt: now };
+      await db.rails.put(
+        rail.kind === 'lnbits'
+          ? {
+              ...base,
+              kind: 'lnbits',
+              label: rail.label ?? 'LNbits wallet',
+              config: { url: rail.url, adminKey: rail.adminKey },
+            }
+          : { ...base, kind: 'nwc', label: rail.label ?? 'Nostr Wallet Connect', config: { uri: rail.uri } },
+      );
     }
     await setSetting(db, 'currency', provision.currency);
     if (provision.rateSourceUrl) await setSetting(db, 'rateSourceUrl', provision.rateSourceUrl);

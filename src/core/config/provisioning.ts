@@ -5,20 +5,32 @@
  */
 import * as v from 'valibot';
 
+const railCommon = {
+  id: v.optional(v.pipe(v.string(), v.regex(/^[a-z0-9-]{1,40}$/))),
+  label: v.optional(v.pipe(v.string(), v.maxLength(80))),
+  /** The Lightning network the wallet pays on; invoices for any other are refused. */
+  network: v.optional(v.picklist(['mainnet', 'testnet', 'signet', 'regtest']), 'mainnet'),
+};
+
 export const ProvisionSchema = v.strictObject({
   /** ISO 4217 code of the user's currency. */
   currency: v.optional(v.pipe(v.string(), v.regex(/^[A-Z]{3}$/)), 'USD'),
   rails: v.optional(
     v.array(
-      v.strictObject({
-        kind: v.literal('lnbits'),
-        id: v.optional(v.pipe(v.string(), v.regex(/^[a-z0-9-]{1,40}$/))),
-        label: v.optional(v.pipe(v.string(), v.maxLength(80))),
-        url: v.pipe(v.string(), v.url()),
-        adminKey: v.pipe(v.string(), v.minLength(8), v.maxLength(200)),
-        /** The Lightning network the wallet pays on; invoices for any other are refused. */
-        network: v.optional(v.picklist(['mainnet', 'testnet', 'signet', 'regtest']), 'mainnet'),
-      }),
+      v.variant('kind', [
+        v.strictObject({
+          kind: v.literal('lnbits'),
+          ...railCommon,
+          url: v.pipe(v.string(), v.url()),
+          adminKey: v.pipe(v.string(), v.minLength(8), v.maxLength(200)),
+        }),
+        v.strictObject({
+          kind: v.literal('nwc'),
+          ...railCommon,
+          /** nostr+walletconnect://<wallet pubkey>?relay=<ws url>&secret=<hex> */
+          uri: v.pipe(v.string(), v.startsWith('nostr+walletconnect://'), v.maxLength(2000)),
+        }),
+      ]),
     ),
     [],
   ),

@@ -1,9 +1,12 @@
 import { describe, expect, it, vi } from 'vitest';
 import type { Runtime } from 'webextension-polyfill';
-import { createRouter, type Handlers, HandlerError } from '../../../src/background/router';
+import { createRouter, HandlerError, type Handlers } from '../../../src/background/router';
 
 const self = { id: 'ext-id', origin: 'chrome-extension://ext-id' };
-const extensionPage: Runtime.MessageSender = { id: 'ext-id', url: 'chrome-extension://ext-id/src/ui/popup/index.html' };
+const extensionPage: Runtime.MessageSender = {
+  id: 'ext-id',
+  url: 'chrome-extension://ext-id/src/ui/popup/index.html',
+};
 const contentScript = (url: string): Runtime.MessageSender =>
   ({ id: 'ext-id', url, frameId: 0, tab: { id: 7 } }) as Runtime.MessageSender;
 
@@ -12,16 +15,27 @@ function setup() {
     'challenge.seen': vi.fn(async () => ({ action: 'pass' as const, reason: 'test' })),
     'status.get': vi.fn(async () => ({ version: '1', rails: [], challengesSeen: 0, currency: 'USD' })),
     'challenges.recent': vi.fn(async () => []),
+    'approvals.pending': vi.fn(async () => []),
+    'approval.decide': vi.fn(async () => ({ accepted: true })),
+    'payments.recent': vi.fn(async () => []),
   } satisfies Handlers;
   return { handlers, route: createRouter(handlers, self) };
 }
 
-const seen = { url: 'https://app.example/api', method: 'POST', status: 402, headers: [['www-authenticate', 'L402 x=1']] };
+const seen = {
+  url: 'https://app.example/api',
+  method: 'POST',
+  status: 402,
+  headers: [['www-authenticate', 'L402 x=1']],
+};
 
 describe('message router', () => {
   it('passes a valid page message to its handler with the origin the browser reported', async () => {
     const { handlers, route } = setup();
-    const reply = await route({ type: 'challenge.seen', payload: seen }, contentScript('https://app.example/page'));
+    const reply = await route(
+      { type: 'challenge.seen', payload: seen },
+      contentScript('https://app.example/page'),
+    );
     expect(reply).toEqual({ ok: true, data: { action: 'pass', reason: 'test' } });
     expect(handlers['challenge.seen']).toHaveBeenCalledWith(seen, {
       audience: 'page',
@@ -33,21 +47,31 @@ describe('message router', () => {
 
   it('prefers sender.origin over the URL (Chrome reports it for sandboxed and about: frames)', async () => {
     const { handlers, route } = setup();
-    const sender = { ...contentScript('about:blank'), origin: 'https://parent.example' } as Runtime.MessageSender;
+    const sender = {
+      ...contentScript('about:blank'),
+      origin: 'https://parent.example',
+    } as Runtime.MessageSender;
     await route({ type: 'challenge.seen', payload: seen }, sender);
-    expect(handlers['challenge.seen'].mock.calls[0]?.at(1)).toMatchObject({ origin: 'https://parent.example' });
+    expect(handlers['challenge.seen'].mock.calls[0]?.at(1)).toMatchObject({
+      origin: 'https://parent.example',
+    });
   });
 
   it('refuses extension-only messages from a web page', async () => {
     const { handlers, route } = setup();
-    const reply = await route({ type: 'challenges.recent', payload: {} }, contentScript('https://evil.example/'));
+    const reply = await route(
+      { type: 'challenges.recent', payload: {} },
+      contentScript('https://evil.example/'),
+    );
     expect(reply).toMatchObject({ ok: false, error: { code: 'forbidden' } });
     expect(handlers['challenges.recent']).not.toHaveBeenCalled();
   });
 
   it('refuses page messages from our own pages, and anything from another extension', async () => {
     const { route } = setup();
-    expect(await route({ type: 'challenge.seen', payload: seen }, extensionPage)).toMatchObject({ ok: false });
+    expect(await route({ type: 'challenge.seen', payload: seen }, extensionPage)).toMatchObject({
+      ok: false,
+    });
     const other = { ...extensionPage, id: 'other-ext' };
     expect(await route({ type: 'status.get', payload: {} }, other)).toMatchObject({
       ok: false,
@@ -58,7 +82,10 @@ describe('message router', () => {
   it.each([
     ['unknown type', { type: 'wallet.drain', payload: {} }],
     ['no envelope', 'hello'],
-    ['extra field a page might use to claim an origin', { type: 'challenge.seen', payload: { ...seen, origin: 'x' } }],
+    [
+      'extra field a page might use to claim an origin',
+      { type: 'challenge.seen', payload: { ...seen, origin: 'x' } },
+    ],
     ['status other than 402', { type: 'challenge.seen', payload: { ...seen, status: 200 } }],
     ['a URL that is not one', { type: 'challenge.seen', payload: { ...seen, url: 'not a url' } }],
   ])('refuses a malformed message: %s', async (_name, message) => {

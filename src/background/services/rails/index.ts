@@ -1,11 +1,14 @@
 import type { PayboundDb, RailRecord } from '../../../db/schema';
 import { LnbitsRail } from './lnbits';
+import { NwcRail } from './nwc';
 import type { LightningRail } from './types';
 
 export function railFor(record: RailRecord): LightningRail {
   switch (record.kind) {
     case 'lnbits':
       return new LnbitsRail(record);
+    case 'nwc':
+      return new NwcRail(record);
   }
 }
 

@@ -27,7 +27,7 @@ export class LnbitsRail implements LightningRail {
   private readonly base: string;
   private readonly key: string;
 
-  constructor(record: RailRecord) {
+  constructor(record: Extract<RailRecord, { kind: 'lnbits' }>) {
     this.id = record.id;
     this.network = record.network;
     this.base = record.config.url.replace(/\/+$/, '');

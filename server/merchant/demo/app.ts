@@ -1,0 +1,181 @@
+// The demo AI app ("Quill"): a writing assistant that charges per request over HTTP 402 (L402),
+// built on the merchant kit. Routes:
+//   GET  /               the assistant page (#prompt, #generate, #generate-xhr, #status, #output)
+//   POST /api/generate   {prompt} → 402 challenge, or 200 {text, words, price_msat} when paid
+//   GET  /article/:slug  a paid HTML page (402 HTML, or 200 article when paid)
+//   GET  /health         {ok: true}
+import { randomBytes } from 'node:crypto';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { answerPreflight, applyCors, readJsonBody, sendHtml, sendJson } from '../kit/http';
+import { LnbitsClient } from '../kit/lnbits-client';
+import { l402Paywall } from '../kit/middleware';
+import { type Article, findArticle } from './articles';
+import { generateText } from './generator';
+import { articlePage, articlePaymentRequiredPage, homePage, notFoundPage } from './page';
+import {
+  countWords,
+  DEFAULT_PRICING,
+  type DemoPricing,
+  quoteArticleMsat,
+  quoteGenerateMsat,
+} from './pricing';
+
+export interface DemoAppOptions {
+  /** 0 or omitted: a random free port. */
+  port?: number;
+  /** Default 127.0.0.1. */
+  host?: string;
+  /** LNbits (or the Lightning stand-in's LNbits API) holding the app's wallet. */
+  lnbitsUrl: string;
+  /** The app wallet's invoice key. */
+  invoiceKey: string;
+  /** Hex, 32+ bytes. Random when omitted: tokens then die with the process. */
+  rootKey?: string;
+  pricing?: Partial<DemoPricing>;
+  /** Token lifetime in seconds; default 3600. */
+  tokenLifetimeSeconds?: number;
+}
+
+export interface DemoApp {
+  url: string;
+  close(): Promise<void>;
+}
+
+export const PROMPT_MAX_CHARS = 2000;
+const SERVICE = 'demo';
+
+interface GenerateBody {
+  prompt: string;
+}
+
+export async function startDemoApp(opts: DemoAppOptions): Promise<DemoApp> {
+  const pricing: DemoPricing = { ...DEFAULT_PRICING, ...opts.pricing };
+  for (const [name, sat] of Object.entries(pricing)) {
+    if (!Number.isSafeInteger(sat) || sat < 0)
+      throw new RangeError(`pricing.${name} must be a whole number of sats`);
+  }
+  const wallet = new LnbitsClient({ url: opts.lnbitsUrl, invoiceKey: opts.invoiceKey });
+  const rootKey = opts.rootKey ?? randomBytes(32).toString('hex');
+  const common = {
+    wallet,
+    rootKey,
+    location: 'paybound-demo',
+    service: SERVICE,
+    tokenLifetimeSeconds: opts.tokenLifetimeSeconds,
+  };
+
+  const generatePaywall = l402Paywall<GenerateBody>({
+    ...common,
+    capability: 'generate',
+    priceMsat: (_req, body) => quoteGenerateMsat(body.prompt, pricing),
+    description: (_req, body) => `Quill: generate text for a ${countWords(body.prompt)}-word prompt`,
+  });
+
+  const articlePaywall = l402Paywall<Article>({
+    ...common,
+    capability: 'read',
+    priceMsat: () => quoteArticleMsat(pricing),
+    description: (_req, article) => `Quill article: ${article.title}`,
+    // One payment unlocks one article, not the whole shelf.
+    caveats: [{ condition: `${SERVICE}_article`, value: (_req, article) => article.slug }],
+    render402: (info, _req, article) => ({
+      contentType: 'text/html; charset=utf-8',
+      body: articlePaymentRequiredPage(article, (info.priceMsat / 1000n).toString(), info.error),
+    }),
+  });
+
+  const pricingNote = `${pricing.generateBaseSat} sat + ${pricing.generatePerWordSat} sat per word (max ${pricing.generateCapSat} sat)`;
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const path = (req.url ?? '/').split('?', 1)[0] ?? '/';
+    const method = req.method ?? 'GET';
+
+    if (path === '/') {
+      if (method !== 'GET' && method !== 'HEAD') return methodNotAllowed(res, 'GET, HEAD');
+      return sendHtml(res, 200, homePage(pricingNote));
+    }
+    if (path === '/health') {
+      if (method !== 'GET' && method !== 'HEAD') return methodNotAllowed(res, 'GET, HEAD');
+      return sendJson(res, 200, { ok: true });
+    }
+    if (path === '/api/generate') {
+      if (method === 'OPTIONS') return answerPreflight(res);
+      applyCors(res);
+      if (method !== 'POST') return methodNotAllowed(res, 'POST, OPTIONS');
+      return generate(req, res);
+    }
+    const articleMatch = /^\/article\/([^/]+)$/.exec(path);
+    if (articleMatch) {
+      if (method !== 'GET' && method !== 'HEAD') return methodNotAllowed(res, 'GET, HEAD');
+      const article = findArticle(articleMatch[1]!);
+      if (!article) return sendHtml(res, 404, notFoundPage());
+      return articlePaywall(req, res, article, (_req, res, article) =>
+        sendHtml(res, 200, articlePage(article)),
+      );
+    }
+    sendJson(res, 404, { error: `no route for ${path}` });
+  }
+
+  async function generate(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const body = await readJsonBody(req, 16 * 1024);
+    if (!body.ok) return sendJson(res, body.status, { error: body.error });
+    const value = body.value;
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+      return sendJson(res, 422, { error: 'expected a JSON object {"prompt": "..."}' });
+    }
+    const prompt: unknown = (value as Record<string, unknown>).prompt;
+    if (typeof prompt !== 'string') {
+      return sendJson(res, 422, { error: 'prompt is required and must be a string' });
+    }
+    const chars = [...prompt].length;
+    if (chars === 0 || prompt.trim() === '') {
+      return sendJson(res, 422, { error: 'prompt must not be empty' });
+    }
+    if (chars > PROMPT_MAX_CHARS) {
+      return sendJson(res, 422, { error: `prompt is longer than ${PROMPT_MAX_CHARS} characters` });
+    }
+    await generatePaywall(req, res, { prompt }, (_req, res, body, paid) => {
+      sendJson(res, 200, {
+        text: generateText(body.prompt),
+        words: countWords(body.prompt),
+        price_msat: (paid?.priceMsat ?? 0n).toString(),
+      });
+    });
+  }
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch((err: unknown) => {
+      console.error('[demo] request failed:', err);
+      if (!res.headersSent) {
+        sendJson(res, 500, { error: 'internal error' });
+      } else {
+        res.destroy();
+      }
+    });
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address() as AddressInfo;
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+
+  return {
+    url: `http://${host}:${address.port}`,
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.close((err) => (err ? reject(err) : resolve()));
+        server.closeAllConnections();
+      }),
+  };
+}
+
+function methodNotAllowed(res: ServerResponse, allow: string): void {
+  res.setHeader('Allow', allow);
+  sendJson(res, 405, { error: 'method not allowed', allow });
+}

@@ -1,0 +1,27 @@
+// Runs the demo app on its own: DEMO_PORT (default 8402), DEMO_HOST, LNBITS_URL, LNBITS_INVOICE_KEY,
+// DEMO_ROOT_KEY (hex, optional; random otherwise, so tokens do not survive a restart).
+import { startDemoApp } from './app';
+
+const lnbitsUrl = process.env.LNBITS_URL;
+const invoiceKey = process.env.LNBITS_INVOICE_KEY;
+if (!lnbitsUrl || !invoiceKey) {
+  console.error(
+    'Set LNBITS_URL and LNBITS_INVOICE_KEY (the app wallet on LNbits or the Lightning stand-in).',
+  );
+  process.exit(1);
+}
+
+const app = await startDemoApp({
+  port: Number(process.env.DEMO_PORT ?? 8402),
+  host: process.env.DEMO_HOST ?? '127.0.0.1',
+  lnbitsUrl,
+  invoiceKey,
+  rootKey: process.env.DEMO_ROOT_KEY,
+});
+console.log(`Quill demo app listening on ${app.url}`);
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    void app.close().then(() => process.exit(0));
+  });
+}

@@ -1,0 +1,6 @@
+// The merchant kit: what an AI app needs to charge over HTTP 402.
+export * from './http';
+export * from './l402';
+export * from './lnbits-client';
+export * from './middleware';
+export * from './money';

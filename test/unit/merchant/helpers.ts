@@ -1,0 +1,117 @@
+// Shared fixtures for the merchant-kit tests: the Lightning stand-in (LNbits API), a user wallet
+// that pays over that API, and small readers for challenges and invoices.
+import { decode } from 'light-bolt11-decoder';
+import { startLightningStandin } from '../../../server/standins/lightning/index';
+
+export type Standin = Awaited<ReturnType<typeof startLightningStandin>>;
+
+export interface WalletKeys {
+  adminKey: string;
+  invoiceKey: string;
+}
+
+export async function startStandin(): Promise<{ standin: Standin; user: WalletKeys; app: WalletKeys }> {
+  const standin = await startLightningStandin({ port: 0, host: '127.0.0.1' });
+  const user = standin.wallets.user;
+  const app = standin.wallets.app;
+  if (!user || !app) {
+    await standin.close();
+    throw new Error('the Lightning stand-in has no user/app wallets');
+  }
+  return { standin, user, app };
+}
+
+async function lnbits(
+  base: string,
+  key: string,
+  method: 'GET' | 'POST',
+  path: string,
+  body?: unknown,
+): Promise<{ status: number; json: Record<string, unknown> }> {
+  const res = await fetch(base + path, {
+    method,
+    headers: { 'X-Api-Key': key, 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  return { status: res.status, json: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
+}
+
+/** Pays a BOLT11 invoice from a wallet through the LNbits API and returns the preimage. */
+export async function payInvoice(base: string, payer: WalletKeys, bolt11: string): Promise<string> {
+  const paid = await lnbits(base, payer.adminKey, 'POST', '/api/v1/payments', { out: true, bolt11 });
+  if (paid.status !== 201 && paid.status !== 200) {
+    throw new Error(`payment failed: ${paid.status} ${JSON.stringify(paid.json)}`);
+  }
+  const hash = String(paid.json.payment_hash);
+  const status = await lnbits(base, payer.invoiceKey, 'GET', `/api/v1/payments/${hash}`);
+  const preimage = status.json.preimage;
+  if (status.json.paid !== true || typeof preimage !== 'string' || !/^[0-9a-f]{64}$/.test(preimage)) {
+    throw new Error(`payment ${hash} has no preimage: ${JSON.stringify(status.json)}`);
+  }
+  return preimage;
+}
+
+export async function balanceMsat(base: string, wallet: WalletKeys): Promise<bigint> {
+  const info = await lnbits(base, wallet.invoiceKey, 'GET', '/api/v1/wallet');
+  return BigInt(info.json.balance as number);
+}
+
+export interface ParsedChallenge {
+  scheme: string;
+  macaroon: string;
+  invoice: string;
+}
+
+/** Reads L402/LSAT challenges from a WWW-Authenticate value (repeated headers arrive joined by ", "). */
+export function parseChallenges(header: string | null): ParsedChallenge[] {
+  const out: ParsedChallenge[] = [];
+  const re = /(L402|LSAT)\s+macaroon="([^"]*)",\s*invoice="([^"]*)"/gi;
+  for (const m of (header ?? '').matchAll(re)) {
+    out.push({ scheme: m[1]!, macaroon: m[2]!, invoice: m[3]! });
+  }
+  return out;
+}
+
+export function decodeInvoice(bolt11: string): {
+  amountMsat: bigint;
+  paymentHash: string;
+  description: string;
+} {
+  let amount: string | undefined;
+  let hash: string | undefined;
+  let description = '';
+  for (const section of decode(bolt11).sections) {
+    if (section.name === 'amount') amount = section.value;
+    if (section.name === 'payment_hash') hash = section.value;
+    if (section.name === 'description') description = section.value;
+  }
+  if (amount === undefined || hash === undefined) {
+    throw new Error('invoice lacks an amount or a payment hash');
+  }
+  return { amountMsat: BigInt(amount), paymentHash: hash, description };
+}
+
+export function macaroonIdentifier(macaroonBase64: string): Buffer {
+  // v2 binary: version byte 2, optional location field (type 1), then identifier field (type 2).
+  const bytes = Buffer.from(macaroonBase64, 'base64');
+  let i = 1;
+  for (;;) {
+    const type = bytes[i]!;
+    const [len, next] = readVarint(bytes, i + 1);
+    if (type === 2) return bytes.subarray(next, next + len);
+    i = next + len;
+  }
+}
+
+function readVarint(bytes: Buffer, start: number): [number, number] {
+  let value = 0;
+  let shift = 0;
+  let i = start;
+  for (;;) {
+    const b = bytes[i++]!;
+    value |= (b & 0x7f) << shift;
+    if ((b & 0x80) === 0) return [value, i];
+    shift += 7;
+  }
+}
