@@ -1,21 +1,14 @@
-import type { Page } from 'playwright-core';
-import type { ChallengeRecordView, Reply, StatusView } from '../../src/messages/map';
+/** The ground the payment flow stands on: loading, interception, sender checks, worker restarts. */
+import type { BrowserContext, Page } from 'playwright-core';
 import { expect, test } from './harness/fixtures';
+import { ask, nextQuoteWindow, POPUP } from './harness/flows';
 
-const POPUP = 'src/ui/popup/index.html';
-
-/** Sends a message to the worker from an extension page, as our own UI does. */
-async function ask<T>(page: Page, type: string, payload: object): Promise<Reply<T>> {
-  return page.evaluate(([t, p]) => chrome.runtime.sendMessage({ type: t, payload: p }), [
-    type,
-    payload,
-  ] as const);
-}
-
-async function generateUnpaid(demoPage: Page) {
+/** Asks the demo app for a generation, and denies the quote that opens: the page keeps its 402. */
+async function generateAndDeny(context: BrowserContext, demoPage: Page) {
   await demoPage.fill('#prompt', 'Write a haiku about invoices');
-  await demoPage.click('#generate');
-  await expect.poll(() => demoPage.textContent('#status')).toContain('402');
+  const [quote] = await Promise.all([nextQuoteWindow(context), demoPage.click('#generate')]);
+  await quote.click('[data-testid=deny]');
+  await expect.poll(() => demoPage.textContent('#status')).toBe('Payment required (402)');
 }
 
 test('the extension loads: worker running, provisioned wallet linked, popup renders it', async ({
@@ -25,21 +18,19 @@ test('the extension loads: worker running, provisioned wallet linked, popup rend
 }) => {
   expect(serviceWorker.url()).toBe(`chrome-extension://${extensionId}/service-worker-loader.js`);
   const popup = await openExtensionPage(POPUP);
-  const reply = await ask<StatusView>(popup, 'status.get', {});
-  expect(reply.ok && reply.data.rails.map((r) => [r.id, r.kind])).toEqual([['lnbits-standin', 'lnbits']]);
+  const status = await ask(popup, 'status.get', {});
+  expect(status.rails.map((r) => [r.id, r.kind])).toEqual([['lnbits-standin', 'lnbits']]);
   await expect.poll(() => popup.textContent('[data-testid=status]')).toContain('Stand-in LNbits wallet');
 });
 
 test("the main-world script sees the demo app's 402 and the worker records it with the browser's origin", async ({
+  context,
   demoPage,
   stack,
   openExtensionPage,
 }) => {
-  await generateUnpaid(demoPage);
-  const popup = await openExtensionPage(POPUP);
-  const reply = await ask<ChallengeRecordView[]>(popup, 'challenges.recent', { limit: 5 });
-  expect(reply.ok).toBe(true);
-  const rows = reply.ok ? reply.data : [];
+  await generateAndDeny(context, demoPage);
+  const rows = await ask(await openExtensionPage(POPUP), 'challenges.recent', { limit: 5 });
   expect(rows).toHaveLength(1);
   expect(rows[0]).toMatchObject({
     origin: new URL(stack.demo).origin,
@@ -71,9 +62,7 @@ test('a plain 200 passes through the wrapper untouched and nothing is recorded',
 }) => {
   const body = await demoPage.evaluate(async () => (await fetch('/health')).json());
   expect(body).toEqual({ ok: true });
-  const popup = await openExtensionPage(POPUP);
-  const reply = await ask<ChallengeRecordView[]>(popup, 'challenges.recent', {});
-  expect(reply.ok && reply.data).toEqual([]);
+  expect(await ask(await openExtensionPage(POPUP), 'challenges.recent', {})).toEqual([]);
 });
 
 test('a page cannot reach extension-only messages through the bridge', async ({
@@ -102,20 +91,17 @@ test('a page cannot reach extension-only messages through the bridge', async ({
       }),
   );
   expect(answer).toEqual({ channel: 'paybound:v1', kind: 'answer', id: 999 });
-  const popup = await openExtensionPage(POPUP);
-  const reply = await ask<ChallengeRecordView[]>(popup, 'challenges.recent', {});
-  expect(reply.ok && reply.data).toEqual([]);
+  expect(await ask(await openExtensionPage(POPUP), 'challenges.recent', {})).toEqual([]);
 });
 
 test('after the worker is stopped and woken, 402s are still received and earlier records kept', async ({
+  context,
   demoPage,
   restartWorker,
   openExtensionPage,
 }) => {
-  await generateUnpaid(demoPage);
+  await generateAndDeny(context, demoPage);
   await restartWorker();
-  await generateUnpaid(demoPage);
-  const popup = await openExtensionPage(POPUP);
-  const reply = await ask<ChallengeRecordView[]>(popup, 'challenges.recent', {});
-  expect(reply.ok && reply.data.length).toBe(2);
+  await generateAndDeny(context, demoPage);
+  expect(await ask(await openExtensionPage(POPUP), 'challenges.recent', {})).toHaveLength(2);
 });

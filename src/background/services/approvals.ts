@@ -23,6 +23,8 @@ const NO_TAB = -1;
 
 export class ApprovalService {
   private readonly waiters = new Map<string, (d: Decision) => void>();
+  /** Window lookups and creations run one at a time, so concurrent 402s share one window. */
+  private windowQueue: Promise<unknown> = Promise.resolve();
 
   constructor(
     private readonly db: PayboundDb,
@@ -35,17 +37,24 @@ export class ApprovalService {
   /** Shows the quote (opening or reusing the tab's window) and waits for the user's decision. */
   async request(payment: PaymentRecord): Promise<Decision> {
     const decided = new Promise<Decision>((resolve) => this.waiters.set(payment.id, resolve));
-    const tabId = payment.tabId ?? NO_TAB;
+    const shown = this.windowQueue.then(() => this.showWindow(payment.tabId ?? NO_TAB));
+    this.windowQueue = shown.catch(() => {});
+    if (!(await shown.catch(() => false))) await this.decide(payment.id, 'denied');
+    return decided;
+  }
+
+  /** Focuses the tab's quote window and tells it to reload, or opens one. False if none could open. */
+  private async showWindow(tabId: number): Promise<boolean> {
     const map = await this.session.get();
     const existing = map[String(tabId)];
     if (existing !== undefined && (await this.windows.focus(existing))) {
       await this.broadcast({ broadcast: 'approvals.changed', data: { tabId } });
-    } else {
-      const windowId = await this.windows.create(this.approveUrl(tabId));
-      if (windowId === undefined) this.settle(payment.id, 'denied');
-      else await this.session.set({ ...(await this.session.get()), [String(tabId)]: windowId });
+      return true;
     }
-    return decided;
+    const windowId = await this.windows.create(this.approveUrl(tabId));
+    if (windowId === undefined) return false;
+    await this.session.set({ ...(await this.session.get()), [String(tabId)]: windowId });
+    return true;
   }
 
   async pending(tabId: number): Promise<PaymentRecord[]> {

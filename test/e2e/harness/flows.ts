@@ -1,0 +1,30 @@
+/** Steps the e2e tests share: asking the worker from an extension page, and the quote window. */
+import type { BrowserContext, Page } from 'playwright-core';
+import type { MessageOutput, MessageType, PaymentView, Reply } from '../../../src/messages/map';
+
+export const POPUP = 'src/ui/popup/index.html';
+
+/** Sends a message to the worker from an extension page, as our own UI does; throws on an error reply. */
+export async function ask<T extends MessageType>(
+  page: Page,
+  type: T,
+  payload: object,
+): Promise<MessageOutput<T>> {
+  const reply = (await page.evaluate(([t, p]) => chrome.runtime.sendMessage({ type: t, payload: p }), [
+    type,
+    payload,
+  ] as const)) as Reply<MessageOutput<T>>;
+  if (!reply.ok) throw new Error(`${type}: ${reply.error.code} ${reply.error.message}`);
+  return reply.data;
+}
+
+/** Resolves with the quote window once it has opened and shows a quote. */
+export async function nextQuoteWindow(context: BrowserContext): Promise<Page> {
+  const page = await context.waitForEvent('page', (p) => p.url().includes('/src/ui/approve/'));
+  await page.waitForSelector('[data-testid=quote]');
+  return page;
+}
+
+export async function ledger(page: Page): Promise<PaymentView[]> {
+  return ask(page, 'payments.recent', { limit: 50 });
+}
