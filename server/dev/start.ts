@@ -42,34 +42,46 @@ if (headed) {
     await page.screenshot({ path: file });
     console.log(`step ${n}: ${what}\n        screenshot ${file}`);
   };
+  const approveWindow = () =>
+    browser.context.waitForEvent('page', (p) => p.url().includes('/src/ui/approve/')).then(async (p) => {
+      await p.waitForSelector('[data-testid=quote]');
+      return p;
+    });
   try {
     const demo = await browser.context.newPage();
     await demo.goto(stack.info.demo);
     await shot(demo, 'demo-app', `the demo AI writing assistant at ${stack.info.demo}`);
 
     await demo.fill('#prompt', 'A short poem about paying for what you use');
+    const [quote] = await Promise.all([approveWindow(), demo.click('#generate')]);
+    await shot(quote, 'quote', 'Generate: the app answers 402 (L402); Paybound checks the invoice and shows a quote');
+
+    await quote.click('[data-testid=approve]');
+    await demo.waitForFunction(() => document.querySelector('#status')?.textContent === '200 OK');
+    await shot(demo, 'paid', 'Approve: paid from the stand-in wallet, proof checked, the page got its text');
+
+    await demo.fill('#prompt', 'And a second one, about tea');
     await demo.click('#generate');
-    await demo.waitForFunction(() => document.querySelector('#status')?.textContent?.includes('402'));
-    await shot(
-      demo,
-      'payment-required',
-      'Generate: the app answers 402 with an L402 challenge; Paybound hands it to its worker',
-    );
+    await demo.waitForFunction(() => document.querySelector('#output')?.textContent?.includes('tea'));
+    await shot(demo, 'token-reused', 'Generate again: the paid token is reused, no quote and nothing paid');
+
+    const article = await browser.context.newPage();
+    const [articleQuote] = await Promise.all([approveWindow(), article.goto(`${stack.info.demo}/article/paying-per-request`)]);
+    await shot(articleQuote, 'article-quote', 'A paid article page (402 on navigation): the same quote window');
+    await articleQuote.click('[data-testid=approve]');
+    await article.waitForSelector('#article');
+    await shot(article, 'article', 'Approve: the tab reloads with the credential and shows the article');
 
     const popup = await browser.context.newPage();
-    await popup.setViewportSize({ width: 400, height: 420 });
+    await popup.setViewportSize({ width: 400, height: 460 });
     await popup.goto(extensionUrl(browser.extensionId, 'src/ui/popup/index.html'));
-    await popup.waitForSelector('[data-testid=recent-challenges]');
-    await shot(
-      popup,
-      'popup',
-      'the toolbar popup: the linked stand-in wallet and the payment request it saw',
-    );
+    await popup.waitForSelector('[data-testid=payments]');
+    await shot(popup, 'popup', 'the toolbar popup: the linked wallet and the payments, with amounts in USD and sats');
 
     const options = await browser.context.newPage();
     await options.goto(extensionUrl(browser.extensionId, 'src/ui/options/index.html'));
-    await options.waitForSelector('[data-testid=recent-challenges]');
-    await shot(options, 'settings', 'the settings page');
+    await options.waitForSelector('[data-testid=payments]');
+    await shot(options, 'settings', 'the settings page: wallets and history');
     console.log(`tour done: ${n} screenshots in ${dir}`);
   } finally {
     await browser.close();

@@ -1,10 +1,11 @@
 import { useEffect } from 'react';
 import { mount } from '../shared/mount';
+import { PaymentsTable } from '../shared/PaymentsTable';
 import { RecentChallenges } from '../shared/RecentChallenges';
 import { useStatusStore } from '../shared/status-store';
 
 function Options() {
-  const { status, recent, error, load } = useStatusStore();
+  const { status, recent, payments, error, load } = useStatusStore();
   useEffect(() => {
     void load();
   }, [load]);
@@ -27,6 +28,8 @@ function Options() {
       <h2>Budgets and approval tiers</h2>
       <p className="muted">Coming with the spending-policy work.</p>
       <h2>History</h2>
+      <PaymentsTable rows={payments} />
+      <h2>Payment requests seen</h2>
       <RecentChallenges rows={recent} />
     </main>
   );

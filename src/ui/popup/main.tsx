@@ -1,11 +1,11 @@
 import { useEffect } from 'react';
 import browser from 'webextension-polyfill';
 import { mount } from '../shared/mount';
-import { RecentChallenges } from '../shared/RecentChallenges';
+import { PaymentsTable } from '../shared/PaymentsTable';
 import { useStatusStore } from '../shared/status-store';
 
 function Popup() {
-  const { status, recent, error, load } = useStatusStore();
+  const { status, payments, error, load } = useStatusStore();
   useEffect(() => {
     void load();
   }, [load]);
@@ -28,8 +28,8 @@ function Popup() {
           </div>
         </div>
       )}
-      <h2>Recent payment requests</h2>
-      <RecentChallenges rows={recent} />
+      <h2>Recent payments</h2>
+      <PaymentsTable rows={payments} />
       <p>
         <button type="button" onClick={() => void browser.runtime.openOptionsPage()}>
           Settings
