@@ -51,6 +51,12 @@ export async function launchWithExtension(opts: {
   });
   const serviceWorker = context.serviceWorkers()[0] ?? (await context.waitForEvent('serviceworker'));
   const extensionId = new URL(serviceWorker.url()).host;
+  // The worker is listed before its script has run; a message round trip proves its top-level
+  // listeners (messages, webRequest) are registered before anything is navigated.
+  const probe = await context.newPage();
+  await probe.goto(extensionUrl(extensionId, 'src/ui/popup/index.html'));
+  await probe.evaluate(() => chrome.runtime.sendMessage({ type: 'status.get', payload: {} }));
+  await probe.close();
   return { context, serviceWorker, extensionId, userDataDir, close: () => context.close() };
 }
 

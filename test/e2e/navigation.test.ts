@@ -1,0 +1,43 @@
+/** A 402 on a page load: seen by the worker, quoted, paid, then the tab reloads with the credential. */
+
+import { expect, test } from './harness/fixtures';
+import { ledger, nextQuoteWindow, POPUP } from './harness/flows';
+import { wallets } from './harness/wallets';
+
+const ARTICLE = '/article/paying-per-request';
+
+test('a paid article page: quote, approve, the tab reloads and shows the article; later loads pay nothing', async ({
+  context,
+  stack,
+  openExtensionPage,
+}) => {
+  const w = wallets(stack);
+  const before = await w.balance('user');
+  const page = await context.newPage();
+  const [quote] = await Promise.all([nextQuoteWindow(context), page.goto(`${stack.demo}${ARTICLE}`)]);
+  expect(await quote.textContent('[data-testid=origin]')).toBe(new URL(stack.demo).origin);
+  await quote.click('[data-testid=approve]');
+  await page.waitForSelector('#article');
+  const [row] = await ledger(await openExtensionPage(POPUP));
+  expect(row).toMatchObject({ via: 'navigation', state: 'paid' });
+  const paid = before - (await w.balance('user'));
+  expect(paid).toBe(BigInt(row?.amountMsat ?? -1));
+
+  // The token rule stays: opening the article again pays nothing and asks nothing.
+  const again = await context.newPage();
+  await again.goto(`${stack.demo}${ARTICLE}`);
+  await again.waitForSelector('#article');
+  expect(before - (await w.balance('user'))).toBe(paid);
+});
+
+test('denying a paid page leaves it on its 402 page', async ({ context, stack, openExtensionPage }) => {
+  const page = await context.newPage();
+  const [quote] = await Promise.all([
+    nextQuoteWindow(context),
+    page.goto(`${stack.demo}/article/editing-with-ai`),
+  ]);
+  await quote.click('[data-testid=deny]');
+  expect(await page.locator('#payment-required').count()).toBe(1);
+  const [row] = await ledger(await openExtensionPage(POPUP));
+  expect(row).toMatchObject({ via: 'navigation', state: 'failed', approval: 'denied' });
+});
