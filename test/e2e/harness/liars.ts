@@ -6,16 +6,9 @@ import { randomBytes } from 'node:crypto';
 import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { encode, sign } from 'bolt11';
 import type { Page } from 'playwright-core';
-import { encodeIdentifier } from '../../../server/merchant/kit/l402';
-import { exportMacaroonBinary, newMacaroon } from '../../../server/merchant/kit/macaroon-lib';
 import { LightningNode } from '../../../server/standins/lightning/node';
 
-/** A base64 L402 macaroon whose identifier names this payment hash. */
-export function macaroonFor(paymentHashHex: string): string {
-  const id = encodeIdentifier(Buffer.from(paymentHashHex, 'hex'), randomBytes(32));
-  const m = newMacaroon({ identifier: id, location: 'liar', rootKey: randomBytes(32), version: 2 });
-  return Buffer.from(exportMacaroonBinary(m)).toString('base64');
-}
+export { macaroonFor } from '../../fixtures/l402';
 
 /** A regtest invoice from a node of its own; `ageSeconds` back-dates it (for expiry). */
 export function regtestInvoice(
