@@ -2,11 +2,11 @@
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import type { Provision } from '../../src/core/config/provisioning';
+import type { ProvisionInput } from '../../src/core/config/provisioning';
 
 export const ROOT = resolve(import.meta.dirname, '../..');
 
-export function buildExtension(opts: { outDir: string; provision?: Provision }): string {
+export function buildExtension(opts: { outDir: string; provision?: ProvisionInput }): string {
   const outDir = resolve(ROOT, opts.outDir);
   const env: NodeJS.ProcessEnv = { ...process.env, PAYBOUND_OUT_DIR: outDir };
   delete env.PAYBOUND_PROVISION;

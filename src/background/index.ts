@@ -3,7 +3,7 @@
  * so a worker the browser restarted hears the event that woke it.
  */
 import browser, { type Runtime, type WebRequest } from 'webextension-polyfill';
-import { getSetting, recentChallenges } from '../db/queries';
+import { getSetting, recentChallenges, setSetting } from '../db/queries';
 import { PayboundDb } from '../db/schema';
 import type { Broadcast } from '../messages/map';
 import { headersReceivedOptions } from '../platform/capabilities';
@@ -84,6 +84,12 @@ const route = createRouter(
   {
     'challenge.seen': (input, sender) =>
       payments.onChallenge({ ...input, origin: sender.origin, tabId: sender.tabId, via: 'fetch' }),
+    'webln.result': (input, sender) => payments.weblnResult(input, sender),
+    'rails.setDefault': async ({ railId }) => {
+      if (!(await db.rails.get(railId))) throw new HandlerError('not_found', 'no such wallet');
+      await setSetting(db, 'defaultRailId', railId);
+      return { railId };
+    },
     'status.get': () => getStatus(db, version),
     'challenges.recent': async (input) => (await recentChallenges(db, input.limit)).map(challengeView),
     'approvals.pending': async ({ tabId }) => {

@@ -1,32 +1,32 @@
 /**
- * Isolated-world bridge: relays the main-world script's 402 queries to the service worker and the
- * answers back. It forwards only the one page-callable message; the worker validates everything.
+ * Isolated-world bridge: relays the main-world script's queries to the service worker and the
+ * answers back. It forwards only the page-callable messages; the worker validates everything.
  */
 import browser from 'webextension-polyfill';
 import type { ChallengeVerdict, Reply } from '../messages/map';
-import { type BridgeAck, type BridgeAnswer, CHANNEL, type ChallengeQuery } from './channel';
+import { type BridgeAck, type BridgeAnswer, type BridgeQuery, CHANNEL } from './channel';
 
-window.addEventListener('message', (ev: MessageEvent<ChallengeQuery>) => {
+const FORWARD = { query: 'challenge.seen', 'webln-result': 'webln.result' } as const;
+
+window.addEventListener('message', (ev: MessageEvent<BridgeQuery>) => {
   const d = ev.data;
-  if (ev.source !== window || d?.channel !== CHANNEL || d.kind !== 'query' || typeof d.id !== 'number')
-    return;
+  if (ev.source !== window || d?.channel !== CHANNEL || typeof d.id !== 'number') return;
+  const type = Object.hasOwn(FORWARD, d.kind) ? FORWARD[d.kind] : undefined;
+  if (!type) return;
   const id = d.id;
   const ack: BridgeAck = { channel: CHANNEL, kind: 'ack', id };
   window.postMessage(ack, '*');
-  const answer = (authorization?: string) => {
-    const msg: BridgeAnswer = {
-      channel: CHANNEL,
-      kind: 'answer',
-      id,
-      ...(authorization ? { authorization } : {}),
-    };
+  const answer = (verdict?: ChallengeVerdict) => {
+    const msg: BridgeAnswer = { channel: CHANNEL, kind: 'answer', id };
+    if (verdict?.action === 'retry') msg.authorization = verdict.authorization;
+    if (verdict?.action === 'webln') msg.webln = { paymentId: verdict.paymentId, invoice: verdict.invoice };
     window.postMessage(msg, '*');
   };
   browser.runtime
-    .sendMessage({ type: 'challenge.seen', payload: d.payload })
+    .sendMessage({ type, payload: d.payload })
     .then((raw: unknown) => {
       const reply = raw as Reply<ChallengeVerdict> | undefined;
-      answer(reply?.ok && reply.data.action === 'retry' ? reply.data.authorization : undefined);
+      answer(reply?.ok ? reply.data : undefined);
     })
     .catch(() => answer());
 });

@@ -4,12 +4,23 @@
  */
 export const CHANNEL = 'paybound:v1';
 
-export interface ChallengeQuery {
-  channel: typeof CHANNEL;
-  kind: 'query';
-  id: number;
-  payload: { url: string; method: string; status: 402; headers: [string, string][] };
+export interface ChallengePayload {
+  url: string;
+  method: string;
+  status: 402;
+  headers: [string, string][];
 }
+
+export interface WeblnResultPayload {
+  paymentId: string;
+  preimage?: string;
+  error?: string;
+}
+
+/** main → bridge. `query`: a 402 was seen. `webln-result`: the page's wallet paid what it was handed. */
+export type BridgeQuery =
+  | { channel: typeof CHANNEL; kind: 'query'; id: number; payload: ChallengePayload }
+  | { channel: typeof CHANNEL; kind: 'webln-result'; id: number; payload: WeblnResultPayload };
 
 export interface BridgeAck {
   channel: typeof CHANNEL;
@@ -21,6 +32,8 @@ export interface BridgeAnswer {
   channel: typeof CHANNEL;
   kind: 'answer';
   id: number;
-  /** An `Authorization` value to retry with, or nothing: the page keeps its 402. */
+  /** An `Authorization` value to retry with. Without it (and without `webln`) the page keeps its 402. */
   authorization?: string;
+  /** Pay this invoice with the page's window.webln, then report with a `webln-result` query. */
+  webln?: { paymentId: string; invoice: string };
 }

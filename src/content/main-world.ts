@@ -5,7 +5,8 @@
  * passes through at once. Synchronous XHR is left alone: it cannot wait for an approval.
  * Kept tiny on purpose: it runs in every frame of every page. Untrusted by design.
  */
-import { type BridgeAck, type BridgeAnswer, CHANNEL, type ChallengeQuery } from './channel';
+import type { WebLNProvider } from '@webbtc/webln-types';
+import { type BridgeAck, type BridgeAnswer, type BridgeQuery, CHANNEL } from './channel';
 
 (() => {
   const w = window as Window & { __paybound?: true };
@@ -18,7 +19,7 @@ import { type BridgeAck, type BridgeAnswer, CHANNEL, type ChallengeQuery } from 
   // Approval waits for a person; the worker closes its own window long before this.
   const ANSWER_MS = 10 * 60 * 1000;
   const nativeFetch = window.fetch;
-  const waiting = new Map<number, { ack(): void; done(a?: string): void }>();
+  const waiting = new Map<number, { ack(): void; done(a?: BridgeAnswer): void }>();
   let seq = 0;
 
   window.addEventListener('message', (ev: MessageEvent<BridgeAck | BridgeAnswer>) => {
@@ -27,20 +28,22 @@ import { type BridgeAck, type BridgeAnswer, CHANNEL, type ChallengeQuery } from 
     const entry = waiting.get(d.id);
     if (!entry) return;
     if (d.kind === 'ack') entry.ack();
-    else if (d.kind === 'answer')
-      entry.done(typeof d.authorization === 'string' ? d.authorization : undefined);
+    else if (d.kind === 'answer') entry.done(d);
   });
 
   const isChallenge = (h: Headers) =>
     KNOWN.test(h.get('www-authenticate') ?? '') || h.has('payment-required');
 
-  function ask(url: string, method: string, headers: [string, string][]): Promise<string | undefined> {
+  function post<K extends BridgeQuery['kind']>(
+    kind: K,
+    payload: Extract<BridgeQuery, { kind: K }>['payload'],
+  ): Promise<BridgeAnswer | undefined> {
     return new Promise((resolve) => {
       const id = ++seq;
-      const finish = (auth?: string) => {
+      const finish = (answer?: BridgeAnswer) => {
         clearTimeout(timer);
         waiting.delete(id);
-        resolve(auth);
+        resolve(answer);
       };
       let timer = setTimeout(finish, ACK_MS);
       waiting.set(id, {
@@ -50,14 +53,27 @@ import { type BridgeAck, type BridgeAnswer, CHANNEL, type ChallengeQuery } from 
         },
         done: finish,
       });
-      const query: ChallengeQuery = {
-        channel: CHANNEL,
-        kind: 'query',
-        id,
-        payload: { url, method, status: 402, headers },
-      };
-      window.postMessage(query, '*');
+      window.postMessage({ channel: CHANNEL, kind, id, payload }, '*');
     });
+  }
+
+  /** The page's own WebLN wallet pays what the worker handed over; the worker checks the proof. */
+  async function payInPage(paymentId: string, invoice: string): Promise<BridgeAnswer | undefined> {
+    const wallet = (window as Window & { webln?: WebLNProvider }).webln;
+    try {
+      if (!wallet) throw new Error('no WebLN wallet in this page');
+      await wallet.enable();
+      return post('webln-result', { paymentId, preimage: (await wallet.sendPayment(invoice)).preimage });
+    } catch (e) {
+      return post('webln-result', { paymentId, error: String((e as Error)?.message ?? e).slice(0, 300) });
+    }
+  }
+
+  /** The credential to retry with, or nothing (the page keeps its 402). */
+  async function ask(url: string, method: string, headers: [string, string][]): Promise<string | undefined> {
+    let answer = await post('query', { url, method, status: 402, headers });
+    if (answer?.webln) answer = await payInPage(answer.webln.paymentId, answer.webln.invoice);
+    return typeof answer?.authorization === 'string' ? answer.authorization : undefined;
   }
 
   window.fetch = async function fetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response> {

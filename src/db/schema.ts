@@ -27,7 +27,12 @@ interface RailBase {
 /** Connection details are secrets; encrypted at rest once the lock lands (DESIGN §9). */
 export type RailRecord =
   | (RailBase & { kind: 'lnbits'; config: { url: string; adminKey: string } })
-  | (RailBase & { kind: 'nwc'; config: { uri: string } });
+  | (RailBase & { kind: 'nwc'; config: { uri: string } })
+  /** The page's own `window.webln` (a wallet extension such as Alby): advisory, paid from the page. */
+  | (RailBase & { kind: 'webln'; config: Record<string, never> });
+
+/** Rails the worker can pay through itself. */
+export type WorkerRailRecord = Exclude<RailRecord, { kind: 'webln' }>;
 
 export type RailKind = RailRecord['kind'];
 

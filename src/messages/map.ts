@@ -33,9 +33,21 @@ export const DecideInput = v.strictObject({
   decision: v.picklist(['approve', 'deny']),
 });
 
+export const WeblnResultInput = v.strictObject({
+  paymentId: v.pipe(v.string(), v.regex(/^[0-9a-f-]{36}$/)),
+  preimage: v.optional(v.pipe(v.string(), v.regex(/^[0-9a-fA-F]{64}$/))),
+  error: v.optional(v.pipe(v.string(), v.maxLength(300))),
+});
+
+export const SetDefaultRailInput = v.strictObject({ railId: v.pipe(v.string(), v.maxLength(40)) });
+
 export const messageSchemas = {
   /** The page's request was answered 402 with a challenge the main-world script recognised. */
   'challenge.seen': { audience: 'page', input: ChallengeSeenInput },
+  /** The page's own WebLN wallet paid (or refused) the invoice the worker handed over. */
+  'webln.result': { audience: 'page', input: WeblnResultInput },
+  /** Choose the rail that pays. */
+  'rails.setDefault': { audience: 'extension', input: SetDefaultRailInput },
   /** The popup's summary: version, rails, counters. */
   'status.get': { audience: 'extension', input: v.strictObject({}) },
   /** The most recent 402 challenges seen, newest first. */
@@ -54,7 +66,9 @@ export type MessageInput<T extends MessageType> = v.InferOutput<(typeof messageS
 /** What the worker tells the page to do with a 402. */
 export type ChallengeVerdict =
   | { action: 'pass'; reason: string }
-  | { action: 'retry'; authorization: string; reason: string };
+  | { action: 'retry'; authorization: string; reason: string }
+  /** Pay `invoice` with the page's window.webln and report through `webln.result`. */
+  | { action: 'webln'; paymentId: string; invoice: string; reason: string };
 
 export interface ChallengeRecordView {
   id: number;
@@ -102,12 +116,15 @@ export interface PaymentView {
 export interface StatusView {
   version: string;
   rails: { id: string; kind: string; label: string }[];
+  defaultRailId?: string;
   challengesSeen: number;
   currency: string;
 }
 
 export interface MessageOutputs {
   'challenge.seen': ChallengeVerdict;
+  'webln.result': ChallengeVerdict;
+  'rails.setDefault': { railId: string };
   'status.get': StatusView;
   'challenges.recent': ChallengeRecordView[];
   'approvals.pending': QuoteView[];

@@ -15,8 +15,9 @@ import { verifyPreimage } from '../../core/lightning/bolt11';
 import { msatToMinor } from '../../core/money/rates';
 import { preflightL402 } from '../../core/payments/l402-preflight';
 import { getSetting, recordChallenge } from '../../db/queries';
-import type { PayboundDb, PaymentRecord, PaymentState, RailRecord } from '../../db/schema';
-import type { ChallengeVerdict } from '../../messages/map';
+import type { PayboundDb, PaymentRecord, PaymentState, RailRecord, WorkerRailRecord } from '../../db/schema';
+import type { ChallengeVerdict, MessageInput } from '../../messages/map';
+import type { SenderContext } from '../sender';
 import type { ApprovalService } from './approvals';
 import { type LightningRail, RailError } from './rails/types';
 import type { RateService } from './rates';
@@ -41,7 +42,7 @@ export interface PaymentDeps {
   approvals: ApprovalService;
   tokens: TokenService;
   defaultRail(): Promise<RailRecord | undefined>;
-  railFor(record: RailRecord): LightningRail;
+  railFor(record: WorkerRailRecord): LightningRail;
   now?: () => number;
   newId?: () => string;
 }
@@ -203,6 +204,15 @@ export class PaymentService {
     const railRecord = await db.rails.get(payment.railId);
     if (!railRecord) return this.fail(paymentId, 'no_rail', 'the wallet was unlinked');
 
+    if (railRecord.kind === 'webln') {
+      // Only the page's main world can reach window.webln: hand the invoice over, wait for its report.
+      return {
+        action: 'webln',
+        paymentId,
+        invoice: payment.invoice,
+        reason: 'pay with the wallet in this page',
+      };
+    }
     let preimage: string;
     try {
       preimage = (await this.deps.railFor(railRecord).sendPayment(payment.invoice)).preimage;
@@ -217,6 +227,33 @@ export class PaymentService {
       return this.fail(paymentId, e.code, e.message);
     }
     return this.settlePaid(payment, preimage);
+  }
+
+  /**
+   * The page's WebLN wallet reports back. Only the tab and origin the payment was handed to may
+   * report, only while it is paying, and the proof is checked like any other: the page could lie.
+   */
+  async weblnResult(input: MessageInput<'webln.result'>, sender: SenderContext): Promise<ChallengeVerdict> {
+    const { db } = this.deps;
+    const p = await db.payments.get(input.paymentId);
+    const rail = p ? await db.rails.get(p.railId) : undefined;
+    if (
+      !p ||
+      rail?.kind !== 'webln' ||
+      p.state !== 'paying' ||
+      p.tabId !== sender.tabId ||
+      p.origin !== sender.origin
+    ) {
+      return pass('no payment is waiting for this page wallet');
+    }
+    if (input.preimage === undefined) {
+      return this.fail(
+        p.id,
+        'wallet_error',
+        `the page wallet did not pay: ${input.error ?? 'no reason given'}`,
+      );
+    }
+    return this.settlePaid(p, input.preimage);
   }
 
   private async settlePaid(payment: PaymentRecord, preimage: string): Promise<ChallengeVerdict> {
@@ -246,6 +283,11 @@ export class PaymentService {
     for (const p of open) {
       const railRecord = await db.rails.get(p.railId);
       if (!railRecord) continue;
+      if (railRecord.kind === 'webln') {
+        // Nobody but the page could say; keep the reservation and show it as unknown.
+        if (p.state === 'paying') await this.setState(p.id, 'unknown');
+        continue;
+      }
       try {
         const found = await this.deps.railFor(railRecord).lookup(p.paymentHash);
         if (found.status === 'paid') await this.settlePaid(p, found.preimage);

@@ -2,9 +2,9 @@
  * Applies the development provisioning file once per profile: rails and currency. A production
  * build has none (the constant is null), so this does nothing there.
  */
-import { parseProvision } from '../../core/config/provisioning';
+import { type Provision, parseProvision } from '../../core/config/provisioning';
 import { getSetting, setSetting } from '../../db/queries';
-import type { PayboundDb } from '../../db/schema';
+import type { PayboundDb, RailRecord } from '../../db/schema';
 
 export async function applyProvisioning(db: PayboundDb, raw: unknown, now = Date.now()): Promise<boolean> {
   if (raw === null || raw === undefined) return false;
@@ -13,20 +13,33 @@ export async function applyProvisioning(db: PayboundDb, raw: unknown, now = Date
   await db.transaction('rw', db.rails, db.settings, async () => {
     for (const [i, rail] of provision.rails.entries()) {
       const base = { id: rail.id ?? `${rail.kind}-${i + 1}`, network: rail.network, createdAt: now };
-      await db.rails.put(
-        rail.kind === 'lnbits'
-          ? {
-              ...base,
-              kind: 'lnbits',
-              label: rail.label ?? 'LNbits wallet',
-              config: { url: rail.url, adminKey: rail.adminKey },
-            }
-          : { ...base, kind: 'nwc', label: rail.label ?? 'Nostr Wallet Connect', config: { uri: rail.uri } },
-      );
+      await db.rails.put(railRecord(rail, base));
     }
+    // The first rail in the file pays by default.
+    const first = provision.rails[0];
+    if (first) await setSetting(db, 'defaultRailId', first.id ?? `${first.kind}-1`);
     await setSetting(db, 'currency', provision.currency);
     if (provision.rateSourceUrl) await setSetting(db, 'rateSourceUrl', provision.rateSourceUrl);
     await setSetting(db, 'provisionedAt', now);
   });
   return true;
+}
+
+function railRecord(
+  rail: Provision['rails'][number],
+  base: Pick<RailRecord, 'id' | 'network' | 'createdAt'>,
+): RailRecord {
+  switch (rail.kind) {
+    case 'lnbits':
+      return {
+        ...base,
+        kind: 'lnbits',
+        label: rail.label ?? 'LNbits wallet',
+        config: { url: rail.url, adminKey: rail.adminKey },
+      };
+    case 'nwc':
+      return { ...base, kind: 'nwc', label: rail.label ?? 'Nostr Wallet Connect', config: { uri: rail.uri } };
+    case 'webln':
+      return { ...base, kind: 'webln', label: rail.label ?? "This page's WebLN wallet", config: {} };
+  }
 }

@@ -1,16 +1,19 @@
 import { getSetting, listRails } from '../../db/queries';
 import type { PayboundDb } from '../../db/schema';
 import type { StatusView } from '../../messages/map';
+import { defaultRail } from './rails/index';
 
 export async function getStatus(db: PayboundDb, version: string): Promise<StatusView> {
-  const [rails, challengesSeen, currency] = await Promise.all([
+  const [rails, challengesSeen, currency, chosen] = await Promise.all([
     listRails(db),
     db.challenges.count(),
     getSetting(db, 'currency', 'USD'),
+    defaultRail(db),
   ]);
   return {
     version,
     rails: rails.map(({ id, kind, label }) => ({ id, kind, label })),
+    ...(chosen ? { defaultRailId: chosen.id } : {}),
     challengesSeen,
     currency,
   };

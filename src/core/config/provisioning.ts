@@ -30,6 +30,7 @@ export const ProvisionSchema = v.strictObject({
           /** nostr+walletconnect://<wallet pubkey>?relay=<ws url>&secret=<hex> */
           uri: v.pipe(v.string(), v.startsWith('nostr+walletconnect://'), v.maxLength(2000)),
         }),
+        v.strictObject({ kind: v.literal('webln'), ...railCommon }),
       ]),
     ),
     [],
@@ -39,6 +40,8 @@ export const ProvisionSchema = v.strictObject({
 });
 
 export type Provision = v.InferOutput<typeof ProvisionSchema>;
+/** What a provisioning file may say (defaults not yet filled in). */
+export type ProvisionInput = v.InferInput<typeof ProvisionSchema>;
 
 export function parseProvision(raw: unknown): Provision {
   const result = v.safeParse(ProvisionSchema, raw);

@@ -6,6 +6,7 @@ import type { TestProject } from 'vitest/node';
 import { buildExtension } from '../../../server/dev/build';
 import { findChromium } from '../../../server/dev/chromium';
 import { provisionFor, type StackInfo, startStack } from '../../../server/dev/stack';
+import type { ProvisionInput } from '../../../src/core/config/provisioning';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -18,7 +19,16 @@ export default async function setup(project: TestProject) {
   findChromium(); // fail first, and clearly, when there is no browser
   const stack = await startStack({ ports: { demo: 0, lnbits: 0, rates: 0 } });
   try {
-    const extensionDir = buildExtension({ outDir: '.out/e2e/dist', provision: provisionFor(stack.info) });
+    // The page's own WebLN wallet is linked too (not the default), for the tests that choose it.
+    const base = provisionFor(stack.info);
+    const provision: ProvisionInput = {
+      ...base,
+      rails: [
+        ...base.rails,
+        { kind: 'webln', id: 'webln-page', label: 'Page WebLN wallet', network: 'regtest' },
+      ],
+    };
+    const extensionDir = buildExtension({ outDir: '.out/e2e/dist', provision });
     project.provide('stack', stack.info);
     project.provide('extensionDir', extensionDir);
   } catch (e) {

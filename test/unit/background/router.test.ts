@@ -18,6 +18,8 @@ function setup() {
     'approvals.pending': vi.fn(async () => []),
     'approval.decide': vi.fn(async () => ({ accepted: true })),
     'payments.recent': vi.fn(async () => []),
+    'webln.result': vi.fn(async () => ({ action: 'pass' as const, reason: 'test' })),
+    'rails.setDefault': vi.fn(async () => ({ railId: 'x' })),
   } satisfies Handlers;
   return { handlers, route: createRouter(handlers, self) };
 }

@@ -1,9 +1,10 @@
-import type { PayboundDb, RailRecord } from '../../../db/schema';
+import { getSetting } from '../../../db/queries';
+import type { PayboundDb, RailRecord, WorkerRailRecord } from '../../../db/schema';
 import { LnbitsRail } from './lnbits';
 import { NwcRail } from './nwc';
 import type { LightningRail } from './types';
 
-export function railFor(record: RailRecord): LightningRail {
+export function railFor(record: WorkerRailRecord): LightningRail {
   switch (record.kind) {
     case 'lnbits':
       return new LnbitsRail(record);
@@ -12,7 +13,8 @@ export function railFor(record: RailRecord): LightningRail {
   }
 }
 
-/** The rail that pays by default: the first linked one, until the settings page lets users choose. */
+/** The rail that pays: the one the user chose, else the first linked one. */
 export async function defaultRail(db: PayboundDb): Promise<RailRecord | undefined> {
-  return db.rails.orderBy('id').first();
+  const chosen = await getSetting<string | null>(db, 'defaultRailId', null);
+  return (chosen ? await db.rails.get(chosen) : undefined) ?? (await db.rails.orderBy('id').first());
 }

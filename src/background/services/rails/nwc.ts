@@ -1,22 +1,161 @@
-/** Nostr Wallet Connect (NIP-47) rail: placeholder until the NWC rail is written. */
+/**
+ * Nostr Wallet Connect (NIP-47) rail: `pay_invoice` and `lookup_invoice` sent to the user's wallet
+ * service over a Nostr relay with @getalby/sdk's NWCClient, from the worker. The sdk's errors are
+ * told apart by `code` (and a few fixed messages): a minified build renames its error classes.
+ * Any answer that may follow a payment the wallet went through with is a `timeout`, to reconcile.
+ */
+import { NWCClient } from '@getalby/sdk/nwc';
 import type { SendPaymentResponse } from '@webbtc/webln-types';
 import type { RailRecord } from '../../../db/schema';
 import { type LightningRail, type PaymentLookup, RailError } from './types';
 
+const PAY_TIMEOUT_MS = 30_000;
+const LOOKUP_TIMEOUT_MS = 10_000;
+
+const HEX32 = /^[0-9a-f]{64}$/i;
+
+export interface NwcRailOptions {
+  /** How long a payment may take before its outcome counts as unknown. Default 30 s. */
+  payTimeoutMs?: number;
+  lookupTimeoutMs?: number;
+}
+
+// One client per connection while the worker lives: each new one reconnects and re-reads the
+// wallet's info event. A restarted worker starts with an empty cache.
+const clients = new Map<string, { uri: string; client: NWCClient }>();
+
+function clientFor(railId: string, uri: string): NWCClient {
+  const cached = clients.get(railId);
+  if (cached?.uri === uri) return cached.client;
+  cached?.client.close();
+  let client: NWCClient;
+  try {
+    client = new NWCClient({ nostrWalletConnectUrl: uri, requireSecret: true });
+  } catch {
+    // The sdk's message may quote the URI, and the URI holds the secret.
+    throw new RailError('wallet_error', 'the NWC connection string is invalid');
+  }
+  clients.set(railId, { uri, client });
+  return client;
+}
+
+function dropClient(railId: string, client: NWCClient): void {
+  if (clients.get(railId)?.client !== client) return;
+  clients.delete(railId);
+  client.close();
+}
+
+/** Closes every cached NWC client (tests; a rail being unlinked). */
+export function closeNwcClients(): void {
+  for (const { client } of clients.values()) client.close();
+  clients.clear();
+}
+
 export class NwcRail implements LightningRail {
   readonly id: string;
   readonly network: RailRecord['network'];
+  private readonly uri: string;
+  private readonly payTimeoutMs: number;
+  private readonly lookupTimeoutMs: number;
 
-  constructor(record: Extract<RailRecord, { kind: 'nwc' }>) {
+  constructor(record: Extract<RailRecord, { kind: 'nwc' }>, options: NwcRailOptions = {}) {
     this.id = record.id;
     this.network = record.network;
+    this.uri = record.config.uri;
+    this.payTimeoutMs = options.payTimeoutMs ?? PAY_TIMEOUT_MS;
+    this.lookupTimeoutMs = options.lookupTimeoutMs ?? LOOKUP_TIMEOUT_MS;
   }
 
-  async sendPayment(_invoice: string): Promise<SendPaymentResponse> {
-    throw new RailError('wallet_error', 'NWC is not available yet');
+  async sendPayment(invoice: string): Promise<SendPaymentResponse> {
+    const client = clientFor(this.id, this.uri);
+    let preimage: unknown;
+    try {
+      ({ preimage } = await this.bounded(client, client.payInvoice({ invoice }), this.payTimeoutMs));
+    } catch (e) {
+      throw toRailError(e);
+    }
+    // Only the shape is checked here; the caller checks it against the payment hash.
+    if (typeof preimage === 'string' && HEX32.test(preimage)) return { preimage: preimage.toLowerCase() };
+    throw new RailError('timeout', 'the wallet reported the payment without a usable proof');
   }
 
-  async lookup(_paymentHash: string): Promise<PaymentLookup> {
-    return { status: 'not_found' };
+  async lookup(paymentHash: string): Promise<PaymentLookup> {
+    const client = clientFor(this.id, this.uri);
+    let tx: Awaited<ReturnType<NWCClient['lookupInvoice']>>;
+    try {
+      tx = await this.bounded(
+        client,
+        client.lookupInvoice({ payment_hash: paymentHash.toLowerCase() }),
+        this.lookupTimeoutMs,
+      );
+    } catch (e) {
+      if (errorCode(e) === 'NOT_FOUND') return { status: 'not_found' };
+      throw toRailError(e);
+    }
+    // An invoice of the user's own wallet being paid is not a payment the user made.
+    if (tx.type === 'incoming') return { status: 'not_found' };
+    if (typeof tx.payment_hash === 'string' && tx.payment_hash.toLowerCase() !== paymentHash.toLowerCase()) {
+      throw new RailError('wallet_error', 'the wallet answered about another payment');
+    }
+    if (tx.state === 'settled' && typeof tx.preimage === 'string' && HEX32.test(tx.preimage)) {
+      return { status: 'paid', preimage: tx.preimage.toLowerCase() };
+    }
+    if (tx.state === 'failed') return { status: 'failed' };
+    return { status: 'pending' };
+  }
+
+  /** Our own deadline: the sdk waits 60 s for a silent wallet, and keeps waiting after we give up. */
+  private async bounded<T>(client: NWCClient, work: Promise<T>, ms: number): Promise<T> {
+    work.catch(() => {}); // a late rejection, after the deadline, is nobody's to handle
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        // The connection may be dead without a close: let the next call start afresh.
+        dropClient(this.id, client);
+        reject(new RailError('timeout', 'the wallet did not answer in time'));
+      }, ms);
+    });
+    try {
+      return await Promise.race([work, deadline]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
+
+function errorCode(e: unknown): string | undefined {
+  if (typeof e !== 'object' || e === null || !('code' in e)) return undefined;
+  return typeof e.code === 'string' ? e.code : undefined;
+}
+
+function toRailError(e: unknown): RailError {
+  if (e instanceof RailError) return e;
+  const message = e instanceof Error ? e.message : String(e);
+  switch (errorCode(e)) {
+    case 'INSUFFICIENT_BALANCE':
+    case 'QUOTA_EXCEEDED':
+      return new RailError('insufficient_balance', `the wallet refused: ${message}`);
+    case 'PAYMENT_FAILED':
+      if (/timed? ?out/i.test(message)) return new RailError('timeout', `the wallet timed out: ${message}`);
+      if (/route/i.test(message))
+        return new RailError('route_failure', `the wallet found no route: ${message}`);
+      return new RailError('wallet_error', `the payment failed: ${message}`);
+    case 'INTERNAL':
+      // The sdk's own code for publish and reply timeouts and unreadable answers: the request may
+      // have reached the wallet. (A wallet's own INTERNAL lands here too; a lookup settles it.)
+      return new RailError('timeout', `no clear answer from the wallet: ${message}`);
+    case 'OTHER':
+      // Nip47NetworkError: no connection to the relay, nothing was sent.
+      if (message.startsWith('Failed to connect')) {
+        return new RailError('unreachable', 'the NWC relay could not be reached');
+      }
+      return new RailError('wallet_error', `the wallet refused: ${message}`);
+    case undefined:
+      // Raised before the request went out; the only known one: the wallet never published its
+      // info event on the relay (after 10 s).
+      if (/info event/i.test(message)) return new RailError('unreachable', 'the wallet is not on its relay');
+      return new RailError('wallet_error', `NWC failed: ${message}`);
+    default:
+      return new RailError('wallet_error', `the wallet refused: ${message}`);
   }
 }

@@ -1,0 +1,92 @@
+/**
+ * The page's own WebLN wallet as a rail: the worker hands the invoice to the page's main world,
+ * `window.webln` pays it, and the worker checks the proof itself (the page can lie).
+ */
+import type { BrowserContext, Page } from 'playwright-core';
+import type { StackInfo } from '../../server/dev/stack';
+import { expect, test } from './harness/fixtures';
+import { ask, ledger, nextQuoteWindow, POPUP } from './harness/flows';
+import { wallets } from './harness/wallets';
+
+/** A demo tab with a WebLN provider (as a wallet extension would inject) paying the stand-in user wallet. */
+async function pageWithWebln(context: BrowserContext, stack: StackInfo, lie = false): Promise<Page> {
+  const page = await context.newPage();
+  await page.addInitScript(
+    ([lnbits, key, lying]) => {
+      (window as unknown as { webln: object }).webln = {
+        enable: async () => {},
+        sendPayment: async (invoice: string) => {
+          const w = window as unknown as { weblnPaid?: number };
+          w.weblnPaid = (w.weblnPaid ?? 0) + 1;
+          const res = await fetch(`${lnbits}/api/v1/payments`, {
+            method: 'POST',
+            headers: { 'X-Api-Key': key, 'Content-Type': 'application/json' },
+            body: JSON.stringify({ out: true, bolt11: invoice }),
+          });
+          const body = (await res.json()) as { preimage: string };
+          return { preimage: lying ? 'ab'.repeat(32) : body.preimage };
+        },
+      };
+    },
+    [stack.lnbits, stack.wallets.user.adminKey, lie] as const,
+  );
+  await page.goto(stack.demo);
+  return page;
+}
+
+async function chooseWebln(openExtensionPage: (p: string) => Promise<Page>) {
+  const popup = await openExtensionPage(POPUP);
+  await ask(popup, 'rails.setDefault', { railId: 'webln-page' });
+  return popup;
+}
+
+test("the page's WebLN wallet pays an approved quote and the fetch resolves 200", async ({
+  context,
+  stack,
+  openExtensionPage,
+}) => {
+  const popup = await chooseWebln(openExtensionPage);
+  const page = await pageWithWebln(context, stack);
+  const before = await wallets(stack).balance('user');
+  await page.fill('#prompt', 'paid from the page');
+  const [quote] = await Promise.all([nextQuoteWindow(context), page.click('#generate')]);
+  await quote.click('[data-testid=approve]');
+  await expect.poll(() => page.textContent('#status')).toBe('200 OK');
+  expect(await page.evaluate(() => (window as unknown as { weblnPaid?: number }).weblnPaid)).toBe(1);
+  const [row] = await ledger(popup);
+  expect(row).toMatchObject({ state: 'paid' });
+  expect(before - (await wallets(stack).balance('user'))).toBe(BigInt(row?.amountMsat ?? -1));
+});
+
+test('a page wallet that reports a wrong preimage is caught: flagged, and the page keeps its 402', async ({
+  context,
+  stack,
+  openExtensionPage,
+}) => {
+  const popup = await chooseWebln(openExtensionPage);
+  const page = await pageWithWebln(context, stack, true);
+  await page.fill('#prompt', 'lying page wallet');
+  const [quote] = await Promise.all([nextQuoteWindow(context), page.click('#generate')]);
+  await quote.click('[data-testid=approve]');
+  await expect.poll(() => page.textContent('#status')).toBe('Payment required (402)');
+  expect((await ledger(popup))[0]).toMatchObject({
+    state: 'proof_failed',
+    failure: { code: 'bad_preimage' },
+  });
+});
+
+test('a page without a WebLN wallet: the payment fails cleanly, nothing charged', async ({
+  context,
+  demoPage,
+  stack,
+  openExtensionPage,
+}) => {
+  const popup = await chooseWebln(openExtensionPage);
+  const before = await wallets(stack).balance('user');
+  await demoPage.fill('#prompt', 'no wallet here');
+  const [quote] = await Promise.all([nextQuoteWindow(context), demoPage.click('#generate')]);
+  await quote.click('[data-testid=approve]');
+  await expect.poll(() => demoPage.textContent('#status')).toBe('Payment required (402)');
+  expect((await ledger(popup))[0]).toMatchObject({ state: 'failed', failure: { code: 'wallet_error' } });
+  expect(await wallets(stack).balance('user')).toBe(before);
+});
