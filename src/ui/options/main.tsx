@@ -1,8 +1,14 @@
 import { useEffect } from 'react';
+import { send } from '../../messages/client';
 import { mount } from '../shared/mount';
 import { PaymentsTable } from '../shared/PaymentsTable';
 import { RecentChallenges } from '../shared/RecentChallenges';
 import { useStatusStore } from '../shared/status-store';
+
+async function chooseRail(railId: string) {
+  await send('rails.setDefault', { railId });
+  await useStatusStore.getState().load();
+}
 
 function Options() {
   const { status, recent, payments, error, load } = useStatusStore();
@@ -15,13 +21,21 @@ function Options() {
       {error && <p className="error">{error}</p>}
       <h2>Wallets</h2>
       {status?.rails.length ? (
-        <ul>
+        <fieldset className="card" data-testid="rails">
+          <legend>The wallet that pays</legend>
           {status.rails.map((r) => (
-            <li key={r.id}>
+            <label key={r.id} style={{ display: 'block', margin: '4px 0' }}>
+              <input
+                type="radio"
+                name="rail"
+                value={r.id}
+                checked={status.defaultRailId === r.id}
+                onChange={() => void chooseRail(r.id)}
+              />{' '}
               {r.label} <span className="muted">({r.kind})</span>
-            </li>
+            </label>
           ))}
-        </ul>
+        </fieldset>
       ) : (
         <p className="muted">No wallet linked yet.</p>
       )}
