@@ -35,7 +35,7 @@ async function fetchLoop(page: Page, path: string, count: number, init: RequestI
   );
 }
 
-const stack = await startStack({ ports: { demo: 0, lnbits: 0, rates: 0 } });
+const stack = await startStack({ ports: { demo: 0, lnbits: 0, rates: 0, relay: 0 } });
 const extensionDir = buildExtension({ outDir: '.out/bench/dist', provision: provisionFor(stack.info) });
 const withExt = await launchWithExtension({ extensionDir });
 const plain = await chromium.launch({ executablePath: findChromium(), headless: true });

@@ -1,17 +1,23 @@
 /**
- * The local stack: the Lightning stand-in (LNbits API), the rate stand-in and the demo AI app.
- * Used by `npm run stack`, `npm start` and the end-to-end tests.
+ * The local stack: the Lightning stand-in (LNbits API, and NWC through a local relay), the rate
+ * stand-in and the demo AI app. Used by `npm run stack`, `npm start` and the end-to-end tests.
  */
 import { startDemoApp } from '../merchant/demo/app';
 import { startLightningStandin } from '../standins/lightning/index';
+import { startRelay } from '../standins/nwc/relay';
+import { startNwcWalletService } from '../standins/nwc/wallet-service';
 import { startRateStandin } from '../standins/rates';
 
-export const DEFAULT_PORTS = { demo: 8402, lnbits: 8403, rates: 8404 } as const;
+export const DEFAULT_PORTS = { demo: 8402, lnbits: 8403, rates: 8404, relay: 8405 } as const;
 
 export interface StackInfo {
   demo: string;
   lnbits: string;
   rates: string;
+  /** The Nostr relay (ws://) the NWC wallet service listens on. */
+  relay: string;
+  /** NWC connection string for the user wallet. */
+  nwcUri: string;
   wallets: Record<'user' | 'app', { id: string; adminKey: string; invoiceKey: string }>;
 }
 
@@ -35,6 +41,10 @@ export async function startStack(
     const user = lightning.wallets.user;
     const app = lightning.wallets.app;
     if (!user || !app) throw new Error('the Lightning stand-in did not create the user and app wallets');
+    const relay = await startRelay({ port: ports.relay, host });
+    closers.push(relay.close);
+    const nwc = await startNwcWalletService({ relayUrl: relay.url, node: lightning.node, walletId: user.id });
+    closers.push(nwc.close);
     const demo = await startDemoApp({
       port: ports.demo,
       host,
@@ -48,6 +58,8 @@ export async function startStack(
         demo: demo.url,
         lnbits: lightning.url,
         rates: rates.url,
+        relay: relay.url,
+        nwcUri: nwc.connectionUri,
         wallets: { user: pick(user), app: pick(app) },
       },
       lightning,
@@ -61,7 +73,7 @@ export async function startStack(
   }
 }
 
-/** Ports from the environment (PAYBOUND_DEMO_PORT, PAYBOUND_LNBITS_PORT, PAYBOUND_RATES_PORT). */
+/** Ports from the environment (PAYBOUND_DEMO_PORT, PAYBOUND_LNBITS_PORT, PAYBOUND_RATES_PORT, PAYBOUND_RELAY_PORT). */
 export function portsFromEnv(
   env: NodeJS.ProcessEnv = process.env,
 ): Partial<Record<keyof typeof DEFAULT_PORTS, number>> {
@@ -93,5 +105,23 @@ export function provisionFor(info: StackInfo) {
       },
     ],
     rateSourceUrl: info.rates,
+  };
+}
+
+/** The same provisioning with the stand-in NWC wallet first, for tests that pay over NWC. */
+export function nwcProvisionFor(info: StackInfo) {
+  const base = provisionFor(info);
+  return {
+    ...base,
+    rails: [
+      {
+        kind: 'nwc' as const,
+        id: 'nwc-standin',
+        label: 'Stand-in NWC wallet',
+        uri: info.nwcUri,
+        network: 'regtest' as const,
+      },
+      ...base.rails,
+    ],
   };
 }

@@ -43,10 +43,12 @@ if (headed) {
     console.log(`step ${n}: ${what}\n        screenshot ${file}`);
   };
   const approveWindow = () =>
-    browser.context.waitForEvent('page', (p) => p.url().includes('/src/ui/approve/')).then(async (p) => {
-      await p.waitForSelector('[data-testid=quote]');
-      return p;
-    });
+    browser.context
+      .waitForEvent('page', (p) => p.url().includes('/src/ui/approve/'))
+      .then(async (p) => {
+        await p.waitForSelector('[data-testid=quote]');
+        return p;
+      });
   try {
     const demo = await browser.context.newPage();
     await demo.goto(stack.info.demo);
@@ -54,7 +56,11 @@ if (headed) {
 
     await demo.fill('#prompt', 'A short poem about paying for what you use');
     const [quote] = await Promise.all([approveWindow(), demo.click('#generate')]);
-    await shot(quote, 'quote', 'Generate: the app answers 402 (L402); Paybound checks the invoice and shows a quote');
+    await shot(
+      quote,
+      'quote',
+      'Generate: the app answers 402 (L402); Paybound checks the invoice and shows a quote',
+    );
 
     await quote.click('[data-testid=approve]');
     await demo.waitForFunction(() => document.querySelector('#status')?.textContent === '200 OK');
@@ -66,8 +72,15 @@ if (headed) {
     await shot(demo, 'token-reused', 'Generate again: the paid token is reused, no quote and nothing paid');
 
     const article = await browser.context.newPage();
-    const [articleQuote] = await Promise.all([approveWindow(), article.goto(`${stack.info.demo}/article/paying-per-request`)]);
-    await shot(articleQuote, 'article-quote', 'A paid article page (402 on navigation): the same quote window');
+    const [articleQuote] = await Promise.all([
+      approveWindow(),
+      article.goto(`${stack.info.demo}/article/paying-per-request`),
+    ]);
+    await shot(
+      articleQuote,
+      'article-quote',
+      'A paid article page (402 on navigation): the same quote window',
+    );
     await articleQuote.click('[data-testid=approve]');
     await article.waitForSelector('#article');
     await shot(article, 'article', 'Approve: the tab reloads with the credential and shows the article');
@@ -76,7 +89,11 @@ if (headed) {
     await popup.setViewportSize({ width: 400, height: 460 });
     await popup.goto(extensionUrl(browser.extensionId, 'src/ui/popup/index.html'));
     await popup.waitForSelector('[data-testid=payments]');
-    await shot(popup, 'popup', 'the toolbar popup: the linked wallet and the payments, with amounts in USD and sats');
+    await shot(
+      popup,
+      'popup',
+      'the toolbar popup: the linked wallet and the payments, with amounts in USD and sats',
+    );
 
     const options = await browser.context.newPage();
     await options.goto(extensionUrl(browser.extensionId, 'src/ui/options/index.html'));

@@ -17,7 +17,7 @@ declare module 'vitest' {
 
 export default async function setup(project: TestProject) {
   findChromium(); // fail first, and clearly, when there is no browser
-  const stack = await startStack({ ports: { demo: 0, lnbits: 0, rates: 0 } });
+  const stack = await startStack({ ports: { demo: 0, lnbits: 0, rates: 0, relay: 0 } });
   try {
     // The page's own WebLN wallet is linked too (not the default), for the tests that choose it.
     const base = provisionFor(stack.info);

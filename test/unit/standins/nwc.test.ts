@@ -1,5 +1,6 @@
 import { NWCClient } from '@getalby/sdk/nwc';
-import { type Event, finalizeEvent, generateSecretKey, getPublicKey } from 'nostr-tools';
+import { hexToBytes } from '@noble/hashes/utils.js';
+import { type Event, finalizeEvent, generateSecretKey, getPublicKey, nip44 } from 'nostr-tools';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { nwcProvisionFor, startStack } from '../../../server/dev/stack';
@@ -232,6 +233,41 @@ describe('NWC rail over the stand-in wallet service', () => {
     expect(await slow.lookup(invoice.paymentHash)).toEqual({ status: 'pending' });
     node().shutdown(); // the hanging payment now fails inside the node
     expect(await slow.lookup(invoice.paymentHash)).toEqual({ status: 'failed' });
+  });
+
+  it('answers a raw NIP-47 request sent the moment it is started, without reading the info event', async () => {
+    // The listener is ready first, so that the request can go out the moment the service resolves.
+    const c = await rawClient(relay.url);
+    c.send(['REQ', 'replies', { kinds: [23195] }]);
+    expect(await c.stored('replies')).toEqual([]);
+    const fresh = await startNwcWalletService({ relayUrl: relay.url, node: node(), walletId: user().id });
+    try {
+      const { walletPubkey, secret } = NWCClient.parseWalletConnectUrl(fresh.connectionUri, true);
+      const clientKey = hexToBytes(secret!);
+      const key = nip44.getConversationKey(clientKey, walletPubkey);
+      const template = {
+        kind: 23194,
+        created_at: Math.floor(Date.now() / 1000),
+        tags: [
+          ['p', walletPubkey],
+          ['encryption', 'nip44_v2'],
+        ],
+        content: nip44.encrypt(JSON.stringify({ method: 'get_balance', params: {} }), key),
+      };
+      const request = finalizeEvent(template, clientKey);
+      c.send(['EVENT', request]);
+      expect(await c.next()).toEqual(['OK', request.id, true, '']);
+      const [verb, , reply] = await c.next();
+      expect(verb).toBe('EVENT');
+      expect((reply as Event).tags).toContainEqual(['e', request.id]);
+      expect(JSON.parse(nip44.decrypt((reply as Event).content, key))).toEqual({
+        result_type: 'get_balance',
+        result: { balance: Number(balances().user) },
+      });
+    } finally {
+      c.close();
+      await fresh.close();
+    }
   });
 
   it('serves get_info, get_balance and make_invoice to a plain NWC client', async () => {
