@@ -19,7 +19,13 @@ test('the extension loads: worker running, provisioned wallet linked, popup rend
   expect(serviceWorker.url()).toBe(`chrome-extension://${extensionId}/service-worker-loader.js`);
   const popup = await openExtensionPage(POPUP);
   const status = await ask(popup, 'status.get', {});
-  expect(status.rails.map((r) => [r.id, r.kind])).toEqual([['lnbits-standin', 'lnbits']]);
+  expect(status.rails.map((r) => [r.id, r.kind])).toEqual([
+    ['lnbits-standin', 'lnbits'],
+    ['nwc-standin', 'nwc'],
+    ['webln-page', 'webln'],
+  ]);
+  // The first rail of the provisioning file pays by default.
+  expect(status.defaultRailId).toBe('lnbits-standin');
   await expect.poll(() => popup.textContent('[data-testid=status]')).toContain('Stand-in LNbits wallet');
 });
 

@@ -19,12 +19,20 @@ export default async function setup(project: TestProject) {
   findChromium(); // fail first, and clearly, when there is no browser
   const stack = await startStack({ ports: { demo: 0, lnbits: 0, rates: 0, relay: 0 } });
   try {
-    // The page's own WebLN wallet is linked too (not the default), for the tests that choose it.
+    // NWC and the page's own WebLN wallet are linked too (LNbits stays the default), for the
+    // tests that choose them.
     const base = provisionFor(stack.info);
     const provision: ProvisionInput = {
       ...base,
       rails: [
         ...base.rails,
+        {
+          kind: 'nwc',
+          id: 'nwc-standin',
+          label: 'Stand-in NWC wallet',
+          uri: stack.info.nwcUri,
+          network: 'regtest',
+        },
         { kind: 'webln', id: 'webln-page', label: 'Page WebLN wallet', network: 'regtest' },
       ],
     };
