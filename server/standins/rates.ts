@@ -8,7 +8,7 @@
  *        which lets tests present a stale rate.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { closer, listen } from '../lib/listen';
 
 export const DEFAULT_RATES: Readonly<Record<string, string>> = {
   USD: '100000.00',
@@ -136,26 +136,10 @@ export async function startRateStandin(opts: RateStandinOptions = {}): Promise<R
       if (!res.headersSent) answer(res, 500, { error: 'internal error' });
     });
   });
-  const host = opts.host ?? '127.0.0.1';
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port ?? 0, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const { port } = server.address() as AddressInfo;
-  let closing: Promise<void> | undefined;
   return {
-    url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
+    url: await listen(server, opts.port, opts.host),
     rates: () => ({ ...rates }),
     setRates,
-    close: () => {
-      closing ??= new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
-      return closing;
-    },
+    close: closer(server),
   };
 }

@@ -6,7 +6,7 @@
 //   GET  /health         {ok: true}
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { closer, listen } from '../../lib/listen';
 import { answerPreflight, applyCors, readJsonBody, sendHtml, sendJson } from '../kit/http';
 import { LnbitsClient } from '../kit/lnbits-client';
 import { l402Paywall } from '../kit/middleware';
@@ -155,24 +155,7 @@ export async function startDemoApp(opts: DemoAppOptions): Promise<DemoApp> {
     });
   });
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const address = server.address() as AddressInfo;
-  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-
-  return {
-    url: `http://${host}:${address.port}`,
-    close: () =>
-      new Promise<void>((resolve, reject) => {
-        server.close((err) => (err ? reject(err) : resolve()));
-        server.closeAllConnections();
-      }),
-  };
+  return { url: await listen(server, opts.port, opts.host), close: closer(server) };
 }
 
 function methodNotAllowed(res: ServerResponse, allow: string): void {

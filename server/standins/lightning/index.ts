@@ -1,5 +1,5 @@
 // Starts the Lightning stand-in: a LightningNode with its wallets behind the LNbits REST API.
-import type { AddressInfo } from 'node:net';
+import { closer, listen } from '../../lib/listen';
 import { createLnbitsServer } from './lnbits';
 import { LightningNode } from './node';
 
@@ -61,27 +61,15 @@ export async function startLightningStandin(opts: LightningStandinOptions = {}):
   }
 
   const server = createLnbitsServer(node);
-  const host = opts.host ?? '127.0.0.1';
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port ?? 0, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const { port } = server.address() as AddressInfo;
-  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
-
+  const url = await listen(server, opts.port, opts.host);
+  const closeServer = closer(server);
   let closing: Promise<void> | undefined;
   // A closure, not a method: callers pass `close` around unbound.
   const close = (): Promise<void> => {
     closing ??= (async () => {
       node.shutdown(); // let requests held by a timeout injection answer
       await new Promise((r) => setImmediate(r));
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
+      await closeServer();
     })();
     return closing;
   };
