@@ -78,6 +78,10 @@ const ready = (async () => {
   );
   await tokens.syncRules().catch((e: unknown) => console.error('paybound: token rules', e));
   void payments.reconcile().catch((e: unknown) => console.error('paybound: reconcile', e));
+  // Warm the rate cache so that the first quote does not wait for the rate source.
+  void getSetting(db, 'currency', 'USD')
+    .then((c) => rates.current(c))
+    .catch(() => {});
 })();
 
 const route = createRouter(

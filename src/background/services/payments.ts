@@ -115,13 +115,16 @@ export class PaymentService {
       await log(protocols, quote.reason);
       return pass(quote.reason);
     }
-    await log(protocols);
+    // The log entry is informational: it is written while the flow goes on.
+    const logged = log(protocols);
 
     const key = `l402:${quote.paymentHash}`;
-    const running = this.inflight.get(key);
-    if (running) return running;
-    const flow = this.run(key, req, quote, railRecord).finally(() => this.inflight.delete(key));
-    this.inflight.set(key, flow);
+    let flow = this.inflight.get(key);
+    if (!flow) {
+      flow = this.run(key, req, quote, railRecord).finally(() => this.inflight.delete(key));
+      this.inflight.set(key, flow);
+    }
+    await logged;
     return flow;
   }
 
@@ -132,11 +135,11 @@ export class PaymentService {
     railRecord: RailRecord,
   ): Promise<ChallengeVerdict> {
     const { db } = this.deps;
+    // The rate is looked up while the ledger is checked for this challenge.
+    const rateLookup = getSetting(db, 'currency', 'USD').then((c) => this.deps.rates.current(c));
     const known = await db.payments.where('key').equals(key).first();
     if (known) return this.verdictFor(known);
-
-    const currency = await getSetting(db, 'currency', 'USD');
-    const rate = await this.deps.rates.current(currency);
+    const rate = await rateLookup;
     const now = this.now();
     const payment: PaymentRecord = {
       id: this.newId(),
