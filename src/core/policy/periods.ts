@@ -1,0 +1,77 @@
+/**
+ * Budget periods, calendar-aligned in the user's time zone. A period is named by the local calendar
+ * date it starts on, so DST shifts (23- or 25-hour days) and time-zone changes never split or merge
+ * periods: only the local date matters, never a count of milliseconds.
+ */
+
+export type Period = 'day' | 'week' | 'month';
+
+interface LocalDate {
+  year: number;
+  month: number; // 1..12
+  day: number; // 1..31
+}
+
+const formatters = new Map<string, Intl.DateTimeFormat>();
+
+function localDate(nowMs: number, timeZone: string): LocalDate {
+  let f = formatters.get(timeZone);
+  if (!f) {
+    f = new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' });
+    formatters.set(timeZone, f);
+  }
+  const parts = Object.fromEntries(f.formatToParts(nowMs).map((p) => [p.type, p.value]));
+  return { year: Number(parts.year), month: Number(parts.month), day: Number(parts.day) };
+}
+
+const pad = (n: number, w = 2) => String(n).padStart(w, '0');
+const iso = (d: LocalDate) => `${pad(d.year, 4)}-${pad(d.month)}-${pad(d.day)}`;
+
+/** Calendar arithmetic on dates alone (UTC is used only as a proleptic calendar, not a zone). */
+function addDays(d: LocalDate, days: number): LocalDate {
+  const t = new Date(Date.UTC(d.year, d.month - 1, d.day + days));
+  return { year: t.getUTCFullYear(), month: t.getUTCMonth() + 1, day: t.getUTCDate() };
+}
+
+function weekdayMondayZero(d: LocalDate): number {
+  return (new Date(Date.UTC(d.year, d.month - 1, d.day)).getUTCDay() + 6) % 7;
+}
+
+/** The key of the period containing `nowMs`: 'day:2026-11-25', 'week:2026-11-23' (its Monday), 'month:2026-11'. */
+export function periodKey(period: Period, nowMs: number, timeZone: string): string {
+  const d = localDate(nowMs, timeZone);
+  switch (period) {
+    case 'day':
+      return `day:${iso(d)}`;
+    case 'week':
+      return `week:${iso(addDays(d, -weekdayMondayZero(d)))}`;
+    case 'month':
+      return `month:${pad(d.year, 4)}-${pad(d.month)}`;
+  }
+}
+
+/** The local date on which the next period starts (for "resets on …"). */
+export function nextPeriodStart(period: Period, nowMs: number, timeZone: string): string {
+  const d = localDate(nowMs, timeZone);
+  switch (period) {
+    case 'day':
+      return iso(addDays(d, 1));
+    case 'week':
+      return iso(addDays(d, 7 - weekdayMondayZero(d)));
+    case 'month':
+      return iso(
+        d.month === 12
+          ? { year: d.year + 1, month: 1, day: 1 }
+          : { year: d.year, month: d.month + 1, day: 1 },
+      );
+  }
+}
+
+export function isValidTimeZone(timeZone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone });
+    return true;
+  } catch {
+    return false;
+  }
+}
