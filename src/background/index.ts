@@ -3,6 +3,8 @@
  * so a worker the browser restarted hears the event that woke it.
  */
 import browser, { type Runtime, type WebRequest } from 'webextension-polyfill';
+import { formatMinor, formatMsatAsSats } from '../core/money/rates';
+import { rulesToWire } from '../core/policy/rules';
 import { getSetting, recentChallenges, setSetting } from '../db/queries';
 import { PayboundDb } from '../db/schema';
 import type { Broadcast } from '../messages/map';
@@ -14,6 +16,7 @@ import { PaymentService } from './services/payments';
 import { applyProvisioning } from './services/provisioning';
 import { defaultRail, railFor } from './services/rails/index';
 import { RateService } from './services/rates';
+import { loadRules, saveRules } from './services/rules';
 import { getStatus } from './services/status';
 import { TokenService } from './services/tokens';
 import { challengeView, paymentView, quoteView } from './services/views';
@@ -69,6 +72,23 @@ const payments = new PaymentService({
   tokens,
   defaultRail: () => defaultRail(db),
   railFor,
+  rules: () => loadRules(db),
+  notify: {
+    paidAutomatically(p) {
+      const amount =
+        p.amountMinor !== undefined && p.rate
+          ? formatMinor(p.amountMinor, p.rate.currency)
+          : formatMsatAsSats(p.amountMsat);
+      void browser.notifications
+        .create(`paid-${p.id}`, {
+          type: 'basic',
+          iconUrl: browser.runtime.getURL('icons/icon-128.png'),
+          title: `Paid ${amount} automatically`,
+          message: `${new URL(p.origin).host}${p.description ? `: ${p.description}` : ''}`,
+        })
+        .catch(() => {});
+    },
+  },
 });
 
 // Before the first message is answered: provisioning, token rules, payments left open by a dead worker.
@@ -95,6 +115,14 @@ const route = createRouter(
       return { railId };
     },
     'status.get': () => getStatus(db, version),
+    'rules.get': async () => rulesToWire(await loadRules(db)),
+    'rules.set': async (input) => {
+      try {
+        return await saveRules(db, input);
+      } catch (e) {
+        throw new HandlerError('bad_message', e instanceof Error ? e.message : 'invalid rules');
+      }
+    },
     'challenges.recent': async (input) => (await recentChallenges(db, input.limit)).map(challengeView),
     'approvals.pending': async ({ tabId }) => {
       const currency = await getSetting(db, 'currency', 'USD');

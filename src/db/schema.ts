@@ -65,6 +65,15 @@ export interface RateSnapshot {
   asOf: number;
 }
 
+export type Tier = 'auto' | 'confirm' | 'strong' | 'overage' | 'deny';
+
+/** What a payment holds against the running totals it counts into. */
+export interface Reservation {
+  /** The running total (scope and period), see core/policy/rules.ts totalKey. */
+  key: string;
+  amountMinor: bigint;
+}
+
 export interface PaymentRecord {
   id: string;
   /** The challenge's identity (`l402:<payment hash>`): unique, so nothing is paid twice. */
@@ -93,6 +102,19 @@ export interface PaymentRecord {
   scheme: 'L402' | 'LSAT';
   preimage?: string;
   failure?: { code: string; reason: string };
+  /** The policy's decision when the challenge arrived, with its reasons and budget effects. */
+  tier: Tier;
+  reasons: string[];
+  budgetEffects: {
+    budgetId: string;
+    label: string;
+    limitMinor: bigint;
+    afterMinor: bigint;
+    overMinor: bigint;
+  }[];
+  reservations: Reservation[];
+  /** held: counted as reserved; committed: counted as spent; released: no longer counted. */
+  reservationState: 'held' | 'committed' | 'released';
   createdAt: number;
   updatedAt: number;
   paidAt?: number;
@@ -110,12 +132,20 @@ export interface TokenRecord {
   createdAt: number;
 }
 
+/** A running total: what is reserved and spent for one scope in one period, in minor units. */
+export interface SpendTotal {
+  key: string;
+  reservedMinor: bigint;
+  committedMinor: bigint;
+}
+
 export class PayboundDb extends Dexie {
   challenges!: Table<ChallengeRecord, number>;
   rails!: Table<RailRecord, string>;
   settings!: Table<SettingRecord, string>;
   payments!: Table<PaymentRecord, string>;
   tokens!: Table<TokenRecord, number>;
+  spend!: Table<SpendTotal, string>;
 
   constructor(name = 'paybound') {
     super(name);
@@ -123,8 +153,9 @@ export class PayboundDb extends Dexie {
       challenges: '++id, origin, seenAt',
       rails: 'id, kind',
       settings: 'key',
-      payments: 'id, &key, origin, state, createdAt',
+      payments: 'id, &key, origin, state, createdAt, [origin+createdAt]',
       tokens: '++id, &[origin+pathPrefix]',
+      spend: 'key',
     });
   }
 }

@@ -4,6 +4,7 @@
  * schema here before any service sees it; the UI and the bridge share the types.
  */
 import * as v from 'valibot';
+import type { RulesWire } from '../core/policy/rules';
 
 /** `page`: relayed by the bridge from a web page (untrusted). `extension`: our own pages only. */
 export type Audience = 'page' | 'extension';
@@ -48,6 +49,10 @@ export const messageSchemas = {
   'webln.result': { audience: 'page', input: WeblnResultInput },
   /** Choose the rail that pays. */
   'rails.setDefault': { audience: 'extension', input: SetDefaultRailInput },
+  /** The spending rules (amounts as decimal strings of minor units). */
+  'rules.get': { audience: 'extension', input: v.strictObject({}) },
+  /** Replace the spending rules; validated whole, refused with the reason. */
+  'rules.set': { audience: 'extension', input: v.record(v.string(), v.unknown()) },
   /** The popup's summary: version, rails, counters. */
   'status.get': { audience: 'extension', input: v.strictObject({}) },
   /** The most recent 402 challenges seen, newest first. */
@@ -125,6 +130,8 @@ export interface MessageOutputs {
   'challenge.seen': ChallengeVerdict;
   'webln.result': ChallengeVerdict;
   'rails.setDefault': { railId: string };
+  'rules.get': RulesWire;
+  'rules.set': RulesWire;
   'status.get': StatusView;
   'challenges.recent': ChallengeRecordView[];
   'approvals.pending': QuoteView[];

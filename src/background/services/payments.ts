@@ -14,6 +14,8 @@ import { ChallengeSyntaxError } from '../../core/challenge/www-authenticate';
 import { verifyPreimage } from '../../core/lightning/bolt11';
 import { msatToMinor } from '../../core/money/rates';
 import { preflightL402 } from '../../core/payments/l402-preflight';
+import type { Rules } from '../../core/policy/rules';
+import { type NewPayment, reserve, settleReservation } from '../../db/ledger';
 import { getSetting, recordChallenge } from '../../db/queries';
 import type { PayboundDb, PaymentRecord, PaymentState, RailRecord, WorkerRailRecord } from '../../db/schema';
 import type { ChallengeVerdict, MessageInput } from '../../messages/map';
@@ -43,6 +45,10 @@ export interface PaymentDeps {
   tokens: TokenService;
   defaultRail(): Promise<RailRecord | undefined>;
   railFor(record: WorkerRailRecord): LightningRail;
+  /** The user's spending rules. */
+  rules(): Promise<Rules>;
+  /** Quiet notices (auto-paid charges). Optional: tests may leave it out. */
+  notify?: { paidAutomatically(p: PaymentRecord): void };
   now?: () => number;
   newId?: () => string;
 }
@@ -135,13 +141,15 @@ export class PaymentService {
     railRecord: RailRecord,
   ): Promise<ChallengeVerdict> {
     const { db } = this.deps;
-    // The rate is looked up while the ledger is checked for this challenge.
+    // The rate and the rules are read while the ledger is checked for this challenge.
     const rateLookup = getSetting(db, 'currency', 'USD').then((c) => this.deps.rates.current(c));
+    const rulesLookup = this.deps.rules();
     const known = await db.payments.where('key').equals(key).first();
     if (known) return this.verdictFor(known);
-    const rate = await rateLookup;
+    const [rate, rules] = await Promise.all([rateLookup, rulesLookup]);
+    if (!rate) return pass('no exchange rate is available to check this charge against your budgets');
     const now = this.now();
-    const payment: PaymentRecord = {
+    const draft: NewPayment = {
       id: this.newId(),
       key,
       protocol: 'l402',
@@ -151,10 +159,9 @@ export class PaymentService {
       ...(req.tabId !== undefined ? { tabId: req.tabId } : {}),
       via: req.via,
       railId: railRecord.id,
-      state: 'reserved',
-      approval: 'waiting',
       amountMsat: quote.amountMsat,
-      ...(rate ? { amountMinor: msatToMinor(quote.amountMsat, rate.rate), rate: rate.rate } : {}),
+      amountMinor: msatToMinor(quote.amountMsat, rate.rate),
+      rate: rate.rate,
       ...(quote.invoice.description !== undefined ? { description: quote.invoice.description } : {}),
       invoice: quote.invoice.paymentRequest,
       paymentHash: quote.paymentHash,
@@ -164,16 +171,24 @@ export class PaymentService {
       createdAt: now,
       updatedAt: now,
     };
+    let reserved: Awaited<ReturnType<typeof reserve>>;
     try {
-      await db.payments.add(payment);
+      reserved = await reserve(db, draft, rules, now);
     } catch (e) {
-      // Another worker instance or an earlier run recorded this challenge first.
+      // Another worker instance recorded this challenge first.
       const other = await db.payments.where('key').equals(key).first();
       if (other) return this.verdictFor(other);
       throw e;
     }
+    if (reserved.kind === 'known') return this.verdictFor(reserved.payment);
+    if (reserved.kind === 'denied') return pass(reserved.decision.reasons.join('; '));
+    const payment = reserved.payment;
 
-    // Until spending policy lands, every charge asks.
+    if (payment.approval === 'auto') {
+      const verdict = await this.pay(payment.id);
+      if (verdict.action === 'retry') this.deps.notify?.paidAutomatically(payment);
+      return verdict;
+    }
     const expiresInMs = quote.invoice.expiresAt * 1000 - this.now() - EXPIRY_MARGIN_SECONDS * 1000;
     const timer = setTimeout(() => void this.deps.approvals.withdraw(payment.id), Math.max(0, expiresInMs));
     const decision = await this.deps.approvals.request(payment).finally(() => clearTimeout(timer));
@@ -194,7 +209,7 @@ export class PaymentService {
     // The only way into `paying` is from an approved `reserved`: a second caller finds nothing to do.
     const payment = await db.transaction('rw', db.payments, async () => {
       const p = await db.payments.get(paymentId);
-      if (p?.state !== 'reserved' || p.approval !== 'approved') return undefined;
+      if (p?.state !== 'reserved' || (p.approval !== 'approved' && p.approval !== 'auto')) return undefined;
       await db.payments.update(paymentId, { state: 'paying', updatedAt: this.now() });
       return p;
     });
@@ -323,5 +338,9 @@ export class PaymentService {
 
   private async setState(id: string, state: PaymentState, extra: Partial<PaymentRecord> = {}): Promise<void> {
     await this.deps.db.payments.update(id, { ...extra, state, updatedAt: this.now() });
+    // Paid, or claimed paid with a bad proof (the money most likely left): it counts as spent.
+    // Failed: given back. Unknown: stays reserved until the wallet says.
+    if (state === 'paid' || state === 'proof_failed') await settleReservation(this.deps.db, id, 'committed');
+    else if (state === 'failed') await settleReservation(this.deps.db, id, 'released');
   }
 }

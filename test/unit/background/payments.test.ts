@@ -6,6 +6,7 @@ import { PaymentService } from '../../../src/background/services/payments';
 import { type LightningRail, RailError } from '../../../src/background/services/rails/types';
 import type { RateService } from '../../../src/background/services/rates';
 import { type RuleApi, TokenService } from '../../../src/background/services/tokens';
+import { defaultRules, type Rules } from '../../../src/core/policy/rules';
 import { PayboundDb, type RailRecord } from '../../../src/db/schema';
 import { l402Header, macaroonFor } from '../../fixtures/l402';
 
@@ -19,7 +20,11 @@ const RAIL: RailRecord = {
 };
 const URL_ = 'https://app.example/api/generate';
 
-function setup(opts: { decision?: Decision } = {}) {
+// Every charge asks, unless a test says otherwise: these tests are about the payment flow.
+const askingRules: Rules = { ...defaultRules('UTC'), autoMaxMinor: 0n };
+
+function setup(opts: { decision?: Decision; rules?: Rules } = {}) {
+  const spendingRules = opts.rules ?? askingRules;
   const db = new PayboundDb(`t-${Math.random()}`);
   const node = new LightningNode();
   const user = node.createWallet({ name: 'user', balanceMsat: 10_000_000n });
@@ -56,6 +61,7 @@ function setup(opts: { decision?: Decision } = {}) {
     tokens,
     defaultRail: async () => RAIL,
     railFor: () => rail,
+    rules: async () => spendingRules,
   });
   const challenge = (amountMsat = 21_000n) => {
     const inv = node.createInvoice(app.id, { amountMsat, memo: 'a haiku' });
@@ -185,6 +191,7 @@ describe('PaymentService', () => {
       railFor: () => {
         throw new Error('unreachable');
       },
+      rules: async () => askingRules,
     });
     const verdict = await service.onChallenge({
       url: URL_,

@@ -1,6 +1,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import type { Runtime } from 'webextension-polyfill';
 import { createRouter, HandlerError, type Handlers } from '../../../src/background/router';
+import { defaultRules, rulesToWire } from '../../../src/core/policy/rules';
 
 const self = { id: 'ext-id', origin: 'chrome-extension://ext-id' };
 const extensionPage: Runtime.MessageSender = {
@@ -20,6 +21,8 @@ function setup() {
     'payments.recent': vi.fn(async () => []),
     'webln.result': vi.fn(async () => ({ action: 'pass' as const, reason: 'test' })),
     'rails.setDefault': vi.fn(async () => ({ railId: 'x' })),
+    'rules.get': vi.fn(async () => rulesToWire(defaultRules('UTC'))),
+    'rules.set': vi.fn(async () => rulesToWire(defaultRules('UTC'))),
   } satisfies Handlers;
   return { handlers, route: createRouter(handlers, self) };
 }
