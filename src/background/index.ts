@@ -12,6 +12,7 @@ import { headersReceivedOptions } from '../platform/capabilities';
 import { createRouter, HandlerError } from './router';
 import { originOf } from './sender';
 import { ApprovalService } from './services/approvals';
+import { AuthError, AuthService } from './services/auth';
 import { PaymentService } from './services/payments';
 import { applyProvisioning } from './services/provisioning';
 import { defaultRail, railFor } from './services/rails/index';
@@ -65,6 +66,7 @@ const approvals = new ApprovalService(
 );
 const tokens = new TokenService(db, browser.declarativeNetRequest);
 const rates = new RateService(db);
+const auth = new AuthService(db);
 const payments = new PaymentService({
   db,
   rates,
@@ -115,6 +117,16 @@ const route = createRouter(
       return { railId };
     },
     'status.get': () => getStatus(db, version),
+    'auth.status': () => auth.status(),
+    'auth.setPassword': async ({ password, current }) => {
+      try {
+        await auth.setPassword(password, current);
+      } catch (e) {
+        if (e instanceof AuthError) throw new HandlerError('auth', e.message);
+        throw e;
+      }
+      return { hasPassword: true };
+    },
     'rules.get': async () => rulesToWire(await loadRules(db)),
     'rules.set': async (input) => {
       try {
@@ -128,7 +140,19 @@ const route = createRouter(
       const currency = await getSetting(db, 'currency', 'USD');
       return (await approvals.pending(tabId)).map((p) => quoteView(p, Date.now(), currency));
     },
-    'approval.decide': async ({ paymentId, decision }) => {
+    'approval.decide': async ({ paymentId, decision, password, exceed }) => {
+      const pending = await db.payments.get(paymentId);
+      if (decision === 'approve' && (pending?.tier === 'strong' || pending?.tier === 'overage')) {
+        if (pending.tier === 'overage' && exceed !== true) {
+          throw new HandlerError('auth', 'confirm that this payment may exceed your budget');
+        }
+        try {
+          await auth.verify(password ?? '');
+        } catch (e) {
+          if (e instanceof AuthError) throw new HandlerError('auth', e.message);
+          throw e;
+        }
+      }
       const awaited = approvals.isAwaited(paymentId);
       const accepted = await approvals.decide(paymentId, decision === 'approve' ? 'approved' : 'denied');
       if (!accepted) throw new HandlerError('not_found', 'this payment is no longer waiting for a decision');

@@ -32,6 +32,15 @@ export const PendingApprovalsInput = v.strictObject({
 export const DecideInput = v.strictObject({
   paymentId: v.pipe(v.string(), v.regex(/^[0-9a-f-]{36}$/)),
   decision: v.picklist(['approve', 'deny']),
+  /** Strong and overage tiers: the user's password. */
+  password: v.optional(v.pipe(v.string(), v.maxLength(200))),
+  /** Overage tier: the separate "exceed my budget" confirmation. */
+  exceed: v.optional(v.boolean()),
+});
+
+export const SetPasswordInput = v.strictObject({
+  password: v.pipe(v.string(), v.minLength(8), v.maxLength(200)),
+  current: v.optional(v.pipe(v.string(), v.maxLength(200))),
 });
 
 export const WeblnResultInput = v.strictObject({
@@ -49,6 +58,10 @@ export const messageSchemas = {
   'webln.result': { audience: 'page', input: WeblnResultInput },
   /** Choose the rail that pays. */
   'rails.setDefault': { audience: 'extension', input: SetDefaultRailInput },
+  /** Whether a password is set, and any lockout. */
+  'auth.status': { audience: 'extension', input: v.strictObject({}) },
+  /** Set or change the password for strong approvals. */
+  'auth.setPassword': { audience: 'extension', input: SetPasswordInput },
   /** The spending rules (amounts as decimal strings of minor units). */
   'rules.get': { audience: 'extension', input: v.strictObject({}) },
   /** Replace the spending rules; validated whole, refused with the reason. */
@@ -99,6 +112,9 @@ export interface QuoteView {
   /** Unix seconds. */
   invoiceExpiresAt: number;
   createdAt: number;
+  tier: 'confirm' | 'strong' | 'overage';
+  reasons: string[];
+  budgets: { label: string; limitMinor: string; afterMinor: string; overMinor: string }[];
 }
 
 export interface PaymentView {
@@ -131,6 +147,8 @@ export interface MessageOutputs {
   'webln.result': ChallengeVerdict;
   'rails.setDefault': { railId: string };
   'rules.get': RulesWire;
+  'auth.status': { hasPassword: boolean; lockedUntil?: number };
+  'auth.setPassword': { hasPassword: true };
   'rules.set': RulesWire;
   'status.get': StatusView;
   'challenges.recent': ChallengeRecordView[];
@@ -156,7 +174,7 @@ export interface Envelope<T extends MessageType = MessageType> {
 
 export type Reply<T> = { ok: true; data: T } | { ok: false; error: { code: ErrorCode; message: string } };
 
-export type ErrorCode = 'bad_message' | 'forbidden' | 'internal' | 'bad_challenge' | 'not_found';
+export type ErrorCode = 'bad_message' | 'forbidden' | 'internal' | 'bad_challenge' | 'not_found' | 'auth';
 
 export const EnvelopeSchema = v.object({
   type: v.picklist(Object.keys(messageSchemas) as MessageType[]),

@@ -24,6 +24,14 @@ export function quoteView(p: PaymentRecord, now: number, currency: string): Quot
       : {}),
     invoiceExpiresAt: p.invoiceExpiresAt,
     createdAt: p.createdAt,
+    tier: p.tier === 'strong' || p.tier === 'overage' ? p.tier : 'confirm',
+    reasons: p.reasons,
+    budgets: p.budgetEffects.map((b) => ({
+      label: b.label,
+      limitMinor: b.limitMinor.toString(),
+      afterMinor: b.afterMinor.toString(),
+      overMinor: b.overMinor.toString(),
+    })),
   };
 }
 

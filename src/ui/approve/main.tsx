@@ -30,12 +30,19 @@ function countdown(seconds: number): string {
 
 function Quote({ quote, position, total }: { quote: QuoteView; position: number; total: number }) {
   const { decide, busy } = useApproveStore();
+  const [password, setPassword] = useState('');
+  const [exceed, setExceed] = useState(false);
+  const needsPassword = quote.tier === 'strong' || quote.tier === 'overage';
+  const over = quote.budgets.filter((b) => b.overMinor !== '0');
+  const ready = (!needsPassword || password.length > 0) && (quote.tier !== 'overage' || exceed);
   const now = useNowSeconds();
   const remaining = quote.invoiceExpiresAt - now;
   const expired = remaining <= 0;
   const approveRef = useRef<HTMLButtonElement>(null);
   // biome-ignore lint/correctness/useExhaustiveDependencies: focus moves to each new quote
-  useEffect(() => approveRef.current?.focus(), [quote.id]);
+  useEffect(() => {
+    if (!needsPassword) approveRef.current?.focus();
+  }, [quote.id]);
   const host = new URL(quote.url).host;
   const sameSite = new URL(quote.origin).host === host;
   return (
@@ -74,13 +81,49 @@ function Quote({ quote, position, total }: { quote: QuoteView; position: number;
         <dd data-testid="expiry" className={remaining < 60 ? 'error' : undefined}>
           {countdown(remaining)}
         </dd>
-        <dt>Budget</dt>
-        <dd data-testid="budget">No budget applies yet: budgets arrive with spending rules.</dd>
+        <dt>Budgets</dt>
+        <dd data-testid="budget">
+          {quote.budgets.length === 0
+            ? 'No budget applies to this site.'
+            : quote.budgets.map((b) => (
+                <div key={b.label} className={b.overMinor !== '0' ? 'error' : undefined}>
+                  {b.label}: {formatMinor(BigInt(b.afterMinor), quote.currency)} of{' '}
+                  {formatMinor(BigInt(b.limitMinor), quote.currency)} after this
+                  {b.overMinor !== '0' && ` — over by ${formatMinor(BigInt(b.overMinor), quote.currency)}`}
+                </div>
+              ))}
+        </dd>
+        <dt>Why ask</dt>
+        <dd data-testid="reasons">{quote.reasons.join('; ')}</dd>
         <dt>Request</dt>
         <dd className="muted url">
           {quote.method} {quote.url}
         </dd>
       </dl>
+      {needsPassword && (
+        <label className="strong">
+          Password (needed for {quote.tier === 'overage' ? 'going over a budget' : 'large charges'})
+          <input
+            type="password"
+            data-testid="password"
+            autoComplete="current-password"
+            value={password}
+            onChange={(e) => setPassword(e.target.value)}
+          />
+        </label>
+      )}
+      {quote.tier === 'overage' && (
+        <label className="exceed">
+          <input
+            type="checkbox"
+            data-testid="exceed"
+            checked={exceed}
+            onChange={(e) => setExceed(e.target.checked)}
+          />{' '}
+          Exceed{' '}
+          {over.map((b) => `${b.label} by ${formatMinor(BigInt(b.overMinor), quote.currency)}`).join(' and ')}
+        </label>
+      )}
       <div className="actions">
         <button
           type="button"
@@ -95,8 +138,8 @@ function Quote({ quote, position, total }: { quote: QuoteView; position: number;
           className="primary"
           data-testid="approve"
           ref={approveRef}
-          disabled={busy || expired}
-          onClick={() => void decide(quote.id, 'approve')}
+          disabled={busy || expired || !ready}
+          onClick={() => void decide(quote.id, 'approve', needsPassword ? { password, exceed } : {})}
         >
           Pay{' '}
           {quote.amountMinor !== undefined

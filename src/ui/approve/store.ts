@@ -11,7 +11,11 @@ interface ApproveState {
   busy: boolean;
   error?: string;
   load(): Promise<void>;
-  decide(id: string, decision: 'approve' | 'deny'): Promise<void>;
+  decide(
+    id: string,
+    decision: 'approve' | 'deny',
+    extra?: { password?: string; exceed?: boolean },
+  ): Promise<void>;
 }
 
 const tabId = Number(new URLSearchParams(location.search).get('tab') ?? '-1');
@@ -31,15 +35,16 @@ export const useApproveStore = create<ApproveState>((set, get) => ({
       set({ error: e instanceof Error ? e.message : String(e), loaded: true });
     }
   },
-  async decide(id, decision) {
-    set({ busy: true });
+  async decide(id, decision, extra = {}) {
+    set({ busy: true, error: undefined });
     try {
-      await send('approval.decide', { paymentId: id, decision });
+      await send('approval.decide', { paymentId: id, decision, ...extra });
+      await get().load();
     } catch (e) {
+      // A wrong password leaves the quote waiting: say why and let the user try again.
       set({ error: e instanceof Error ? e.message : String(e) });
     } finally {
       set({ busy: false });
-      await get().load();
     }
   },
 }));

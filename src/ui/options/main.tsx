@@ -1,4 +1,4 @@
-import { useEffect } from 'react';
+import { type FormEvent, useEffect, useState } from 'react';
 import { send } from '../../messages/client';
 import { mount } from '../shared/mount';
 import { PaymentsTable } from '../shared/PaymentsTable';
@@ -8,6 +8,63 @@ import { useStatusStore } from '../shared/status-store';
 async function chooseRail(railId: string) {
   await send('rails.setDefault', { railId });
   await useStatusStore.getState().load();
+}
+
+function PasswordForm() {
+  const [hasPassword, setHasPassword] = useState<boolean | undefined>();
+  const [current, setCurrent] = useState('');
+  const [password, setPassword] = useState('');
+  const [message, setMessage] = useState<string | undefined>();
+  useEffect(() => {
+    void send('auth.status', {}).then((s) => setHasPassword(s.hasPassword));
+  }, []);
+  const save = async (e: FormEvent) => {
+    e.preventDefault();
+    try {
+      await send('auth.setPassword', { password, ...(hasPassword ? { current } : {}) });
+      setHasPassword(true);
+      setMessage('Password saved.');
+      setPassword('');
+      setCurrent('');
+    } catch (err) {
+      setMessage(err instanceof Error ? err.message : String(err));
+    }
+  };
+  return (
+    <form className="card" onSubmit={(e) => void save(e)} data-testid="password-form">
+      <p className="muted">
+        {hasPassword
+          ? 'A password protects large charges and budget overages.'
+          : 'No password yet: large charges and budget overages cannot be approved until you set one.'}
+      </p>
+      {hasPassword && (
+        <label>
+          Current password{' '}
+          <input
+            type="password"
+            autoComplete="current-password"
+            value={current}
+            onChange={(e) => setCurrent(e.target.value)}
+          />
+        </label>
+      )}{' '}
+      <label>
+        New password (8 characters or more){' '}
+        <input
+          type="password"
+          data-testid="new-password"
+          autoComplete="new-password"
+          minLength={8}
+          value={password}
+          onChange={(e) => setPassword(e.target.value)}
+        />
+      </label>{' '}
+      <button type="submit" className="primary" data-testid="save-password">
+        Save password
+      </button>
+      {message && <p role="status">{message}</p>}
+    </form>
+  );
 }
 
 function Options() {
@@ -39,8 +96,8 @@ function Options() {
       ) : (
         <p className="muted">No wallet linked yet.</p>
       )}
-      <h2>Budgets and approval tiers</h2>
-      <p className="muted">Coming with the spending-policy work.</p>
+      <h2>Password for large charges</h2>
+      <PasswordForm />
       <h2>History</h2>
       <PaymentsTable rows={payments} />
       <h2>Payment requests seen</h2>

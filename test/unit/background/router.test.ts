@@ -21,6 +21,8 @@ function setup() {
     'payments.recent': vi.fn(async () => []),
     'webln.result': vi.fn(async () => ({ action: 'pass' as const, reason: 'test' })),
     'rails.setDefault': vi.fn(async () => ({ railId: 'x' })),
+    'auth.status': vi.fn(async () => ({ hasPassword: false })),
+    'auth.setPassword': vi.fn(async () => ({ hasPassword: true as const })),
     'rules.get': vi.fn(async () => rulesToWire(defaultRules('UTC'))),
     'rules.set': vi.fn(async () => rulesToWire(defaultRules('UTC'))),
   } satisfies Handlers;
