@@ -1,0 +1,160 @@
+/** Spending rules end to end: every tier, the password and its lockout, budgets under concurrency. */
+import type { Page } from 'playwright-core';
+import type { RulesWire } from '../../src/core/policy/rules';
+import { expect, test } from './harness/fixtures';
+import { ask, ledger, nextQuoteWindow, POPUP } from './harness/flows';
+import { wallets } from './harness/wallets';
+
+const PASSWORD = 'correct horse battery';
+
+async function setRules(popup: Page, change: (r: RulesWire) => RulesWire) {
+  await ask(popup, 'rules.set', change(await ask(popup, 'rules.get', {})));
+}
+
+/** One generate request from the page; resolves with its status. */
+function generate(page: Page, prompt = 'x'): Promise<number> {
+  return page.evaluate(
+    async (p) =>
+      (
+        await fetch('/api/generate', {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ prompt: p }),
+        })
+      ).status,
+    prompt,
+  );
+}
+
+test('auto tier: a charge under the auto limit pays at once, with no window', async ({
+  context,
+  demoPage,
+  openExtensionPage,
+}) => {
+  const popup = await openExtensionPage(POPUP);
+  await setRules(popup, (r) => ({ ...r, autoMaxMinor: '300', confirmMaxMinor: '500' }));
+  const windows: string[] = [];
+  context.on('page', (p) => windows.push(p.url()));
+  expect(await generate(demoPage)).toBe(200);
+  expect(windows.filter((u) => u.includes('/src/ui/approve/'))).toEqual([]);
+  expect((await ledger(popup))[0]).toMatchObject({ state: 'paid', approval: 'auto' });
+});
+
+test('strong tier: no password set → cannot approve; wrong password → refused; right one → paid', async ({
+  context,
+  demoPage,
+  openExtensionPage,
+}) => {
+  const popup = await openExtensionPage(POPUP);
+  await setRules(popup, (r) => ({ ...r, autoMaxMinor: '0', confirmMaxMinor: '100' }));
+  const status = generate(demoPage);
+  const quote = await nextQuoteWindow(context);
+  await quote.fill('[data-testid=password]', 'anything');
+  await quote.click('[data-testid=approve]');
+  await expect.poll(() => quote.textContent('[role=alert]')).toContain('set a password');
+
+  await ask(popup, 'auth.setPassword', { password: PASSWORD });
+  await quote.fill('[data-testid=password]', 'wrong password');
+  await quote.click('[data-testid=approve]');
+  await expect.poll(() => quote.textContent('[role=alert]')).toBe('wrong password');
+  expect((await ledger(popup))[0]).toMatchObject({ state: 'reserved' });
+
+  await quote.fill('[data-testid=password]', PASSWORD);
+  await quote.click('[data-testid=approve]');
+  expect(await status).toBe(200);
+  expect((await ledger(popup))[0]).toMatchObject({ state: 'paid', approval: 'approved' });
+});
+
+test('five wrong passwords lock strong approvals, even for the right password', async ({
+  context,
+  demoPage,
+  openExtensionPage,
+}) => {
+  const popup = await openExtensionPage(POPUP);
+  await ask(popup, 'auth.setPassword', { password: PASSWORD });
+  await setRules(popup, (r) => ({ ...r, autoMaxMinor: '0', confirmMaxMinor: '100' }));
+  const status = generate(demoPage);
+  const quote = await nextQuoteWindow(context);
+  for (let i = 0; i < 5; i++) {
+    await quote.fill('[data-testid=password]', `wrong ${i}`);
+    await quote.click('[data-testid=approve]');
+    await expect.poll(() => quote.textContent('[role=alert]')).toMatch(/wrong password/);
+  }
+  expect(await quote.textContent('[role=alert]')).toMatch(/locked/);
+  await quote.fill('[data-testid=password]', PASSWORD);
+  await quote.click('[data-testid=approve]');
+  await expect.poll(() => quote.textContent('[role=alert]')).toMatch(/locked until/);
+  expect(await ask(popup, 'auth.status', {})).toMatchObject({
+    hasPassword: true,
+    lockedUntil: expect.any(Number),
+  });
+  await quote.click('[data-testid=deny]');
+  expect(await status).toBe(402);
+});
+
+test('overage: needs the password and a separate "exceed" confirmation naming the budget', async ({
+  context,
+  demoPage,
+  openExtensionPage,
+}) => {
+  const popup = await openExtensionPage(POPUP);
+  await ask(popup, 'auth.setPassword', { password: PASSWORD });
+  await setRules(popup, (r) => ({
+    ...r,
+    autoMaxMinor: '0',
+    budgets: r.budgets.map((b) => ({ ...b, limitMinor: '100' })),
+  }));
+  const status = generate(demoPage);
+  const quote = await nextQuoteWindow(context);
+  expect(await quote.textContent('[data-testid=budget]')).toContain('over by $1.01');
+  await quote.fill('[data-testid=password]', PASSWORD);
+  expect(await quote.isDisabled('[data-testid=approve]')).toBe(true);
+  expect(await quote.textContent('label.exceed')).toContain('Exceed Monthly budget by $1.01');
+  await quote.check('[data-testid=exceed]');
+  await quote.click('[data-testid=approve]');
+  expect(await status).toBe(200);
+  expect((await ledger(popup))[0]).toMatchObject({ state: 'paid' });
+});
+
+test('50 concurrent 402s against a budget that fits 10: exactly 10 paid, none twice', async ({
+  context,
+  demoPage,
+  stack,
+  openExtensionPage,
+}) => {
+  const popup = await openExtensionPage(POPUP);
+  // Prompt "x" costs 2 010 sat = $2.01 at the stand-in's rate; the budget fits ten of them.
+  await setRules(popup, (r) => ({
+    ...r,
+    autoMaxMinor: '500',
+    confirmMaxMinor: '500',
+    budgets: r.budgets.map((b) => ({ ...b, limitMinor: '2010' })),
+  }));
+  const w = wallets(stack);
+  const before = await w.balance('user');
+  const quoteOpened = nextQuoteWindow(context);
+  const all = demoPage.evaluate(() =>
+    Promise.all(
+      Array.from({ length: 50 }, () =>
+        fetch('/api/generate', {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ prompt: 'x' }),
+        }).then((r) => r.status),
+      ),
+    ),
+  );
+  const quote = await quoteOpened;
+  // All 40 that do not fit wait for an explicit authorization in the one window; close it to refuse them all.
+  await expect
+    .poll(async () => (await ledger(popup)).filter((p) => p.state === 'reserved').length, { timeout: 30_000 })
+    .toBe(40);
+  await quote.close();
+  const statuses = await all;
+  expect(statuses.filter((s) => s === 200)).toHaveLength(10);
+  expect(statuses.filter((s) => s === 402)).toHaveLength(40);
+  const rows = await ledger(popup);
+  expect(rows.filter((p) => p.state === 'paid')).toHaveLength(10);
+  expect(new Set(rows.map((p) => p.paymentHash)).size).toBe(50);
+  expect(before - (await w.balance('user'))).toBe(10n * 2_010_000n);
+});
