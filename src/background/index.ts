@@ -118,6 +118,16 @@ const route = createRouter(
     },
     'status.get': () => getStatus(db, version),
     'auth.status': () => auth.status(),
+    'auth.totpSetup': () => auth.totpSetup(),
+    'auth.totpConfirm': async ({ code }) => {
+      try {
+        await auth.totpConfirm(code);
+      } catch (e) {
+        if (e instanceof AuthError) throw new HandlerError('auth', e.message);
+        throw e;
+      }
+      return { hasTotp: true };
+    },
     'auth.setPassword': async ({ password, current }) => {
       try {
         await auth.setPassword(password, current);

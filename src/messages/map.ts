@@ -32,7 +32,7 @@ export const PendingApprovalsInput = v.strictObject({
 export const DecideInput = v.strictObject({
   paymentId: v.pipe(v.string(), v.regex(/^[0-9a-f-]{36}$/)),
   decision: v.picklist(['approve', 'deny']),
-  /** Strong and overage tiers: the user's password. */
+  /** Strong and overage tiers: the user's password or a 6-digit TOTP code. */
   password: v.optional(v.pipe(v.string(), v.maxLength(200))),
   /** Overage tier: the separate "exceed my budget" confirmation. */
   exceed: v.optional(v.boolean()),
@@ -60,6 +60,13 @@ export const messageSchemas = {
   'rails.setDefault': { audience: 'extension', input: SetDefaultRailInput },
   /** Whether a password is set, and any lockout. */
   'auth.status': { audience: 'extension', input: v.strictObject({}) },
+  /** Start 2FA setup: a new TOTP secret and its otpauth:// URI. */
+  'auth.totpSetup': { audience: 'extension', input: v.strictObject({}) },
+  /** Finish 2FA setup with a code from the authenticator app. */
+  'auth.totpConfirm': {
+    audience: 'extension',
+    input: v.strictObject({ code: v.pipe(v.string(), v.regex(/^\d{6}$/)) }),
+  },
   /** Set or change the password for strong approvals. */
   'auth.setPassword': { audience: 'extension', input: SetPasswordInput },
   /** The spending rules (amounts as decimal strings of minor units). */
@@ -147,7 +154,9 @@ export interface MessageOutputs {
   'webln.result': ChallengeVerdict;
   'rails.setDefault': { railId: string };
   'rules.get': RulesWire;
-  'auth.status': { hasPassword: boolean; lockedUntil?: number };
+  'auth.status': { hasPassword: boolean; hasTotp: boolean; lockedUntil?: number };
+  'auth.totpSetup': { uri: string; secret: string };
+  'auth.totpConfirm': { hasTotp: true };
   'auth.setPassword': { hasPassword: true };
   'rules.set': RulesWire;
   'status.get': StatusView;

@@ -1,4 +1,5 @@
 /** Spending rules end to end: every tier, the password and its lockout, budgets under concurrency. */
+import { Secret, TOTP } from 'otpauth';
 import type { Page } from 'playwright-core';
 import type { RulesWire } from '../../src/core/policy/rules';
 import { expect, test } from './harness/fixtures';
@@ -51,12 +52,12 @@ test('strong tier: no password set → cannot approve; wrong password → refuse
   const quote = await nextQuoteWindow(context);
   await quote.fill('[data-testid=password]', 'anything');
   await quote.click('[data-testid=approve]');
-  await expect.poll(() => quote.textContent('[role=alert]')).toContain('set a password');
+  await expect.poll(() => quote.textContent('[role=alert]')).toContain('set a password or 2FA');
 
   await ask(popup, 'auth.setPassword', { password: PASSWORD });
   await quote.fill('[data-testid=password]', 'wrong password');
   await quote.click('[data-testid=approve]');
-  await expect.poll(() => quote.textContent('[role=alert]')).toBe('wrong password');
+  await expect.poll(() => quote.textContent('[role=alert]')).toBe('wrong password or code');
   expect((await ledger(popup))[0]).toMatchObject({ state: 'reserved' });
 
   await quote.fill('[data-testid=password]', PASSWORD);
@@ -78,7 +79,7 @@ test('five wrong passwords lock strong approvals, even for the right password', 
   for (let i = 0; i < 5; i++) {
     await quote.fill('[data-testid=password]', `wrong ${i}`);
     await quote.click('[data-testid=approve]');
-    await expect.poll(() => quote.textContent('[role=alert]')).toMatch(/wrong password/);
+    await expect.poll(() => quote.textContent('[role=alert]')).toMatch(/wrong password or code/);
   }
   expect(await quote.textContent('[role=alert]')).toMatch(/locked/);
   await quote.fill('[data-testid=password]', PASSWORD);
@@ -157,4 +158,22 @@ test('50 concurrent 402s against a budget that fits 10: exactly 10 paid, none tw
   expect(rows.filter((p) => p.state === 'paid')).toHaveLength(10);
   expect(new Set(rows.map((p) => p.paymentHash)).size).toBe(50);
   expect(before - (await w.balance('user'))).toBe(10n * 2_010_000n);
+});
+
+test('strong tier with 2FA: a code from the authenticator app approves', async ({
+  context,
+  demoPage,
+  openExtensionPage,
+}) => {
+  const popup = await openExtensionPage(POPUP);
+  const { secret } = await ask(popup, 'auth.totpSetup', {});
+  const totp = new TOTP({ secret: Secret.fromBase32(secret), digits: 6, period: 30, algorithm: 'SHA1' });
+  await ask(popup, 'auth.totpConfirm', { code: totp.generate() });
+  await setRules(popup, (r) => ({ ...r, autoMaxMinor: '0', confirmMaxMinor: '100' }));
+  const status = generate(demoPage);
+  const quote = await nextQuoteWindow(context);
+  // The confirming code is spent; the next step's code is fresh (the worker allows one step of drift).
+  await quote.fill('[data-testid=password]', totp.generate({ timestamp: Date.now() + 30_000 }));
+  await quote.click('[data-testid=approve]');
+  expect(await status).toBe(200);
 });

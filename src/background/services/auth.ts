@@ -1,9 +1,11 @@
 /**
- * The password that strong approvals need: PBKDF2-SHA256 (600 000 iterations, 16-byte salt) through
+ * What strong approvals need: a password or a TOTP code (RFC 6238, 30 s, 6 digits, one step of
+ * clock drift either way, each code usable once). The password: PBKDF2-SHA256 (600 000 iterations, 16-byte salt) through
  * WebCrypto, compared in constant time. Five wrong answers lock strong approvals for five minutes;
  * the count lives in the database, so a restarted worker does not forget it.
  */
 import { base64 } from '@scure/base';
+import { Secret, TOTP } from 'otpauth';
 import { getSetting, setSetting } from '../../db/queries';
 import type { PayboundDb } from '../../db/schema';
 
@@ -15,6 +17,23 @@ interface StoredPassword {
   salt: string;
   hash: string;
   iterations: number;
+}
+
+interface StoredTotp {
+  secret: string;
+  /** The last time step whose code was accepted: codes are single use. */
+  lastCounter?: number;
+}
+
+function totpFor(secretBase32: string): TOTP {
+  return new TOTP({
+    issuer: 'Paybound',
+    label: 'strong approvals',
+    algorithm: 'SHA1',
+    digits: 6,
+    period: 30,
+    secret: Secret.fromBase32(secretBase32),
+  });
 }
 
 interface Failures {
@@ -53,13 +72,46 @@ export class AuthService {
     private readonly now: () => number = Date.now,
   ) {}
 
-  async status(): Promise<{ hasPassword: boolean; lockedUntil?: number }> {
-    const [stored, failures] = await Promise.all([
+  async status(): Promise<{ hasPassword: boolean; hasTotp: boolean; lockedUntil?: number }> {
+    const [stored, totp, failures] = await Promise.all([
       getSetting<StoredPassword | null>(this.db, 'password', null),
+      getSetting<StoredTotp | null>(this.db, 'totp', null),
       getSetting<Failures | null>(this.db, 'authFailures', null),
     ]);
     const locked = failures && failures.lockedUntil > this.now() ? { lockedUntil: failures.lockedUntil } : {};
-    return { hasPassword: stored !== null, ...locked };
+    return { hasPassword: stored !== null, hasTotp: totp !== null, ...locked };
+  }
+
+  /** Starts 2FA setup: a new secret, active only once a code from it is confirmed. */
+  async totpSetup(): Promise<{ uri: string; secret: string }> {
+    const totp = totpFor(new Secret({ size: 20 }).base32);
+    await setSetting(this.db, 'totpPending', { secret: totp.secret.base32 });
+    return { uri: totp.toString(), secret: totp.secret.base32 };
+  }
+
+  async totpConfirm(code: string): Promise<void> {
+    const pending = await getSetting<StoredTotp | null>(this.db, 'totpPending', null);
+    if (!pending) throw new AuthError('start the 2FA setup first');
+    const delta = totpFor(pending.secret).validate({ token: code, timestamp: this.now(), window: 1 });
+    if (delta === null) throw new AuthError('that code does not match: check the time on both devices');
+    await setSetting(this.db, 'totp', {
+      secret: pending.secret,
+      lastCounter: TOTP.counter({ timestamp: this.now() }) + delta,
+    });
+    await setSetting(this.db, 'totpPending', null);
+  }
+
+  /** A 6-digit answer is tried as a TOTP code first (when 2FA is on), then as the password. */
+  private async checkTotp(answer: string): Promise<boolean> {
+    if (!/^\d{6}$/.test(answer)) return false;
+    const totp = await getSetting<StoredTotp | null>(this.db, 'totp', null);
+    if (!totp) return false;
+    const delta = totpFor(totp.secret).validate({ token: answer, timestamp: this.now(), window: 1 });
+    if (delta === null) return false;
+    const counter = TOTP.counter({ timestamp: this.now() }) + delta;
+    if (counter <= (totp.lastCounter ?? -1)) return false; // a code is good once
+    await setSetting(this.db, 'totp', { ...totp, lastCounter: counter });
+    return true;
   }
 
   async setPassword(password: string, current?: string): Promise<void> {
@@ -75,20 +127,21 @@ export class AuthService {
   }
 
   /** Resolves when the password is right; throws AuthError (wrong, locked, none set) otherwise. */
-  async verify(password: string): Promise<void> {
-    const stored = await getSetting<StoredPassword | null>(this.db, 'password', null);
-    if (!stored) throw new AuthError('set a password on the settings page to approve large charges');
+  async verify(answer: string): Promise<void> {
+    const { hasPassword, hasTotp } = await this.status();
+    if (!hasPassword && !hasTotp) {
+      throw new AuthError('set a password or 2FA on the settings page to approve large charges');
+    }
     const failures = (await getSetting<Failures | null>(this.db, 'authFailures', null)) ?? {
       count: 0,
       lockedUntil: 0,
     };
     if (failures.lockedUntil > this.now()) {
       throw new AuthError(
-        `too many wrong passwords: locked until ${new Date(failures.lockedUntil).toLocaleTimeString()}`,
+        `too many wrong answers: locked until ${new Date(failures.lockedUntil).toLocaleTimeString()}`,
       );
     }
-    const hash = await derive(password, new Uint8Array(base64.decode(stored.salt)), stored.iterations);
-    if (sameBytes(hash, base64.decode(stored.hash))) {
+    if ((await this.checkTotp(answer)) || (await this.checkPassword(answer))) {
       await setSetting(this.db, 'authFailures', { count: 0, lockedUntil: 0 });
       return;
     }
@@ -96,7 +149,16 @@ export class AuthService {
     const lockedUntil = count >= MAX_FAILURES ? this.now() + LOCK_MS : 0;
     await setSetting(this.db, 'authFailures', { count: lockedUntil ? 0 : count, lockedUntil });
     throw new AuthError(
-      lockedUntil ? 'wrong password: strong approvals are locked for 5 minutes' : 'wrong password',
+      lockedUntil
+        ? 'wrong password or code: strong approvals are locked for 5 minutes'
+        : 'wrong password or code',
     );
+  }
+
+  private async checkPassword(answer: string): Promise<boolean> {
+    const stored = await getSetting<StoredPassword | null>(this.db, 'password', null);
+    if (!stored) return false;
+    const hash = await derive(answer, new Uint8Array(base64.decode(stored.salt)), stored.iterations);
+    return sameBytes(hash, base64.decode(stored.hash));
   }
 }

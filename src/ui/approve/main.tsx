@@ -102,7 +102,8 @@ function Quote({ quote, position, total }: { quote: QuoteView; position: number;
       </dl>
       {needsPassword && (
         <label className="strong">
-          Password (needed for {quote.tier === 'overage' ? 'going over a budget' : 'large charges'})
+          Password or 2FA code (needed for{' '}
+          {quote.tier === 'overage' ? 'going over a budget' : 'large charges'})
           <input
             type="password"
             data-testid="password"

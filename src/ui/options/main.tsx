@@ -67,6 +67,61 @@ function PasswordForm() {
   );
 }
 
+function TotpForm() {
+  const [setup, setSetup] = useState<{ uri: string; secret: string } | undefined>();
+  const [enabled, setEnabled] = useState(false);
+  const [code, setCode] = useState('');
+  const [message, setMessage] = useState<string | undefined>();
+  useEffect(() => {
+    void send('auth.status', {}).then((s) => setEnabled(s.hasTotp));
+  }, []);
+  const confirm = async (e: FormEvent) => {
+    e.preventDefault();
+    try {
+      await send('auth.totpConfirm', { code });
+      setEnabled(true);
+      setSetup(undefined);
+      setMessage('2FA is on: large charges accept a code from your app.');
+    } catch (err) {
+      setMessage(err instanceof Error ? err.message : String(err));
+    }
+  };
+  return (
+    <div className="card" data-testid="totp">
+      <p className="muted">
+        {enabled ? '2FA is on.' : 'Use an authenticator app instead of typing your password.'}
+      </p>
+      {!setup && (
+        <button type="button" onClick={() => void send('auth.totpSetup', {}).then(setSetup)}>
+          {enabled ? 'Replace 2FA' : 'Set up 2FA'}
+        </button>
+      )}
+      {setup && (
+        <form onSubmit={(e) => void confirm(e)}>
+          <p>
+            Add this key to your authenticator app: <code data-testid="totp-secret">{setup.secret}</code>
+            <br />
+            <span className="muted small">{setup.uri}</span>
+          </p>
+          <label>
+            Code from the app{' '}
+            <input
+              inputMode="numeric"
+              pattern="[0-9]{6}"
+              value={code}
+              onChange={(e) => setCode(e.target.value)}
+            />
+          </label>{' '}
+          <button type="submit" className="primary">
+            Turn on 2FA
+          </button>
+        </form>
+      )}
+      {message && <p role="status">{message}</p>}
+    </div>
+  );
+}
+
 function Options() {
   const { status, recent, payments, error, load } = useStatusStore();
   useEffect(() => {
@@ -98,6 +153,8 @@ function Options() {
       )}
       <h2>Password for large charges</h2>
       <PasswordForm />
+      <h2>Two-factor codes (TOTP)</h2>
+      <TotpForm />
       <h2>History</h2>
       <PaymentsTable rows={payments} />
       <h2>Payment requests seen</h2>
