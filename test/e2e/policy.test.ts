@@ -177,3 +177,30 @@ test('strong tier with 2FA: a code from the authenticator app approves', async (
   await quote.click('[data-testid=approve]');
   expect(await status).toBe(200);
 });
+
+test('the worker dies while a quote waits: approving later pays once, and the next request uses the token', async ({
+  context,
+  demoPage,
+  stack,
+  openExtensionPage,
+}) => {
+  const w = wallets(stack);
+  const before = await w.balance('user');
+  const status = generate(demoPage, 'survive a restart');
+  const quote = await nextQuoteWindow(context);
+  // Kill the worker between reserve and pay: the page's pending answer is lost with it.
+  const cdp = await context.newCDPSession(quote);
+  await cdp.send('ServiceWorker.enable');
+  await cdp.send('ServiceWorker.stopAllWorkers');
+  expect(await status).toBe(402);
+  // The quote is still on the ledger; approving it wakes a new worker, which pays it.
+  await quote.click('[data-testid=approve]');
+  const popup = await openExtensionPage(POPUP);
+  await expect.poll(async () => (await ledger(popup))[0]?.state).toBe('paid');
+  const price = BigInt((await ledger(popup))[0]?.amountMsat ?? -1);
+  expect(before - (await w.balance('user'))).toBe(price);
+  // The page asks again: the browser attaches the paid token, nothing more is paid.
+  expect(await generate(demoPage, 'survive a restart')).toBe(200);
+  expect(before - (await w.balance('user'))).toBe(price);
+  expect(await ledger(popup)).toHaveLength(1);
+});
