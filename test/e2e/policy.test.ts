@@ -1,12 +1,19 @@
 /** Spending rules end to end: every tier, the password and its lockout, budgets under concurrency. */
 import { Secret, TOTP } from 'otpauth';
 import type { Page } from 'playwright-core';
+import { afterEach, inject } from 'vitest';
 import type { RulesWire } from '../../src/core/policy/rules';
 import { expect, test } from './harness/fixtures';
 import { ask, ledger, nextQuoteWindow, POPUP } from './harness/flows';
 import { wallets } from './harness/wallets';
 
 const PASSWORD = 'correct horse battery';
+
+afterEach(async () => {
+  const w = wallets(inject('stack'));
+  await w.clearFailures();
+  await w.release();
+});
 
 async function setRules(popup: Page, change: (r: RulesWire) => RulesWire) {
   await ask(popup, 'rules.set', change(await ask(popup, 'rules.get', {})));
@@ -201,6 +208,35 @@ test('the worker dies while a quote waits: approving later pays once, and the ne
   expect(before - (await w.balance('user'))).toBe(price);
   // The page asks again: the browser attaches the paid token, nothing more is paid.
   expect(await generate(demoPage, 'survive a restart')).toBe(200);
+  expect(before - (await w.balance('user'))).toBe(price);
+  expect(await ledger(popup)).toHaveLength(1);
+});
+
+test('the worker dies while its wallet is paying: the next worker asks the wallet, records it paid, never pays twice', async ({
+  context,
+  demoPage,
+  stack,
+  openExtensionPage,
+}) => {
+  const w = wallets(stack);
+  const popup = await openExtensionPage(POPUP);
+  await setRules(popup, (r) => ({ ...r, autoMaxMinor: '500', confirmMaxMinor: '500' }));
+  await w.injectFailure('user', 'hold');
+  const before = await w.balance('user');
+  const status = generate(demoPage, 'paid while the worker died');
+  await expect.poll(async () => (await ledger(popup))[0]?.state).toBe('paying');
+  // Kill the worker between pay and retry, then let the wallet finish the payment it was given.
+  const cdp = await context.newCDPSession(popup);
+  await cdp.send('ServiceWorker.enable');
+  await cdp.send('ServiceWorker.stopAllWorkers');
+  expect(await status).toBe(402);
+  await w.release();
+  await expect.poll(() => w.balance('user')).toBeLessThan(before);
+  // A new worker reconciles with the wallet on start.
+  await expect.poll(async () => (await ledger(popup))[0]?.state).toBe('paid');
+  const price = before - (await w.balance('user'));
+  expect(price).toBe(BigInt((await ledger(popup))[0]?.amountMsat ?? -1));
+  expect(await generate(demoPage, 'paid while the worker died')).toBe(200);
   expect(before - (await w.balance('user'))).toBe(price);
   expect(await ledger(popup)).toHaveLength(1);
 });

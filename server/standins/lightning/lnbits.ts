@@ -30,6 +30,7 @@
  *        outgoing payments: insufficient_balance | timeout (held delayMs, then 520) |
  *        route_failure | wrong_preimage (debits, answers success with a random preimage)
  *   POST /_standin/clear  {wallet?}                   drop queued failures (all wallets if omitted)
+ *   POST /_standin/release                           let payments held by a `hold` failure go on
  *   POST /_standin/fund   {wallet, amountMsat}        add (or remove, if negative) funds
  *   GET  /_standin/invoices/{hash}                    invoice state: open|settled|cancelled|expired
  *   POST /_standin/invoices/{hash}/cancel             cancel an open invoice
@@ -94,6 +95,7 @@ const ROUTES: { pattern: RegExp; methods: Record<string, Handler> }[] = [
   { pattern: /^\/api\/v1\/payments\/([^/]+)$/, methods: { GET: getPayment } },
   { pattern: /^\/_standin\/fail$/, methods: { POST: standinFail } },
   { pattern: /^\/_standin\/clear$/, methods: { POST: standinClear } },
+  { pattern: /^\/_standin\/release$/, methods: { POST: standinRelease } },
   { pattern: /^\/_standin\/fund$/, methods: { POST: standinFund } },
   { pattern: /^\/_standin\/invoices\/([^/]+)$/, methods: { GET: standinInvoice } },
   { pattern: /^\/_standin\/invoices\/([^/]+)\/cancel$/, methods: { POST: standinCancel } },
@@ -397,6 +399,10 @@ function failuresJson(node: LightningNode, wallet: Wallet): Json {
   return node
     .pendingFailures(wallet.id)
     .map((f) => ({ mode: f.mode, count: f.count ?? 1, delayMs: f.delayMs ?? 0 }));
+}
+
+async function standinRelease({ node }: Parameters<Handler>[0]): Promise<[number, Json]> {
+  return [200, { released: node.releaseHeld() }];
 }
 
 async function standinClear({ node, req }: Parameters<Handler>[0]): Promise<[number, Json]> {

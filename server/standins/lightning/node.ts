@@ -69,12 +69,17 @@ export interface Payment {
   incoming: boolean;
 }
 
-export type FailureMode = 'insufficient_balance' | 'timeout' | 'route_failure' | 'wrong_preimage';
+/**
+ * `hold`: the payment waits, in flight, until `releaseHeld()`, then goes through normally; for
+ * testing what happens when the payer disappears while its wallet is paying.
+ */
+export type FailureMode = 'insufficient_balance' | 'timeout' | 'route_failure' | 'wrong_preimage' | 'hold';
 export const FAILURE_MODES: readonly FailureMode[] = [
   'insufficient_balance',
   'timeout',
   'route_failure',
   'wrong_preimage',
+  'hold',
 ];
 
 export interface FailureSpec {
@@ -148,6 +153,7 @@ export class LightningNode {
   readonly #payments: Payment[] = [];
   readonly #failures = new Map<string, FailureRule[]>();
   readonly #pending = new Set<() => void>();
+  readonly #held = new Set<() => void>();
 
   constructor(options: LightningNodeOptions = {}) {
     const key = options.privateKey ?? Buffer.from(secp256k1.utils.randomSecretKey()).toString('hex');
@@ -369,6 +375,12 @@ export class LightningNode {
       this.#record(wallet, decoded, amountMsat, 'failed', null);
       throw new PaymentError('no_route', 'Payment failed: no route found');
     }
+    if (rule?.mode === 'hold') {
+      const attempt = this.#record(wallet, decoded, amountMsat, 'pending', null);
+      await new Promise<void>((resolve) => this.#held.add(resolve));
+      // Settled below like any payment; this pending attempt is superseded by that record.
+      attempt.status = 'failed';
+    }
     if (rule?.mode === 'timeout') {
       const attempt = this.#record(wallet, decoded, amountMsat, 'pending', null);
       await this.#sleep(rule.delayMs);
@@ -469,6 +481,15 @@ export class LightningNode {
   shutdown(): void {
     for (const wake of this.#pending) wake();
     this.#pending.clear();
+    this.releaseHeld();
+  }
+
+  /** Lets every payment held by a `hold` failure go on. Returns how many there were. */
+  releaseHeld(): number {
+    const n = this.#held.size;
+    for (const go of this.#held) go();
+    this.#held.clear();
+    return n;
   }
 
   #requireWallet(idOrName: string): Wallet {

@@ -30,6 +30,10 @@ export function wallets(stack: StackInfo) {
     async injectFailure(wallet: WalletName, mode: string, extra: { count?: number; delayMs?: number } = {}) {
       await call('/_standin/fail', { method: 'POST', body: JSON.stringify({ wallet, mode, ...extra }) });
     },
+    /** Lets payments held by a `hold` failure go on. */
+    async release() {
+      await call('/_standin/release', { method: 'POST', body: '{}' });
+    },
     async clearFailures() {
       await call('/_standin/clear', { method: 'POST', body: '{}' });
     },
