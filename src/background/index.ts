@@ -137,6 +137,15 @@ const route = createRouter(
       }
       return { hasPassword: true };
     },
+    'rates.setManual': async ({ rate, validForHours }) => {
+      const currency = await getSetting(db, 'currency', 'USD');
+      try {
+        await rates.setManual(rate, currency, validForHours * 3600 * 1000);
+      } catch (e) {
+        throw new HandlerError('bad_message', e instanceof Error ? e.message : 'invalid rate');
+      }
+      return { currency };
+    },
     'rules.get': async () => rulesToWire(await loadRules(db)),
     'rules.set': async (input) => {
       try {

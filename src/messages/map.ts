@@ -69,6 +69,14 @@ export const messageSchemas = {
   },
   /** Set or change the password for strong approvals. */
   'auth.setPassword': { audience: 'extension', input: SetPasswordInput },
+  /** A manual exchange rate, used only while no rate source answers, until it expires. */
+  'rates.setManual': {
+    audience: 'extension',
+    input: v.strictObject({
+      rate: v.pipe(v.string(), v.regex(/^\d{1,15}(\.\d{1,18})?$/)),
+      validForHours: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(24 * 30)),
+    }),
+  },
   /** The spending rules (amounts as decimal strings of minor units). */
   'rules.get': { audience: 'extension', input: v.strictObject({}) },
   /** Replace the spending rules; validated whole, refused with the reason. */
@@ -90,7 +98,8 @@ export type MessageInput<T extends MessageType> = v.InferOutput<(typeof messageS
 
 /** What the worker tells the page to do with a 402. */
 export type ChallengeVerdict =
-  | { action: 'pass'; reason: string }
+  /** `refusedBeforeLedger`: refused before a payment was recorded (the request's log entry says why). */
+  | { action: 'pass'; reason: string; refusedBeforeLedger?: true }
   | { action: 'retry'; authorization: string; reason: string }
   /** Pay `invoice` with the page's window.webln and report through `webln.result`. */
   | { action: 'webln'; paymentId: string; invoice: string; reason: string };
@@ -154,6 +163,7 @@ export interface MessageOutputs {
   'webln.result': ChallengeVerdict;
   'rails.setDefault': { railId: string };
   'rules.get': RulesWire;
+  'rates.setManual': { currency: string };
   'auth.status': { hasPassword: boolean; hasTotp: boolean; lockedUntil?: number };
   'auth.totpSetup': { uri: string; secret: string };
   'auth.totpConfirm': { hasTotp: true };

@@ -240,3 +240,65 @@ test('the worker dies while its wallet is paying: the next worker asks the walle
   expect(before - (await w.balance('user'))).toBe(price);
   expect(await ledger(popup)).toHaveLength(1);
 });
+
+test('deny tier: a blocked site is refused without a window, nothing reserved; invalid rules are refused', async ({
+  context,
+  demoPage,
+  stack,
+  openExtensionPage,
+}) => {
+  const popup = await openExtensionPage(POPUP);
+  await expect(
+    ask(popup, 'rules.set', {
+      ...(await ask(popup, 'rules.get', {})),
+      autoMaxMinor: '900',
+      confirmMaxMinor: '100',
+    }),
+  ).rejects.toThrow(/auto limit must not be above the confirm limit/);
+  await setRules(popup, (r) => ({ ...r, sites: [{ origin: new URL(stack.demo).origin, mode: 'block' }] }));
+  const windows: string[] = [];
+  context.on('page', (p) => windows.push(p.url()));
+  expect(await generate(demoPage)).toBe(402);
+  expect(windows.filter((u) => u.includes('/src/ui/approve/'))).toEqual([]);
+  expect((await ledger(popup))[0]).toMatchObject({
+    state: 'failed',
+    failure: { code: 'policy', reason: 'you blocked payments to this site' },
+  });
+});
+
+test('no exchange rate: refused until the user sets a manual rate, then quoted at it', async ({
+  context,
+  demoPage,
+  stack,
+  openExtensionPage,
+}) => {
+  const popup = await openExtensionPage(POPUP);
+  // Point the rate source at a port where nothing listens, and forget the cached rate.
+  await popup.evaluate(async () => {
+    const req = indexedDB.open('paybound');
+    const db = await new Promise<IDBDatabase>((resolve) => {
+      req.onsuccess = () => resolve(req.result);
+    });
+    const tx = db.transaction('settings', 'readwrite');
+    tx.objectStore('settings').delete('rate:USD');
+    tx.objectStore('settings').put({ key: 'rateSourceUrl', value: 'http://127.0.0.1:9/none' });
+    await new Promise((resolve) => {
+      tx.oncomplete = resolve;
+    });
+    db.close();
+  });
+  expect(await generate(demoPage)).toBe(402);
+  expect((await ask(popup, 'challenges.recent', { limit: 1 }))[0]).toMatchObject({
+    url: `${stack.demo}/api/generate`,
+    error: 'no exchange rate is available to check this charge against your budgets',
+  });
+  expect(await ledger(popup)).toEqual([]);
+  await ask(popup, 'rates.setManual', { rate: '50000', validForHours: 1 });
+  const status = generate(demoPage);
+  const quote = await nextQuoteWindow(context);
+  // 2 010 sat at 50 000 USD/BTC.
+  expect(await quote.textContent('[data-testid=amount-fiat]')).toBe('$1.01');
+  expect(await quote.textContent('[data-testid=rate]')).toContain('from manual');
+  await quote.click('[data-testid=deny]');
+  expect(await status).toBe(402);
+});

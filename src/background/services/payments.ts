@@ -53,7 +53,11 @@ export interface PaymentDeps {
   newId?: () => string;
 }
 
-const pass = (reason: string): ChallengeVerdict => ({ action: 'pass', reason });
+const pass = (reason: string, refusedBeforeLedger?: true): ChallengeVerdict => ({
+  action: 'pass',
+  reason,
+  ...(refusedBeforeLedger ? { refusedBeforeLedger } : {}),
+});
 
 export class PaymentService {
   private readonly inflight = new Map<string, Promise<ChallengeVerdict>>();
@@ -130,8 +134,13 @@ export class PaymentService {
       flow = this.run(key, req, quote, railRecord).finally(() => this.inflight.delete(key));
       this.inflight.set(key, flow);
     }
-    await logged;
-    return flow;
+    const logId = await logged;
+    const verdict = await flow;
+    // A refusal before any payment was recorded (no rate, policy) is told on the request's log entry.
+    if (verdict.action === 'pass' && verdict.refusedBeforeLedger) {
+      await db.challenges.update(logId, { error: verdict.reason });
+    }
+    return verdict;
   }
 
   private async run(
@@ -147,7 +156,9 @@ export class PaymentService {
     const known = await db.payments.where('key').equals(key).first();
     if (known) return this.verdictFor(known);
     const [rate, rules] = await Promise.all([rateLookup, rulesLookup]);
-    if (!rate) return pass('no exchange rate is available to check this charge against your budgets');
+    if (!rate) {
+      return pass('no exchange rate is available to check this charge against your budgets', true);
+    }
     const now = this.now();
     const draft: NewPayment = {
       id: this.newId(),
@@ -181,7 +192,7 @@ export class PaymentService {
       throw e;
     }
     if (reserved.kind === 'known') return this.verdictFor(reserved.payment);
-    if (reserved.kind === 'denied') return pass(reserved.decision.reasons.join('; '));
+    if (reserved.kind === 'denied') return pass(reserved.decision.reasons.join('; '), true);
     const payment = reserved.payment;
 
     if (payment.approval === 'auto') {

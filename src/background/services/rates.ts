@@ -2,6 +2,7 @@
  * BTC exchange rates from a pluggable source, cached in the database: fresher than 10 minutes is
  * used as is; older is refreshed; when the refresh fails, a rate up to 6 hours old is still used,
  * and an older one gets a 2 % safety margin (charges count slightly more, never less) and a warning.
+ * With no rate from a source at all, only a manual rate the user set, until its expiry, is used.
  */
 import { parseDecimalRate } from '../../core/money/rates';
 import { getSetting, setSetting } from '../../db/queries';
@@ -16,6 +17,13 @@ export interface QuotedRate {
   ageMs: number;
   /** True when the rate is older than 6 h and carries the safety margin. */
   stale: boolean;
+}
+
+interface ManualRate {
+  currency: string;
+  minorPerBtc: bigint;
+  setAt: number;
+  expiresAt: number;
 }
 
 interface RateResponse {
@@ -54,6 +62,27 @@ export class RateService {
     }
   }
 
+  /** The user's own rate (major units per BTC, e.g. "97000.00"), used only while no source answers. */
+  async setManual(decimal: string, currency: string, validForMs: number): Promise<void> {
+    const manual: ManualRate = {
+      currency,
+      minorPerBtc: parseDecimalRate(decimal, currency),
+      setAt: this.now(),
+      expiresAt: this.now() + validForMs,
+    };
+    await setSetting(this.db, 'manualRate', manual);
+  }
+
+  private async manual(currency: string): Promise<QuotedRate | undefined> {
+    const m = await getSetting<ManualRate | null>(this.db, 'manualRate', null);
+    if (!m || m.currency !== currency || m.expiresAt <= this.now()) return undefined;
+    return {
+      rate: { currency, minorPerBtc: m.minorPerBtc, source: 'manual', asOf: m.setAt },
+      ageMs: this.now() - m.setAt,
+      stale: false,
+    };
+  }
+
   async current(currency: string): Promise<QuotedRate | undefined> {
     const key = `rate:${currency}`;
     let rate = await getSetting<RateSnapshot | null>(this.db, key, null);
@@ -64,7 +93,7 @@ export class RateService {
         await setSetting(this.db, key, rate);
       }
     }
-    if (!rate) return undefined;
+    if (!rate) return this.manual(currency);
     const ageMs = this.now() - rate.asOf;
     if (ageMs <= STALE_MS) return { rate, ageMs, stale: false };
     const margined = { ...rate, minorPerBtc: (rate.minorPerBtc * 102n + 99n) / 100n };

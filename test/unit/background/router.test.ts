@@ -25,6 +25,7 @@ function setup() {
     'auth.totpSetup': vi.fn(async () => ({ uri: 'otpauth://', secret: 'X' })),
     'auth.totpConfirm': vi.fn(async () => ({ hasTotp: true as const })),
     'auth.setPassword': vi.fn(async () => ({ hasPassword: true as const })),
+    'rates.setManual': vi.fn(async () => ({ currency: 'USD' })),
     'rules.get': vi.fn(async () => rulesToWire(defaultRules('UTC'))),
     'rules.set': vi.fn(async () => rulesToWire(defaultRules('UTC'))),
   } satisfies Handlers;
