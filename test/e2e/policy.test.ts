@@ -45,7 +45,12 @@ test('auto tier: a charge under the auto limit pays at once, with no window', as
   context.on('page', (p) => windows.push(p.url()));
   expect(await generate(demoPage)).toBe(200);
   expect(windows.filter((u) => u.includes('/src/ui/approve/'))).toEqual([]);
-  expect((await ledger(popup))[0]).toMatchObject({ state: 'paid', approval: 'auto' });
+  const [row] = await ledger(popup);
+  expect(row).toMatchObject({ state: 'paid', approval: 'auto' });
+  // A quiet notice says what was paid.
+  await expect
+    .poll(() => popup.evaluate(async () => Object.keys(await chrome.notifications.getAll())))
+    .toEqual([`paid-${row?.id}`]);
 });
 
 test('strong tier: no password set → cannot approve; wrong password → refused; right one → paid', async ({
