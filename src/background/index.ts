@@ -3,7 +3,6 @@
  * so a worker the browser restarted hears the event that woke it.
  */
 import browser, { type Runtime, type WebRequest } from 'webextension-polyfill';
-import { formatMinor, formatMsatAsSats } from '../core/money/rates';
 import { rulesToWire } from '../core/policy/rules';
 import { getSetting, recentChallenges, setSetting } from '../db/queries';
 import { PayboundDb } from '../db/schema';
@@ -13,6 +12,7 @@ import { createRouter, HandlerError } from './router';
 import { originOf } from './sender';
 import { ApprovalService } from './services/approvals';
 import { AuthError, AuthService } from './services/auth';
+import { NoticeService } from './services/notices';
 import { PaymentService } from './services/payments';
 import { applyProvisioning } from './services/provisioning';
 import { defaultRail, railFor } from './services/rails/index';
@@ -63,6 +63,24 @@ const approvals = new ApprovalService(
     // Nobody listening (no extension page open) is fine.
     await browser.runtime.sendMessage(msg).catch(() => {});
   },
+  async ({ waiting }) => {
+    if (waiting) await notices.approvalNeeded(waiting.tabId ?? -1, waiting);
+    await notices.refreshBadge();
+  },
+);
+const notices = new NoticeService(
+  db,
+  {
+    async notify(id, title, message) {
+      await browser.notifications
+        .create(id, { type: 'basic', iconUrl: browser.runtime.getURL('icons/icon-128.png'), title, message })
+        .catch(() => {});
+    },
+    async badge(text) {
+      await browser.action.setBadgeText({ text });
+    },
+  },
+  () => loadRules(db),
 );
 const tokens = new TokenService(db, browser.declarativeNetRequest);
 const rates = new RateService(db);
@@ -75,22 +93,7 @@ const payments = new PaymentService({
   defaultRail: () => defaultRail(db),
   railFor,
   rules: () => loadRules(db),
-  notify: {
-    paidAutomatically(p) {
-      const amount =
-        p.amountMinor !== undefined && p.rate
-          ? formatMinor(p.amountMinor, p.rate.currency)
-          : formatMsatAsSats(p.amountMsat);
-      void browser.notifications
-        .create(`paid-${p.id}`, {
-          type: 'basic',
-          iconUrl: browser.runtime.getURL('icons/icon-128.png'),
-          title: `Paid ${amount} automatically`,
-          message: `${new URL(p.origin).host}${p.description ? `: ${p.description}` : ''}`,
-        })
-        .catch(() => {});
-    },
-  },
+  notify: notices,
 });
 
 // Before the first message is answered: provisioning, token rules, payments left open by a dead worker.
@@ -136,6 +139,10 @@ const route = createRouter(
         throw e;
       }
       return { hasPassword: true };
+    },
+    'pause.set': async ({ paused }) => {
+      await setSetting(db, 'paused', paused);
+      return { paused };
     },
     'rates.setManual': async ({ rate, validForHours }) => {
       const currency = await getSetting(db, 'currency', 'USD');
@@ -188,6 +195,18 @@ const route = createRouter(
 browser.runtime.onMessage.addListener((message: unknown, sender: Runtime.MessageSender) =>
   ready.then(() => route(message, sender)),
 );
+
+// A notice leads to the place it speaks of.
+browser.notifications.onClicked.addListener((id) => {
+  void (async () => {
+    await ready;
+    if (id.startsWith('approve-')) {
+      const windowId = await approvals.windowOf(Number(id.slice('approve-'.length)));
+      if (windowId !== undefined) await browser.windows.update(windowId, { focused: true });
+    } else await browser.runtime.openOptionsPage();
+    await browser.notifications.clear(id);
+  })().catch(() => {});
+});
 
 browser.windows.onRemoved.addListener((windowId) => {
   void ready.then(() => approvals.windowClosed(windowId));

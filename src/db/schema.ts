@@ -139,6 +139,12 @@ export interface SpendTotal {
   committedMinor: bigint;
 }
 
+/** A notification already given (milestone of a budget in a period): given once, even across restarts. */
+export interface NoticeRecord {
+  key: string;
+  at: number;
+}
+
 export class PayboundDb extends Dexie {
   challenges!: Table<ChallengeRecord, number>;
   rails!: Table<RailRecord, string>;
@@ -146,6 +152,7 @@ export class PayboundDb extends Dexie {
   payments!: Table<PaymentRecord, string>;
   tokens!: Table<TokenRecord, number>;
   spend!: Table<SpendTotal, string>;
+  notices!: Table<NoticeRecord, string>;
 
   constructor(name = 'paybound') {
     super(name);
@@ -156,6 +163,7 @@ export class PayboundDb extends Dexie {
       payments: 'id, &key, origin, state, createdAt, [origin+createdAt]',
       tokens: '++id, &[origin+pathPrefix]',
       spend: 'key',
+      notices: 'key',
     });
   }
 }

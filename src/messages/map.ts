@@ -69,6 +69,8 @@ export const messageSchemas = {
   },
   /** Set or change the password for strong approvals. */
   'auth.setPassword': { audience: 'extension', input: SetPasswordInput },
+  /** Pause all payments (every charge is refused until resumed), or resume. */
+  'pause.set': { audience: 'extension', input: v.strictObject({ paused: v.boolean() }) },
   /** A manual exchange rate, used only while no rate source answers, until it expires. */
   'rates.setManual': {
     audience: 'extension',
@@ -154,6 +156,7 @@ export interface StatusView {
   version: string;
   rails: { id: string; kind: string; label: string }[];
   defaultRailId?: string;
+  paused: boolean;
   challengesSeen: number;
   currency: string;
 }
@@ -164,6 +167,7 @@ export interface MessageOutputs {
   'rails.setDefault': { railId: string };
   'rules.get': RulesWire;
   'rates.setManual': { currency: string };
+  'pause.set': { paused: boolean };
   'auth.status': { hasPassword: boolean; hasTotp: boolean; lockedUntil?: number };
   'auth.totpSetup': { uri: string; secret: string };
   'auth.totpConfirm': { hasTotp: true };

@@ -32,6 +32,8 @@ export class ApprovalService {
     private readonly session: SessionStore,
     private readonly approveUrl: (tabId: number) => string,
     private readonly broadcast: (msg: Broadcast) => Promise<void>,
+    /** Told when quotes start or stop waiting (badge, "approval needed" notice). */
+    private readonly onChange: (event: { waiting?: PaymentRecord }) => Promise<void> = async () => {},
   ) {}
 
   /** Shows the quote (opening or reusing the tab's window) and waits for the user's decision. */
@@ -40,6 +42,7 @@ export class ApprovalService {
     const shown = this.windowQueue.then(() => this.showWindow(payment.tabId ?? NO_TAB));
     this.windowQueue = shown.catch(() => {});
     if (!(await shown.catch(() => false))) await this.decide(payment.id, 'denied');
+    else await this.onChange({ waiting: payment }).catch(() => {});
     return decided;
   }
 
@@ -75,7 +78,10 @@ export class ApprovalService {
       await this.db.payments.update(paymentId, { approval: decision, updatedAt: Date.now() });
       return true;
     });
-    if (changed) this.settle(paymentId, decision);
+    if (changed) {
+      this.settle(paymentId, decision);
+      await this.onChange({}).catch(() => {});
+    }
     return changed;
   }
 
@@ -99,6 +105,11 @@ export class ApprovalService {
     const resolve = this.waiters.get(paymentId);
     this.waiters.delete(paymentId);
     resolve?.(decision);
+  }
+
+  /** The quote window of a tab, if one is open. */
+  async windowOf(tabId: number): Promise<number | undefined> {
+    return (await this.session.get())[String(tabId)];
   }
 
   /** True while someone in this worker waits for the decision (false after a worker restart). */

@@ -47,8 +47,11 @@ export interface PaymentDeps {
   railFor(record: WorkerRailRecord): LightningRail;
   /** The user's spending rules. */
   rules(): Promise<Rules>;
-  /** Quiet notices (auto-paid charges). Optional: tests may leave it out. */
-  notify?: { paidAutomatically(p: PaymentRecord): void };
+  /** Notices (auto-paid charges, budget milestones). Optional: tests may leave it out. */
+  notify?: {
+    paidAutomatically(p: PaymentRecord): Promise<void>;
+    afterCommit(p: PaymentRecord): Promise<void>;
+  };
   now?: () => number;
   newId?: () => string;
 }
@@ -155,7 +158,12 @@ export class PaymentService {
     const rulesLookup = this.deps.rules();
     const known = await db.payments.where('key').equals(key).first();
     if (known) return this.verdictFor(known);
-    const [rate, rules] = await Promise.all([rateLookup, rulesLookup]);
+    const [rate, rules, paused] = await Promise.all([
+      rateLookup,
+      rulesLookup,
+      getSetting(db, 'paused', false),
+    ]);
+    if (paused) return pass('payments are paused: resume them in the Paybound popup', true);
     if (!rate) {
       return pass('no exchange rate is available to check this charge against your budgets', true);
     }
@@ -197,7 +205,7 @@ export class PaymentService {
 
     if (payment.approval === 'auto') {
       const verdict = await this.pay(payment.id);
-      if (verdict.action === 'retry') this.deps.notify?.paidAutomatically(payment);
+      if (verdict.action === 'retry') void this.deps.notify?.paidAutomatically(payment).catch(() => {});
       return verdict;
     }
     const expiresInMs = quote.invoice.expiresAt * 1000 - this.now() - EXPIRY_MARGIN_SECONDS * 1000;
@@ -298,7 +306,10 @@ export class PaymentService {
     }
     await this.setState(payment.id, 'paid', { preimage, paidAt: this.now() });
     const authorization = l402Credential(payment.scheme, payment.macaroon, preimage);
-    await this.deps.tokens.store(payment.url, authorization, payment.id);
+    // Paid is paid: failing to cache the token must not keep the credential from the page.
+    await this.deps.tokens.store(payment.url, authorization, payment.id).catch((e: unknown) => {
+      console.error('paybound: token not cached', e);
+    });
     return { action: 'retry', authorization, reason: 'paid' };
   }
 
@@ -351,7 +362,10 @@ export class PaymentService {
     await this.deps.db.payments.update(id, { ...extra, state, updatedAt: this.now() });
     // Paid, or claimed paid with a bad proof (the money most likely left): it counts as spent.
     // Failed: given back. Unknown: stays reserved until the wallet says.
-    if (state === 'paid' || state === 'proof_failed') await settleReservation(this.deps.db, id, 'committed');
-    else if (state === 'failed') await settleReservation(this.deps.db, id, 'released');
+    if (state === 'paid' || state === 'proof_failed') {
+      await settleReservation(this.deps.db, id, 'committed');
+      const p = await this.deps.db.payments.get(id);
+      if (p) await this.deps.notify?.afterCommit(p).catch(() => {});
+    } else if (state === 'failed') await settleReservation(this.deps.db, id, 'released');
   }
 }

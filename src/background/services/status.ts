@@ -4,11 +4,12 @@ import type { StatusView } from '../../messages/map';
 import { defaultRail } from './rails/index';
 
 export async function getStatus(db: PayboundDb, version: string): Promise<StatusView> {
-  const [rails, challengesSeen, currency, chosen] = await Promise.all([
+  const [rails, challengesSeen, currency, chosen, paused] = await Promise.all([
     listRails(db),
     db.challenges.count(),
     getSetting(db, 'currency', 'USD'),
     defaultRail(db),
+    getSetting(db, 'paused', false),
   ]);
   return {
     version,
@@ -16,5 +17,6 @@ export async function getStatus(db: PayboundDb, version: string): Promise<Status
     ...(chosen ? { defaultRailId: chosen.id } : {}),
     challengesSeen,
     currency,
+    paused,
   };
 }

@@ -46,6 +46,8 @@ function ruleFor(token: Required<Pick<TokenRecord, 'id'>> & TokenRecord): Declar
 }
 
 export class TokenService {
+  private queue: Promise<unknown> = Promise.resolve();
+
   constructor(
     private readonly db: PayboundDb,
     private readonly rules: RuleApi,
@@ -65,20 +67,32 @@ export class TokenService {
       .sort((a, b) => b.pathPrefix.length - a.pathPrefix.length)[0];
   }
 
-  async store(url: string, authorization: string, paymentId: string): Promise<void> {
+  /**
+   * Keeps the token for its scope, replacing the one before. Stores run one after another: the
+   * database row and the session rule of a scope must change together, or a stale rule could
+   * outlive its row.
+   */
+  store(url: string, authorization: string, paymentId: string): Promise<void> {
+    const run = this.queue.then(() => this.storeNow(url, authorization, paymentId));
+    this.queue = run.catch(() => {});
+    return run;
+  }
+
+  private async storeNow(url: string, authorization: string, paymentId: string): Promise<void> {
     const scope = tokenScope(url);
     if (!FILTER_SAFE.test(scope.origin + scope.pathPrefix)) return;
-    const previous = await this.db.tokens
-      .where('[origin+pathPrefix]')
-      .equals([scope.origin, scope.pathPrefix])
-      .first();
-    const id = await this.db.transaction('rw', this.db.tokens, async () => {
+    const record = { ...scope, authorization, paymentId, createdAt: this.now() };
+    const { id, previousId } = await this.db.transaction('rw', this.db.tokens, async () => {
+      const previous = await this.db.tokens
+        .where('[origin+pathPrefix]')
+        .equals([scope.origin, scope.pathPrefix])
+        .first();
       if (previous?.id !== undefined) await this.db.tokens.delete(previous.id);
-      return this.db.tokens.add({ ...scope, authorization, paymentId, createdAt: this.now() });
+      return { id: await this.db.tokens.add(record), previousId: previous?.id };
     });
     await this.rules.updateSessionRules({
-      removeRuleIds: previous?.id !== undefined ? [previous.id] : [],
-      addRules: [ruleFor({ ...scope, authorization, paymentId, createdAt: this.now(), id })],
+      removeRuleIds: previousId !== undefined ? [previousId] : [],
+      addRules: [ruleFor({ ...record, id })],
     });
   }
 

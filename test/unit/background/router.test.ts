@@ -14,7 +14,13 @@ const contentScript = (url: string): Runtime.MessageSender =>
 function setup() {
   const handlers = {
     'challenge.seen': vi.fn(async () => ({ action: 'pass' as const, reason: 'test' })),
-    'status.get': vi.fn(async () => ({ version: '1', rails: [], challengesSeen: 0, currency: 'USD' })),
+    'status.get': vi.fn(async () => ({
+      version: '1',
+      rails: [],
+      challengesSeen: 0,
+      currency: 'USD',
+      paused: false,
+    })),
     'challenges.recent': vi.fn(async () => []),
     'approvals.pending': vi.fn(async () => []),
     'approval.decide': vi.fn(async () => ({ accepted: true })),
@@ -25,6 +31,7 @@ function setup() {
     'auth.totpSetup': vi.fn(async () => ({ uri: 'otpauth://', secret: 'X' })),
     'auth.totpConfirm': vi.fn(async () => ({ hasTotp: true as const })),
     'auth.setPassword': vi.fn(async () => ({ hasPassword: true as const })),
+    'pause.set': vi.fn(async () => ({ paused: true })),
     'rates.setManual': vi.fn(async () => ({ currency: 'USD' })),
     'rules.get': vi.fn(async () => rulesToWire(defaultRules('UTC'))),
     'rules.set': vi.fn(async () => rulesToWire(defaultRules('UTC'))),

@@ -1,0 +1,86 @@
+/**
+ * What the user is told without asking: quiet notices for automatic payments (can be muted),
+ * budget milestones (once per budget, period and milestone — recorded in the database, so a
+ * restarted worker does not repeat them), "approval needed", and the badge counting waiting quotes.
+ */
+import { formatMinor, formatMsatAsSats } from '../../core/money/rates';
+import { appliesTo } from '../../core/policy/decide';
+import { crossedMilestones } from '../../core/policy/milestones';
+import { periodKey } from '../../core/policy/periods';
+import { type Rules, totalKey } from '../../core/policy/rules';
+import { getSetting } from '../../db/queries';
+import type { PayboundDb, PaymentRecord } from '../../db/schema';
+
+export interface NoticeApi {
+  notify(id: string, title: string, message: string): Promise<void>;
+  badge(text: string): Promise<void>;
+}
+
+export class NoticeService {
+  constructor(
+    private readonly db: PayboundDb,
+    private readonly api: NoticeApi,
+    private readonly rules: () => Promise<Rules>,
+  ) {}
+
+  async paidAutomatically(p: PaymentRecord): Promise<void> {
+    if (await getSetting(this.db, 'muteAutoNotices', false)) return;
+    const amount =
+      p.amountMinor !== undefined && p.rate
+        ? formatMinor(p.amountMinor, p.rate.currency)
+        : formatMsatAsSats(p.amountMsat);
+    await this.api.notify(
+      `paid-${p.id}`,
+      `Paid ${amount} automatically`,
+      `${new URL(p.origin).host}${p.description ? `: ${p.description}` : ''}`,
+    );
+  }
+
+  /** After a payment's amount became spent: tell each milestone it crossed, once. */
+  async afterCommit(p: PaymentRecord): Promise<void> {
+    if (p.amountMinor === undefined) return;
+    const rules = await this.rules();
+    const currency = p.rate?.currency ?? 'USD';
+    for (const b of rules.budgets) {
+      if (!appliesTo(b, p.origin)) continue;
+      const period = periodKey(b.period, p.createdAt, rules.timeZone);
+      const total = await this.db.spend.get(totalKey(b, period));
+      const after = total?.committedMinor ?? 0n;
+      for (const m of crossedMilestones(b.milestones, b.limitMinor, after - p.amountMinor, after)) {
+        const key = `milestone|${b.id}|${period}|${m}`;
+        // `add` fails on a key already there: the notice was given (by this or an earlier worker).
+        const first = await this.db.notices.add({ key, at: Date.now() }).then(
+          () => true,
+          () => false,
+        );
+        if (!first) continue;
+        await this.api.notify(
+          key,
+          m >= 100 ? `${b.label}: budget used up` : `${b.label}: ${m} % used`,
+          `${formatMinor(after, currency)} of ${formatMinor(b.limitMinor, currency)} spent this ${b.period}.`,
+        );
+      }
+    }
+  }
+
+  async approvalNeeded(tabId: number, p: PaymentRecord): Promise<void> {
+    const amount =
+      p.amountMinor !== undefined && p.rate
+        ? formatMinor(p.amountMinor, p.rate.currency)
+        : formatMsatAsSats(p.amountMsat);
+    await this.api.notify(
+      `approve-${tabId}`,
+      'Approval needed',
+      `${new URL(p.origin).host} asks for ${amount}`,
+    );
+  }
+
+  async refreshBadge(): Promise<void> {
+    const waiting = await this.db.payments
+      .where('state')
+      .equals('reserved')
+      .filter((p) => p.approval === 'waiting')
+      .count();
+    await this.api.badge(waiting > 0 ? String(waiting) : '');
+  }
+}
