@@ -4,6 +4,7 @@
  */
 import browser, { type Runtime, type WebRequest } from 'webextension-polyfill';
 import { rulesToWire } from '../core/policy/rules';
+import { exportBackup, importBackup } from '../db/backup';
 import { getSetting, recentChallenges, setSetting } from '../db/queries';
 import { PayboundDb } from '../db/schema';
 import type { Broadcast } from '../messages/map';
@@ -18,9 +19,11 @@ import { applyProvisioning } from './services/provisioning';
 import { defaultRail, railFor } from './services/rails/index';
 import { RateService } from './services/rates';
 import { loadRules, saveRules } from './services/rules';
+import { spendSummary } from './services/spend';
 import { getStatus } from './services/status';
 import { TokenService } from './services/tokens';
 import { challengeView, paymentView, quoteView } from './services/views';
+import { addRail, testRail } from './services/wallets';
 
 const db = new PayboundDb();
 const version = browser.runtime.getManifest().version;
@@ -139,6 +142,28 @@ const route = createRouter(
         throw e;
       }
       return { hasPassword: true };
+    },
+    'spend.summary': () => spendSummary(db),
+    'ledger.export': () => exportBackup(db),
+    'ledger.import': async ({ backup }) => {
+      try {
+        return await importBackup(db, backup);
+      } catch (e) {
+        throw new HandlerError('bad_message', e instanceof Error ? e.message : 'invalid backup');
+      }
+    },
+    'rails.add': async (input) => ({ id: (await addRail(db, input)).id }),
+    'rails.test': ({ railId }) => testRail(db, railId),
+    'rails.remove': async ({ railId }) => {
+      const existed = (await db.rails.get(railId)) !== undefined;
+      await db.rails.delete(railId);
+      return { removed: existed };
+    },
+    'approvals.focus': async ({ tabId }) => {
+      const windowId = await approvals.windowOf(tabId);
+      if (windowId === undefined) return { focused: false };
+      await browser.windows.update(windowId, { focused: true });
+      return { focused: true };
     },
     'pause.set': async ({ paused }) => {
       await setSetting(db, 'paused', paused);

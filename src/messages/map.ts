@@ -4,6 +4,7 @@
  * schema here before any service sees it; the UI and the bridge share the types.
  */
 import * as v from 'valibot';
+import { AddRailInput } from '../core/config/rails';
 import type { RulesWire } from '../core/policy/rules';
 
 /** `page`: relayed by the bridge from a web page (untrusted). `extension`: our own pages only. */
@@ -51,6 +52,8 @@ export const WeblnResultInput = v.strictObject({
 
 export const SetDefaultRailInput = v.strictObject({ railId: v.pipe(v.string(), v.maxLength(40)) });
 
+export const RailIdInput = v.strictObject({ railId: v.pipe(v.string(), v.maxLength(40)) });
+
 export const messageSchemas = {
   /** The page's request was answered 402 with a challenge the main-world script recognised. */
   'challenge.seen': { audience: 'page', input: ChallengeSeenInput },
@@ -69,6 +72,20 @@ export const messageSchemas = {
   },
   /** Set or change the password for strong approvals. */
   'auth.setPassword': { audience: 'extension', input: SetPasswordInput },
+  /** Link a wallet (validated: URL and key shape, NWC string). */
+  'rails.add': { audience: 'extension', input: AddRailInput },
+  /** Ask a wallet for its balance. */
+  'rails.test': { audience: 'extension', input: RailIdInput },
+  /** Unlink a wallet. */
+  'rails.remove': { audience: 'extension', input: RailIdInput },
+  /** The whole ledger as a backup (JSON, amounts as strings). */
+  'ledger.export': { audience: 'extension', input: v.strictObject({}) },
+  /** Merge a backup into the ledger; validated row by row; says what changed. */
+  'ledger.import': { audience: 'extension', input: v.strictObject({ backup: v.unknown() }) },
+  /** Bring a tab's quote window to the front. */
+  'approvals.focus': { audience: 'extension', input: PendingApprovalsInput },
+  /** This period's spend against each budget. */
+  'spend.summary': { audience: 'extension', input: v.strictObject({}) },
   /** Pause all payments (every charge is refused until resumed), or resume. */
   'pause.set': { audience: 'extension', input: v.strictObject({ paused: v.boolean() }) },
   /** A manual exchange rate, used only while no rate source answers, until it expires. */
@@ -137,6 +154,9 @@ export interface QuoteView {
 
 export interface PaymentView {
   id: string;
+  tabId?: number;
+  description?: string;
+  railId: string;
   origin: string;
   url: string;
   via: 'fetch' | 'navigation';
@@ -150,6 +170,19 @@ export interface PaymentView {
   failure?: { code: string; reason: string };
   createdAt: number;
   paidAt?: number;
+}
+
+export interface BudgetSpendView {
+  id: string;
+  label: string;
+  period: 'day' | 'week' | 'month';
+  scope: string;
+  currency: string;
+  limitMinor: string;
+  spentMinor: string;
+  reservedMinor: string;
+  /** Local date the next period starts. */
+  resetsOn: string;
 }
 
 export interface StatusView {
@@ -168,6 +201,13 @@ export interface MessageOutputs {
   'rules.get': RulesWire;
   'rates.setManual': { currency: string };
   'pause.set': { paused: boolean };
+  'spend.summary': BudgetSpendView[];
+  'approvals.focus': { focused: boolean };
+  'rails.add': { id: string };
+  'rails.test': { ok: true; balanceMsat: string } | { ok: false; reason: string };
+  'rails.remove': { removed: boolean };
+  'ledger.export': { format: 'paybound-backup'; version: 1; exportedAt: number; payments: unknown[] };
+  'ledger.import': { added: number; alreadyThere: number; refused: number; reasons: string[] };
   'auth.status': { hasPassword: boolean; hasTotp: boolean; lockedUntil?: number };
   'auth.totpSetup': { uri: string; secret: string };
   'auth.totpConfirm': { hasTotp: true };

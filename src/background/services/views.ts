@@ -38,6 +38,9 @@ export function quoteView(p: PaymentRecord, now: number, currency: string): Quot
 export function paymentView(p: PaymentRecord): PaymentView {
   return {
     id: p.id,
+    ...(p.tabId !== undefined ? { tabId: p.tabId } : {}),
+    ...(p.description !== undefined ? { description: p.description } : {}),
+    railId: p.railId,
     origin: p.origin,
     url: p.url,
     via: p.via,

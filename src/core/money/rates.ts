@@ -71,3 +71,24 @@ export function formatMsatAsSats(msat: bigint): string {
   const frac = rest === 0n ? '' : `.${rest.toString().padStart(3, '0').replace(/0+$/, '')}`;
   return `${whole}${frac} ${sats === 1n && rest === 0n ? 'sat' : 'sats'}`;
 }
+
+/**
+ * A money amount typed by a person ("12", "12.5", "12.50") → minor units, exactly. More decimals
+ * than the currency has is an error, not a rounding.
+ */
+export function parseMoneyInput(text: string, currency: string): bigint {
+  const m = /^\s*(\d{1,13})(?:[.,](\d+))?\s*$/.exec(text);
+  if (!m) throw new Error('enter an amount such as 12.50');
+  const digits = minorDigits(currency);
+  const frac = m[2] ?? '';
+  if (frac.length > digits) throw new Error(`at most ${digits} decimals for ${currency}`);
+  return BigInt(m[1] ?? '0') * 10n ** BigInt(digits) + BigInt(frac.padEnd(digits, '0') || '0');
+}
+
+/** Minor units → the plain decimal a person edits ("12.50"), without currency symbol or grouping. */
+export function minorToInput(minor: bigint, currency: string): string {
+  const digits = minorDigits(currency);
+  if (digits === 0) return minor.toString();
+  const unit = 10n ** BigInt(digits);
+  return `${minor / unit}.${(minor % unit).toString().padStart(digits, '0')}`;
+}

@@ -1,40 +1,75 @@
 import { useEffect } from 'react';
 import browser from 'webextension-polyfill';
+import { formatMinor, formatMsatAsSats } from '../../core/money/rates';
+import { send } from '../../messages/client';
+import { BudgetBars } from '../shared/BudgetBars';
 import { mount } from '../shared/mount';
 import { PaymentsTable } from '../shared/PaymentsTable';
 import { useStatusStore } from '../shared/status-store';
 
 function Popup() {
-  const { status, payments, error, load } = useStatusStore();
+  const { status, payments, spend, error, load, setPaused } = useStatusStore();
   useEffect(() => {
     void load();
   }, [load]);
+  const waiting = payments.filter((p) => p.state === 'reserved' && p.approval === 'waiting');
   return (
-    <main style={{ width: 360, padding: 12 }}>
-      <h1>Paybound</h1>
-      {error && <p className="error">{error}</p>}
-      {status && (
-        <div className="card" data-testid="status">
-          <div>
-            Wallet:{' '}
-            {status.rails.length ? (
-              status.rails.map((r) => r.label).join(', ')
-            ) : (
-              <span className="muted">none linked</span>
-            )}
-          </div>
-          <div className="muted">
-            Currency {status.currency} · {status.challengesSeen} payment requests seen · v{status.version}
-          </div>
-        </div>
+    <main className="popup">
+      <header className="row">
+        <h1>Paybound</h1>
+        {status && (
+          <label className="switch">
+            <input
+              type="checkbox"
+              data-testid="pause"
+              checked={status.paused}
+              onChange={(e) => void setPaused(e.target.checked)}
+            />{' '}
+            Pause all payments
+          </label>
+        )}
+      </header>
+      {error && (
+        <p className="error" role="alert">
+          {error}
+        </p>
+      )}
+      {status?.paused && (
+        <p className="card warn" data-testid="paused">
+          Payments are paused: every payment request is refused until you resume.
+        </p>
+      )}
+      <h2>This period</h2>
+      <BudgetBars budgets={spend} />
+      {waiting.length > 0 && (
+        <>
+          <h2>Waiting for you</h2>
+          <ul className="waiting" data-testid="waiting">
+            {waiting.map((p) => (
+              <li key={p.id}>
+                {new URL(p.origin).host} —{' '}
+                {p.amountMinor !== undefined && p.currency
+                  ? formatMinor(BigInt(p.amountMinor), p.currency)
+                  : formatMsatAsSats(BigInt(p.amountMsat))}{' '}
+                <button type="button" onClick={() => void send('approvals.focus', { tabId: p.tabId ?? -1 })}>
+                  Open
+                </button>
+              </li>
+            ))}
+          </ul>
+        </>
       )}
       <h2>Recent payments</h2>
-      <PaymentsTable rows={payments} />
-      <p>
+      <PaymentsTable rows={payments.slice(0, 5)} />
+      <footer className="row">
+        <span className="muted small" data-testid="status">
+          {status?.rails.find((r) => r.id === status.defaultRailId)?.label ?? 'No wallet linked'} · v
+          {status?.version}
+        </span>
         <button type="button" onClick={() => void browser.runtime.openOptionsPage()}>
           Settings
         </button>
-      </p>
+      </footer>
     </main>
   );
 }

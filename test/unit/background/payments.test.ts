@@ -33,7 +33,13 @@ function setup(opts: { decision?: Decision; rules?: Rules } = {}) {
     preimage: (await node.payInvoice(user.id, invoice)).preimage ?? '',
   }));
   const lookup = vi.fn<LightningRail['lookup']>(async () => ({ status: 'not_found' }));
-  const rail: LightningRail = { id: RAIL.id, network: 'regtest', sendPayment: pay, lookup };
+  const rail: LightningRail = {
+    id: RAIL.id,
+    network: 'regtest',
+    sendPayment: pay,
+    lookup,
+    balance: async () => 0n,
+  };
   const rules: RuleApi = {
     updateSessionRules: vi.fn(async () => {}),
     getSessionRules: vi.fn(async () => []),

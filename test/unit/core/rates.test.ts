@@ -50,3 +50,18 @@ describe('rates', () => {
     expect(formatMsatAsSats(21_500n)).toBe('21.5 sats');
   });
 });
+
+describe('money typed by a person', () => {
+  it('parses exactly and refuses what it cannot represent', async () => {
+    const { parseMoneyInput, minorToInput } = await import('../../../src/core/money/rates');
+    expect(parseMoneyInput('12', 'USD')).toBe(1200n);
+    expect(parseMoneyInput('12.5', 'USD')).toBe(1250n);
+    expect(parseMoneyInput(' 0.25 ', 'USD')).toBe(25n);
+    expect(parseMoneyInput('1500', 'JPY')).toBe(1500n);
+    expect(() => parseMoneyInput('1.234', 'USD')).toThrow(/at most 2 decimals/);
+    expect(() => parseMoneyInput('-1', 'USD')).toThrow();
+    expect(() => parseMoneyInput('1e3', 'USD')).toThrow();
+    expect(minorToInput(1250n, 'USD')).toBe('12.50');
+    expect(minorToInput(5n, 'USD')).toBe('0.05');
+  });
+});

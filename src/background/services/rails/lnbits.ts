@@ -82,6 +82,18 @@ export class LnbitsRail implements LightningRail {
     throw new RailError('wallet_error', `the wallet refused: ${detail}`);
   }
 
+  async balance(): Promise<bigint> {
+    const { status, body } = await this.call('/api/v1/wallet', { method: 'GET' }, LOOKUP_TIMEOUT_MS);
+    const balance = (body as { balance?: unknown }).balance;
+    if (status !== 200 || typeof balance !== 'number' || !Number.isSafeInteger(balance)) {
+      throw new RailError(
+        'wallet_error',
+        `the wallet refused: ${typeof body.detail === 'string' ? body.detail : `HTTP ${status}`}`,
+      );
+    }
+    return BigInt(balance);
+  }
+
   async lookup(paymentHash: string): Promise<PaymentLookup> {
     const { status, body } = await this.call(
       `/api/v1/payments/${paymentHash}`,

@@ -104,6 +104,16 @@ export class NwcRail implements LightningRail {
     return { status: 'pending' };
   }
 
+  async balance(): Promise<bigint> {
+    const client = clientFor(this.id, this.uri);
+    try {
+      const { balance } = await this.bounded(client, client.getBalance(), this.lookupTimeoutMs);
+      return BigInt(balance);
+    } catch (e) {
+      throw toRailError(e);
+    }
+  }
+
   /** Our own deadline: the sdk waits 60 s for a silent wallet, and keeps waiting after we give up. */
   private async bounded<T>(client: NWCClient, work: Promise<T>, ms: number): Promise<T> {
     work.catch(() => {}); // a late rejection, after the deadline, is nobody's to handle

@@ -35,4 +35,6 @@ export interface LightningRail {
   sendPayment(invoice: string): Promise<SendPaymentResponse>;
   /** What the wallet knows of a payment, to settle one whose outcome was lost. */
   lookup(paymentHash: string): Promise<PaymentLookup>;
+  /** The wallet's balance in msat ("test connection" on the settings page). */
+  balance(): Promise<bigint>;
 }

@@ -1,0 +1,119 @@
+/**
+ * Export and import of the ledger. A backup is JSON with amounts as decimal strings (JSON has no
+ * integers that large). Import validates every row, keeps only settled history (a reservation from
+ * another profile means nothing here), and merges by payment id and challenge key: nothing is
+ * duplicated, and what was skipped is counted.
+ */
+import * as v from 'valibot';
+import type { PayboundDb, PaymentRecord } from './schema';
+
+const Digits = v.pipe(v.string(), v.regex(/^-?\d{1,30}$/));
+const Big = v.pipe(
+  Digits,
+  v.transform((s) => BigInt(s)),
+);
+const FINAL = ['paid', 'failed', 'proof_failed', 'accepted', 'rejected'] as const;
+
+const PaymentRow = v.looseObject({
+  id: v.pipe(v.string(), v.minLength(1), v.maxLength(80)),
+  key: v.pipe(v.string(), v.minLength(1), v.maxLength(200)),
+  protocol: v.literal('l402'),
+  origin: v.pipe(v.string(), v.regex(/^https?:\/\/[^/\s]+$/)),
+  url: v.pipe(v.string(), v.maxLength(8192)),
+  method: v.string(),
+  via: v.picklist(['fetch', 'navigation']),
+  railId: v.string(),
+  state: v.picklist(FINAL),
+  approval: v.picklist(['waiting', 'approved', 'denied', 'auto']),
+  amountMsat: Big,
+  amountMinor: v.optional(Big),
+  rate: v.optional(
+    v.looseObject({ currency: v.string(), minorPerBtc: Big, source: v.string(), asOf: v.number() }),
+  ),
+  invoice: v.string(),
+  paymentHash: v.string(),
+  invoiceExpiresAt: v.number(),
+  macaroon: v.string(),
+  scheme: v.picklist(['L402', 'LSAT']),
+  tier: v.picklist(['auto', 'confirm', 'strong', 'overage', 'deny']),
+  reasons: v.array(v.string()),
+  budgetEffects: v.array(
+    v.looseObject({
+      budgetId: v.string(),
+      label: v.string(),
+      limitMinor: Big,
+      afterMinor: Big,
+      overMinor: Big,
+    }),
+  ),
+  createdAt: v.number(),
+  updatedAt: v.number(),
+});
+
+export const BackupSchema = v.object({
+  format: v.literal('paybound-backup'),
+  version: v.literal(1),
+  exportedAt: v.number(),
+  payments: v.array(v.unknown()),
+});
+
+/** JSON-safe copy: bigints become decimal strings. */
+function jsonSafe(value: unknown): unknown {
+  return JSON.parse(JSON.stringify(value, (_k, x) => (typeof x === 'bigint' ? x.toString() : x)));
+}
+
+export async function exportBackup(db: PayboundDb, now = Date.now()) {
+  const payments = await db.payments.orderBy('createdAt').toArray();
+  return {
+    format: 'paybound-backup' as const,
+    version: 1 as const,
+    exportedAt: now,
+    payments: jsonSafe(payments) as unknown[],
+  };
+}
+
+export interface ImportSummary {
+  added: number;
+  alreadyThere: number;
+  /** Rows that failed validation or were not settled history, with the first reasons. */
+  refused: number;
+  reasons: string[];
+}
+
+export async function importBackup(db: PayboundDb, raw: unknown): Promise<ImportSummary> {
+  const backup = v.safeParse(BackupSchema, raw);
+  if (!backup.success) throw new Error('this is not a Paybound backup (format paybound-backup, version 1)');
+  const summary: ImportSummary = { added: 0, alreadyThere: 0, refused: 0, reasons: [] };
+  const rows: PaymentRecord[] = [];
+  for (const [i, item] of backup.output.payments.entries()) {
+    const row = v.safeParse(PaymentRow, item);
+    if (!row.success) {
+      summary.refused += 1;
+      if (summary.reasons.length < 5) {
+        const issue = row.issues[0];
+        summary.reasons.push(
+          `payment ${i + 1}: ${issue ? `${v.getDotPath(issue) ?? ''} ${issue.message}` : 'invalid'}`,
+        );
+      }
+      continue;
+    }
+    // Imported history counts nowhere: its reservations belonged to another profile.
+    rows.push({
+      ...(row.output as unknown as PaymentRecord),
+      reservations: [],
+      reservationState: 'released',
+    });
+  }
+  await db.transaction('rw', db.payments, async () => {
+    for (const row of rows) {
+      const exists =
+        (await db.payments.get(row.id)) ?? (await db.payments.where('key').equals(row.key).first());
+      if (exists) summary.alreadyThere += 1;
+      else {
+        await db.payments.add(row);
+        summary.added += 1;
+      }
+    }
+  });
+  return summary;
+}
