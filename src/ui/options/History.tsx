@@ -1,0 +1,199 @@
+/** Every payment, filtered and searched; spend per day as a chart; export and import. */
+import { type ChangeEvent, useMemo, useState } from 'react';
+import { paymentsCsv } from '../../core/money/csv';
+import { formatMinor } from '../../core/money/rates';
+import { send } from '../../messages/client';
+import type { PaymentView } from '../../messages/map';
+import { PaymentsTable } from '../shared/PaymentsTable';
+
+const SPENT = new Set(['paid', 'accepted', 'proof_failed']);
+
+function download(name: string, type: string, text: string) {
+  const url = URL.createObjectURL(new Blob([text], { type }));
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = name;
+  a.click();
+  URL.revokeObjectURL(url);
+}
+
+const dayOf = (ms: number) => new Date(ms).toLocaleDateString('en-CA');
+
+/** Spend per day for this month and the previous one, as bars (SVG, no chart library). */
+function SpendChart({ payments, currency }: { payments: PaymentView[]; currency: string }) {
+  const now = new Date();
+  const months = [
+    new Date(now.getFullYear(), now.getMonth() - 1, 1),
+    new Date(now.getFullYear(), now.getMonth(), 1),
+  ];
+  const series = months.map((start) => {
+    const days = new Date(start.getFullYear(), start.getMonth() + 1, 0).getDate();
+    const totals = Array.from({ length: days }, () => 0n);
+    const label = start.toLocaleDateString(undefined, { month: 'long', year: 'numeric' });
+    for (const p of payments) {
+      const d = new Date(p.createdAt);
+      if (!SPENT.has(p.state) || p.amountMinor === undefined) continue;
+      if (d.getFullYear() === start.getFullYear() && d.getMonth() === start.getMonth()) {
+        totals[d.getDate() - 1] = (totals[d.getDate() - 1] ?? 0n) + BigInt(p.amountMinor);
+      }
+    }
+    return { label, totals, days: totals.map((total, i) => ({ day: i + 1, total })) };
+  });
+  // biome-ignore lint/complexity/useMathMinMax: bigints; Math.max does not take them
+  const max = series.flatMap((s) => s.totals).reduce((m, x) => (x > m ? x : m), 1n);
+  const W = 31 * 12;
+  const H = 80;
+  return (
+    <figure className="card chart" data-testid="chart">
+      {series.map((s) => {
+        const sum = s.totals.reduce((a, b) => a + b, 0n);
+        return (
+          <div key={s.label}>
+            <figcaption>
+              {s.label}: {formatMinor(sum, currency)}
+            </figcaption>
+            <svg width={W} height={H} role="img" aria-label={`Spend per day in ${s.label}`}>
+              {s.days.map(({ day, total }) => {
+                const h = Number((total * BigInt(H - 4)) / max);
+                return (
+                  <rect key={day} x={(day - 1) * 12} y={H - h} width={9} height={h} className="bar">
+                    <title>
+                      Day {day}: {formatMinor(total, currency)}
+                    </title>
+                  </rect>
+                );
+              })}
+            </svg>
+          </div>
+        );
+      })}
+    </figure>
+  );
+}
+
+export function History({
+  payments,
+  currency,
+  reload,
+}: {
+  payments: PaymentView[];
+  currency: string;
+  reload(): Promise<void>;
+}) {
+  const [site, setSite] = useState('');
+  const [state, setState] = useState('');
+  const [rail, setRail] = useState('');
+  const [from, setFrom] = useState('');
+  const [query, setQuery] = useState('');
+  const [message, setMessage] = useState<string>();
+  const sites = useMemo(() => [...new Set(payments.map((p) => p.origin))].sort(), [payments]);
+  const rails = useMemo(() => [...new Set(payments.map((p) => p.railId))].sort(), [payments]);
+  const shown = payments.filter(
+    (p) =>
+      (!site || p.origin === site) &&
+      (!state || p.state === state) &&
+      (!rail || p.railId === rail) &&
+      (!from || dayOf(p.createdAt) >= from) &&
+      (!query ||
+        `${p.origin} ${p.url} ${p.description ?? ''} ${p.paymentHash}`
+          .toLowerCase()
+          .includes(query.toLowerCase())),
+  );
+  const bySite = new Map<string, bigint>();
+  for (const p of shown) {
+    if (SPENT.has(p.state) && p.amountMinor !== undefined) {
+      bySite.set(p.origin, (bySite.get(p.origin) ?? 0n) + BigInt(p.amountMinor));
+    }
+  }
+  const exportJson = async () => {
+    const backup = await send('ledger.export', {});
+    download(`paybound-${dayOf(Date.now())}.json`, 'application/json', JSON.stringify(backup, null, 2));
+  };
+  const importJson = async (e: ChangeEvent<HTMLInputElement>) => {
+    const file = e.target.files?.[0];
+    if (!file) return;
+    try {
+      const r = await send('ledger.import', { backup: JSON.parse(await file.text()) });
+      setMessage(
+        `Imported ${r.added} payments; ${r.alreadyThere} were already here; ${r.refused} refused${r.reasons.length ? ` (${r.reasons.join('; ')})` : ''}.`,
+      );
+      await reload();
+    } catch (err) {
+      setMessage(err instanceof Error ? err.message : String(err));
+    }
+  };
+  return (
+    <>
+      <SpendChart payments={payments} currency={currency} />
+      <div className="card filters">
+        <label>
+          Site{' '}
+          <select value={site} onChange={(e) => setSite(e.target.value)}>
+            <option value="">all</option>
+            {sites.map((s) => (
+              <option key={s}>{s}</option>
+            ))}
+          </select>
+        </label>{' '}
+        <label>
+          Wallet{' '}
+          <select value={rail} onChange={(e) => setRail(e.target.value)}>
+            <option value="">all</option>
+            {rails.map((r) => (
+              <option key={r}>{r}</option>
+            ))}
+          </select>
+        </label>{' '}
+        <label>
+          Status{' '}
+          <select value={state} onChange={(e) => setState(e.target.value)}>
+            <option value="">all</option>
+            {['paid', 'failed', 'reserved', 'unknown', 'proof_failed'].map((s) => (
+              <option key={s}>{s}</option>
+            ))}
+          </select>
+        </label>{' '}
+        <label>
+          Since <input type="date" value={from} onChange={(e) => setFrom(e.target.value)} />
+        </label>{' '}
+        <label>
+          Search <input type="search" value={query} onChange={(e) => setQuery(e.target.value)} />
+        </label>
+      </div>
+      {bySite.size > 0 && (
+        <p className="muted" data-testid="by-site">
+          Spent per site (shown rows):{' '}
+          {[...bySite].map(([o, m]) => `${new URL(o).host} ${formatMinor(m, currency)}`).join(' · ')}
+        </p>
+      )}
+      <PaymentsTable rows={shown} />
+      <div className="card row">
+        <span>
+          <button type="button" data-testid="export-json" onClick={() => void exportJson()}>
+            Export JSON
+          </button>{' '}
+          <button
+            type="button"
+            onClick={() => download(`paybound-${dayOf(Date.now())}.csv`, 'text/csv', paymentsCsv(shown))}
+          >
+            Export CSV
+          </button>
+        </span>
+        <label>
+          Import a backup{' '}
+          <input
+            type="file"
+            accept="application/json"
+            data-testid="import"
+            onChange={(e) => void importJson(e)}
+          />
+        </label>
+      </div>
+      {message && (
+        <p role="status" data-testid="import-message">
+          {message}
+        </p>
+      )}
+    </>
+  );
+}
