@@ -17,11 +17,13 @@ import { NoticeService } from './services/notices';
 import { PaymentService } from './services/payments';
 import { applyProvisioning } from './services/provisioning';
 import { defaultRail, railFor } from './services/rails/index';
+import { RailError } from './services/rails/types';
 import { RateService } from './services/rates';
 import { loadRules, saveRules } from './services/rules';
 import { spendSummary } from './services/spend';
 import { getStatus } from './services/status';
 import { TokenService } from './services/tokens';
+import { Vault } from './services/vault';
 import { challengeView, paymentView, quoteView } from './services/views';
 import { addRail, testRail } from './services/wallets';
 
@@ -88,15 +90,38 @@ const notices = new NoticeService(
 const tokens = new TokenService(db, browser.declarativeNetRequest);
 const rates = new RateService(db);
 const auth = new AuthService(db);
+const AUTOLOCK_ALARM = 'paybound-autolock';
+const vault = new Vault(db, {
+  async get() {
+    const got = await browser.storage.session.get('vaultKey');
+    return typeof got.vaultKey === 'string' ? got.vaultKey : undefined;
+  },
+  async set(key) {
+    if (key === undefined) await browser.storage.session.remove('vaultKey');
+    else await browser.storage.session.set({ vaultKey: key });
+  },
+});
+/** Unlocked vaults lock themselves after this long without a payment or an unlock. */
+async function touchAutoLock() {
+  const minutes = await getSetting(db, 'autoLockMinutes', 30);
+  await browser.alarms.create(AUTOLOCK_ALARM, { delayInMinutes: minutes });
+}
 const payments = new PaymentService({
   db,
   rates,
   approvals,
   tokens,
   defaultRail: () => defaultRail(db),
-  railFor,
+  railFor: async (record) => railFor(await vault.open(record)),
   rules: () => loadRules(db),
-  notify: notices,
+  notify: {
+    paidAutomatically: (p) => notices.paidAutomatically(p),
+    // Every payment counts as activity: the vault stays unlocked while it is being used.
+    afterCommit: async (p) => {
+      await notices.afterCommit(p);
+      if ((await vault.status()) === 'unlocked') await touchAutoLock();
+    },
+  },
 });
 
 // Before the first message is answered: provisioning, token rules, payments left open by a dead worker.
@@ -122,7 +147,7 @@ const route = createRouter(
       await setSetting(db, 'defaultRailId', railId);
       return { railId };
     },
-    'status.get': () => getStatus(db, version),
+    'status.get': async () => ({ ...(await getStatus(db, version)), vault: await vault.status() }),
     'auth.status': () => auth.status(),
     'auth.totpSetup': () => auth.totpSetup(),
     'auth.totpConfirm': async ({ code }) => {
@@ -141,7 +166,19 @@ const route = createRouter(
         if (e instanceof AuthError) throw new HandlerError('auth', e.message);
         throw e;
       }
+      // Wallet secrets are sealed under the new password (and unsealed from the old one).
+      await vault.rekey(password, current);
+      await touchAutoLock();
       return { hasPassword: true };
+    },
+    'vault.unlock': async ({ password }) => {
+      if (!(await vault.unlock(password))) throw new HandlerError('auth', 'wrong password');
+      await touchAutoLock();
+      return { unlocked: true };
+    },
+    'vault.lock': async () => {
+      await vault.lock();
+      return { unlocked: false };
     },
     'spend.summary': () => spendSummary(db),
     'ledger.export': () => exportBackup(db),
@@ -152,8 +189,15 @@ const route = createRouter(
         throw new HandlerError('bad_message', e instanceof Error ? e.message : 'invalid backup');
       }
     },
-    'rails.add': async (input) => ({ id: (await addRail(db, input)).id }),
-    'rails.test': ({ railId }) => testRail(db, railId),
+    'rails.add': async (input) => {
+      try {
+        return { id: (await addRail(db, vault, input)).id };
+      } catch (e) {
+        if (e instanceof RailError) throw new HandlerError('auth', e.message);
+        throw e;
+      }
+    },
+    'rails.test': ({ railId }) => testRail(db, vault, railId),
     'rails.remove': async ({ railId }) => {
       const existed = (await db.rails.get(railId)) !== undefined;
       await db.rails.delete(railId);
@@ -231,6 +275,10 @@ browser.notifications.onClicked.addListener((id) => {
     } else await browser.runtime.openOptionsPage();
     await browser.notifications.clear(id);
   })().catch(() => {});
+});
+
+browser.alarms.onAlarm.addListener((alarm) => {
+  if (alarm.name === AUTOLOCK_ALARM) void vault.lock();
 });
 
 browser.windows.onRemoved.addListener((windowId) => {

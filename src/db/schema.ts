@@ -22,6 +22,8 @@ interface RailBase {
   label: string;
   network: BitcoinNetwork;
   createdAt: number;
+  /** The secret part of `config`, AES-GCM sealed; then `config` holds it blanked. */
+  sealed?: { iv: string; ct: string };
 }
 
 /** Connection details are secrets; encrypted at rest once the lock lands (DESIGN §9). */

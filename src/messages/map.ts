@@ -70,6 +70,13 @@ export const messageSchemas = {
     audience: 'extension',
     input: v.strictObject({ code: v.pipe(v.string(), v.regex(/^\d{6}$/)) }),
   },
+  /** Unlock the wallet secrets with the password (they stay unlocked until lock or idle). */
+  'vault.unlock': {
+    audience: 'extension',
+    input: v.strictObject({ password: v.pipe(v.string(), v.maxLength(200)) }),
+  },
+  /** Lock the wallet secrets now. */
+  'vault.lock': { audience: 'extension', input: v.strictObject({}) },
   /** Set or change the password for strong approvals. */
   'auth.setPassword': { audience: 'extension', input: SetPasswordInput },
   /** Link a wallet (validated: URL and key shape, NWC string). */
@@ -192,6 +199,8 @@ export interface StatusView {
   paused: boolean;
   challengesSeen: number;
   currency: string;
+  /** none: no password, secrets stored unencrypted; locked/unlocked: sealed under the password. */
+  vault?: 'none' | 'locked' | 'unlocked';
 }
 
 export interface MessageOutputs {
@@ -211,6 +220,8 @@ export interface MessageOutputs {
   'auth.status': { hasPassword: boolean; hasTotp: boolean; lockedUntil?: number };
   'auth.totpSetup': { uri: string; secret: string };
   'auth.totpConfirm': { hasTotp: true };
+  'vault.unlock': { unlocked: true };
+  'vault.lock': { unlocked: false };
   'auth.setPassword': { hasPassword: true };
   'rules.set': RulesWire;
   'status.get': StatusView;

@@ -224,3 +224,49 @@ test('screenshots of each page, light and dark', async ({ context, demoPage, ope
   await quote.click('[data-testid=deny]');
   expect(await status).toBe(402);
 });
+
+test('wallet keys are encrypted once a password is set; locked, nothing pays; unlocked in the popup, it pays', async ({
+  context,
+  demoPage,
+  stack,
+  openExtensionPage,
+}) => {
+  const options = await openExtensionPage(OPTIONS);
+  await expect.poll(() => options.locator('[data-testid=unencrypted]').count()).toBe(1);
+  await options.fill('[data-testid=new-password]', 'correct horse battery');
+  await options.click('[data-testid=save-password]');
+  await expect.poll(() => options.locator('[data-testid=unencrypted]').count()).toBe(0);
+  // A dump of everything the extension stores holds neither the LNbits key nor the NWC secret.
+  const dump = await options.evaluate(async () => {
+    const db = await new Promise<IDBDatabase>((resolve) => {
+      const req = indexedDB.open('paybound');
+      req.onsuccess = () => resolve(req.result);
+    });
+    const out: unknown[] = [];
+    for (const name of Array.from(db.objectStoreNames)) {
+      const rows = await new Promise<unknown[]>((resolve) => {
+        const req = db.transaction(name).objectStore(name).getAll();
+        req.onsuccess = () => resolve(req.result);
+      });
+      out.push(rows);
+    }
+    const local = await chrome.storage.local.get(null);
+    return JSON.stringify([out, local], (_k, v) => (typeof v === 'bigint' ? v.toString() : v));
+  });
+  expect(dump).not.toContain(stack.wallets.user.adminKey);
+  expect(dump).not.toContain(
+    new URL(stack.nwcUri.replace('nostr+walletconnect://', 'http://x/')).searchParams.get('secret'),
+  );
+
+  await ask(options, 'vault.lock', {});
+  expect(await generate(demoPage)).toBe(402);
+  expect((await ask(options, 'challenges.recent', { limit: 1 }))[0]?.error).toMatch(/locked/);
+
+  const popup = await openExtensionPage(POPUP);
+  await popup.fill('[data-testid=unlock] input', 'correct horse battery');
+  await popup.click('[data-testid=unlock] button');
+  await expect.poll(() => popup.locator('[data-testid=unlock]').count()).toBe(0);
+  const status = generate(demoPage);
+  await (await nextQuoteWindow(context)).click('[data-testid=approve]');
+  expect(await status).toBe(200);
+});

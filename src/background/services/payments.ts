@@ -44,7 +44,8 @@ export interface PaymentDeps {
   approvals: ApprovalService;
   tokens: TokenService;
   defaultRail(): Promise<RailRecord | undefined>;
-  railFor(record: WorkerRailRecord): LightningRail;
+  /** The rail for a record, its secret unsealed; throws RailError('locked') while Paybound is locked. */
+  railFor(record: WorkerRailRecord): Promise<LightningRail>;
   /** The user's spending rules. */
   rules(): Promise<Rules>;
   /** Notices (auto-paid charges, budget milestones). Optional: tests may leave it out. */
@@ -118,6 +119,16 @@ export class PaymentService {
     if (!railRecord) {
       await log(protocols, 'no wallet linked');
       return pass('no wallet linked');
+    }
+    // A locked wallet cannot pay: say so now rather than after the user approved.
+    if (railRecord.kind !== 'webln') {
+      try {
+        await this.deps.railFor(railRecord);
+      } catch (e) {
+        if (!(e instanceof RailError)) throw e;
+        await log(protocols, e.message);
+        return pass(e.message);
+      }
     }
     const quote = preflightL402(challenge, {
       network: railRecord.network,
@@ -252,7 +263,7 @@ export class PaymentService {
     }
     let preimage: string;
     try {
-      preimage = (await this.deps.railFor(railRecord).sendPayment(payment.invoice)).preimage;
+      preimage = (await (await this.deps.railFor(railRecord)).sendPayment(payment.invoice)).preimage;
     } catch (e) {
       if (!(e instanceof RailError)) throw e;
       if (e.code === 'timeout') {
@@ -329,7 +340,7 @@ export class PaymentService {
         continue;
       }
       try {
-        const found = await this.deps.railFor(railRecord).lookup(p.paymentHash);
+        const found = await (await this.deps.railFor(railRecord)).lookup(p.paymentHash);
         if (found.status === 'paid') await this.settlePaid(p, found.preimage);
         else if (found.status === 'failed' || found.status === 'not_found') {
           await this.fail(p.id, 'not_paid', 'the wallet reports the payment did not happen');

@@ -6,9 +6,11 @@ import type * as v from 'valibot';
 import type { AddRailInput } from '../../core/config/rails';
 import type { PayboundDb, RailRecord } from '../../db/schema';
 import { railFor } from './rails/index';
+import type { Vault } from './vault';
 
 export async function addRail(
   db: PayboundDb,
+  vault: Vault,
   input: v.InferOutput<typeof AddRailInput>,
 ): Promise<RailRecord> {
   const base = {
@@ -23,13 +25,14 @@ export async function addRail(
       : input.kind === 'nwc'
         ? { ...base, kind: 'nwc', config: { uri: input.uri } }
         : { ...base, kind: 'webln', config: {} };
-  await db.rails.add(record);
+  await db.rails.add(await vault.sealRail(record));
   return record;
 }
 
 /** The wallet's balance in msat, or why it could not be read. */
 export async function testRail(
   db: PayboundDb,
+  vault: Vault,
   railId: string,
 ): Promise<{ ok: true; balanceMsat: string } | { ok: false; reason: string }> {
   const record = await db.rails.get(railId);
@@ -37,7 +40,7 @@ export async function testRail(
   if (record.kind === 'webln')
     return { ok: false, reason: "a page's WebLN wallet can only be reached from that page" };
   try {
-    return { ok: true, balanceMsat: (await railFor(record).balance()).toString() };
+    return { ok: true, balanceMsat: (await railFor(await vault.open(record)).balance()).toString() };
   } catch (e) {
     return { ok: false, reason: e instanceof Error ? e.message : 'the wallet did not answer' };
   }

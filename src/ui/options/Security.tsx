@@ -3,7 +3,7 @@ import { type FormEvent, useEffect, useState } from 'react';
 import { renderSVG } from 'uqr';
 import { send } from '../../messages/client';
 
-export function PasswordForm() {
+export function PasswordForm({ onSaved }: { onSaved?(): void }) {
   const [hasPassword, setHasPassword] = useState<boolean | undefined>();
   const [current, setCurrent] = useState('');
   const [password, setPassword] = useState('');
@@ -16,7 +16,8 @@ export function PasswordForm() {
     try {
       await send('auth.setPassword', { password, ...(hasPassword ? { current } : {}) });
       setHasPassword(true);
-      setMessage('Password saved.');
+      setMessage('Password saved. Wallet keys are encrypted with it.');
+      onSaved?.();
       setPassword('');
       setCurrent('');
     } catch (err) {

@@ -1,4 +1,5 @@
 import { useEffect } from 'react';
+import { send } from '../../messages/client';
 import { BudgetBars } from '../shared/BudgetBars';
 import { mount } from '../shared/mount';
 import { RecentChallenges } from '../shared/RecentChallenges';
@@ -39,8 +40,23 @@ function Options() {
         <ManualRate currency={currency} />
       </section>
       <section id="security" aria-labelledby="h-security">
-        <h2 id="h-security">Password for large charges</h2>
-        <PasswordForm />
+        <h2 id="h-security">Password</h2>
+        {status?.vault === 'none' && (
+          <p className="card warn" data-testid="unencrypted">
+            Your wallet keys are stored unencrypted on this computer. Set a password to encrypt them; it also
+            protects large charges.
+          </p>
+        )}
+        {status?.vault === 'unlocked' && (
+          <p className="muted">
+            Wallet keys are encrypted with your password and unlocked until you lock Paybound or leave it
+            idle.{' '}
+            <button type="button" onClick={() => void send('vault.lock', {}).then(load)}>
+              Lock now
+            </button>
+          </p>
+        )}
+        <PasswordForm onSaved={() => void load()} />
         <h3>Two-factor codes (TOTP)</h3>
         <TotpForm />
       </section>

@@ -1,4 +1,4 @@
-import { useEffect } from 'react';
+import { type FormEvent, useEffect, useState } from 'react';
 import browser from 'webextension-polyfill';
 import { formatMinor, formatMsatAsSats } from '../../core/money/rates';
 import { send } from '../../messages/client';
@@ -6,6 +6,42 @@ import { BudgetBars } from '../shared/BudgetBars';
 import { mount } from '../shared/mount';
 import { PaymentsTable } from '../shared/PaymentsTable';
 import { useStatusStore } from '../shared/status-store';
+
+function Unlock({ onDone }: { onDone(): void }) {
+  const [password, setPassword] = useState('');
+  const [error, setError] = useState<string>();
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    try {
+      await send('vault.unlock', { password });
+      onDone();
+    } catch (err) {
+      setError(err instanceof Error ? err.message : String(err));
+    }
+  };
+  return (
+    <form className="card warn" onSubmit={(e) => void submit(e)} data-testid="unlock">
+      <p>Paybound is locked: your wallets cannot pay until you unlock it.</p>
+      <label>
+        Password{' '}
+        <input
+          type="password"
+          autoComplete="current-password"
+          value={password}
+          onChange={(e) => setPassword(e.target.value)}
+        />
+      </label>{' '}
+      <button type="submit" className="primary">
+        Unlock
+      </button>
+      {error && (
+        <p className="error" role="alert">
+          {error}
+        </p>
+      )}
+    </form>
+  );
+}
 
 function Popup() {
   const { status, payments, spend, error, load, setPaused } = useStatusStore();
@@ -39,6 +75,7 @@ function Popup() {
           Payments are paused: every payment request is refused until you resume.
         </p>
       )}
+      {status?.vault === 'locked' && <Unlock onDone={() => void load()} />}
       <h2>This period</h2>
       <BudgetBars budgets={spend} />
       {waiting.length > 0 && (

@@ -66,7 +66,7 @@ function setup(opts: { decision?: Decision; rules?: Rules } = {}) {
     approvals,
     tokens,
     defaultRail: async () => RAIL,
-    railFor: () => rail,
+    railFor: async () => rail,
     rules: async () => spendingRules,
   });
   const challenge = (amountMsat = 21_000n) => {
@@ -194,7 +194,7 @@ describe('PaymentService', () => {
       approvals: env.approvals,
       tokens: new TokenService(env.db, env.rules),
       defaultRail: async () => undefined,
-      railFor: () => {
+      railFor: async () => {
         throw new Error('unreachable');
       },
       rules: async () => askingRules,

@@ -28,6 +28,8 @@ function setup() {
     'webln.result': vi.fn(async () => ({ action: 'pass' as const, reason: 'test' })),
     'rails.setDefault': vi.fn(async () => ({ railId: 'x' })),
     'auth.status': vi.fn(async () => ({ hasPassword: false, hasTotp: false })),
+    'vault.unlock': vi.fn(async () => ({ unlocked: true as const })),
+    'vault.lock': vi.fn(async () => ({ unlocked: false as const })),
     'auth.totpSetup': vi.fn(async () => ({ uri: 'otpauth://', secret: 'X' })),
     'auth.totpConfirm': vi.fn(async () => ({ hasTotp: true as const })),
     'auth.setPassword': vi.fn(async () => ({ hasPassword: true as const })),

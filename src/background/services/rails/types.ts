@@ -11,7 +11,9 @@ export type RailErrorCode =
   | 'wallet_error'
   | 'unreachable'
   /** No answer in time: the payment may or may not have happened; ask the wallet later. */
-  | 'timeout';
+  | 'timeout'
+  /** The wallet's secret is sealed and Paybound is locked. */
+  | 'locked';
 
 export class RailError extends Error {
   constructor(
