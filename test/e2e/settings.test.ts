@@ -270,3 +270,18 @@ test('wallet keys are encrypted once a password is set; locked, nothing pays; un
   await (await nextQuoteWindow(context)).click('[data-testid=approve]');
   expect(await status).toBe(200);
 });
+
+test('a waiting quote shows on the badge and raises "approval needed"; deciding clears the badge', async ({
+  context,
+  demoPage,
+  openExtensionPage,
+}) => {
+  const popup = await openExtensionPage(POPUP);
+  const status = generate(demoPage);
+  const quote = await nextQuoteWindow(context);
+  await expect.poll(() => popup.evaluate(() => chrome.action.getBadgeText({}))).toBe('1');
+  expect((await notificationIds(popup)).filter((id) => id.startsWith('approve-'))).toHaveLength(1);
+  await quote.click('[data-testid=deny]');
+  expect(await status).toBe(402);
+  await expect.poll(() => popup.evaluate(() => chrome.action.getBadgeText({}))).toBe('');
+});
