@@ -44,23 +44,20 @@ export function msatToMinor(msat: bigint, rate: Pick<Rate, 'minorPerBtc'>): bigi
   return (msat * rate.minorPerBtc + MSAT_PER_BTC - 1n) / MSAT_PER_BTC;
 }
 
-/** Formats minor units as money, e.g. 1234n USD → "$12.34". */
-export function formatMinor(minor: bigint, currency: string, locale = 'en'): string {
-  const digits = minorDigits(currency);
-  const negative = minor < 0n;
-  const abs = negative ? -minor : minor;
-  const unit = 10n ** BigInt(digits);
-  const major = abs / unit;
-  const frac = (abs % unit).toString().padStart(digits, '0');
-  // Intl formats the symbol and grouping; the digits stay exact (no float passes through).
-  const parts = new Intl.NumberFormat(locale, { style: 'currency', currency }).formatToParts(0);
-  const symbol = parts.find((p) => p.type === 'currency')?.value ?? currency;
-  const symbolFirst =
-    parts.findIndex((p) => p.type === 'currency') < parts.findIndex((p) => p.type === 'integer');
-  const grouped = major.toString().replace(/\B(?=(\d{3})+(?!\d))/g, ',');
-  const number = digits > 0 ? `${grouped}.${frac}` : grouped;
-  const text = symbolFirst ? `${symbol}${number}` : `${number} ${symbol}`;
-  return negative ? `-${text}` : text;
+/**
+ * Formats minor units as money in a locale, e.g. 1234n USD → "$12.34" (en) or "12,34 $" (fr).
+ * Intl formats a decimal string exactly, so no float ever holds the amount.
+ */
+export function formatMinor(minor: bigint, currency: string, locale?: string): string {
+  const nf = new Intl.NumberFormat(locale ?? defaultLocale, { style: 'currency', currency });
+  // Intl takes exact decimal strings (ES2023); the bundled type definitions only know numbers.
+  return (nf.format as (value: string) => string)(minorToInput(minor, currency));
+}
+
+let defaultLocale = 'en';
+/** The UI sets the user's locale once; node tests keep the neutral 'en'. */
+export function setMoneyLocale(locale: string): void {
+  defaultLocale = locale;
 }
 
 /** Formats msat as sats, keeping any millisatoshi fraction visible: 21000n → "21 sats", 21500n → "21.5 sats". */
@@ -89,6 +86,8 @@ export function parseMoneyInput(text: string, currency: string): bigint {
 export function minorToInput(minor: bigint, currency: string): string {
   const digits = minorDigits(currency);
   if (digits === 0) return minor.toString();
+  const sign = minor < 0n ? '-' : '';
+  const abs = minor < 0n ? -minor : minor;
   const unit = 10n ** BigInt(digits);
-  return `${minor / unit}.${(minor % unit).toString().padStart(digits, '0')}`;
+  return `${sign}${abs / unit}.${(abs % unit).toString().padStart(digits, '0')}`;
 }

@@ -1,6 +1,7 @@
 import { useEffect, useRef, useState } from 'react';
 import { formatMinor, formatMsatAsSats } from '../../core/money/rates';
 import type { QuoteView } from '../../messages/map';
+import { t } from '../shared/i18n';
 import { mount } from '../shared/mount';
 import { useApproveStore } from './store';
 import './approve.css';
@@ -44,20 +45,24 @@ function Quote({ quote, position, total }: { quote: QuoteView; position: number;
     if (!needsPassword) approveRef.current?.focus();
   }, [quote.id]);
   const host = new URL(quote.url).host;
+  // The origin sits inside the translated sentence, wherever the language puts it.
+  const [asksBefore, asksAfter] = t('asksForPayment', '\u0000').split('\u0000');
   const sameSite = new URL(quote.origin).host === host;
   return (
     <section aria-labelledby="quote-title" data-testid="quote" data-quote-id={quote.id}>
       {total > 1 && (
         <p className="muted" data-testid="queue">
-          Request {position} of {total} from this tab
+          {t('queuePosition', String(position), String(total))}
         </p>
       )}
       <h1 id="quote-title">
-        <span data-testid="origin">{quote.origin}</span> asks for a payment
+        {asksBefore}
+        <span data-testid="origin">{quote.origin}</span>
+        {asksAfter}
       </h1>
-      {!sameSite && <p className="muted">for a request to {host}</p>}
+      {!sameSite && <p className="muted">{t('forRequestTo', host)}</p>}
       <p className="for" data-testid="description">
-        {quote.description ?? 'No description given'}
+        {quote.description ?? t('noDescription')}
       </p>
       <div className="amount">
         <div className="fiat" data-testid="amount-fiat">
@@ -70,21 +75,21 @@ function Quote({ quote, position, total }: { quote: QuoteView; position: number;
         </div>
       </div>
       <dl>
-        <dt>Rate</dt>
+        <dt>{t('rate')}</dt>
         <dd data-testid="rate">
           {quote.rate
             ? `${formatMinor(BigInt(quote.rate.minorPerBtc), quote.currency)} per BTC, from ${quote.rate.source}, ${ageText(quote.rate.ageMs)}`
             : 'no rate available: the amount is shown in sats only'}
           {quote.rate?.stale && <strong className="error"> — old rate, a 2% margin is added</strong>}
         </dd>
-        <dt>Offer expires in</dt>
+        <dt>{t('offerExpiresIn')}</dt>
         <dd data-testid="expiry" className={remaining < 60 ? 'error' : undefined}>
           {countdown(remaining)}
         </dd>
-        <dt>Budgets</dt>
+        <dt>{t('budgets')}</dt>
         <dd data-testid="budget">
           {quote.budgets.length === 0
-            ? 'No budget applies to this site.'
+            ? t('noBudgetApplies')
             : quote.budgets.map((b) => (
                 <div key={b.label} className={b.overMinor !== '0' ? 'error' : undefined}>
                   {b.label}: {formatMinor(BigInt(b.afterMinor), quote.currency)} of{' '}
@@ -93,9 +98,9 @@ function Quote({ quote, position, total }: { quote: QuoteView; position: number;
                 </div>
               ))}
         </dd>
-        <dt>Why ask</dt>
+        <dt>{t('whyAsk')}</dt>
         <dd data-testid="reasons">{quote.reasons.join('; ')}</dd>
-        <dt>Request</dt>
+        <dt>{t('request')}</dt>
         <dd className="muted url">
           {quote.method} {quote.url}
         </dd>
@@ -132,7 +137,7 @@ function Quote({ quote, position, total }: { quote: QuoteView; position: number;
           disabled={busy}
           onClick={() => void decide(quote.id, 'deny')}
         >
-          Deny
+          {t('deny')}
         </button>
         <button
           type="button"
@@ -142,13 +147,15 @@ function Quote({ quote, position, total }: { quote: QuoteView; position: number;
           disabled={busy || expired || !ready}
           onClick={() => void decide(quote.id, 'approve', needsPassword ? { password, exceed } : {})}
         >
-          Pay{' '}
-          {quote.amountMinor !== undefined
-            ? formatMinor(BigInt(quote.amountMinor), quote.currency)
-            : formatMsatAsSats(BigInt(quote.amountMsat))}
+          {t(
+            'pay',
+            quote.amountMinor !== undefined
+              ? formatMinor(BigInt(quote.amountMinor), quote.currency)
+              : formatMsatAsSats(BigInt(quote.amountMsat)),
+          )}
         </button>
       </div>
-      <p className="muted hint">Esc denies. Closing this window denies everything waiting in it.</p>
+      <p className="muted hint">{t('escDenies')}</p>
     </section>
   );
 }
@@ -176,7 +183,7 @@ function Approve() {
       {first ? (
         <Quote quote={first} position={1} total={quotes.length} />
       ) : (
-        loaded && <p className="muted">No payment is waiting for your approval.</p>
+        loaded && <p className="muted">{t('noneWaiting')}</p>
       )}
     </main>
   );

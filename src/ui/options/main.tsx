@@ -1,6 +1,7 @@
 import { useEffect } from 'react';
 import { send } from '../../messages/client';
 import { BudgetBars } from '../shared/BudgetBars';
+import { t } from '../shared/i18n';
 import { mount } from '../shared/mount';
 import { RecentChallenges } from '../shared/RecentChallenges';
 import { useStatusStore } from '../shared/status-store';
@@ -18,7 +19,7 @@ function Options() {
   const currency = status?.currency ?? 'USD';
   return (
     <main className="options">
-      <h1>Paybound settings</h1>
+      <h1>{t('settingsTitle')}</h1>
       <nav aria-label="Sections">
         <a href="#budgets">Budgets</a> · <a href="#wallets">Wallets</a> · <a href="#security">Security</a> ·{' '}
         <a href="#history">History</a>

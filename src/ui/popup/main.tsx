@@ -3,6 +3,7 @@ import browser from 'webextension-polyfill';
 import { formatMinor, formatMsatAsSats } from '../../core/money/rates';
 import { send } from '../../messages/client';
 import { BudgetBars } from '../shared/BudgetBars';
+import { t } from '../shared/i18n';
 import { mount } from '../shared/mount';
 import { PaymentsTable } from '../shared/PaymentsTable';
 import { useStatusStore } from '../shared/status-store';
@@ -21,9 +22,9 @@ function Unlock({ onDone }: { onDone(): void }) {
   };
   return (
     <form className="card warn" onSubmit={(e) => void submit(e)} data-testid="unlock">
-      <p>Paybound is locked: your wallets cannot pay until you unlock it.</p>
+      <p>{t('lockedNotice')}</p>
       <label>
-        Password{' '}
+        {t('password')}{' '}
         <input
           type="password"
           autoComplete="current-password"
@@ -32,7 +33,7 @@ function Unlock({ onDone }: { onDone(): void }) {
         />
       </label>{' '}
       <button type="submit" className="primary">
-        Unlock
+        {t('unlock')}
       </button>
       {error && (
         <p className="error" role="alert">
@@ -61,7 +62,7 @@ function Popup() {
               checked={status.paused}
               onChange={(e) => void setPaused(e.target.checked)}
             />{' '}
-            Pause all payments
+            {t('pauseAll')}
           </label>
         )}
       </header>
@@ -72,15 +73,15 @@ function Popup() {
       )}
       {status?.paused && (
         <p className="card warn" data-testid="paused">
-          Payments are paused: every payment request is refused until you resume.
+          {t('pausedNotice')}
         </p>
       )}
       {status?.vault === 'locked' && <Unlock onDone={() => void load()} />}
-      <h2>This period</h2>
+      <h2>{t('thisPeriod')}</h2>
       <BudgetBars budgets={spend} />
       {waiting.length > 0 && (
         <>
-          <h2>Waiting for you</h2>
+          <h2>{t('waitingForYou')}</h2>
           <ul className="waiting" data-testid="waiting">
             {waiting.map((p) => (
               <li key={p.id}>
@@ -89,22 +90,22 @@ function Popup() {
                   ? formatMinor(BigInt(p.amountMinor), p.currency)
                   : formatMsatAsSats(BigInt(p.amountMsat))}{' '}
                 <button type="button" onClick={() => void send('approvals.focus', { tabId: p.tabId ?? -1 })}>
-                  Open
+                  {t('open')}
                 </button>
               </li>
             ))}
           </ul>
         </>
       )}
-      <h2>Recent payments</h2>
+      <h2>{t('recentPayments')}</h2>
       <PaymentsTable rows={payments.slice(0, 5)} />
       <footer className="row">
         <span className="muted small" data-testid="status">
-          {status?.rails.find((r) => r.id === status.defaultRailId)?.label ?? 'No wallet linked'} · v
+          {status?.rails.find((r) => r.id === status.defaultRailId)?.label ?? t('noWallet')} · v
           {status?.version}
         </span>
         <button type="button" onClick={() => void browser.runtime.openOptionsPage()}>
-          Settings
+          {t('settings')}
         </button>
       </footer>
     </main>

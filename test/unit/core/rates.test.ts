@@ -45,6 +45,8 @@ describe('rates', () => {
     expect(formatMinor(5n, 'USD')).toBe('$0.05');
     expect(formatMinor(1500n, 'JPY')).toBe('¥1,500');
     expect(formatMinor(2n ** 70n, 'USD')).toBe('$11,805,916,207,174,113,034.24');
+    expect(formatMinor(123450n, 'EUR', 'de-DE')).toBe('1.234,50\u00a0€');
+    expect(formatMinor(-5n, 'USD')).toBe('-$0.05');
     expect(formatMsatAsSats(2_100_000n)).toBe('2,100 sats');
     expect(formatMsatAsSats(1000n)).toBe('1 sat');
     expect(formatMsatAsSats(21_500n)).toBe('21.5 sats');
