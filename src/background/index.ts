@@ -21,7 +21,7 @@ import { RailError } from './services/rails/types';
 import { RateService } from './services/rates';
 import { loadRules, saveRules } from './services/rules';
 import { spendSummary } from './services/spend';
-import { getStatus } from './services/status';
+import { generalSettings, getStatus } from './services/status';
 import { TokenService } from './services/tokens';
 import { Vault } from './services/vault';
 import { challengeView, paymentView, quoteView } from './services/views';
@@ -208,6 +208,14 @@ const route = createRouter(
       if (windowId === undefined) return { focused: false };
       await browser.windows.update(windowId, { focused: true });
       return { focused: true };
+    },
+    'settings.get': () => generalSettings(db),
+    'settings.set': async (input) => {
+      await db.transaction('rw', db.settings, async () => {
+        for (const [key, value] of Object.entries(input))
+          if (value !== undefined) await setSetting(db, key, value);
+      });
+      return generalSettings(db);
     },
     'pause.set': async ({ paused }) => {
       await setSetting(db, 'paused', paused);

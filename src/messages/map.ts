@@ -93,6 +93,17 @@ export const messageSchemas = {
   'approvals.focus': { audience: 'extension', input: PendingApprovalsInput },
   /** This period's spend against each budget. */
   'spend.summary': { audience: 'extension', input: v.strictObject({}) },
+  /** General settings; each field optional, the whole message validated before anything is saved. */
+  'settings.set': {
+    audience: 'extension',
+    input: v.strictObject({
+      currency: v.optional(v.pipe(v.string(), v.regex(/^[A-Z]{3}$/, 'a currency code such as USD'))),
+      rateSourceUrl: v.optional(v.pipe(v.string(), v.url('the rate source must be a URL'))),
+      autoLockMinutes: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(24 * 60))),
+      muteAutoNotices: v.optional(v.boolean()),
+    }),
+  },
+  'settings.get': { audience: 'extension', input: v.strictObject({}) },
   /** Pause all payments (every charge is refused until resumed), or resume. */
   'pause.set': { audience: 'extension', input: v.strictObject({ paused: v.boolean() }) },
   /** A manual exchange rate, used only while no rate source answers, until it expires. */
@@ -179,6 +190,13 @@ export interface PaymentView {
   paidAt?: number;
 }
 
+export interface GeneralSettings {
+  currency: string;
+  rateSourceUrl: string | null;
+  autoLockMinutes: number;
+  muteAutoNotices: boolean;
+}
+
 export interface BudgetSpendView {
   id: string;
   label: string;
@@ -210,6 +228,8 @@ export interface MessageOutputs {
   'rules.get': RulesWire;
   'rates.setManual': { currency: string };
   'pause.set': { paused: boolean };
+  'settings.set': GeneralSettings;
+  'settings.get': GeneralSettings;
   'spend.summary': BudgetSpendView[];
   'approvals.focus': { focused: boolean };
   'rails.add': { id: string };

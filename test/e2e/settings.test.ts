@@ -285,3 +285,19 @@ test('a waiting quote shows on the badge and raises "approval needed"; deciding 
   expect(await status).toBe(402);
   await expect.poll(() => popup.evaluate(() => chrome.action.getBadgeText({}))).toBe('');
 });
+
+test('muted automatic-payment notices stay quiet; malformed general settings are refused whole', async ({
+  demoPage,
+  openExtensionPage,
+}) => {
+  const popup = await openExtensionPage(POPUP);
+  await expect(ask(popup, 'settings.set', { currency: 'usd', muteAutoNotices: true })).rejects.toThrow(
+    /currency code/,
+  );
+  expect(await ask(popup, 'settings.get', {})).toMatchObject({ currency: 'USD', muteAutoNotices: false });
+  await ask(popup, 'settings.set', { muteAutoNotices: true });
+  await setRules(popup, (r) => ({ ...r, autoMaxMinor: '500', confirmMaxMinor: '500' }));
+  expect(await generate(demoPage)).toBe(200);
+  expect((await ledger(popup))[0]).toMatchObject({ state: 'paid', approval: 'auto' });
+  expect((await notificationIds(popup)).filter((id) => id.startsWith('paid-'))).toEqual([]);
+});

@@ -1,6 +1,6 @@
 import { getSetting, listRails } from '../../db/queries';
 import type { PayboundDb } from '../../db/schema';
-import type { StatusView } from '../../messages/map';
+import type { GeneralSettings, StatusView } from '../../messages/map';
 import { defaultRail } from './rails/index';
 
 export async function getStatus(db: PayboundDb, version: string): Promise<StatusView> {
@@ -19,4 +19,14 @@ export async function getStatus(db: PayboundDb, version: string): Promise<Status
     currency,
     paused,
   };
+}
+
+export async function generalSettings(db: PayboundDb): Promise<GeneralSettings> {
+  const [currency, rateSourceUrl, autoLockMinutes, muteAutoNotices] = await Promise.all([
+    getSetting(db, 'currency', 'USD'),
+    getSetting<string | null>(db, 'rateSourceUrl', null),
+    getSetting(db, 'autoLockMinutes', 30),
+    getSetting(db, 'muteAutoNotices', false),
+  ]);
+  return { currency, rateSourceUrl, autoLockMinutes, muteAutoNotices };
 }

@@ -5,6 +5,7 @@ import { t } from '../shared/i18n';
 import { mount } from '../shared/mount';
 import { RecentChallenges } from '../shared/RecentChallenges';
 import { useStatusStore } from '../shared/status-store';
+import { General } from './General';
 import { History } from './History';
 import { RulesEditor } from './RulesEditor';
 import { ManualRate, PasswordForm, TotpForm } from './Security';
@@ -37,7 +38,8 @@ function Options() {
       <section id="wallets" aria-labelledby="h-wallets">
         <h2 id="h-wallets">Wallets</h2>
         {status && <Wallets status={status} reload={load} />}
-        <h3>Exchange rate</h3>
+        <h3>Currency and exchange rate</h3>
+        <General onSaved={() => void load()} />
         <ManualRate currency={currency} />
       </section>
       <section id="security" aria-labelledby="h-security">

@@ -45,6 +45,18 @@ function setup() {
     'rails.test': vi.fn(async () => ({ ok: true as const, balanceMsat: '0' })),
     'rails.remove': vi.fn(async () => ({ removed: true })),
     'approvals.focus': vi.fn(async () => ({ focused: true })),
+    'settings.get': vi.fn(async () => ({
+      currency: 'USD',
+      rateSourceUrl: null,
+      autoLockMinutes: 30,
+      muteAutoNotices: false,
+    })),
+    'settings.set': vi.fn(async () => ({
+      currency: 'USD',
+      rateSourceUrl: null,
+      autoLockMinutes: 30,
+      muteAutoNotices: false,
+    })),
     'pause.set': vi.fn(async () => ({ paused: true })),
     'rates.setManual': vi.fn(async () => ({ currency: 'USD' })),
     'rules.get': vi.fn(async () => rulesToWire(defaultRules('UTC'))),
