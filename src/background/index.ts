@@ -25,7 +25,7 @@ import { generalSettings, getStatus } from './services/status';
 import { TokenService } from './services/tokens';
 import { Vault } from './services/vault';
 import { challengeView, paymentView, quoteView } from './services/views';
-import { addRail, testRail } from './services/wallets';
+import { addRail, LinkError, testRail } from './services/wallets';
 
 const db = new PayboundDb();
 const version = browser.runtime.getManifest().version;
@@ -194,6 +194,7 @@ const route = createRouter(
         return { id: (await addRail(db, vault, input)).id };
       } catch (e) {
         if (e instanceof RailError) throw new HandlerError('auth', e.message);
+        if (e instanceof LinkError) throw new HandlerError('bad_message', e.message);
         throw e;
       }
     },

@@ -165,6 +165,15 @@ test('link an LNbits wallet on the settings page: test shows its balance; a malf
   // What the form said, if linking failed, makes a failure here readable.
   expect(await options.locator('[data-testid=add-rail] [role=status]').count()).toBe(0);
   expect(await options.locator('[data-testid=rails]').textContent()).toContain('My LNbits');
+  // An address where no wallet answers is refused, and nothing is linked.
+  const railsBefore = (await ask(options, 'status.get', {})).rails.length;
+  await options.fill('[data-testid=add-rail] input[placeholder^="https"]', 'http://127.0.0.1:9');
+  await options.locator('[data-testid=add-rail] input').nth(2).fill(stack.wallets.user.adminKey);
+  await options.click('[data-testid=add-rail] button[type=submit]');
+  await expect
+    .poll(() => options.textContent('[data-testid=add-rail] [role=status]'))
+    .toContain('did not answer');
+  expect((await ask(options, 'status.get', {})).rails).toHaveLength(railsBefore);
   await options.locator('[data-testid=add-rail] select').first().selectOption('nwc');
   await options.fill(
     '[data-testid=add-rail] input[placeholder^="nostr"]',

@@ -8,6 +8,8 @@ import type { PayboundDb, RailRecord } from '../../db/schema';
 import { railFor } from './rails/index';
 import type { Vault } from './vault';
 
+export class LinkError extends Error {}
+
 export async function addRail(
   db: PayboundDb,
   vault: Vault,
@@ -25,6 +27,14 @@ export async function addRail(
       : input.kind === 'nwc'
         ? { ...base, kind: 'nwc', config: { uri: input.uri } }
         : { ...base, kind: 'webln', config: {} };
+  // A wallet that does not answer is refused here, with the reason, rather than failing a payment later.
+  if (record.kind !== 'webln') {
+    try {
+      await railFor(record).balance();
+    } catch (e) {
+      throw new LinkError(`the wallet did not answer: ${e instanceof Error ? e.message : 'no reason given'}`);
+    }
+  }
   await db.rails.add(await vault.sealRail(record));
   return record;
 }
