@@ -17,7 +17,7 @@ const FINAL = ['paid', 'failed', 'proof_failed', 'accepted', 'rejected'] as cons
 const PaymentRow = v.looseObject({
   id: v.pipe(v.string(), v.minLength(1), v.maxLength(80)),
   key: v.pipe(v.string(), v.minLength(1), v.maxLength(200)),
-  protocol: v.literal('l402'),
+  protocol: v.picklist(['l402', 'mpp']),
   origin: v.pipe(v.string(), v.regex(/^https?:\/\/[^/\s]+$/)),
   url: v.pipe(v.string(), v.maxLength(8192)),
   method: v.string(),

@@ -78,9 +78,11 @@ export interface Reservation {
 
 export interface PaymentRecord {
   id: string;
-  /** The challenge's identity (`l402:<payment hash>`): unique, so nothing is paid twice. */
+  /** The challenge's identity (`ln:<payment hash>` for Lightning): unique, so nothing is paid twice. */
   key: string;
-  protocol: 'l402';
+  protocol: 'l402' | 'mpp';
+  /** MPP (`Payment` scheme) challenges: what the credential must echo. */
+  mpp?: import('../core/challenge/mpp').MppChallenge;
   /** The site that asked: the frame origin the browser reported. */
   origin: string;
   url: string;

@@ -10,10 +10,12 @@
  */
 import { detectChallenges } from '../../core/challenge/detect';
 import { L402ChallengeError, l402Credential, readL402Challenge } from '../../core/challenge/l402';
+import { MppChallengeError, mppCredential, readMppChallenge } from '../../core/challenge/mpp';
 import { ChallengeSyntaxError } from '../../core/challenge/www-authenticate';
 import { verifyPreimage } from '../../core/lightning/bolt11';
 import { msatToMinor } from '../../core/money/rates';
-import { preflightL402 } from '../../core/payments/l402-preflight';
+import { type L402Quote, type PreflightFailure, preflightL402 } from '../../core/payments/l402-preflight';
+import { type MppLightningQuote, preflightMppLightning } from '../../core/payments/mpp-preflight';
 import type { Rules } from '../../core/policy/rules';
 import { type NewPayment, reserve, settleReservation } from '../../db/ledger';
 import { getSetting, recordChallenge } from '../../db/queries';
@@ -57,6 +59,15 @@ export interface PaymentDeps {
   newId?: () => string;
 }
 
+type LightningQuote = L402Quote | MppLightningQuote;
+
+/** The Authorization value that proves this payment, in the protocol it was asked in. */
+function credentialFor(p: PaymentRecord, preimage: string): string {
+  return p.protocol === 'mpp' && p.mpp
+    ? mppCredential(p.mpp, { preimage })
+    : l402Credential(p.scheme, p.macaroon, preimage);
+}
+
 const pass = (reason: string, refusedBeforeLedger?: true): ChallengeVerdict => ({
   action: 'pass',
   reason,
@@ -94,7 +105,10 @@ export class PaymentService {
       return pass('malformed payment challenge');
     }
     const protocols = [...new Set(detected.map((d) => d.protocol))];
-    if (!protocols.includes('l402')) {
+    const mppLightning = detected.filter(
+      (d) => d.protocol === 'mpp' && d.challenge?.params.get('method')?.toLowerCase() === 'lightning',
+    );
+    if (!protocols.includes('l402') && mppLightning.length === 0) {
       const why = protocols.length
         ? `Paybound cannot pay ${protocols.join(', ')} yet`
         : 'no payment challenge Paybound knows';
@@ -107,14 +121,6 @@ export class PaymentService {
     const stale = await this.deps.tokens.matching(req.url);
     if (stale) await this.deps.tokens.drop(stale);
 
-    let challenge: ReturnType<typeof readL402Challenge>;
-    try {
-      challenge = readL402Challenge(detected.flatMap((d) => (d.challenge ? [d.challenge] : [])));
-    } catch (e) {
-      if (!(e instanceof L402ChallengeError)) throw e;
-      await log(protocols, e.message);
-      return pass(e.message);
-    }
     const railRecord = await this.deps.defaultRail();
     if (!railRecord) {
       await log(protocols, 'no wallet linked');
@@ -130,11 +136,27 @@ export class PaymentService {
         return pass(e.message);
       }
     }
-    const quote = preflightL402(challenge, {
+    const opts = {
       network: railRecord.network,
       nowSeconds: Math.floor(this.now() / 1000),
       marginSeconds: EXPIRY_MARGIN_SECONDS,
-    });
+    };
+    // L402 first (its token serves later requests), else MPP's Lightning method.
+    let quote: LightningQuote | PreflightFailure;
+    try {
+      if (protocols.includes('l402')) {
+        quote = preflightL402(
+          readL402Challenge(detected.flatMap((d) => (d.challenge ? [d.challenge] : []))),
+          opts,
+        );
+      } else {
+        quote = preflightMppLightning(readMppChallenge(mppLightning[0]!.challenge!, this.now()), opts);
+      }
+    } catch (e) {
+      if (!(e instanceof L402ChallengeError) && !(e instanceof MppChallengeError)) throw e;
+      await log(protocols, e.message);
+      return pass(e.message);
+    }
     if (!quote.ok) {
       await log(protocols, quote.reason);
       return pass(quote.reason);
@@ -142,7 +164,7 @@ export class PaymentService {
     // The log entry is informational: it is written while the flow goes on.
     const logged = log(protocols);
 
-    const key = `l402:${quote.paymentHash}`;
+    const key = `ln:${quote.paymentHash}`;
     let flow = this.inflight.get(key);
     if (!flow) {
       flow = this.run(key, req, quote, railRecord).finally(() => this.inflight.delete(key));
@@ -160,7 +182,7 @@ export class PaymentService {
   private async run(
     key: string,
     req: ChallengeRequest,
-    quote: Extract<ReturnType<typeof preflightL402>, { ok: true }>,
+    quote: LightningQuote,
     railRecord: RailRecord,
   ): Promise<ChallengeVerdict> {
     const { db } = this.deps;
@@ -182,7 +204,8 @@ export class PaymentService {
     const draft: NewPayment = {
       id: this.newId(),
       key,
-      protocol: 'l402',
+      protocol: quote.kind,
+      ...(quote.kind === 'mpp' ? { mpp: quote.mpp } : {}),
       origin: req.origin,
       url: req.url,
       method: req.method.toUpperCase(),
@@ -196,8 +219,8 @@ export class PaymentService {
       invoice: quote.invoice.paymentRequest,
       paymentHash: quote.paymentHash,
       invoiceExpiresAt: quote.invoice.expiresAt,
-      macaroon: quote.challenge.macaroon,
-      scheme: quote.challenge.scheme,
+      macaroon: quote.kind === 'l402' ? quote.challenge.macaroon : '',
+      scheme: quote.kind === 'l402' ? quote.challenge.scheme : 'L402',
       createdAt: now,
       updatedAt: now,
     };
@@ -316,11 +339,14 @@ export class PaymentService {
       return pass('the wallet returned a wrong proof of payment; kept for a dispute');
     }
     await this.setState(payment.id, 'paid', { preimage, paidAt: this.now() });
-    const authorization = l402Credential(payment.scheme, payment.macaroon, preimage);
+    const authorization = credentialFor(payment, preimage);
     // Paid is paid: failing to cache the token must not keep the credential from the page.
-    await this.deps.tokens.store(payment.url, authorization, payment.id).catch((e: unknown) => {
-      console.error('paybound: token not cached', e);
-    });
+    // MPP credentials are single use: never cached.
+    if (payment.protocol === 'l402') {
+      await this.deps.tokens.store(payment.url, authorization, payment.id).catch((e: unknown) => {
+        console.error('paybound: token not cached', e);
+      });
+    }
     return { action: 'retry', authorization, reason: 'paid' };
   }
 
@@ -357,7 +383,7 @@ export class PaymentService {
       if (p.preimage)
         return {
           action: 'retry',
-          authorization: l402Credential(p.scheme, p.macaroon, p.preimage),
+          authorization: credentialFor(p, p.preimage),
           reason: 'already paid',
         };
     }

@@ -30,6 +30,7 @@ export interface PreflightFailure {
 
 export interface L402Quote {
   ok: true;
+  kind: 'l402';
   challenge: L402Challenge;
   invoice: DecodedInvoice;
   amountMsat: bigint;
@@ -88,6 +89,7 @@ export function preflightL402(
   }
   return {
     ok: true,
+    kind: 'l402',
     challenge,
     invoice,
     amountMsat: invoice.amountMsat,
