@@ -1,14 +1,26 @@
 /**
  * The local stack: the Lightning stand-in (LNbits API, and NWC through a local relay), the rate
- * stand-in and the demo AI app. Used by `npm run stack`, `npm start` and the end-to-end tests.
+ * stand-in, the Stripe stand-in with the card service on it, and the demo AI app (L402, and cards
+ * as a connected account of the card service). Used by `npm run stack`, `npm start` and the
+ * end-to-end tests.
  */
+import { randomBytes } from 'node:crypto';
+import { startCardService } from '../card/service';
 import { startDemoApp } from '../merchant/demo/app';
 import { startLightningStandin } from '../standins/lightning/index';
 import { startRelay } from '../standins/nwc/relay';
 import { startNwcWalletService } from '../standins/nwc/wallet-service';
 import { startRateStandin } from '../standins/rates';
+import { startStripeStandin } from '../standins/stripe/index';
 
-export const DEFAULT_PORTS = { demo: 8402, lnbits: 8403, rates: 8404, relay: 8405 } as const;
+export const DEFAULT_PORTS = {
+  demo: 8402,
+  lnbits: 8403,
+  rates: 8404,
+  relay: 8405,
+  stripe: 8406,
+  card: 8407,
+} as const;
 
 export interface StackInfo {
   demo: string;
@@ -19,6 +31,10 @@ export interface StackInfo {
   /** NWC connection string for the user wallet. */
   nwcUri: string;
   wallets: Record<'user' | 'app', { id: string; adminKey: string; invoiceKey: string }>;
+  /** The Stripe stand-in's API (and hosted Checkout pages). */
+  stripe: string;
+  /** The card service the extension links a card with (GET /link) and pays through. */
+  cardService: string;
 }
 
 export interface Stack {
@@ -31,7 +47,12 @@ export async function startStack(
   opts: { ports?: Partial<Record<keyof typeof DEFAULT_PORTS, number>>; host?: string } = {},
 ): Promise<Stack> {
   const host = opts.host ?? '127.0.0.1';
-  const ports = { ...DEFAULT_PORTS, ...opts.ports };
+  // A caller that asks for free ports (0) for every part it names gets free ports for parts it
+  // does not name yet (the Stripe stand-in and the card service are newer than some callers).
+  const given = Object.values(opts.ports ?? {});
+  const allFree = given.length > 0 && given.every((p) => p === 0);
+  const defaults = allFree ? { ...DEFAULT_PORTS, stripe: 0, card: 0 } : DEFAULT_PORTS;
+  const ports = { ...defaults, ...opts.ports };
   const closers: (() => Promise<void>)[] = [];
   try {
     const lightning = await startLightningStandin({ port: ports.lnbits, host });
@@ -45,11 +66,32 @@ export async function startStack(
     closers.push(relay.close);
     const nwc = await startNwcWalletService({ relayUrl: relay.url, node: lightning.node, walletId: user.id });
     closers.push(nwc.close);
+    const stripe = await startStripeStandin({ port: ports.stripe, host, platformName: 'Paybound (demo)' });
+    closers.push(stripe.close);
+    const webhookSecret = `whsec_${randomBytes(24).toString('base64url')}`;
+    const card = await startCardService({
+      port: ports.card,
+      host,
+      stripe: { host: stripe.host, port: stripe.port, protocol: 'http', secretKey: stripe.secretKey },
+      dbPath: process.env.PAYBOUND_CARD_DB || undefined,
+      webhookSecret,
+      platformName: 'Paybound (demo)',
+    });
+    closers.push(card.close);
+    stripe.addWebhookEndpoint({ url: `${card.url}/webhooks/stripe`, secret: webhookSecret });
+    const merchant = await card.createMerchant({ name: 'Quill (demo)', email: 'quill@example.com' });
     const demo = await startDemoApp({
       port: ports.demo,
       host,
       lnbitsUrl: lightning.url,
       invoiceKey: app.invoiceKey,
+      card: {
+        cardServiceUrl: card.url,
+        apiKey: merchant.apiKey,
+        accountId: merchant.accountId,
+        receiptPublicKey: card.receiptPublicKey,
+        receiptKeyId: card.receiptKeyId,
+      },
     });
     closers.push(demo.close);
     const pick = (w: typeof user) => ({ id: w.id, adminKey: w.adminKey, invoiceKey: w.invoiceKey });
@@ -61,6 +103,8 @@ export async function startStack(
         relay: relay.url,
         nwcUri: nwc.connectionUri,
         wallets: { user: pick(user), app: pick(app) },
+        stripe: stripe.url,
+        cardService: card.url,
       },
       lightning,
       close: async () => {
@@ -73,7 +117,10 @@ export async function startStack(
   }
 }
 
-/** Ports from the environment (PAYBOUND_DEMO_PORT, PAYBOUND_LNBITS_PORT, PAYBOUND_RATES_PORT, PAYBOUND_RELAY_PORT). */
+/**
+ * Ports from the environment (PAYBOUND_DEMO_PORT, PAYBOUND_LNBITS_PORT, PAYBOUND_RATES_PORT,
+ * PAYBOUND_RELAY_PORT, PAYBOUND_STRIPE_PORT, PAYBOUND_CARD_PORT).
+ */
 export function portsFromEnv(
   env: NodeJS.ProcessEnv = process.env,
 ): Partial<Record<keyof typeof DEFAULT_PORTS, number>> {

@@ -7,19 +7,40 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { closer, listen } from '../../lib/listen';
+import { CardServiceClient, cardMethod, receiptKeyFromHex } from '../kit/card';
 import { answerPreflight, applyCors, readJsonBody, sendHtml, sendJson } from '../kit/http';
 import { LnbitsClient } from '../kit/lnbits-client';
 import { l402Paywall } from '../kit/middleware';
+import { lightningMethod } from '../kit/mpp-lightning';
+import type { MppMethod } from '../kit/mpp-method';
+import { paymentPaywall, type SettlementEvent } from '../kit/payment-paywall';
 import { type Article, findArticle } from './articles';
 import { generateText } from './generator';
 import { articlePage, articlePaymentRequiredPage, homePage, notFoundPage } from './page';
 import {
   countWords,
   DEFAULT_PRICING,
+  DEFAULT_USD_PER_BTC,
   type DemoPricing,
   quoteArticleMsat,
+  quoteGenerateCents,
   quoteGenerateMsat,
 } from './pricing';
+
+/** What the demo needs to take cards through a Paybound card service (MPP method `paybound-card`). */
+export interface DemoCardOptions {
+  /** The card service's base URL (also sent to wallets in the challenge). */
+  cardServiceUrl: string;
+  /** The merchant API key the card service issued to this app. */
+  apiKey: string;
+  /** This app's connected account id. */
+  accountId: string;
+  /** The card service's receipt key (64 hex) and key id; fetched from the card service when omitted. */
+  receiptPublicKey?: string;
+  receiptKeyId?: string;
+  /** Card prices are the sat prices at this rate, rounded up to the cent; default 100 000. */
+  usdPerBtc?: number;
+}
 
 export interface DemoAppOptions {
   /** 0 or omitted: a random free port. */
@@ -35,10 +56,20 @@ export interface DemoAppOptions {
   pricing?: Partial<DemoPricing>;
   /** Token lifetime in seconds; default 3600. */
   tokenLifetimeSeconds?: number;
+  /** Also offer card payments (an MPP `paybound-card` challenge next to L402). */
+  card?: DemoCardOptions;
+  /** Also offer MPP's `lightning` method (a second invoice, in a Payment challenge); default false. */
+  mppLightning?: boolean;
+  /** Hex, 32+ bytes, binding MPP challenge ids; random when omitted. */
+  mppSecret?: string;
+  /** Told when an MPP payment is settled (card: captured or released). */
+  onSettled?(event: SettlementEvent): void;
 }
 
 export interface DemoApp {
   url: string;
+  /** Resolves once every MPP settlement started so far has finished. */
+  settled(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -65,12 +96,47 @@ export async function startDemoApp(opts: DemoAppOptions): Promise<DemoApp> {
     tokenLifetimeSeconds: opts.tokenLifetimeSeconds,
   };
 
-  const generatePaywall = l402Paywall<GenerateBody>({
+  const generateOptions = {
     ...common,
     capability: 'generate',
-    priceMsat: (_req, body) => quoteGenerateMsat(body.prompt, pricing),
-    description: (_req, body) => `Quill: generate text for a ${countWords(body.prompt)}-word prompt`,
-  });
+    priceMsat: (_req: IncomingMessage, body: GenerateBody) => quoteGenerateMsat(body.prompt, pricing),
+    description: (_req: IncomingMessage, body: GenerateBody) =>
+      `Quill: generate text for a ${countWords(body.prompt)}-word prompt`,
+  };
+  const usdPerBtc = opts.card?.usdPerBtc ?? DEFAULT_USD_PER_BTC;
+  const mppMethods: MppMethod<GenerateBody>[] = [];
+  if (opts.card) {
+    const card = opts.card;
+    mppMethods.push(
+      cardMethod<GenerateBody>({
+        client: new CardServiceClient({ url: card.cardServiceUrl, apiKey: card.apiKey }),
+        accountId: card.accountId,
+        receiptKey:
+          card.receiptPublicKey && card.receiptKeyId
+            ? receiptKeyFromHex(card.receiptPublicKey, card.receiptKeyId)
+            : undefined,
+        amountMinor: (_req, body) => quoteGenerateCents(body.prompt, pricing, usdPerBtc),
+        currency: 'usd',
+      }),
+    );
+  }
+  if (opts.mppLightning) {
+    mppMethods.push(lightningMethod<GenerateBody>({ wallet, priceMsat: generateOptions.priceMsat }));
+  }
+  // Without MPP methods the L402 paywall is used exactly as before.
+  const generatePaywall =
+    mppMethods.length > 0
+      ? paymentPaywall<GenerateBody>({
+          ...generateOptions,
+          mpp: {
+            realm: 'paybound-demo',
+            secret: opts.mppSecret ?? randomBytes(32).toString('hex'),
+            methods: mppMethods,
+            onSettled: opts.onSettled,
+          },
+        })
+      : null;
+  const l402GeneratePaywall = generatePaywall ? null : l402Paywall<GenerateBody>(generateOptions);
 
   const articlePaywall = l402Paywall<Article>({
     ...common,
@@ -85,7 +151,7 @@ export async function startDemoApp(opts: DemoAppOptions): Promise<DemoApp> {
     }),
   });
 
-  const pricingNote = `${pricing.generateBaseSat} sat + ${pricing.generatePerWordSat} sat per word (max ${pricing.generateCapSat} sat)`;
+  const pricingNote = `${pricing.generateBaseSat} sat + ${pricing.generatePerWordSat} sat per word (max ${pricing.generateCapSat} sat)${opts.card ? `, or by card at ${usdPerBtc} USD/BTC` : ''}`;
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = (req.url ?? '/').split('?', 1)[0] ?? '/';
@@ -135,12 +201,33 @@ export async function startDemoApp(opts: DemoAppOptions): Promise<DemoApp> {
     if (chars > PROMPT_MAX_CHARS) {
       return sendJson(res, 422, { error: `prompt is longer than ${PROMPT_MAX_CHARS} characters` });
     }
-    await generatePaywall(req, res, { prompt }, (_req, res, body, paid) => {
-      sendJson(res, 200, {
+    if (l402GeneratePaywall) {
+      await l402GeneratePaywall(req, res, { prompt }, (_req, res, body, paid) => {
+        sendJson(res, 200, {
+          text: generateText(body.prompt),
+          words: countWords(body.prompt),
+          price_msat: (paid?.priceMsat ?? 0n).toString(),
+        });
+      });
+      return;
+    }
+    await generatePaywall?.(req, res, { prompt }, (_req, res, body, paid) => {
+      const answer: Record<string, unknown> = {
         text: generateText(body.prompt),
         words: countWords(body.prompt),
-        price_msat: (paid?.priceMsat ?? 0n).toString(),
-      });
+        price_msat: (paid?.kind === 'l402'
+          ? paid.l402.priceMsat
+          : quoteGenerateMsat(body.prompt, pricing)
+        ).toString(),
+      };
+      if (paid?.kind === 'mpp') {
+        answer.paid = {
+          method: paid.mpp.method,
+          amount: paid.mpp.due.toString(),
+          currency: paid.mpp.currency,
+        };
+      }
+      sendJson(res, 200, answer);
     });
   }
 
@@ -155,7 +242,11 @@ export async function startDemoApp(opts: DemoAppOptions): Promise<DemoApp> {
     });
   });
 
-  return { url: await listen(server, opts.port, opts.host), close: closer(server) };
+  return {
+    url: await listen(server, opts.port, opts.host),
+    settled: () => generatePaywall?.settled() ?? Promise.resolve(),
+    close: closer(server),
+  };
 }
 
 function methodNotAllowed(res: ServerResponse, allow: string): void {

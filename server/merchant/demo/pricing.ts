@@ -35,3 +35,26 @@ export function quoteGenerateMsat(prompt: string, pricing: DemoPricing = DEFAULT
 export function quoteArticleMsat(pricing: DemoPricing = DEFAULT_PRICING): bigint {
   return satToMsat(pricing.articleSat);
 }
+
+/** The demo's fixed exchange rate for card prices: US dollars per bitcoin (the rate stand-in's default). */
+export const DEFAULT_USD_PER_BTC = 100_000;
+
+/**
+ * Sats to US cents, rounded up so a card price never undercuts the Lightning one:
+ * cents = ceil(sat × usdPerBtc × 100 / 100 000 000) = ceil(sat × usdPerBtc / 1 000 000), in integers.
+ */
+export function satToUsdCents(sat: bigint, usdPerBtc: number = DEFAULT_USD_PER_BTC): bigint {
+  if (!Number.isSafeInteger(usdPerBtc) || usdPerBtc <= 0)
+    throw new RangeError('usdPerBtc must be a positive integer');
+  const numerator = sat * BigInt(usdPerBtc);
+  return (numerator + 999_999n) / 1_000_000n;
+}
+
+/** The generate price in US cents: the same prompt pricing as in sats, converted with satToUsdCents. */
+export function quoteGenerateCents(
+  prompt: string,
+  pricing: DemoPricing = DEFAULT_PRICING,
+  usdPerBtc: number = DEFAULT_USD_PER_BTC,
+): bigint {
+  return satToUsdCents(quoteGenerateMsat(prompt, pricing) / 1000n, usdPerBtc);
+}

@@ -62,6 +62,8 @@ export interface PaywallOptions<B> extends Omit<L402GateOptions, 'service'> {
   caveats?: readonly RequestCaveat<B>[];
   /** Body of the 402 answer; default JSON {error, price_msat, description}. */
   render402?(info: PaymentRequiredInfo, req: IncomingMessage, body: B): { contentType: string; body: string };
+  /** More WWW-Authenticate values for every 402, sent after the L402 ones (e.g. MPP "Payment" challenges). */
+  extraChallenges?(req: IncomingMessage, body: B): Promise<readonly string[]> | readonly string[];
 }
 
 export type Paywall<B> = ((
@@ -113,6 +115,7 @@ export function l402Paywall<B>(options: PaywallOptions<B>): Paywall<B> {
     }
 
     let challenge: L402Challenge;
+    let extra: readonly string[] = [];
     try {
       const minted: Caveat[] = requestCaveats.map((c) => ({
         condition: c.condition,
@@ -124,6 +127,7 @@ export function l402Paywall<B>(options: PaywallOptions<B>): Paywall<B> {
         capabilities: [options.capability],
         caveats: minted,
       });
+      if (options.extraChallenges) extra = await options.extraChallenges(req, body);
     } catch (err) {
       answerWalletError(res, err);
       return;
@@ -135,7 +139,7 @@ export function l402Paywall<B>(options: PaywallOptions<B>): Paywall<B> {
       description,
       challenge,
     };
-    res.setHeader('WWW-Authenticate', challenge.headerValues);
+    res.setHeader('WWW-Authenticate', [...challenge.headerValues, ...extra]);
     if (options.render402) {
       const rendered = options.render402(info, req, body);
       res.writeHead(402, {

@@ -1,0 +1,414 @@
+/**
+ * The card service: a Stripe Connect platform that lets the Paybound extension pay with a card it
+ * never sees. AI apps are its connected accounts. See README.md beside this file for the API.
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type Stripe from 'stripe';
+import { closer, listen } from '../lib/listen';
+import { CardDb, type Row } from './db';
+import { BodyError, bearer, readJsonObject, readRaw, sendError, sendJson } from './http';
+import { cardFromRow, LinkFlow } from './links';
+import { CHALLENGE_ID, type Device, Payments, view } from './payments';
+import { newReceiptSecretKey, receiptSigner } from './receipt';
+import {
+  createStripeClient,
+  mapStripeError,
+  newToken,
+  type ServiceError,
+  type StripeConnection,
+  sha256Hex,
+} from './stripe';
+
+export interface CardServiceOptions {
+  /** 0 or omitted: a free port. */
+  port?: number;
+  /** Default 127.0.0.1. */
+  host?: string;
+  /** Where Stripe's API is (the real one: api.stripe.com, 443, https). */
+  stripe: StripeConnection;
+  /** SQLite file (created when missing). Omitted: in memory, gone when the process ends. */
+  dbPath?: string;
+  /** This service's base URL as browsers and Stripe reach it; default: the URL it listens on. */
+  publicUrl?: string;
+  /** The signing secret of the Stripe webhook endpoint pointing at POST /webhooks/stripe. */
+  webhookSecret: string;
+  /** Ed25519 secret key (64 hex) that signs receipts; default: one generated once and kept in the db. */
+  receiptSigningKey?: string;
+  /** Receipt lifetime; default 300 s (the extension presents it at once). */
+  receiptTtlSeconds?: number;
+  /** Bearer token for POST /api/admin/merchants; without it that endpoint is off. */
+  adminToken?: string;
+  /** Currencies accepted; default ['usd']. The first is the one cards are set up in. */
+  currencies?: readonly string[];
+  /** Largest single authorization, in minor units; default 50 000 (500.00). */
+  maxPaymentAmount?: number;
+  /** How long a link attempt stays open; default 1800 s (Stripe's minimum session lifetime). */
+  linkTtlSeconds?: number;
+  /** Origins allowed to call the device API from a browser; default any browser-extension origin. */
+  extensionOrigins?: readonly string[];
+  platformName?: string;
+  now?: () => number;
+}
+
+export interface CardService {
+  url: string;
+  /** The receipt verification key (32 bytes, hex) and its key id. */
+  receiptPublicKey: string;
+  receiptKeyId: string;
+  /** Registers an app: a Stripe connected account and an API key for the merchant endpoints. */
+  createMerchant(input: MerchantInput): Promise<{ accountId: string; apiKey: string }>;
+  close(): Promise<void>;
+}
+
+export interface MerchantInput {
+  name: string;
+  email?: string;
+  country?: string;
+  url?: string;
+}
+
+const EXTENSION_ORIGIN = /^(chrome|moz|safari-web)-extension:\/\/[A-Za-z0-9._-]+$/;
+
+export async function startCardService(opts: CardServiceOptions): Promise<CardService> {
+  const now = opts.now ?? Date.now;
+  const currencies = opts.currencies ?? ['usd'];
+  const db = await CardDb.open(opts.dbPath);
+  const stripe = createStripeClient(opts.stripe);
+
+  let keyHex = opts.receiptSigningKey ?? db.meta('receipt_signing_key');
+  if (!keyHex) {
+    keyHex = Buffer.from(newReceiptSecretKey()).toString('hex');
+    db.setMeta('receipt_signing_key', keyHex);
+  }
+  if (!/^[0-9a-f]{64}$/i.test(keyHex)) throw new RangeError('receiptSigningKey must be 64 hex characters');
+  const signer = receiptSigner(Buffer.from(keyHex, 'hex'));
+
+  let publicUrl = opts.publicUrl?.replace(/\/+$/, '') ?? '';
+  let links: LinkFlow;
+  let payments: Payments;
+
+  function corsHeaders(req: IncomingMessage): Record<string, string> {
+    const origin = req.headers.origin;
+    if (!origin) return {};
+    const allowed = opts.extensionOrigins
+      ? opts.extensionOrigins.includes(origin)
+      : EXTENSION_ORIGIN.test(origin);
+    // Web pages get no CORS grant at all: they can neither read a claim nor use a device token.
+    if (!allowed) return {};
+    return {
+      'access-control-allow-origin': origin,
+      'access-control-allow-methods': 'GET, POST, DELETE, OPTIONS',
+      'access-control-allow-headers': 'Authorization, Content-Type, Idempotency-Key',
+      'access-control-max-age': '600',
+      vary: 'Origin',
+    };
+  }
+
+  function device(req: IncomingMessage): (Device & { row: Row }) | null {
+    const token = bearer(req);
+    if (!token) return null;
+    const row = db.get('SELECT * FROM devices WHERE token_hash = ? AND revoked_at IS NULL', [
+      sha256Hex(token),
+    ]);
+    if (!row) return null;
+    return {
+      id: String(row.id),
+      customerId: String(row.customer_id),
+      paymentMethodId: String(row.payment_method_id),
+      row,
+    };
+  }
+
+  function merchant(req: IncomingMessage): string | null {
+    const token = bearer(req);
+    if (!token) return null;
+    const row = db.get('SELECT account_id FROM merchants WHERE api_key_hash = ?', [sha256Hex(token)]);
+    return row ? String(row.account_id) : null;
+  }
+
+  function fail(res: ServerResponse, error: ServiceError, headers: Record<string, string> = {}): void {
+    sendError(res, error.status, error.code, error.message, error.details, headers);
+  }
+
+  async function createMerchant(input: MerchantInput): Promise<{ accountId: string; apiKey: string }> {
+    const name = input.name.trim();
+    if (name === '' || name.length > 100) throw new RangeError('merchant name must be 1–100 characters');
+    const account = await stripe.accounts.create({
+      type: 'express',
+      country: input.country ?? 'US',
+      email: input.email,
+      business_profile: { name, url: input.url },
+      capabilities: { card_payments: { requested: true }, transfers: { requested: true } },
+      metadata: { paybound_merchant: name },
+    });
+    const apiKey = newToken('pbm');
+    db.run('INSERT INTO merchants (account_id, name, api_key_hash, created_at) VALUES (?, ?, ?, ?)', [
+      account.id,
+      name,
+      sha256Hex(apiKey),
+      Math.floor(now() / 1000),
+    ]);
+    return { accountId: account.id, apiKey };
+  }
+
+  async function webhook(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const raw = await readRaw(req, 512 * 1024);
+    const signature = req.headers['stripe-signature'];
+    let event: Stripe.Event;
+    try {
+      if (typeof signature !== 'string') throw new Error('no Stripe-Signature header');
+      event = stripe.webhooks.constructEvent(raw, signature, opts.webhookSecret);
+    } catch (err) {
+      return sendError(res, 400, 'bad_signature', `webhook rejected: ${(err as Error).message}`);
+    }
+    if (db.get('SELECT id FROM webhook_events WHERE id = ?', [event.id])) {
+      return sendJson(res, 200, { received: true, duplicate: true });
+    }
+    switch (event.type) {
+      case 'checkout.session.completed':
+        await links.complete(event.data.object);
+        break;
+      case 'checkout.session.expired':
+        links.sessionExpired(event.data.object.id);
+        break;
+      case 'charge.dispute.created':
+      case 'charge.dispute.updated':
+      case 'charge.dispute.closed':
+        await payments.disputeEvent(event.data.object);
+        break;
+      case 'payment_intent.succeeded':
+      case 'payment_intent.canceled':
+        payments.paymentIntentEvent(event.data.object);
+        break;
+      case 'charge.refunded':
+        payments.chargeEvent(event.data.object);
+        break;
+      default:
+        break;
+    }
+    // Recorded only once handled: a failure above answers 500 and Stripe sends the event again.
+    db.run('INSERT INTO webhook_events (id, type, received_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING', [
+      event.id,
+      event.type,
+      Math.floor(now() / 1000),
+    ]);
+    sendJson(res, 200, { received: true });
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', publicUrl || 'http://card.invalid');
+    const path = url.pathname;
+    const method = req.method ?? 'GET';
+
+    if (path === '/health') return sendJson(res, 200, { ok: true });
+    if (path === '/api/receipt-keys' && method === 'GET') {
+      return sendJson(res, 200, signer.jwks(), {
+        'access-control-allow-origin': '*',
+        'cache-control': 'max-age=300',
+      });
+    }
+    if (path === '/link' && method === 'GET') return links.start(req, res, url);
+    if (path === '/link/done' && method === 'GET') return links.done(req, res, url);
+    if (path === '/link/cancel' && method === 'GET') return links.cancel(req, res, url);
+    if (path === '/webhooks/stripe' && method === 'POST') return webhook(req, res);
+
+    if (path.startsWith('/api/merchant/')) return merchantApi(req, res, path, method);
+    if (path === '/api/admin/merchants' && method === 'POST') {
+      if (!opts.adminToken || bearer(req) !== opts.adminToken) {
+        return sendError(res, 401, 'unauthorized', 'admin token required');
+      }
+      const body = await readJsonObject(req);
+      if (typeof body.name !== 'string') return sendError(res, 400, 'invalid_name', 'name is required');
+      try {
+        const created = await createMerchant({
+          name: body.name,
+          email: typeof body.email === 'string' ? body.email : undefined,
+          country: typeof body.country === 'string' ? body.country : undefined,
+          url: typeof body.url === 'string' ? body.url : undefined,
+        });
+        return sendJson(res, 201, created);
+      } catch (err) {
+        if (err instanceof RangeError) return sendError(res, 400, 'invalid_name', err.message);
+        return fail(res, mapStripeError(err));
+      }
+    }
+    if (path.startsWith('/api/')) return deviceApi(req, res, path, method);
+    sendError(res, 404, 'not_found', `no route for ${method} ${path}`);
+  }
+
+  async function deviceApi(
+    req: IncomingMessage,
+    res: ServerResponse,
+    path: string,
+    method: string,
+  ): Promise<void> {
+    const cors = corsHeaders(req);
+    if (method === 'OPTIONS') {
+      res.writeHead(204, cors).end();
+      return;
+    }
+    if (path === '/api/devices/claim' && method === 'POST') {
+      return links.claim(res, await readJsonObject(req), cors);
+    }
+    const dev = device(req);
+    if (!dev) {
+      return sendError(
+        res,
+        401,
+        'unauthorized',
+        'a valid device token is required',
+        {},
+        {
+          ...cors,
+          'www-authenticate': 'Bearer realm="paybound-card"',
+        },
+      );
+    }
+    if (path === '/api/device') {
+      if (method === 'GET') {
+        return sendJson(
+          res,
+          200,
+          { card: cardFromRow(dev.row), linkedAt: new Date(Number(dev.row.created_at) * 1000).toISOString() },
+          cors,
+        );
+      }
+      if (method === 'DELETE') {
+        db.run('UPDATE devices SET revoked_at = ? WHERE id = ?', [Math.floor(now() / 1000), dev.id]);
+        // The token is dead either way; detaching the card at Stripe is tidying up.
+        const detached = await stripe.paymentMethods
+          .detach(dev.paymentMethodId)
+          .then(() => true)
+          .catch(() => false);
+        return sendJson(res, 200, { unlinked: true, cardDetached: detached }, cors);
+      }
+    }
+    if (path === '/api/payments') {
+      if (method === 'GET') return sendJson(res, 200, { payments: payments.list(dev.id) }, cors);
+      if (method === 'POST') {
+        const out = await payments.pay(dev, await readJsonObject(req));
+        return out.ok ? sendJson(res, out.status, out.body, cors) : fail(res, out.error, cors);
+      }
+    }
+    if (path === '/api/disputes' && method === 'GET') {
+      return sendJson(res, 200, { disputes: payments.disputes(dev.id) }, cors);
+    }
+    const action = /^\/api\/payments\/(pi_[A-Za-z0-9]+)\/(capture|cancel|refund)$/.exec(path);
+    if (action && method === 'POST') {
+      const row = payments.find(action[1]!);
+      if (!row || row.device_id !== dev.id)
+        return sendError(res, 404, 'not_found', 'no such payment', {}, cors);
+      const body = await readJsonObject(req);
+      const key = req.headers['idempotency-key'];
+      const out =
+        action[2] === 'capture'
+          ? await payments.capture(row, body.amount)
+          : action[2] === 'cancel'
+            ? await payments.cancel(row)
+            : await payments.refund(row, body, typeof key === 'string' ? key : undefined);
+      return out.ok ? sendJson(res, out.status, out.body, cors) : fail(res, out.error, cors);
+    }
+    const one = /^\/api\/payments\/(pi_[A-Za-z0-9]+)$/.exec(path);
+    if (one && method === 'GET') {
+      const row = payments.find(one[1]!);
+      if (!row || row.device_id !== dev.id)
+        return sendError(res, 404, 'not_found', 'no such payment', {}, cors);
+      return sendJson(res, 200, { payment: view(row) }, cors);
+    }
+    sendError(res, 404, 'not_found', `no route for ${method} ${path}`, {}, cors);
+  }
+
+  async function merchantApi(
+    req: IncomingMessage,
+    res: ServerResponse,
+    path: string,
+    method: string,
+  ): Promise<void> {
+    const accountId = merchant(req);
+    if (!accountId) return sendError(res, 401, 'unauthorized', 'a valid merchant API key is required');
+    const lookup = (body: Record<string, unknown>): Row | undefined => {
+      const row =
+        typeof body.paymentIntent === 'string'
+          ? payments.find(body.paymentIntent)
+          : typeof body.challengeId === 'string' && CHALLENGE_ID.test(body.challengeId)
+            ? payments.findByChallenge(body.challengeId)
+            : undefined;
+      // An app sees only payments made to its own account.
+      return row && row.destination === accountId ? row : undefined;
+    };
+    const status = /^\/api\/merchant\/payments\/([A-Za-z0-9_-]{8,200})$/.exec(path);
+    if (status && method === 'GET') {
+      const row = lookup({ challengeId: status[1] });
+      return row
+        ? sendJson(res, 200, { payment: view(row) })
+        : sendError(res, 404, 'not_found', 'no such payment');
+    }
+    if (method !== 'POST' || !['/api/merchant/capture', '/api/merchant/cancel'].includes(path)) {
+      return sendError(res, 404, 'not_found', `no route for ${method} ${path}`);
+    }
+    const body = await readJsonObject(req);
+    const row = lookup(body);
+    if (!row)
+      return sendError(
+        res,
+        404,
+        'not_found',
+        'no such payment for this account (send challengeId or paymentIntent)',
+      );
+    if (path === '/api/merchant/capture' && body.amount === undefined) {
+      return sendError(res, 400, 'invalid_amount', 'amount (the actual amount, ≤ authorized) is required');
+    }
+    const out =
+      path === '/api/merchant/capture'
+        ? await payments.capture(row, body.amount)
+        : await payments.cancel(row);
+    return out.ok ? sendJson(res, out.status, out.body) : fail(res, out.error);
+  }
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch((err: unknown) => {
+      if (res.headersSent) return res.destroy();
+      if (err instanceof BodyError) return sendError(res, err.status, 'bad_request', err.message);
+      try {
+        // A Stripe failure that escaped a handler (e.g. during a webhook): answer it clearly.
+        return fail(res, mapStripeError(err));
+      } catch {
+        console.error('[card service] request failed:', err);
+        sendError(res, 500, 'internal_error', 'internal error');
+      }
+    });
+  });
+  const url = await listen(server, opts.port, opts.host);
+  publicUrl ||= url;
+  links = new LinkFlow({
+    db,
+    stripe,
+    publicUrl,
+    currency: currencies[0] ?? 'usd',
+    ttlSeconds: Math.max(opts.linkTtlSeconds ?? 1800, 1800),
+    platformName: opts.platformName ?? 'Paybound',
+    now,
+  });
+  payments = new Payments({
+    db,
+    stripe,
+    signer,
+    issuer: publicUrl,
+    receiptTtlSeconds: opts.receiptTtlSeconds ?? 300,
+    maxAmount: opts.maxPaymentAmount ?? 50_000,
+    currencies,
+    now,
+  });
+  const closeServer = closer(server);
+  let closing: Promise<void> | undefined;
+  return {
+    url,
+    receiptPublicKey: Buffer.from(signer.publicKey).toString('hex'),
+    receiptKeyId: signer.keyId,
+    createMerchant,
+    close: () => {
+      closing ??= closeServer().then(() => db.close());
+      return closing;
+    },
+  };
+}
