@@ -152,6 +152,7 @@ export function provisionFor(info: StackInfo) {
       },
     ],
     rateSourceUrl: info.rates,
+    cardServiceUrl: info.cardService,
   };
 }
 

@@ -2,6 +2,8 @@
  * The service worker's entry: wires the services and registers every listener at the top level,
  * so a worker the browser restarted hears the event that woke it.
  */
+
+import { base64urlnopad } from '@scure/base';
 import browser, { type Runtime, type WebRequest } from 'webextension-polyfill';
 import { rulesToWire } from '../core/policy/rules';
 import { exportBackup, importBackup } from '../db/backup';
@@ -16,6 +18,7 @@ import { AuthError, AuthService } from './services/auth';
 import { NoticeService } from './services/notices';
 import { PaymentService } from './services/payments';
 import { applyProvisioning } from './services/provisioning';
+import { claimCard } from './services/rails/card';
 import { defaultRail, railFor } from './services/rails/index';
 import { RailError } from './services/rails/types';
 import { RateService } from './services/rates';
@@ -113,6 +116,7 @@ const payments = new PaymentService({
   tokens,
   defaultRail: () => defaultRail(db),
   railFor: async (record) => railFor(await vault.open(record)),
+  openRail: (record) => vault.open(record),
   rules: () => loadRules(db),
   notify: {
     paidAutomatically: (p) => notices.paidAutomatically(p),
@@ -204,6 +208,39 @@ const route = createRouter(
       await db.rails.delete(railId);
       return { removed: existed };
     },
+    'card.linkStart': async ({ serviceUrl }) => {
+      const url = serviceUrl ?? (await getSetting<string | null>(db, 'cardServiceUrl', null));
+      if (!url) throw new HandlerError('bad_message', 'no card service is configured');
+      const state = base64urlnopad.encode(crypto.getRandomValues(new Uint8Array(32)));
+      await browser.storage.session.set({ cardLink: { serviceUrl: url, state } });
+      // A tab the extension opens is a navigation no page started: the card service insists on it.
+      await browser.tabs.create({ url: `${url.replace(/\/+$/, '')}/link?state=${state}` });
+      return { started: true };
+    },
+    'card.linkPoll': async () => {
+      const got = (await browser.storage.session.get('cardLink')).cardLink as
+        | { serviceUrl: string; state: string }
+        | undefined;
+      if (!got) return { status: 'none' };
+      const r = await claimCard(got.serviceUrl, got.state).catch((e: unknown) => ({
+        status: 'failed' as const,
+        reason: e instanceof Error ? e.message : 'the card service did not answer',
+      }));
+      if (r.status === 'pending') return r;
+      await browser.storage.session.remove('cardLink');
+      if (r.status === 'failed') return r;
+      const label = `${r.brand.charAt(0).toUpperCase()}${r.brand.slice(1)} •••• ${r.last4}`;
+      const rail = {
+        id: `card-${r.last4}-${Date.now().toString(36)}`,
+        kind: 'card' as const,
+        label,
+        network: 'mainnet' as const,
+        createdAt: Date.now(),
+        config: { serviceUrl: got.serviceUrl, token: r.token },
+      };
+      await db.rails.add(await vault.sealRail(rail));
+      return { status: 'linked', railId: rail.id, label };
+    },
     'approvals.focus': async ({ tabId }) => {
       const windowId = await approvals.windowOf(tabId);
       if (windowId === undefined) return { focused: false };
@@ -242,7 +279,10 @@ const route = createRouter(
     'challenges.recent': async (input) => (await recentChallenges(db, input.limit)).map(challengeView),
     'approvals.pending': async ({ tabId }) => {
       const currency = await getSetting(db, 'currency', 'USD');
-      return (await approvals.pending(tabId)).map((p) => quoteView(p, Date.now(), currency));
+      const kinds = new Map((await db.rails.toArray()).map((r) => [r.id, r.kind]));
+      return (await approvals.pending(tabId)).map((p) =>
+        quoteView(p, Date.now(), currency, kinds.get(p.railId) ?? ''),
+      );
     },
     'approval.decide': async ({ paymentId, decision, password, exceed }) => {
       const pending = await db.payments.get(paymentId);

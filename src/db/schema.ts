@@ -31,10 +31,12 @@ export type RailRecord =
   | (RailBase & { kind: 'lnbits'; config: { url: string; adminKey: string } })
   | (RailBase & { kind: 'nwc'; config: { uri: string } })
   /** The page's own `window.webln` (a wallet extension such as Alby): advisory, paid from the page. */
-  | (RailBase & { kind: 'webln'; config: Record<string, never> });
+  | (RailBase & { kind: 'webln'; config: Record<string, never> })
+  /** A card linked through the card service: the device token stands for it. */
+  | (RailBase & { kind: 'card'; config: { serviceUrl: string; token: string } });
 
-/** Rails the worker can pay through itself. */
-export type WorkerRailRecord = Exclude<RailRecord, { kind: 'webln' }>;
+/** Lightning rails the worker can pay through itself. */
+export type WorkerRailRecord = Extract<RailRecord, { kind: 'lnbits' | 'nwc' }>;
 
 export type RailKind = RailRecord['kind'];
 
@@ -105,6 +107,8 @@ export interface PaymentRecord {
   macaroon: string;
   scheme: 'L402' | 'LSAT';
   preimage?: string;
+  /** Card payments: the card service's signed receipt for the authorization. */
+  receipt?: string;
   failure?: { code: string; reason: string };
   /** The policy's decision when the challenge arrived, with its reasons and budget effects. */
   tier: Tier;

@@ -89,6 +89,13 @@ export const messageSchemas = {
   'ledger.export': { audience: 'extension', input: v.strictObject({}) },
   /** Merge a backup into the ledger; validated row by row; says what changed. */
   'ledger.import': { audience: 'extension', input: v.strictObject({ backup: v.unknown() }) },
+  /** Start linking a card: opens the card service's page in a tab. */
+  'card.linkStart': {
+    audience: 'extension',
+    input: v.strictObject({ serviceUrl: v.optional(v.pipe(v.string(), v.url())) }),
+  },
+  /** Whether the card being linked is done (the settings page polls this). */
+  'card.linkPoll': { audience: 'extension', input: v.strictObject({}) },
   /** Bring a tab's quote window to the front. */
   'approvals.focus': { audience: 'extension', input: PendingApprovalsInput },
   /** This period's spend against each budget. */
@@ -166,6 +173,8 @@ export interface QuoteView {
   invoiceExpiresAt: number;
   createdAt: number;
   tier: 'confirm' | 'strong' | 'overage';
+  /** The kind of wallet that would pay: 'card' shows an authorization, not a final charge. */
+  railKind: string;
   reasons: string[];
   budgets: { label: string; limitMinor: string; afterMinor: string; overMinor: string }[];
 }
@@ -232,6 +241,11 @@ export interface MessageOutputs {
   'settings.get': GeneralSettings;
   'spend.summary': BudgetSpendView[];
   'approvals.focus': { focused: boolean };
+  'card.linkStart': { started: true };
+  'card.linkPoll':
+    | { status: 'none' | 'pending' }
+    | { status: 'linked'; railId: string; label: string }
+    | { status: 'failed'; reason: string };
   'rails.add': { id: string };
   'rails.test': { ok: true; balanceMsat: string } | { ok: false; reason: string };
   'rails.remove': { removed: boolean };

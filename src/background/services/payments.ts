@@ -10,7 +10,12 @@
  */
 import { detectChallenges } from '../../core/challenge/detect';
 import { L402ChallengeError, l402Credential, readL402Challenge } from '../../core/challenge/l402';
-import { MppChallengeError, mppCredential, readMppChallenge } from '../../core/challenge/mpp';
+import {
+  type MppChallenge,
+  MppChallengeError,
+  mppCredential,
+  readMppChallenge,
+} from '../../core/challenge/mpp';
 import { ChallengeSyntaxError } from '../../core/challenge/www-authenticate';
 import { verifyPreimage } from '../../core/lightning/bolt11';
 import { msatToMinor } from '../../core/money/rates';
@@ -23,6 +28,7 @@ import type { PayboundDb, PaymentRecord, PaymentState, RailRecord, WorkerRailRec
 import type { ChallengeVerdict, MessageInput } from '../../messages/map';
 import type { SenderContext } from '../sender';
 import type { ApprovalService } from './approvals';
+import { authorizeCard } from './rails/card';
 import { type LightningRail, RailError } from './rails/types';
 import type { RateService } from './rates';
 import type { TokenService } from './tokens';
@@ -48,6 +54,8 @@ export interface PaymentDeps {
   defaultRail(): Promise<RailRecord | undefined>;
   /** The rail for a record, its secret unsealed; throws RailError('locked') while Paybound is locked. */
   railFor(record: WorkerRailRecord): Promise<LightningRail>;
+  /** A record with its secret unsealed (throws RailError('locked')). */
+  openRail<T extends RailRecord>(record: T): Promise<T>;
   /** The user's spending rules. */
   rules(): Promise<Rules>;
   /** Notices (auto-paid charges, budget milestones). Optional: tests may leave it out. */
@@ -60,6 +68,16 @@ export interface PaymentDeps {
 }
 
 type LightningQuote = L402Quote | MppLightningQuote;
+
+/** Our MPP method for cards paid through the card service (server/card). */
+export const CARD_METHOD = 'paybound-card';
+
+interface CardQuote {
+  kind: 'card';
+  mpp: MppChallenge;
+  /** The authorized maximum, in the user's currency's minor units. */
+  amountMinor: bigint;
+}
 
 /** The Authorization value that proves this payment, in the protocol it was asked in. */
 function credentialFor(p: PaymentRecord, preimage: string): string {
@@ -105,10 +123,13 @@ export class PaymentService {
       return pass('malformed payment challenge');
     }
     const protocols = [...new Set(detected.map((d) => d.protocol))];
-    const mppLightning = detected.filter(
-      (d) => d.protocol === 'mpp' && d.challenge?.params.get('method')?.toLowerCase() === 'lightning',
-    );
-    if (!protocols.includes('l402') && mppLightning.length === 0) {
+    const mppOf = (method: string) =>
+      detected.filter(
+        (d) => d.protocol === 'mpp' && d.challenge?.params.get('method')?.toLowerCase() === method,
+      );
+    const mppLightning = mppOf('lightning');
+    const mppCard = mppOf(CARD_METHOD);
+    if (!protocols.includes('l402') && mppLightning.length === 0 && mppCard.length === 0) {
       const why = protocols.length
         ? `Paybound cannot pay ${protocols.join(', ')} yet`
         : 'no payment challenge Paybound knows';
@@ -129,13 +150,14 @@ export class PaymentService {
     // A locked wallet cannot pay: say so now rather than after the user approved.
     if (railRecord.kind !== 'webln') {
       try {
-        await this.deps.railFor(railRecord);
+        await this.deps.openRail(railRecord);
       } catch (e) {
         if (!(e instanceof RailError)) throw e;
         await log(protocols, e.message);
         return pass(e.message);
       }
     }
+    if (railRecord.kind === 'card') return this.onCardChallenge(req, mppCard, protocols, log, railRecord);
     const opts = {
       network: railRecord.network,
       nowSeconds: Math.floor(this.now() / 1000),
@@ -144,7 +166,13 @@ export class PaymentService {
     // L402 first (its token serves later requests), else MPP's Lightning method.
     let quote: LightningQuote | PreflightFailure;
     try {
-      if (protocols.includes('l402')) {
+      if (!protocols.includes('l402') && mppLightning.length === 0) {
+        quote = {
+          ok: false,
+          code: 'bad_invoice',
+          reason: 'this app takes no Lightning payment; link a card to pay it',
+        };
+      } else if (protocols.includes('l402')) {
         quote = preflightL402(
           readL402Challenge(detected.flatMap((d) => (d.challenge ? [d.challenge] : []))),
           opts,
@@ -182,7 +210,7 @@ export class PaymentService {
   private async run(
     key: string,
     req: ChallengeRequest,
-    quote: LightningQuote,
+    quote: LightningQuote | CardQuote,
     railRecord: RailRecord,
   ): Promise<ChallengeVerdict> {
     const { db } = this.deps;
@@ -201,29 +229,50 @@ export class PaymentService {
       return pass('no exchange rate is available to check this charge against your budgets', true);
     }
     const now = this.now();
-    const draft: NewPayment = {
+    const common = {
       id: this.newId(),
       key,
-      protocol: quote.kind,
-      ...(quote.kind === 'mpp' ? { mpp: quote.mpp } : {}),
       origin: req.origin,
       url: req.url,
       method: req.method.toUpperCase(),
       ...(req.tabId !== undefined ? { tabId: req.tabId } : {}),
       via: req.via,
       railId: railRecord.id,
-      amountMsat: quote.amountMsat,
-      amountMinor: msatToMinor(quote.amountMsat, rate.rate),
-      rate: rate.rate,
-      ...(quote.invoice.description !== undefined ? { description: quote.invoice.description } : {}),
-      invoice: quote.invoice.paymentRequest,
-      paymentHash: quote.paymentHash,
-      invoiceExpiresAt: quote.invoice.expiresAt,
-      macaroon: quote.kind === 'l402' ? quote.challenge.macaroon : '',
-      scheme: quote.kind === 'l402' ? quote.challenge.scheme : 'L402',
       createdAt: now,
       updatedAt: now,
     };
+    const draft: NewPayment =
+      quote.kind === 'card'
+        ? {
+            ...common,
+            protocol: 'mpp',
+            mpp: quote.mpp,
+            // A card charge has no sats: its amount is the authorized maximum in the user's currency.
+            amountMsat: 0n,
+            amountMinor: quote.amountMinor,
+            ...(quote.mpp.request.description !== undefined
+              ? { description: quote.mpp.request.description }
+              : {}),
+            invoice: '',
+            paymentHash: '',
+            invoiceExpiresAt: Math.floor((quote.mpp.expiresAt ?? now + 10 * 60_000) / 1000),
+            macaroon: '',
+            scheme: 'L402',
+          }
+        : {
+            ...common,
+            protocol: quote.kind,
+            ...(quote.kind === 'mpp' ? { mpp: quote.mpp } : {}),
+            amountMsat: quote.amountMsat,
+            amountMinor: msatToMinor(quote.amountMsat, rate!.rate),
+            rate: rate!.rate,
+            ...(quote.invoice.description !== undefined ? { description: quote.invoice.description } : {}),
+            invoice: quote.invoice.paymentRequest,
+            paymentHash: quote.paymentHash,
+            invoiceExpiresAt: quote.invoice.expiresAt,
+            macaroon: quote.kind === 'l402' ? quote.challenge.macaroon : '',
+            scheme: quote.kind === 'l402' ? quote.challenge.scheme : 'L402',
+          };
     let reserved: Awaited<ReturnType<typeof reserve>>;
     try {
       reserved = await reserve(db, draft, rules, now);
@@ -242,15 +291,16 @@ export class PaymentService {
       if (verdict.action === 'retry') void this.deps.notify?.paidAutomatically(payment).catch(() => {});
       return verdict;
     }
-    const expiresInMs = quote.invoice.expiresAt * 1000 - this.now() - EXPIRY_MARGIN_SECONDS * 1000;
+    const offerExpiresAt = payment.invoiceExpiresAt;
+    const expiresInMs = offerExpiresAt * 1000 - this.now() - EXPIRY_MARGIN_SECONDS * 1000;
     const timer = setTimeout(() => void this.deps.approvals.withdraw(payment.id), Math.max(0, expiresInMs));
     const decision = await this.deps.approvals.request(payment).finally(() => clearTimeout(timer));
     if (decision === 'denied') {
-      const expired = this.now() / 1000 + EXPIRY_MARGIN_SECONDS >= quote.invoice.expiresAt;
+      const expired = this.now() / 1000 + EXPIRY_MARGIN_SECONDS >= offerExpiresAt;
       return this.fail(
         payment.id,
         expired ? 'expired' : 'denied',
-        expired ? 'the invoice expired before approval' : 'you denied the payment',
+        expired ? 'the offer expired before approval' : 'you denied the payment',
       );
     }
     return this.pay(payment.id);
@@ -275,6 +325,7 @@ export class PaymentService {
     const railRecord = await db.rails.get(payment.railId);
     if (!railRecord) return this.fail(paymentId, 'no_rail', 'the wallet was unlinked');
 
+    if (railRecord.kind === 'card') return this.payByCard(payment, railRecord);
     if (railRecord.kind === 'webln') {
       // Only the page's main world can reach window.webln: hand the invoice over, wait for its report.
       return {
@@ -327,6 +378,82 @@ export class PaymentService {
     return this.settlePaid(p, input.preimage);
   }
 
+  /** A card challenge: the amount is already in the user's currency, so no rate is needed. */
+  private async onCardChallenge(
+    req: ChallengeRequest,
+    cards: ReturnType<typeof detectChallenges>,
+    protocols: string[],
+    log: (protocols: string[], error?: string) => Promise<number>,
+    railRecord: RailRecord,
+  ): Promise<ChallengeVerdict> {
+    const currency = (await getSetting(this.deps.db, 'currency', 'USD')).toLowerCase();
+    let quote: CardQuote;
+    try {
+      const first = cards[0]?.challenge;
+      if (!first)
+        throw new MppChallengeError('this app takes no card payment; choose a Lightning wallet to pay it');
+      const mpp = readMppChallenge(first, this.now());
+      if (mpp.request.currency !== currency) {
+        throw new MppChallengeError(
+          `the app charges in ${mpp.request.currency.toUpperCase()}, your card budget is in ${currency.toUpperCase()}`,
+        );
+      }
+      if (!mpp.request.recipient) throw new MppChallengeError('the card charge names no recipient');
+      if (mpp.expiresAt !== undefined && mpp.expiresAt <= this.now() + EXPIRY_MARGIN_SECONDS * 1000) {
+        throw new MppChallengeError('the payment request expires too soon to approve and pay');
+      }
+      quote = { kind: 'card', mpp, amountMinor: BigInt(mpp.request.amount) };
+    } catch (e) {
+      if (!(e instanceof MppChallengeError)) throw e;
+      await log(protocols, e.message);
+      return pass(e.message);
+    }
+    const logged = log(protocols);
+    const key = `card:${quote.mpp.id}`;
+    let flow = this.inflight.get(key);
+    if (!flow) {
+      flow = this.run(key, req, quote, railRecord).finally(() => this.inflight.delete(key));
+      this.inflight.set(key, flow);
+    }
+    const logId = await logged;
+    const verdict = await flow;
+    if (verdict.action === 'pass' && verdict.refusedBeforeLedger)
+      await this.deps.db.challenges.update(logId, { error: verdict.reason });
+    return verdict;
+  }
+
+  /** Authorizes the approved maximum on the card; the app captures the actual amount later. */
+  private async payByCard(
+    payment: PaymentRecord,
+    railRecord: Extract<RailRecord, { kind: 'card' }>,
+  ): Promise<ChallengeVerdict> {
+    const mpp = payment.mpp;
+    if (!mpp?.request.recipient || payment.amountMinor === undefined) {
+      return this.fail(payment.id, 'bad_challenge', 'the card charge is incomplete');
+    }
+    let receipt: string;
+    try {
+      const card = await this.deps.openRail(railRecord);
+      ({ receipt } = await authorizeCard(card as typeof railRecord, {
+        challengeId: mpp.id,
+        amount: payment.amountMinor,
+        currency: mpp.request.currency,
+        destination: mpp.request.recipient,
+        ...(mpp.request.description !== undefined ? { description: mpp.request.description } : {}),
+      }));
+    } catch (e) {
+      if (!(e instanceof RailError)) throw e;
+      if (e.code === 'timeout' || e.code === 'unreachable') {
+        // The authorization may exist: asking again with the same challenge id is safe (idempotent).
+        await this.setState(payment.id, 'unknown', { failure: { code: e.code, reason: e.message } });
+        return pass('the card service did not confirm in time; Paybound will ask it again');
+      }
+      return this.fail(payment.id, e.code, e.message);
+    }
+    await this.setState(payment.id, 'paid', { receipt, paidAt: this.now() });
+    return { action: 'retry', authorization: mppCredential(mpp, { receipt }), reason: 'authorized' };
+  }
+
   private async settlePaid(payment: PaymentRecord, preimage: string): Promise<ChallengeVerdict> {
     if (!verifyPreimage(preimage, payment.paymentHash)) {
       await this.setState(payment.id, 'proof_failed', {
@@ -365,6 +492,12 @@ export class PaymentService {
         if (p.state === 'paying') await this.setState(p.id, 'unknown');
         continue;
       }
+      if (railRecord.kind === 'card') {
+        // The card service answers a repeated challenge id with the same authorization.
+        await this.db_set(p.id, 'reserved', 'approved');
+        await this.payByCard({ ...p, state: 'paying' }, railRecord).catch(() => undefined);
+        continue;
+      }
       try {
         const found = await (await this.deps.railFor(railRecord)).lookup(p.paymentHash);
         if (found.status === 'paid') await this.settlePaid(p, found.preimage);
@@ -378,7 +511,18 @@ export class PaymentService {
     }
   }
 
+  private async db_set(id: string, state: PaymentState, approval: PaymentRecord['approval']): Promise<void> {
+    await this.deps.db.payments.update(id, { state, approval, updatedAt: this.now() });
+  }
+
   private verdictFor(p: PaymentRecord): ChallengeVerdict {
+    if ((p.state === 'paid' || p.state === 'accepted') && p.mpp && p.receipt) {
+      return {
+        action: 'retry',
+        authorization: mppCredential(p.mpp, { receipt: p.receipt }),
+        reason: 'already authorized',
+      };
+    }
     if (p.state === 'paid' || p.state === 'accepted') {
       if (p.preimage)
         return {

@@ -20,6 +20,7 @@ export async function applyProvisioning(db: PayboundDb, raw: unknown, now = Date
     if (first) await setSetting(db, 'defaultRailId', first.id ?? `${first.kind}-1`);
     await setSetting(db, 'currency', provision.currency);
     if (provision.rateSourceUrl) await setSetting(db, 'rateSourceUrl', provision.rateSourceUrl);
+    if (provision.cardServiceUrl) await setSetting(db, 'cardServiceUrl', provision.cardServiceUrl);
     await setSetting(db, 'provisionedAt', now);
   });
   return true;

@@ -74,13 +74,19 @@ function split(r: RailRecord): { secret: string | undefined; open: RailRecord } 
       };
     case 'nwc':
       return { secret: JSON.stringify({ uri: r.config.uri }), open: { ...r, config: { uri: '' } } };
+    case 'card':
+      return {
+        secret: JSON.stringify({ token: r.config.token }),
+        open: { ...r, config: { ...r.config, token: '' } },
+      };
     case 'webln':
       return { secret: undefined, open: r };
   }
 }
 
 function join(r: RailRecord, secret: string): RailRecord {
-  const parsed = JSON.parse(secret) as { adminKey?: string; uri?: string };
+  const parsed = JSON.parse(secret) as { adminKey?: string; uri?: string; token?: string };
+  if (r.kind === 'card') return { ...r, config: { ...r.config, token: parsed.token ?? '' } };
   if (r.kind === 'lnbits') return { ...r, config: { ...r.config, adminKey: parsed.adminKey ?? '' } };
   if (r.kind === 'nwc') return { ...r, config: { uri: parsed.uri ?? '' } };
   return r;

@@ -2,7 +2,7 @@
 import type { ChallengeRecord, PaymentRecord } from '../../db/schema';
 import type { ChallengeRecordView, PaymentView, QuoteView } from '../../messages/map';
 
-export function quoteView(p: PaymentRecord, now: number, currency: string): QuoteView {
+export function quoteView(p: PaymentRecord, now: number, currency: string, railKind: string): QuoteView {
   return {
     id: p.id,
     origin: p.origin,
@@ -25,6 +25,7 @@ export function quoteView(p: PaymentRecord, now: number, currency: string): Quot
     invoiceExpiresAt: p.invoiceExpiresAt,
     createdAt: p.createdAt,
     tier: p.tier === 'strong' || p.tier === 'overage' ? p.tier : 'confirm',
+    railKind,
     reasons: p.reasons,
     budgets: p.budgetEffects.map((b) => ({
       label: b.label,

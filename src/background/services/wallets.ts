@@ -49,6 +49,7 @@ export async function testRail(
   if (!record) return { ok: false, reason: 'no such wallet' };
   if (record.kind === 'webln')
     return { ok: false, reason: "a page's WebLN wallet can only be reached from that page" };
+  if (record.kind === 'card') return { ok: false, reason: 'a card has no balance to show' };
   try {
     return { ok: true, balanceMsat: (await railFor(await vault.open(record)).balance()).toString() };
   } catch (e) {

@@ -35,6 +35,8 @@ export const ProvisionSchema = v.strictObject({
     ),
     [],
   ),
+  /** Base URL of the card service that links cards (server/card). */
+  cardServiceUrl: v.optional(v.pipe(v.string(), v.url())),
   /** Base URL of the rate source (`GET <url>/v1/rates?base=BTC`). */
   rateSourceUrl: v.optional(v.pipe(v.string(), v.url())),
 });

@@ -67,6 +67,7 @@ function setup(opts: { decision?: Decision; rules?: Rules } = {}) {
     tokens,
     defaultRail: async () => RAIL,
     railFor: async () => rail,
+    openRail: async (r) => r,
     rules: async () => spendingRules,
   });
   const challenge = (amountMsat = 21_000n) => {
@@ -197,6 +198,7 @@ describe('PaymentService', () => {
       railFor: async () => {
         throw new Error('unreachable');
       },
+      openRail: async (r) => r,
       rules: async () => askingRules,
     });
     const verdict = await service.onChallenge({

@@ -44,6 +44,8 @@ function setup() {
     'rails.add': vi.fn(async () => ({ id: 'x' })),
     'rails.test': vi.fn(async () => ({ ok: true as const, balanceMsat: '0' })),
     'rails.remove': vi.fn(async () => ({ removed: true })),
+    'card.linkStart': vi.fn(async () => ({ started: true as const })),
+    'card.linkPoll': vi.fn(async () => ({ status: 'none' as const })),
     'approvals.focus': vi.fn(async () => ({ focused: true })),
     'settings.get': vi.fn(async () => ({
       currency: 'USD',

@@ -1,0 +1,105 @@
+/**
+ * The card rail: the card service (server/card) holds the card and the Stripe key; the extension
+ * holds a device token. Paying an approved quote authorizes the approved maximum and returns a
+ * receipt the app verifies; a replayed challenge id gets the same authorization, never a second.
+ */
+import type { RailRecord } from '../../../db/schema';
+import { RailError } from './types';
+
+type CardRecord = Extract<RailRecord, { kind: 'card' }>;
+
+export interface CardAuthorization {
+  receipt: string;
+  paymentIntent: string;
+}
+
+interface ServiceError {
+  error?: { code?: string; message?: string; decline_code?: string };
+}
+
+const TIMEOUT_MS = 30_000;
+
+async function call(
+  base: string,
+  path: string,
+  init: RequestInit & { token?: string },
+): Promise<{ status: number; body: Record<string, unknown> & ServiceError }> {
+  let res: Response;
+  try {
+    res = await fetch(`${base.replace(/\/+$/, '')}${path}`, {
+      ...init,
+      headers: {
+        'Content-Type': 'application/json',
+        ...(init.token ? { Authorization: `Bearer ${init.token}` } : {}),
+      },
+      signal: AbortSignal.timeout(TIMEOUT_MS),
+    });
+  } catch (e) {
+    if (e instanceof DOMException && e.name === 'TimeoutError')
+      throw new RailError('timeout', 'the card service did not answer in time');
+    throw new RailError('unreachable', 'the card service could not be reached');
+  }
+  return {
+    status: res.status,
+    body: (await res.json().catch(() => ({}))) as Record<string, unknown> & ServiceError,
+  };
+}
+
+export async function authorizeCard(
+  record: CardRecord,
+  charge: {
+    challengeId: string;
+    amount: bigint;
+    currency: string;
+    destination: string;
+    description?: string;
+  },
+): Promise<CardAuthorization> {
+  const { status, body } = await call(record.config.serviceUrl, '/api/payments', {
+    method: 'POST',
+    token: record.config.token,
+    body: JSON.stringify({ ...charge, amount: charge.amount.toString() }),
+  });
+  if ((status === 200 || status === 201) && typeof body.receipt === 'string') {
+    const payment = body.payment as { id?: unknown } | undefined;
+    return { receipt: body.receipt, paymentIntent: typeof payment?.id === 'string' ? payment.id : '' };
+  }
+  const code = body.error?.code ?? `http_${status}`;
+  const why = body.error?.message ?? `the card service answered ${status}`;
+  if (code === 'card_declined') {
+    const decline = body.error?.decline_code;
+    throw new RailError(
+      decline === 'insufficient_funds' ? 'insufficient_balance' : 'wallet_error',
+      `the card was declined${decline ? ` (${decline.replace(/_/g, ' ')})` : ''}`,
+    );
+  }
+  if (status === 401)
+    throw new RailError('wallet_error', 'the card is no longer linked: link it again in settings');
+  throw new RailError('wallet_error', why);
+}
+
+/** Polls a link the user is finishing in a tab: the device token and the card, once. */
+export async function claimCard(
+  serviceUrl: string,
+  state: string,
+): Promise<
+  | { status: 'linked'; token: string; brand: string; last4: string }
+  | { status: 'pending' }
+  | { status: 'failed'; reason: string }
+> {
+  const { status, body } = await call(serviceUrl, '/api/devices/claim', {
+    method: 'POST',
+    body: JSON.stringify({ state }),
+  });
+  if (status === 202) return { status: 'pending' };
+  const card = body.card as { brand?: unknown; last4?: unknown } | undefined;
+  if (status === 200 && typeof body.deviceToken === 'string') {
+    return {
+      status: 'linked',
+      token: body.deviceToken,
+      brand: typeof card?.brand === 'string' ? card.brand : 'card',
+      last4: typeof card?.last4 === 'string' ? card.last4 : '????',
+    };
+  }
+  return { status: 'failed', reason: body.error?.message ?? `the card service answered ${status}` };
+}
