@@ -45,8 +45,9 @@ function Quote({ quote, position, total }: { quote: QuoteView; position: number;
     if (!needsPassword) approveRef.current?.focus();
   }, [quote.id]);
   const host = new URL(quote.url).host;
-  // The origin sits inside the translated sentence, wherever the language puts it.
-  const [asksBefore, asksAfter] = t('asksForPayment', '\u0000').split('\u0000');
+  // The origin sits inside the translated sentence, wherever the language puts it. (U+0001 as the
+  // marker: chrome.i18n drops U+0000 from substitutions.)
+  const [asksBefore, asksAfter] = t('asksForPayment', '\u0001').split('\u0001');
   const sameSite = new URL(quote.origin).host === host;
   return (
     <section aria-labelledby="quote-title" data-testid="quote" data-quote-id={quote.id}>
@@ -70,13 +71,19 @@ function Quote({ quote, position, total }: { quote: QuoteView; position: number;
             ? formatMinor(BigInt(quote.amountMinor), quote.currency)
             : 'rate unavailable'}
         </div>
-        <div className="sats" data-testid="amount-sats">
-          {formatMsatAsSats(BigInt(quote.amountMsat))}
-        </div>
+        {quote.railKind === 'card' ? (
+          <div className="sats" data-testid="card-note">
+            {t('cardAuthorization')}
+          </div>
+        ) : (
+          <div className="sats" data-testid="amount-sats">
+            {formatMsatAsSats(BigInt(quote.amountMsat))}
+          </div>
+        )}
       </div>
       <dl>
-        <dt>{t('rate')}</dt>
-        <dd data-testid="rate">
+        {quote.railKind !== 'card' && <dt>{t('rate')}</dt>}
+        <dd data-testid="rate" hidden={quote.railKind === 'card'}>
           {quote.rate
             ? `${formatMinor(BigInt(quote.rate.minorPerBtc), quote.currency)} per BTC, from ${quote.rate.source}, ${ageText(quote.rate.ageMs)}`
             : 'no rate available: the amount is shown in sats only'}

@@ -2,6 +2,7 @@
 import { type FormEvent, useEffect, useState } from 'react';
 import { send } from '../../messages/client';
 import type { GeneralSettings } from '../../messages/map';
+import { t } from '../shared/i18n';
 
 export function General({ onSaved }: { onSaved(): void }) {
   const [form, setForm] = useState<GeneralSettings>();
@@ -10,12 +11,15 @@ export function General({ onSaved }: { onSaved(): void }) {
     void send('settings.get', {}).then(setForm);
   }, []);
   if (!form) return null;
+  // The minutes field sits inside the translated sentence, wherever the language puts it. The marker is
+  // U+0001: Chrome's i18n drops U+0000 from substitutions.
+  const [lockBefore, lockAfter] = t('generalLockAfter', '\u0001').split('\u0001');
   const save = async (e: FormEvent) => {
     e.preventDefault();
     try {
       const { rateSourceUrl, ...rest } = form;
       setForm(await send('settings.set', { ...rest, ...(rateSourceUrl ? { rateSourceUrl } : {}) }));
-      setMessage({ ok: true, text: 'Saved.' });
+      setMessage({ ok: true, text: t('generalSaved') });
       onSaved();
     } catch (err) {
       setMessage({ ok: false, text: err instanceof Error ? err.message : String(err) });
@@ -24,7 +28,7 @@ export function General({ onSaved }: { onSaved(): void }) {
   return (
     <form className="card" onSubmit={(e) => void save(e)} data-testid="general">
       <label>
-        Your currency{' '}
+        {t('generalCurrency')}{' '}
         <input
           className="narrow"
           value={form.currency}
@@ -33,7 +37,7 @@ export function General({ onSaved }: { onSaved(): void }) {
         />
       </label>{' '}
       <label>
-        Rate source{' '}
+        {t('generalRateSource')}{' '}
         <input
           className="wide"
           value={form.rateSourceUrl ?? ''}
@@ -43,15 +47,15 @@ export function General({ onSaved }: { onSaved(): void }) {
       </label>
       <br />
       <label>
-        Lock after{' '}
+        {lockBefore}
         <input
           className="narrow"
           type="number"
           min={1}
           value={form.autoLockMinutes}
           onChange={(e) => setForm({ ...form, autoLockMinutes: Number(e.target.value) })}
-        />{' '}
-        idle minutes
+        />
+        {lockAfter}
       </label>{' '}
       <label>
         <input
@@ -59,9 +63,9 @@ export function General({ onSaved }: { onSaved(): void }) {
           checked={form.muteAutoNotices}
           onChange={(e) => setForm({ ...form, muteAutoNotices: e.target.checked })}
         />{' '}
-        No notice for automatic payments
+        {t('generalMuteAutoNotices')}
       </label>{' '}
-      <button type="submit">Save</button>
+      <button type="submit">{t('generalSave')}</button>
       {message && (
         <p role="status" className={message.ok ? undefined : 'error'}>
           {message.text}

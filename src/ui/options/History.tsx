@@ -4,6 +4,7 @@ import { paymentsCsv } from '../../core/money/csv';
 import { formatMinor } from '../../core/money/rates';
 import { send } from '../../messages/client';
 import type { PaymentView } from '../../messages/map';
+import { t } from '../shared/i18n';
 import { PaymentsTable } from '../shared/PaymentsTable';
 
 const SPENT = new Set(['paid', 'accepted', 'proof_failed']);
@@ -49,17 +50,13 @@ function SpendChart({ payments, currency }: { payments: PaymentView[]; currency:
         const sum = s.totals.reduce((a, b) => a + b, 0n);
         return (
           <div key={s.label}>
-            <figcaption>
-              {s.label}: {formatMinor(sum, currency)}
-            </figcaption>
-            <svg width={W} height={H} role="img" aria-label={`Spend per day in ${s.label}`}>
+            <figcaption>{t('historyMonthTotal', s.label, formatMinor(sum, currency))}</figcaption>
+            <svg width={W} height={H} role="img" aria-label={t('historyChartLabel', s.label)}>
               {s.days.map(({ day, total }) => {
                 const h = Number((total * BigInt(H - 4)) / max);
                 return (
                   <rect key={day} x={(day - 1) * 12} y={H - h} width={9} height={h} className="bar">
-                    <title>
-                      Day {day}: {formatMinor(total, currency)}
-                    </title>
+                    <title>{t('historyDayTotal', String(day), formatMinor(total, currency))}</title>
                   </rect>
                 );
               })}
@@ -114,8 +111,11 @@ export function History({
     if (!file) return;
     try {
       const r = await send('ledger.import', { backup: JSON.parse(await file.text()) });
+      const counts = [String(r.added), String(r.alreadyThere), String(r.refused)];
       setMessage(
-        `Imported ${r.added} payments; ${r.alreadyThere} were already here; ${r.refused} refused${r.reasons.length ? ` (${r.reasons.join('; ')})` : ''}.`,
+        r.reasons.length
+          ? t('historyImportedWithReasons', ...counts, r.reasons.join('; '))
+          : t('historyImported', ...counts),
       );
       await reload();
     } catch (err) {
@@ -127,42 +127,44 @@ export function History({
       <SpendChart payments={payments} currency={currency} />
       <div className="card filters">
         <label>
-          Site{' '}
+          {t('historyFilterSite')}{' '}
           <select value={site} onChange={(e) => setSite(e.target.value)}>
-            <option value="">all</option>
+            <option value="">{t('historyFilterAll')}</option>
             {sites.map((s) => (
               <option key={s}>{s}</option>
             ))}
           </select>
         </label>{' '}
         <label>
-          Wallet{' '}
+          {t('historyFilterWallet')}{' '}
           <select value={rail} onChange={(e) => setRail(e.target.value)}>
-            <option value="">all</option>
+            <option value="">{t('historyFilterAll')}</option>
             {rails.map((r) => (
               <option key={r}>{r}</option>
             ))}
           </select>
         </label>{' '}
         <label>
-          Status{' '}
+          {t('historyFilterStatus')}{' '}
           <select value={state} onChange={(e) => setState(e.target.value)}>
-            <option value="">all</option>
+            <option value="">{t('historyFilterAll')}</option>
             {['paid', 'failed', 'reserved', 'unknown', 'proof_failed'].map((s) => (
               <option key={s}>{s}</option>
             ))}
           </select>
         </label>{' '}
         <label>
-          Since <input type="date" value={from} onChange={(e) => setFrom(e.target.value)} />
+          {t('historyFilterSince')}{' '}
+          <input type="date" value={from} onChange={(e) => setFrom(e.target.value)} />
         </label>{' '}
         <label>
-          Search <input type="search" value={query} onChange={(e) => setQuery(e.target.value)} />
+          {t('historyFilterSearch')}{' '}
+          <input type="search" value={query} onChange={(e) => setQuery(e.target.value)} />
         </label>
       </div>
       {bySite.size > 0 && (
         <p className="muted" data-testid="by-site">
-          Spent per site (shown rows):{' '}
+          {t('historySpentPerSite')}{' '}
           {[...bySite].map(([o, m]) => `${new URL(o).host} ${formatMinor(m, currency)}`).join(' · ')}
         </p>
       )}
@@ -170,17 +172,17 @@ export function History({
       <div className="card row">
         <span>
           <button type="button" data-testid="export-json" onClick={() => void exportJson()}>
-            Export JSON
+            {t('historyExportJson')}
           </button>{' '}
           <button
             type="button"
             onClick={() => download(`paybound-${dayOf(Date.now())}.csv`, 'text/csv', paymentsCsv(shown))}
           >
-            Export CSV
+            {t('historyExportCsv')}
           </button>
         </span>
         <label>
-          Import a backup{' '}
+          {t('historyImport')}{' '}
           <input
             type="file"
             accept="application/json"

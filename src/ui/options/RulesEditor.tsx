@@ -2,10 +2,11 @@
  * Budgets, tier limits, site rules and the runaway guard, edited as one form and saved whole:
  * the worker validates the rules and refuses them with the reason, so nothing is half-saved.
  */
-import { useEffect, useState } from 'react';
+import { type ReactNode, useEffect, useState } from 'react';
 import { minorToInput, parseMoneyInput } from '../../core/money/rates';
 import type { RulesWire } from '../../core/policy/rules';
 import { send } from '../../messages/client';
+import { t } from '../shared/i18n';
 
 type Budget = RulesWire['budgets'][number];
 type Site = RulesWire['sites'][number];
@@ -52,13 +53,13 @@ function fromDraft(d: Draft, base: RulesWire, currency: string): RulesWire {
     try {
       return parseMoneyInput(text, currency).toString();
     } catch (e) {
-      throw new Error(`${what}: ${e instanceof Error ? e.message : 'not an amount'}`);
+      throw new Error(t('rulesFieldError', what, e instanceof Error ? e.message : t('rulesNotAnAmount')));
     }
   };
   return {
     ...base,
-    autoMaxMinor: money(d.auto, 'Automatic payments up to'),
-    confirmMaxMinor: money(d.confirm, 'One click up to'),
+    autoMaxMinor: money(d.auto, t('rulesFieldAuto')),
+    confirmMaxMinor: money(d.confirm, t('rulesFieldConfirm')),
     budgets: d.budgets.map((b) => ({
       id: b.id,
       label: b.label,
@@ -66,7 +67,7 @@ function fromDraft(d: Draft, base: RulesWire, currency: string): RulesWire {
       scope: b.origin.trim()
         ? { kind: 'site' as const, origin: b.origin.trim() }
         : { kind: 'global' as const },
-      limitMinor: money(b.limit, `Budget "${b.label}"`),
+      limitMinor: money(b.limit, t('rulesFieldBudget', b.label)),
       milestones: b.milestones
         .split(/[\s,]+/)
         .filter(Boolean)
@@ -76,11 +77,32 @@ function fromDraft(d: Draft, base: RulesWire, currency: string): RulesWire {
       origin: s.origin.trim(),
       mode: s.mode,
       ...(s.mode === 'trusted' && s.autoLimit.trim()
-        ? { autoLimitMinor: money(s.autoLimit, `Site ${s.origin}`) }
+        ? { autoLimitMinor: money(s.autoLimit, t('rulesFieldSite', s.origin)) }
         : {}),
     })),
     runaway: { maxAuto: Number(d.maxAuto), windowMs: Math.round(Number(d.minutes) * 60000) },
   };
+}
+
+/**
+ * A translated sentence with elements in place of its markers (substituted for its placeholders), in
+ * whatever order the language puts them. Markers are control characters such as U+0001: Chrome's
+ * `i18n.getMessage` drops U+0000 (and private-use characters) from substitutions.
+ */
+function inSentence(text: string, parts: Record<string, ReactNode>): ReactNode[] {
+  const out: ReactNode[] = [];
+  let words = '';
+  for (const char of text) {
+    if (!Object.hasOwn(parts, char)) {
+      words += char;
+      continue;
+    }
+    if (words) out.push(words);
+    words = '';
+    out.push(parts[char]);
+  }
+  if (words) out.push(words);
+  return out;
 }
 
 export function RulesEditor({ currency, onSaved }: { currency: string; onSaved(): void }) {
@@ -100,7 +122,7 @@ export function RulesEditor({ currency, onSaved }: { currency: string; onSaved()
       const saved = await send('rules.set', fromDraft(draft, base, currency));
       setBase(saved);
       setDraft(toDraft(saved, currency));
-      setMessage({ ok: true, text: 'Saved: the next payment request follows these rules.' });
+      setMessage({ ok: true, text: t('rulesSaved') });
       onSaved();
     } catch (e) {
       setMessage({ ok: false, text: e instanceof Error ? e.message : String(e) });
@@ -116,9 +138,9 @@ export function RulesEditor({ currency, onSaved }: { currency: string; onSaved()
       }}
     >
       <fieldset>
-        <legend>Approval tiers ({currency})</legend>
+        <legend>{t('rulesTiers', currency)}</legend>
         <label>
-          Pay automatically up to{' '}
+          {t('rulesAutoUpTo')}{' '}
           <input
             data-testid="auto-limit"
             value={draft.auto}
@@ -126,30 +148,28 @@ export function RulesEditor({ currency, onSaved }: { currency: string; onSaved()
           />
         </label>
         <label>
-          Ask for one click up to{' '}
+          {t('rulesConfirmUpTo')}{' '}
           <input
             data-testid="confirm-limit"
             value={draft.confirm}
             onChange={(e) => update({ confirm: e.target.value })}
           />
         </label>
-        <p className="muted small">
-          Above that, your password or a 2FA code. Going over a budget always needs both and an explicit
-          confirmation.
-        </p>
+        <p className="muted small">{t('rulesTiersHint')}</p>
       </fieldset>
       <fieldset>
-        <legend>Budgets</legend>
+        <legend>{t('rulesBudgets')}</legend>
         {draft.budgets.map((b, i) => {
           const set = (patch: Partial<(typeof draft.budgets)[number]>) =>
             update({ budgets: draft.budgets.map((x, j) => (j === i ? { ...x, ...patch } : x)) });
           return (
             <div className="budget-row" key={b.id} data-testid={`budget-${b.id}`}>
               <label>
-                Name <input value={b.label} onChange={(e) => set({ label: e.target.value })} />
+                {t('rulesBudgetName')}{' '}
+                <input value={b.label} onChange={(e) => set({ label: e.target.value })} />
               </label>
               <label>
-                Limit{' '}
+                {t('rulesBudgetLimit')}{' '}
                 <input
                   data-testid="budget-limit"
                   value={b.limit}
@@ -157,18 +177,18 @@ export function RulesEditor({ currency, onSaved }: { currency: string; onSaved()
                 />
               </label>
               <label>
-                Per{' '}
+                {t('rulesBudgetPer')}{' '}
                 <select
                   value={b.period}
                   onChange={(e) => set({ period: e.target.value as Budget['period'] })}
                 >
-                  <option value="day">day</option>
-                  <option value="week">week</option>
-                  <option value="month">month</option>
+                  <option value="day">{t('periodDay')}</option>
+                  <option value="week">{t('periodWeek')}</option>
+                  <option value="month">{t('periodMonth')}</option>
                 </select>
               </label>
               <label>
-                Site (empty: all){' '}
+                {t('rulesBudgetSite')}{' '}
                 <input
                   placeholder="https://app.example"
                   value={b.origin}
@@ -176,14 +196,14 @@ export function RulesEditor({ currency, onSaved }: { currency: string; onSaved()
                 />
               </label>
               <label>
-                Notify at %{' '}
+                {t('rulesBudgetMilestones')}{' '}
                 <input value={b.milestones} onChange={(e) => set({ milestones: e.target.value })} />
               </label>
               <button
                 type="button"
                 onClick={() => update({ budgets: draft.budgets.filter((_, j) => j !== i) })}
               >
-                Remove
+                {t('rulesRemove')}
               </button>
             </div>
           );
@@ -196,7 +216,7 @@ export function RulesEditor({ currency, onSaved }: { currency: string; onSaved()
                 ...draft.budgets,
                 {
                   id: `budget-${Date.now().toString(36)}`,
-                  label: 'New budget',
+                  label: t('rulesNewBudget'),
                   period: 'month',
                   origin: '',
                   limit: '10.00',
@@ -206,35 +226,35 @@ export function RulesEditor({ currency, onSaved }: { currency: string; onSaved()
             })
           }
         >
-          Add a budget
+          {t('rulesAddBudget')}
         </button>
       </fieldset>
       <fieldset>
-        <legend>Sites</legend>
+        <legend>{t('rulesSites')}</legend>
         {draft.sites.map((s, i) => {
           const set = (patch: Partial<(typeof draft.sites)[number]>) =>
             update({ sites: draft.sites.map((x, j) => (j === i ? { ...x, ...patch } : x)) });
           return (
             <div className="budget-row" key={s.key}>
               <label>
-                Site <input value={s.origin} onChange={(e) => set({ origin: e.target.value })} />
+                {t('rulesSite')} <input value={s.origin} onChange={(e) => set({ origin: e.target.value })} />
               </label>
               <label>
-                Rule{' '}
+                {t('rulesSiteRule')}{' '}
                 <select value={s.mode} onChange={(e) => set({ mode: e.target.value as Site['mode'] })}>
-                  <option value="ask">always ask</option>
-                  <option value="trusted">trusted</option>
-                  <option value="block">block</option>
+                  <option value="ask">{t('rulesSiteAsk')}</option>
+                  <option value="trusted">{t('rulesSiteTrusted')}</option>
+                  <option value="block">{t('rulesSiteBlock')}</option>
                 </select>
               </label>
               {s.mode === 'trusted' && (
                 <label>
-                  Pay automatically up to{' '}
+                  {t('rulesAutoUpTo')}{' '}
                   <input value={s.autoLimit} onChange={(e) => set({ autoLimit: e.target.value })} />
                 </label>
               )}
               <button type="button" onClick={() => update({ sites: draft.sites.filter((_, j) => j !== i) })}>
-                Remove
+                {t('rulesRemove')}
               </button>
             </div>
           );
@@ -250,28 +270,34 @@ export function RulesEditor({ currency, onSaved }: { currency: string; onSaved()
             })
           }
         >
-          Add a site rule
+          {t('rulesAddSite')}
         </button>
         <p>
+          {/* biome-ignore lint/a11y/noLabelWithoutControl: both inputs are in the label, placed by inSentence */}
           <label>
-            Runaway guard: after{' '}
-            <input
-              className="narrow"
-              value={draft.maxAuto}
-              onChange={(e) => update({ maxAuto: e.target.value })}
-            />{' '}
-            automatic payments to one site within{' '}
-            <input
-              className="narrow"
-              value={draft.minutes}
-              onChange={(e) => update({ minutes: e.target.value })}
-            />{' '}
-            minutes, ask again.
+            {inSentence(t('rulesRunaway', '\u0001', '\u0002'), {
+              '\u0001': (
+                <input
+                  key="max-auto"
+                  className="narrow"
+                  value={draft.maxAuto}
+                  onChange={(e) => update({ maxAuto: e.target.value })}
+                />
+              ),
+              '\u0002': (
+                <input
+                  key="minutes"
+                  className="narrow"
+                  value={draft.minutes}
+                  onChange={(e) => update({ minutes: e.target.value })}
+                />
+              ),
+            })}
           </label>
         </p>
       </fieldset>
       <button type="submit" className="primary" data-testid="save-rules">
-        Save rules
+        {t('rulesSave')}
       </button>
       {message && (
         <p role="status" className={message.ok ? undefined : 'error'} data-testid="rules-message">

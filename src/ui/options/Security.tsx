@@ -2,6 +2,7 @@
 import { type FormEvent, useEffect, useState } from 'react';
 import { renderSVG } from 'uqr';
 import { send } from '../../messages/client';
+import { t } from '../shared/i18n';
 
 export function PasswordForm({ onSaved }: { onSaved?(): void }) {
   const [hasPassword, setHasPassword] = useState<boolean | undefined>();
@@ -16,7 +17,7 @@ export function PasswordForm({ onSaved }: { onSaved?(): void }) {
     try {
       await send('auth.setPassword', { password, ...(hasPassword ? { current } : {}) });
       setHasPassword(true);
-      setMessage('Password saved. Wallet keys are encrypted with it.');
+      setMessage(t('securityPasswordSaved'));
       onSaved?.();
       setPassword('');
       setCurrent('');
@@ -26,14 +27,10 @@ export function PasswordForm({ onSaved }: { onSaved?(): void }) {
   };
   return (
     <form className="card" onSubmit={(e) => void save(e)} data-testid="password-form">
-      <p className="muted">
-        {hasPassword
-          ? 'A password protects large charges and budget overages.'
-          : 'No password yet: large charges and budget overages cannot be approved until you set one (or 2FA).'}
-      </p>
+      <p className="muted">{hasPassword ? t('securityHasPassword') : t('securityNoPassword')}</p>
       {hasPassword && (
         <label>
-          Current password{' '}
+          {t('securityCurrentPassword')}{' '}
           <input
             type="password"
             autoComplete="current-password"
@@ -43,7 +40,7 @@ export function PasswordForm({ onSaved }: { onSaved?(): void }) {
         </label>
       )}{' '}
       <label>
-        New password (8 characters or more){' '}
+        {t('securityNewPassword')}{' '}
         <input
           type="password"
           data-testid="new-password"
@@ -54,7 +51,7 @@ export function PasswordForm({ onSaved }: { onSaved?(): void }) {
         />
       </label>{' '}
       <button type="submit" className="primary" data-testid="save-password">
-        Save password
+        {t('securitySavePassword')}
       </button>
       {message && <p role="status">{message}</p>}
     </form>
@@ -75,19 +72,20 @@ export function TotpForm() {
       await send('auth.totpConfirm', { code });
       setEnabled(true);
       setSetup(undefined);
-      setMessage('2FA is on: large charges accept a code from your app.');
+      setMessage(t('securityTotpTurnedOn'));
     } catch (err) {
       setMessage(err instanceof Error ? err.message : String(err));
     }
   };
+  // The secret stays in its own element inside the translated sentence. The marker is U+0001:
+  // Chrome's i18n drops U+0000 from substitutions.
+  const [keyBefore, keyAfter] = t('securityTotpTypeKey', '\u0001').split('\u0001');
   return (
     <div className="card" data-testid="totp">
-      <p className="muted">
-        {enabled ? '2FA is on.' : 'Use an authenticator app instead of typing your password.'}
-      </p>
+      <p className="muted">{enabled ? t('securityTotpOn') : t('securityTotpOff')}</p>
       {!setup && (
         <button type="button" onClick={() => void send('auth.totpSetup', {}).then(setSetup)}>
-          {enabled ? 'Replace 2FA' : 'Set up 2FA'}
+          {enabled ? t('securityTotpReplace') : t('securityTotpSetUp')}
         </button>
       )}
       {setup && (
@@ -95,16 +93,18 @@ export function TotpForm() {
           <div
             className="qr"
             role="img"
-            aria-label="QR code to scan with your authenticator app"
+            aria-label={t('securityTotpQr')}
             // The SVG is generated here from our own otpauth URI, not taken from any page.
             // biome-ignore lint/security/noDangerouslySetInnerHtml: locally generated SVG
             dangerouslySetInnerHTML={{ __html: renderSVG(setup.uri, { border: 2 }) }}
           />
           <p>
-            Or type this key: <code data-testid="totp-secret">{setup.secret}</code>
+            {keyBefore}
+            <code data-testid="totp-secret">{setup.secret}</code>
+            {keyAfter}
           </p>
           <label>
-            Code from the app{' '}
+            {t('securityTotpCode')}{' '}
             <input
               inputMode="numeric"
               pattern="[0-9]{6}"
@@ -113,7 +113,7 @@ export function TotpForm() {
             />
           </label>{' '}
           <button type="submit" className="primary">
-            Turn on 2FA
+            {t('securityTotpTurnOn')}
           </button>
         </form>
       )}
@@ -130,24 +130,28 @@ export function ManualRate({ currency }: { currency: string }) {
     e.preventDefault();
     try {
       await send('rates.setManual', { rate: rate.trim(), validForHours: Number(hours) });
-      setMessage(`Saved: used while no rate source answers, for ${hours} hours.`);
+      setMessage(t('securityManualRateSaved', hours));
     } catch (err) {
       setMessage(err instanceof Error ? err.message : String(err));
     }
   };
+  // The inputs sit inside the translated sentences, wherever the language puts them.
+  const [rateBefore, rateAfter] = t('securityManualRate', '\u0001', currency).split('\u0001');
+  const [hoursBefore, hoursAfter] = t('securityManualRateHours', '\u0001').split('\u0001');
   return (
     <form className="card" onSubmit={(e) => void save(e)}>
-      <p className="muted">
-        Paybound needs a {currency} price of bitcoin to check charges against your budgets.
-      </p>
+      <p className="muted">{t('securityRateNeeded', currency)}</p>
       <label>
-        Manual rate: 1 BTC ={' '}
-        <input value={rate} placeholder="97000.00" onChange={(e) => setRate(e.target.value)} /> {currency}
+        {rateBefore}
+        <input value={rate} placeholder="97000.00" onChange={(e) => setRate(e.target.value)} />
+        {rateAfter}
       </label>{' '}
       <label>
-        for <input className="narrow" value={hours} onChange={(e) => setHours(e.target.value)} /> hours
+        {hoursBefore}
+        <input className="narrow" value={hours} onChange={(e) => setHours(e.target.value)} />
+        {hoursAfter}
       </label>{' '}
-      <button type="submit">Save rate</button>
+      <button type="submit">{t('securitySaveRate')}</button>
       {message && <p role="status">{message}</p>}
     </form>
   );

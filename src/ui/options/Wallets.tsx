@@ -3,8 +3,16 @@ import { type FormEvent, useState } from 'react';
 import { formatMsatAsSats } from '../../core/money/rates';
 import { send } from '../../messages/client';
 import type { StatusView } from '../../messages/map';
+import { type MessageKey, t } from '../shared/i18n';
 
 type Kind = 'lnbits' | 'nwc' | 'webln';
+
+/** The name a new wallet gets when none is typed. */
+const DEFAULT_NAME: Record<Kind, MessageKey> = {
+  lnbits: 'walletsDefaultNameLnbits',
+  nwc: 'walletsDefaultNameNwc',
+  webln: 'walletsDefaultNameWebln',
+};
 
 export function Wallets({ status, reload }: { status: StatusView; reload(): Promise<void> }) {
   const [tests, setTests] = useState<Record<string, string>>({});
@@ -12,16 +20,40 @@ export function Wallets({ status, reload }: { status: StatusView; reload(): Prom
   const [form, setForm] = useState({ label: '', url: '', adminKey: '', uri: '', network: 'mainnet' });
   const [message, setMessage] = useState<string>();
   const test = async (railId: string) => {
-    setTests({ ...tests, [railId]: 'asking the wallet…' });
+    setTests({ ...tests, [railId]: t('walletsTesting') });
     const r = await send('rails.test', { railId });
-    setTests({ ...tests, [railId]: r.ok ? `balance ${formatMsatAsSats(BigInt(r.balanceMsat))}` : r.reason });
+    setTests({
+      ...tests,
+      [railId]: r.ok ? t('walletsBalance', formatMsatAsSats(BigInt(r.balanceMsat))) : r.reason,
+    });
+  };
+  const [cardMessage, setCardMessage] = useState<string>();
+  /** Opens the card service in a tab, then waits for the link to be claimable (up to 10 minutes). */
+  const linkCard = async () => {
+    try {
+      await send('card.linkStart', {});
+      setCardMessage(t('walletsLinkCardWaiting'));
+      for (let i = 0; i < 300; i++) {
+        const r = await send('card.linkPoll', {});
+        if (r.status === 'linked') {
+          setCardMessage(t('walletsCardLinked', r.label));
+          await reload();
+          return;
+        }
+        if (r.status === 'failed' || r.status === 'none') {
+          setCardMessage(r.status === 'failed' ? r.reason : undefined);
+          return;
+        }
+        await new Promise((resolve) => setTimeout(resolve, 2000));
+      }
+    } catch (err) {
+      setCardMessage(err instanceof Error ? err.message : String(err));
+    }
   };
   const add = async (e: FormEvent) => {
     e.preventDefault();
     const network = form.network as 'mainnet' | 'testnet' | 'signet' | 'regtest';
-    const label =
-      form.label ||
-      { lnbits: 'LNbits wallet', nwc: 'Nostr Wallet Connect', webln: "This page's WebLN wallet" }[kind];
+    const label = form.label || t(DEFAULT_NAME[kind]);
     try {
       const input =
         kind === 'lnbits'
@@ -30,7 +62,7 @@ export function Wallets({ status, reload }: { status: StatusView; reload(): Prom
             ? { kind, label, network, uri: form.uri.trim() }
             : { kind, label, network };
       const { id } = await send('rails.add', input);
-      setMessage('Linked. Testing the connection…');
+      setMessage(t('walletsLinkedTesting'));
       await reload();
       if (kind !== 'webln') await test(id);
       setMessage(undefined);
@@ -43,7 +75,7 @@ export function Wallets({ status, reload }: { status: StatusView; reload(): Prom
     <>
       {status.rails.length ? (
         <fieldset className="card" data-testid="rails">
-          <legend>The wallet that pays</legend>
+          <legend>{t('walletsPayingWallet')}</legend>
           {status.rails.map((r) => (
             <div key={r.id} className="row rail">
               <label>
@@ -62,36 +94,43 @@ export function Wallets({ status, reload }: { status: StatusView; reload(): Prom
               <span>
                 {r.kind !== 'webln' && (
                   <button type="button" onClick={() => void test(r.id)}>
-                    Test
+                    {t('walletsTest')}
                   </button>
                 )}{' '}
                 <button
                   type="button"
                   onClick={() => void send('rails.remove', { railId: r.id }).then(reload)}
                 >
-                  Unlink
+                  {t('walletsUnlink')}
                 </button>
               </span>
             </div>
           ))}
         </fieldset>
       ) : (
-        <p className="muted">No wallet linked yet.</p>
+        <p className="muted">{t('walletsNoneLinked')}</p>
       )}
+      <div className="card" data-testid="link-card">
+        <button type="button" onClick={() => void linkCard()}>
+          {t('walletsLinkCard')}
+        </button>{' '}
+        {cardMessage && <span role="status">{cardMessage}</span>}
+      </div>
       <form className="card" onSubmit={(e) => void add(e)} data-testid="add-rail">
         <label>
-          Link{' '}
+          {t('walletsLink')}{' '}
           <select value={kind} onChange={(e) => setKind(e.target.value as Kind)}>
-            <option value="lnbits">an LNbits wallet</option>
-            <option value="nwc">a Nostr Wallet Connect wallet</option>
-            <option value="webln">the WebLN wallet of the page (Alby and others)</option>
+            <option value="lnbits">{t('walletsKindLnbits')}</option>
+            <option value="nwc">{t('walletsKindNwc')}</option>
+            <option value="webln">{t('walletsKindWebln')}</option>
           </select>
         </label>{' '}
         <label>
-          Name <input value={form.label} onChange={(e) => setForm({ ...form, label: e.target.value })} />
+          {t('walletsName')}{' '}
+          <input value={form.label} onChange={(e) => setForm({ ...form, label: e.target.value })} />
         </label>{' '}
         <label>
-          Network{' '}
+          {t('walletsNetwork')}{' '}
           <select value={form.network} onChange={(e) => setForm({ ...form, network: e.target.value })}>
             <option value="mainnet">Bitcoin</option>
             <option value="testnet">testnet</option>
@@ -102,7 +141,7 @@ export function Wallets({ status, reload }: { status: StatusView; reload(): Prom
         {kind === 'lnbits' && (
           <div>
             <label>
-              LNbits address{' '}
+              {t('walletsLnbitsAddress')}{' '}
               <input
                 value={form.url}
                 placeholder="https://legend.lnbits.com"
@@ -110,7 +149,7 @@ export function Wallets({ status, reload }: { status: StatusView; reload(): Prom
               />
             </label>{' '}
             <label>
-              Admin key{' '}
+              {t('walletsAdminKey')}{' '}
               <input value={form.adminKey} onChange={(e) => setForm({ ...form, adminKey: e.target.value })} />
             </label>
           </div>
@@ -118,7 +157,7 @@ export function Wallets({ status, reload }: { status: StatusView; reload(): Prom
         {kind === 'nwc' && (
           <div>
             <label>
-              Connection string{' '}
+              {t('walletsConnectionString')}{' '}
               <input
                 className="wide"
                 value={form.uri}
@@ -129,7 +168,7 @@ export function Wallets({ status, reload }: { status: StatusView; reload(): Prom
           </div>
         )}
         <button type="submit" className="primary">
-          Link wallet
+          {t('walletsLinkSubmit')}
         </button>
         {message && (
           <p role="status" className="error">

@@ -21,9 +21,9 @@ function Options() {
   return (
     <main className="options">
       <h1>{t('settingsTitle')}</h1>
-      <nav aria-label="Sections">
-        <a href="#budgets">Budgets</a> · <a href="#wallets">Wallets</a> · <a href="#security">Security</a> ·{' '}
-        <a href="#history">History</a>
+      <nav aria-label={t('optionsSections')}>
+        <a href="#budgets">{t('optionsNavBudgets')}</a> · <a href="#wallets">{t('optionsNavWallets')}</a> ·{' '}
+        <a href="#security">{t('optionsNavSecurity')}</a> · <a href="#history">{t('optionsNavHistory')}</a>
       </nav>
       {error && (
         <p className="error" role="alert">
@@ -31,42 +31,40 @@ function Options() {
         </p>
       )}
       <section id="budgets" aria-labelledby="h-budgets">
-        <h2 id="h-budgets">Budgets and approvals</h2>
+        <h2 id="h-budgets">{t('optionsBudgetsHeading')}</h2>
         <BudgetBars budgets={spend} />
         <RulesEditor currency={currency} onSaved={() => void load()} />
       </section>
       <section id="wallets" aria-labelledby="h-wallets">
-        <h2 id="h-wallets">Wallets</h2>
+        <h2 id="h-wallets">{t('optionsWalletsHeading')}</h2>
         {status && <Wallets status={status} reload={load} />}
-        <h3>Currency and exchange rate</h3>
+        <h3>{t('optionsCurrencyHeading')}</h3>
         <General onSaved={() => void load()} />
         <ManualRate currency={currency} />
       </section>
       <section id="security" aria-labelledby="h-security">
-        <h2 id="h-security">Password</h2>
+        <h2 id="h-security">{t('optionsPasswordHeading')}</h2>
         {status?.vault === 'none' && (
           <p className="card warn" data-testid="unencrypted">
-            Your wallet keys are stored unencrypted on this computer. Set a password to encrypt them; it also
-            protects large charges.
+            {t('optionsUnencrypted')}
           </p>
         )}
         {status?.vault === 'unlocked' && (
           <p className="muted">
-            Wallet keys are encrypted with your password and unlocked until you lock Paybound or leave it
-            idle.{' '}
+            {t('optionsUnlockedNotice')}{' '}
             <button type="button" onClick={() => void send('vault.lock', {}).then(load)}>
-              Lock now
+              {t('optionsLockNow')}
             </button>
           </p>
         )}
         <PasswordForm onSaved={() => void load()} />
-        <h3>Two-factor codes (TOTP)</h3>
+        <h3>{t('optionsTotpHeading')}</h3>
         <TotpForm />
       </section>
       <section id="history" aria-labelledby="h-history">
-        <h2 id="h-history">History</h2>
+        <h2 id="h-history">{t('optionsHistoryHeading')}</h2>
         <History payments={payments} currency={currency} reload={load} />
-        <h3>Payment requests seen</h3>
+        <h3>{t('optionsChallengesHeading')}</h3>
         <RecentChallenges rows={recent} />
       </section>
     </main>

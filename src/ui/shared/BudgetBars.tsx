@@ -1,9 +1,17 @@
 import { formatMinor } from '../../core/money/rates';
 import type { BudgetSpendView } from '../../messages/map';
+import { type MessageKey, t } from './i18n';
+
+const PERIOD: Record<string, MessageKey> = { day: 'periodDay', week: 'periodWeek', month: 'periodMonth' };
+
+const periodLabel = (period: string): string => {
+  const key = Object.hasOwn(PERIOD, period) ? PERIOD[period] : undefined;
+  return key ? t(key) : period;
+};
 
 /** Each budget's spend this period as a labelled progress bar. */
 export function BudgetBars({ budgets }: { budgets: BudgetSpendView[] }) {
-  if (budgets.length === 0) return <p className="muted">No budgets set.</p>;
+  if (budgets.length === 0) return <p className="muted">{t('noBudgetsSet')}</p>;
   return (
     <ul className="budgets" data-testid="budget-bars">
       {budgets.map((b) => {
@@ -14,18 +22,16 @@ export function BudgetBars({ budgets }: { budgets: BudgetSpendView[] }) {
           <li key={b.id}>
             <div className="budget-line">
               <span>{b.label}</span>
-              <span>
-                {formatMinor(used, b.currency)} of {formatMinor(limit, b.currency)}
-              </span>
+              <span>{t('budgetUsedOf', formatMinor(used, b.currency), formatMinor(limit, b.currency))}</span>
             </div>
             <progress
               max={100}
               value={Math.min(pct, 100)}
-              aria-label={`${b.label}: ${pct}% used`}
+              aria-label={t('budgetPercentUsed', b.label, String(pct))}
               className={pct >= 100 ? 'over' : pct >= 80 ? 'high' : undefined}
             />
             <div className="muted small">
-              {b.scope}, per {b.period}; starts again on {b.resetsOn}
+              {t('budgetScopePeriod', b.scope, periodLabel(b.period), b.resetsOn)}
             </div>
           </li>
         );

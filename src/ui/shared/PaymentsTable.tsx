@@ -1,27 +1,33 @@
 import { formatMinor, formatMsatAsSats } from '../../core/money/rates';
 import type { PaymentView } from '../../messages/map';
+import { type MessageKey, t } from './i18n';
 
-const STATE_LABEL: Record<string, string> = {
-  reserved: 'waiting for you',
-  paying: 'paying…',
-  paid: 'paid',
-  failed: 'not paid',
-  unknown: 'checking with wallet',
-  proof_failed: 'bad proof — disputed',
-  accepted: 'accepted',
-  rejected: 'rejected',
+const STATE_LABEL: Record<string, MessageKey> = {
+  reserved: 'stateReserved',
+  paying: 'statePaying',
+  paid: 'statePaid',
+  failed: 'stateFailed',
+  unknown: 'stateUnknown',
+  proof_failed: 'stateProofFailed',
+  accepted: 'stateAccepted',
+  rejected: 'stateRejected',
+};
+
+const stateLabel = (state: string): string => {
+  const key = Object.hasOwn(STATE_LABEL, state) ? STATE_LABEL[state] : undefined;
+  return key ? t(key) : state;
 };
 
 export function PaymentsTable({ rows }: { rows: PaymentView[] }) {
-  if (rows.length === 0) return <p className="muted">No payments yet.</p>;
+  if (rows.length === 0) return <p className="muted">{t('noPaymentsYet')}</p>;
   return (
     <table data-testid="payments">
       <thead>
         <tr>
-          <th>When</th>
-          <th>Site</th>
-          <th>Amount</th>
-          <th>Status</th>
+          <th>{t('columnWhen')}</th>
+          <th>{t('columnSite')}</th>
+          <th>{t('columnAmount')}</th>
+          <th>{t('columnStatus')}</th>
         </tr>
       </thead>
       <tbody>
@@ -39,7 +45,7 @@ export function PaymentsTable({ rows }: { rows: PaymentView[] }) {
               className={p.state === 'failed' || p.state === 'proof_failed' ? 'error' : undefined}
               title={p.failure?.reason}
             >
-              {STATE_LABEL[p.state] ?? p.state}
+              {stateLabel(p.state)}
               {p.failure && p.state !== 'paid' ? <div className="muted small">{p.failure.reason}</div> : null}
             </td>
           </tr>

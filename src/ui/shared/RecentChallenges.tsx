@@ -1,15 +1,16 @@
 import type { ChallengeRecordView } from '../../messages/map';
+import { t } from './i18n';
 
 export function RecentChallenges({ rows }: { rows: ChallengeRecordView[] }) {
-  if (rows.length === 0) return <p className="muted">No payment requests seen yet.</p>;
+  if (rows.length === 0) return <p className="muted">{t('noChallengesYet')}</p>;
   return (
     <table data-testid="recent-challenges">
       <thead>
         <tr>
-          <th>When</th>
-          <th>Site</th>
-          <th>Protocol</th>
-          <th>Outcome</th>
+          <th>{t('columnWhen')}</th>
+          <th>{t('columnSite')}</th>
+          <th>{t('columnProtocol')}</th>
+          <th>{t('columnOutcome')}</th>
         </tr>
       </thead>
       <tbody>
@@ -18,7 +19,7 @@ export function RecentChallenges({ rows }: { rows: ChallengeRecordView[] }) {
             <td>{new Date(r.seenAt).toLocaleTimeString()}</td>
             <td>{r.origin}</td>
             <td>{r.protocols.join(', ') || '—'}</td>
-            <td className={r.error ? 'error' : undefined}>{r.error ?? 'seen'}</td>
+            <td className={r.error ? 'error' : undefined}>{r.error ?? t('challengeSeen')}</td>
           </tr>
         ))}
       </tbody>

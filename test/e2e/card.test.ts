@@ -1,0 +1,98 @@
+/** The card rail: link a card on the Stripe stand-in's hosted page, then pay the demo app by card. */
+import type { BrowserContext, Page } from 'playwright-core';
+import type { RulesWire } from '../../src/core/policy/rules';
+import { ask, ledger, nextQuoteWindow, POPUP } from './harness/flows';
+import { expect, test } from './harness/fixtures';
+
+/** Links a card through the card service, typing `number` on the hosted page; returns the new rail id. */
+async function linkCard(context: BrowserContext, popup: Page, number: string): Promise<string> {
+  // The tab starts on the card service's /link and is redirected to the hosted card page.
+  const tabOpened = context.waitForEvent('page');
+  await ask(popup, 'card.linkStart', {});
+  const tab = await tabOpened;
+  await tab.waitForSelector('#cardNumber');
+  await tab.fill('#cardNumber', number);
+  await tab.fill('#cardExpiry', '12 / 34');
+  await tab.fill('#cardCvc', '123');
+  await tab.click('#submit');
+  let railId = '';
+  await expect
+    .poll(async () => {
+      const r = await ask(popup, 'card.linkPoll', {});
+      if (r.status === 'linked') railId = r.railId;
+      return r.status;
+    })
+    .toBe('linked');
+  await ask(popup, 'rails.setDefault', { railId });
+  return railId;
+}
+
+function generate(page: Page, prompt = 'x'): Promise<number> {
+  return page.evaluate(
+    async (p) =>
+      (await fetch('/api/generate', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ prompt: p }) }))
+        .status,
+    prompt,
+  );
+}
+
+async function setRules(popup: Page, change: (r: RulesWire) => RulesWire) {
+  await ask(popup, 'rules.set', change(await ask(popup, 'rules.get', {})));
+}
+
+test('link a card on the hosted page, then pay by card: the quote says it is an authorization', async ({
+  context,
+  demoPage,
+  openExtensionPage,
+}) => {
+  const popup = await openExtensionPage(POPUP);
+  await linkCard(context, popup, '4242 4242 4242 4242');
+  expect((await ask(popup, 'status.get', {})).rails.map((r) => r.label)).toContain('Visa •••• 4242');
+  const status = generate(demoPage, 'paid by card');
+  const quote = await nextQuoteWindow(context);
+  expect(await quote.textContent('[data-testid=card-note]')).toContain('actual amount');
+  await quote.click('[data-testid=approve]');
+  expect(await status).toBe(200);
+  const [row] = await ledger(popup);
+  expect(row).toMatchObject({ state: 'paid', approval: 'approved', amountMsat: '0' });
+  expect(Number(row?.amountMinor)).toBeGreaterThan(0);
+});
+
+test('card, auto tier: pays without a window; the same challenge presented again is not charged twice', async ({
+  context,
+  demoPage,
+  openExtensionPage,
+}) => {
+  const popup = await openExtensionPage(POPUP);
+  await linkCard(context, popup, '4242424242424242');
+  await setRules(popup, (r) => ({ ...r, autoMaxMinor: '500', confirmMaxMinor: '500' }));
+  // Capture the 402 the demo sends, to present the very same challenge twice.
+  let challenge: Record<string, string> | undefined;
+  demoPage.on('response', (res) => {
+    if (res.status() === 402 && !challenge) challenge = res.headers();
+  });
+  expect(await generate(demoPage)).toBe(200);
+  expect((await ledger(popup))[0]).toMatchObject({ state: 'paid', approval: 'auto' });
+  const header = challenge?.['www-authenticate'] ?? '';
+  expect(header).toContain('paybound-card');
+  await demoPage.route('**/replayed', (route) =>
+    route.fulfill({ status: 402, headers: { 'www-authenticate': header }, body: '{}' }),
+  );
+  await demoPage.evaluate(() => fetch('/replayed'));
+  expect(await ledger(popup)).toHaveLength(1);
+});
+
+test('a declined card: the page keeps its 402, the ledger says declined, nothing is counted', async ({
+  context,
+  demoPage,
+  openExtensionPage,
+}) => {
+  const popup = await openExtensionPage(POPUP);
+  await linkCard(context, popup, '4000 0000 0000 0002');
+  const status = generate(demoPage, 'declined');
+  await (await nextQuoteWindow(context)).click('[data-testid=approve]');
+  expect(await status).toBe(402);
+  expect((await ledger(popup))[0]).toMatchObject({ state: 'failed', failure: { reason: expect.stringMatching(/declined/) } });
+  const spent = await ask(popup, 'spend.summary', {});
+  expect(spent[0]).toMatchObject({ spentMinor: '0', reservedMinor: '0' });
+});
