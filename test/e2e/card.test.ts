@@ -1,8 +1,8 @@
 /** The card rail: link a card on the Stripe stand-in's hosted page, then pay the demo app by card. */
 import type { BrowserContext, Page } from 'playwright-core';
 import type { RulesWire } from '../../src/core/policy/rules';
-import { ask, ledger, nextQuoteWindow, POPUP } from './harness/flows';
 import { expect, test } from './harness/fixtures';
+import { ask, ledger, nextQuoteWindow, POPUP } from './harness/flows';
 
 /** Links a card through the card service, typing `number` on the hosted page; returns the new rail id. */
 async function linkCard(context: BrowserContext, popup: Page, number: string): Promise<string> {
@@ -30,8 +30,13 @@ async function linkCard(context: BrowserContext, popup: Page, number: string): P
 function generate(page: Page, prompt = 'x'): Promise<number> {
   return page.evaluate(
     async (p) =>
-      (await fetch('/api/generate', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ prompt: p }) }))
-        .status,
+      (
+        await fetch('/api/generate', {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ prompt: p }),
+        })
+      ).status,
     prompt,
   );
 }
@@ -92,7 +97,10 @@ test('a declined card: the page keeps its 402, the ledger says declined, nothing
   const status = generate(demoPage, 'declined');
   await (await nextQuoteWindow(context)).click('[data-testid=approve]');
   expect(await status).toBe(402);
-  expect((await ledger(popup))[0]).toMatchObject({ state: 'failed', failure: { reason: expect.stringMatching(/declined/) } });
+  expect((await ledger(popup))[0]).toMatchObject({
+    state: 'failed',
+    failure: { reason: expect.stringMatching(/declined/) },
+  });
   const spent = await ask(popup, 'spend.summary', {});
   expect(spent[0]).toMatchObject({ spentMinor: '0', reservedMinor: '0' });
 });
