@@ -54,6 +54,67 @@ if (headed) {
     await demo.goto(stack.info.demo);
     await shot(demo, 'demo-app', `the demo AI writing assistant at ${stack.info.demo}`);
 
+    // Link a card on the Stripe stand-in's hosted page, then pay by card.
+    const options = await browser.context.newPage();
+    await options.goto(extensionUrl(browser.extensionId, 'src/ui/options/index.html#wallets'));
+    await options.waitForSelector('[data-testid=link-card] button');
+    const [cardTab] = await Promise.all([
+      browser.context.waitForEvent('page'),
+      options.click('[data-testid=link-card] button'),
+    ]);
+    await cardTab.waitForSelector('#cardNumber');
+    await cardTab.fill('#cardNumber', '4242 4242 4242 4242');
+    await cardTab.fill('#cardExpiry', '12 / 34');
+    await cardTab.fill('#cardCvc', '123');
+    await shot(
+      cardTab,
+      'card-page',
+      "Link a card: the card service opens Stripe's page (the stand-in) in a tab; a test card is typed",
+    );
+    await cardTab.click('#submit');
+    await cardTab.waitForURL(/\/link\/done/);
+    await options.bringToFront();
+    await options.locator('[data-testid=link-card] [role=status]', { hasText: /^Linked/ }).waitFor();
+    await options.locator('[data-testid=rails] label', { hasText: '•••• 4242' }).click();
+    await options.waitForFunction(
+      () =>
+        [...document.querySelectorAll<HTMLInputElement>('[data-testid=rails] input[type=radio]')].some(
+          (r) => r.checked && r.parentElement?.textContent?.includes('4242'),
+        ),
+      undefined,
+      { polling: 250 },
+    );
+    await shot(options, 'card-linked', 'The card is linked (brand and last 4 only) and chosen to pay');
+    await cardTab.close();
+    await demo.bringToFront();
+    await demo.fill('#prompt', 'A haiku, paid by card');
+    const [cardQuote] = await Promise.all([approveWindow(), demo.click('#generate')]);
+    await shot(
+      cardQuote,
+      'card-quote',
+      'By card: the quote is an authorization up to the price; the actual amount is charged after review',
+    );
+    await cardQuote.click('[data-testid=approve]');
+    await demo.waitForFunction(() => document.querySelector('#status')?.textContent === '200 OK');
+    await shot(
+      demo,
+      'card-paid',
+      'Approved: the card service authorized it, the app verified the signed receipt and answered',
+    );
+
+    // Back to the Lightning wallet for the rest of the tour.
+    await options.bringToFront();
+    await options.locator('[data-testid=rails] label', { hasText: 'Stand-in LNbits wallet' }).click();
+    await options.waitForFunction(
+      () =>
+        [...document.querySelectorAll<HTMLInputElement>('[data-testid=rails] input[type=radio]')].some(
+          (r) => r.checked && r.parentElement?.textContent?.includes('LNbits'),
+        ),
+      undefined,
+      { polling: 250 },
+    );
+    await demo.bringToFront();
+
     await demo.fill('#prompt', 'A short poem about paying for what you use');
     const [quote] = await Promise.all([approveWindow(), demo.click('#generate')]);
     await shot(
@@ -95,10 +156,10 @@ if (headed) {
       'the toolbar popup: the linked wallet and the payments, with amounts in USD and sats',
     );
 
-    const options = await browser.context.newPage();
     await options.goto(extensionUrl(browser.extensionId, 'src/ui/options/index.html'));
+    await options.reload();
     await options.waitForSelector('[data-testid=payments]');
-    await shot(options, 'settings', 'the settings page: wallets and history');
+    await shot(options, 'settings', 'the settings page: budgets, wallets, security and history');
     console.log(`tour done: ${n} screenshots in ${dir}`);
   } finally {
     await browser.close();
