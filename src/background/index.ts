@@ -18,7 +18,7 @@ import { AuthError, AuthService } from './services/auth';
 import { NoticeService } from './services/notices';
 import { PaymentService } from './services/payments';
 import { applyProvisioning } from './services/provisioning';
-import { claimCard } from './services/rails/card';
+import { claimCard, revokeCard } from './services/rails/card';
 import { defaultRail, railFor } from './services/rails/index';
 import { RailError } from './services/rails/types';
 import { RateService } from './services/rates';
@@ -204,9 +204,10 @@ const route = createRouter(
     },
     'rails.test': ({ railId }) => testRail(db, vault, railId),
     'rails.remove': async ({ railId }) => {
-      const existed = (await db.rails.get(railId)) !== undefined;
+      const record = await db.rails.get(railId);
+      if (record?.kind === 'card') await revokeCard(await vault.open(record)).catch(() => undefined);
       await db.rails.delete(railId);
-      return { removed: existed };
+      return { removed: record !== undefined };
     },
     'card.linkStart': async ({ serviceUrl }) => {
       const url = serviceUrl ?? (await getSetting<string | null>(db, 'cardServiceUrl', null));

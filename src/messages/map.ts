@@ -108,6 +108,7 @@ export const messageSchemas = {
       rateSourceUrl: v.optional(v.pipe(v.string(), v.url('the rate source must be a URL'))),
       autoLockMinutes: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(24 * 60))),
       muteAutoNotices: v.optional(v.boolean()),
+      cardServiceUrl: v.optional(v.pipe(v.string(), v.url('the card service must be a URL'))),
     }),
   },
   'settings.get': { audience: 'extension', input: v.strictObject({}) },
@@ -204,6 +205,7 @@ export interface GeneralSettings {
   rateSourceUrl: string | null;
   autoLockMinutes: number;
   muteAutoNotices: boolean;
+  cardServiceUrl: string | null;
 }
 
 export interface BudgetSpendView {

@@ -22,11 +22,12 @@ export async function getStatus(db: PayboundDb, version: string): Promise<Status
 }
 
 export async function generalSettings(db: PayboundDb): Promise<GeneralSettings> {
-  const [currency, rateSourceUrl, autoLockMinutes, muteAutoNotices] = await Promise.all([
+  const [currency, rateSourceUrl, autoLockMinutes, muteAutoNotices, cardServiceUrl] = await Promise.all([
     getSetting(db, 'currency', 'USD'),
     getSetting<string | null>(db, 'rateSourceUrl', null),
     getSetting(db, 'autoLockMinutes', 30),
     getSetting(db, 'muteAutoNotices', false),
+    getSetting<string | null>(db, 'cardServiceUrl', null),
   ]);
-  return { currency, rateSourceUrl, autoLockMinutes, muteAutoNotices };
+  return { currency, rateSourceUrl, autoLockMinutes, muteAutoNotices, cardServiceUrl };
 }

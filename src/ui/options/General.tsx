@@ -17,8 +17,14 @@ export function General({ onSaved }: { onSaved(): void }) {
   const save = async (e: FormEvent) => {
     e.preventDefault();
     try {
-      const { rateSourceUrl, ...rest } = form;
-      setForm(await send('settings.set', { ...rest, ...(rateSourceUrl ? { rateSourceUrl } : {}) }));
+      const { rateSourceUrl, cardServiceUrl, ...rest } = form;
+      setForm(
+        await send('settings.set', {
+          ...rest,
+          ...(rateSourceUrl ? { rateSourceUrl } : {}),
+          ...(cardServiceUrl ? { cardServiceUrl } : {}),
+        }),
+      );
       setMessage({ ok: true, text: t('generalSaved') });
       onSaved();
     } catch (err) {
@@ -43,6 +49,16 @@ export function General({ onSaved }: { onSaved(): void }) {
           value={form.rateSourceUrl ?? ''}
           placeholder="https://rates.example"
           onChange={(e) => setForm({ ...form, rateSourceUrl: e.target.value || null })}
+        />
+      </label>
+      <br />
+      <label>
+        {t('generalCardService')}{' '}
+        <input
+          className="wide"
+          value={form.cardServiceUrl ?? ''}
+          placeholder="https://cards.example"
+          onChange={(e) => setForm({ ...form, cardServiceUrl: e.target.value || null })}
         />
       </label>
       <br />

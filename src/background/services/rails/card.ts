@@ -103,3 +103,10 @@ export async function claimCard(
   }
   return { status: 'failed', reason: body.error?.message ?? `the card service answered ${status}` };
 }
+
+/** Unlinking: the card service revokes the device token (best effort: the local record goes anyway). */
+export async function revokeCard(record: CardRecord): Promise<void> {
+  await call(record.config.serviceUrl, '/api/device', { method: 'DELETE', token: record.config.token }).catch(
+    () => undefined,
+  );
+}
