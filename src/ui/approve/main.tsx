@@ -17,13 +17,13 @@ function useNowSeconds(): number {
 
 function ageText(ms: number): string {
   const minutes = Math.floor(ms / 60000);
-  if (minutes < 1) return 'just now';
-  if (minutes < 120) return `${minutes} min ago`;
-  return `${Math.floor(minutes / 60)} h ago`;
+  if (minutes < 1) return t('quoteJustNow');
+  if (minutes < 120) return t('quoteMinutesAgo', String(minutes));
+  return t('quoteHoursAgo', String(Math.floor(minutes / 60)));
 }
 
 function countdown(seconds: number): string {
-  if (seconds <= 0) return 'expired';
+  if (seconds <= 0) return t('quoteExpired');
   const m = Math.floor(seconds / 60);
   const s = seconds % 60;
   return `${m}:${String(s).padStart(2, '0')}`;
@@ -69,7 +69,7 @@ function Quote({ quote, position, total }: { quote: QuoteView; position: number;
         <div className="fiat" data-testid="amount-fiat">
           {quote.amountMinor !== undefined
             ? formatMinor(BigInt(quote.amountMinor), quote.currency)
-            : 'rate unavailable'}
+            : t('quoteRateUnavailable')}
         </div>
         {quote.railKind === 'card' ? (
           <div className="sats" data-testid="card-note">
@@ -85,9 +85,14 @@ function Quote({ quote, position, total }: { quote: QuoteView; position: number;
         {quote.railKind !== 'card' && <dt>{t('rate')}</dt>}
         <dd data-testid="rate" hidden={quote.railKind === 'card'}>
           {quote.rate
-            ? `${formatMinor(BigInt(quote.rate.minorPerBtc), quote.currency)} per BTC, from ${quote.rate.source}, ${ageText(quote.rate.ageMs)}`
-            : 'no rate available: the amount is shown in sats only'}
-          {quote.rate?.stale && <strong className="error"> — old rate, a 2% margin is added</strong>}
+            ? t(
+                'quoteRateLine',
+                formatMinor(BigInt(quote.rate.minorPerBtc), quote.currency),
+                quote.rate.source,
+                ageText(quote.rate.ageMs),
+              )
+            : t('quoteNoRate')}
+          {quote.rate?.stale && <strong className="error">{t('quoteStaleRate')}</strong>}
         </dd>
         <dt>{t('offerExpiresIn')}</dt>
         <dd data-testid="expiry" className={remaining < 60 ? 'error' : undefined}>
@@ -99,9 +104,13 @@ function Quote({ quote, position, total }: { quote: QuoteView; position: number;
             ? t('noBudgetApplies')
             : quote.budgets.map((b) => (
                 <div key={b.label} className={b.overMinor !== '0' ? 'error' : undefined}>
-                  {b.label}: {formatMinor(BigInt(b.afterMinor), quote.currency)} of{' '}
-                  {formatMinor(BigInt(b.limitMinor), quote.currency)} after this
-                  {b.overMinor !== '0' && ` — over by ${formatMinor(BigInt(b.overMinor), quote.currency)}`}
+                  {t(
+                    'quoteBudgetAfter',
+                    b.label,
+                    formatMinor(BigInt(b.afterMinor), quote.currency),
+                    formatMinor(BigInt(b.limitMinor), quote.currency),
+                  )}
+                  {b.overMinor !== '0' && t('quoteOverBy', formatMinor(BigInt(b.overMinor), quote.currency))}
                 </div>
               ))}
         </dd>
@@ -114,8 +123,7 @@ function Quote({ quote, position, total }: { quote: QuoteView; position: number;
       </dl>
       {needsPassword && (
         <label className="strong">
-          Password or 2FA code (needed for{' '}
-          {quote.tier === 'overage' ? 'going over a budget' : 'large charges'})
+          {t(quote.tier === 'overage' ? 'quotePasswordForOverage' : 'quotePasswordForStrong')}
           <input
             type="password"
             data-testid="password"
@@ -133,8 +141,12 @@ function Quote({ quote, position, total }: { quote: QuoteView; position: number;
             checked={exceed}
             onChange={(e) => setExceed(e.target.checked)}
           />{' '}
-          Exceed{' '}
-          {over.map((b) => `${b.label} by ${formatMinor(BigInt(b.overMinor), quote.currency)}`).join(' and ')}
+          {t(
+            'quoteExceed',
+            over
+              .map((b) => t('quoteExceedItem', b.label, formatMinor(BigInt(b.overMinor), quote.currency)))
+              .join(t('quoteExceedJoin')),
+          )}
         </label>
       )}
       <div className="actions">

@@ -68,6 +68,31 @@ function SpendChart({ payments, currency }: { payments: PaymentView[]; currency:
   );
 }
 
+/** Spend per site for the rows shown: one horizontal bar each (SVG), largest first. */
+function SiteBars({ totals, currency }: { totals: Map<string, bigint>; currency: string }) {
+  const rows = [...totals].sort((a, b) => (b[1] > a[1] ? 1 : b[1] < a[1] ? -1 : 0));
+  const max = rows[0]?.[1] ?? 1n;
+  const W = 360;
+  return (
+    <figure className="card chart" data-testid="by-site">
+      <figcaption>{t('historySpentPerSite')}</figcaption>
+      <svg width={W + 260} height={rows.length * 22} role="img" aria-label={t('historySpentPerSite')}>
+        {rows.map(([origin, minor], i) => {
+          const w = max > 0n ? Number((minor * BigInt(W)) / max) : 0;
+          return (
+            <g key={origin} transform={`translate(0, ${i * 22})`}>
+              <rect x={0} y={3} width={Math.max(w, 1)} height={14} className="bar" />
+              <text x={W + 8} y={15} className="label">
+                {new URL(origin).host} {formatMinor(minor, currency)}
+              </text>
+            </g>
+          );
+        })}
+      </svg>
+    </figure>
+  );
+}
+
 export function History({
   payments,
   currency,
@@ -162,12 +187,7 @@ export function History({
           <input type="search" value={query} onChange={(e) => setQuery(e.target.value)} />
         </label>
       </div>
-      {bySite.size > 0 && (
-        <p className="muted" data-testid="by-site">
-          {t('historySpentPerSite')}{' '}
-          {[...bySite].map(([o, m]) => `${new URL(o).host} ${formatMinor(m, currency)}`).join(' · ')}
-        </p>
-      )}
+      {bySite.size > 0 && <SiteBars totals={bySite} currency={currency} />}
       <PaymentsTable rows={shown} />
       <div className="card row">
         <span>
