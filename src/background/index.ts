@@ -242,6 +242,17 @@ const route = createRouter(
       await db.rails.add(await vault.sealRail(rail));
       return { status: 'linked', railId: rail.id, label };
     },
+    'approval.switchRail': async ({ paymentId, railId }) => {
+      const switched = await payments.switchRail(paymentId, railId);
+      if (!switched) throw new HandlerError('not_found', 'this quote cannot be paid with that wallet');
+      await browser.runtime
+        .sendMessage({
+          broadcast: 'approvals.changed',
+          data: { tabId: (await db.payments.get(paymentId))?.tabId ?? -1 },
+        })
+        .catch(() => {});
+      return { switched };
+    },
     'approvals.focus': async ({ tabId }) => {
       const windowId = await approvals.windowOf(tabId);
       if (windowId === undefined) return { focused: false };
@@ -281,8 +292,16 @@ const route = createRouter(
     'approvals.pending': async ({ tabId }) => {
       const currency = await getSetting(db, 'currency', 'USD');
       const kinds = new Map((await db.rails.toArray()).map((r) => [r.id, r.kind]));
-      return (await approvals.pending(tabId)).map((p) =>
-        quoteView(p, Date.now(), currency, kinds.get(p.railId) ?? ''),
+      return Promise.all(
+        (await approvals.pending(tabId)).map(async (p) =>
+          quoteView(
+            p,
+            Date.now(),
+            currency,
+            kinds.get(p.railId) ?? '',
+            (await payments.alternatives(p)).map(({ id, label, kind }) => ({ id, label, kind })),
+          ),
+        ),
       );
     },
     'approval.decide': async ({ paymentId, decision, password, exceed }) => {

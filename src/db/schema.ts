@@ -107,6 +107,8 @@ export interface PaymentRecord {
   macaroon: string;
   scheme: 'L402' | 'LSAT';
   preimage?: string;
+  /** The 402's headers, to quote the same request again for another wallet. */
+  challengeHeaders?: [string, string][];
   /** Card payments: the card service's signed receipt for the authorization. */
   receipt?: string;
   failure?: { code: string; reason: string };

@@ -96,6 +96,14 @@ export const messageSchemas = {
   },
   /** Whether the card being linked is done (the settings page polls this). */
   'card.linkPoll': { audience: 'extension', input: v.strictObject({}) },
+  /** Pay a waiting quote with another of the wallets it offers. */
+  'approval.switchRail': {
+    audience: 'extension',
+    input: v.strictObject({
+      paymentId: v.pipe(v.string(), v.regex(/^[0-9a-f-]{36}$/)),
+      railId: v.pipe(v.string(), v.maxLength(60)),
+    }),
+  },
   /** Bring a tab's quote window to the front. */
   'approvals.focus': { audience: 'extension', input: PendingApprovalsInput },
   /** This period's spend against each budget. */
@@ -176,6 +184,9 @@ export interface QuoteView {
   tier: 'confirm' | 'strong' | 'overage';
   /** The kind of wallet that would pay: 'card' shows an authorization, not a final charge. */
   railKind: string;
+  railId: string;
+  /** The wallets that could pay this quote instead (the default preselected as `railId`). */
+  rails: { id: string; label: string; kind: string }[];
   reasons: string[];
   budgets: { label: string; limitMinor: string; afterMinor: string; overMinor: string }[];
 }
@@ -243,6 +254,7 @@ export interface MessageOutputs {
   'settings.get': GeneralSettings;
   'spend.summary': BudgetSpendView[];
   'approvals.focus': { focused: boolean };
+  'approval.switchRail': { switched: boolean };
   'card.linkStart': { started: true };
   'card.linkPoll':
     | { status: 'none' | 'pending' }

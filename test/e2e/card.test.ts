@@ -104,3 +104,55 @@ test('a declined card: the page keeps its 402, the ledger says declined, nothing
   const spent = await ask(popup, 'spend.summary', {});
   expect(spent[0]).toMatchObject({ spentMinor: '0', reservedMinor: '0' });
 });
+
+test('the quote window offers the other wallets: switching from Lightning to the card re-quotes and pays by card', async ({
+  context,
+  demoPage,
+  stack,
+  openExtensionPage,
+}) => {
+  const popup = await openExtensionPage(POPUP);
+  const cardId = await linkCard(context, popup, '4242 4242 4242 4242');
+  await ask(popup, 'rails.setDefault', { railId: 'lnbits-standin' });
+  const before = await (
+    await fetch(`${stack.lnbits}/api/v1/wallet`, { headers: { 'X-Api-Key': stack.wallets.user.invoiceKey } })
+  ).json();
+  const status = generate(demoPage, 'switch wallets');
+  const quote = await nextQuoteWindow(context);
+  expect(await quote.inputValue('[data-testid=pay-with]')).toBe('lnbits-standin');
+  expect(await quote.locator('[data-testid=pay-with] option').allTextContents()).toContain('Visa •••• 4242');
+  await quote.selectOption('[data-testid=pay-with]', cardId);
+  await quote.waitForSelector('[data-testid=card-note]');
+  expect(await quote.inputValue('[data-testid=pay-with]')).toBe(cardId);
+  await quote.click('[data-testid=approve]');
+  expect(await status).toBe(200);
+  const rows = await ledger(popup);
+  expect(rows.map((r) => [r.state, r.railId, r.failure?.code ?? null])).toEqual([
+    ['paid', cardId, null],
+    ['failed', 'lnbits-standin', 'switched'],
+  ]);
+  // Nothing left the Lightning wallet, and nothing stays reserved.
+  const after = await (
+    await fetch(`${stack.lnbits}/api/v1/wallet`, { headers: { 'X-Api-Key': stack.wallets.user.invoiceKey } })
+  ).json();
+  expect(after.balance).toBe(before.balance);
+  const [budget] = await ask(popup, 'spend.summary', {});
+  expect(budget?.reservedMinor).toBe('0');
+});
+
+test('switching between Lightning wallets keeps the quote and pays with the chosen one', async ({
+  context,
+  demoPage,
+  openExtensionPage,
+}) => {
+  const popup = await openExtensionPage(POPUP);
+  const status = generate(demoPage, 'lightning switch');
+  const quote = await nextQuoteWindow(context);
+  await quote.selectOption('[data-testid=pay-with]', 'nwc-standin');
+  await expect.poll(() => quote.inputValue('[data-testid=pay-with]')).toBe('nwc-standin');
+  await quote.click('[data-testid=approve]');
+  expect(await status).toBe(200);
+  const rows = await ledger(popup);
+  expect(rows).toHaveLength(1);
+  expect(rows[0]).toMatchObject({ state: 'paid', railId: 'nwc-standin' });
+});

@@ -44,6 +44,8 @@ export interface ChallengeRequest {
   origin: string;
   tabId?: number;
   via: 'fetch' | 'navigation';
+  /** Pay with this wallet rather than the default (the user switched in the quote window). */
+  railId?: string;
 }
 
 export interface PaymentDeps {
@@ -94,6 +96,8 @@ const pass = (reason: string, refusedBeforeLedger?: true): ChallengeVerdict => (
 
 export class PaymentService {
   private readonly inflight = new Map<string, Promise<ChallengeVerdict>>();
+  /** Quotes withdrawn because the user switched wallets, and the flow that replaced each. */
+  private readonly switchedTo = new Map<string, Promise<ChallengeVerdict>>();
   private readonly now: () => number;
   private readonly newId: () => string;
 
@@ -142,7 +146,7 @@ export class PaymentService {
     const stale = await this.deps.tokens.matching(req.url);
     if (stale) await this.deps.tokens.drop(stale);
 
-    const railRecord = await this.deps.defaultRail();
+    const railRecord = req.railId ? await db.rails.get(req.railId) : await this.deps.defaultRail();
     if (!railRecord) {
       await log(protocols, 'no wallet linked');
       return pass('no wallet linked');
@@ -238,6 +242,8 @@ export class PaymentService {
       ...(req.tabId !== undefined ? { tabId: req.tabId } : {}),
       via: req.via,
       railId: railRecord.id,
+      // Kept so that the user can switch wallets in the quote window: the same request, another rail.
+      challengeHeaders: req.headers.map(([k, v]) => [k, v] as [string, string]),
       createdAt: now,
       updatedAt: now,
     };
@@ -295,6 +301,12 @@ export class PaymentService {
     const expiresInMs = offerExpiresAt * 1000 - this.now() - EXPIRY_MARGIN_SECONDS * 1000;
     const timer = setTimeout(() => void this.deps.approvals.withdraw(payment.id), Math.max(0, expiresInMs));
     const decision = await this.deps.approvals.request(payment).finally(() => clearTimeout(timer));
+    // The user chose another wallet: this quote was withdrawn, and the page gets the new flow's outcome.
+    const switched = this.switchedTo.get(payment.id);
+    if (switched) {
+      this.switchedTo.delete(payment.id);
+      return switched;
+    }
     if (decision === 'denied') {
       const expired = this.now() / 1000 + EXPIRY_MARGIN_SECONDS >= offerExpiresAt;
       return this.fail(
@@ -304,6 +316,62 @@ export class PaymentService {
       );
     }
     return this.pay(payment.id);
+  }
+
+  /**
+   * The wallets that could pay a waiting quote instead: the same kind of challenge (Lightning or
+   * card) must be on offer in the 402 it came from.
+   */
+  async alternatives(p: PaymentRecord): Promise<RailRecord[]> {
+    const headers = p.challengeHeaders ?? [];
+    let detected: ReturnType<typeof detectChallenges> = [];
+    try {
+      detected = detectChallenges(headers);
+    } catch {
+      return [];
+    }
+    const method = (d: (typeof detected)[number]) => d.challenge?.params.get('method')?.toLowerCase();
+    const lightning = detected.some(
+      (d) => d.protocol === 'l402' || (d.protocol === 'mpp' && method(d) === 'lightning'),
+    );
+    const card = detected.some((d) => d.protocol === 'mpp' && method(d) === CARD_METHOD);
+    return (await this.deps.db.rails.toArray()).filter((r) => (r.kind === 'card' ? card : lightning));
+  }
+
+  /**
+   * Pays a waiting quote with another wallet. Within Lightning the amount is the same, so the
+   * quote just changes wallet; between Lightning and card the quote is withdrawn (its reservation
+   * released) and the same 402 is quoted again for the new wallet, in the same window.
+   */
+  async switchRail(paymentId: string, railId: string): Promise<boolean> {
+    const { db } = this.deps;
+    const p = await db.payments.get(paymentId);
+    const rail = await db.rails.get(railId);
+    if (!p || !rail || p.state !== 'reserved' || p.approval !== 'waiting') return false;
+    if (!(await this.alternatives(p)).some((r) => r.id === railId)) return false;
+    const from = await db.rails.get(p.railId);
+    const sameFamily = (from?.kind === 'card') === (rail.kind === 'card');
+    if (sameFamily) {
+      await db.payments.update(paymentId, { railId, updatedAt: this.now() });
+      return true;
+    }
+    const request: ChallengeRequest = {
+      url: p.url,
+      method: p.method,
+      headers: p.challengeHeaders ?? [],
+      origin: p.origin,
+      ...(p.tabId !== undefined ? { tabId: p.tabId } : {}),
+      via: p.via,
+      railId,
+    };
+    // The flow waiting on this quote hands over to the new one; the old reservation is released.
+    this.switchedTo.set(
+      paymentId,
+      Promise.resolve().then(() => this.onChallenge(request)),
+    );
+    await this.deps.approvals.withdraw(paymentId);
+    await this.fail(paymentId, 'switched', 'you chose another wallet');
+    return true;
   }
 
   /** Pays an approved payment. Also used when the approval arrived after a worker restart. */

@@ -2,7 +2,13 @@
 import type { ChallengeRecord, PaymentRecord } from '../../db/schema';
 import type { ChallengeRecordView, PaymentView, QuoteView } from '../../messages/map';
 
-export function quoteView(p: PaymentRecord, now: number, currency: string, railKind: string): QuoteView {
+export function quoteView(
+  p: PaymentRecord,
+  now: number,
+  currency: string,
+  railKind: string,
+  rails: QuoteView['rails'],
+): QuoteView {
   return {
     id: p.id,
     origin: p.origin,
@@ -26,6 +32,8 @@ export function quoteView(p: PaymentRecord, now: number, currency: string, railK
     createdAt: p.createdAt,
     tier: p.tier === 'strong' || p.tier === 'overage' ? p.tier : 'confirm',
     railKind,
+    railId: p.railId,
+    rails,
     reasons: p.reasons,
     budgets: p.budgetEffects.map((b) => ({
       label: b.label,

@@ -30,7 +30,7 @@ function countdown(seconds: number): string {
 }
 
 function Quote({ quote, position, total }: { quote: QuoteView; position: number; total: number }) {
-  const { decide, busy } = useApproveStore();
+  const { decide, busy, switchRail } = useApproveStore();
   const [password, setPassword] = useState('');
   const [exceed, setExceed] = useState(false);
   const needsPassword = quote.tier === 'strong' || quote.tier === 'overage';
@@ -94,6 +94,28 @@ function Quote({ quote, position, total }: { quote: QuoteView; position: number;
             : t('quoteNoRate')}
           {quote.rate?.stale && <strong className="error">{t('quoteStaleRate')}</strong>}
         </dd>
+        {quote.rails.length > 1 && (
+          <>
+            <dt>
+              <label htmlFor="pay-with">{t('quotePayWith')}</label>
+            </dt>
+            <dd>
+              <select
+                id="pay-with"
+                data-testid="pay-with"
+                value={quote.railId}
+                disabled={busy}
+                onChange={(e) => void switchRail(quote.id, e.target.value)}
+              >
+                {quote.rails.map((r) => (
+                  <option key={r.id} value={r.id}>
+                    {r.label}
+                  </option>
+                ))}
+              </select>
+            </dd>
+          </>
+        )}
         <dt>{t('offerExpiresIn')}</dt>
         <dd data-testid="expiry" className={remaining < 60 ? 'error' : undefined}>
           {countdown(remaining)}

@@ -16,6 +16,8 @@ interface ApproveState {
     decision: 'approve' | 'deny',
     extra?: { password?: string; exceed?: boolean },
   ): Promise<void>;
+  /** Pays the quote with another wallet; the window then shows the quote as that wallet sees it. */
+  switchRail(id: string, railId: string): Promise<void>;
 }
 
 const tabId = Number(new URLSearchParams(location.search).get('tab') ?? '-1');
@@ -33,6 +35,17 @@ export const useApproveStore = create<ApproveState>((set, get) => ({
       if (quotes.length === 0) window.close();
     } catch (e) {
       set({ error: e instanceof Error ? e.message : String(e), loaded: true });
+    }
+  },
+  async switchRail(id, railId) {
+    set({ busy: true, error: undefined });
+    try {
+      await send('approval.switchRail', { paymentId: id, railId });
+    } catch (e) {
+      set({ error: e instanceof Error ? e.message : String(e) });
+    } finally {
+      set({ busy: false });
+      await get().load();
     }
   },
   async decide(id, decision, extra = {}) {

@@ -46,6 +46,7 @@ function setup() {
     'rails.remove': vi.fn(async () => ({ removed: true })),
     'card.linkStart': vi.fn(async () => ({ started: true as const })),
     'card.linkPoll': vi.fn(async () => ({ status: 'none' as const })),
+    'approval.switchRail': vi.fn(async () => ({ switched: true })),
     'approvals.focus': vi.fn(async () => ({ focused: true })),
     'settings.get': vi.fn(async () => ({
       currency: 'USD',
