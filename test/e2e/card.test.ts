@@ -1,8 +1,7 @@
 /** The card rail: link a card on the Stripe stand-in's hosted page, then pay the demo app by card. */
 import type { BrowserContext, Page } from 'playwright-core';
-import type { RulesWire } from '../../src/core/policy/rules';
 import { expect, test } from './harness/fixtures';
-import { ask, ledger, nextQuoteWindow, POPUP } from './harness/flows';
+import { ask, generate, ledger, nextQuoteWindow, POPUP, setRules } from './harness/flows';
 
 /** Links a card through the card service, typing `number` on the hosted page; returns the new rail id. */
 async function linkCard(context: BrowserContext, popup: Page, number: string): Promise<string> {
@@ -25,24 +24,6 @@ async function linkCard(context: BrowserContext, popup: Page, number: string): P
     .toBe('linked');
   await ask(popup, 'rails.setDefault', { railId });
   return railId;
-}
-
-function generate(page: Page, prompt = 'x'): Promise<number> {
-  return page.evaluate(
-    async (p) =>
-      (
-        await fetch('/api/generate', {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({ prompt: p }),
-        })
-      ).status,
-    prompt,
-  );
-}
-
-async function setRules(popup: Page, change: (r: RulesWire) => RulesWire) {
-  await ask(popup, 'rules.set', change(await ask(popup, 'rules.get', {})));
 }
 
 test('link a card on the hosted page, then pay by card: the quote says it is an authorization', async ({

@@ -1,10 +1,8 @@
 /** Spending rules end to end: every tier, the password and its lockout, budgets under concurrency. */
 import { Secret, TOTP } from 'otpauth';
-import type { Page } from 'playwright-core';
 import { afterEach, inject } from 'vitest';
-import type { RulesWire } from '../../src/core/policy/rules';
 import { expect, test } from './harness/fixtures';
-import { ask, ledger, nextQuoteWindow, POPUP } from './harness/flows';
+import { ask, generate, ledger, nextQuoteWindow, POPUP, setRules } from './harness/flows';
 import { wallets } from './harness/wallets';
 
 const PASSWORD = 'correct horse battery';
@@ -14,25 +12,6 @@ afterEach(async () => {
   await w.clearFailures();
   await w.release();
 });
-
-async function setRules(popup: Page, change: (r: RulesWire) => RulesWire) {
-  await ask(popup, 'rules.set', change(await ask(popup, 'rules.get', {})));
-}
-
-/** One generate request from the page; resolves with its status. */
-function generate(page: Page, prompt = 'x'): Promise<number> {
-  return page.evaluate(
-    async (p) =>
-      (
-        await fetch('/api/generate', {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({ prompt: p }),
-        })
-      ).status,
-    prompt,
-  );
-}
 
 test('auto tier: a charge under the auto limit pays at once, with no window', async ({
   context,

@@ -4,30 +4,11 @@ import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { inject } from 'vitest';
 import { launchWithExtension } from '../../server/dev/chromium';
-import type { RulesWire } from '../../src/core/policy/rules';
 import { expect, test } from './harness/fixtures';
-import { ask, ledger, nextQuoteWindow, POPUP } from './harness/flows';
+import { ask, generate, ledger, nextQuoteWindow, POPUP, setRules } from './harness/flows';
 
 const OPTIONS = 'src/ui/options/index.html';
 const SHOTS = join(import.meta.dirname, '../../.out/screens');
-
-function generate(page: Page, prompt = 'x'): Promise<number> {
-  return page.evaluate(
-    async (p) =>
-      (
-        await fetch('/api/generate', {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({ prompt: p }),
-        })
-      ).status,
-    prompt,
-  );
-}
-
-async function setRules(popup: Page, change: (r: RulesWire) => RulesWire) {
-  await ask(popup, 'rules.set', change(await ask(popup, 'rules.get', {})));
-}
 
 const notificationIds = (page: Page) =>
   page.evaluate(async () => Object.keys(await chrome.notifications.getAll()).sort());

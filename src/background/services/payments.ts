@@ -193,10 +193,21 @@ export class PaymentService {
       await log(protocols, quote.reason);
       return pass(quote.reason);
     }
-    // The log entry is informational: it is written while the flow goes on.
-    const logged = log(protocols);
+    return this.runOnce(`ln:${quote.paymentHash}`, req, quote, railRecord, log(protocols));
+  }
 
-    const key = `ln:${quote.paymentHash}`;
+  /**
+   * One flow per challenge identity: a second presentation while the first runs joins it.
+   * `logged` (the request's log entry, written meanwhile) is told the reason of a refusal that
+   * happened before any payment was recorded (no rate, policy).
+   */
+  private async runOnce(
+    key: string,
+    req: ChallengeRequest,
+    quote: LightningQuote | CardQuote,
+    railRecord: RailRecord,
+    logged: Promise<number>,
+  ): Promise<ChallengeVerdict> {
     let flow = this.inflight.get(key);
     if (!flow) {
       flow = this.run(key, req, quote, railRecord).finally(() => this.inflight.delete(key));
@@ -204,9 +215,8 @@ export class PaymentService {
     }
     const logId = await logged;
     const verdict = await flow;
-    // A refusal before any payment was recorded (no rate, policy) is told on the request's log entry.
     if (verdict.action === 'pass' && verdict.refusedBeforeLedger) {
-      await db.challenges.update(logId, { error: verdict.reason });
+      await this.deps.db.challenges.update(logId, { error: verdict.reason });
     }
     return verdict;
   }
@@ -476,18 +486,7 @@ export class PaymentService {
       await log(protocols, e.message);
       return pass(e.message);
     }
-    const logged = log(protocols);
-    const key = `card:${quote.mpp.id}`;
-    let flow = this.inflight.get(key);
-    if (!flow) {
-      flow = this.run(key, req, quote, railRecord).finally(() => this.inflight.delete(key));
-      this.inflight.set(key, flow);
-    }
-    const logId = await logged;
-    const verdict = await flow;
-    if (verdict.action === 'pass' && verdict.refusedBeforeLedger)
-      await this.deps.db.challenges.update(logId, { error: verdict.reason });
-    return verdict;
+    return this.runOnce(`card:${quote.mpp.id}`, req, quote, railRecord, log(protocols));
   }
 
   /** Authorizes the approved maximum on the card; the app captures the actual amount later. */

@@ -1,5 +1,6 @@
 /** Steps the e2e tests share: asking the worker from an extension page, and the quote window. */
 import type { BrowserContext, Page } from 'playwright-core';
+import type { RulesWire } from '../../../src/core/policy/rules';
 import type { MessageOutput, MessageType, PaymentView, Reply } from '../../../src/messages/map';
 
 export const POPUP = 'src/ui/popup/index.html';
@@ -27,4 +28,24 @@ export async function nextQuoteWindow(context: BrowserContext): Promise<Page> {
 
 export async function ledger(page: Page): Promise<PaymentView[]> {
   return ask(page, 'payments.recent', { limit: 50 });
+}
+
+/** One generate request from the demo page; resolves with its HTTP status. */
+export function generate(page: Page, prompt = 'x'): Promise<number> {
+  return page.evaluate(
+    async (p) =>
+      (
+        await fetch('/api/generate', {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ prompt: p }),
+        })
+      ).status,
+    prompt,
+  );
+}
+
+/** Changes the spending rules through the worker, as the settings page does. */
+export async function setRules(page: Page, change: (r: RulesWire) => RulesWire): Promise<void> {
+  await ask(page, 'rules.set', change(await ask(page, 'rules.get', {})));
 }
