@@ -15,6 +15,7 @@ import { createRouter, HandlerError } from './router';
 import { originOf } from './sender';
 import { ApprovalService } from './services/approvals';
 import { AuthError, AuthService } from './services/auth';
+import { DisputeError, DisputeService } from './services/disputes';
 import { NoticeService } from './services/notices';
 import { PaymentService } from './services/payments';
 import { applyProvisioning } from './services/provisioning';
@@ -27,7 +28,7 @@ import { spendSummary } from './services/spend';
 import { generalSettings, getStatus } from './services/status';
 import { TokenService } from './services/tokens';
 import { Vault } from './services/vault';
-import { challengeView, paymentView, quoteView } from './services/views';
+import { challengeView, disputeView, paymentView, quoteView } from './services/views';
 import { addRail, LinkError, testRail } from './services/wallets';
 
 const db = new PayboundDb();
@@ -109,6 +110,7 @@ async function touchAutoLock() {
   const minutes = await getSetting(db, 'autoLockMinutes', 30);
   await browser.alarms.create(AUTOLOCK_ALARM, { delayInMinutes: minutes });
 }
+const disputes = new DisputeService(db, (r) => vault.open(r));
 const payments = new PaymentService({
   db,
   rates,
@@ -117,6 +119,7 @@ const payments = new PaymentService({
   defaultRail: () => defaultRail(db),
   railFor: async (record) => railFor(await vault.open(record)),
   openRail: (record) => vault.open(record),
+  openDispute: (p, reason) => disputes.open(p, reason),
   rules: () => loadRules(db),
   notify: {
     paidAutomatically: (p) => notices.paidAutomatically(p),
@@ -253,6 +256,21 @@ const route = createRouter(
         .catch(() => {});
       return { switched };
     },
+    'payment.reject': async ({ paymentId, reason, amountMinor }) => {
+      try {
+        return disputeView(
+          await disputes.reject(
+            paymentId,
+            reason,
+            amountMinor !== undefined ? BigInt(amountMinor) : undefined,
+          ),
+        );
+      } catch (e) {
+        if (e instanceof DisputeError) throw new HandlerError('bad_message', e.message);
+        throw e;
+      }
+    },
+    'disputes.list': async () => (await disputes.list()).map(disputeView),
     'approvals.focus': async ({ tabId }) => {
       const windowId = await approvals.windowOf(tabId);
       if (windowId === undefined) return { focused: false };

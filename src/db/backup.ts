@@ -63,12 +63,17 @@ function jsonSafe(value: unknown): unknown {
 }
 
 export async function exportBackup(db: PayboundDb, now = Date.now()) {
-  const payments = await db.payments.orderBy('createdAt').toArray();
+  const [payments, disputes] = await Promise.all([
+    db.payments.orderBy('createdAt').toArray(),
+    db.disputes.toArray(),
+  ]);
   return {
     format: 'paybound-backup' as const,
     version: 1 as const,
     exportedAt: now,
     payments: jsonSafe(payments) as unknown[],
+    // Disputes travel with the history for the record; an import does not reopen them.
+    disputes: jsonSafe(disputes) as unknown[],
   };
 }
 

@@ -130,3 +130,21 @@ export async function settleReservation(
     await db.payments.update(paymentId, { reservationState: to });
   });
 }
+
+/**
+ * Money that came back (a refund): it no longer counts as spent against the budgets the payment
+ * counted into. Never below zero, and only for a payment whose amount was committed.
+ */
+export async function refundSpend(db: PayboundDb, paymentId: string, amountMinor: bigint): Promise<void> {
+  await db.transaction('rw', db.payments, db.spend, async () => {
+    const p = await db.payments.get(paymentId);
+    if (p?.reservationState !== 'committed') return;
+    for (const r of p.reservations) {
+      const back = amountMinor < r.amountMinor ? amountMinor : r.amountMinor;
+      const row = await db.spend.get(r.key);
+      if (!row) continue;
+      const committed = row.committedMinor - back;
+      await db.spend.put({ ...row, committedMinor: committed < 0n ? 0n : committed });
+    }
+  });
+}

@@ -109,8 +109,9 @@ export interface PaymentRecord {
   preimage?: string;
   /** The 402's headers, to quote the same request again for another wallet. */
   challengeHeaders?: [string, string][];
-  /** Card payments: the card service's signed receipt for the authorization. */
+  /** Card payments: the card service's signed receipt for the authorization, and its PaymentIntent. */
   receipt?: string;
+  paymentIntent?: string;
   failure?: { code: string; reason: string };
   /** The policy's decision when the challenge arrived, with its reasons and budget effects. */
   tier: Tier;
@@ -155,6 +156,31 @@ export interface NoticeRecord {
   at: number;
 }
 
+export type DisputeStatus = 'open' | 'refunded' | 'partially_refunded' | 'denied' | 'escalated';
+
+/** A complaint about a payment: a rejected delivery, a failed proof, a chargeback. */
+export interface DisputeRecord {
+  id: string;
+  paymentId: string;
+  origin: string;
+  reason: string;
+  /** What the user asks back, in minor units of the payment's currency (absent: all of it). */
+  requestedMinor?: bigint;
+  /** What a careful reviewer needs: where, what was asked, what was proven. */
+  evidence: {
+    url: string;
+    challengeHeaders: [string, string][];
+    amountMsat: bigint;
+    amountMinor?: bigint;
+    currency?: string;
+    proof?: { preimage?: string; receipt?: string; paymentHash?: string };
+    paidAt?: number;
+  };
+  status: DisputeStatus;
+  timeline: { at: number; status: DisputeStatus; note: string }[];
+  openedAt: number;
+}
+
 export class PayboundDb extends Dexie {
   challenges!: Table<ChallengeRecord, number>;
   rails!: Table<RailRecord, string>;
@@ -163,6 +189,7 @@ export class PayboundDb extends Dexie {
   tokens!: Table<TokenRecord, number>;
   spend!: Table<SpendTotal, string>;
   notices!: Table<NoticeRecord, string>;
+  disputes!: Table<DisputeRecord, string>;
 
   constructor(name = 'paybound') {
     super(name);
@@ -174,6 +201,7 @@ export class PayboundDb extends Dexie {
       tokens: '++id, &[origin+pathPrefix]',
       spend: 'key',
       notices: 'key',
+      disputes: 'id, paymentId, status, openedAt',
     });
   }
 }

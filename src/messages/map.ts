@@ -104,6 +104,17 @@ export const messageSchemas = {
       railId: v.pipe(v.string(), v.maxLength(60)),
     }),
   },
+  /** Reject what a paid charge delivered: opens a dispute; a card is refunded (all, or `amountMinor`). */
+  'payment.reject': {
+    audience: 'extension',
+    input: v.strictObject({
+      paymentId: v.pipe(v.string(), v.regex(/^[0-9a-f-]{36}$/)),
+      reason: v.pipe(v.string(), v.minLength(1), v.maxLength(500)),
+      amountMinor: v.optional(v.pipe(v.string(), v.regex(/^\d{1,15}$/))),
+    }),
+  },
+  /** The dispute log, newest first. */
+  'disputes.list': { audience: 'extension', input: v.strictObject({}) },
   /** Bring a tab's quote window to the front. */
   'approvals.focus': { audience: 'extension', input: PendingApprovalsInput },
   /** This period's spend against each budget. */
@@ -211,6 +222,19 @@ export interface PaymentView {
   paidAt?: number;
 }
 
+export interface DisputeView {
+  id: string;
+  paymentId: string;
+  origin: string;
+  reason: string;
+  requestedMinor?: string;
+  amountMinor?: string;
+  currency?: string;
+  status: string;
+  timeline: { at: number; status: string; note: string }[];
+  openedAt: number;
+}
+
 export interface GeneralSettings {
   currency: string;
   rateSourceUrl: string | null;
@@ -254,6 +278,8 @@ export interface MessageOutputs {
   'settings.get': GeneralSettings;
   'spend.summary': BudgetSpendView[];
   'approvals.focus': { focused: boolean };
+  'payment.reject': DisputeView;
+  'disputes.list': DisputeView[];
   'approval.switchRail': { switched: boolean };
   'card.linkStart': { started: true };
   'card.linkPoll':
@@ -263,7 +289,13 @@ export interface MessageOutputs {
   'rails.add': { id: string };
   'rails.test': { ok: true; balanceMsat: string } | { ok: false; reason: string };
   'rails.remove': { removed: boolean };
-  'ledger.export': { format: 'paybound-backup'; version: 1; exportedAt: number; payments: unknown[] };
+  'ledger.export': {
+    format: 'paybound-backup';
+    version: 1;
+    exportedAt: number;
+    payments: unknown[];
+    disputes?: unknown[];
+  };
   'ledger.import': { added: number; alreadyThere: number; refused: number; reasons: string[] };
   'auth.status': { hasPassword: boolean; hasTotp: boolean; lockedUntil?: number };
   'auth.totpSetup': { uri: string; secret: string };

@@ -65,6 +65,8 @@ export interface PaymentDeps {
     paidAutomatically(p: PaymentRecord): Promise<void>;
     afterCommit(p: PaymentRecord): Promise<void>;
   };
+  /** Opens a dispute (a failed proof). Optional: tests may leave it out. */
+  openDispute?(p: PaymentRecord, reason: string): Promise<unknown>;
   now?: () => number;
   newId?: () => string;
 }
@@ -499,9 +501,10 @@ export class PaymentService {
       return this.fail(payment.id, 'bad_challenge', 'the card charge is incomplete');
     }
     let receipt: string;
+    let paymentIntent: string;
     try {
       const card = await this.deps.openRail(railRecord);
-      ({ receipt } = await authorizeCard(card as typeof railRecord, {
+      ({ receipt, paymentIntent } = await authorizeCard(card as typeof railRecord, {
         challengeId: mpp.id,
         amount: payment.amountMinor,
         currency: mpp.request.currency,
@@ -517,7 +520,7 @@ export class PaymentService {
       }
       return this.fail(payment.id, e.code, e.message);
     }
-    await this.setState(payment.id, 'paid', { receipt, paidAt: this.now() });
+    await this.setState(payment.id, 'paid', { receipt, paymentIntent, paidAt: this.now() });
     return { action: 'retry', authorization: mppCredential(mpp, { receipt }), reason: 'authorized' };
   }
 
@@ -530,6 +533,9 @@ export class PaymentService {
           reason: 'the wallet returned a proof that does not match the invoice',
         },
       });
+      const flagged = await this.deps.db.payments.get(payment.id);
+      if (flagged)
+        await this.deps.openDispute?.(flagged, 'the wallet returned a proof that does not match the invoice');
       return pass('the wallet returned a wrong proof of payment; kept for a dispute');
     }
     await this.setState(payment.id, 'paid', { preimage, paidAt: this.now() });

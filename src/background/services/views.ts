@@ -1,6 +1,6 @@
 /** Ledger records as the UI sees them: bigints become decimal strings (messages are JSON). */
-import type { ChallengeRecord, PaymentRecord } from '../../db/schema';
-import type { ChallengeRecordView, PaymentView, QuoteView } from '../../messages/map';
+import type { ChallengeRecord, DisputeRecord, PaymentRecord } from '../../db/schema';
+import type { ChallengeRecordView, DisputeView, PaymentView, QuoteView } from '../../messages/map';
 
 export function quoteView(
   p: PaymentRecord,
@@ -62,7 +62,9 @@ export function paymentView(p: PaymentRecord): PaymentView {
           currency: p.rate.currency,
           rate: { minorPerBtc: p.rate.minorPerBtc.toString(), source: p.rate.source, asOf: p.rate.asOf },
         }
-      : {}),
+      : p.mpp && p.railId.startsWith('card-')
+        ? { currency: p.mpp.request.currency.toUpperCase() }
+        : {}),
     paymentHash: p.paymentHash,
     ...(p.failure ? { failure: p.failure } : {}),
     createdAt: p.createdAt,
@@ -72,4 +74,19 @@ export function paymentView(p: PaymentRecord): PaymentView {
 
 export function challengeView(r: ChallengeRecord): ChallengeRecordView {
   return { ...r, id: r.id ?? 0 };
+}
+
+export function disputeView(d: DisputeRecord): DisputeView {
+  return {
+    id: d.id,
+    paymentId: d.paymentId,
+    origin: d.origin,
+    reason: d.reason,
+    ...(d.requestedMinor !== undefined ? { requestedMinor: d.requestedMinor.toString() } : {}),
+    ...(d.evidence.amountMinor !== undefined ? { amountMinor: d.evidence.amountMinor.toString() } : {}),
+    ...(d.evidence.currency !== undefined ? { currency: d.evidence.currency } : {}),
+    status: d.status,
+    timeline: d.timeline,
+    openedAt: d.openedAt,
+  };
 }

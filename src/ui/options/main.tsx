@@ -5,6 +5,7 @@ import { t } from '../shared/i18n';
 import { mount } from '../shared/mount';
 import { RecentChallenges } from '../shared/RecentChallenges';
 import { useStatusStore } from '../shared/status-store';
+import { Disputes } from './Disputes';
 import { General } from './General';
 import { History } from './History';
 import { RulesEditor } from './RulesEditor';
@@ -64,6 +65,8 @@ function Options() {
       <section id="history" aria-labelledby="h-history">
         <h2 id="h-history">{t('optionsHistoryHeading')}</h2>
         <History payments={payments} currency={currency} reload={load} />
+        <h3>{t('disputesTitle')}</h3>
+        <Disputes version={payments.length + payments.filter((p) => p.state === 'rejected').length} />
         <h3>{t('optionsChallengesHeading')}</h3>
         <RecentChallenges rows={recent} />
       </section>

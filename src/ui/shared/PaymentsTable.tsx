@@ -1,3 +1,4 @@
+import type { ReactNode } from 'react';
 import { formatMinor, formatMsatAsSats } from '../../core/money/rates';
 import type { PaymentView } from '../../messages/map';
 import { type MessageKey, t } from './i18n';
@@ -18,7 +19,14 @@ const stateLabel = (state: string): string => {
   return key ? t(key) : state;
 };
 
-export function PaymentsTable({ rows }: { rows: PaymentView[] }) {
+/** `actions`: extra controls for a row (the history page offers Reject on paid charges). */
+export function PaymentsTable({
+  rows,
+  actions,
+}: {
+  rows: PaymentView[];
+  actions?: (p: PaymentView) => ReactNode;
+}) {
   if (rows.length === 0) return <p className="muted">{t('noPaymentsYet')}</p>;
   return (
     <table data-testid="payments">
@@ -28,6 +36,7 @@ export function PaymentsTable({ rows }: { rows: PaymentView[] }) {
           <th>{t('columnSite')}</th>
           <th>{t('columnAmount')}</th>
           <th>{t('columnStatus')}</th>
+          {actions && <th />}
         </tr>
       </thead>
       <tbody>
@@ -48,6 +57,7 @@ export function PaymentsTable({ rows }: { rows: PaymentView[] }) {
               {stateLabel(p.state)}
               {p.failure && p.state !== 'paid' ? <div className="muted small">{p.failure.reason}</div> : null}
             </td>
+            {actions && <td>{actions(p)}</td>}
           </tr>
         ))}
       </tbody>

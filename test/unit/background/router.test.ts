@@ -47,6 +47,16 @@ function setup() {
     'card.linkStart': vi.fn(async () => ({ started: true as const })),
     'card.linkPoll': vi.fn(async () => ({ status: 'none' as const })),
     'approval.switchRail': vi.fn(async () => ({ switched: true })),
+    'payment.reject': vi.fn(async () => ({
+      id: 'd',
+      paymentId: 'p',
+      origin: 'o',
+      reason: 'r',
+      status: 'open',
+      timeline: [],
+      openedAt: 0,
+    })),
+    'disputes.list': vi.fn(async () => []),
     'approvals.focus': vi.fn(async () => ({ focused: true })),
     'settings.get': vi.fn(async () => ({
       currency: 'USD',

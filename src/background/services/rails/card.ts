@@ -110,3 +110,36 @@ export async function revokeCard(record: CardRecord): Promise<void> {
     () => undefined,
   );
 }
+
+/**
+ * Gives a card charge back: a hold not yet captured is cancelled (nothing is charged); a captured
+ * charge is refunded (`amount` in minor units, or all), the app's share reversed.
+ */
+export async function refundCard(
+  record: CardRecord,
+  paymentIntent: string,
+  amount?: bigint,
+): Promise<'cancelled' | 'refunded'> {
+  const path = `/api/payments/${encodeURIComponent(paymentIntent)}`;
+  if (amount === undefined) {
+    const cancel = await call(record.config.serviceUrl, `${path}/cancel`, {
+      method: 'POST',
+      token: record.config.token,
+      body: '{}',
+    });
+    if (cancel.status === 200) return 'cancelled';
+  }
+  const refund = await call(record.config.serviceUrl, `${path}/refund`, {
+    method: 'POST',
+    token: record.config.token,
+    body: JSON.stringify({
+      ...(amount !== undefined ? { amount: amount.toString() } : {}),
+      reason: 'requested_by_customer',
+    }),
+  });
+  if (refund.status === 200 || refund.status === 201) return 'refunded';
+  throw new RailError(
+    'wallet_error',
+    refund.body.error?.message ?? `the card service answered ${refund.status}`,
+  );
+}

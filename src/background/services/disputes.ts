@@ -1,0 +1,114 @@
+/**
+ * The dispute log: a failed proof opens one by itself; the user opens one by rejecting what was
+ * delivered. A card charge is refunded through the card service (its authorization cancelled if
+ * not yet captured); a Lightning refund is at the app's discretion, and the dispute says so.
+ */
+
+import { refundSpend } from '../../db/ledger';
+import type { DisputeRecord, DisputeStatus, PayboundDb, PaymentRecord, RailRecord } from '../../db/schema';
+import { refundCard } from './rails/card';
+
+export class DisputeError extends Error {}
+
+export class DisputeService {
+  constructor(
+    private readonly db: PayboundDb,
+    private readonly openRail: <T extends RailRecord>(r: T) => Promise<T>,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  async open(p: PaymentRecord, reason: string, requestedMinor?: bigint): Promise<DisputeRecord> {
+    const at = this.now();
+    const dispute: DisputeRecord = {
+      id: crypto.randomUUID(),
+      paymentId: p.id,
+      origin: p.origin,
+      reason,
+      ...(requestedMinor !== undefined ? { requestedMinor } : {}),
+      evidence: {
+        url: p.url,
+        challengeHeaders: p.challengeHeaders ?? [],
+        amountMsat: p.amountMsat,
+        ...(p.amountMinor !== undefined ? { amountMinor: p.amountMinor } : {}),
+        ...(p.rate
+          ? { currency: p.rate.currency }
+          : p.mpp
+            ? { currency: p.mpp.request.currency.toUpperCase() }
+            : {}),
+        proof: {
+          ...(p.preimage ? { preimage: p.preimage } : {}),
+          ...(p.receipt ? { receipt: p.receipt } : {}),
+          ...(p.paymentHash ? { paymentHash: p.paymentHash } : {}),
+        },
+        ...(p.paidAt !== undefined ? { paidAt: p.paidAt } : {}),
+      },
+      status: 'open',
+      timeline: [{ at, status: 'open', note: reason }],
+      openedAt: at,
+    };
+    await this.db.disputes.add(dispute);
+    return dispute;
+  }
+
+  private async move(d: DisputeRecord, status: DisputeStatus, note: string): Promise<void> {
+    await this.db.disputes.update(d.id, {
+      status,
+      timeline: [...d.timeline, { at: this.now(), status, note }],
+    });
+  }
+
+  /**
+   * The user rejects a paid charge (all of it, or `amountMinor` of it). Once per payment: a second
+   * reject is refused, as is one of a payment that was never paid.
+   */
+  async reject(paymentId: string, reason: string, amountMinor?: bigint): Promise<DisputeRecord> {
+    const p = await this.db.payments.get(paymentId);
+    if (!p || (p.state !== 'paid' && p.state !== 'accepted'))
+      throw new DisputeError('only a paid charge can be rejected');
+    if (await this.db.disputes.where('paymentId').equals(paymentId).first()) {
+      throw new DisputeError('this charge is already disputed');
+    }
+    if (
+      amountMinor !== undefined &&
+      (amountMinor <= 0n || (p.amountMinor !== undefined && amountMinor > p.amountMinor))
+    ) {
+      throw new DisputeError('the amount to refund must be positive and at most what was paid');
+    }
+    await this.db.payments.update(paymentId, { state: 'rejected', updatedAt: this.now() });
+    const dispute = await this.open(p, reason, amountMinor);
+    const rail = await this.db.rails.get(p.railId);
+    if (rail?.kind === 'card' && p.paymentIntent) {
+      try {
+        const r = await refundCard(await this.openRail(rail), p.paymentIntent, amountMinor);
+        const partial =
+          amountMinor !== undefined && p.amountMinor !== undefined && amountMinor < p.amountMinor;
+        // What came back no longer counts against the budgets.
+        await refundSpend(this.db, p.id, amountMinor ?? p.amountMinor ?? 0n);
+        await this.move(
+          dispute,
+          partial ? 'partially_refunded' : 'refunded',
+          r === 'cancelled'
+            ? 'the card authorization was cancelled: nothing was charged'
+            : 'the card service refunded the charge',
+        );
+      } catch (e) {
+        await this.move(
+          dispute,
+          'escalated',
+          `the card service did not refund: ${e instanceof Error ? e.message : 'no answer'}`,
+        );
+      }
+    } else {
+      await this.move(
+        dispute,
+        'open',
+        'a Lightning payment can only be refunded by the app: this dispute stays open until it answers',
+      );
+    }
+    return (await this.db.disputes.get(dispute.id)) ?? dispute;
+  }
+
+  async list(): Promise<DisputeRecord[]> {
+    return this.db.disputes.orderBy('openedAt').reverse().toArray();
+  }
+}

@@ -1,0 +1,37 @@
+/** The dispute log: every rejected charge and failed proof, with its timeline. */
+import { useEffect, useState } from 'react';
+import { formatMinor } from '../../core/money/rates';
+import { send } from '../../messages/client';
+import type { DisputeView } from '../../messages/map';
+import { t } from '../shared/i18n';
+
+export function Disputes({ version }: { version: number }) {
+  const [rows, setRows] = useState<DisputeView[]>([]);
+  // biome-ignore lint/correctness/useExhaustiveDependencies: reload when the history changes
+  useEffect(() => {
+    void send('disputes.list', {}).then(setRows);
+  }, [version]);
+  if (rows.length === 0) return <p className="muted">{t('disputesNone')}</p>;
+  return (
+    <ul className="disputes" data-testid="disputes">
+      {rows.map((d) => (
+        <li key={d.id} className="card" data-status={d.status}>
+          <strong>{new URL(d.origin).host}</strong> — {d.reason}{' '}
+          {d.amountMinor && d.currency && (
+            <span className="muted">
+              ({formatMinor(BigInt(d.requestedMinor ?? d.amountMinor), d.currency)})
+            </span>
+          )}
+          <ol className="small">
+            {d.timeline.map((e) => (
+              <li key={`${e.at}-${e.status}`}>
+                {new Date(e.at).toLocaleString()} · <span data-testid="dispute-status">{e.status}</span> ·{' '}
+                {e.note}
+              </li>
+            ))}
+          </ol>
+        </li>
+      ))}
+    </ul>
+  );
+}
