@@ -566,9 +566,8 @@ export class PaymentService {
         continue;
       }
       if (railRecord.kind === 'card') {
-        // The card service answers a repeated challenge id with the same authorization.
-        await this.db_set(p.id, 'reserved', 'approved');
-        await this.payByCard({ ...p, state: 'paying' }, railRecord).catch(() => undefined);
+        // Asking again is safe: the card service answers a repeated challenge id with the same authorization.
+        await this.payByCard(p, railRecord).catch(() => undefined);
         continue;
       }
       try {
@@ -582,10 +581,6 @@ export class PaymentService {
         if (p.state === 'paying') await this.setState(p.id, 'unknown');
       }
     }
-  }
-
-  private async db_set(id: string, state: PaymentState, approval: PaymentRecord['approval']): Promise<void> {
-    await this.deps.db.payments.update(id, { state, approval, updatedAt: this.now() });
   }
 
   private verdictFor(p: PaymentRecord): ChallengeVerdict {
