@@ -26,7 +26,7 @@ interface RailBase {
   sealed?: { iv: string; ct: string };
 }
 
-/** Connection details are secrets; encrypted at rest once the lock lands (DESIGN §9). */
+/** Connection details are secrets: sealed by the vault once a password is set (DESIGN §9). */
 export type RailRecord =
   | (RailBase & { kind: 'lnbits'; config: { url: string; adminKey: string } })
   | (RailBase & { kind: 'nwc'; config: { uri: string } })
