@@ -105,7 +105,9 @@ export class LinkFlow {
           setup_intent_data: { metadata: { paybound_link: linkId } },
           success_url: `${this.#o.publicUrl}/link/done?link=${linkId}&session_id={CHECKOUT_SESSION_ID}`,
           cancel_url: `${this.#o.publicUrl}/link/cancel?link=${linkId}`,
-          expires_at: expiresAt,
+          // Stripe wants at least 30 minutes from *its* now: a minute of slack covers the time
+          // between our clock reading and its check (the link's own expiry still governs claims).
+          expires_at: expiresAt + 60,
         },
         { idempotencyKey: `${linkId}:session` },
       );

@@ -1,30 +1,7 @@
 /** The card rail: link a card on the Stripe stand-in's hosted page, then pay the demo app by card. */
-import type { BrowserContext, Page } from 'playwright-core';
+import { linkCard } from './harness/cards';
 import { expect, test } from './harness/fixtures';
 import { ask, generate, ledger, nextQuoteWindow, POPUP, setRules } from './harness/flows';
-
-/** Links a card through the card service, typing `number` on the hosted page; returns the new rail id. */
-async function linkCard(context: BrowserContext, popup: Page, number: string): Promise<string> {
-  // The tab starts on the card service's /link and is redirected to the hosted card page.
-  const tabOpened = context.waitForEvent('page');
-  await ask(popup, 'card.linkStart', {});
-  const tab = await tabOpened;
-  await tab.waitForSelector('#cardNumber');
-  await tab.fill('#cardNumber', number);
-  await tab.fill('#cardExpiry', '12 / 34');
-  await tab.fill('#cardCvc', '123');
-  await tab.click('#submit');
-  let railId = '';
-  await expect
-    .poll(async () => {
-      const r = await ask(popup, 'card.linkPoll', {});
-      if (r.status === 'linked') railId = r.railId;
-      return r.status;
-    })
-    .toBe('linked');
-  await ask(popup, 'rails.setDefault', { railId });
-  return railId;
-}
 
 test('link a card on the hosted page, then pay by card: the quote says it is an authorization', async ({
   context,

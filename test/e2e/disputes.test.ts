@@ -1,6 +1,6 @@
 /** Rejecting what was delivered, and the dispute log: card refunds, Lightning at the app's discretion, failed proofs. */
-import type { BrowserContext, Page } from 'playwright-core';
 import { afterEach, inject } from 'vitest';
+import { linkCard } from './harness/cards';
 import { expect, test } from './harness/fixtures';
 import { ask, generate, ledger, nextQuoteWindow, POPUP, setRules } from './harness/flows';
 import { wallets } from './harness/wallets';
@@ -10,26 +10,6 @@ const OPTIONS = 'src/ui/options/index.html';
 afterEach(async () => {
   await wallets(inject('stack')).clearFailures();
 });
-
-async function linkCard(context: BrowserContext, popup: Page): Promise<string> {
-  const tabOpened = context.waitForEvent('page');
-  await ask(popup, 'card.linkStart', {});
-  const tab = await tabOpened;
-  await tab.fill('#cardNumber', '4242 4242 4242 4242');
-  await tab.fill('#cardExpiry', '12 / 34');
-  await tab.fill('#cardCvc', '123');
-  await tab.click('#submit');
-  let railId = '';
-  await expect
-    .poll(async () => {
-      const r = await ask(popup, 'card.linkPoll', {});
-      if (r.status === 'linked') railId = r.railId;
-      return r.status;
-    })
-    .toBe('linked');
-  await ask(popup, 'rails.setDefault', { railId });
-  return railId;
-}
 
 test('rejecting a card charge on the history page refunds it through the card service and logs the dispute', async ({
   context,

@@ -125,7 +125,7 @@ export async function linkCard(stack: CardStack, cardNumber = '4242 4242 4242 42
   const state = newState();
   const opened = await browser.navigate(`${stack.card.url}/link?state=${state}`);
   if (!opened.url.startsWith(stack.stripe.url))
-    throw new Error(`link did not reach checkout: ${opened.res.status}`);
+    throw new Error(`link did not reach checkout: ${opened.res.status} ${await opened.res.text()}`);
   await opened.res.arrayBuffer();
   const done = await browser.submitCard(opened.url, cardNumber);
   await done.res.arrayBuffer();
