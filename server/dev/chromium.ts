@@ -65,14 +65,19 @@ export function extensionUrl(extensionId: string, path: string): string {
   return `chrome-extension://${extensionId}/${path}`;
 }
 
+/** Stops every service worker (CDP), as the browser does when one is idle; the next event wakes it. */
+export async function stopServiceWorkers(context: BrowserContext, page: Page): Promise<void> {
+  const cdp = await context.newCDPSession(page);
+  await cdp.send('ServiceWorker.enable');
+  await cdp.send('ServiceWorker.stopAllWorkers');
+  await cdp.detach();
+}
+
 /**
  * Stops the service worker the way the browser does when it is idle (CDP), then wakes it with a
  * message from an extension page, so later `serviceWorker.evaluate` calls reach the new instance.
  */
 export async function restartServiceWorker(context: BrowserContext, extensionPage: Page): Promise<void> {
-  const cdp = await context.newCDPSession(extensionPage);
-  await cdp.send('ServiceWorker.enable');
-  await cdp.send('ServiceWorker.stopAllWorkers');
-  await cdp.detach();
+  await stopServiceWorkers(context, extensionPage);
   await extensionPage.evaluate(() => chrome.runtime.sendMessage({ type: 'status.get', payload: {} }));
 }

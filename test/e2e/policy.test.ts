@@ -1,6 +1,7 @@
 /** Spending rules end to end: every tier, the password and its lockout, budgets under concurrency. */
 import { Secret, TOTP } from 'otpauth';
 import { afterEach, inject } from 'vitest';
+import { stopServiceWorkers } from '../../server/dev/chromium';
 import { expect, test } from './harness/fixtures';
 import { ask, generate, ledger, nextQuoteWindow, POPUP, setRules } from './harness/flows';
 import { wallets } from './harness/wallets';
@@ -180,9 +181,7 @@ test('the worker dies while a quote waits: approving later pays once, and the ne
   const status = generate(demoPage, 'survive a restart');
   const quote = await nextQuoteWindow(context);
   // Kill the worker between reserve and pay: the page's pending answer is lost with it.
-  const cdp = await context.newCDPSession(quote);
-  await cdp.send('ServiceWorker.enable');
-  await cdp.send('ServiceWorker.stopAllWorkers');
+  await stopServiceWorkers(context, quote);
   expect(await status).toBe(402);
   // The quote is still on the ledger; approving it wakes a new worker, which pays it.
   await quote.click('[data-testid=approve]');
@@ -210,9 +209,7 @@ test('the worker dies while its wallet is paying: the next worker asks the walle
   const status = generate(demoPage, 'paid while the worker died');
   await expect.poll(async () => (await ledger(popup))[0]?.state).toBe('paying');
   // Kill the worker between pay and retry, then let the wallet finish the payment it was given.
-  const cdp = await context.newCDPSession(popup);
-  await cdp.send('ServiceWorker.enable');
-  await cdp.send('ServiceWorker.stopAllWorkers');
+  await stopServiceWorkers(context, popup);
   expect(await status).toBe(402);
   await w.release();
   await expect.poll(() => w.balance('user')).toBeLessThan(before);

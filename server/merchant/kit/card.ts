@@ -11,22 +11,15 @@
 // service with the app's API key: capture the actual amount (≤ authorized), or cancel the hold.
 import type { IncomingMessage } from 'node:http';
 import { ed25519 } from '@noble/curves/ed25519.js';
+import {
+  RECEIPT_TYPE as CARD_RECEIPT_TYPE,
+  type ReceiptClaims as CardReceiptClaims,
+} from '../../card/receipt';
 import type { MppMethod, MppVerdict } from './mpp-method';
 
 export const CARD_METHOD = 'paybound-card';
-export const CARD_RECEIPT_TYPE = 'paybound-card-receipt';
-
-export interface CardReceiptClaims {
-  v: 1;
-  iss: string;
-  challengeId: string;
-  paymentIntent: string;
-  amount: string;
-  currency: string;
-  destination: string;
-  iat: number;
-  exp: number;
-}
+// One definition of the receipt format: the card service signs it, the kit checks it.
+export { CARD_RECEIPT_TYPE, type CardReceiptClaims };
 
 export interface ReceiptKey {
   kid: string;
