@@ -12,7 +12,17 @@ const Big = v.pipe(
   Digits,
   v.transform((s) => BigInt(s)),
 );
-const FINAL = ['paid', 'failed', 'proof_failed', 'accepted', 'rejected'] as const;
+const FINAL = [
+  'paid',
+  'failed',
+  'proof_failed',
+  'accepted',
+  'rejected',
+  'refund_requested',
+  'refunded',
+  'partially_refunded',
+  'refund_denied',
+] as const;
 
 const PaymentRow = v.looseObject({
   id: v.pipe(v.string(), v.minLength(1), v.maxLength(80)),
@@ -45,6 +55,10 @@ const PaymentRow = v.looseObject({
       afterMinor: Big,
       overMinor: Big,
     }),
+  ),
+  estimate: v.optional(v.looseObject({ min: Big, max: Big })),
+  settlement: v.optional(
+    v.looseObject({ actual: v.optional(Big), overReported: v.optional(Big), refunded: Big }),
   ),
   createdAt: v.number(),
   updatedAt: v.number(),
@@ -102,9 +116,13 @@ export async function importBackup(db: PayboundDb, raw: unknown): Promise<Import
       }
       continue;
     }
-    // Imported history counts nowhere: its reservations belonged to another profile.
+    // Imported history counts nowhere: its reservations belonged to another profile, and no
+    // review or pending refund runs on it here.
+    const { review: _review, ...imported } = row.output as unknown as PaymentRecord;
+    const { pendingRefund: _pending, ...settlement } = imported.settlement ?? { refunded: 0n };
     rows.push({
-      ...(row.output as unknown as PaymentRecord),
+      ...imported,
+      ...(imported.settlement ? { settlement } : {}),
       reservations: [],
       reservationState: 'released',
     });

@@ -57,7 +57,12 @@ export type PaymentState =
   | 'unknown'
   | 'proof_failed'
   | 'accepted'
-  | 'rejected';
+  | 'rejected'
+  /** Rejected (or asked back after the window), and the app has not paid the refund yet. */
+  | 'refund_requested'
+  | 'refunded'
+  | 'partially_refunded'
+  | 'refund_denied';
 
 export type ApprovalState = 'waiting' | 'approved' | 'denied' | 'auto';
 
@@ -113,6 +118,15 @@ export interface PaymentRecord {
   receipt?: string;
   paymentIntent?: string;
   failure?: { code: string; reason: string };
+  /**
+   * The app's estimate, in the payment's own unit: msat for Lightning, minor units for a card.
+   * The charged amount is its maximum.
+   */
+  estimate?: { min: bigint; max: bigint };
+  /** The app's review policy: the charge is provisional until `endsAt` (set once paid). */
+  review?: ReviewPolicy;
+  /** What the app settled, and what came back (Lightning: counted from the user's own wallet). */
+  settlement?: Settlement;
   /** The policy's decision when the challenge arrived, with its reasons and budget effects. */
   tier: Tier;
   reasons: string[];
@@ -129,6 +143,32 @@ export interface PaymentRecord {
   createdAt: number;
   updatedAt: number;
   paidAt?: number;
+}
+
+export interface ReviewPolicy {
+  windowMs: number;
+  /** The app's review endpoint (README, "Estimates and the review window"). */
+  refundUrl: string;
+  /** The id the app knows the charge by: the payment hash, or the MPP challenge id for a card. */
+  chargeId: string;
+  /** The unit of amounts on the wire: msat for L402, sat for MPP Lightning, minor for a card. */
+  unit: 'msat' | 'sat' | 'minor';
+  endsAt?: number;
+}
+
+export interface Settlement {
+  /** The actual amount the app reported, in the payment's unit (≤ the maximum). */
+  actual?: bigint;
+  /** An actual the app reported above the maximum: refused, and disputed. */
+  overReported?: bigint;
+  /** What came back to the user, in the payment's unit. */
+  refunded: bigint;
+  /** A refund the app still owes: the invoice the user's wallet made for it. */
+  pendingRefund?: { invoice: string; paymentHash: string; amount: bigint; requestedAt: number };
+  decidedAt?: number;
+  /** How it was decided: by the user, or at the end of the window. */
+  decidedBy?: 'user' | 'window';
+  note?: string;
 }
 
 export interface TokenRecord {
@@ -178,6 +218,12 @@ export interface DisputeRecord {
   };
   status: DisputeStatus;
   timeline: { at: number; status: DisputeStatus; note: string }[];
+  /** What opened it: the user, a failed proof, an app that over-reported, a card chargeback. */
+  source?: 'user' | 'proof' | 'app' | 'chargeback';
+  /** The app's last answer to the refund request, in its words. */
+  answer?: { at: number; status: string; note?: string };
+  /** A chargeback at the card network: its id at the card service. */
+  chargebackId?: string;
   openedAt: number;
 }
 

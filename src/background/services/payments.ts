@@ -16,6 +16,7 @@ import {
   mppCredential,
   readMppChallenge,
 } from '../../core/challenge/mpp';
+import { type ReviewTerms, ReviewTermsError, readReviewTerms } from '../../core/challenge/review';
 import { ChallengeSyntaxError } from '../../core/challenge/www-authenticate';
 import { verifyPreimage } from '../../core/lightning/bolt11';
 import { msatToMinor } from '../../core/money/rates';
@@ -24,7 +25,14 @@ import { type MppLightningQuote, preflightMppLightning } from '../../core/paymen
 import type { Rules } from '../../core/policy/rules';
 import { type NewPayment, reserve, settleReservation } from '../../db/ledger';
 import { getSetting, recordChallenge } from '../../db/queries';
-import type { PayboundDb, PaymentRecord, PaymentState, RailRecord, WorkerRailRecord } from '../../db/schema';
+import type {
+  PayboundDb,
+  PaymentRecord,
+  PaymentState,
+  RailRecord,
+  ReviewPolicy,
+  WorkerRailRecord,
+} from '../../db/schema';
 import type { ChallengeVerdict, MessageInput } from '../../messages/map';
 import type { SenderContext } from '../sender';
 import type { ApprovalService } from './approvals';
@@ -71,7 +79,29 @@ export interface PaymentDeps {
   newId?: () => string;
 }
 
-type LightningQuote = L402Quote | MppLightningQuote;
+/** The app's estimate and review terms, in the payment's own unit (msat, or minor units for a card). */
+interface QuoteTerms {
+  estimate?: { min: bigint; max: bigint };
+  review?: ReviewPolicy;
+}
+
+type LightningQuote = (L402Quote | MppLightningQuote) & { terms?: QuoteTerms };
+
+/** Terms read in the challenge's unit, scaled to the payment's (MPP Lightning: sat → msat). */
+function scaleTerms(
+  t: ReviewTerms | undefined,
+  scale: bigint,
+  chargeId: string,
+  unit: ReviewPolicy['unit'],
+): QuoteTerms | undefined {
+  if (!t) return undefined;
+  return {
+    ...(t.estimate ? { estimate: { min: t.estimate.min * scale, max: t.estimate.max * scale } } : {}),
+    ...(t.review
+      ? { review: { windowMs: t.review.windowMs, refundUrl: t.review.refundUrl, chargeId, unit } }
+      : {}),
+  };
+}
 
 /** Our MPP method for cards paid through the card service (server/card). */
 export const CARD_METHOD = 'paybound-card';
@@ -81,6 +111,7 @@ interface CardQuote {
   mpp: MppChallenge;
   /** The authorized maximum, in the user's currency's minor units. */
   amountMinor: bigint;
+  terms?: QuoteTerms;
 }
 
 /** The Authorization value that proves this payment, in the protocol it was asked in. */
@@ -195,6 +226,27 @@ export class PaymentService {
       await log(protocols, quote.reason);
       return pass(quote.reason);
     }
+    try {
+      const terms =
+        quote.kind === 'l402'
+          ? scaleTerms(
+              readReviewTerms(quote.challenge.paybound, quote.amountMsat, req.url),
+              1n,
+              quote.paymentHash,
+              'msat',
+            )
+          : scaleTerms(
+              readReviewTerms(quote.mpp.paybound, BigInt(quote.mpp.request.amount), req.url),
+              1000n,
+              quote.paymentHash,
+              'sat',
+            );
+      if (terms) quote = { ...quote, terms };
+    } catch (e) {
+      if (!(e instanceof ReviewTermsError)) throw e;
+      await log(protocols, e.message);
+      return pass(e.message);
+    }
     return this.runOnce(`ln:${quote.paymentHash}`, req, quote, railRecord, log(protocols));
   }
 
@@ -256,6 +308,8 @@ export class PaymentService {
       railId: railRecord.id,
       // Kept so that the user can switch wallets in the quote window: the same request, another rail.
       challengeHeaders: req.headers.map(([k, v]) => [k, v] as [string, string]),
+      ...(quote.terms?.estimate ? { estimate: quote.terms.estimate } : {}),
+      ...(quote.terms?.review ? { review: quote.terms.review } : {}),
       createdAt: now,
       updatedAt: now,
     };
@@ -482,9 +536,11 @@ export class PaymentService {
       if (mpp.expiresAt !== undefined && mpp.expiresAt <= this.now() + EXPIRY_MARGIN_SECONDS * 1000) {
         throw new MppChallengeError('the payment request expires too soon to approve and pay');
       }
-      quote = { kind: 'card', mpp, amountMinor: BigInt(mpp.request.amount) };
+      const amountMinor = BigInt(mpp.request.amount);
+      const terms = scaleTerms(readReviewTerms(mpp.paybound, amountMinor, req.url), 1n, mpp.id, 'minor');
+      quote = { kind: 'card', mpp, amountMinor, ...(terms ? { terms } : {}) };
     } catch (e) {
-      if (!(e instanceof MppChallengeError)) throw e;
+      if (!(e instanceof MppChallengeError) && !(e instanceof ReviewTermsError)) throw e;
       await log(protocols, e.message);
       return pass(e.message);
     }

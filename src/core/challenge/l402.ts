@@ -11,6 +11,8 @@ export interface L402Challenge {
   macaroon: string;
   invoice: string;
   version?: string;
+  /** Paybound's estimate and review terms, as sent (core/challenge/review.ts). */
+  paybound?: string;
 }
 
 export class L402ChallengeError extends Error {
@@ -30,11 +32,13 @@ export function readL402Challenge(challenges: readonly AuthChallenge[]): L402Cha
   if (!macaroon) throw new L402ChallengeError('L402 challenge without a macaroon');
   if (!invoice) throw new L402ChallengeError('L402 challenge without an invoice');
   const version = chosen.params.get('version');
+  const paybound = chosen.params.get('paybound');
   return {
     scheme: chosen.schemeKey === 'l402' ? 'L402' : 'LSAT',
     macaroon,
     invoice,
     ...(version !== undefined ? { version } : {}),
+    ...(paybound !== undefined ? { paybound } : {}),
   };
 }
 

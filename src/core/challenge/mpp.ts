@@ -31,6 +31,8 @@ export interface MppChallenge {
   expires?: string;
   /** Unix ms, when `expires` was given. */
   expiresAt?: number;
+  /** Paybound's estimate and review terms, as sent (core/challenge/review.ts). */
+  paybound?: string;
 }
 
 export class MppChallengeError extends Error {
@@ -85,6 +87,7 @@ export function readMppChallenge(c: AuthChallenge, nowMs: number): MppChallenge 
   }
   if (intent !== 'charge') throw new MppChallengeError(`unsupported payment intent "${intent}"`);
   const expires = get('expires');
+  const paybound = get('paybound');
   let expiresAt: number | undefined;
   if (expires !== undefined) {
     expiresAt = Date.parse(expires);
@@ -100,6 +103,7 @@ export function readMppChallenge(c: AuthChallenge, nowMs: number): MppChallenge 
     requestEncoded,
     request: decodeRequest(requestEncoded),
     ...(expires !== undefined ? { expires, expiresAt } : {}),
+    ...(paybound !== undefined ? { paybound } : {}),
   };
 }
 

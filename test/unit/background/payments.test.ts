@@ -39,6 +39,11 @@ function setup(opts: { decision?: Decision; rules?: Rules } = {}) {
     sendPayment: pay,
     lookup,
     balance: async () => 0n,
+    makeInvoice: async (amountMsat, memo) => {
+      const inv = node.createInvoice(user.id, { amountMsat, memo });
+      return { paymentRequest: inv.bolt11, paymentHash: inv.paymentHash };
+    },
+    received: async (hash) => node.invoiceState(node.invoice(hash)!) === 'settled',
   };
   const rules: RuleApi = {
     updateSessionRules: vi.fn(async () => {}),

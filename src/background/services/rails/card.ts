@@ -143,3 +143,111 @@ export async function refundCard(
     refund.body.error?.message ?? `the card service answered ${refund.status}`,
   );
 }
+
+/** The card service's view of one payment (amounts in minor units). */
+export interface CardPaymentState {
+  status: string;
+  amount: bigint;
+  amountCaptured: bigint;
+  amountRefunded: bigint;
+  /** The actual the app reported, not yet captured. */
+  amountReported?: bigint;
+  /** An actual the app tried to report above the authorization (refused by the service). */
+  overReported?: bigint;
+}
+
+const big = (v: unknown): bigint | undefined =>
+  typeof v === 'number' && Number.isSafeInteger(v) && v >= 0
+    ? BigInt(v)
+    : typeof v === 'string' && /^\d{1,18}$/.test(v)
+      ? BigInt(v)
+      : undefined;
+
+function paymentState(body: Record<string, unknown>): CardPaymentState {
+  const p = (body.payment ?? body) as Record<string, unknown>;
+  const amountReported = big(p.amountReported);
+  const overReported = big(p.overReported);
+  return {
+    status: typeof p.status === 'string' ? p.status : 'unknown',
+    amount: big(p.amount) ?? 0n,
+    amountCaptured: big(p.amountCaptured) ?? 0n,
+    amountRefunded: big(p.amountRefunded) ?? 0n,
+    ...(amountReported !== undefined ? { amountReported } : {}),
+    ...(overReported !== undefined ? { overReported } : {}),
+  };
+}
+
+function serviceError(status: number, body: ServiceError): RailError {
+  return new RailError('wallet_error', body.error?.message ?? `the card service answered ${status}`);
+}
+
+export async function cardPayment(record: CardRecord, paymentIntent: string): Promise<CardPaymentState> {
+  const r = await call(record.config.serviceUrl, `/api/payments/${encodeURIComponent(paymentIntent)}`, {
+    method: 'GET',
+    token: record.config.token,
+  });
+  if (r.status !== 200) throw serviceError(r.status, r.body);
+  return paymentState(r.body);
+}
+
+/**
+ * Captures a held authorization: `amount` (≤ authorized), or without it what the app reported
+ * (else all). A charge someone else captured first is read back, not captured twice.
+ */
+export async function captureCard(
+  record: CardRecord,
+  paymentIntent: string,
+  amount?: bigint,
+): Promise<CardPaymentState> {
+  const r = await call(
+    record.config.serviceUrl,
+    `/api/payments/${encodeURIComponent(paymentIntent)}/capture`,
+    {
+      method: 'POST',
+      token: record.config.token,
+      body: JSON.stringify(amount !== undefined ? { amount: amount.toString() } : {}),
+    },
+  );
+  if (r.status === 200 || r.status === 201) return paymentState(r.body);
+  if (r.status === 409) return cardPayment(record, paymentIntent);
+  throw serviceError(r.status, r.body);
+}
+
+/** Releases a held authorization: nothing is charged. */
+export async function cancelCard(record: CardRecord, paymentIntent: string): Promise<CardPaymentState> {
+  const r = await call(
+    record.config.serviceUrl,
+    `/api/payments/${encodeURIComponent(paymentIntent)}/cancel`,
+    { method: 'POST', token: record.config.token, body: '{}' },
+  );
+  if (r.status === 200 || r.status === 201) return paymentState(r.body);
+  if (r.status === 409) return cardPayment(record, paymentIntent);
+  throw serviceError(r.status, r.body);
+}
+
+export interface CardChargeback {
+  id: string;
+  paymentIntent: string;
+  reason: string;
+  status: string;
+  amount: bigint;
+}
+
+/** Chargebacks the card network opened on this card's payments. */
+export async function cardChargebacks(record: CardRecord): Promise<CardChargeback[]> {
+  const r = await call(record.config.serviceUrl, '/api/disputes', { method: 'GET', token: record.config.token });
+  if (r.status !== 200 || !Array.isArray(r.body.disputes)) throw serviceError(r.status, r.body);
+  return (r.body.disputes as Record<string, unknown>[]).flatMap((d) =>
+    typeof d.id === 'string' && typeof d.paymentIntent === 'string'
+      ? [
+          {
+            id: d.id,
+            paymentIntent: d.paymentIntent,
+            reason: typeof d.reason === 'string' ? d.reason : 'unknown',
+            status: typeof d.status === 'string' ? d.status : 'unknown',
+            amount: big(d.amount) ?? 0n,
+          },
+        ]
+      : [],
+  );
+}

@@ -94,6 +94,36 @@ export class LnbitsRail implements LightningRail {
     return BigInt(balance);
   }
 
+  async makeInvoice(amountMsat: bigint, memo: string): Promise<{ paymentRequest: string; paymentHash: string }> {
+    const { status, body } = await this.call(
+      '/api/v1/payments',
+      {
+        method: 'POST',
+        body: JSON.stringify({ out: false, amount: Number(amountMsat / 1000n), memo: memo.slice(0, 200) }),
+      },
+      LOOKUP_TIMEOUT_MS,
+    );
+    const request = (body as { payment_request?: unknown; bolt11?: unknown }).payment_request;
+    if ((status === 200 || status === 201) && typeof request === 'string' && body.payment_hash) {
+      return { paymentRequest: request, paymentHash: body.payment_hash.toLowerCase() };
+    }
+    throw new RailError(
+      'wallet_error',
+      `the wallet made no invoice: ${typeof body.detail === 'string' ? body.detail : `HTTP ${status}`}`,
+    );
+  }
+
+  async received(paymentHash: string): Promise<boolean> {
+    const { status, body } = await this.call(
+      `/api/v1/payments/${paymentHash}`,
+      { method: 'GET' },
+      LOOKUP_TIMEOUT_MS,
+    );
+    if (status === 404) return false;
+    if (status !== 200) throw new RailError('wallet_error', `invoice lookup failed: HTTP ${status}`);
+    return body.paid === true;
+  }
+
   async lookup(paymentHash: string): Promise<PaymentLookup> {
     const { status, body } = await this.call(
       `/api/v1/payments/${paymentHash}`,

@@ -104,6 +104,37 @@ export class NwcRail implements LightningRail {
     return { status: 'pending' };
   }
 
+  async makeInvoice(amountMsat: bigint, memo: string): Promise<{ paymentRequest: string; paymentHash: string }> {
+    const client = clientFor(this.id, this.uri);
+    try {
+      const tx = await this.bounded(
+        client,
+        client.makeInvoice({ amount: Number((amountMsat / 1000n) * 1000n), description: memo.slice(0, 200) }),
+        this.lookupTimeoutMs,
+      );
+      if (typeof tx.invoice !== 'string' || typeof tx.payment_hash !== 'string')
+        throw new RailError('wallet_error', 'the wallet made no invoice');
+      return { paymentRequest: tx.invoice, paymentHash: tx.payment_hash.toLowerCase() };
+    } catch (e) {
+      throw toRailError(e);
+    }
+  }
+
+  async received(paymentHash: string): Promise<boolean> {
+    const client = clientFor(this.id, this.uri);
+    try {
+      const tx = await this.bounded(
+        client,
+        client.lookupInvoice({ payment_hash: paymentHash.toLowerCase() }),
+        this.lookupTimeoutMs,
+      );
+      return tx.type === 'incoming' && tx.state === 'settled';
+    } catch (e) {
+      if (errorCode(e) === 'NOT_FOUND') return false;
+      throw toRailError(e);
+    }
+  }
+
   async balance(): Promise<bigint> {
     const client = clientFor(this.id, this.uri);
     try {

@@ -39,4 +39,8 @@ export interface LightningRail {
   lookup(paymentHash: string): Promise<PaymentLookup>;
   /** The wallet's balance in msat ("test connection" on the settings page). */
   balance(): Promise<bigint>;
+  /** An invoice the wallet will be paid to (a refund); whole sats, as every wallet takes them. */
+  makeInvoice(amountMsat: bigint, memo: string): Promise<{ paymentRequest: string; paymentHash: string }>;
+  /** Whether an invoice this wallet made has been paid. */
+  received(paymentHash: string): Promise<boolean>;
 }
