@@ -23,6 +23,7 @@ import { claimCard, revokeCard } from './services/rails/card';
 import { defaultRail, railFor } from './services/rails/index';
 import { RailError } from './services/rails/types';
 import { RateService } from './services/rates';
+import { ReviewError, ReviewService } from './services/review';
 import { loadRules, saveRules } from './services/rules';
 import { spendSummary } from './services/spend';
 import { generalSettings, getStatus } from './services/status';
@@ -111,6 +112,18 @@ async function touchAutoLock() {
   await browser.alarms.create(AUTOLOCK_ALARM, { delayInMinutes: minutes });
 }
 const disputes = new DisputeService(db, (r) => vault.open(r));
+const REVIEW_ALARM = 'paybound-review:';
+const REVIEW_SWEEP_ALARM = 'paybound-review-sweep';
+const review = new ReviewService({
+  db,
+  disputes,
+  openRail: (record) => vault.open(record),
+  railFor: async (record) => railFor(await vault.open(record)),
+  // An alarm, not a timer: it survives the worker being stopped for the length of the window.
+  wakeAt: async (paymentId, when) => {
+    await browser.alarms.create(`${REVIEW_ALARM}${paymentId}`, { when });
+  },
+});
 const payments = new PaymentService({
   db,
   rates,
@@ -120,6 +133,7 @@ const payments = new PaymentService({
   railFor: async (record) => railFor(await vault.open(record)),
   openRail: (record) => vault.open(record),
   openDispute: (p, reason) => disputes.open(p, reason),
+  onPaid: (id) => review.started(id),
   rules: () => loadRules(db),
   notify: {
     paidAutomatically: (p) => notices.paidAutomatically(p),
@@ -138,6 +152,9 @@ const ready = (async () => {
   );
   await tokens.syncRules().catch((e: unknown) => console.error('paybound: token rules', e));
   void payments.reconcile().catch((e: unknown) => console.error('paybound: reconcile', e));
+  // Windows that ended while the browser was closed are settled now; then every few minutes.
+  void review.sweep().catch((e: unknown) => console.error('paybound: review sweep', e));
+  await browser.alarms.create(REVIEW_SWEEP_ALARM, { periodInMinutes: 5 });
   // Warm the rate cache so that the first quote does not wait for the rate source.
   void getSetting(db, 'currency', 'USD')
     .then((c) => rates.current(c))
@@ -256,19 +273,27 @@ const route = createRouter(
         .catch(() => {});
       return { switched };
     },
-    'payment.reject': async ({ paymentId, reason, amountMinor }) => {
-      try {
-        return disputeView(
-          await disputes.reject(
+    'payment.reject': ({ paymentId, reason, amountMinor }) =>
+      reviewCall(async () =>
+        disputeView(
+          await review.reject(paymentId, reason, amountMinor !== undefined ? BigInt(amountMinor) : undefined),
+        ),
+      ),
+    'payment.refund': ({ paymentId, reason, amountMinor }) =>
+      reviewCall(async () =>
+        disputeView(
+          await review.requestRefund(
             paymentId,
             reason,
             amountMinor !== undefined ? BigInt(amountMinor) : undefined,
           ),
-        );
-      } catch (e) {
-        if (e instanceof DisputeError) throw new HandlerError('bad_message', e.message);
-        throw e;
-      }
+        ),
+      ),
+    'payment.accept': ({ paymentId }) =>
+      reviewCall(async () => paymentView(await review.accept(paymentId, 'user'))),
+    'review.sweep': async () => {
+      await review.sweep();
+      return { swept: true as const };
     },
     'disputes.list': async () => (await disputes.list()).map(disputeView),
     'approvals.focus': async ({ tabId }) => {
@@ -343,7 +368,7 @@ const route = createRouter(
       return { accepted };
     },
     'payments.recent': async ({ limit }) =>
-      (await db.payments.orderBy('createdAt').reverse().limit(limit).toArray()).map(paymentView),
+      (await db.payments.orderBy('createdAt').reverse().limit(limit).toArray()).map((p) => paymentView(p)),
   },
   { id: browser.runtime.id, origin: originOf(browser.runtime.getURL('/')) ?? '' },
 );
@@ -366,7 +391,30 @@ browser.notifications.onClicked.addListener((id) => {
 
 browser.alarms.onAlarm.addListener((alarm) => {
   if (alarm.name === AUTOLOCK_ALARM) void vault.lock();
+  else if (alarm.name.startsWith(REVIEW_ALARM)) {
+    const id = alarm.name.slice(REVIEW_ALARM.length);
+    void ready
+      .then(() => review.accept(id, 'window'))
+      .catch((e: unknown) => {
+        // Decided meanwhile (by the user): nothing to do.
+        if (!(e instanceof ReviewError)) console.error('paybound: review window', e);
+      });
+  } else if (alarm.name === REVIEW_SWEEP_ALARM) {
+    void ready.then(() => review.sweep()).catch((e: unknown) => console.error('paybound: review sweep', e));
+  }
 });
+
+/** Review and dispute refusals reach the UI as clear errors. */
+async function reviewCall<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (e) {
+    if (e instanceof DisputeError || e instanceof ReviewError)
+      throw new HandlerError('bad_message', e.message);
+    if (e instanceof RailError) throw new HandlerError('bad_message', e.message);
+    throw e;
+  }
+}
 
 browser.windows.onRemoved.addListener((windowId) => {
   void ready.then(() => approvals.windowClosed(windowId));

@@ -165,6 +165,8 @@ export interface Settlement {
   refunded: bigint;
   /** A refund the app still owes: the invoice the user's wallet made for it. */
   pendingRefund?: { invoice: string; paymentHash: string; amount: bigint; requestedAt: number };
+  /** How much of `refunded`, in the user's currency, no longer counts against the budgets. */
+  countedMinor?: bigint;
   decidedAt?: number;
   /** How it was decided: by the user, or at the end of the window. */
   decidedBy?: 'user' | 'window';

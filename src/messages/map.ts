@@ -113,6 +113,22 @@ export const messageSchemas = {
       amountMinor: v.optional(v.pipe(v.string(), v.regex(/^\d{1,15}$/))),
     }),
   },
+  /** Accept a charge under review: final (card: the actual is captured; Lightning: the difference comes back). */
+  'payment.accept': {
+    audience: 'extension',
+    input: v.strictObject({ paymentId: v.pipe(v.string(), v.regex(/^[0-9a-f-]{36}$/)) }),
+  },
+  /** After the review window: ask for (part of) a charge back (card: refunded; Lightning: the app decides). */
+  'payment.refund': {
+    audience: 'extension',
+    input: v.strictObject({
+      paymentId: v.pipe(v.string(), v.regex(/^[0-9a-f-]{36}$/)),
+      reason: v.pipe(v.string(), v.minLength(1), v.maxLength(500)),
+      amountMinor: v.optional(v.pipe(v.string(), v.regex(/^\d{1,15}$/))),
+    }),
+  },
+  /** Look now for what waits on time or others: ended windows, refunds paid, chargebacks. */
+  'review.sweep': { audience: 'extension', input: v.strictObject({}) },
   /** The dispute log, newest first. */
   'disputes.list': { audience: 'extension', input: v.strictObject({}) },
   /** Bring a tab's quote window to the front. */
@@ -193,6 +209,10 @@ export interface QuoteView {
   invoiceExpiresAt: number;
   createdAt: number;
   tier: 'confirm' | 'strong' | 'overage';
+  /** The app's estimate in the user's currency (the maximum is what is authorized). */
+  estimateMinor?: { min: string; max: string };
+  /** How long the user may reject what is delivered, when the app gives a review window. */
+  reviewWindowMs?: number;
   /** The kind of wallet that would pay: 'card' shows an authorization, not a final charge. */
   railKind: string;
   railId: string;
@@ -220,6 +240,17 @@ export interface PaymentView {
   failure?: { code: string; reason: string };
   createdAt: number;
   paidAt?: number;
+  /** The app's estimate in the user's currency. */
+  estimateMinor?: { min: string; max: string };
+  /** Under review until this time (unix ms); absent when the app gave no review window. */
+  reviewEndsAt?: number;
+  /** True while the charge can be accepted or rejected. */
+  provisional: boolean;
+  /** The actual amount and what came back, in the user's currency; a note on how it went. */
+  actualMinor?: string;
+  refundedMinor?: string;
+  refundPending?: boolean;
+  settlementNote?: string;
 }
 
 export interface DisputeView {
@@ -233,6 +264,8 @@ export interface DisputeView {
   status: string;
   timeline: { at: number; status: string; note: string }[];
   openedAt: number;
+  source?: string;
+  answer?: { at: number; status: string; note?: string };
 }
 
 export interface GeneralSettings {
@@ -279,6 +312,9 @@ export interface MessageOutputs {
   'spend.summary': BudgetSpendView[];
   'approvals.focus': { focused: boolean };
   'payment.reject': DisputeView;
+  'payment.accept': PaymentView;
+  'payment.refund': DisputeView;
+  'review.sweep': { swept: true };
   'disputes.list': DisputeView[];
   'approval.switchRail': { switched: boolean };
   'card.linkStart': { started: true };

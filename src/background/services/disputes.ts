@@ -17,7 +17,13 @@ export class DisputeService {
     private readonly now: () => number = Date.now,
   ) {}
 
-  async open(p: PaymentRecord, reason: string, requestedMinor?: bigint): Promise<DisputeRecord> {
+  async open(
+    p: PaymentRecord,
+    reason: string,
+    requestedMinor?: bigint,
+    source: NonNullable<DisputeRecord['source']> = 'proof',
+    chargebackId?: string,
+  ): Promise<DisputeRecord> {
     const at = this.now();
     const dispute: DisputeRecord = {
       id: crypto.randomUUID(),
@@ -45,15 +51,28 @@ export class DisputeService {
       status: 'open',
       timeline: [{ at, status: 'open', note: reason }],
       openedAt: at,
+      source,
+      ...(chargebackId !== undefined ? { chargebackId } : {}),
     };
     await this.db.disputes.add(dispute);
     return dispute;
   }
 
-  private async move(d: DisputeRecord, status: DisputeStatus, note: string): Promise<void> {
-    await this.db.disputes.update(d.id, {
-      status,
-      timeline: [...d.timeline, { at: this.now(), status, note }],
+  /** Adds a step to a dispute's timeline (read afresh: steps may come from several places). */
+  async move(d: DisputeRecord, status: DisputeStatus, note: string): Promise<void> {
+    await this.db.transaction('rw', this.db.disputes, async () => {
+      const fresh = (await this.db.disputes.get(d.id)) ?? d;
+      await this.db.disputes.update(d.id, {
+        status,
+        timeline: [...fresh.timeline, { at: this.now(), status, note }],
+      });
+    });
+  }
+
+  /** Records the app's answer to a refund request. */
+  async answered(id: string, status: string, note?: string): Promise<void> {
+    await this.db.disputes.update(id, {
+      answer: { at: this.now(), status, ...(note !== undefined ? { note } : {}) },
     });
   }
 
@@ -75,7 +94,7 @@ export class DisputeService {
       throw new DisputeError('the amount to refund must be positive and at most what was paid');
     }
     await this.db.payments.update(paymentId, { state: 'rejected', updatedAt: this.now() });
-    const dispute = await this.open(p, reason, amountMinor);
+    const dispute = await this.open(p, reason, amountMinor, 'user');
     const rail = await this.db.rails.get(p.railId);
     if (rail?.kind === 'card' && p.paymentIntent) {
       try {

@@ -73,6 +73,8 @@ export interface PaymentDeps {
     paidAutomatically(p: PaymentRecord): Promise<void>;
     afterCommit(p: PaymentRecord): Promise<void>;
   };
+  /** A charge was paid: its review window (if the app gave one) starts. Optional. */
+  onPaid?(paymentId: string): Promise<void>;
   /** Opens a dispute (a failed proof). Optional: tests may leave it out. */
   openDispute?(p: PaymentRecord, reason: string): Promise<unknown>;
   now?: () => number;
@@ -669,6 +671,7 @@ export class PaymentService {
     // Failed: given back. Unknown: stays reserved until the wallet says.
     if (state === 'paid' || state === 'proof_failed') {
       await settleReservation(this.deps.db, id, 'committed');
+      if (state === 'paid') await this.deps.onPaid?.(id).catch(() => {});
       const p = await this.deps.db.payments.get(id);
       if (p) await this.deps.notify?.afterCommit(p).catch(() => {});
     } else if (state === 'failed') await settleReservation(this.deps.db, id, 'released');

@@ -1,6 +1,22 @@
 /** Ledger records as the UI sees them: bigints become decimal strings (messages are JSON). */
+import { msatToMinor } from '../../core/money/rates';
 import type { ChallengeRecord, DisputeRecord, PaymentRecord } from '../../db/schema';
 import type { ChallengeRecordView, DisputeView, PaymentView, QuoteView } from '../../messages/map';
+
+/** An amount in the payment's own unit (msat, or minor units for a card) in the user's currency. */
+function minorOf(p: PaymentRecord, native: bigint): bigint | undefined {
+  if (p.amountMsat === 0n) return native; // a card: already minor units
+  return p.rate ? msatToMinor(native, p.rate) : undefined;
+}
+
+function estimateMinor(p: PaymentRecord): { estimateMinor?: { min: string; max: string } } {
+  if (!p.estimate) return {};
+  const min = minorOf(p, p.estimate.min);
+  const max = p.amountMinor ?? minorOf(p, p.estimate.max);
+  return min !== undefined && max !== undefined
+    ? { estimateMinor: { min: min.toString(), max: max.toString() } }
+    : {};
+}
 
 export function quoteView(
   p: PaymentRecord,
@@ -31,6 +47,8 @@ export function quoteView(
     invoiceExpiresAt: p.invoiceExpiresAt,
     createdAt: p.createdAt,
     tier: p.tier === 'strong' || p.tier === 'overage' ? p.tier : 'confirm',
+    ...estimateMinor(p),
+    ...(p.review ? { reviewWindowMs: p.review.windowMs } : {}),
     railKind,
     railId: p.railId,
     rails,
@@ -44,7 +62,14 @@ export function quoteView(
   };
 }
 
-export function paymentView(p: PaymentRecord): PaymentView {
+export function paymentView(p: PaymentRecord, now: number = Date.now()): PaymentView {
+  const s = p.settlement;
+  const actualMinor = s?.actual !== undefined ? minorOf(p, s.actual) : undefined;
+  // What came back, in the user's currency: what was charged less what is still spent.
+  const refundedMinor =
+    s && s.refunded > 0n && p.amountMinor !== undefined
+      ? p.amountMinor - (minorOf(p, (p.amountMsat || p.amountMinor) - s.refunded) ?? p.amountMinor)
+      : undefined;
   return {
     id: p.id,
     ...(p.tabId !== undefined ? { tabId: p.tabId } : {}),
@@ -69,6 +94,13 @@ export function paymentView(p: PaymentRecord): PaymentView {
     ...(p.failure ? { failure: p.failure } : {}),
     createdAt: p.createdAt,
     ...(p.paidAt !== undefined ? { paidAt: p.paidAt } : {}),
+    ...estimateMinor(p),
+    ...(p.review?.endsAt !== undefined ? { reviewEndsAt: p.review.endsAt } : {}),
+    provisional: p.state === 'paid' && p.review?.endsAt !== undefined && now < p.review.endsAt,
+    ...(actualMinor !== undefined ? { actualMinor: actualMinor.toString() } : {}),
+    ...(refundedMinor !== undefined ? { refundedMinor: refundedMinor.toString() } : {}),
+    ...(s?.pendingRefund ? { refundPending: true } : {}),
+    ...(s?.note ? { settlementNote: s.note } : {}),
   };
 }
 
@@ -88,5 +120,7 @@ export function disputeView(d: DisputeRecord): DisputeView {
     status: d.status,
     timeline: d.timeline,
     openedAt: d.openedAt,
+    ...(d.source ? { source: d.source } : {}),
+    ...(d.answer ? { answer: d.answer } : {}),
   };
 }

@@ -235,7 +235,10 @@ export interface CardChargeback {
 
 /** Chargebacks the card network opened on this card's payments. */
 export async function cardChargebacks(record: CardRecord): Promise<CardChargeback[]> {
-  const r = await call(record.config.serviceUrl, '/api/disputes', { method: 'GET', token: record.config.token });
+  const r = await call(record.config.serviceUrl, '/api/disputes', {
+    method: 'GET',
+    token: record.config.token,
+  });
   if (r.status !== 200 || !Array.isArray(r.body.disputes)) throw serviceError(r.status, r.body);
   return (r.body.disputes as Record<string, unknown>[]).flatMap((d) =>
     typeof d.id === 'string' && typeof d.paymentIntent === 'string'

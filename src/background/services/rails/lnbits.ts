@@ -94,7 +94,10 @@ export class LnbitsRail implements LightningRail {
     return BigInt(balance);
   }
 
-  async makeInvoice(amountMsat: bigint, memo: string): Promise<{ paymentRequest: string; paymentHash: string }> {
+  async makeInvoice(
+    amountMsat: bigint,
+    memo: string,
+  ): Promise<{ paymentRequest: string; paymentHash: string }> {
     const { status, body } = await this.call(
       '/api/v1/payments',
       {

@@ -104,7 +104,10 @@ export class NwcRail implements LightningRail {
     return { status: 'pending' };
   }
 
-  async makeInvoice(amountMsat: bigint, memo: string): Promise<{ paymentRequest: string; paymentHash: string }> {
+  async makeInvoice(
+    amountMsat: bigint,
+    memo: string,
+  ): Promise<{ paymentRequest: string; paymentHash: string }> {
     const client = clientFor(this.id, this.uri);
     try {
       const tx = await this.bounded(

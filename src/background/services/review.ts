@@ -1,0 +1,587 @@
+/**
+ * Quality gates: a charge whose app gave a review policy is provisional until the window ends.
+ *
+ *   paid (provisional) ─ accept / end of window ─▶ accepted   (card: capture the actual;
+ *                                                              Lightning: the difference paid back)
+ *                      ─ reject ─▶ refunded | partially_refunded   (card: cancel, or capture part)
+ *                                  refund_requested ─▶ refunded | partially_refunded | refund_denied
+ *                                  (Lightning: a refund invoice the app pays, or queues)
+ *   after the window: reject is refused; a refund request goes to the card service (card) or to
+ *   the app, at its discretion (Lightning).
+ *
+ * Money that comes back is counted from the user's own wallet (or the card service), never from
+ * the app's word, and only then stops counting against the budgets.
+ */
+import { msatToMinor } from '../../core/money/rates';
+import { refundSpend } from '../../db/ledger';
+import type {
+  DisputeRecord,
+  PayboundDb,
+  PaymentRecord,
+  PaymentState,
+  RailRecord,
+  Settlement,
+  WorkerRailRecord,
+} from '../../db/schema';
+import type { DisputeService } from './disputes';
+import { type CardPaymentState, cancelCard, captureCard, cardChargebacks, cardPayment } from './rails/card';
+import type { LightningRail } from './rails/types';
+
+type CardRecord = Extract<RailRecord, { kind: 'card' }>;
+
+export class ReviewError extends Error {
+  constructor(
+    readonly code: 'not_found' | 'not_provisional' | 'window_closed' | 'already_decided' | 'bad_amount',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ReviewError';
+  }
+}
+
+export interface ReviewDeps {
+  db: PayboundDb;
+  disputes: DisputeService;
+  openRail<T extends RailRecord>(r: T): Promise<T>;
+  railFor(record: WorkerRailRecord): Promise<LightningRail>;
+  /** Sets a wake-up (chrome.alarms) for the end of a review window. */
+  wakeAt(paymentId: string, when: number): Promise<void>;
+  now?: () => number;
+}
+
+/** The app's answer from its review endpoint (README, "Estimates and the review window"). */
+interface AppAnswer {
+  status: string;
+  max?: bigint;
+  actual?: bigint;
+  refunded?: bigint;
+  queued?: bigint;
+  note?: string;
+}
+
+const REVIEW_TIMEOUT_MS = 15_000;
+const DECIDED: PaymentState[] = [
+  'accepted',
+  'rejected',
+  'refund_requested',
+  'refunded',
+  'partially_refunded',
+  'refund_denied',
+];
+
+const wireAmount = (v: unknown): bigint | undefined =>
+  typeof v === 'string' && /^\d{1,24}$/.test(v) ? BigInt(v) : undefined;
+
+export class ReviewService {
+  private readonly now: () => number;
+  /** One decision at a time per payment: a double click or the alarm racing the user decides once. */
+  private readonly busy = new Map<string, Promise<unknown>>();
+
+  constructor(private readonly deps: ReviewDeps) {
+    this.now = deps.now ?? Date.now;
+  }
+
+  static provisional(p: PaymentRecord, now: number): boolean {
+    return p.state === 'paid' && p.review?.endsAt !== undefined && now < p.review.endsAt;
+  }
+
+  /** A payment was just paid: its review window starts now. */
+  async started(paymentId: string): Promise<void> {
+    const { db } = this.deps;
+    const p = await db.payments.get(paymentId);
+    if (!p?.review || p.review.endsAt !== undefined || p.state !== 'paid') return;
+    const endsAt = (p.paidAt ?? this.now()) + p.review.windowMs;
+    await db.payments.update(p.id, { review: { ...p.review, endsAt } });
+    await this.deps.wakeAt(p.id, endsAt);
+  }
+
+  private once<T>(paymentId: string, work: () => Promise<T>): Promise<T> {
+    const prev = this.busy.get(paymentId) ?? Promise.resolve();
+    const next = prev.catch(() => undefined).then(work);
+    const settled = next.finally(() => {
+      if (this.busy.get(paymentId) === settled) this.busy.delete(paymentId);
+    });
+    this.busy.set(paymentId, settled);
+    return next;
+  }
+
+  private async load(paymentId: string): Promise<{ p: PaymentRecord; rail: RailRecord | undefined }> {
+    const p = await this.deps.db.payments.get(paymentId);
+    if (!p) throw new ReviewError('not_found', 'no such charge');
+    return { p, rail: await this.deps.db.rails.get(p.railId) };
+  }
+
+  /** Accepts a provisional charge: by the user, or at the end of its window. Twice is once. */
+  accept(paymentId: string, by: 'user' | 'window'): Promise<PaymentRecord> {
+    return this.once(paymentId, async () => {
+      const { p, rail } = await this.load(paymentId);
+      if (p.state === 'accepted') return p;
+      if (p.state !== 'paid' || !p.review) {
+        throw new ReviewError(
+          DECIDED.includes(p.state) ? 'already_decided' : 'not_provisional',
+          DECIDED.includes(p.state)
+            ? `this charge was already ${p.state.replace(/_/g, ' ')}`
+            : 'only a paid charge under review can be accepted',
+        );
+      }
+      const settlement: Settlement = { ...(p.settlement ?? { refunded: 0n }) };
+      if (rail?.kind === 'card' && p.paymentIntent) {
+        await this.acceptCard(p, await this.deps.openRail(rail), settlement);
+      } else {
+        await this.acceptLightning(p, rail, settlement);
+      }
+      settlement.decidedAt = this.now();
+      settlement.decidedBy = by;
+      await this.deps.db.payments.update(p.id, { state: 'accepted', settlement, updatedAt: this.now() });
+      await this.countRefund(p, settlement.refunded);
+      return (await this.deps.db.payments.get(p.id)) ?? p;
+    });
+  }
+
+  /**
+   * Rejects a provisional charge (all of it, or `amountMinor` of it, in the user's currency).
+   * After the window it is refused: the user can still ask for a refund.
+   */
+  reject(paymentId: string, reason: string, amountMinor?: bigint): Promise<DisputeRecord> {
+    return this.once(paymentId, async () => {
+      const { p, rail } = await this.load(paymentId);
+      const existing = await this.deps.db.disputes.where('paymentId').equals(p.id).first();
+      if (existing && p.state !== 'paid' && p.state !== 'accepted') return existing; // twice is once
+      if (!p.review) return this.deps.disputes.reject(p.id, reason, amountMinor);
+      if (p.state === 'accepted') {
+        throw new ReviewError('already_decided', 'you accepted this charge: ask for a refund instead');
+      }
+      if (!ReviewService.provisional(p, this.now())) {
+        throw new ReviewError(
+          p.state === 'paid' ? 'window_closed' : 'not_provisional',
+          p.state === 'paid'
+            ? `the review window closed at ${new Date(p.review.endsAt ?? 0).toISOString()}: ask for a refund instead`
+            : 'only a paid charge can be rejected',
+        );
+      }
+      const refundNative = this.nativeOf(p, amountMinor);
+      const dispute = await this.deps.disputes.open(p, reason, amountMinor, 'user');
+      await this.deps.db.payments.update(p.id, { state: 'rejected', updatedAt: this.now() });
+      if (rail?.kind === 'card' && p.paymentIntent) {
+        await this.rejectCard(p, await this.deps.openRail(rail), dispute, refundNative, reason);
+      } else {
+        await this.requestLightningRefund(p, rail, dispute, refundNative, reason, 'reject');
+      }
+      return (await this.deps.db.disputes.get(dispute.id)) ?? dispute;
+    });
+  }
+
+  /**
+   * After the window (or once accepted): a card charge is refunded through the card service; a
+   * Lightning charge can only be refunded by the app, so the request goes to it.
+   */
+  requestRefund(paymentId: string, reason: string, amountMinor?: bigint): Promise<DisputeRecord> {
+    return this.once(paymentId, async () => {
+      const { p, rail } = await this.load(paymentId);
+      if (ReviewService.provisional(p, this.now()))
+        throw new ReviewError('not_provisional', 'this charge is still under review: reject it instead');
+      if (!p.review || rail?.kind === 'card') return this.deps.disputes.reject(p.id, reason, amountMinor);
+      if (p.state !== 'paid' && p.state !== 'accepted')
+        throw new ReviewError('already_decided', `this charge was already ${p.state.replace(/_/g, ' ')}`);
+      const refundNative = this.nativeOf(p, amountMinor);
+      const dispute = await this.deps.disputes.open(p, reason, amountMinor, 'user');
+      await this.requestLightningRefund(p, rail, dispute, refundNative, reason, 'late');
+      return (await this.deps.db.disputes.get(dispute.id)) ?? dispute;
+    });
+  }
+
+  /**
+   * Everything that waits on time or on someone else: windows that ended (accepted), refunds the
+   * app may have paid since (checked in the user's wallet), chargebacks at the card service.
+   */
+  async sweep(): Promise<void> {
+    const { db } = this.deps;
+    const now = this.now();
+    const paid = await db.payments.where('state').anyOf('paid', 'refund_requested', 'accepted').toArray();
+    for (const p of paid) {
+      try {
+        if (p.state === 'paid' && p.review?.endsAt !== undefined && p.review.endsAt <= now) {
+          await this.accept(p.id, 'window');
+        } else if (p.state === 'paid' && p.review && p.review.endsAt === undefined) {
+          await this.started(p.id);
+        } else if (p.settlement?.pendingRefund) {
+          await this.once(p.id, () => this.checkPendingRefund(p.id));
+        }
+      } catch (e) {
+        console.error('paybound: review', p.id, e);
+      }
+    }
+    for (const rail of await db.rails.where('kind').equals('card').toArray()) {
+      await this.syncChargebacks(rail as CardRecord).catch((e: unknown) =>
+        console.error('paybound: chargebacks', e),
+      );
+    }
+  }
+
+  // ---- card ----
+
+  private async acceptCard(p: PaymentRecord, card: CardRecord, s: Settlement): Promise<void> {
+    const max = p.amountMinor ?? 0n;
+    let state: CardPaymentState = await cardPayment(card, p.paymentIntent ?? '');
+    if (state.overReported !== undefined) await this.overReported(p, s, state.overReported, max);
+    if (state.status === 'requires_capture') {
+      // Without an amount the service captures what the app reported (never above the authorization).
+      state = await captureCard(card, p.paymentIntent ?? '');
+    }
+    s.actual = state.amountCaptured;
+    s.refunded = max - state.amountCaptured + state.amountRefunded;
+    await this.tellApp(p, { action: 'accept', proof: p.receipt ?? '' }).catch(() => undefined);
+  }
+
+  private async rejectCard(
+    p: PaymentRecord,
+    card: CardRecord,
+    dispute: DisputeRecord,
+    refundMinor: bigint,
+    reason: string,
+  ): Promise<void> {
+    const max = p.amountMinor ?? 0n;
+    const s: Settlement = { ...(p.settlement ?? { refunded: 0n }) };
+    try {
+      const before = await cardPayment(card, p.paymentIntent ?? '');
+      if (before.overReported !== undefined) await this.overReported(p, s, before.overReported, max);
+      const owed = before.amountReported ?? max;
+      const keep = owed > refundMinor ? owed - refundMinor : 0n;
+      const after =
+        keep === 0n
+          ? await cancelCard(card, p.paymentIntent ?? '')
+          : await captureCard(card, p.paymentIntent ?? '', keep);
+      s.actual = after.amountCaptured;
+      s.refunded = max - after.amountCaptured;
+      s.decidedAt = this.now();
+      s.decidedBy = 'user';
+      const full = after.amountCaptured === 0n;
+      await this.deps.db.payments.update(p.id, {
+        state: full ? 'refunded' : 'partially_refunded',
+        settlement: s,
+        updatedAt: this.now(),
+      });
+      await this.countRefund(p, s.refunded);
+      await this.deps.disputes.move(
+        dispute,
+        full ? 'refunded' : 'partially_refunded',
+        full
+          ? 'the card authorization was cancelled: nothing was charged'
+          : `only ${after.amountCaptured} of the ${max} authorized was captured`,
+      );
+      await this.tellApp(p, {
+        action: 'reject',
+        proof: p.receipt ?? '',
+        amount: refundMinor.toString(),
+        reason,
+      }).catch(() => undefined);
+    } catch (e) {
+      await this.deps.disputes.move(
+        dispute,
+        'escalated',
+        `the card service did not settle the rejection: ${e instanceof Error ? e.message : 'no answer'}`,
+      );
+    }
+  }
+
+  /** A chargeback the card network opened shows up as a dispute, once. */
+  private async syncChargebacks(card: CardRecord): Promise<void> {
+    const { db } = this.deps;
+    for (const cb of await cardChargebacks(await this.deps.openRail(card))) {
+      const known = (await db.disputes.toArray()).some((d) => d.chargebackId === cb.id);
+      if (known) continue;
+      const p = (await db.payments.where('railId').equals(card.id).toArray()).find(
+        (x) => x.paymentIntent === cb.paymentIntent,
+      );
+      if (!p) continue;
+      const d = await this.deps.disputes.open(
+        p,
+        `chargeback at the card network (${cb.reason.replace(/_/g, ' ')})`,
+        cb.amount,
+        'chargeback',
+        cb.id,
+      );
+      await this.deps.disputes.move(
+        d,
+        'escalated',
+        `the card issuer disputed the charge (${cb.status.replace(/_/g, ' ')}); a person reviews it at the card service`,
+      );
+    }
+  }
+
+  // ---- Lightning ----
+
+  private async acceptLightning(
+    p: PaymentRecord,
+    rail: RailRecord | undefined,
+    s: Settlement,
+  ): Promise<void> {
+    const max = p.amountMsat;
+    let answer: AppAnswer;
+    try {
+      answer = await this.tellApp(p, { action: 'status', proof: p.preimage ?? '' });
+    } catch (e) {
+      s.note = `the app's review endpoint did not answer (${e instanceof Error ? e.message : 'no answer'}): the whole amount stays paid`;
+      return;
+    }
+    const actual = answer.actual;
+    if (actual === undefined) {
+      await this.tellApp(p, { action: 'accept', proof: p.preimage ?? '' }).catch(() => undefined);
+      return;
+    }
+    if (actual > max) {
+      await this.overReported(p, s, actual, max);
+      s.actual = max;
+      await this.tellApp(p, { action: 'accept', proof: p.preimage ?? '' }).catch(() => undefined);
+      return;
+    }
+    s.actual = actual;
+    const back = ((max - actual - s.refunded) / 1000n) * 1000n;
+    if (back <= 0n || (rail?.kind !== 'lnbits' && rail?.kind !== 'nwc')) {
+      if (back > 0n)
+        s.note = 'the page wallet cannot be paid back by Paybound: ask the app for the difference';
+      await this.tellApp(p, { action: 'accept', proof: p.preimage ?? '' }).catch(() => undefined);
+      return;
+    }
+    const wallet = await this.deps.railFor(rail);
+    const invoice = await wallet.makeInvoice(back, `Paybound: the unused part of a charge from ${p.origin}`);
+    s.pendingRefund = {
+      invoice: invoice.paymentRequest,
+      paymentHash: invoice.paymentHash,
+      amount: back,
+      requestedAt: this.now(),
+    };
+    try {
+      await this.tellApp(p, {
+        action: 'accept',
+        proof: p.preimage ?? '',
+        invoice: invoice.paymentRequest,
+      });
+    } catch (e) {
+      s.note = `the app did not pay back the difference yet (${e instanceof Error ? e.message : 'no answer'})`;
+    }
+    if (await wallet.received(invoice.paymentHash).catch(() => false)) {
+      s.refunded += back;
+      delete s.pendingRefund;
+      s.note = 'the app paid back the difference between the estimate and the actual';
+    }
+  }
+
+  /**
+   * Asks the app to pay `amountMsat` back to an invoice of the user's wallet: a reject in the
+   * window (the app's refund policy applies) or a late request (at its discretion).
+   */
+  private async requestLightningRefund(
+    p: PaymentRecord,
+    rail: RailRecord | undefined,
+    dispute: DisputeRecord,
+    amountMsat: bigint,
+    reason: string,
+    kind: 'reject' | 'late',
+  ): Promise<void> {
+    const s: Settlement = { ...(p.settlement ?? { refunded: 0n }) };
+    const whole = (amountMsat / 1000n) * 1000n;
+    if (rail?.kind !== 'lnbits' && rail?.kind !== 'nwc') {
+      await this.deps.disputes.move(
+        dispute,
+        'open',
+        'the page wallet cannot receive a refund through Paybound: this dispute stays open for the app to answer',
+      );
+      return;
+    }
+    if (whole <= 0n) {
+      await this.deps.disputes.move(dispute, 'denied', 'less than one sat: nothing to refund');
+      return;
+    }
+    let invoice: { paymentRequest: string; paymentHash: string };
+    try {
+      invoice = await (await this.deps.railFor(rail)).makeInvoice(whole, `Paybound: refund from ${p.origin}`);
+    } catch (e) {
+      await this.deps.disputes.move(
+        dispute,
+        'open',
+        `your wallet could not make a refund invoice (${e instanceof Error ? e.message : 'no answer'})`,
+      );
+      return;
+    }
+    s.pendingRefund = {
+      invoice: invoice.paymentRequest,
+      paymentHash: invoice.paymentHash,
+      amount: whole,
+      requestedAt: this.now(),
+    };
+    s.decidedAt = this.now();
+    s.decidedBy = 'user';
+    await this.deps.db.payments.update(p.id, {
+      state: 'refund_requested',
+      settlement: s,
+      updatedAt: this.now(),
+    });
+    let answer: AppAnswer;
+    try {
+      answer = await this.tellApp(p, {
+        action: 'reject',
+        proof: p.preimage ?? '',
+        amount: this.toWire(p, whole).toString(),
+        reason,
+        invoice: invoice.paymentRequest,
+      });
+    } catch (e) {
+      await this.deps.disputes.move(
+        dispute,
+        'open',
+        `the app's refund URL failed (${e instanceof Error ? e.message : 'no answer'}): the dispute stays open, and Paybound keeps checking your wallet for the refund`,
+      );
+      return;
+    }
+    await this.deps.disputes.answered(dispute.id, answer.status, answer.note);
+    if (answer.status === 'refund_denied') {
+      const { pendingRefund: _gone, ...rest } = s;
+      await this.deps.db.payments.update(p.id, {
+        state: 'refund_denied',
+        settlement: rest,
+        updatedAt: this.now(),
+      });
+      await this.deps.disputes.move(
+        dispute,
+        'denied',
+        `the app denied the refund${answer.note ? `: ${answer.note}` : ''}`,
+      );
+      return;
+    }
+    if (!(await this.checkPendingRefund(p.id))) {
+      const fresh = (await this.deps.db.disputes.get(dispute.id)) ?? dispute;
+      await this.deps.disputes.move(
+        fresh,
+        'open',
+        answer.status === 'refund_queued'
+          ? `the app queued the refund for a person to review${kind === 'late' ? ' (after the review window it is at its discretion)' : ''}; the dispute stays open until the refund reaches your wallet`
+          : 'the app has not paid the refund invoice: the dispute stays open until the refund reaches your wallet',
+      );
+    }
+  }
+
+  /** True once the refund invoice is paid in the user's own wallet; settles payment and dispute. */
+  private async checkPendingRefund(paymentId: string): Promise<boolean> {
+    const { db } = this.deps;
+    const p = await db.payments.get(paymentId);
+    const pending = p?.settlement?.pendingRefund;
+    const rail = p ? await db.rails.get(p.railId) : undefined;
+    if (!p || !pending || (rail?.kind !== 'lnbits' && rail?.kind !== 'nwc')) return false;
+    const paid = await (await this.deps.railFor(rail)).received(pending.paymentHash).catch(() => false);
+    if (!paid) return false;
+    const { pendingRefund: _done, ...rest } = p.settlement ?? { refunded: 0n };
+    const settlement: Settlement = { ...rest, refunded: rest.refunded + pending.amount };
+    const full = settlement.refunded >= p.amountMsat - 999n;
+    const wasReject = p.state === 'refund_requested';
+    await db.payments.update(p.id, {
+      ...(wasReject ? { state: full ? 'refunded' : 'partially_refunded' } : {}),
+      settlement,
+      updatedAt: this.now(),
+    });
+    await this.countRefund(p, settlement.refunded);
+    const dispute = await db.disputes.where('paymentId').equals(p.id).first();
+    if (dispute && wasReject) {
+      await this.deps.disputes.move(
+        dispute,
+        full ? 'refunded' : 'partially_refunded',
+        `the refund of ${pending.amount / 1000n} sat reached your wallet`,
+      );
+    }
+    return true;
+  }
+
+  // ---- shared ----
+
+  /** The app reported more than the user authorized: nothing above the maximum is paid; disputed. */
+  private async overReported(p: PaymentRecord, s: Settlement, reported: bigint, max: bigint): Promise<void> {
+    s.overReported = reported;
+    const known = await this.deps.db.disputes.where('paymentId').equals(p.id).first();
+    if (known?.source === 'app') return;
+    const unit = p.railId && p.amountMsat === 0n ? 'minor units' : 'msat';
+    const d = await this.deps.disputes.open(
+      p,
+      `the app reported an actual of ${reported} ${unit}, above the ${max} you authorized: nothing above it is paid`,
+      undefined,
+      'app',
+    );
+    await this.deps.disputes.move(d, 'escalated', 'an app that over-reports is kept for review');
+  }
+
+  /** Budgets count what was really spent: what came back stops counting (once, by total). */
+  private async countRefund(p: PaymentRecord, refundedNative: bigint): Promise<void> {
+    const fresh = await this.deps.db.payments.get(p.id);
+    const already = fresh?.settlement?.countedMinor ?? 0n;
+    const total = p.amountMinor ?? 0n;
+    let backMinor: bigint;
+    if (p.amountMsat === 0n || !p.rate)
+      backMinor = refundedNative; // a card: already minor units
+    else {
+      const stillSpent = p.amountMsat - refundedNative;
+      backMinor = total - msatToMinor(stillSpent < 0n ? 0n : stillSpent, p.rate);
+    }
+    if (backMinor > total) backMinor = total;
+    const delta = backMinor - already;
+    if (delta <= 0n) return;
+    await refundSpend(this.deps.db, p.id, delta);
+    if (fresh?.settlement) {
+      await this.deps.db.payments.update(p.id, {
+        settlement: { ...fresh.settlement, countedMinor: backMinor },
+      });
+    }
+  }
+
+  /** Minor units of the user's currency the user asks back → the payment's own unit. */
+  private nativeOf(p: PaymentRecord, amountMinor: bigint | undefined): bigint {
+    const total = p.amountMinor ?? 0n;
+    if (amountMinor !== undefined && (amountMinor <= 0n || amountMinor > total)) {
+      throw new ReviewError('bad_amount', 'the amount to refund must be positive and at most what was paid');
+    }
+    const isCard = p.amountMsat === 0n;
+    const whole = isCard ? total : p.amountMsat;
+    const left = whole - (p.settlement?.refunded ?? 0n);
+    if (amountMinor === undefined || total === 0n) return left;
+    const part = isCard ? amountMinor : (p.amountMsat * amountMinor) / total;
+    return part < left ? part : left;
+  }
+
+  private toWire(p: PaymentRecord, native: bigint): bigint {
+    return p.review?.unit === 'sat' ? native / 1000n : native;
+  }
+
+  /** One call to the app's review endpoint. Throws with the app's message on anything but 200. */
+  private async tellApp(p: PaymentRecord, body: Record<string, string>): Promise<AppAnswer> {
+    const review = p.review;
+    if (!review) throw new Error('no review endpoint');
+    let res: Response;
+    try {
+      res = await fetch(review.refundUrl, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ v: 1, charge: review.chargeId, ...body }),
+        credentials: 'omit',
+        signal: AbortSignal.timeout(REVIEW_TIMEOUT_MS),
+      });
+    } catch {
+      throw new Error('the review endpoint could not be reached');
+    }
+    const json = (await res.json().catch(() => ({}))) as Record<string, unknown>;
+    if (res.status !== 200) {
+      const err = json.error as { message?: unknown } | undefined;
+      throw new Error(typeof err?.message === 'string' ? err.message : `HTTP ${res.status}`);
+    }
+    const scale = review.unit === 'sat' ? 1000n : 1n;
+    const amount = (k: string) => {
+      const v = wireAmount(json[k]);
+      return v === undefined ? {} : { [k]: v * scale };
+    };
+    return {
+      status: typeof json.status === 'string' ? json.status : 'unknown',
+      ...amount('max'),
+      ...amount('actual'),
+      ...amount('refunded'),
+      ...amount('queued'),
+      ...(typeof json.note === 'string' ? { note: json.note.slice(0, 500) } : {}),
+    };
+  }
+}
