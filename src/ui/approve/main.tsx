@@ -1,7 +1,7 @@
 import { useEffect, useRef, useState } from 'react';
 import { formatMinor, formatMsatAsSats } from '../../core/money/rates';
 import type { QuoteView } from '../../messages/map';
-import { t } from '../shared/i18n';
+import { durationText, t } from '../shared/i18n';
 import { mount } from '../shared/mount';
 import { useApproveStore } from './store';
 import './approve.css';
@@ -81,6 +81,20 @@ function Quote({ quote, position, total }: { quote: QuoteView; position: number;
           </div>
         )}
       </div>
+      {quote.estimateMinor && (
+        <p className="estimate" data-testid="estimate">
+          {t(
+            'quoteEstimate',
+            formatMinor(BigInt(quote.estimateMinor.min), quote.currency),
+            formatMinor(BigInt(quote.estimateMinor.max), quote.currency),
+          )}
+        </p>
+      )}
+      {quote.reviewWindowMs !== undefined && (
+        <p className="muted" data-testid="review-window">
+          {t('quoteReviewWindow', durationText(quote.reviewWindowMs))}
+        </p>
+      )}
       <dl>
         {quote.railKind !== 'card' && <dt>{t('rate')}</dt>}
         <dd data-testid="rate" hidden={quote.railKind === 'card'}>

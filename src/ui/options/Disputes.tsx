@@ -3,7 +3,14 @@ import { useEffect, useState } from 'react';
 import { formatMinor } from '../../core/money/rates';
 import { send } from '../../messages/client';
 import type { DisputeView } from '../../messages/map';
-import { t } from '../shared/i18n';
+import { type MessageKey, t } from '../shared/i18n';
+
+const SOURCE: Record<string, MessageKey> = {
+  user: 'disputeSource_user',
+  proof: 'disputeSource_proof',
+  app: 'disputeSource_app',
+  chargeback: 'disputeSource_chargeback',
+};
 
 export function Disputes({ version }: { version: number }) {
   const [rows, setRows] = useState<DisputeView[]>([]);
@@ -15,12 +22,22 @@ export function Disputes({ version }: { version: number }) {
   return (
     <ul className="disputes" data-testid="disputes">
       {rows.map((d) => (
-        <li key={d.id} className="card" data-status={d.status}>
-          <strong>{new URL(d.origin).host}</strong> — {d.reason}{' '}
+        <li key={d.id} className="card" data-status={d.status} data-source={d.source}>
+          <strong>{new URL(d.origin).host}</strong>
+          {d.source && SOURCE[d.source] && <span className="muted"> ({t(SOURCE[d.source]!)})</span>} —{' '}
+          {d.reason}{' '}
           {d.amountMinor && d.currency && (
             <span className="muted">
               ({formatMinor(BigInt(d.requestedMinor ?? d.amountMinor), d.currency)})
             </span>
+          )}
+          {d.answer && (
+            <p className="small" data-testid="dispute-answer">
+              {t(
+                'disputeAppAnswer',
+                `${d.answer.status.replace(/_/g, ' ')}${d.answer.note ? ` — ${d.answer.note}` : ''}`,
+              )}
+            </p>
           )}
           <ol className="small">
             {d.timeline.map((e) => (

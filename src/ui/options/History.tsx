@@ -1,11 +1,12 @@
 /** Every payment, filtered and searched; spend per day as a chart; export and import. */
-import { type ChangeEvent, type FormEvent, useMemo, useState } from 'react';
+import { type ChangeEvent, useMemo, useState } from 'react';
 import { paymentsCsv } from '../../core/money/csv';
-import { formatMinor, parseMoneyInput } from '../../core/money/rates';
+import { formatMinor } from '../../core/money/rates';
 import { send } from '../../messages/client';
 import type { PaymentView } from '../../messages/map';
 import { t } from '../shared/i18n';
 import { PaymentsTable } from '../shared/PaymentsTable';
+import { ReviewActions } from '../shared/ReviewActions';
 
 const SPENT = new Set(['paid', 'accepted', 'proof_failed']);
 
@@ -93,61 +94,6 @@ function SiteBars({ totals, currency }: { totals: Map<string, bigint>; currency:
   );
 }
 
-/** Reject a paid charge: a reason, and optionally part of the amount; opens a dispute. */
-function RejectForm({
-  payment,
-  currency,
-  onDone,
-}: {
-  payment: PaymentView;
-  currency: string;
-  onDone(message?: string): Promise<void>;
-}) {
-  const [reason, setReason] = useState('');
-  const [amount, setAmount] = useState('');
-  const [error, setError] = useState<string>();
-  const submit = async (e: FormEvent) => {
-    e.preventDefault();
-    try {
-      const amountMinor = amount.trim()
-        ? parseMoneyInput(amount, payment.currency ?? currency).toString()
-        : undefined;
-      const d = await send('payment.reject', {
-        paymentId: payment.id,
-        reason,
-        ...(amountMinor ? { amountMinor } : {}),
-      });
-      await onDone(d.timeline.at(-1)?.note);
-    } catch (err) {
-      setError(err instanceof Error ? err.message : String(err));
-    }
-  };
-  return (
-    <form className="card warn" data-testid="reject-form" onSubmit={(e) => void submit(e)}>
-      <p>{t('historyRejectTitle', new URL(payment.origin).host)}</p>
-      <label>
-        {t('historyRejectReason')}{' '}
-        <input required maxLength={500} value={reason} onChange={(e) => setReason(e.target.value)} />
-      </label>{' '}
-      <label>
-        {t('historyRejectAmount')}{' '}
-        <input className="narrow" value={amount} onChange={(e) => setAmount(e.target.value)} />
-      </label>{' '}
-      <button type="submit" className="primary">
-        {t('historyRejectConfirm')}
-      </button>{' '}
-      <button type="button" onClick={() => void onDone()}>
-        {t('historyRejectCancel')}
-      </button>
-      {error && (
-        <p className="error" role="alert">
-          {error}
-        </p>
-      )}
-    </form>
-  );
-}
-
 export function History({
   payments,
   currency,
@@ -163,7 +109,6 @@ export function History({
   const [from, setFrom] = useState('');
   const [query, setQuery] = useState('');
   const [message, setMessage] = useState<string>();
-  const [rejecting, setRejecting] = useState<PaymentView>();
   const sites = useMemo(() => [...new Set(payments.map((p) => p.origin))].sort(), [payments]);
   const rails = useMemo(() => [...new Set(payments.map((p) => p.railId))].sort(), [payments]);
   const shown = payments.filter(
@@ -244,26 +189,18 @@ export function History({
         </label>
       </div>
       {bySite.size > 0 && <SiteBars totals={bySite} currency={currency} />}
-      {rejecting && (
-        <RejectForm
-          payment={rejecting}
-          currency={currency}
-          onDone={async (text) => {
-            setRejecting(undefined);
-            if (text) setMessage(text);
-            await reload();
-          }}
-        />
-      )}
       <PaymentsTable
         rows={shown}
-        actions={(p) =>
-          p.state === 'paid' ? (
-            <button type="button" data-testid={`reject-${p.id}`} onClick={() => setRejecting(p)}>
-              {t('historyReject')}
-            </button>
-          ) : null
-        }
+        actions={(p) => (
+          <ReviewActions
+            payment={p}
+            currency={currency}
+            onChanged={async (text) => {
+              if (text) setMessage(text);
+              await reload();
+            }}
+          />
+        )}
       />
       <div className="card row">
         <span>

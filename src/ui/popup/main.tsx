@@ -6,6 +6,7 @@ import { BudgetBars } from '../shared/BudgetBars';
 import { t } from '../shared/i18n';
 import { mount } from '../shared/mount';
 import { PaymentsTable } from '../shared/PaymentsTable';
+import { ReviewActions } from '../shared/ReviewActions';
 import { useStatusStore } from '../shared/status-store';
 
 function Unlock({ onDone }: { onDone(): void }) {
@@ -50,6 +51,7 @@ function Popup() {
     void load();
   }, [load]);
   const waiting = payments.filter((p) => p.state === 'reserved' && p.approval === 'waiting');
+  const underReview = payments.filter((p) => p.provisional);
   return (
     <main className="popup">
       <header className="row">
@@ -96,6 +98,17 @@ function Popup() {
             ))}
           </ul>
         </>
+      )}
+      {underReview.length > 0 && (
+        <section data-testid="under-review-list">
+          <h2>{t('popupUnderReview')}</h2>
+          <PaymentsTable
+            rows={underReview}
+            actions={(p) => (
+              <ReviewActions payment={p} currency={status?.currency ?? 'USD'} onChanged={() => load()} />
+            )}
+          />
+        </section>
       )}
       <h2>{t('recentPayments')}</h2>
       <PaymentsTable rows={payments.slice(0, 5)} />

@@ -12,12 +12,42 @@ const STATE_LABEL: Record<string, MessageKey> = {
   proof_failed: 'stateProofFailed',
   accepted: 'stateAccepted',
   rejected: 'stateRejected',
+  refund_requested: 'stateRefundRequested',
+  refunded: 'stateRefunded',
+  partially_refunded: 'statePartiallyRefunded',
+  refund_denied: 'stateRefundDenied',
 };
 
 const stateLabel = (state: string): string => {
   const key = Object.hasOwn(STATE_LABEL, state) ? STATE_LABEL[state] : undefined;
   return key ? t(key) : state;
 };
+
+/** Under review until when; what the app settled and what came back. */
+function ReviewLine({ p }: { p: PaymentView }) {
+  const money = (minor: string) => (p.currency ? formatMinor(BigInt(minor), p.currency) : minor);
+  return (
+    <>
+      {p.provisional && p.reviewEndsAt !== undefined && (
+        <div className="small" data-testid="under-review">
+          {t('reviewUnderReview', new Date(p.reviewEndsAt).toLocaleString())}
+        </div>
+      )}
+      {p.actualMinor !== undefined && p.amountMinor !== undefined && (
+        <div className="muted small" data-testid="actual">
+          {t('reviewActual', money(p.actualMinor), money(p.amountMinor))}
+        </div>
+      )}
+      {p.refundedMinor !== undefined && (
+        <div className="small" data-testid="refunded">
+          {t('reviewRefunded', money(p.refundedMinor))}
+        </div>
+      )}
+      {p.refundPending && <div className="muted small">{t('reviewRefundPending')}</div>}
+      {p.settlementNote && <div className="muted small">{p.settlementNote}</div>}
+    </>
+  );
+}
 
 /** `actions`: extra controls for a row (the history page offers Reject on paid charges). */
 export function PaymentsTable({
@@ -56,6 +86,7 @@ export function PaymentsTable({
             >
               {stateLabel(p.state)}
               {p.failure && p.state !== 'paid' ? <div className="muted small">{p.failure.reason}</div> : null}
+              <ReviewLine p={p} />
             </td>
             {actions && <td>{actions(p)}</td>}
           </tr>
