@@ -9,7 +9,8 @@ export type LnbitsErrorCode =
   | 'not_found' // 404: e.g. no payment with that hash in this wallet
   | 'http' // any other non-2xx answer
   | 'bad_response' // 2xx but not the JSON shape LNbits documents
-  | 'invalid_request'; // refused before sending (e.g. sub-sat amount)
+  | 'invalid_request' // refused before sending (e.g. sub-sat amount)
+  | 'payment_failed'; // 520: LNbits tried to pay and could not (no route, insufficient balance, ...)
 
 export class LnbitsError extends Error {
   override readonly name = 'LnbitsError';
@@ -27,6 +28,8 @@ export interface LnbitsClientOptions {
   url: string;
   /** The wallet's invoice/read key: enough to create invoices and check them. */
   invoiceKey: string;
+  /** The wallet's admin key: only needed to pay invoices (refunds). */
+  adminKey?: string;
   /** Per-request timeout; default 10 s. */
   timeoutMs?: number;
 }
@@ -55,6 +58,19 @@ export interface WalletInfo {
   balanceMsat: bigint;
 }
 
+/** An outgoing payment LNbits accepted. */
+export interface SentPayment {
+  paymentHash: string;
+  /** 'pending' while LNbits still waits for the route to settle: the money has left the wallet. */
+  status: 'success' | 'pending';
+  preimage: string | null;
+}
+
+/** What paying refunds needs from a wallet; LnbitsClient with an admin key is one implementation. */
+export interface InvoicePayer {
+  payInvoice(bolt11: string): Promise<SentPayment>;
+}
+
 /** What the L402 gate needs from a wallet; LnbitsClient is one implementation. */
 export interface InvoiceBackend {
   createInvoice(request: CreateInvoiceRequest): Promise<CreatedInvoice>;
@@ -63,9 +79,10 @@ export interface InvoiceBackend {
 
 const HEX32 = /^[0-9a-f]{64}$/;
 
-export class LnbitsClient implements InvoiceBackend {
+export class LnbitsClient implements InvoiceBackend, InvoicePayer {
   readonly #base: string;
   readonly #key: string;
+  readonly #adminKey: string | undefined;
   readonly #timeoutMs: number;
 
   constructor(options: LnbitsClientOptions) {
@@ -74,6 +91,7 @@ export class LnbitsClient implements InvoiceBackend {
     }
     this.#base = new URL(options.url).toString().replace(/\/+$/, '');
     this.#key = options.invoiceKey;
+    this.#adminKey = options.adminKey || undefined;
     this.#timeoutMs = options.timeoutMs ?? 10_000;
   }
 
@@ -126,6 +144,32 @@ export class LnbitsClient implements InvoiceBackend {
     return { paid, preimage: paid && preimage && HEX32.test(preimage) ? preimage : null };
   }
 
+  /**
+   * Pays a BOLT11 invoice from this wallet (`POST /api/v1/payments {out: true, bolt11}` with the
+   * admin key). A payment LNbits refuses or cannot route is an LnbitsError with code
+   * `payment_failed`; a timeout leaves it unknown whether the payment went out.
+   */
+  async payInvoice(bolt11: string): Promise<SentPayment> {
+    if (!this.#adminKey) {
+      throw new LnbitsError('invalid_request', 'paying an invoice needs the wallet admin key');
+    }
+    if (!/^ln[a-z0-9]+$/i.test(bolt11.trim())) {
+      throw new LnbitsError('invalid_request', 'not a BOLT11 invoice');
+    }
+    const json = await this.#request('POST', '/api/v1/payments', { out: true, bolt11: bolt11.trim() }, this.#adminKey);
+    const paymentHash = stringField(json, 'payment_hash');
+    const status = optionalString(json, 'status');
+    if (status === 'failed') {
+      throw new LnbitsError('payment_failed', 'LNbits reports the payment failed');
+    }
+    const preimage = optionalString(json, 'preimage');
+    return {
+      paymentHash,
+      status: status === 'pending' ? 'pending' : 'success',
+      preimage: preimage && HEX32.test(preimage) && !/^0+$/.test(preimage) ? preimage : null,
+    };
+  }
+
   async walletInfo(): Promise<WalletInfo> {
     const json = await this.#request('GET', '/api/v1/wallet');
     const balance = json.balance;
@@ -135,10 +179,15 @@ export class LnbitsClient implements InvoiceBackend {
     return { name: stringField(json, 'name'), balanceMsat: BigInt(balance) };
   }
 
-  async #request(method: 'GET' | 'POST', path: string, body?: unknown): Promise<Record<string, unknown>> {
+  async #request(
+    method: 'GET' | 'POST',
+    path: string,
+    body?: unknown,
+    key: string = this.#key,
+  ): Promise<Record<string, unknown>> {
     const init: RequestInit = {
       method,
-      headers: { 'X-Api-Key': this.#key, accept: 'application/json', 'content-type': 'application/json' },
+      headers: { 'X-Api-Key': key, accept: 'application/json', 'content-type': 'application/json' },
       signal: AbortSignal.timeout(this.#timeoutMs),
     };
     if (body !== undefined) {
@@ -191,6 +240,7 @@ function errorCode(status: number, why: string): LnbitsErrorCode {
   if (status === 401 || status === 403 || (status === 404 && /wallet not found/i.test(why))) {
     return 'unauthorized';
   }
+  if (status === 520) return 'payment_failed';
   return status === 404 ? 'not_found' : 'http';
 }
 

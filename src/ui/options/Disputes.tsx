@@ -12,7 +12,7 @@ const SOURCE: Record<string, MessageKey> = {
   chargeback: 'disputeSource_chargeback',
 };
 
-export function Disputes({ version }: { version: number }) {
+export function Disputes({ version }: { version: string }) {
   const [rows, setRows] = useState<DisputeView[]>([]);
   // biome-ignore lint/correctness/useExhaustiveDependencies: reload when the history changes
   useEffect(() => {

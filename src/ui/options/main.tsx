@@ -66,7 +66,7 @@ function Options() {
         <h2 id="h-history">{t('optionsHistoryHeading')}</h2>
         <History payments={payments} currency={currency} reload={load} />
         <h3>{t('disputesTitle')}</h3>
-        <Disputes version={payments.length + payments.filter((p) => p.state === 'rejected').length} />
+        <Disputes version={payments.map((p) => p.state).join()} />
         <h3>{t('optionsChallengesHeading')}</h3>
         <RecentChallenges rows={recent} />
       </section>
