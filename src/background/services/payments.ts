@@ -599,8 +599,9 @@ export class PaymentService {
     await this.setState(payment.id, 'paid', { preimage, paidAt: this.now() });
     const authorization = credentialFor(payment, preimage);
     // Paid is paid: failing to cache the token must not keep the credential from the page.
-    // MPP credentials are single use: never cached.
-    if (payment.protocol === 'l402') {
+    // MPP credentials are single use: never cached. Nor is an estimated or reviewed charge's
+    // token: each such call is its own charge, settled and reviewed on its own.
+    if (payment.protocol === 'l402' && !payment.review && !payment.estimate) {
       await this.deps.tokens.store(payment.url, authorization, payment.id).catch((e: unknown) => {
         console.error('paybound: token not cached', e);
       });
