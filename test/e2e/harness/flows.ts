@@ -49,3 +49,18 @@ export function generate(page: Page, prompt = 'x'): Promise<number> {
 export async function setRules(page: Page, change: (r: RulesWire) => RulesWire): Promise<void> {
   await ask(page, 'rules.set', change(await ask(page, 'rules.get', {})));
 }
+
+/** One request to the demo's estimated route (an estimate and a review window); resolves with its status. */
+export function draft(page: Page, prompt = 'x'): Promise<number> {
+  return page.evaluate(
+    async (p) =>
+      (
+        await fetch('/drafts/generate', {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ prompt: p }),
+        })
+      ).status,
+    prompt,
+  );
+}

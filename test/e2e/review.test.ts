@@ -1,0 +1,275 @@
+/**
+ * Estimates and quality gates, both rails: the quote shows the app's range, the user pays (or
+ * authorizes) the maximum, the app settles the actual; accept, reject (all or part), the end of the
+ * window, an app that over-reports, refunds that never come, chargebacks.
+ */
+import type { BrowserContext, Page } from 'playwright-core';
+import { afterEach, inject } from 'vitest';
+import { linkCard } from './harness/cards';
+import { expect, test } from './harness/fixtures';
+import { ask, draft, ledger, nextQuoteWindow, POPUP, setRules } from './harness/flows';
+import { wallets } from './harness/wallets';
+
+const OPTIONS = 'src/ui/options/index.html';
+
+afterEach(async () => {
+  await wallets(inject('stack')).clearFailures();
+});
+
+async function approveDraft(context: BrowserContext, demoPage: Page, prompt: string) {
+  const status = draft(demoPage, prompt);
+  const quote = await nextQuoteWindow(context);
+  const estimate = await quote.textContent('[data-testid=estimate]');
+  const window = await quote.textContent('[data-testid=review-window]');
+  await quote.click('[data-testid=approve]');
+  expect(await status).toBe(200);
+  return { estimate, window };
+}
+
+test('Lightning: the quote shows the estimate; accept pays the difference back to the user wallet', async ({
+  context,
+  demoPage,
+  stack,
+  openExtensionPage,
+}) => {
+  const w = wallets(stack);
+  const popup = await openExtensionPage(POPUP);
+  const before = await w.balance('user');
+  const { estimate, window } = await approveDraft(context, demoPage, 'a short note');
+  expect(estimate).toMatch(/Estimated \$\d+\.\d\d to \$\d+\.\d\d/);
+  expect(window).toMatch(/10 min/);
+  const [paid] = await ledger(popup);
+  expect(paid).toMatchObject({ state: 'paid', provisional: true });
+  const max = BigInt(paid?.amountMsat ?? '0');
+  expect(before - (await w.balance('user'))).toBe(max);
+
+  // The popup lists it under review, with Accept.
+  const view = await openExtensionPage(POPUP);
+  await view.click(`[data-testid=accept-${paid?.id}]`);
+  await expect.poll(async () => (await ledger(popup))[0]?.state).toBe('accepted');
+  const [accepted] = await ledger(popup);
+  expect(accepted?.provisional).toBe(false);
+  expect(BigInt(accepted?.actualMinor ?? '0')).toBeLessThan(BigInt(accepted?.amountMinor ?? '0'));
+  // The difference came back: the user is down exactly the actual amount (whole sats).
+  const spent = before - (await w.balance('user'));
+  expect(spent).toBeLessThan(max);
+  expect(accepted?.refundedMinor).toBeDefined();
+  // Budgets count what was really spent.
+  const [budget] = await ask(popup, 'spend.summary', {});
+  expect(BigInt(budget?.spentMinor ?? '0')).toBe(
+    BigInt(accepted?.amountMinor ?? '0') - BigInt(accepted?.refundedMinor ?? '0'),
+  );
+  // Accepting again changes nothing and pays nothing twice.
+  await ask(popup, 'payment.accept', { paymentId: paid?.id ?? '' });
+  expect(before - (await w.balance('user'))).toBe(spent);
+});
+
+test('Lightning: rejecting all of it in the window gets a refund to the user wallet; twice is once', async ({
+  context,
+  demoPage,
+  stack,
+  openExtensionPage,
+}) => {
+  const w = wallets(stack);
+  const popup = await openExtensionPage(POPUP);
+  const before = await w.balance('user');
+  await approveDraft(context, demoPage, 'reject me');
+  const [paid] = await ledger(popup);
+  const options = await openExtensionPage(OPTIONS);
+  await options.click(`[data-testid=reject-${paid?.id}]`);
+  await options.fill('[data-testid=reject-form] input >> nth=0', 'Nothing like what I asked');
+  await options.click('[data-testid=reject-form] button[type=submit]');
+  await expect.poll(async () => (await ledger(popup))[0]?.state).toBe('refunded');
+  const [d] = await ask(popup, 'disputes.list', {});
+  expect(d).toMatchObject({ paymentId: paid?.id, status: 'refunded', source: 'user' });
+  expect(d?.answer?.status).toBe('refunded');
+  await expect.poll(() => options.locator('[data-testid=disputes] [data-status=refunded]').count()).toBe(1);
+  // All of it came back, and none of it counts against the budget.
+  expect(await w.balance('user')).toBe(before);
+  expect((await ask(popup, 'spend.summary', {}))[0]).toMatchObject({ spentMinor: '0', reservedMinor: '0' });
+  // A second reject is the same dispute, not a second refund.
+  const again = await ask(popup, 'payment.reject', { paymentId: paid?.id ?? '', reason: 'again' });
+  expect(again.id).toBe(d?.id);
+  expect(await w.balance('user')).toBe(before);
+});
+
+test('Lightning: rejecting part of it refunds that part', async ({
+  context,
+  demoPage,
+  stack,
+  openExtensionPage,
+}) => {
+  const w = wallets(stack);
+  const popup = await openExtensionPage(POPUP);
+  const before = await w.balance('user');
+  await approveDraft(context, demoPage, 'half good');
+  const [paid] = await ledger(popup);
+  const d = await ask(popup, 'payment.reject', {
+    paymentId: paid?.id ?? '',
+    reason: 'half of it was off',
+    amountMinor: '100',
+  });
+  expect(d.status).toBe('partially_refunded');
+  const [row] = await ledger(popup);
+  expect(row?.state).toBe('partially_refunded');
+  // $1.00 at the stand-in's rate (100 000 USD/BTC) is 1 000 sat.
+  expect(before - (await w.balance('user'))).toBe(BigInt(paid?.amountMsat ?? '0') - 1_000_000n);
+});
+
+test('Lightning: the window ends by itself (alarm): accepted, the difference paid back; a reject after it is refused', async ({
+  context,
+  demoPage,
+  stack,
+  openExtensionPage,
+}) => {
+  const w = wallets(stack);
+  const popup = await openExtensionPage(POPUP);
+  const before = await w.balance('user');
+  await approveDraft(context, demoPage, 'quick #window=3');
+  const [paid] = await ledger(popup);
+  expect(paid?.provisional).toBe(true);
+  await expect.poll(async () => (await ledger(popup))[0]?.state, { timeout: 30_000 }).toBe('accepted');
+  expect(before - (await w.balance('user'))).toBeLessThan(BigInt(paid?.amountMsat ?? '0'));
+  await expect(
+    ask(popup, 'payment.reject', { paymentId: paid?.id ?? '', reason: 'too late' }),
+  ).rejects.toThrow(/ask for a refund instead/);
+  // After the window a Lightning refund is a request at the app's discretion.
+  const d = await ask(popup, 'payment.refund', { paymentId: paid?.id ?? '', reason: 'on second thought' });
+  expect(d.status).toBe('open');
+});
+
+test('Lightning: an app that queues the refund and never pays it: the dispute stays open and says so', async ({
+  context,
+  demoPage,
+  openExtensionPage,
+}) => {
+  const popup = await openExtensionPage(POPUP);
+  await approveDraft(context, demoPage, 'stingy #hold-refunds');
+  const [paid] = await ledger(popup);
+  const d = await ask(popup, 'payment.reject', { paymentId: paid?.id ?? '', reason: 'bad' });
+  expect(d.status).toBe('open');
+  expect(d.answer?.status).toBe('refund_queued');
+  expect(d.timeline.at(-1)?.note).toMatch(/queued the refund/);
+  expect((await ledger(popup))[0]?.state).toBe('refund_requested');
+  // Checking again finds no refund in the wallet: still open.
+  await ask(popup, 'review.sweep', {});
+  expect((await ask(popup, 'disputes.list', {}))[0]?.status).toBe('open');
+});
+
+test('Lightning: a refund URL that fails leaves the dispute open, saying so', async ({
+  context,
+  demoPage,
+  openExtensionPage,
+}) => {
+  const popup = await openExtensionPage(POPUP);
+  await approveDraft(context, demoPage, 'broken #broken-refunds');
+  const [paid] = await ledger(popup);
+  const d = await ask(popup, 'payment.reject', { paymentId: paid?.id ?? '', reason: 'bad' });
+  expect(d.status).toBe('open');
+  expect(d.timeline.at(-1)?.note).toMatch(/refund URL failed/);
+});
+
+test('Lightning: an app that over-reports the actual gets nothing more, and a dispute', async ({
+  context,
+  demoPage,
+  stack,
+  openExtensionPage,
+}) => {
+  const w = wallets(stack);
+  const popup = await openExtensionPage(POPUP);
+  const before = await w.balance('user');
+  await approveDraft(context, demoPage, 'greedy #overcharge');
+  const [paid] = await ledger(popup);
+  await ask(popup, 'payment.accept', { paymentId: paid?.id ?? '' });
+  expect(before - (await w.balance('user'))).toBe(BigInt(paid?.amountMsat ?? '0'));
+  const [d] = await ask(popup, 'disputes.list', {});
+  expect(d).toMatchObject({ source: 'app', status: 'escalated' });
+  expect(d?.reason).toMatch(/above the .* you authorized/);
+});
+
+test('card: estimate → authorize the maximum → the app reports the actual → accept captures only the actual', async ({
+  context,
+  demoPage,
+  openExtensionPage,
+}) => {
+  const popup = await openExtensionPage(POPUP);
+  await linkCard(context, popup);
+  await setRules(popup, (r) => ({ ...r, autoMaxMinor: '0' }));
+  const { estimate } = await approveDraft(context, demoPage, 'by card');
+  expect(estimate).toMatch(/Estimated/);
+  const [paid] = await ledger(popup);
+  expect(paid).toMatchObject({ state: 'paid', provisional: true });
+  const accepted = await ask(popup, 'payment.accept', { paymentId: paid?.id ?? '' });
+  expect(accepted.state).toBe('accepted');
+  expect(BigInt(accepted.actualMinor ?? '0')).toBeGreaterThan(0n);
+  expect(BigInt(accepted.actualMinor ?? '0')).toBeLessThan(BigInt(paid?.amountMinor ?? '0'));
+  const [budget] = await ask(popup, 'spend.summary', {});
+  expect(budget?.spentMinor).toBe(accepted.actualMinor);
+});
+
+test('card: reject all cancels the authorization; reject part captures the rest', async ({
+  context,
+  demoPage,
+  openExtensionPage,
+}) => {
+  const popup = await openExtensionPage(POPUP);
+  await linkCard(context, popup);
+  await approveDraft(context, demoPage, 'card reject all');
+  const [first] = await ledger(popup);
+  const all = await ask(popup, 'payment.reject', { paymentId: first?.id ?? '', reason: 'useless' });
+  expect(all.status).toBe('refunded');
+  expect(all.timeline.at(-1)?.note).toMatch(/cancelled: nothing was charged/);
+  expect((await ledger(popup))[0]).toMatchObject({ state: 'refunded', actualMinor: '0' });
+
+  await approveDraft(context, demoPage, 'card reject part');
+  const [second] = await ledger(popup);
+  const part = await ask(popup, 'payment.reject', {
+    paymentId: second?.id ?? '',
+    reason: 'half of it',
+    amountMinor: '50',
+  });
+  expect(part.status).toBe('partially_refunded');
+  const [row] = await ledger(popup);
+  expect(row?.state).toBe('partially_refunded');
+  // What was captured: what the app reported, less the 50 cents asked back.
+  expect(BigInt(row?.actualMinor ?? '0')).toBeGreaterThan(0n);
+  expect((await ask(popup, 'spend.summary', {}))[0]?.spentMinor).toBe(row?.actualMinor);
+});
+
+test('card: an app that reports more than the authorization: the service refuses, the user sees a dispute', async ({
+  context,
+  demoPage,
+  openExtensionPage,
+}) => {
+  const popup = await openExtensionPage(POPUP);
+  await linkCard(context, popup);
+  await approveDraft(context, demoPage, 'card greedy #overcharge');
+  const [paid] = await ledger(popup);
+  const accepted = await ask(popup, 'payment.accept', { paymentId: paid?.id ?? '' });
+  // Never more than was authorized.
+  expect(BigInt(accepted.actualMinor ?? '0')).toBeLessThanOrEqual(BigInt(paid?.amountMinor ?? '0'));
+  const [d] = await ask(popup, 'disputes.list', {});
+  expect(d).toMatchObject({ source: 'app', status: 'escalated' });
+});
+
+test('card: a charge the issuer disputes (0259) shows up as a dispute, and travels with the export', async ({
+  context,
+  demoPage,
+  openExtensionPage,
+}) => {
+  const popup = await openExtensionPage(POPUP);
+  await linkCard(context, popup, '4000 0000 0000 0259');
+  await approveDraft(context, demoPage, 'card chargeback');
+  const [paid] = await ledger(popup);
+  await ask(popup, 'payment.accept', { paymentId: paid?.id ?? '' });
+  await expect
+    .poll(async () => {
+      await ask(popup, 'review.sweep', {});
+      return (await ask(popup, 'disputes.list', {})).find((d) => d.source === 'chargeback')?.status;
+    })
+    .toBe('escalated');
+  const options = await openExtensionPage(OPTIONS);
+  await expect.poll(() => options.locator('[data-testid=disputes] [data-source=chargeback]').count()).toBe(1);
+  const exported = await ask(popup, 'ledger.export', {});
+  expect(JSON.stringify(exported.disputes)).toContain('chargeback');
+});
