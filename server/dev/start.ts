@@ -132,6 +132,33 @@ if (headed) {
     await demo.waitForFunction(() => document.querySelector('#output')?.textContent?.includes('tea'));
     await shot(demo, 'token-reused', 'Generate again: the paid token is reused, no quote and nothing paid');
 
+    // An estimated request: the quote shows the range; the charge is under review; a reject refunds.
+    await demo.fill('#prompt', 'A draft whose length only the writer knows');
+    const [draftQuote] = await Promise.all([approveWindow(), demo.click('#draft')]);
+    await shot(
+      draftQuote,
+      'estimate-quote',
+      'An estimated request: the quote shows the range and the review window; the maximum is authorized',
+    );
+    await draftQuote.click('[data-testid=approve]');
+    await demo.waitForFunction(() => document.querySelector('#status')?.textContent === '200 OK');
+    const history = await browser.context.newPage();
+    await history.goto(extensionUrl(browser.extensionId, 'src/ui/options/index.html#history'));
+    const reject = history.locator('tr:has([data-testid=under-review]) button[data-testid^=reject-]').first();
+    await reject.waitFor();
+    await shot(history, 'under-review', 'The charge is provisional: Accept or Reject until the window ends');
+    await reject.click();
+    await history.fill('[data-testid=reject-form] input >> nth=0', 'The draft missed the point');
+    await history.click('[data-testid=reject-form] button[type=submit]');
+    await history.locator('[data-testid=disputes] [data-status=refunded]').waitFor();
+    await history.locator('#h-history').scrollIntoViewIfNeeded();
+    await shot(
+      history,
+      'rejected-refunded',
+      'Reject: the app paid the refund to an invoice the wallet made; the dispute says refunded',
+    );
+    await history.close();
+
     const article = await browser.context.newPage();
     const [articleQuote] = await Promise.all([
       approveWindow(),
