@@ -6,7 +6,18 @@ import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import initSqlJs, { type Database, type SqlValue } from 'sql.js';
 
-const SCHEMA_VERSION = 1;
+const SCHEMA_VERSION = 2;
+
+/** Each step takes a database from version `from` to `from + 1`; never edit one once shipped. */
+const MIGRATIONS: readonly { from: number; sql: string }[] = [
+  {
+    // The actual amount an app reports before the payer captures (review windows), and a report
+    // above the authorized amount that the service refused.
+    from: 1,
+    sql: `ALTER TABLE payments ADD COLUMN amount_reported INTEGER;
+          ALTER TABLE payments ADD COLUMN over_reported INTEGER;`,
+  },
+];
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -56,6 +67,8 @@ CREATE TABLE IF NOT EXISTS payments (
   amount_authorized INTEGER NOT NULL,
   amount_captured INTEGER NOT NULL DEFAULT 0,
   amount_refunded INTEGER NOT NULL DEFAULT 0,
+  amount_reported INTEGER,           -- the app's actual amount, not captured yet (review windows)
+  over_reported INTEGER,             -- an app's refused report above the authorized amount
   description TEXT NOT NULL,
   status TEXT NOT NULL,              -- requires_capture | succeeded | canceled | declined
   decline_code TEXT,
@@ -103,11 +116,20 @@ export class CardDb {
     db.exec(SCHEMA);
     const version = store.get('SELECT value FROM meta WHERE key = ?', ['schema_version'])?.value;
     if (version === undefined) {
+      // A new database: SCHEMA above is the current version already.
       store.run('INSERT INTO meta (key, value) VALUES (?, ?)', ['schema_version', String(SCHEMA_VERSION)]);
     } else if (Number(version) > SCHEMA_VERSION) {
       throw new Error(
         `card database ${path} has schema ${version}, newer than this service (${SCHEMA_VERSION})`,
       );
+    } else {
+      for (const step of MIGRATIONS) {
+        if (step.from < Number(version)) continue;
+        store.transaction(() => {
+          db.exec(step.sql);
+          store.run('UPDATE meta SET value = ? WHERE key = ?', [String(step.from + 1), 'schema_version']);
+        });
+      }
     }
     store.#persist();
     return store;

@@ -28,6 +28,10 @@ export interface PaymentView {
   amount: number;
   amountCaptured: number;
   amountRefunded: number;
+  /** The app's actual amount, reported and not captured yet (routes with a review window). */
+  amountReported: number | null;
+  /** A report above the authorized amount that the service refused: the app tried to overcharge. */
+  overReported: number | null;
   currency: string;
   destination: string;
   description: string;
@@ -68,6 +72,8 @@ export function view(row: Row): PaymentView {
     amount: Number(row.amount_authorized),
     amountCaptured: Number(row.amount_captured),
     amountRefunded: Number(row.amount_refunded),
+    amountReported: row.amount_reported === null ? null : Number(row.amount_reported),
+    overReported: row.over_reported === null ? null : Number(row.over_reported),
     currency: String(row.currency),
     destination: String(row.destination),
     description: String(row.description),
@@ -309,10 +315,52 @@ export class Payments {
       .map(view);
   }
 
-  /** Captures `amount` (default: everything authorized); never more than authorized. */
+  /**
+   * The app's actual amount, recorded without capturing (the payer captures it when it accepts).
+   * The same amount again changes nothing; another one replaces it while the payment is uncaptured.
+   * Above the authorized amount it is refused, and the attempt is kept on the payment.
+   */
+  report(row: Row, amountInput: unknown): Outcome<{ payment: PaymentView }> {
+    const amount = readAmount(amountInput);
+    if (amount === null)
+      return refuse(400, 'invalid_amount', 'amount must be a positive integer of minor units');
+    const piId = String(row.payment_intent_id);
+    const authorized = Number(row.amount_authorized);
+    if (amount > authorized) {
+      this.#o.db.run('UPDATE payments SET over_reported = ?, updated_at = ? WHERE payment_intent_id = ?', [
+        amount,
+        this.#nowS(),
+        piId,
+      ]);
+      return refuse(
+        422,
+        'amount_exceeds_authorized',
+        `cannot report ${amount}: only ${authorized} was authorized`,
+        { authorized },
+      );
+    }
+    if (row.status !== 'requires_capture') {
+      if (row.amount_reported !== null && Number(row.amount_reported) === amount) {
+        return { ok: true, status: 200, body: { payment: view(row) } };
+      }
+      const state = this.#settleable(row, 'report an amount for');
+      if (state) return state;
+    }
+    if (row.amount_reported === null || Number(row.amount_reported) !== amount) {
+      this.#o.db.run(
+        `UPDATE payments SET amount_reported = ?, updated_at = ?
+         WHERE payment_intent_id = ? AND status = 'requires_capture'`,
+        [amount, this.#nowS(), piId],
+      );
+    }
+    return { ok: true, status: 200, body: { payment: view(this.find(piId)!) } };
+  }
+
+  /** Captures `amount` (default: the reported amount when there is one, else everything authorized); never more than authorized. */
   async capture(row: Row, amountInput: unknown): Promise<Outcome<{ payment: PaymentView }>> {
     const authorized = Number(row.amount_authorized);
-    const amount = amountInput === undefined ? authorized : readAmount(amountInput);
+    const reported = row.amount_reported === null ? null : Number(row.amount_reported);
+    const amount = amountInput === undefined ? (reported ?? authorized) : readAmount(amountInput);
     if (amount === null)
       return refuse(400, 'invalid_amount', 'amount must be a positive integer of minor units');
     if (amount > authorized) {
@@ -357,7 +405,7 @@ export class Payments {
     return { ok: true, status: 200, body: { payment: view(this.find(String(row.payment_intent_id))!) } };
   }
 
-  #settleable(row: Row, what: 'capture' | 'cancel') {
+  #settleable(row: Row, what: string) {
     if (row.status === 'requires_capture') return null;
     const status = String(row.status);
     const code =

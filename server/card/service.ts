@@ -343,7 +343,10 @@ export async function startCardService(opts: CardServiceOptions): Promise<CardSe
         ? sendJson(res, 200, { payment: view(row) })
         : sendError(res, 404, 'not_found', 'no such payment');
     }
-    if (method !== 'POST' || !['/api/merchant/capture', '/api/merchant/cancel'].includes(path)) {
+    if (
+      method !== 'POST' ||
+      !['/api/merchant/capture', '/api/merchant/cancel', '/api/merchant/report'].includes(path)
+    ) {
       return sendError(res, 404, 'not_found', `no route for ${method} ${path}`);
     }
     const body = await readJsonObject(req);
@@ -355,8 +358,12 @@ export async function startCardService(opts: CardServiceOptions): Promise<CardSe
         'not_found',
         'no such payment for this account (send challengeId or paymentIntent)',
       );
-    if (path === '/api/merchant/capture' && body.amount === undefined) {
+    if (path !== '/api/merchant/cancel' && body.amount === undefined) {
       return sendError(res, 400, 'invalid_amount', 'amount (the actual amount, ≤ authorized) is required');
+    }
+    if (path === '/api/merchant/report') {
+      const reported = payments.report(row, body.amount);
+      return reported.ok ? sendJson(res, reported.status, reported.body) : fail(res, reported.error);
     }
     const out =
       path === '/api/merchant/capture'
