@@ -156,7 +156,12 @@ export class LnbitsClient implements InvoiceBackend, InvoicePayer {
     if (!/^ln[a-z0-9]+$/i.test(bolt11.trim())) {
       throw new LnbitsError('invalid_request', 'not a BOLT11 invoice');
     }
-    const json = await this.#request('POST', '/api/v1/payments', { out: true, bolt11: bolt11.trim() }, this.#adminKey);
+    const json = await this.#request(
+      'POST',
+      '/api/v1/payments',
+      { out: true, bolt11: bolt11.trim() },
+      this.#adminKey,
+    );
     const paymentHash = stringField(json, 'payment_hash');
     const status = optionalString(json, 'status');
     if (status === 'failed') {

@@ -54,6 +54,35 @@ describe('LnbitsClient', () => {
     expect(await client.getPayment(invoice.paymentHash)).toEqual({ paid: true, preimage });
   });
 
+  it('pays an invoice with the admin key, and says why LNbits could not', async () => {
+    const payer = new LnbitsClient({
+      url: standin.url,
+      invoiceKey: user.invoiceKey,
+      adminKey: user.adminKey,
+    });
+    const invoice = await client.createInvoice({ amountSat: 21, memo: 'pay me' });
+    const sent = await payer.payInvoice(invoice.paymentRequest);
+    expect(sent).toMatchObject({ paymentHash: invoice.paymentHash, status: 'success' });
+    expect(await client.getPayment(invoice.paymentHash)).toEqual({ paid: true, preimage: sent.preimage });
+    // Paid already: LNbits answers 520, a payment failure.
+    await expect(payer.payInvoice(invoice.paymentRequest)).rejects.toMatchObject({
+      code: 'payment_failed',
+      status: 520,
+    });
+    await expect(client.payInvoice(invoice.paymentRequest)).rejects.toMatchObject({
+      code: 'invalid_request',
+    });
+    const withInvoiceKey = new LnbitsClient({
+      url: standin.url,
+      invoiceKey: user.invoiceKey,
+      adminKey: user.invoiceKey,
+    });
+    const other = await client.createInvoice({ amountSat: 1, memo: 'x' });
+    await expect(withInvoiceKey.payInvoice(other.paymentRequest)).rejects.toMatchObject({
+      code: 'unauthorized',
+    });
+  });
+
   it('gives typed errors', async () => {
     await expect(client.getPayment('zz')).rejects.toMatchObject({ code: 'invalid_request' });
     // LNbits answers 404 "Payment does not exist." for a hash this wallet never issued.
