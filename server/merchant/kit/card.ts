@@ -81,6 +81,21 @@ export function verifyCardReceipt(token: string, keys: readonly ReceiptKey[]): R
   return { ok: true, claims: c as unknown as CardReceiptClaims };
 }
 
+/** The keys to check receipts with: the given one, or the card service's, fetched once (again after a failure). */
+export function receiptKeySource(
+  client: CardServiceClient,
+  receiptKey?: ReceiptKey,
+): () => Promise<ReceiptKey[]> {
+  let keys: Promise<ReceiptKey[]> | undefined = receiptKey ? Promise.resolve([receiptKey]) : undefined;
+  return () => {
+    keys ??= client.receiptKeys().catch((err: unknown) => {
+      keys = undefined; // try again next time
+      throw err;
+    });
+    return keys;
+  };
+}
+
 export function receiptKeyFromHex(hex: string, kid: string): ReceiptKey {
   if (!/^[0-9a-fA-F]{64}$/.test(hex)) throw new RangeError('an Ed25519 public key is 64 hex characters');
   return { kid, publicKey: Uint8Array.from(Buffer.from(hex, 'hex')) };
@@ -121,6 +136,15 @@ export class CardServiceClient {
   /** Reports the actual amount: the card service captures it (≤ the authorized maximum). */
   capture(challengeId: string, amount: bigint): Promise<Record<string, unknown>> {
     return this.#post('/api/merchant/capture', { challengeId, amount: amount.toString() });
+  }
+
+  /**
+   * Records the actual amount without capturing it (routes with a review window: the payer captures
+   * when it accepts). Above the authorized amount the card service refuses (422
+   * amount_exceeds_authorized) and keeps the attempt on the payment.
+   */
+  report(challengeId: string, amount: bigint): Promise<Record<string, unknown>> {
+    return this.#post('/api/merchant/report', { challengeId, amount: amount.toString() });
   }
 
   /** Releases the authorization (the app could not serve the request). */
@@ -192,21 +216,18 @@ export interface CardMethodOptions<B> {
   currency?: string;
   /** Seconds a receipt may be older than its `exp` (clock skew); default 30. */
   leewaySeconds?: number;
+  /**
+   * Converts an estimate's minimum (msat) into minor units, the way `amountMinor` converts the
+   * price, for routes with a review window. Without it card challenges carry the review terms but
+   * no estimate.
+   */
+  minorFromMsat?(msat: bigint): bigint;
 }
 
 export function cardMethod<B>(options: CardMethodOptions<B>): MppMethod<B> {
   const currency = options.currency ?? 'usd';
   const leeway = options.leewaySeconds ?? 30;
-  let keys: Promise<ReceiptKey[]> | undefined = options.receiptKey
-    ? Promise.resolve([options.receiptKey])
-    : undefined;
-  const trustedKeys = async (): Promise<ReceiptKey[]> => {
-    keys ??= options.client.receiptKeys().catch((err: unknown) => {
-      keys = undefined; // try again next time
-      throw err;
-    });
-    return keys;
-  };
+  const trustedKeys = receiptKeySource(options.client, options.receiptKey);
   const price = (req: IncomingMessage, body: B): bigint => {
     const value = options.amountMinor(req, body);
     if (typeof value === 'number' && !Number.isSafeInteger(value))
@@ -216,6 +237,10 @@ export function cardMethod<B>(options: CardMethodOptions<B>): MppMethod<B> {
 
   return {
     name: CARD_METHOD,
+    review: {
+      proof: 'card',
+      ...(options.minorFromMsat ? { minimumFromMsat: options.minorFromMsat } : {}),
+    },
     offer({ req, body, description }) {
       const amount = price(req, body);
       if (amount <= 0n) return null;
@@ -293,6 +318,11 @@ export function cardMethod<B>(options: CardMethodOptions<B>): MppMethod<B> {
           await (actual > 0n
             ? options.client.capture(challengeId, actual)
             : options.client.cancel(challengeId));
+        },
+        report: async (actual) => {
+          if (actual > authorized)
+            throw new RangeError(`cannot report ${actual}: ${authorized} was authorized`);
+          await options.client.report(challengeId, actual);
         },
         release: async () => {
           await options.client.cancel(challengeId);

@@ -74,3 +74,20 @@ export async function readJsonBody(req: IncomingMessage, limitBytes = 64 * 1024)
 export function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
+
+/**
+ * The origin the client used to reach this server: the scheme of the connection and the Host
+ * header, so a URL built on it is same-origin with the request (e.g. a review endpoint's refund URL).
+ * Behind a proxy that terminates TLS, build the URL from the app's configured public origin instead.
+ */
+export function requestOrigin(req: IncomingMessage): string {
+  const secure = (req.socket as { encrypted?: boolean }).encrypted === true;
+  const host = req.headers.host;
+  const authority =
+    host && /^[A-Za-z0-9.-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$/.test(host)
+      ? host
+      : `${bracketed(req.socket.localAddress ?? '127.0.0.1')}:${req.socket.localPort ?? (secure ? 443 : 80)}`;
+  return `${secure ? 'https' : 'http'}://${authority}`;
+}
+
+const bracketed = (address: string) => (address.includes(':') ? `[${address}]` : address);

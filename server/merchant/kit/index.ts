@@ -2,6 +2,7 @@
 
 export * from './card';
 export * from './http';
+export * from './invoice';
 export * from './l402';
 export * from './lnbits-client';
 export * from './middleware';
@@ -10,3 +11,4 @@ export * from './mpp';
 export * from './mpp-lightning';
 export * from './mpp-method';
 export * from './payment-paywall';
+export * from './review';

@@ -91,9 +91,14 @@ export const validUntilCondition = (service: string) => `${service}_valid_until`
 
 export type L402Scheme = 'L402' | 'LSAT';
 
-export function formatChallenge(scheme: L402Scheme, macaroonBase64: string, invoice: string): string {
+export function formatChallenge(
+  scheme: L402Scheme,
+  macaroonBase64: string,
+  invoice: string,
+  extraParams: readonly string[] = [],
+): string {
   // Both values are base64 / bech32, so they never need quoted-pair escaping.
-  return `${scheme} macaroon="${macaroonBase64}", invoice="${invoice}"`;
+  return [`${scheme} macaroon="${macaroonBase64}"`, `invoice="${invoice}"`, ...extraParams].join(', ');
 }
 
 export interface L402Credential {
@@ -180,6 +185,8 @@ export interface IssueRequest {
   capabilities: readonly string[];
   /** Extra first-party caveats, e.g. ones that bind the token to part of the request. */
   caveats?: readonly Caveat[];
+  /** More auth-params for the challenge, each already formatted (`name="value"`), e.g. `paybound`. */
+  extraParams?: readonly string[];
 }
 
 export interface L402Challenge {
@@ -277,9 +284,10 @@ export class L402Gate {
       macaroon.addFirstPartyCaveat(encodeCaveat(caveat));
     }
     const macaroonBase64 = Buffer.from(exportMacaroonBinary(macaroon)).toString('base64');
-    const headerValues = [formatChallenge('L402', macaroonBase64, invoice.paymentRequest)];
+    const extra = request.extraParams ?? [];
+    const headerValues = [formatChallenge('L402', macaroonBase64, invoice.paymentRequest, extra)];
     if (this.#legacy) {
-      headerValues.push(formatChallenge('LSAT', macaroonBase64, invoice.paymentRequest));
+      headerValues.push(formatChallenge('LSAT', macaroonBase64, invoice.paymentRequest, extra));
     }
     return {
       headerValues,

@@ -7,6 +7,10 @@
 // that expose WWW-Authenticate) and never calls the handler. With one, it calls the handler. A paid
 // token is reusable for whatever its caveats allow (same service and capability, before it expires,
 // and equal values for any request-bound caveats) without paying again.
+//
+// With a `review` option (estimates and the review window, see review.ts) each token pays for one
+// request: the challenge carries the `paybound` terms, the macaroon the amount paid
+// (`<service>_max_msat`), the charge is recorded at the desk, and a reused token gets a fresh 402.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { applyCors, sendJson } from './http';
 import {
@@ -19,6 +23,14 @@ import {
 } from './l402';
 import { LnbitsError } from './lnbits-client';
 import { toMsat } from './money';
+import {
+  payboundAuthParam,
+  type ReviewedCharge,
+  type ReviewOptions,
+  reviewMinimumMsat,
+  reviewRefundUrl,
+  reviewWindow,
+} from './review';
 
 /** A caveat bound to the request: minted with `value(req, body)`, checked on reuse (default: equality). */
 export interface RequestCaveat<B> {
@@ -33,6 +45,14 @@ export interface PaidContext {
   tokenId: string;
   /** The price quoted for this request (the token may have been paid for an earlier one). */
   priceMsat: bigint;
+  /** On routes with a `review` option: the charge the payer may accept or reject. */
+  review?: ReviewedCharge;
+  /**
+   * Reports what serving this request actually cost, in msat (0 ≤ amount ≤ what was paid), before
+   * the response is sent; default: `priceMsat`, or 0 when the handler fails. Recorded for review on
+   * routes with a `review` option; elsewhere an L402 payment is final and this only checks the range.
+   */
+  reportActual(amountMsat: bigint): void;
 }
 
 export type PaidHandler<B> = (
@@ -64,6 +84,8 @@ export interface PaywallOptions<B> extends Omit<L402GateOptions, 'service'> {
   render402?(info: PaymentRequiredInfo, req: IncomingMessage, body: B): { contentType: string; body: string };
   /** More WWW-Authenticate values for every 402, sent after the L402 ones (e.g. MPP "Payment" challenges). */
   extraChallenges?(req: IncomingMessage, body: B): Promise<readonly string[]> | readonly string[];
+  /** Charge the maximum and let the payer review what was delivered (estimates and the review window). */
+  review?: ReviewOptions<B>;
 }
 
 export type Paywall<B> = ((
@@ -76,8 +98,12 @@ export type Paywall<B> = ((
 const MEMO_MAX = 200;
 
 export function l402Paywall<B>(options: PaywallOptions<B>): Paywall<B> {
-  const gate = new L402Gate({ ...options, service: options.service ?? 'app' });
+  const service = options.service ?? 'app';
+  const gate = new L402Gate({ ...options, service });
   const requestCaveats = options.caveats ?? [];
+  const { review } = options;
+  // Reviewed tokens carry what was paid: a token bought for a cheap request never pays for a dearer one.
+  const maxCondition = `${service}_max_msat`;
 
   const paywall = async (req: IncomingMessage, res: ServerResponse, body: B, next: PaidHandler<B>) => {
     const priceMsat = toMsat(options.priceMsat(req, body), 'price');
@@ -97,6 +123,16 @@ export function l402Paywall<B>(options: PaywallOptions<B>): Paywall<B> {
             ? null
             : `token is bound to ${caveat.condition}=${minted}`;
     }
+    let paidMsat: bigint | undefined;
+    if (review) {
+      caveatChecks[maxCondition] = (minted) => {
+        if (!/^\d{1,20}$/.test(minted)) return `malformed ${maxCondition} caveat`;
+        const paid = BigInt(minted);
+        if (paid < priceMsat) return `token paid ${paid} msat; this request costs ${priceMsat} msat`;
+        paidMsat = paidMsat === undefined || paid < paidMsat ? paid : paidMsat;
+        return null;
+      };
+    }
 
     let verdict: Awaited<ReturnType<L402Gate['verify']>>;
     try {
@@ -108,10 +144,36 @@ export function l402Paywall<B>(options: PaywallOptions<B>): Paywall<B> {
       answerWalletError(res, err);
       return;
     }
+    let refusal: { code: string; reason: string } | null = verdict.ok ? null : verdict;
     if (verdict.ok) {
       const { scheme, paymentHash, tokenId } = verdict;
-      await next(req, res, body, { scheme, paymentHash, tokenId, priceMsat });
-      return;
+      let charge: ReviewedCharge | null | undefined;
+      if (review) {
+        charge =
+          paidMsat === undefined
+            ? null
+            : await review.desk.open({
+                charge: paymentHash,
+                method: 'l402',
+                proof: 'lightning',
+                unit: 'msat',
+                max: paidMsat,
+                windowSeconds: reviewWindow(review, req, body),
+              });
+        if (charge === null) {
+          refusal =
+            paidMsat === undefined
+              ? { code: 'caveat_not_satisfied', reason: `token has no ${maxCondition} caveat` }
+              : {
+                  code: 'token_already_used',
+                  reason: 'this token paid for one request under review and cannot be used again',
+                };
+        }
+      }
+      if (!refusal) {
+        await serve(req, res, body, next, { scheme, paymentHash, tokenId, priceMsat }, charge ?? undefined);
+        return;
+      }
     }
 
     let challenge: L402Challenge;
@@ -121,20 +183,33 @@ export function l402Paywall<B>(options: PaywallOptions<B>): Paywall<B> {
         condition: c.condition,
         value: c.value(req, body),
       }));
+      const extraParams: string[] = [];
+      if (review) {
+        minted.push({ condition: maxCondition, value: priceMsat.toString() });
+        const min = reviewMinimumMsat(review, req, body, priceMsat);
+        extraParams.push(
+          payboundAuthParam({
+            ...(min !== undefined ? { estimate: { min, max: priceMsat } } : {}),
+            review: { window: reviewWindow(review, req, body), refund: reviewRefundUrl(review, req, body) },
+          }),
+        );
+      }
       challenge = await gate.issue({
         priceMsat,
         memo: description.slice(0, MEMO_MAX),
         capabilities: [options.capability],
         caveats: minted,
+        extraParams,
       });
       if (options.extraChallenges) extra = await options.extraChallenges(req, body);
     } catch (err) {
       answerWalletError(res, err);
       return;
     }
+    const refused = refusal && refusal.code !== 'missing_credential' ? refusal : null;
     const info: PaymentRequiredInfo = {
-      error: verdict.code === 'missing_credential' ? 'payment_required' : verdict.reason,
-      code: verdict.code === 'missing_credential' ? 'payment_required' : verdict.code,
+      error: refused ? refused.reason : 'payment_required',
+      code: refused ? refused.code : 'payment_required',
       priceMsat,
       description,
       challenge,
@@ -157,6 +232,39 @@ export function l402Paywall<B>(options: PaywallOptions<B>): Paywall<B> {
       description,
     });
   };
+
+  /** Calls the handler with a paid context; on a reviewed route records the actual amount. */
+  async function serve(
+    req: IncomingMessage,
+    res: ServerResponse,
+    body: B,
+    next: PaidHandler<B>,
+    paid: Omit<PaidContext, 'reportActual' | 'review'>,
+    charge: ReviewedCharge | undefined,
+  ): Promise<void> {
+    const limit = charge?.max ?? paid.priceMsat;
+    const writes: Promise<void>[] = [];
+    const context: PaidContext = {
+      ...paid,
+      ...(charge ? { review: charge } : {}),
+      reportActual(amount) {
+        if (amount < 0n || amount > limit)
+          throw new RangeError(`actual amount must be within 0..${limit} msat`);
+        if (charge && review) writes.push(review.desk.reportActual(charge.charge, amount));
+      },
+    };
+    let served = false;
+    try {
+      await next(req, res, body, context);
+      served = res.statusCode < 400;
+    } finally {
+      if (charge && review) {
+        await Promise.all(writes);
+        await review.desk.settleDefault(charge.charge, served ? paid.priceMsat : 0n);
+      }
+    }
+  }
+
   return Object.assign(paywall, { gate });
 }
 

@@ -32,6 +32,8 @@ function networkOf(invoice: string): string | undefined {
 export function lightningMethod<B>(options: LightningMethodOptions<B>): MppMethod<B> {
   return {
     name: LIGHTNING_METHOD,
+    // An estimate in msat becomes whole sats, rounded down (the price is whole sats already).
+    review: { proof: 'lightning', minimumFromMsat: (msat) => msat / MSAT_PER_SAT },
     async offer({ req, body, description, lifetimeSeconds }) {
       const msat = toMsat(options.priceMsat(req, body), 'price');
       if (msat === 0n || msat % MSAT_PER_SAT !== 0n) return null;
@@ -83,7 +85,7 @@ export function lightningMethod<B>(options: LightningMethodOptions<B>): MppMetho
           reason: `this request costs ${due} sat, ${paid} were paid`,
         };
       }
-      return { ok: true, amount: paid, due, currency: 'sat', reference: hash };
+      return { ok: true, amount: paid, due, currency: 'sat', reference: hash, chargeId: hash };
     },
   };
 }

@@ -9,12 +9,17 @@
 // verifies the payload. The handler runs, and afterwards the payment is settled: the actual amount
 // (the quoted price unless the handler reports less) is captured, or the hold released when the
 // handler failed. Anything else goes to the L402 paywall unchanged.
+//
+// With a `review` option (review.ts) every challenge of a method that supports review carries the
+// `paybound` terms in its own unit, each paid charge is recorded at the desk, and a card payment's
+// actual amount is reported to the card service instead of captured: the payer captures on accept.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { CardServiceError } from './card';
 import { applyCors } from './http';
 import type { L402Gate } from './l402';
 import { LnbitsError } from './lnbits-client';
 import { l402Paywall, type PaidContext, type PaymentRequiredInfo, type PaywallOptions } from './middleware';
+import { toMsat } from './money';
 import {
   base64urlJson,
   ChallengeBinder,
@@ -27,6 +32,13 @@ import {
   rfc3339,
 } from './mpp';
 import type { MppMethod } from './mpp-method';
+import {
+  payboundAuthParam,
+  type ReviewedCharge,
+  reviewMinimumMsat,
+  reviewRefundUrl,
+  reviewWindow,
+} from './review';
 
 /** Remembers used challenge ids until they expire. Replace it with a shared store when several processes serve the app. */
 export interface ChallengeStore {
@@ -56,6 +68,8 @@ export interface MppPaidContext {
   due: bigint;
   currency: string;
   reference: string;
+  /** On routes with a `review` option: the charge the payer may accept or reject. */
+  review?: ReviewedCharge;
   /** Reports a lower actual amount to settle (an estimate that came in under); default: `due`. */
   reportActual(amount: bigint): void;
 }
@@ -72,7 +86,8 @@ export type PaymentHandler<B> = (
 export interface SettlementEvent {
   method: string;
   challengeId: string;
-  outcome: 'captured' | 'released' | 'final' | 'failed';
+  /** `reported`: on a reviewed route, the actual amount was told to the card service, uncaptured. */
+  outcome: 'captured' | 'reported' | 'released' | 'final' | 'failed';
   amount: bigint;
   error?: string;
 }
@@ -119,6 +134,27 @@ export function paymentPaywall<B>(options: PaymentPaywallOptions<B>): PaymentPay
   const refusals = new WeakMap<IncomingMessage, Refusal>();
   const pending = new Set<Promise<void>>();
 
+  const { review } = options;
+
+  /** The `paybound` auth-param for a method's challenge, or '' when the route or method has no review. */
+  function payboundFor(method: MppMethod<B>, req: IncomingMessage, body: B, amount: unknown): string {
+    if (!review || !method.review || typeof amount !== 'string' || !/^\d+$/.test(amount)) return '';
+    const max = BigInt(amount);
+    let min: bigint | undefined;
+    const convert = method.review.minimumFromMsat;
+    if (convert) {
+      const minMsat = reviewMinimumMsat(review, req, body, toMsat(options.priceMsat(req, body), 'price'));
+      if (minMsat !== undefined) {
+        const converted = convert(minMsat);
+        min = converted < max ? converted : max;
+      }
+    }
+    return `, ${payboundAuthParam({
+      ...(min !== undefined ? { estimate: { min, max } } : {}),
+      review: { window: reviewWindow(review, req, body), refund: reviewRefundUrl(review, req, body) },
+    })}`;
+  }
+
   async function challenges(req: IncomingMessage, body: B): Promise<string[]> {
     const description = options.description(req, body);
     const expires = rfc3339(now() + lifetime * 1000);
@@ -126,17 +162,16 @@ export function paymentPaywall<B>(options: PaymentPaywallOptions<B>): PaymentPay
     for (const method of mpp.methods) {
       const request = await method.offer({ req, body, description, lifetimeSeconds: lifetime });
       if (!request) continue;
-      out.push(
-        formatPaymentChallenge(
-          binder.issue({
-            realm: mpp.realm,
-            method: method.name,
-            intent: 'charge',
-            expires,
-            request: base64urlJson(request),
-          }),
-        ),
+      const challenge = formatPaymentChallenge(
+        binder.issue({
+          realm: mpp.realm,
+          method: method.name,
+          intent: 'charge',
+          expires,
+          request: base64urlJson(request),
+        }),
       );
+      out.push(challenge + payboundFor(method, req, body, request.amount));
     }
     return out;
   }
@@ -219,7 +254,7 @@ export function paymentPaywall<B>(options: PaymentPaywallOptions<B>): PaymentPay
         reason: 'this challenge was already used',
       };
     }
-    return { ...verdict, method: method.name, challengeId: challenge.id };
+    return { ...verdict, method: method.name, challengeId: challenge.id, review: method.review };
   }
 
   function track(work: Promise<void>): void {
@@ -238,9 +273,24 @@ export function paymentPaywall<B>(options: PaymentPaywallOptions<B>): PaymentPay
       res.end(JSON.stringify({ error: 'payment backend unavailable', detail: err.message }));
       return;
     }
+    let charge: ReviewedCharge | undefined;
+    if (verdict?.ok && review && verdict.review) {
+      const opened = await review.desk.open({
+        charge: verdict.chargeId ?? verdict.challengeId,
+        method: verdict.method,
+        proof: verdict.review.proof,
+        unit: verdict.currency,
+        max: verdict.amount,
+        windowSeconds: reviewWindow(review, req, body),
+      });
+      if (opened) charge = opened;
+      else verdict = { ok: false, code: 'invalid-challenge', reason: 'this charge was already used' };
+    }
     if (verdict?.ok) {
       const paid = verdict;
       let actual = paid.due;
+      let reported = false;
+      const writes: Promise<void>[] = [];
       const context: MppPaidContext = {
         method: paid.method,
         challengeId: paid.challengeId,
@@ -248,10 +298,13 @@ export function paymentPaywall<B>(options: PaymentPaywallOptions<B>): PaymentPay
         due: paid.due,
         currency: paid.currency,
         reference: paid.reference,
+        ...(charge ? { review: charge } : {}),
         reportActual(amount) {
           if (amount < 0n || amount > paid.amount)
             throw new RangeError(`actual amount must be within 0..${paid.amount}`);
           actual = amount;
+          reported = true;
+          if (charge && review) writes.push(review.desk.reportActual(charge.charge, amount));
         },
       };
       applyCors(res);
@@ -271,10 +324,14 @@ export function paymentPaywall<B>(options: PaymentPaywallOptions<B>): PaymentPay
         await next(req, res, body, { kind: 'mpp', mpp: context });
         served = res.statusCode < 400;
       } finally {
-        // Settle after serving: capture what was delivered, or give the hold back.
+        // Settle after serving: capture what was delivered, or give the hold back. On a reviewed
+        // route the actual is only reported: the payer captures it when it accepts.
         const settle = async () => {
           try {
-            if (served && paid.settle) {
+            if (served && charge && paid.report && actual > 0n) {
+              await paid.report(actual);
+              report({ outcome: 'reported', amount: actual });
+            } else if (served && paid.settle) {
               await paid.settle(actual);
               report({ outcome: actual > 0n ? 'captured' : 'released', amount: actual });
             } else if (!served && paid.release) {
@@ -292,6 +349,10 @@ export function paymentPaywall<B>(options: PaymentPaywallOptions<B>): PaymentPay
           }
         };
         track(settle());
+        if (charge && review) {
+          await Promise.all(writes);
+          await review.desk.settleDefault(charge.charge, served || reported ? actual : 0n);
+        }
       }
       return;
     }

@@ -9,6 +9,7 @@ import Stripe from 'stripe';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CardDb } from '../../../server/card/db';
 import { STRIPE_API_VERSION } from '../../../server/card/stripe';
+import { CardServiceClient } from '../../../server/merchant/kit/card';
 import { api, type CardStack, challengeId, linkCard, startCardStack } from './helpers';
 
 let stack: CardStack;
@@ -91,6 +92,16 @@ describe('POST /api/merchant/report', () => {
       amountReported: 300,
       overReported: 500,
       status: 'requires_capture',
+    });
+    // The kit's client says the same.
+    const client = new CardServiceClient({ url: stack.card.url, apiKey: stack.merchant.apiKey });
+    await expect(client.report(cid, 401n)).rejects.toMatchObject({
+      code: 'amount_exceeds_authorized',
+      status: 422,
+    });
+    expect((await client.report(cid, 250n)).payment).toMatchObject({
+      amountReported: 250,
+      overReported: 401,
     });
   });
 

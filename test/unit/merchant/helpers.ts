@@ -115,3 +115,73 @@ function readVarint(bytes: Buffer, start: number): [number, number] {
     shift += 7;
   }
 }
+
+/** Makes an invoice in a wallet through the LNbits API (what a payer's wallet does for a refund). */
+export async function makeInvoice(
+  base: string,
+  wallet: WalletKeys,
+  amountSat: number,
+  expirySeconds = 3600,
+): Promise<{ bolt11: string; paymentHash: string }> {
+  const made = await lnbits(base, wallet.invoiceKey, 'POST', '/api/v1/payments', {
+    out: false,
+    amount: amountSat,
+    memo: 'refund',
+    expiry: expirySeconds,
+  });
+  if (made.status !== 201) throw new Error(`invoice refused: ${made.status} ${JSON.stringify(made.json)}`);
+  return { bolt11: String(made.json.payment_request), paymentHash: String(made.json.payment_hash) };
+}
+
+/** Queues a failure for a wallet's next outgoing payment (the stand-in's control API). */
+export async function failNextPayment(
+  base: string,
+  walletName: string,
+  mode = 'route_failure',
+): Promise<void> {
+  const res = await fetch(`${base}/_standin/fail`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ wallet: walletName, mode }),
+  });
+  if (!res.ok) throw new Error(`could not inject a failure: ${res.status}`);
+}
+
+/** The decoded `paybound` auth-param of every challenge in a WWW-Authenticate value, in order. */
+export function payboundParams(header: string | null): Record<string, unknown>[] {
+  return [...(header ?? '').matchAll(/paybound="([A-Za-z0-9_-]*)"/g)].map(
+    (m) => JSON.parse(Buffer.from(m[1]!, 'base64url').toString('utf8')) as Record<string, unknown>,
+  );
+}
+
+/** Sends one request to a review endpoint. */
+export async function review(
+  url: string,
+  body: unknown,
+): Promise<{ status: number; json: Record<string, unknown> }> {
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  return { status: res.status, json: (await res.json()) as Record<string, unknown> };
+}
+
+/** Every challenge in a (joined) WWW-Authenticate value: its scheme and auth-params, in order. */
+export function challengeList(header: string | null): { scheme: string; params: Record<string, string> }[] {
+  const out: { scheme: string; params: Record<string, string> }[] = [];
+  for (const m of (header ?? '').matchAll(
+    /(L402|LSAT|Payment)\s+((?:[a-z]+="(?:[^"\\]|\\.)*"(?:,\s*)?)+)/g,
+  )) {
+    const params: Record<string, string> = {};
+    for (const p of m[2]!.matchAll(/([a-z]+)="((?:[^"\\]|\\.)*)"/g))
+      params[p[1]!] = p[2]!.replace(/\\(.)/g, '$1');
+    out.push({ scheme: m[1]!, params });
+  }
+  return out;
+}
+
+export function decodePaybound(value: string | undefined): Record<string, unknown> {
+  if (value === undefined) throw new Error('no paybound param');
+  return JSON.parse(Buffer.from(value, 'base64url').toString('utf8')) as Record<string, unknown>;
+}
