@@ -85,6 +85,8 @@ export async function startStack(
       host,
       lnbitsUrl: lightning.url,
       invoiceKey: app.invoiceKey,
+      // Pays the refunds of reviewed charges (drafts) from the app wallet.
+      adminKey: app.adminKey,
       card: {
         cardServiceUrl: card.url,
         apiKey: merchant.apiKey,

@@ -2,8 +2,11 @@
 // built on the merchant kit. Routes:
 //   GET  /               the assistant page (#prompt, #generate, #generate-xhr, #status, #output)
 //   POST /api/generate   {prompt} → 402 challenge, or 200 {text, words, price_msat} when paid
+//   POST /drafts/generate {prompt} → the same with an estimate and a review window (see drafts.ts)
+//   POST /paybound/review the review endpoint for drafts (accept / reject / status)
 //   GET  /article/:slug  a paid HTML page (402 HTML, or 200 article when paid)
 //   GET  /health         {ok: true}
+// Demo-only test hooks: POST /paybound/review-broken (always 500), POST /_demo/refunds/<charge>.
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { closer, listen } from '../../lib/listen';
@@ -13,8 +16,10 @@ import { LnbitsClient } from '../kit/lnbits-client';
 import { l402Paywall } from '../kit/middleware';
 import { lightningMethod } from '../kit/mpp-lightning';
 import type { MppMethod } from '../kit/mpp-method';
-import { paymentPaywall, type SettlementEvent } from '../kit/payment-paywall';
+import { memoryChallengeStore, paymentPaywall, type SettlementEvent } from '../kit/payment-paywall';
+import type { ReviewDesk } from '../kit/review';
 import { type Article, findArticle } from './articles';
+import { startDrafts } from './drafts';
 import { generateText } from './generator';
 import { articlePage, articlePaymentRequiredPage, homePage, notFoundPage } from './page';
 import {
@@ -51,6 +56,14 @@ export interface DemoAppOptions {
   lnbitsUrl: string;
   /** The app wallet's invoice key. */
   invoiceKey: string;
+  /** The app wallet's admin key: pays refunds of drafts. Without it every refund waits for the operator. */
+  adminKey?: string;
+  /** The Lightning network refund invoices must be for; default 'regtest' (the stand-in's). */
+  network?: 'mainnet' | 'testnet' | 'signet' | 'regtest';
+  /** Default review window of drafts in seconds; default 600. A prompt's `#window=<s>` overrides it. */
+  reviewWindowSeconds?: number;
+  /** Clock of the review desk (unix ms), for tests that look past a review window. */
+  now?: () => number;
   /** Hex, 32+ bytes. Random when omitted: tokens then die with the process. */
   rootKey?: string;
   pricing?: Partial<DemoPricing>;
@@ -68,6 +81,8 @@ export interface DemoAppOptions {
 
 export interface DemoApp {
   url: string;
+  /** The drafts' review desk (charges, queued refunds). */
+  desk: ReviewDesk;
   /** Resolves once every MPP settlement started so far has finished. */
   settled(): Promise<void>;
   close(): Promise<void>;
@@ -104,17 +119,24 @@ export async function startDemoApp(opts: DemoAppOptions): Promise<DemoApp> {
       `Quill: generate text for a ${countWords(body.prompt)}-word prompt`,
   };
   const usdPerBtc = opts.card?.usdPerBtc ?? DEFAULT_USD_PER_BTC;
+  const mppSecret = opts.mppSecret ?? randomBytes(32).toString('hex');
+  // One record of used MPP challenges for every paywall: a credential pays for one request only.
+  const challengeStore = memoryChallengeStore();
+  const cardClient = opts.card
+    ? new CardServiceClient({ url: opts.card.cardServiceUrl, apiKey: opts.card.apiKey })
+    : undefined;
+  const receiptKey =
+    opts.card?.receiptPublicKey && opts.card.receiptKeyId
+      ? receiptKeyFromHex(opts.card.receiptPublicKey, opts.card.receiptKeyId)
+      : undefined;
   const mppMethods: MppMethod<GenerateBody>[] = [];
   if (opts.card) {
     const card = opts.card;
     mppMethods.push(
       cardMethod<GenerateBody>({
-        client: new CardServiceClient({ url: card.cardServiceUrl, apiKey: card.apiKey }),
+        client: cardClient!,
         accountId: card.accountId,
-        receiptKey:
-          card.receiptPublicKey && card.receiptKeyId
-            ? receiptKeyFromHex(card.receiptPublicKey, card.receiptKeyId)
-            : undefined,
+        receiptKey,
         amountMinor: (_req, body) => quoteGenerateCents(body.prompt, pricing, usdPerBtc),
         currency: 'usd',
       }),
@@ -130,8 +152,9 @@ export async function startDemoApp(opts: DemoAppOptions): Promise<DemoApp> {
           ...generateOptions,
           mpp: {
             realm: 'paybound-demo',
-            secret: opts.mppSecret ?? randomBytes(32).toString('hex'),
+            secret: mppSecret,
             methods: mppMethods,
+            store: challengeStore,
             onSettled: opts.onSettled,
           },
         })
@@ -151,6 +174,24 @@ export async function startDemoApp(opts: DemoAppOptions): Promise<DemoApp> {
     }),
   });
 
+  const drafts = startDrafts({
+    common,
+    pricing,
+    wallet,
+    refundWallet: opts.adminKey
+      ? new LnbitsClient({ url: opts.lnbitsUrl, invoiceKey: opts.invoiceKey, adminKey: opts.adminKey })
+      : undefined,
+    network: opts.network ?? 'regtest',
+    windowSeconds: opts.reviewWindowSeconds ?? 600,
+    card:
+      opts.card && cardClient
+        ? { client: cardClient, accountId: opts.card.accountId, receiptKey, usdPerBtc }
+        : undefined,
+    mppLightning: opts.mppLightning ?? false,
+    mpp: { secret: mppSecret, store: challengeStore, onSettled: opts.onSettled },
+    now: opts.now,
+  });
+
   const pricingNote = `${pricing.generateBaseSat} sat + ${pricing.generatePerWordSat} sat per word (max ${pricing.generateCapSat} sat)${opts.card ? `, or by card at ${usdPerBtc} USD/BTC` : ''}`;
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -159,12 +200,13 @@ export async function startDemoApp(opts: DemoAppOptions): Promise<DemoApp> {
 
     if (path === '/') {
       if (method !== 'GET' && method !== 'HEAD') return methodNotAllowed(res, 'GET, HEAD');
-      return sendHtml(res, 200, homePage(pricingNote));
+      return sendHtml(res, 200, homePage(pricingNote, drafts.pricingNote));
     }
     if (path === '/health') {
       if (method !== 'GET' && method !== 'HEAD') return methodNotAllowed(res, 'GET, HEAD');
       return sendJson(res, 200, { ok: true });
     }
+    if (await drafts.route(req, res, path, method)) return;
     if (path === '/api/generate') {
       if (method === 'OPTIONS') return answerPreflight(res);
       applyCors(res);
@@ -244,7 +286,11 @@ export async function startDemoApp(opts: DemoAppOptions): Promise<DemoApp> {
 
   return {
     url: await listen(server, opts.port, opts.host),
-    settled: () => generatePaywall?.settled() ?? Promise.resolve(),
+    desk: drafts.desk,
+    settled: async () => {
+      await generatePaywall?.settled();
+      await drafts.settled();
+    },
     close: closer(server),
   };
 }

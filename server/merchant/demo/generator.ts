@@ -60,3 +60,15 @@ export function generateText(prompt: string): string {
   sentences.push(pick(CLOSINGS, 7));
   return sentences.join(' ');
 }
+
+/**
+ * A draft for /drafts/generate: the same deterministic text as generateText, cut at `maxWords`
+ * whitespace-separated words. In practice drafts run 40–80 words, so a draft costs less than the
+ * estimate's maximum (which assumes `maxWords`).
+ */
+export function writeDraft(prompt: string, maxWords = 100): string {
+  const words = generateText(prompt)
+    .split(/\s+/u)
+    .filter((w) => w !== '');
+  return words.slice(0, maxWords).join(' ');
+}

@@ -1,5 +1,7 @@
 // Runs the demo app on its own: DEMO_PORT (default 8402), DEMO_HOST, LNBITS_URL, LNBITS_INVOICE_KEY,
-// DEMO_ROOT_KEY (hex, optional; random otherwise, so tokens do not survive a restart).
+// LNBITS_ADMIN_KEY (optional: pays the refunds of drafts; without it they wait for the operator),
+// DEMO_NETWORK (default regtest), DEMO_ROOT_KEY (hex, optional; random otherwise, so tokens do not
+// survive a restart).
 import { startDemoApp } from './app';
 
 const lnbitsUrl = process.env.LNBITS_URL;
@@ -11,11 +13,20 @@ if (!lnbitsUrl || !invoiceKey) {
   process.exit(1);
 }
 
+const networks = ['mainnet', 'testnet', 'signet', 'regtest'] as const;
+const network = networks.find((n) => n === (process.env.DEMO_NETWORK ?? 'regtest'));
+if (!network) {
+  console.error(`DEMO_NETWORK must be one of ${networks.join(', ')}`);
+  process.exit(1);
+}
+
 const app = await startDemoApp({
   port: Number(process.env.DEMO_PORT ?? 8402),
   host: process.env.DEMO_HOST ?? '127.0.0.1',
   lnbitsUrl,
   invoiceKey,
+  adminKey: process.env.LNBITS_ADMIN_KEY || undefined,
+  network,
   rootKey: process.env.DEMO_ROOT_KEY,
 });
 console.log(`Quill demo app listening on ${app.url}`);

@@ -46,13 +46,14 @@ ${script ? `<script>${script}</script>` : ''}
 </html>`;
 }
 
-// Runs in the page. Both buttons post the same JSON; the result and the HTTP status are shown.
+// Runs in the page. The buttons post the same JSON (Draft to /drafts/generate, which charges an
+// estimate's maximum and can be reviewed); the result and the HTTP status are shown.
 const SCRIPT = `
 (() => {
   const $ = (id) => document.getElementById(id);
   const status = $('status');
   const output = $('output');
-  const buttons = [$('generate'), $('generate-xhr')];
+  const buttons = [$('generate'), $('generate-xhr'), $('draft')];
 
   function busy(on) {
     for (const b of buttons) b.disabled = on;
@@ -78,17 +79,22 @@ const SCRIPT = `
 
   function payload() { return JSON.stringify({ prompt: $('prompt').value }); }
 
-  $('generate').addEventListener('click', async () => {
+  async function send(request) {
     busy(true);
     try {
-      const res = await fetch('/api/generate', { method: 'POST', headers: { 'content-type': 'application/json' }, body: payload() });
+      const res = await request();
       render(res.status, await res.text());
     } catch (e) {
       status.dataset.code = '0';
       status.textContent = 'Network error';
       output.textContent = String(e && e.message ? e.message : e);
     } finally { busy(false); }
-  });
+  }
+
+  $('generate').addEventListener('click', () =>
+    send(() => fetch('/api/generate', { method: 'POST', headers: { 'content-type': 'application/json' }, body: payload() })));
+  $('draft').addEventListener('click', () =>
+    send(() => fetch('/drafts/generate', { method: 'POST', headers: { 'content-type': 'application/json' }, body: payload() })));
 
   $('generate-xhr').addEventListener('click', () => {
     busy(true);
@@ -102,7 +108,7 @@ const SCRIPT = `
 })();
 `;
 
-export function homePage(pricingNote: string): string {
+export function homePage(pricingNote: string, draftNote = ''): string {
   const links = ARTICLES.map(
     (a) => `<li><a href="/article/${escapeHtml(a.slug)}">${escapeHtml(a.title)}</a></li>`,
   ).join('\n');
@@ -114,8 +120,10 @@ export function homePage(pricingNote: string): string {
   <div class="actions">
     <button id="generate" type="button">Generate</button>
     <button id="generate-xhr" class="secondary" type="button">Generate (XHR)</button>
+    <button id="draft" class="secondary" type="button">Draft (estimated)</button>
     <span class="hint">${escapeHtml(pricingNote)}</span>
   </div>
+  ${draftNote ? `<p class="hint" id="draft-note">${escapeHtml(draftNote)}</p>` : ''}
 </section>
 <section class="card" aria-live="polite">
   <div id="status"></div>
