@@ -290,9 +290,8 @@ export class ReviewService {
     for (const cb of await cardChargebacks(await this.deps.openRail(card))) {
       const known = (await db.disputes.toArray()).some((d) => d.chargebackId === cb.id);
       if (known) continue;
-      const p = (await db.payments.where('railId').equals(card.id).toArray()).find(
-        (x) => x.paymentIntent === cb.paymentIntent,
-      );
+      // Rare (a chargeback), so a scan is fine; payments are not indexed by PaymentIntent.
+      const p = await db.payments.filter((x) => x.paymentIntent === cb.paymentIntent).first();
       if (!p) continue;
       const d = await this.deps.disputes.open(
         p,
