@@ -273,3 +273,18 @@ test('card: a charge the issuer disputes (0259) shows up as a dispute, and trave
   const exported = await ask(popup, 'ledger.export', {});
   expect(JSON.stringify(exported.disputes)).toContain('chargeback');
 });
+
+test('card: the window ends by itself: the reported actual is captured, never left to expire', async ({
+  context,
+  demoPage,
+  openExtensionPage,
+}) => {
+  const popup = await openExtensionPage(POPUP);
+  await linkCard(context, popup);
+  await approveDraft(context, demoPage, 'card quick #window=3');
+  const [paid] = await ledger(popup);
+  await expect.poll(async () => (await ledger(popup))[0]?.state, { timeout: 30_000 }).toBe('accepted');
+  const [row] = await ledger(popup);
+  expect(BigInt(row?.actualMinor ?? '0')).toBeGreaterThan(0n);
+  expect(BigInt(row?.actualMinor ?? '0')).toBeLessThan(BigInt(paid?.amountMinor ?? '0'));
+});
