@@ -78,7 +78,10 @@ export function PaymentsTable({
               {p.amountMinor !== undefined && p.currency
                 ? formatMinor(BigInt(p.amountMinor), p.currency)
                 : ''}{' '}
-              <span className="muted">{formatMsatAsSats(BigInt(p.amountMsat))}</span>
+              {/* A card charge moves no sats. */}
+              {p.amountMsat !== '0' && (
+                <span className="muted">{formatMsatAsSats(BigInt(p.amountMsat))}</span>
+              )}
             </td>
             <td
               className={p.state === 'failed' || p.state === 'proof_failed' ? 'error' : undefined}
