@@ -287,4 +287,13 @@ test('card: the window ends by itself: the reported actual is captured, never le
   const [row] = await ledger(popup);
   expect(BigInt(row?.actualMinor ?? '0')).toBeGreaterThan(0n);
   expect(BigInt(row?.actualMinor ?? '0')).toBeLessThan(BigInt(paid?.amountMinor ?? '0'));
+  // After the window a captured card charge can still be refunded, in part.
+  const d = await ask(popup, 'payment.refund', {
+    paymentId: paid?.id ?? '',
+    reason: 'found an error',
+    amountMinor: '10',
+  });
+  expect(d.status).toBe('partially_refunded');
+  const spent = BigInt((await ask(popup, 'spend.summary', {}))[0]?.spentMinor ?? '-1');
+  expect(spent).toBe(BigInt(row?.actualMinor ?? '0') - 10n);
 });

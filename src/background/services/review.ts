@@ -24,7 +24,14 @@ import type {
   WorkerRailRecord,
 } from '../../db/schema';
 import type { DisputeService } from './disputes';
-import { type CardPaymentState, cancelCard, captureCard, cardChargebacks, cardPayment } from './rails/card';
+import {
+  type CardPaymentState,
+  cancelCard,
+  captureCard,
+  cardChargebacks,
+  cardPayment,
+  refundCard,
+} from './rails/card';
 import type { LightningRail } from './rails/types';
 
 type CardRecord = Extract<RailRecord, { kind: 'card' }>;
@@ -180,12 +187,16 @@ export class ReviewService {
       const { p, rail } = await this.load(paymentId);
       if (ReviewService.provisional(p, this.now()))
         throw new ReviewError('not_provisional', 'this charge is still under review: reject it instead');
-      if (!p.review || rail?.kind === 'card') return this.deps.disputes.reject(p.id, reason, amountMinor);
+      if (!p.review) return this.deps.disputes.reject(p.id, reason, amountMinor);
       if (p.state !== 'paid' && p.state !== 'accepted')
         throw new ReviewError('already_decided', `this charge was already ${p.state.replace(/_/g, ' ')}`);
       const refundNative = this.nativeOf(p, amountMinor);
       const dispute = await this.deps.disputes.open(p, reason, amountMinor, 'user');
-      await this.requestLightningRefund(p, rail, dispute, refundNative, reason, 'late');
+      if (rail?.kind === 'card' && p.paymentIntent) {
+        await this.refundCapturedCard(p, await this.deps.openRail(rail), dispute, amountMinor);
+      } else {
+        await this.requestLightningRefund(p, rail, dispute, refundNative, reason, 'late');
+      }
       return (await this.deps.db.disputes.get(dispute.id)) ?? dispute;
     });
   }
@@ -280,6 +291,42 @@ export class ReviewService {
         dispute,
         'escalated',
         `the card service did not settle the rejection: ${e instanceof Error ? e.message : 'no answer'}`,
+      );
+    }
+  }
+
+  /** After the window: the captured charge is refunded (all that is left, or `amountMinor`). */
+  private async refundCapturedCard(
+    p: PaymentRecord,
+    card: CardRecord,
+    dispute: DisputeRecord,
+    amountMinor: bigint | undefined,
+  ): Promise<void> {
+    const max = p.amountMinor ?? 0n;
+    try {
+      await refundCard(card, p.paymentIntent ?? '', amountMinor);
+      const after = await cardPayment(card, p.paymentIntent ?? '');
+      const s: Settlement = {
+        ...(p.settlement ?? { refunded: 0n }),
+        refunded: max - after.amountCaptured + after.amountRefunded,
+      };
+      const full = after.amountRefunded >= after.amountCaptured;
+      await this.deps.db.payments.update(p.id, {
+        state: full ? 'refunded' : 'partially_refunded',
+        settlement: s,
+        updatedAt: this.now(),
+      });
+      await this.countRefund(p, s.refunded);
+      await this.deps.disputes.move(
+        dispute,
+        full ? 'refunded' : 'partially_refunded',
+        `the card service refunded ${amountMinor ?? 'what was captured'}${amountMinor !== undefined ? ' minor units' : ''}`,
+      );
+    } catch (e) {
+      await this.deps.disputes.move(
+        dispute,
+        'escalated',
+        `the card service did not refund: ${e instanceof Error ? e.message : 'no answer'}`,
       );
     }
   }
