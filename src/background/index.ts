@@ -166,6 +166,7 @@ const route = createRouter(
     'challenge.seen': (input, sender) =>
       payments.onChallenge({ ...input, origin: sender.origin, tabId: sender.tabId, via: 'fetch' }),
     'webln.result': (input, sender) => payments.weblnResult(input, sender),
+    'payment.delivered': (input, sender) => payments.delivered(input, sender),
     'rails.setDefault': async ({ railId }) => {
       if (!(await db.rails.get(railId))) throw new HandlerError('not_found', 'no such wallet');
       await setSetting(db, 'defaultRailId', railId);

@@ -6,7 +6,11 @@ import browser from 'webextension-polyfill';
 import type { ChallengeVerdict, Reply } from '../messages/map';
 import { type BridgeAck, type BridgeAnswer, type BridgeQuery, CHANNEL } from './channel';
 
-const FORWARD = { query: 'challenge.seen', 'webln-result': 'webln.result' } as const;
+const FORWARD = {
+  query: 'challenge.seen',
+  'webln-result': 'webln.result',
+  delivered: 'payment.delivered',
+} as const;
 
 window.addEventListener('message', (ev: MessageEvent<BridgeQuery>) => {
   const d = ev.data;
@@ -18,15 +22,18 @@ window.addEventListener('message', (ev: MessageEvent<BridgeQuery>) => {
   window.postMessage(ack, '*');
   const answer = (verdict?: ChallengeVerdict) => {
     const msg: BridgeAnswer = { channel: CHANNEL, kind: 'answer', id };
-    if (verdict?.action === 'retry') msg.authorization = verdict.authorization;
+    if (verdict?.action === 'retry') {
+      msg.authorization = verdict.authorization;
+      if (verdict.paymentId) msg.paymentId = verdict.paymentId;
+    }
     if (verdict?.action === 'webln') msg.webln = { paymentId: verdict.paymentId, invoice: verdict.invoice };
     window.postMessage(msg, '*');
   };
   browser.runtime
     .sendMessage({ type, payload: d.payload })
     .then((raw: unknown) => {
-      const reply = raw as Reply<ChallengeVerdict> | undefined;
-      answer(reply?.ok ? reply.data : undefined);
+      const reply = raw as Reply<ChallengeVerdict | { recorded: boolean }> | undefined;
+      answer(reply?.ok && 'action' in reply.data ? reply.data : undefined);
     })
     .catch(() => answer());
 });

@@ -17,10 +17,20 @@ export interface WeblnResultPayload {
   error?: string;
 }
 
-/** main → bridge. `query`: a 402 was seen. `webln-result`: the page's wallet paid what it was handed. */
+export interface DeliveredPayload {
+  paymentId: string;
+  status: number;
+  sha256: string;
+}
+
+/**
+ * main → bridge. `query`: a 402 was seen. `webln-result`: the page's wallet paid what it was
+ * handed. `delivered`: the paid retry's response (its status and body hash, for disputes).
+ */
 export type BridgeQuery =
   | { channel: typeof CHANNEL; kind: 'query'; id: number; payload: ChallengePayload }
-  | { channel: typeof CHANNEL; kind: 'webln-result'; id: number; payload: WeblnResultPayload };
+  | { channel: typeof CHANNEL; kind: 'webln-result'; id: number; payload: WeblnResultPayload }
+  | { channel: typeof CHANNEL; kind: 'delivered'; id: number; payload: DeliveredPayload };
 
 export interface BridgeAck {
   channel: typeof CHANNEL;
@@ -34,6 +44,8 @@ export interface BridgeAnswer {
   id: number;
   /** An `Authorization` value to retry with. Without it (and without `webln`) the page keeps its 402. */
   authorization?: string;
+  /** The payment the authorization proves, to report what was delivered. */
+  paymentId?: string;
   /** Pay this invoice with the page's window.webln, then report with a `webln-result` query. */
   webln?: { paymentId: string; invoice: string };
 }

@@ -69,11 +69,25 @@ import { type BridgeAck, type BridgeAnswer, type BridgeQuery, CHANNEL } from './
     }
   }
 
-  /** The credential to retry with, or nothing (the page keeps its 402). */
-  async function ask(url: string, method: string, headers: [string, string][]): Promise<string | undefined> {
+  /** The credential to retry with (and the payment it proves), or nothing: the page keeps its 402. */
+  async function ask(
+    url: string,
+    method: string,
+    headers: [string, string][],
+  ): Promise<{ auth: string; paymentId?: string } | undefined> {
     let answer = await post('query', { url, method, status: 402, headers });
     if (answer?.webln) answer = await payInPage(answer.webln.paymentId, answer.webln.invoice);
-    return typeof answer?.authorization === 'string' ? answer.authorization : undefined;
+    return typeof answer?.authorization === 'string'
+      ? { auth: answer.authorization, paymentId: answer.paymentId }
+      : undefined;
+  }
+
+  /** What the paid retry delivered (status, sha256 of the body): the dispute log's evidence. */
+  async function delivered(paymentId: string | undefined, status: number, body: Promise<ArrayBuffer>) {
+    if (!paymentId) return;
+    const hash = new Uint8Array(await crypto.subtle.digest('SHA-256', await body));
+    const sha256 = Array.from(hash, (b) => b.toString(16).padStart(2, '0')).join('');
+    void post('delivered', { paymentId, status, sha256 });
   }
 
   window.fetch = async function fetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response> {
@@ -82,10 +96,12 @@ import { type BridgeAck, type BridgeAnswer, type BridgeQuery, CHANNEL } from './
     const res = await nativeFetch(input, init);
     if (res.status !== 402 || !isChallenge(res.headers)) return res;
     const req = new Request(spare, init);
-    const auth = await ask(req.url, req.method, [...res.headers]);
-    if (!auth) return res;
-    req.headers.set('Authorization', auth);
-    return nativeFetch(req);
+    const paid = await ask(req.url, req.method, [...res.headers]);
+    if (!paid) return res;
+    req.headers.set('Authorization', paid.auth);
+    const out = await nativeFetch(req);
+    delivered(paid.paymentId, out.status, out.clone().arrayBuffer()).catch(() => {});
+    return out;
   };
 
   // XHR: our listeners are added in the constructor, so they run before any of the page's. From
@@ -100,6 +116,7 @@ import { type BridgeAck, type BridgeAnswer, type BridgeQuery, CHANNEL } from './
     body?: Document | XMLHttpRequestBodyInit | null;
     held?: Event[];
     retried?: boolean;
+    paymentId?: string;
   }
   const NativeXHR = XMLHttpRequest;
   const { open, send, setRequestHeader } = NativeXHR.prototype;
@@ -127,16 +144,17 @@ import { type BridgeAck, type BridgeAnswer, type BridgeQuery, CHANNEL } from './
 
   async function settle(xhr: XMLHttpRequest, st: XhrState) {
     const held = st.held ?? [];
-    const auth = await ask(
+    const paid = await ask(
       new URL(st.url, location.href).href,
       st.method,
       parseHeaders(xhr.getAllResponseHeaders()),
     );
-    if (auth) {
+    if (paid) {
       st.retried = true;
+      st.paymentId = paid.paymentId;
       open.call(xhr, st.method, st.url, true); // its readystatechange is still held
       for (const [k, v] of st.headers) setRequestHeader.call(xhr, k, v);
-      setRequestHeader.call(xhr, 'Authorization', auth);
+      setRequestHeader.call(xhr, 'Authorization', paid.auth);
       st.held = undefined;
       send.call(xhr, st.body);
       return;
@@ -177,6 +195,19 @@ import { type BridgeAck, type BridgeAnswer, type BridgeQuery, CHANNEL } from './
       isChallengeXhr(this)
     ) {
       st.held = [];
+    }
+    if (st.retried && st.paymentId && ev.type === 'loadend') {
+      // Text bodies are hashed as UTF-8 (what the page's JSON and text APIs deliver).
+      const body =
+        this.responseType === '' || this.responseType === 'text'
+          ? Promise.resolve(new TextEncoder().encode(this.responseText).buffer as ArrayBuffer)
+          : this.responseType === 'arraybuffer'
+            ? Promise.resolve(this.response as ArrayBuffer)
+            : this.responseType === 'blob'
+              ? (this.response as Blob).arrayBuffer()
+              : undefined;
+      if (body) delivered(st.paymentId, this.status, body).catch(() => {});
+      st.paymentId = undefined;
     }
     if (!st.held) return;
     ev.stopImmediatePropagation();

@@ -125,6 +125,8 @@ export interface PaymentRecord {
   estimate?: { min: bigint; max: bigint };
   /** The app's review policy: the charge is provisional until `endsAt` (set once paid). */
   review?: ReviewPolicy;
+  /** What the paid retry delivered, as the page reported it (advisory: the page is untrusted). */
+  delivery?: { status: number; sha256: string; at: number };
   /** What the app settled, and what came back (Lightning: counted from the user's own wallet). */
   settlement?: Settlement;
   /** The policy's decision when the challenge arrived, with its reasons and budget effects. */
@@ -217,6 +219,11 @@ export interface DisputeRecord {
     currency?: string;
     proof?: { preimage?: string; receipt?: string; paymentHash?: string };
     paidAt?: number;
+    /** The quote as shown: the rate and the app's estimate (the payment's own unit). */
+    rate?: RateSnapshot;
+    estimate?: { min: bigint; max: bigint };
+    /** The response the user got after paying: its status and the sha256 of its body. */
+    delivery?: { status: number; sha256: string; at: number };
   };
   status: DisputeStatus;
   timeline: { at: number; status: DisputeStatus; note: string }[];

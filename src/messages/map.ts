@@ -50,6 +50,13 @@ export const WeblnResultInput = v.strictObject({
   error: v.optional(v.pipe(v.string(), v.maxLength(300))),
 });
 
+/** What the page received after paying: evidence for a later dispute (reported by the page, so advisory). */
+export const DeliveredInput = v.strictObject({
+  paymentId: v.pipe(v.string(), v.regex(/^[0-9a-f-]{36}$/)),
+  status: v.pipe(v.number(), v.integer(), v.minValue(100), v.maxValue(599)),
+  sha256: v.pipe(v.string(), v.regex(/^[0-9a-f]{64}$/)),
+});
+
 export const SetDefaultRailInput = v.strictObject({ railId: v.pipe(v.string(), v.maxLength(40)) });
 
 export const RailIdInput = v.strictObject({ railId: v.pipe(v.string(), v.maxLength(40)) });
@@ -59,6 +66,8 @@ export const messageSchemas = {
   'challenge.seen': { audience: 'page', input: ChallengeSeenInput },
   /** The page's own WebLN wallet paid (or refused) the invoice the worker handed over. */
   'webln.result': { audience: 'page', input: WeblnResultInput },
+  /** The paid retry's response arrived: its status and the sha256 of its body. */
+  'payment.delivered': { audience: 'page', input: DeliveredInput },
   /** Choose the rail that pays. */
   'rails.setDefault': { audience: 'extension', input: SetDefaultRailInput },
   /** Whether a password is set, and any lockout. */
@@ -180,7 +189,7 @@ export type MessageInput<T extends MessageType> = v.InferOutput<(typeof messageS
 export type ChallengeVerdict =
   /** `refusedBeforeLedger`: refused before a payment was recorded (the request's log entry says why). */
   | { action: 'pass'; reason: string; refusedBeforeLedger?: true }
-  | { action: 'retry'; authorization: string; reason: string }
+  | { action: 'retry'; authorization: string; reason: string; paymentId?: string }
   /** Pay `invoice` with the page's window.webln and report through `webln.result`. */
   | { action: 'webln'; paymentId: string; invoice: string; reason: string };
 
@@ -303,6 +312,7 @@ export interface StatusView {
 export interface MessageOutputs {
   'challenge.seen': ChallengeVerdict;
   'webln.result': ChallengeVerdict;
+  'payment.delivered': { recorded: boolean };
   'rails.setDefault': { railId: string };
   'rules.get': RulesWire;
   'rates.setManual': { currency: string };

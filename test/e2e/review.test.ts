@@ -73,8 +73,30 @@ test('Lightning: rejecting all of it in the window gets a refund to the user wal
   const w = wallets(stack);
   const popup = await openExtensionPage(POPUP);
   const before = await w.balance('user');
-  await approveDraft(context, demoPage, 'reject me');
+  // The page keeps what it received: its hash becomes the dispute's evidence.
+  const got = demoPage.evaluate(async () => {
+    const res = await fetch('/drafts/generate', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ prompt: 'reject me' }),
+    });
+    const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', await res.arrayBuffer()));
+    return {
+      status: res.status,
+      sha256: Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join(''),
+    };
+  });
+  await (await nextQuoteWindow(context)).click('[data-testid=approve]');
+  const received = await got;
+  expect(received.status).toBe(200);
   const [paid] = await ledger(popup);
+  await expect
+    .poll(async () =>
+      (await ask(popup, 'ledger.export', {})).payments.some((p) =>
+        JSON.stringify(p).includes(received.sha256),
+      ),
+    )
+    .toBe(true);
   const options = await openExtensionPage(OPTIONS);
   await options.click(`[data-testid=reject-${paid?.id}]`);
   await options.fill('[data-testid=reject-form] input >> nth=0', 'Nothing like what I asked');
@@ -83,6 +105,10 @@ test('Lightning: rejecting all of it in the window gets a refund to the user wal
   const [d] = await ask(popup, 'disputes.list', {});
   expect(d).toMatchObject({ paymentId: paid?.id, status: 'refunded', source: 'user' });
   expect(d?.answer?.status).toBe('refunded');
+  const exported = (await ask(popup, 'ledger.export', {})).disputes as {
+    evidence: { delivery?: { status: number; sha256: string } };
+  }[];
+  expect(exported[0]?.evidence.delivery).toMatchObject({ status: 200, sha256: received.sha256 });
   await expect.poll(() => options.locator('[data-testid=disputes] [data-status=refunded]').count()).toBe(1);
   // All of it came back, and none of it counts against the budget.
   expect(await w.balance('user')).toBe(before);

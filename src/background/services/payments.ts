@@ -514,6 +514,27 @@ export class PaymentService {
     return this.settlePaid(p, input.preimage);
   }
 
+  /**
+   * The page reports what its paid retry delivered: kept as evidence for a dispute. Only the tab
+   * and origin that were paid for may report, once per payment; the page could lie, so it is
+   * recorded as the page's word, never used to move money.
+   */
+  async delivered(
+    input: MessageInput<'payment.delivered'>,
+    sender: SenderContext,
+  ): Promise<{ recorded: boolean }> {
+    const { db } = this.deps;
+    return db.transaction('rw', db.payments, async () => {
+      const p = await db.payments.get(input.paymentId);
+      if (!p || p.delivery || p.tabId !== sender.tabId || p.origin !== sender.origin || !p.paidAt)
+        return { recorded: false };
+      await db.payments.update(p.id, {
+        delivery: { status: input.status, sha256: input.sha256, at: this.now() },
+      });
+      return { recorded: true };
+    });
+  }
+
   /** A card challenge: the amount is already in the user's currency, so no rate is needed. */
   private async onCardChallenge(
     req: ChallengeRequest,
@@ -579,7 +600,12 @@ export class PaymentService {
       return this.fail(payment.id, e.code, e.message);
     }
     await this.setState(payment.id, 'paid', { receipt, paymentIntent, paidAt: this.now() });
-    return { action: 'retry', authorization: mppCredential(mpp, { receipt }), reason: 'authorized' };
+    return {
+      action: 'retry',
+      authorization: mppCredential(mpp, { receipt }),
+      reason: 'authorized',
+      paymentId: payment.id,
+    };
   }
 
   private async settlePaid(payment: PaymentRecord, preimage: string): Promise<ChallengeVerdict> {
@@ -606,7 +632,7 @@ export class PaymentService {
         console.error('paybound: token not cached', e);
       });
     }
-    return { action: 'retry', authorization, reason: 'paid' };
+    return { action: 'retry', authorization, reason: 'paid', paymentId: payment.id };
   }
 
   /**
@@ -648,6 +674,7 @@ export class PaymentService {
         action: 'retry',
         authorization: mppCredential(p.mpp, { receipt: p.receipt }),
         reason: 'already authorized',
+        paymentId: p.id,
       };
     }
     if (p.state === 'paid' || p.state === 'accepted') {
@@ -656,6 +683,7 @@ export class PaymentService {
           action: 'retry',
           authorization: credentialFor(p, p.preimage),
           reason: 'already paid',
+          paymentId: p.id,
         };
     }
     return pass(p.failure?.reason ?? `this payment request is ${p.state}`);

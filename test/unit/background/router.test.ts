@@ -79,6 +79,7 @@ function setup() {
       provisional: false,
     })),
     'review.sweep': vi.fn(async () => ({ swept: true as const })),
+    'payment.delivered': vi.fn(async () => ({ recorded: true })),
     'disputes.list': vi.fn(async () => []),
     'approvals.focus': vi.fn(async () => ({ focused: true })),
     'settings.get': vi.fn(async () => ({
