@@ -236,8 +236,19 @@ export class ReviewService {
     let state: CardPaymentState = await cardPayment(card, p.paymentIntent ?? '');
     if (state.overReported !== undefined) await this.overReported(p, s, state.overReported, max);
     if (state.status === 'requires_capture') {
+      // The app reports its actual to the card service just after serving; a decision that comes
+      // sooner asks the app itself, so it never captures the whole hold for want of a report.
+      let amount: bigint | undefined;
+      if (state.amountReported === undefined) {
+        const answer = await this.tellApp(p, { action: 'status', proof: p.receipt ?? '' }).catch(
+          () => undefined,
+        );
+        if (answer?.actual !== undefined && answer.actual > max)
+          await this.overReported(p, s, answer.actual, max);
+        else if (answer?.actual !== undefined) amount = answer.actual;
+      }
       // Without an amount the service captures what the app reported (never above the authorization).
-      state = await captureCard(card, p.paymentIntent ?? '');
+      state = await captureCard(card, p.paymentIntent ?? '', amount);
     }
     s.actual = state.amountCaptured;
     s.refunded = max - state.amountCaptured + state.amountRefunded;
