@@ -5,12 +5,17 @@
  */
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterEach, inject } from 'vitest';
+import { writeDraft } from '../../server/merchant/demo/generator';
+import { countWords, draftActualMsat, satToUsdCents } from '../../server/merchant/demo/pricing';
 import { linkCard } from './harness/cards';
 import { expect, test } from './harness/fixtures';
 import { ask, draft, ledger, nextQuoteWindow, POPUP, setRules } from './harness/flows';
 import { wallets } from './harness/wallets';
 
 const OPTIONS = 'src/ui/options/index.html';
+
+/** What the demo charges for a draft of this prompt (its formula, in server/merchant/demo/pricing.ts). */
+const actualMsat = (prompt: string) => draftActualMsat(prompt, countWords(writeDraft(prompt, 100)));
 
 afterEach(async () => {
   await wallets(inject('stack')).clearFailures();
@@ -50,8 +55,9 @@ test('Lightning: the quote shows the estimate; accept pays the difference back t
   const [accepted] = await ledger(popup);
   expect(accepted?.provisional).toBe(false);
   expect(BigInt(accepted?.actualMinor ?? '0')).toBeLessThan(BigInt(accepted?.amountMinor ?? '0'));
-  // The difference came back: the user is down exactly the actual amount (whole sats).
+  // The difference came back: the user is down exactly the actual amount.
   const spent = before - (await w.balance('user'));
+  expect(spent).toBe(actualMsat('a short note'));
   expect(spent).toBeLessThan(max);
   expect(accepted?.refundedMinor).toBeDefined();
   // Budgets count what was really spent.
@@ -227,7 +233,8 @@ test('card: estimate → authorize the maximum → the app reports the actual �
   expect(paid).toMatchObject({ state: 'paid', provisional: true });
   const accepted = await ask(popup, 'payment.accept', { paymentId: paid?.id ?? '' });
   expect(accepted.state).toBe('accepted');
-  expect(BigInt(accepted.actualMinor ?? '0')).toBeGreaterThan(0n);
+  // Captured: exactly the actual the app reported (its sats price in cents), below the maximum.
+  expect(accepted.actualMinor).toBe(satToUsdCents(actualMsat('by card') / 1000n).toString());
   expect(BigInt(accepted.actualMinor ?? '0')).toBeLessThan(BigInt(paid?.amountMinor ?? '0'));
   const [budget] = await ask(popup, 'spend.summary', {});
   expect(budget?.spentMinor).toBe(accepted.actualMinor);
@@ -258,7 +265,7 @@ test('card: reject all cancels the authorization; reject part captures the rest'
   const [row] = await ledger(popup);
   expect(row?.state).toBe('partially_refunded');
   // What was captured: what the app reported, less the 50 cents asked back.
-  expect(BigInt(row?.actualMinor ?? '0')).toBeGreaterThan(0n);
+  expect(row?.actualMinor).toBe((satToUsdCents(actualMsat('card reject part') / 1000n) - 50n).toString());
   expect((await ask(popup, 'spend.summary', {}))[0]?.spentMinor).toBe(row?.actualMinor);
 });
 
