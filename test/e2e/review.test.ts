@@ -188,6 +188,44 @@ test('Lightning: an app that queues the refund and never pays it: the dispute st
   expect((await ask(popup, 'disputes.list', {}))[0]?.status).toBe('open');
 });
 
+test('Lightning: a queued refund the operator pays later is found by the next sweep; one denied is closed as denied', async ({
+  context,
+  demoPage,
+  stack,
+  openExtensionPage,
+}) => {
+  const w = wallets(stack);
+  const popup = await openExtensionPage(POPUP);
+  const operator = async (charge: string, decision: 'pay' | 'deny') => {
+    const res = await fetch(`${stack.demo}/_demo/refunds/${charge}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ decision }),
+    });
+    expect(res.status).toBe(200);
+  };
+  const before = await w.balance('user');
+  await approveDraft(context, demoPage, 'paid later #hold-refunds');
+  const [first] = await ledger(popup);
+  expect((await ask(popup, 'payment.reject', { paymentId: first?.id ?? '', reason: 'bad' })).status).toBe(
+    'open',
+  );
+  await operator(first?.paymentHash ?? '', 'pay');
+  await ask(popup, 'review.sweep', {});
+  expect((await ledger(popup))[0]?.state).toBe('refunded');
+  expect((await ask(popup, 'disputes.list', {}))[0]?.status).toBe('refunded');
+  expect(await w.balance('user')).toBe(before);
+
+  await approveDraft(context, demoPage, 'denied later #hold-refunds');
+  const [second] = await ledger(popup);
+  await ask(popup, 'payment.reject', { paymentId: second?.id ?? '', reason: 'bad too' });
+  await operator(second?.paymentHash ?? '', 'deny');
+  await ask(popup, 'review.sweep', {});
+  expect((await ledger(popup))[0]?.state).toBe('refund_denied');
+  const [denied] = await ask(popup, 'disputes.list', {});
+  expect(denied).toMatchObject({ status: 'denied', answer: { status: 'refund_denied' } });
+});
+
 test('Lightning: a refund URL that fails leaves the dispute open, saying so', async ({
   context,
   demoPage,

@@ -526,7 +526,10 @@ export class ReviewService {
     const rail = p ? await db.rails.get(p.railId) : undefined;
     if (!p || !pending || (rail?.kind !== 'lnbits' && rail?.kind !== 'nwc')) return false;
     const paid = await (await this.deps.railFor(rail)).received(pending.paymentHash).catch(() => false);
-    if (!paid) return false;
+    if (!paid) {
+      if (p.state === 'refund_requested') await this.askAboutQueuedRefund(p);
+      return false;
+    }
     const { pendingRefund: _done, ...rest } = p.settlement ?? { refunded: 0n };
     const settlement: Settlement = { ...rest, refunded: rest.refunded + pending.amount };
     const full = settlement.refunded >= p.amountMsat - 999n;
@@ -546,6 +549,26 @@ export class ReviewService {
       );
     }
     return true;
+  }
+
+  /** A queued refund the app's operator may have denied since: the app's status says. */
+  private async askAboutQueuedRefund(p: PaymentRecord): Promise<void> {
+    const answer = await this.tellApp(p, { action: 'status', proof: p.preimage ?? '' }).catch(
+      () => undefined,
+    );
+    if (answer?.status !== 'refund_denied') return;
+    const { db } = this.deps;
+    const { pendingRefund: _gone, ...rest } = p.settlement ?? { refunded: 0n };
+    await db.payments.update(p.id, { state: 'refund_denied', settlement: rest, updatedAt: this.now() });
+    const dispute = await db.disputes.where('paymentId').equals(p.id).first();
+    if (dispute) {
+      await this.deps.disputes.answered(dispute.id, answer.status, answer.note);
+      await this.deps.disputes.move(
+        dispute,
+        'denied',
+        `the app denied the refund${answer.note ? `: ${answer.note}` : ''}`,
+      );
+    }
   }
 
   // ---- shared ----
