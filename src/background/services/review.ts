@@ -104,11 +104,16 @@ export class ReviewService {
 
   private once<T>(paymentId: string, work: () => Promise<T>): Promise<T> {
     const prev = this.busy.get(paymentId) ?? Promise.resolve();
-    const next = prev.catch(() => undefined).then(work);
-    const settled = next.finally(() => {
-      if (this.busy.get(paymentId) === settled) this.busy.delete(paymentId);
+    const next = prev.then(work);
+    // The queue's tail never rejects: the caller gets the error, nobody else has to handle it.
+    const tail = next.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.busy.set(paymentId, tail);
+    void tail.then(() => {
+      if (this.busy.get(paymentId) === tail) this.busy.delete(paymentId);
     });
-    this.busy.set(paymentId, settled);
     return next;
   }
 

@@ -1,0 +1,202 @@
+// The review service against real parts in node: the demo app's estimated route and review
+// endpoint, the Lightning stand-in's LNbits API, the worker's own LNbits rail, and the ledger in
+// fake-indexeddb. What the browser tests cannot do: race decisions, and move the clock.
+import 'fake-indexeddb/auto';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { type DemoApp, startDemoApp } from '../../../server/merchant/demo/app';
+import { writeDraft } from '../../../server/merchant/demo/generator';
+import { countWords, draftActualMsat } from '../../../server/merchant/demo/pricing';
+import type { ApprovalService } from '../../../src/background/services/approvals';
+import { DisputeService } from '../../../src/background/services/disputes';
+import { PaymentService } from '../../../src/background/services/payments';
+import { LnbitsRail } from '../../../src/background/services/rails/lnbits';
+import type { RateService } from '../../../src/background/services/rates';
+import { ReviewError, ReviewService } from '../../../src/background/services/review';
+import { type RuleApi, TokenService } from '../../../src/background/services/tokens';
+import { defaultRules } from '../../../src/core/policy/rules';
+import { PayboundDb, type RailRecord } from '../../../src/db/schema';
+import { balanceMsat, type Standin, startStandin, type WalletKeys } from '../merchant/helpers';
+
+let lightning: Standin;
+let user: WalletKeys;
+let app: DemoApp;
+
+beforeAll(async () => {
+  const started = await startStandin();
+  lightning = started.standin;
+  user = started.user;
+  app = await startDemoApp({
+    port: 0,
+    lnbitsUrl: lightning.url,
+    invoiceKey: started.app.invoiceKey,
+    adminKey: started.app.adminKey,
+  });
+});
+
+afterAll(async () => {
+  await app?.close();
+  await lightning?.close();
+});
+
+const actualMsat = (prompt: string) => draftActualMsat(prompt, countWords(writeDraft(prompt, 100)));
+
+function setup() {
+  const db = new PayboundDb(`review-${Math.random()}`);
+  let now = Date.now();
+  const clock = () => now;
+  const rail: RailRecord = {
+    id: 'lnbits-user',
+    kind: 'lnbits',
+    label: 'user',
+    network: 'regtest',
+    config: { url: lightning.url, adminKey: user.adminKey },
+    createdAt: 0,
+  };
+  const disputes = new DisputeService(db, async (r) => r, clock);
+  const wakeAt = vi.fn(async () => {});
+  const review = new ReviewService({
+    db,
+    disputes,
+    openRail: async (r) => r,
+    railFor: async (r) => new LnbitsRail(r as Extract<RailRecord, { kind: 'lnbits' }>),
+    wakeAt,
+    now: clock,
+  });
+  const rules: RuleApi = { updateSessionRules: async () => {}, getSessionRules: async () => [] };
+  const payments = new PaymentService({
+    db,
+    rates: {
+      current: async () => ({
+        rate: { currency: 'USD', minorPerBtc: 10_000_000n, source: 'test', asOf: now },
+        ageMs: 0,
+        stale: false,
+      }),
+    } as unknown as RateService,
+    approvals: {
+      request: async () => 'approved',
+      withdraw: async () => {},
+    } as unknown as ApprovalService,
+    tokens: new TokenService(db, rules),
+    defaultRail: async () => rail,
+    railFor: async (r) => new LnbitsRail(r as Extract<RailRecord, { kind: 'lnbits' }>),
+    openRail: async (r) => r,
+    // Everything is paid at once here: the policy has its own tests.
+    rules: async () => ({ ...defaultRules('UTC'), autoMaxMinor: 100_000n, confirmMaxMinor: 100_000n }),
+    onPaid: (id) => review.started(id),
+    now: clock,
+  });
+
+  /** What the page and the worker do together: 402, pay, retry with the credential. */
+  async function buy(prompt: string): Promise<string> {
+    const url = `${app.url}/drafts/generate`;
+    const send = (authorization?: string) =>
+      fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...(authorization ? { authorization } : {}) },
+        body: JSON.stringify({ prompt }),
+      });
+    const first = await send();
+    expect(first.status).toBe(402);
+    const verdict = await payments.onChallenge({
+      url,
+      method: 'POST',
+      headers: [...first.headers],
+      origin: new URL(app.url).origin,
+      tabId: 1,
+      via: 'fetch',
+    });
+    if (verdict.action !== 'retry') throw new Error(`not paid: ${verdict.reason}`);
+    expect((await send(verdict.authorization)).status).toBe(200);
+    return verdict.paymentId ?? '';
+  }
+  const spent = async () => (await db.spend.toArray()).map((r) => r.committedMinor);
+  return {
+    db,
+    rail,
+    review,
+    wakeAt,
+    buy,
+    spent,
+    advance: (ms: number) => {
+      now += ms;
+    },
+  };
+}
+
+let env: ReturnType<typeof setup>;
+beforeEach(async () => {
+  env = setup();
+  await env.db.rails.put(env.rail);
+});
+afterEach(async () => {
+  await env.db.delete();
+});
+
+describe('ReviewService', () => {
+  it('starts the window when paid and asks for a wake-up at its end', async () => {
+    const id = await env.buy('a window');
+    const p = await env.db.payments.get(id);
+    expect(p?.review?.endsAt).toBe((p?.paidAt ?? 0) + 600_000);
+    expect(env.wakeAt).toHaveBeenCalledWith(id, p?.review?.endsAt);
+  });
+
+  it('the user and the end of the window accepting at once decide once: the difference comes back once', async () => {
+    const before = await balanceMsat(lightning.url, user);
+    const id = await env.buy('a race');
+    const [a, b] = await Promise.all([env.review.accept(id, 'user'), env.review.accept(id, 'window')]);
+    expect(a.state).toBe('accepted');
+    expect(b.state).toBe('accepted');
+    expect(before - (await balanceMsat(lightning.url, user))).toBe(actualMsat('a race'));
+    const p = await env.db.payments.get(id);
+    expect(p?.settlement?.decidedBy).toBe('user');
+    // Budgets count the actual, once, however often the sweep looks again.
+    const spentNow = await env.spent();
+    await env.review.sweep();
+    await env.review.sweep();
+    expect(await env.spent()).toEqual(spentNow);
+    expect(spentNow[0]).toBe((p?.amountMinor ?? 0n) - (p?.settlement?.countedMinor ?? 0n));
+  });
+
+  it('two rejects at once make one dispute and one refund', async () => {
+    const before = await balanceMsat(lightning.url, user);
+    const id = await env.buy('a double reject');
+    const [d1, d2] = await Promise.all([
+      env.review.reject(id, 'bad', undefined),
+      env.review.reject(id, 'bad again', undefined),
+    ]);
+    expect(d1.id).toBe(d2.id);
+    expect(await env.db.disputes.count()).toBe(1);
+    expect(await balanceMsat(lightning.url, user)).toBe(before);
+    expect((await env.db.payments.get(id))?.state).toBe('refunded');
+    expect(await env.spent()).toEqual([0n]);
+  });
+
+  it('the sweep accepts what the window left behind (a worker that slept through the alarm)', async () => {
+    const id = await env.buy('slept through');
+    await env.review.sweep();
+    expect((await env.db.payments.get(id))?.state).toBe('paid');
+    env.advance(600_001);
+    await env.review.sweep();
+    const p = await env.db.payments.get(id);
+    expect(p?.state).toBe('accepted');
+    expect(p?.settlement?.decidedBy).toBe('window');
+  });
+
+  it('refuses a reject after the window, and an accept of a rejected charge', async () => {
+    const late = await env.buy('too late');
+    const rejected = await env.buy('rejected first');
+    await env.review.reject(rejected, 'bad', undefined);
+    env.advance(600_001);
+    await expect(env.review.reject(late, 'late', undefined)).rejects.toThrow(/review window closed/);
+    await expect(env.review.accept(rejected, 'user')).rejects.toBeInstanceOf(ReviewError);
+  });
+
+  it('refuses to refund more than was paid', async () => {
+    const id = await env.buy('too much');
+    const p = await env.db.payments.get(id);
+    await expect(env.review.reject(id, 'all and more', (p?.amountMinor ?? 0n) + 1n)).rejects.toThrow(
+      /at most what was paid/,
+    );
+    expect(await env.db.disputes.count()).toBe(0);
+  });
+});
