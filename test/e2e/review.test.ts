@@ -148,11 +148,12 @@ test('Lightning: rejecting part of it refunds that part', async ({
   expect(before - (await w.balance('user'))).toBe(BigInt(paid?.amountMsat ?? '0') - 1_000_000n);
 });
 
-test('Lightning: the window ends by itself (alarm): accepted, the difference paid back; a reject after it is refused', async ({
+test('Lightning: the window ends by itself (alarm, across a worker restart): accepted, the difference paid back; a reject after it is refused', async ({
   context,
   demoPage,
   stack,
   openExtensionPage,
+  restartWorker,
 }) => {
   const w = wallets(stack);
   const popup = await openExtensionPage(POPUP);
@@ -160,6 +161,8 @@ test('Lightning: the window ends by itself (alarm): accepted, the difference pai
   await approveDraft(context, demoPage, 'quick #window=3');
   const [paid] = await ledger(popup);
   expect(paid?.provisional).toBe(true);
+  // The worker is stopped while the window runs: the alarm wakes a new one.
+  await restartWorker();
   await expect.poll(async () => (await ledger(popup))[0]?.state, { timeout: 30_000 }).toBe('accepted');
   expect(before - (await w.balance('user'))).toBeLessThan(BigInt(paid?.amountMsat ?? '0'));
   await expect(
