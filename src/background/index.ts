@@ -78,20 +78,17 @@ const approvals = new ApprovalService(
     await notices.refreshBadge();
   },
 );
-const notices = new NoticeService(
-  db,
-  {
-    async notify(id, title, message) {
-      await browser.notifications
-        .create(id, { type: 'basic', iconUrl: browser.runtime.getURL('icons/icon-128.png'), title, message })
-        .catch(() => {});
-    },
-    async badge(text) {
-      await browser.action.setBadgeText({ text });
-    },
+const noticeApi = {
+  async notify(id: string, title: string, message: string) {
+    await browser.notifications
+      .create(id, { type: 'basic', iconUrl: browser.runtime.getURL('icons/icon-128.png'), title, message })
+      .catch(() => {});
   },
-  () => loadRules(db),
-);
+  async badge(text: string) {
+    await browser.action.setBadgeText({ text });
+  },
+};
+const notices = new NoticeService(db, noticeApi, () => loadRules(db));
 const tokens = new TokenService(db, browser.declarativeNetRequest);
 const rates = new RateService(db);
 const auth = new AuthService(db);
@@ -123,6 +120,7 @@ const review = new ReviewService({
   wakeAt: async (paymentId, when) => {
     await browser.alarms.create(`${REVIEW_ALARM}${paymentId}`, { when });
   },
+  notify: (id, title, message) => noticeApi.notify(id, title, message),
 });
 const payments = new PaymentService({
   db,

@@ -165,6 +165,10 @@ test('Lightning: the window ends by itself (alarm, across a worker restart): acc
   await restartWorker();
   await expect.poll(async () => (await ledger(popup))[0]?.state, { timeout: 30_000 }).toBe('accepted');
   expect(before - (await w.balance('user'))).toBeLessThan(BigInt(paid?.amountMsat ?? '0'));
+  // A quiet notice says it was accepted by itself.
+  await expect
+    .poll(() => popup.evaluate(async () => Object.keys(await chrome.notifications.getAll())))
+    .toContain(`review-${paid?.id}`);
   await expect(
     ask(popup, 'payment.reject', { paymentId: paid?.id ?? '', reason: 'too late' }),
   ).rejects.toThrow(/ask for a refund instead/);

@@ -53,6 +53,8 @@ export interface ReviewDeps {
   railFor(record: WorkerRailRecord): Promise<LightningRail>;
   /** Sets a wake-up (chrome.alarms) for the end of a review window. */
   wakeAt(paymentId: string, when: number): Promise<void>;
+  /** A quiet notice (a window that ended by itself, a refund that arrived). Optional. */
+  notify?(id: string, title: string, message: string): Promise<void>;
   now?: () => number;
 }
 
@@ -146,6 +148,15 @@ export class ReviewService {
       settlement.decidedBy = by;
       await this.deps.db.payments.update(p.id, { state: 'accepted', settlement, updatedAt: this.now() });
       await this.countRefund(p, settlement.refunded);
+      if (by === 'window') {
+        await this.deps
+          .notify?.(
+            `review-${p.id}`,
+            'Charge accepted',
+            `${new URL(p.origin).host}: the review window ended${settlement.refunded > 0n ? '; the unused part came back' : ''}`,
+          )
+          .catch(() => {});
+      }
       return (await this.deps.db.payments.get(p.id)) ?? p;
     });
   }
@@ -545,6 +556,13 @@ export class ReviewService {
       updatedAt: this.now(),
     });
     await this.countRefund(p, settlement.refunded);
+    await this.deps
+      .notify?.(
+        `refund-${p.id}`,
+        'Refund received',
+        `${new URL(p.origin).host}: ${pending.amount / 1000n} sat came back to your wallet`,
+      )
+      .catch(() => {});
     const dispute = await db.disputes.where('paymentId').equals(p.id).first();
     if (dispute && wasReject) {
       await this.deps.disputes.move(
