@@ -294,15 +294,11 @@ export class ReviewService {
       s.decidedAt = this.now();
       s.decidedBy = 'user';
       const full = after.amountCaptured === 0n;
-      await this.deps.db.payments.update(p.id, {
-        state: full ? 'refunded' : 'partially_refunded',
-        settlement: s,
-        updatedAt: this.now(),
-      });
-      await this.countRefund(p, s.refunded);
-      await this.deps.disputes.move(
+      await this.refunded(
+        p,
         dispute,
-        full ? 'refunded' : 'partially_refunded',
+        s,
+        full,
         full
           ? 'the card authorization was cancelled: nothing was charged'
           : `only ${after.amountCaptured} of the ${max} authorized was captured`,
@@ -337,17 +333,12 @@ export class ReviewService {
         ...(p.settlement ?? { refunded: 0n }),
         refunded: max - after.amountCaptured + after.amountRefunded,
       };
-      const full = after.amountRefunded >= after.amountCaptured;
-      await this.deps.db.payments.update(p.id, {
-        state: full ? 'refunded' : 'partially_refunded',
-        settlement: s,
-        updatedAt: this.now(),
-      });
-      await this.countRefund(p, s.refunded);
-      await this.deps.disputes.move(
+      await this.refunded(
+        p,
         dispute,
-        full ? 'refunded' : 'partially_refunded',
-        `the card service refunded ${amountMinor ?? 'what was captured'}${amountMinor !== undefined ? ' minor units' : ''}`,
+        s,
+        after.amountRefunded >= after.amountCaptured,
+        `the card service refunded ${amountMinor !== undefined ? `${amountMinor} minor units` : 'what was captured'}`,
       );
     } catch (e) {
       await this.deps.disputes.move(
@@ -356,6 +347,23 @@ export class ReviewService {
         `the card service did not refund: ${e instanceof Error ? e.message : 'no answer'}`,
       );
     }
+  }
+
+  /** Money came back (all, or part): the payment, the budgets and the dispute say so. */
+  private async refunded(
+    p: PaymentRecord,
+    dispute: DisputeRecord,
+    s: Settlement,
+    full: boolean,
+    note: string,
+  ): Promise<void> {
+    await this.deps.db.payments.update(p.id, {
+      state: full ? 'refunded' : 'partially_refunded',
+      settlement: s,
+      updatedAt: this.now(),
+    });
+    await this.countRefund(p, s.refunded);
+    await this.deps.disputes.move(dispute, full ? 'refunded' : 'partially_refunded', note);
   }
 
   /** A chargeback the card network opened shows up as a dispute, once. */
