@@ -146,6 +146,7 @@ if (headed) {
     await history.goto(extensionUrl(browser.extensionId, 'src/ui/options/index.html#history'));
     const reject = history.locator('tr:has([data-testid=under-review]) button[data-testid^=reject-]').first();
     await reject.waitFor();
+    await reject.scrollIntoViewIfNeeded();
     await shot(history, 'under-review', 'The charge is provisional: Accept or Reject until the window ends');
     await reject.click();
     await history.fill('[data-testid=reject-form] input >> nth=0', 'The draft missed the point');
