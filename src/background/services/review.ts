@@ -12,6 +12,7 @@
  * Money that comes back is counted from the user's own wallet (or the card service), never from
  * the app's word, and only then stops counting against the budgets.
  */
+import { decodeInvoice, isExpired } from '../../core/lightning/bolt11';
 import { msatToMinor } from '../../core/money/rates';
 import { refundSpend } from '../../db/ledger';
 import type {
@@ -551,7 +552,9 @@ export class ReviewService {
     if (!p || !pending || (rail?.kind !== 'lnbits' && rail?.kind !== 'nwc')) return false;
     const paid = await (await this.deps.railFor(rail)).received(pending.paymentHash).catch(() => false);
     if (!paid) {
-      if (p.state === 'refund_requested') await this.askAboutQueuedRefund(p);
+      if (isExpired(decodeInvoice(pending.invoice), Math.floor(this.now() / 1000), 0)) {
+        await this.renewRefundInvoice(p, rail, pending);
+      } else if (p.state === 'refund_requested') await this.askAboutQueuedRefund(p);
       return false;
     }
     const { pendingRefund: _done, ...rest } = p.settlement ?? { refunded: 0n };
@@ -580,6 +583,39 @@ export class ReviewService {
       );
     }
     return true;
+  }
+
+  /**
+   * The refund invoice expired unpaid (a refund queued for longer than it lives): the wallet makes
+   * a fresh one for the same amount and hands it to the app again.
+   */
+  private async renewRefundInvoice(
+    p: PaymentRecord,
+    rail: WorkerRailRecord,
+    pending: NonNullable<Settlement['pendingRefund']>,
+  ): Promise<void> {
+    const invoice = await (await this.deps.railFor(rail)).makeInvoice(
+      pending.amount,
+      `Paybound: refund from ${p.origin}`,
+    );
+    const settlement: Settlement = {
+      ...(p.settlement ?? { refunded: 0n }),
+      pendingRefund: { ...pending, invoice: invoice.paymentRequest, paymentHash: invoice.paymentHash },
+    };
+    await this.deps.db.payments.update(p.id, { settlement, updatedAt: this.now() });
+    const dispute = await this.deps.db.disputes.where('paymentId').equals(p.id).first();
+    await this.tellApp(
+      p,
+      p.state === 'refund_requested'
+        ? {
+            action: 'reject',
+            proof: p.preimage ?? '',
+            amount: this.toWire(p, pending.amount).toString(),
+            reason: dispute?.reason ?? 'refund requested',
+            invoice: invoice.paymentRequest,
+          }
+        : { action: 'accept', proof: p.preimage ?? '', invoice: invoice.paymentRequest },
+    ).catch(() => undefined);
   }
 
   /** A queued refund the app's operator may have denied since: the app's status says. */

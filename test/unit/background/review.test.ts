@@ -191,6 +191,24 @@ describe('ReviewService', () => {
     await expect(env.review.accept(rejected, 'user')).rejects.toBeInstanceOf(ReviewError);
   });
 
+  it('a refund queued longer than its invoice lives gets a fresh invoice, and is found once paid', async () => {
+    const before = await balanceMsat(lightning.url, user);
+    const id = await env.buy('queued for long #hold-refunds');
+    const d = await env.review.reject(id, 'bad', undefined);
+    expect(d.status).toBe('open');
+    const first = (await env.db.payments.get(id))?.settlement?.pendingRefund;
+    env.advance(8 * 24 * 3600 * 1000);
+    await env.review.sweep();
+    const renewed = (await env.db.payments.get(id))?.settlement?.pendingRefund;
+    expect(renewed?.paymentHash).not.toBe(first?.paymentHash);
+    expect(renewed?.amount).toBe(first?.amount);
+    const p = await env.db.payments.get(id);
+    await app.desk.payQueued(p?.paymentHash ?? '');
+    await env.review.sweep();
+    expect((await env.db.payments.get(id))?.state).toBe('refunded');
+    expect(await balanceMsat(lightning.url, user)).toBe(before);
+  });
+
   it('refuses to refund more than was paid', async () => {
     const id = await env.buy('too much');
     const p = await env.db.payments.get(id);

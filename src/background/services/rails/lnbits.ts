@@ -6,7 +6,7 @@
  */
 import type { SendPaymentResponse } from '@webbtc/webln-types';
 import type { RailRecord } from '../../../db/schema';
-import { type LightningRail, type PaymentLookup, RailError } from './types';
+import { type LightningRail, type PaymentLookup, RailError, REFUND_INVOICE_EXPIRY_SECONDS } from './types';
 
 const PAY_TIMEOUT_MS = 30_000;
 const LOOKUP_TIMEOUT_MS = 10_000;
@@ -102,7 +102,12 @@ export class LnbitsRail implements LightningRail {
       '/api/v1/payments',
       {
         method: 'POST',
-        body: JSON.stringify({ out: false, amount: Number(amountMsat / 1000n), memo: memo.slice(0, 200) }),
+        body: JSON.stringify({
+          out: false,
+          amount: Number(amountMsat / 1000n),
+          memo: memo.slice(0, 200),
+          expiry: REFUND_INVOICE_EXPIRY_SECONDS,
+        }),
       },
       LOOKUP_TIMEOUT_MS,
     );

@@ -7,7 +7,7 @@
 import { NWCClient } from '@getalby/sdk/nwc';
 import type { SendPaymentResponse } from '@webbtc/webln-types';
 import type { RailRecord } from '../../../db/schema';
-import { type LightningRail, type PaymentLookup, RailError } from './types';
+import { type LightningRail, type PaymentLookup, RailError, REFUND_INVOICE_EXPIRY_SECONDS } from './types';
 
 const PAY_TIMEOUT_MS = 30_000;
 const LOOKUP_TIMEOUT_MS = 10_000;
@@ -112,7 +112,11 @@ export class NwcRail implements LightningRail {
     try {
       const tx = await this.bounded(
         client,
-        client.makeInvoice({ amount: Number((amountMsat / 1000n) * 1000n), description: memo.slice(0, 200) }),
+        client.makeInvoice({
+          amount: Number((amountMsat / 1000n) * 1000n),
+          description: memo.slice(0, 200),
+          expiry: REFUND_INVOICE_EXPIRY_SECONDS,
+        }),
         this.lookupTimeoutMs,
       );
       if (typeof tx.invoice !== 'string' || typeof tx.payment_hash !== 'string')

@@ -25,6 +25,9 @@ export class RailError extends Error {
   }
 }
 
+/** Refund invoices stay payable for a week: an app may queue a refund for a person to review. */
+export const REFUND_INVOICE_EXPIRY_SECONDS = 7 * 24 * 3600;
+
 export type PaymentLookup =
   | { status: 'paid'; preimage: string }
   | { status: 'pending' }
@@ -39,7 +42,10 @@ export interface LightningRail {
   lookup(paymentHash: string): Promise<PaymentLookup>;
   /** The wallet's balance in msat ("test connection" on the settings page). */
   balance(): Promise<bigint>;
-  /** An invoice the wallet will be paid to (a refund); whole sats, as every wallet takes them. */
+  /**
+   * An invoice the wallet will be paid to (a refund); whole sats, as every wallet takes them, and
+   * payable for REFUND_INVOICE_EXPIRY_SECONDS.
+   */
   makeInvoice(amountMsat: bigint, memo: string): Promise<{ paymentRequest: string; paymentHash: string }>;
   /** Whether an invoice this wallet made has been paid. */
   received(paymentHash: string): Promise<boolean>;
