@@ -275,6 +275,8 @@ export interface DisputeView {
   openedAt: number;
   source?: string;
   answer?: { at: number; status: string; note?: string };
+  /** What a reviewer looks at first; the export has all of it. */
+  evidence: { url: string; paidAt?: number; proof?: string; delivered?: { status: number; sha256: string } };
 }
 
 export interface GeneralSettings {

@@ -116,6 +116,9 @@ test('Lightning: rejecting all of it in the window gets a refund to the user wal
   }[];
   expect(exported[0]?.evidence.delivery).toMatchObject({ status: 200, sha256: received.sha256 });
   await expect.poll(() => options.locator('[data-testid=disputes] [data-status=refunded]').count()).toBe(1);
+  // The settings page shows the evidence: the proof and what the page received.
+  await options.click('[data-testid=dispute-evidence] summary');
+  expect(await options.textContent('[data-testid=dispute-evidence]')).toContain(received.sha256);
   // All of it came back, and none of it counts against the budget.
   expect(await w.balance('user')).toBe(before);
   expect((await ask(popup, 'spend.summary', {}))[0]).toMatchObject({ spentMinor: '0', reservedMinor: '0' });

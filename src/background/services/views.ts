@@ -122,5 +122,15 @@ export function disputeView(d: DisputeRecord): DisputeView {
     openedAt: d.openedAt,
     ...(d.source ? { source: d.source } : {}),
     ...(d.answer ? { answer: d.answer } : {}),
+    evidence: {
+      url: d.evidence.url,
+      ...(d.evidence.paidAt !== undefined ? { paidAt: d.evidence.paidAt } : {}),
+      ...(d.evidence.proof?.preimage || d.evidence.proof?.receipt
+        ? { proof: d.evidence.proof.preimage ?? d.evidence.proof.receipt }
+        : {}),
+      ...(d.evidence.delivery
+        ? { delivered: { status: d.evidence.delivery.status, sha256: d.evidence.delivery.sha256 } }
+        : {}),
+    },
   };
 }

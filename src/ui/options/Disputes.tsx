@@ -39,6 +39,33 @@ export function Disputes({ version }: { version: string }) {
               )}
             </p>
           )}
+          <details className="small" data-testid="dispute-evidence">
+            <summary>{t('disputeEvidence')}</summary>
+            <dl>
+              <dt>{t('request')}</dt>
+              <dd>{d.evidence.url}</dd>
+              {d.evidence.paidAt !== undefined && (
+                <>
+                  <dt>{t('disputePaidAt')}</dt>
+                  <dd>{new Date(d.evidence.paidAt).toLocaleString()}</dd>
+                </>
+              )}
+              {d.evidence.proof && (
+                <>
+                  <dt>{t('disputeProof')}</dt>
+                  <dd className="mono">{d.evidence.proof}</dd>
+                </>
+              )}
+              {d.evidence.delivered && (
+                <>
+                  <dt>{t('disputeDelivered')}</dt>
+                  <dd className="mono">
+                    HTTP {d.evidence.delivered.status} · sha256 {d.evidence.delivered.sha256}
+                  </dd>
+                </>
+              )}
+            </dl>
+          </details>
           <ol className="small">
             {d.timeline.map((e) => (
               <li key={`${e.at}-${e.status}`}>

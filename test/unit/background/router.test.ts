@@ -55,6 +55,7 @@ function setup() {
       status: 'open',
       timeline: [],
       openedAt: 0,
+      evidence: { url: 'u' },
     })),
     'payment.refund': vi.fn(async () => ({
       id: 'd',
@@ -64,6 +65,7 @@ function setup() {
       status: 'open',
       timeline: [],
       openedAt: 0,
+      evidence: { url: 'u' },
     })),
     'payment.accept': vi.fn(async () => ({
       id: 'p',
