@@ -60,14 +60,14 @@ test('Lightning: the quote shows the estimate; accept pays the difference back t
   expect(spent).toBe(actualMsat('a short note'));
   expect(spent).toBeLessThan(max);
   expect(accepted?.refundedMinor).toBeDefined();
+  // Accepting again changes nothing and pays nothing twice (it also waits for the first to finish).
+  await ask(popup, 'payment.accept', { paymentId: paid?.id ?? '' });
+  expect(before - (await w.balance('user'))).toBe(spent);
   // Budgets count what was really spent.
   const [budget] = await ask(popup, 'spend.summary', {});
   expect(BigInt(budget?.spentMinor ?? '0')).toBe(
     BigInt(accepted?.amountMinor ?? '0') - BigInt(accepted?.refundedMinor ?? '0'),
   );
-  // Accepting again changes nothing and pays nothing twice.
-  await ask(popup, 'payment.accept', { paymentId: paid?.id ?? '' });
-  expect(before - (await w.balance('user'))).toBe(spent);
 });
 
 test('Lightning: rejecting all of it in the window gets a refund to the user wallet; twice is once', async ({
@@ -107,7 +107,9 @@ test('Lightning: rejecting all of it in the window gets a refund to the user wal
   await options.click(`[data-testid=reject-${paid?.id}]`);
   await options.fill('[data-testid=reject-form] input >> nth=0', 'Nothing like what I asked');
   await options.click('[data-testid=reject-form] button[type=submit]');
-  await expect.poll(async () => (await ledger(popup))[0]?.state).toBe('refunded');
+  // The dispute moves last, once the refund is in the wallet and the ledger says so.
+  await expect.poll(async () => (await ask(popup, 'disputes.list', {}))[0]?.status).toBe('refunded');
+  expect((await ledger(popup))[0]?.state).toBe('refunded');
   const [d] = await ask(popup, 'disputes.list', {});
   expect(d).toMatchObject({ paymentId: paid?.id, status: 'refunded', source: 'user' });
   expect(d?.answer?.status).toBe('refunded');
@@ -175,9 +177,20 @@ test('Lightning: the window ends by itself (alarm, across a worker restart): acc
   await expect(
     ask(popup, 'payment.reject', { paymentId: paid?.id ?? '', reason: 'too late' }),
   ).rejects.toThrow(/ask for a refund instead/);
-  // After the window a Lightning refund is a request at the app's discretion.
-  const d = await ask(popup, 'payment.refund', { paymentId: paid?.id ?? '', reason: 'on second thought' });
-  expect(d.status).toBe('open');
+  // After the window a Lightning refund is a request at the app's discretion, and the page says so.
+  const options = await openExtensionPage(OPTIONS);
+  await options.click(`[data-testid=refund-${paid?.id}]`);
+  expect(await options.textContent('[data-testid=refund-note]')).toMatch(/up to the app/);
+  await options.fill('[data-testid=reject-form] input >> nth=0', 'on second thought');
+  await options.click('[data-testid=reject-form] button[type=submit]');
+  // The demo queues late requests for its operator: the dispute stays open.
+  await expect
+    .poll(async () => (await ask(popup, 'disputes.list', {}))[0]?.answer?.status)
+    .toBe('refund_queued');
+  expect((await ask(popup, 'disputes.list', {}))[0]).toMatchObject({
+    reason: 'on second thought',
+    status: 'open',
+  });
 });
 
 test('Lightning: an app that queues the refund and never pays it: the dispute stays open and says so', async ({
