@@ -426,13 +426,27 @@ export class ReviewService {
       return;
     }
     const wallet = await this.deps.railFor(rail);
-    const invoice = await wallet.makeInvoice(back, `Paybound: the unused part of a charge from ${p.origin}`);
+    // An earlier attempt (a worker stopped mid-accept) may have handed over an invoice already:
+    // reuse it rather than ask for the difference twice.
+    const earlier = s.pendingRefund;
+    if (earlier && (await wallet.received(earlier.paymentHash).catch(() => false))) {
+      s.refunded += earlier.amount;
+      delete s.pendingRefund;
+      s.note = 'the app paid back the difference between the estimate and the actual';
+      return;
+    }
+    const reusable = earlier && !isExpired(decodeInvoice(earlier.invoice), Math.floor(this.now() / 1000), 60);
+    const invoice = reusable
+      ? { paymentRequest: earlier.invoice, paymentHash: earlier.paymentHash }
+      : await wallet.makeInvoice(back, `Paybound: the unused part of a charge from ${p.origin}`);
     s.pendingRefund = {
       invoice: invoice.paymentRequest,
       paymentHash: invoice.paymentHash,
-      amount: back,
+      amount: reusable ? earlier.amount : back,
       requestedAt: this.now(),
     };
+    // Written down before the app is asked: whatever happens next, this invoice is known.
+    await this.deps.db.payments.update(p.id, { settlement: { ...s }, updatedAt: this.now() });
     try {
       await this.tellApp(p, {
         action: 'accept',
@@ -443,7 +457,7 @@ export class ReviewService {
       s.note = `the app did not pay back the difference yet (${e instanceof Error ? e.message : 'no answer'})`;
     }
     if (await wallet.received(invoice.paymentHash).catch(() => false)) {
-      s.refunded += back;
+      s.refunded += s.pendingRefund.amount;
       delete s.pendingRefund;
       s.note = 'the app paid back the difference between the estimate and the actual';
     }

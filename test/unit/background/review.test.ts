@@ -15,16 +15,18 @@ import { ReviewError, ReviewService } from '../../../src/background/services/rev
 import { type RuleApi, TokenService } from '../../../src/background/services/tokens';
 import { defaultRules } from '../../../src/core/policy/rules';
 import { PayboundDb, type RailRecord } from '../../../src/db/schema';
-import { balanceMsat, type Standin, startStandin, type WalletKeys } from '../merchant/helpers';
+import { balanceMsat, payInvoice, type Standin, startStandin, type WalletKeys } from '../merchant/helpers';
 
 let lightning: Standin;
 let user: WalletKeys;
+let appKeys: WalletKeys;
 let app: DemoApp;
 
 beforeAll(async () => {
   const started = await startStandin();
   lightning = started.standin;
   user = started.user;
+  appKeys = started.app;
   app = await startDemoApp({
     port: 0,
     lnbitsUrl: lightning.url,
@@ -155,6 +157,34 @@ describe('ReviewService', () => {
     await env.review.sweep();
     expect(await env.spent()).toEqual(spentNow);
     expect(spentNow[0]).toBe((p?.amountMinor ?? 0n) - (p?.settlement?.countedMinor ?? 0n));
+  });
+
+  it('an accept cut short after the app paid the difference counts that refund, and asks for nothing more', async () => {
+    const before = await balanceMsat(lightning.url, user);
+    const id = await env.buy('cut short');
+    const p = await env.db.payments.get(id);
+    const back = (p?.amountMsat ?? 0n) - actualMsat('cut short');
+    // What the first attempt left behind: an invoice written down, and paid by the app.
+    const invoice = await new LnbitsRail(env.rail as Extract<RailRecord, { kind: 'lnbits' }>).makeInvoice(
+      back,
+      'difference',
+    );
+    await payInvoice(lightning.url, appKeys, invoice.paymentRequest);
+    await env.db.payments.update(id, {
+      settlement: {
+        refunded: 0n,
+        pendingRefund: {
+          invoice: invoice.paymentRequest,
+          paymentHash: invoice.paymentHash,
+          amount: back,
+          requestedAt: 0,
+        },
+      },
+    });
+    const accepted = await env.review.accept(id, 'window');
+    expect(accepted.settlement?.refunded).toBe(back);
+    expect(accepted.settlement?.pendingRefund).toBeUndefined();
+    expect(before - (await balanceMsat(lightning.url, user))).toBe(actualMsat('cut short'));
   });
 
   it('two rejects at once make one dispute and one refund', async () => {
