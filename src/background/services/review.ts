@@ -13,7 +13,7 @@
  * the app's word, and only then stops counting against the budgets.
  */
 import { decodeInvoice, isExpired } from '../../core/lightning/bolt11';
-import { msatToMinor } from '../../core/money/rates';
+import { formatMinor, formatMsatAsSats, msatToMinor } from '../../core/money/rates';
 import { refundSpend } from '../../db/ledger';
 import type {
   DisputeRecord,
@@ -659,10 +659,14 @@ export class ReviewService {
     s.overReported = reported;
     const known = await this.deps.db.disputes.where('paymentId').equals(p.id).first();
     if (known?.source === 'app') return;
-    const unit = p.railId && p.amountMsat === 0n ? 'minor units' : 'msat';
+    // A card charge is in minor units of its currency; Lightning in msat.
+    const show = (v: bigint) =>
+      p.amountMsat === 0n
+        ? formatMinor(v, (p.mpp?.request.currency ?? 'usd').toUpperCase())
+        : formatMsatAsSats(v);
     const d = await this.deps.disputes.open(
       p,
-      `the app reported an actual of ${reported} ${unit}, above the ${max} you authorized: nothing above it is paid`,
+      `the app reported an actual of ${show(reported)}, above the ${show(max)} you authorized: nothing above it is paid`,
       undefined,
       'app',
     );
