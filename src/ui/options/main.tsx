@@ -17,6 +17,10 @@ function Options() {
   const { status, recent, payments, spend, error, load } = useStatusStore();
   useEffect(() => {
     void load();
+    // Opening the settings looks for what changed elsewhere (refunds paid, chargebacks) at once.
+    void send('review.sweep', {})
+      .then(() => load())
+      .catch(() => {});
   }, [load]);
   const currency = status?.currency ?? 'USD';
   return (
