@@ -166,7 +166,14 @@ export interface Settlement {
   /** What came back to the user, in the payment's unit. */
   refunded: bigint;
   /** A refund the app still owes: the invoice the user's wallet made for it. */
-  pendingRefund?: { invoice: string; paymentHash: string; amount: bigint; requestedAt: number };
+  pendingRefund?: {
+    invoice: string;
+    paymentHash: string;
+    amount: bigint;
+    requestedAt: number;
+    /** The dispute the refund answers (absent: the difference after an accept). */
+    disputeId?: string;
+  };
   /** How much of `refunded`, in the user's currency, no longer counts against the budgets. */
   countedMinor?: bigint;
   decidedAt?: number;

@@ -61,6 +61,21 @@ export class DisputeService {
     return dispute;
   }
 
+  /**
+   * A payment's dispute opened by `source` (a payment may have several: the user's reject, an
+   * over-reporting app, a chargeback). Disputes from before sources were kept count as the user's.
+   */
+  async of(
+    paymentId: string,
+    source: NonNullable<DisputeRecord['source']>,
+  ): Promise<DisputeRecord | undefined> {
+    return this.db.disputes
+      .where('paymentId')
+      .equals(paymentId)
+      .filter((d) => (d.source ?? 'user') === source)
+      .first();
+  }
+
   /** Adds a step to a dispute's timeline (read afresh: steps may come from several places). */
   async move(d: DisputeRecord, status: DisputeStatus, note: string): Promise<void> {
     await this.db.transaction('rw', this.db.disputes, async () => {

@@ -169,7 +169,7 @@ export class ReviewService {
   reject(paymentId: string, reason: string, amountMinor?: bigint): Promise<DisputeRecord> {
     return this.once(paymentId, async () => {
       const { p, rail } = await this.load(paymentId);
-      const existing = await this.deps.db.disputes.where('paymentId').equals(p.id).first();
+      const existing = await this.deps.disputes.of(p.id, 'user');
       if (existing && p.state !== 'paid' && p.state !== 'accepted') return existing; // twice is once
       if (!p.review) return this.deps.disputes.reject(p.id, reason, amountMinor);
       if (p.state === 'accepted') {
@@ -505,6 +505,7 @@ export class ReviewService {
       paymentHash: invoice.paymentHash,
       amount: whole,
       requestedAt: this.now(),
+      disputeId: dispute.id,
     };
     s.decidedAt = this.now();
     s.decidedBy = 'user';
@@ -588,7 +589,7 @@ export class ReviewService {
         `${new URL(p.origin).host}: ${pending.amount / 1000n} sat came back to your wallet`,
       )
       .catch(() => {});
-    const dispute = await db.disputes.where('paymentId').equals(p.id).first();
+    const dispute = pending.disputeId ? await db.disputes.get(pending.disputeId) : undefined;
     if (dispute && wasReject) {
       await this.deps.disputes.move(
         dispute,
@@ -617,7 +618,7 @@ export class ReviewService {
       pendingRefund: { ...pending, invoice: invoice.paymentRequest, paymentHash: invoice.paymentHash },
     };
     await this.deps.db.payments.update(p.id, { settlement, updatedAt: this.now() });
-    const dispute = await this.deps.db.disputes.where('paymentId').equals(p.id).first();
+    const dispute = pending.disputeId ? await this.deps.db.disputes.get(pending.disputeId) : undefined;
     await this.tellApp(
       p,
       p.state === 'refund_requested'
@@ -641,7 +642,8 @@ export class ReviewService {
     const { db } = this.deps;
     const { pendingRefund: _gone, ...rest } = p.settlement ?? { refunded: 0n };
     await db.payments.update(p.id, { state: 'refund_denied', settlement: rest, updatedAt: this.now() });
-    const dispute = await db.disputes.where('paymentId').equals(p.id).first();
+    const disputeId = p.settlement?.pendingRefund?.disputeId;
+    const dispute = disputeId ? await db.disputes.get(disputeId) : undefined;
     if (dispute) {
       await this.deps.disputes.answered(dispute.id, answer.status, answer.note);
       await this.deps.disputes.move(
@@ -657,8 +659,7 @@ export class ReviewService {
   /** The app reported more than the user authorized: nothing above the maximum is paid; disputed. */
   private async overReported(p: PaymentRecord, s: Settlement, reported: bigint, max: bigint): Promise<void> {
     s.overReported = reported;
-    const known = await this.deps.db.disputes.where('paymentId').equals(p.id).first();
-    if (known?.source === 'app') return;
+    if (await this.deps.disputes.of(p.id, 'app')) return;
     // A card charge is in minor units of its currency; Lightning in msat.
     const show = (v: bigint) =>
       p.amountMsat === 0n

@@ -20,6 +20,7 @@ import { balanceMsat, payInvoice, type Standin, startStandin, type WalletKeys } 
 let lightning: Standin;
 let user: WalletKeys;
 let appKeys: WalletKeys;
+let appOffsetMs = 0; // how far ahead of the real clock the demo app runs
 let app: DemoApp;
 
 beforeAll(async () => {
@@ -32,6 +33,7 @@ beforeAll(async () => {
     lnbitsUrl: lightning.url,
     invoiceKey: started.app.invoiceKey,
     adminKey: started.app.adminKey,
+    now: () => Date.now() + appOffsetMs,
   });
 });
 
@@ -131,6 +133,7 @@ beforeEach(async () => {
   await env.db.rails.put(env.rail);
 });
 afterEach(async () => {
+  appOffsetMs = 0;
   await env.db.delete();
 });
 
@@ -185,6 +188,25 @@ describe('ReviewService', () => {
     expect(accepted.settlement?.refunded).toBe(back);
     expect(accepted.settlement?.pendingRefund).toBeUndefined();
     expect(before - (await balanceMsat(lightning.url, user))).toBe(actualMsat('cut short'));
+  });
+
+  it('a refund settles the dispute it answers, not the over-report dispute of the same charge', async () => {
+    const id = await env.buy('greedy then refunded #overcharge');
+    await env.review.accept(id, 'user');
+    // Both sides past the window: a late request, which the demo queues for its operator.
+    env.advance(600_001);
+    appOffsetMs = 600_001;
+    const late = await env.review.requestRefund(id, 'asked back later', undefined);
+    expect(late.answer?.status).toBe('refund_queued');
+    await app.desk.payQueued((await env.db.payments.get(id))?.paymentHash ?? '');
+    await env.review.sweep();
+    const byId = new Map((await env.db.disputes.toArray()).map((d) => [d.source, d.status]));
+    expect(byId).toEqual(
+      new Map([
+        ['app', 'escalated'],
+        ['user', 'refunded'],
+      ]),
+    );
   });
 
   it('two rejects at once make one dispute and one refund', async () => {
