@@ -302,7 +302,7 @@ export class ReviewService {
         full,
         full
           ? 'the card authorization was cancelled: nothing was charged'
-          : `only ${after.amountCaptured} of the ${max} authorized was captured`,
+          : `only ${this.money(p, after.amountCaptured)} of the ${this.money(p, max)} authorized was captured`,
       );
       await this.tellApp(p, {
         action: 'reject',
@@ -339,7 +339,7 @@ export class ReviewService {
         dispute,
         s,
         after.amountRefunded >= after.amountCaptured,
-        `the card service refunded ${amountMinor !== undefined ? `${amountMinor} minor units` : 'what was captured'}`,
+        `the card service refunded ${amountMinor !== undefined ? this.money(p, amountMinor) : 'what was captured'}`,
       );
     } catch (e) {
       await this.deps.disputes.move(
@@ -370,9 +370,11 @@ export class ReviewService {
   /** A chargeback the card network opened shows up as a dispute, once. */
   private async syncChargebacks(card: CardRecord): Promise<void> {
     const { db } = this.deps;
-    for (const cb of await cardChargebacks(await this.deps.openRail(card))) {
-      const known = (await db.disputes.toArray()).some((d) => d.chargebackId === cb.id);
-      if (known) continue;
+    const chargebacks = await cardChargebacks(await this.deps.openRail(card));
+    if (chargebacks.length === 0) return;
+    const known = new Set((await db.disputes.toArray()).map((d) => d.chargebackId));
+    for (const cb of chargebacks) {
+      if (known.has(cb.id)) continue;
       // Rare (a chargeback), so a scan is fine; payments are not indexed by PaymentIntent.
       const p = await db.payments.filter((x) => x.paymentIntent === cb.paymentIntent).first();
       if (!p) continue;
@@ -406,22 +408,18 @@ export class ReviewService {
       s.note = `the app's review endpoint did not answer (${e instanceof Error ? e.message : 'no answer'}): the whole amount stays paid`;
       return;
     }
-    const actual = answer.actual;
-    if (actual === undefined) {
-      await this.tellApp(p, { action: 'accept', proof: p.preimage ?? '' }).catch(() => undefined);
-      return;
-    }
-    if (actual > max) {
-      await this.overReported(p, s, actual, max);
+    let back = 0n;
+    if (answer.actual !== undefined && answer.actual > max) {
+      await this.overReported(p, s, answer.actual, max);
       s.actual = max;
-      await this.tellApp(p, { action: 'accept', proof: p.preimage ?? '' }).catch(() => undefined);
-      return;
+    } else if (answer.actual !== undefined) {
+      s.actual = answer.actual;
+      back = ((max - answer.actual - s.refunded) / 1000n) * 1000n;
     }
-    s.actual = actual;
-    const back = ((max - actual - s.refunded) / 1000n) * 1000n;
-    if (back <= 0n || (rail?.kind !== 'lnbits' && rail?.kind !== 'nwc')) {
-      if (back > 0n)
-        s.note = 'the page wallet cannot be paid back by Paybound: ask the app for the difference';
+    const canReceive = rail?.kind === 'lnbits' || rail?.kind === 'nwc';
+    if (back > 0n && !canReceive)
+      s.note = 'the page wallet cannot be paid back by Paybound: ask the app for the difference';
+    if (back <= 0n || !canReceive) {
       await this.tellApp(p, { action: 'accept', proof: p.preimage ?? '' }).catch(() => undefined);
       return;
     }
@@ -660,14 +658,9 @@ export class ReviewService {
   private async overReported(p: PaymentRecord, s: Settlement, reported: bigint, max: bigint): Promise<void> {
     s.overReported = reported;
     if (await this.deps.disputes.of(p.id, 'app')) return;
-    // A card charge is in minor units of its currency; Lightning in msat.
-    const show = (v: bigint) =>
-      p.amountMsat === 0n
-        ? formatMinor(v, (p.mpp?.request.currency ?? 'usd').toUpperCase())
-        : formatMsatAsSats(v);
     const d = await this.deps.disputes.open(
       p,
-      `the app reported an actual of ${show(reported)}, above the ${show(max)} you authorized: nothing above it is paid`,
+      `the app reported an actual of ${this.money(p, reported)}, above the ${this.money(p, max)} you authorized: nothing above it is paid`,
       undefined,
       'app',
     );
@@ -695,6 +688,13 @@ export class ReviewService {
         settlement: { ...fresh.settlement, countedMinor: backMinor },
       });
     }
+  }
+
+  /** An amount in the payment's own unit, as the user reads it: the card's currency, or sats. */
+  private money(p: PaymentRecord, v: bigint): string {
+    return p.amountMsat === 0n
+      ? formatMinor(v, (p.mpp?.request.currency ?? 'usd').toUpperCase())
+      : formatMsatAsSats(v);
   }
 
   /** Minor units of the user's currency the user asks back → the payment's own unit. */
