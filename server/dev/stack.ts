@@ -35,6 +35,8 @@ export interface StackInfo {
   stripe: string;
   /** The card service the extension links a card with (GET /link) and pays through. */
   cardService: string;
+  /** Who the demo app's charges pay: the Lightning stand-in's node id and its card account. */
+  payees: { node: string; card: string };
 }
 
 export interface Stack {
@@ -107,6 +109,7 @@ export async function startStack(
         wallets: { user: pick(user), app: pick(app) },
         stripe: stripe.url,
         cardService: card.url,
+        payees: { node: lightning.node.pubkey, card: merchant.accountId },
       },
       lightning,
       close: async () => {

@@ -7,14 +7,16 @@ import { base64urlnopad } from '@scure/base';
 import browser, { type Runtime, type WebRequest } from 'webextension-polyfill';
 import { rulesToWire } from '../core/policy/rules';
 import { exportBackup, importBackup } from '../db/backup';
+import { recheck } from '../db/ledger';
 import { getSetting, recentChallenges, setSetting } from '../db/queries';
-import { PayboundDb } from '../db/schema';
+import { PayboundDb, type PaymentRecord } from '../db/schema';
 import type { Broadcast } from '../messages/map';
 import { headersReceivedOptions } from '../platform/capabilities';
 import { createRouter, HandlerError } from './router';
 import { originOf } from './sender';
 import { ApprovalService } from './services/approvals';
 import { AuthError, AuthService } from './services/auth';
+import { allowAutomatic, blockSite, consentView, recordApproval } from './services/consent';
 import { DisputeError, DisputeService } from './services/disputes';
 import { NoticeService } from './services/notices';
 import { PaymentService } from './services/payments';
@@ -77,6 +79,8 @@ const approvals = new ApprovalService(
     if (waiting) await notices.approvalNeeded(waiting.tabId ?? -1, waiting);
     await notices.refreshBadge();
   },
+  // Every denial gives its reservation back, also when no flow of this worker waits on it.
+  (paymentId) => payments.release(paymentId),
 );
 const noticeApi = {
   async notify(id: string, title: string, message: string) {
@@ -103,13 +107,18 @@ const vault = new Vault(db, {
     else await browser.storage.session.set({ vaultKey: key });
   },
 });
-/** Unlocked vaults lock themselves after this long without a payment or an unlock. */
+/**
+ * Unlocked vaults lock themselves after this long without the user doing something in Paybound's
+ * own pages. Payments do not count: a site that triggers payments must not keep the vault open.
+ */
 async function touchAutoLock() {
   const minutes = await getSetting(db, 'autoLockMinutes', 30);
   await browser.alarms.create(AUTOLOCK_ALARM, { delayInMinutes: minutes });
 }
 const disputes = new DisputeService(db, (r) => vault.open(r));
 const REVIEW_ALARM = 'paybound-review:';
+/** A quote's offer or a page-wallet payment's invoice runs out: `payments.expire`. */
+const EXPIRE_ALARM = 'paybound-expire:';
 const REVIEW_SWEEP_ALARM = 'paybound-review-sweep';
 const review = new ReviewService({
   db,
@@ -135,11 +144,10 @@ const payments = new PaymentService({
   rules: () => loadRules(db),
   notify: {
     paidAutomatically: (p) => notices.paidAutomatically(p),
-    // Every payment counts as activity: the vault stays unlocked while it is being used.
-    afterCommit: async (p) => {
-      await notices.afterCommit(p);
-      if ((await vault.status()) === 'unlocked') await touchAutoLock();
-    },
+    afterCommit: (p) => notices.afterCommit(p),
+  },
+  wakeAt: async (paymentId, when) => {
+    await browser.alarms.create(`${EXPIRE_ALARM}${paymentId}`, { when });
   },
 });
 
@@ -149,6 +157,8 @@ const ready = (async () => {
     console.error('paybound: provisioning failed', e),
   );
   await tokens.syncRules().catch((e: unknown) => console.error('paybound: token rules', e));
+  // Denials a dead worker never released, quotes whose offer ran out meanwhile.
+  await payments.tidy().catch((e: unknown) => console.error('paybound: tidy', e));
   void payments.reconcile().catch((e: unknown) => console.error('paybound: reconcile', e));
   // Windows that ended while the browser was closed are settled now; then every few minutes.
   void review.sweep().catch((e: unknown) => console.error('paybound: review sweep', e));
@@ -162,7 +172,13 @@ const ready = (async () => {
 const route = createRouter(
   {
     'challenge.seen': (input, sender) =>
-      payments.onChallenge({ ...input, origin: sender.origin, tabId: sender.tabId, via: 'fetch' }),
+      payments.onChallenge({
+        ...input,
+        origin: sender.origin,
+        ...(sender.topOrigin !== undefined ? { topOrigin: sender.topOrigin } : {}),
+        tabId: sender.tabId,
+        via: 'fetch',
+      }),
     'webln.result': (input, sender) => payments.weblnResult(input, sender),
     'payment.delivered': (input, sender) => payments.delivered(input, sender),
     'rails.setDefault': async ({ railId }) => {
@@ -342,11 +358,12 @@ const route = createRouter(
             currency,
             kinds.get(p.railId) ?? '',
             (await payments.alternatives(p)).map(({ id, label, kind }) => ({ id, label, kind })),
+            await consentView(db, p),
           ),
         ),
       );
     },
-    'approval.decide': async ({ paymentId, decision, password, exceed }) => {
+    'approval.decide': async ({ paymentId, decision, password, exceed, allowAuto }) => {
       const pending = await db.payments.get(paymentId);
       if (decision === 'approve' && (pending?.tier === 'strong' || pending?.tier === 'overage')) {
         if (pending.tier === 'overage' && exceed !== true) {
@@ -359,12 +376,58 @@ const route = createRouter(
           throw e;
         }
       }
+      if (decision === 'approve' && allowAuto && pending) {
+        try {
+          await allowAutomatic(
+            db,
+            pending.site,
+            BigInt(allowAuto.perChargeMinor),
+            BigInt(allowAuto.perDayMinor),
+          );
+        } catch (e) {
+          if (e instanceof RangeError) throw new HandlerError('bad_message', e.message);
+          throw e;
+        }
+      }
       const awaited = approvals.isAwaited(paymentId);
-      const accepted = await approvals.decide(paymentId, decision === 'approve' ? 'approved' : 'denied');
+      // Quotes of other sites approved meanwhile may have used up a budget: decided again, in the
+      // same transaction as the approval, so two approvals cannot both take the last of a budget.
+      const rules = await loadRules(db);
+      let escalated: PaymentRecord | undefined;
+      const guard = async () => {
+        const checked = await recheck(db, paymentId, rules, Date.now());
+        if (checked.kind === 'escalated') escalated = checked.payment;
+        return checked.kind === 'ok';
+      };
+      const accepted = await approvals.decide(
+        paymentId,
+        decision === 'approve' ? 'approved' : 'denied',
+        decision === 'approve' ? guard : undefined,
+      );
+      if (escalated) {
+        await broadcastQuotes(escalated.tabId);
+        throw new HandlerError(
+          'auth',
+          'your budgets changed since this quote: it now exceeds one; look again',
+        );
+      }
       if (!accepted) throw new HandlerError('not_found', 'this payment is no longer waiting for a decision');
+      // The user's own click: this site and its payee are known from now on.
+      if (decision === 'approve' && pending) await recordApproval(db, pending, Date.now());
       // After a worker restart nobody waits on the decision: pay here; the token serves the page's next request.
       if (!awaited && decision === 'approve') void payments.pay(paymentId);
       return { accepted };
+    },
+    'approval.blockSite': async ({ paymentId }) => {
+      const p = await db.payments.get(paymentId);
+      if (!p) throw new HandlerError('not_found', 'no such payment');
+      await blockSite(db, p.site);
+      let denied = 0;
+      for (const w of await approvals.allWaiting()) {
+        if (w.site === p.site && (await approvals.decide(w.id, 'denied'))) denied += 1;
+      }
+      await broadcastQuotes(p.tabId);
+      return { blocked: p.site, denied };
     },
     'payments.recent': async ({ limit }) =>
       (await db.payments.orderBy('createdAt').reverse().limit(limit).toArray()).map((p) => paymentView(p)),
@@ -372,9 +435,45 @@ const route = createRouter(
   { id: browser.runtime.id, origin: originOf(browser.runtime.getURL('/')) ?? '' },
 );
 
+/** Messages that are the user doing something in Paybound's own pages: they keep the vault open. */
+const USER_ACTIONS = new Set<string>([
+  'approval.decide',
+  'approval.blockSite',
+  'approval.switchRail',
+  'payment.accept',
+  'payment.reject',
+  'payment.refund',
+  'rules.set',
+  'settings.set',
+  'pause.set',
+  'rails.add',
+  'rails.remove',
+  'rails.setDefault',
+  'card.linkStart',
+]);
+
 browser.runtime.onMessage.addListener((message: unknown, sender: Runtime.MessageSender) =>
-  ready.then(() => route(message, sender)),
+  ready.then(async () => {
+    const reply = await route(message, sender);
+    // Only a message our own pages may send gets this far with `ok` (the router checks audiences).
+    const type = (message as { type?: unknown } | null)?.type;
+    if (
+      reply.ok &&
+      typeof type === 'string' &&
+      USER_ACTIONS.has(type) &&
+      (await vault.status()) === 'unlocked'
+    )
+      await touchAutoLock().catch(() => {});
+    return reply;
+  }),
 );
+
+/** Tells a tab's quote window to load its quotes again. */
+async function broadcastQuotes(tabId: number | undefined): Promise<void> {
+  await browser.runtime
+    .sendMessage({ broadcast: 'approvals.changed', data: { tabId: tabId ?? -1 } })
+    .catch(() => {});
+}
 
 // A notice leads to the place it speaks of.
 browser.notifications.onClicked.addListener((id) => {
@@ -398,6 +497,9 @@ browser.alarms.onAlarm.addListener((alarm) => {
         // Decided meanwhile (by the user): nothing to do.
         if (!(e instanceof ReviewError)) console.error('paybound: review window', e);
       });
+  } else if (alarm.name.startsWith(EXPIRE_ALARM)) {
+    const id = alarm.name.slice(EXPIRE_ALARM.length);
+    void ready.then(() => payments.expire(id)).catch((e: unknown) => console.error('paybound: expiry', e));
   } else if (alarm.name === REVIEW_SWEEP_ALARM) {
     void ready.then(() => review.sweep()).catch((e: unknown) => console.error('paybound: review sweep', e));
   }
@@ -414,6 +516,11 @@ async function reviewCall<T>(work: () => Promise<T>): Promise<T> {
     throw e;
   }
 }
+
+// A page-load token belongs to the tab that paid for it.
+browser.tabs.onRemoved.addListener((tabId) => {
+  void ready.then(() => tokens.dropTabTokens(tabId)).catch(() => {});
+});
 
 browser.windows.onRemoved.addListener((windowId) => {
   void ready.then(() => approvals.windowClosed(windowId));

@@ -10,6 +10,8 @@ export interface SenderContext {
   origin: string;
   tabId?: number;
   frameId?: number;
+  /** The origin of the tab's top-level page, from the browser, when the sender is a sub-frame. */
+  topOrigin?: string;
 }
 
 /**
@@ -47,5 +49,12 @@ export function classifySender(
   if (origin === ownOrigin) return { audience: 'extension', origin };
   if (!sender.tab || sender.tab.id === undefined) return undefined;
   if (!/^https?:$/.test(new URL(origin).protocol)) return undefined;
-  return { audience: 'page', origin, tabId: sender.tab.id, frameId: sender.frameId };
+  const top = sender.frameId && sender.tab.url ? originOf(sender.tab.url) : undefined;
+  return {
+    audience: 'page',
+    origin,
+    tabId: sender.tab.id,
+    frameId: sender.frameId,
+    ...(top !== undefined ? { topOrigin: top } : {}),
+  };
 }

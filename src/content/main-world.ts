@@ -31,6 +31,10 @@ import { type BridgeAck, type BridgeAnswer, type BridgeQuery, CHANNEL } from './
     else if (d.kind === 'answer') entry.done(d);
   });
 
+  // Only the payment headers cross to the worker: nothing else of the response is its business.
+  const PAYMENT_HEADERS = /^(?:www-authenticate|payment-required)$/i;
+  const paymentHeaders = (hs: Iterable<[string, string]>) => [...hs].filter(([k]) => PAYMENT_HEADERS.test(k));
+
   const isChallenge = (h: Headers) =>
     KNOWN.test(h.get('www-authenticate') ?? '') || h.has('payment-required');
 
@@ -96,7 +100,7 @@ import { type BridgeAck, type BridgeAnswer, type BridgeQuery, CHANNEL } from './
     const res = await nativeFetch(input, init);
     if (res.status !== 402 || !isChallenge(res.headers)) return res;
     const req = new Request(spare, init);
-    const paid = await ask(req.url, req.method, [...res.headers]);
+    const paid = await ask(req.url, req.method, paymentHeaders(res.headers));
     if (!paid) return res;
     req.headers.set('Authorization', paid.auth);
     const out = await nativeFetch(req);
@@ -147,7 +151,7 @@ import { type BridgeAck, type BridgeAnswer, type BridgeQuery, CHANNEL } from './
     const paid = await ask(
       new URL(st.url, location.href).href,
       st.method,
-      parseHeaders(xhr.getAllResponseHeaders()),
+      paymentHeaders(parseHeaders(xhr.getAllResponseHeaders())),
     );
     if (paid) {
       st.retried = true;

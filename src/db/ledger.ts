@@ -6,8 +6,14 @@
  */
 import { appliesTo, type Decision, decide } from '../core/policy/decide';
 import { periodKey } from '../core/policy/periods';
-import { type Rules, totalKey } from '../core/policy/rules';
-import type { PayboundDb, PaymentRecord } from './schema';
+import { autoTotalKeys, type Rules, totalKey } from '../core/policy/rules';
+import type { PayboundDb, PaymentRecord, Reservation } from './schema';
+
+/**
+ * How many quotes may wait for the user at once: per tab, per site, and in all. Beyond, a new
+ * quote is refused (the request log says why), so a page cannot bury the user in windows.
+ */
+export const QUOTE_LIMITS = { perTab: 3, perSite: 5, total: 20 } as const;
 
 /** A payment as the flow builds it, before the policy has spoken. */
 export type NewPayment = Omit<
@@ -24,8 +30,81 @@ export type NewPayment = Omit<
 
 export type ReserveResult =
   | { kind: 'known'; payment: PaymentRecord }
+  /** Refused before anything was recorded (too many quotes waiting). */
+  | { kind: 'refused'; reason: string }
   | { kind: 'denied'; payment: PaymentRecord; decision: Decision }
   | { kind: 'reserved'; payment: PaymentRecord; decision: Decision };
+
+/** Quotes waiting for the user's decision (few: QUOTE_LIMITS bounds them). */
+async function waitingQuotes(db: PayboundDb, exceptId?: string): Promise<PaymentRecord[]> {
+  return db.payments
+    .where('state')
+    .equals('reserved')
+    .filter((p) => p.approval === 'waiting' && p.id !== exceptId)
+    .toArray();
+}
+
+/**
+ * The policy's decision for a charge, from the running totals, inside the caller's transaction.
+ * Quotes of other sites that nobody approved yet do not count against this one: a page cannot
+ * push another site's charge into overage with quotes it made up. (They are counted again when
+ * they are approved: see `recheck`.) Its own reservation, when re-deciding, does not count twice.
+ */
+async function assess(
+  db: PayboundDb,
+  p: Pick<PaymentRecord, 'site' | 'amountMinor' | 'payee' | 'id'> & { reservations?: Reservation[] },
+  rules: Rules,
+  nowMs: number,
+  waiting: PaymentRecord[],
+): Promise<{ decision: Decision; keys: string[] }> {
+  const amountMinor = p.amountMinor ?? 0n;
+  const auto = autoTotalKeys(p.site, periodKey('day', nowMs, rules.timeZone));
+  const keys = [
+    ...rules.budgets
+      .filter((b) => appliesTo(b, p.site))
+      .map((b) => totalKey(b, periodKey(b.period, nowMs, rules.timeZone))),
+    auto.all,
+    auto.site,
+  ];
+  const rows = await db.spend.bulkGet(keys);
+  const totals = new Map(
+    keys.map((k, i) => [k, (rows[i]?.reservedMinor ?? 0n) + (rows[i]?.committedMinor ?? 0n)]),
+  );
+  const notCounted = [...waiting.filter((w) => w.site !== p.site), ...(p.reservations ? [p] : [])];
+  for (const w of notCounted) {
+    for (const r of w.reservations ?? []) {
+      const t = totals.get(r.key);
+      if (t !== undefined) totals.set(r.key, t > r.amountMinor ? t - r.amountMinor : 0n);
+    }
+  }
+  const recentAutoCount = await db.payments
+    .where('[site+createdAt]')
+    .between([p.site, nowMs - rules.runaway.windowMs], [p.site, Number.MAX_SAFE_INTEGER])
+    .filter((x) => x.approval === 'auto' && x.state !== 'failed')
+    .count();
+  const consented = await db.sites.get(p.site);
+  const decision = decide({
+    charge: { site: p.site, amountMinor },
+    rules,
+    totals,
+    recentAutoCount,
+    consent: {
+      siteKnown: consented !== undefined,
+      payeeKnown: p.payee !== undefined && (consented?.payees.some((x) => x.id === p.payee?.id) ?? false),
+    },
+    nowMs,
+  });
+  return { decision, keys };
+}
+
+const effectsOf = (decision: Decision): PaymentRecord['budgetEffects'] =>
+  decision.budgets.map(({ budgetId, label, limitMinor, afterMinor, overMinor }) => ({
+    budgetId,
+    label,
+    limitMinor,
+    afterMinor,
+    overMinor,
+  }));
 
 export async function reserve(
   db: PayboundDb,
@@ -35,36 +114,13 @@ export async function reserve(
 ): Promise<ReserveResult> {
   const amountMinor = draft.amountMinor;
   if (amountMinor === undefined) throw new Error('a charge needs its amount in the user currency');
-  return db.transaction('rw', db.payments, db.spend, async () => {
+  return db.transaction('rw', [db.payments, db.spend, db.sites], async () => {
     const known = await db.payments.where('key').equals(draft.key).first();
     if (known) return { kind: 'known', payment: known };
 
-    const keys = rules.budgets
-      .filter((b) => appliesTo(b, draft.origin))
-      .map((b) => totalKey(b, periodKey(b.period, nowMs, rules.timeZone)));
-    const rows = await db.spend.bulkGet(keys);
-    const totals = new Map(
-      keys.map((k, i) => [k, (rows[i]?.reservedMinor ?? 0n) + (rows[i]?.committedMinor ?? 0n)]),
-    );
-    const recentAutoCount = await db.payments
-      .where('[origin+createdAt]')
-      .between([draft.origin, nowMs - rules.runaway.windowMs], [draft.origin, Number.MAX_SAFE_INTEGER])
-      .filter((p) => p.approval === 'auto' && p.state !== 'failed')
-      .count();
-    const decision = decide({
-      charge: { origin: draft.origin, amountMinor },
-      rules,
-      totals,
-      recentAutoCount,
-      nowMs,
-    });
-    const effects = decision.budgets.map(({ budgetId, label, limitMinor, afterMinor, overMinor }) => ({
-      budgetId,
-      label,
-      limitMinor,
-      afterMinor,
-      overMinor,
-    }));
+    const waiting = await waitingQuotes(db);
+    const { decision } = await assess(db, draft, rules, nowMs, waiting);
+    const effects = effectsOf(decision);
 
     if (decision.tier === 'deny') {
       const payment: PaymentRecord = {
@@ -81,19 +137,22 @@ export async function reserve(
       await db.payments.add(payment);
       return { kind: 'denied', payment, decision };
     }
-
-    const reservations = [...new Set(decision.budgets.map((b) => b.totalKey))].map((key) => ({
-      key,
-      amountMinor,
-    }));
-    for (const r of reservations) {
-      const row = rows[keys.indexOf(r.key)];
-      await db.spend.put({
-        key: r.key,
-        reservedMinor: (row?.reservedMinor ?? 0n) + r.amountMinor,
-        committedMinor: row?.committedMinor ?? 0n,
-      });
+    if (decision.tier !== 'auto') {
+      const full =
+        draft.tabId !== undefined &&
+        waiting.filter((w) => w.tabId === draft.tabId).length >= QUOTE_LIMITS.perTab
+          ? 'this tab already has too many payments waiting for you'
+          : waiting.filter((w) => w.site === draft.site).length >= QUOTE_LIMITS.perSite
+            ? 'this site already has too many payments waiting for you'
+            : waiting.length >= QUOTE_LIMITS.total
+              ? 'too many payments are waiting for you'
+              : undefined;
+      if (full) return { kind: 'refused', reason: full };
     }
+
+    const keys = [...new Set([...decision.budgets.map((b) => b.totalKey), ...(decision.autoKeys ?? [])])];
+    const reservations = keys.map((key) => ({ key, amountMinor }));
+    await addToTotals(db, reservations, 'reservedMinor', 1n);
     const payment: PaymentRecord = {
       ...draft,
       state: 'reserved',
@@ -109,6 +168,60 @@ export async function reserve(
   });
 }
 
+/** Adds (sign 1) or takes away (sign -1) reservations from one column of the running totals. */
+async function addToTotals(
+  db: PayboundDb,
+  reservations: Reservation[],
+  column: 'reservedMinor' | 'committedMinor',
+  sign: 1n | -1n,
+): Promise<void> {
+  for (const r of reservations) {
+    const row = (await db.spend.get(r.key)) ?? { key: r.key, reservedMinor: 0n, committedMinor: 0n };
+    const next = row[column] + sign * r.amountMinor;
+    await db.spend.put({ ...row, [column]: next < 0n ? 0n : next });
+  }
+}
+
+export type RecheckResult =
+  | { kind: 'ok' }
+  | { kind: 'gone' }
+  /** The budgets changed since the quote (other quotes were approved): it now needs more. */
+  | { kind: 'escalated'; payment: PaymentRecord };
+
+/**
+ * Before a waiting quote is approved: decides it again against the totals as they are now,
+ * counting every other approved or spent charge. If it now exceeds a budget (or needs a stronger
+ * approval), the quote is raised to that tier and the approval must be given again.
+ */
+export async function recheck(
+  db: PayboundDb,
+  paymentId: string,
+  rules: Rules,
+  nowMs: number,
+): Promise<RecheckResult> {
+  return db.transaction('rw', [db.payments, db.spend, db.sites], async () => {
+    const p = await db.payments.get(paymentId);
+    if (p?.state !== 'reserved' || p.approval !== 'waiting') return { kind: 'gone' };
+    const { decision } = await assess(db, p, rules, nowMs, await waitingQuotes(db, p.id));
+    // Only the money can have changed (other quotes were approved meanwhile): an overage now.
+    if (decision.tier !== 'overage' || p.tier === 'overage') return { kind: 'ok' };
+    const tier = 'overage' as const;
+    const keys = [...new Set(decision.budgets.map((b) => b.totalKey))];
+    const reservations = keys.map((key) => ({ key, amountMinor: p.amountMinor ?? 0n }));
+    await addToTotals(db, p.reservations, 'reservedMinor', -1n);
+    await addToTotals(db, reservations, 'reservedMinor', 1n);
+    const patch = {
+      tier,
+      reasons: decision.reasons,
+      budgetEffects: effectsOf(decision),
+      reservations,
+      updatedAt: nowMs,
+    };
+    await db.payments.update(p.id, patch);
+    return { kind: 'escalated', payment: { ...p, ...patch } };
+  });
+}
+
 /** Moves a payment's reservation to spent (`commit`) or gives it back (`release`); once only. */
 export async function settleReservation(
   db: PayboundDb,
@@ -118,15 +231,8 @@ export async function settleReservation(
   await db.transaction('rw', db.payments, db.spend, async () => {
     const p = await db.payments.get(paymentId);
     if (p?.reservationState !== 'held') return;
-    for (const r of p.reservations) {
-      const row = await db.spend.get(r.key);
-      const reserved = (row?.reservedMinor ?? 0n) - r.amountMinor;
-      await db.spend.put({
-        key: r.key,
-        reservedMinor: reserved < 0n ? 0n : reserved,
-        committedMinor: (row?.committedMinor ?? 0n) + (to === 'committed' ? r.amountMinor : 0n),
-      });
-    }
+    await addToTotals(db, p.reservations, 'reservedMinor', -1n);
+    if (to === 'committed') await addToTotals(db, p.reservations, 'committedMinor', 1n);
     await db.payments.update(paymentId, { reservationState: to });
   });
 }

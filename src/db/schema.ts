@@ -2,8 +2,9 @@
  * The Dexie database. Versions are append-only once released: a change is a new
  * `this.version(n)` with its upgrade function, never an edit of a released one.
  */
-import Dexie, { type Table } from 'dexie';
-import type { BitcoinNetwork } from '../core/lightning/bolt11';
+import Dexie, { type Table, type Transaction } from 'dexie';
+import { type BitcoinNetwork, decodeInvoice } from '../core/lightning/bolt11';
+import { siteOf } from '../core/site/site';
 
 export interface ChallengeRecord {
   id?: number;
@@ -90,8 +91,14 @@ export interface PaymentRecord {
   protocol: 'l402' | 'mpp';
   /** MPP (`Payment` scheme) challenges: what the credential must echo. */
   mpp?: import('../core/challenge/mpp').MppChallenge;
-  /** The site that asked: the frame origin the browser reported. */
+  /** The frame origin the browser reported for the request that asked. */
   origin: string;
+  /** Its site (registrable domain): what budgets, consent, rules and the runaway guard count by. */
+  site: string;
+  /** The tab's top-level site, when the asking frame is of another site. */
+  topSite?: string;
+  /** Who is paid: the invoice's Lightning node, or the card merchant's account. */
+  payee?: Payee;
   url: string;
   method: string;
   tabId?: number;
@@ -147,6 +154,24 @@ export interface PaymentRecord {
   paidAt?: number;
 }
 
+export interface Payee {
+  kind: 'node' | 'card';
+  id: string;
+}
+
+/**
+ * What the user agreed to for one site, with their own clicks: the first approved payment, and
+ * every payee approved for it. A site without a record has never been approved.
+ */
+export interface SiteRecord {
+  site: string;
+  firstApprovedAt: number;
+  payees: { kind: Payee['kind']; id: string; firstAt: number }[];
+  /** The payee of the last payment to this site, to flag a change. */
+  lastPayee?: string;
+  lastPaidAt?: number;
+}
+
 export interface ReviewPolicy {
   windowMs: number;
   /** The app's review endpoint (README, "Estimates and the review window"). */
@@ -185,6 +210,12 @@ export interface Settlement {
 export interface TokenRecord {
   /** Also the id of the declarativeNetRequest session rule that attaches it. */
   id?: number;
+  /** The site that paid: only requests that site starts carry the token. */
+  site: string;
+  /** What was paid for: the page's fetch/XHR, or one tab's top-level page load. */
+  resource: 'fetch' | 'navigation';
+  /** For a page load: the tab it was paid in. */
+  tabId?: number;
   /** scheme://host[:port] of the API the token is sent to. */
   origin: string;
   /** Path prefix the token covers, ending in '/'. */
@@ -252,6 +283,7 @@ export class PayboundDb extends Dexie {
   spend!: Table<SpendTotal, string>;
   notices!: Table<NoticeRecord, string>;
   disputes!: Table<DisputeRecord, string>;
+  sites!: Table<SiteRecord, string>;
 
   constructor(name = 'paybound') {
     super(name);
@@ -265,5 +297,54 @@ export class PayboundDb extends Dexie {
       notices: 'key',
       disputes: 'id, paymentId, status, openedAt',
     });
+    // Sites are registrable domains; tokens belong to the site that paid; consent per site and payee.
+    this.version(2)
+      .stores({
+        payments: 'id, &key, origin, state, createdAt, [origin+createdAt], [site+createdAt]',
+        tokens: '++id, &[site+resource+origin+pathPrefix]',
+        sites: 'site',
+      })
+      .upgrade(upgradeToSites);
   }
+}
+
+/** The payee of a payment recorded before payees were kept: from its invoice or card challenge. */
+export function payeeOf(p: Pick<PaymentRecord, 'invoice' | 'mpp'>): Payee | undefined {
+  if (p.mpp?.request.recipient && !p.invoice) return { kind: 'card', id: p.mpp.request.recipient };
+  try {
+    return p.invoice ? { kind: 'node', id: decodeInvoice(p.invoice).payee } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Version 1 → 2: every payment gets its site and payee; the sites the user approved payments to
+ * (by a click) become consented, with their payees; tokens belong to the site that paid for them.
+ */
+async function upgradeToSites(tx: Transaction): Promise<void> {
+  const payments = tx.table<PaymentRecord, string>('payments');
+  const consents = new Map<string, SiteRecord>();
+  await payments.toCollection().modify((p) => {
+    p.site = siteOf(p.origin) ?? p.origin;
+    const payee = payeeOf(p);
+    if (payee) p.payee = payee;
+    if (p.approval !== 'approved') return;
+    const at = p.createdAt;
+    const known = consents.get(p.site) ?? { site: p.site, firstApprovedAt: at, payees: [] };
+    if (at < known.firstApprovedAt) known.firstApprovedAt = at;
+    if (payee && !known.payees.some((x) => x.id === payee.id)) known.payees.push({ ...payee, firstAt: at });
+    consents.set(p.site, known);
+  });
+  await tx.table<SiteRecord, string>('sites').bulkPut([...consents.values()]);
+  const bySite = new Map((await payments.toArray()).map((p) => [p.id, p]));
+  await tx
+    .table<TokenRecord, number>('tokens')
+    .toCollection()
+    .modify((t) => {
+      const paid = bySite.get(t.paymentId);
+      t.site = paid?.site ?? siteOf(t.origin) ?? t.origin;
+      t.resource = paid?.via === 'navigation' ? 'navigation' : 'fetch';
+      if (paid?.via === 'navigation' && paid.tabId !== undefined) t.tabId = paid.tabId;
+    });
 }

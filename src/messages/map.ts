@@ -10,13 +10,28 @@ import type { RulesWire } from '../core/policy/rules';
 /** `page`: relayed by the bridge from a web page (untrusted). `extension`: our own pages only. */
 export type Audience = 'page' | 'extension';
 
+/**
+ * The payment headers of a 402 as the main-world script forwards them (only WWW-Authenticate and
+ * PAYMENT-REQUIRED). Real L402 and MPP challenges are a few KB; servers refuse response headers
+ * beyond 8–16 KB in all, so nothing larger is a real challenge.
+ */
+export const CHALLENGE_HEADER_LIMITS = { count: 16, value: 8 * 1024, total: 16 * 1024 } as const;
 const HeaderList = v.pipe(
-  v.array(v.tuple([v.pipe(v.string(), v.maxLength(256)), v.pipe(v.string(), v.maxLength(32 * 1024))])),
-  v.maxLength(200),
+  v.array(
+    v.tuple([
+      v.pipe(v.string(), v.regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,64}$/, 'a header name')),
+      v.pipe(v.string(), v.maxLength(CHALLENGE_HEADER_LIMITS.value)),
+    ]),
+  ),
+  v.maxLength(CHALLENGE_HEADER_LIMITS.count),
+  v.check(
+    (hs) => hs.reduce((n, [k, val]) => n + k.length + val.length, 0) <= CHALLENGE_HEADER_LIMITS.total,
+    'the challenge headers are too large',
+  ),
 );
 
 export const ChallengeSeenInput = v.strictObject({
-  url: v.pipe(v.string(), v.url(), v.maxLength(8192)),
+  url: v.pipe(v.string(), v.url(), v.maxLength(4096)),
   method: v.pipe(v.string(), v.regex(/^[A-Za-z]{1,16}$/)),
   status: v.literal(402),
   headers: HeaderList,
@@ -37,6 +52,13 @@ export const DecideInput = v.strictObject({
   password: v.optional(v.pipe(v.string(), v.maxLength(200))),
   /** Overage tier: the separate "exceed my budget" confirmation. */
   exceed: v.optional(v.boolean()),
+  /** With an approval: let this site pay automatically from now on, up to these (minor units). */
+  allowAuto: v.optional(
+    v.strictObject({
+      perChargeMinor: v.pipe(v.string(), v.regex(/^\d{1,15}$/)),
+      perDayMinor: v.pipe(v.string(), v.regex(/^\d{1,15}$/)),
+    }),
+  ),
 });
 
 export const SetPasswordInput = v.strictObject({
@@ -178,6 +200,11 @@ export const messageSchemas = {
   'approvals.pending': { audience: 'extension', input: PendingApprovalsInput },
   /** The user's answer to one quote. Only the approval window sends it. */
   'approval.decide': { audience: 'extension', input: DecideInput },
+  /** "Block this site" in the quote window: the quote's site is blocked and its waiting quotes denied. */
+  'approval.blockSite': {
+    audience: 'extension',
+    input: v.strictObject({ paymentId: v.pipe(v.string(), v.regex(/^[0-9a-f-]{36}$/)) }),
+  },
   /** The ledger, newest first. */
   'payments.recent': { audience: 'extension', input: RecentChallengesInput },
 } as const satisfies Record<string, { audience: Audience; input: v.GenericSchema }>;
@@ -207,9 +234,24 @@ export interface ChallengeRecordView {
 export interface QuoteView {
   id: string;
   origin: string;
+  /** The site that asks (registrable domain, ASCII/punycode form). */
+  site: string;
+  /** The tab's top-level site, when the asking frame belongs to another site. */
+  topSite?: string;
+  /** The site's name uses international characters (shown in punycode): a look-alike warning. */
+  lookalike: boolean;
+  /** No payment to this site was approved before. */
+  firstPayment: boolean;
+  /** Who is paid. `isNew`: not approved for this site before; `changed`: not who was paid last time. */
+  payee?: { kind: 'node' | 'card'; id: string; short: string; isNew: boolean; changed: boolean };
+  /** What "let <site> pay automatically" offers by default (minor units); absent when already allowed. */
+  autoOffer?: { perChargeMinor: string; perDayMinor: string };
   url: string;
   method: string;
+  /** The app's own words (memo, description), cleaned of bidi and invisible characters, cut to length. */
   description?: string;
+  /** The app's words had characters removed or were cut. */
+  descriptionAltered?: boolean;
   amountMsat: string;
   amountMinor?: string;
   currency: string;
@@ -356,6 +398,7 @@ export interface MessageOutputs {
   'challenges.recent': ChallengeRecordView[];
   'approvals.pending': QuoteView[];
   'approval.decide': { accepted: boolean };
+  'approval.blockSite': { blocked: string; denied: number };
   'payments.recent': PaymentView[];
 }
 

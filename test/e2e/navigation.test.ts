@@ -6,7 +6,7 @@ import { wallets } from './harness/wallets';
 
 const ARTICLE = '/article/paying-per-request';
 
-test('a paid article page: quote, approve, the tab reloads and shows the article; later loads pay nothing', async ({
+test('a paid article page: quote, approve, the tab reloads and shows the article; later loads in that tab pay nothing, another tab asks', async ({
   context,
   stack,
   openExtensionPage,
@@ -23,10 +23,16 @@ test('a paid article page: quote, approve, the tab reloads and shows the article
   const paid = before - (await w.balance('user'));
   expect(paid).toBe(BigInt(row?.amountMsat ?? -1));
 
-  // The token rule stays: opening the article again pays nothing and asks nothing.
+  // The token rule stays for this tab: loading the article again in it pays nothing and asks nothing.
+  await page.goto(`${stack.demo}${ARTICLE}`);
+  await page.waitForSelector('#article');
+  expect(before - (await w.balance('user'))).toBe(paid);
+  // A page-load token belongs to the tab that paid: another tab (which any site can open on
+  // this URL) does not get it, and is asked again.
   const again = await context.newPage();
-  await again.goto(`${stack.demo}${ARTICLE}`);
-  await again.waitForSelector('#article');
+  const [asked] = await Promise.all([nextQuoteWindow(context), again.goto(`${stack.demo}${ARTICLE}`)]);
+  await asked.click('[data-testid=deny]');
+  expect(await again.locator('#payment-required').count()).toBe(1);
   expect(before - (await w.balance('user'))).toBe(paid);
 });
 

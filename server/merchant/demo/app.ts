@@ -6,7 +6,9 @@
 //   POST /paybound/review the review endpoint for drafts (accept / reject / status)
 //   GET  /article/:slug  a paid HTML page (402 HTML, or 200 article when paid)
 //   GET  /health         {ok: true}
-// Demo-only test hooks: POST /paybound/review-broken (always 500), POST /_demo/refunds/<charge>.
+// Demo-only test hooks: POST /paybound/review-broken (always 500), POST /_demo/refunds/<charge>,
+// GET|POST /api/echo (says which credential arrived), GET /_demo/requests (what reached /api and
+// /paybound, newest last: hostile-page tests check that nothing was sent or carried a token).
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { closer, listen } from '../../lib/listen';
@@ -194,9 +196,32 @@ export async function startDemoApp(opts: DemoAppOptions): Promise<DemoApp> {
 
   const pricingNote = `${pricing.generateBaseSat} sat + ${pricing.generatePerWordSat} sat per word (max ${pricing.generateCapSat} sat)${opts.card ? `, or by card at ${usdPerBtc} USD/BTC` : ''}`;
 
+  /** The last requests to the API and the review endpoint: which scheme their Authorization had. */
+  const seen: { path: string; method: string; authorization: string; fetchSite: string; dest: string }[] = [];
+
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = (req.url ?? '/').split('?', 1)[0] ?? '/';
     const method = req.method ?? 'GET';
+    if (path.startsWith('/api/') || path.startsWith('/paybound/')) {
+      const auth = req.headers.authorization ?? '';
+      seen.push({
+        path,
+        method,
+        authorization: auth.split(' ', 1)[0] || 'none',
+        fetchSite: String(req.headers['sec-fetch-site'] ?? ''),
+        dest: String(req.headers['sec-fetch-dest'] ?? ''),
+      });
+      if (seen.length > 200) seen.shift();
+    }
+    if (path === '/_demo/requests') {
+      if (method === 'DELETE') seen.length = 0;
+      return sendJson(res, 200, { requests: seen });
+    }
+    if (path === '/api/echo') {
+      if (method === 'OPTIONS') return answerPreflight(res);
+      applyCors(res);
+      return sendJson(res, 200, { authorization: req.headers.authorization ?? null });
+    }
 
     if (path === '/') {
       if (method !== 'GET' && method !== 'HEAD') return methodNotAllowed(res, 'GET, HEAD');

@@ -34,6 +34,11 @@ export class ApprovalService {
     private readonly broadcast: (msg: Broadcast) => Promise<void>,
     /** Told when quotes start or stop waiting (badge, "approval needed" notice). */
     private readonly onChange: (event: { waiting?: PaymentRecord }) => Promise<void> = async () => {},
+    /**
+     * Told of every denial (a click, a closed window, an expiry), so that its reservation is
+     * given back even when no flow waits on it any more (after a worker restart).
+     */
+    private readonly onDenied: (paymentId: string) => Promise<void> = async () => {},
   ) {}
 
   /** Shows the quote (opening or reusing the tab's window) and waits for the user's decision. */
@@ -60,6 +65,12 @@ export class ApprovalService {
     return true;
   }
 
+  /** Every quote still waiting for the user, in any tab. */
+  async allWaiting(): Promise<PaymentRecord[]> {
+    const rows = await this.db.payments.where('state').equals('reserved').toArray();
+    return rows.filter((p) => p.approval === 'waiting');
+  }
+
   async pending(tabId: number): Promise<PaymentRecord[]> {
     const rows = await this.db.payments.where('state').equals('reserved').toArray();
     return rows
@@ -71,15 +82,23 @@ export class ApprovalService {
    * Records the user's decision. Only a quote still waiting can be decided, so a late or repeated
    * click changes nothing.
    */
-  async decide(paymentId: string, decision: Decision): Promise<boolean> {
-    const changed = await this.db.transaction('rw', this.db.payments, async () => {
-      const p = await this.db.payments.get(paymentId);
+  async decide(
+    paymentId: string,
+    decision: Decision,
+    /** Runs in the same transaction before an approval is recorded; false refuses it (the budget check). */
+    guard?: () => Promise<boolean>,
+  ): Promise<boolean> {
+    const { db } = this;
+    const changed = await db.transaction('rw', [db.payments, db.spend, db.sites], async () => {
+      const p = await db.payments.get(paymentId);
       if (p?.state !== 'reserved' || p.approval !== 'waiting') return false;
-      await this.db.payments.update(paymentId, { approval: decision, updatedAt: Date.now() });
+      if (guard && !(await guard())) return false;
+      await db.payments.update(paymentId, { approval: decision, updatedAt: Date.now() });
       return true;
     });
     if (changed) {
       this.settle(paymentId, decision);
+      if (decision === 'denied') await this.onDenied(paymentId).catch(() => {});
       await this.onChange({}).catch(() => {});
     }
     return changed;

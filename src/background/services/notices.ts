@@ -8,6 +8,7 @@ import { appliesTo } from '../../core/policy/decide';
 import { crossedMilestones } from '../../core/policy/milestones';
 import { periodKey } from '../../core/policy/periods';
 import { type Rules, totalKey } from '../../core/policy/rules';
+import { cleanMerchantText } from '../../core/text/sanitize';
 import { getSetting } from '../../db/queries';
 import type { PayboundDb, PaymentRecord } from '../../db/schema';
 
@@ -32,7 +33,7 @@ export class NoticeService {
     await this.api.notify(
       `paid-${p.id}`,
       `Paid ${amount} automatically`,
-      `${new URL(p.origin).host}${p.description ? `: ${p.description}` : ''}`,
+      `${p.site}${p.description ? `: ${cleanMerchantText(p.description, 80).text}` : ''}`,
     );
   }
 
@@ -42,7 +43,7 @@ export class NoticeService {
     const rules = await this.rules();
     const currency = p.rate?.currency ?? 'USD';
     for (const b of rules.budgets) {
-      if (!appliesTo(b, p.origin)) continue;
+      if (!appliesTo(b, p.site)) continue;
       const period = periodKey(b.period, p.createdAt, rules.timeZone);
       const total = await this.db.spend.get(totalKey(b, period));
       const after = total?.committedMinor ?? 0n;
@@ -68,11 +69,7 @@ export class NoticeService {
       p.amountMinor !== undefined && p.rate
         ? formatMinor(p.amountMinor, p.rate.currency)
         : formatMsatAsSats(p.amountMsat);
-    await this.api.notify(
-      `approve-${tabId}`,
-      'Approval needed',
-      `${new URL(p.origin).host} asks for ${amount}`,
-    );
+    await this.api.notify(`approve-${tabId}`, 'Approval needed', `${p.site} asks for ${amount}`);
   }
 
   async refreshBadge(): Promise<void> {

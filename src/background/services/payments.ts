@@ -23,10 +23,13 @@ import { msatToMinor } from '../../core/money/rates';
 import { type L402Quote, type PreflightFailure, preflightL402 } from '../../core/payments/l402-preflight';
 import { type MppLightningQuote, preflightMppLightning } from '../../core/payments/mpp-preflight';
 import type { Rules } from '../../core/policy/rules';
+import { siteOf } from '../../core/site/site';
+import { cleanMerchantText } from '../../core/text/sanitize';
 import { type NewPayment, reserve, settleReservation } from '../../db/ledger';
 import { getSetting, recordChallenge } from '../../db/queries';
 import type {
   PayboundDb,
+  Payee,
   PaymentRecord,
   PaymentState,
   RailRecord,
@@ -36,6 +39,7 @@ import type {
 import type { ChallengeVerdict, MessageInput } from '../../messages/map';
 import type { SenderContext } from '../sender';
 import type { ApprovalService } from './approvals';
+import { notePaid } from './consent';
 import { authorizeCard } from './rails/card';
 import { type LightningRail, RailError } from './rails/types';
 import type { RateService } from './rates';
@@ -44,12 +48,24 @@ import type { TokenService } from './tokens';
 /** An invoice must stay valid this long after the quote is shown, to approve and pay in time. */
 const EXPIRY_MARGIN_SECONDS = 30;
 
+/** The longest delay a timer can hold (about 24.8 days); longer waits are alarms only. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * How many payment requests one tab may present in a burst: enough for an app firing dozens in
+ * parallel; a page replaying forged 402s is refused (logged once per burst) instead of filling
+ * the log.
+ */
+export const TAB_RATE = { burst: 60, perSecond: 5 } as const;
+
 export interface ChallengeRequest {
   url: string;
   method: string;
   headers: ReadonlyArray<readonly [string, string]>;
   /** The origin the browser reported for the frame that made the request. */
   origin: string;
+  /** The origin of the tab's top-level page (from the browser), when the request came from a frame. */
+  topOrigin?: string;
   tabId?: number;
   via: 'fetch' | 'navigation';
   /** Pay with this wallet rather than the default (the user switched in the quote window). */
@@ -77,6 +93,11 @@ export interface PaymentDeps {
   onPaid?(paymentId: string): Promise<void>;
   /** Opens a dispute (a failed proof). Optional: tests may leave it out. */
   openDispute?(p: PaymentRecord, reason: string): Promise<unknown>;
+  /**
+   * Wakes the worker at `when` (unix ms) to settle this payment's expiry (an alarm: it survives
+   * the worker stopping, and holds delays a timer cannot). Optional: tests may leave it out.
+   */
+  wakeAt?(paymentId: string, when: number): Promise<void>;
   now?: () => number;
   newId?: () => string;
 }
@@ -129,8 +150,17 @@ const pass = (reason: string, refusedBeforeLedger?: true): ChallengeVerdict => (
   ...(refusedBeforeLedger ? { refusedBeforeLedger } : {}),
 });
 
+/** The payee of a Lightning invoice or a card challenge, as the quote shows it. */
+function payeeOfQuote(quote: LightningQuote | CardQuote): Payee | undefined {
+  if (quote.kind === 'card')
+    return quote.mpp.request.recipient ? { kind: 'card', id: quote.mpp.request.recipient } : undefined;
+  return { kind: 'node', id: quote.invoice.payee };
+}
+
 export class PaymentService {
   private readonly inflight = new Map<string, Promise<ChallengeVerdict>>();
+  /** Per-tab token buckets for incoming payment requests (in memory: a restart only resets them). */
+  private readonly buckets = new Map<number, { tokens: number; at: number; warned: boolean }>();
   /** Quotes withdrawn because the user switched wallets, and the flow that replaced each. */
   private readonly switchedTo = new Map<string, Promise<ChallengeVerdict>>();
   private readonly now: () => number;
@@ -141,8 +171,41 @@ export class PaymentService {
     this.newId = deps.newId ?? (() => crypto.randomUUID());
   }
 
+  /** False when this tab presents payment requests faster than any app needs (a flood). */
+  private admit(tabId: number | undefined): { ok: true } | { ok: false; first: boolean } {
+    if (tabId === undefined) return { ok: true };
+    const now = this.now();
+    const b = this.buckets.get(tabId) ?? { tokens: TAB_RATE.burst, at: now, warned: false };
+    b.tokens = Math.min(TAB_RATE.burst, b.tokens + ((now - b.at) / 1000) * TAB_RATE.perSecond);
+    b.at = now;
+    this.buckets.set(tabId, b);
+    if (b.tokens >= 1) {
+      b.tokens -= 1;
+      b.warned = false;
+      return { ok: true };
+    }
+    const first = !b.warned;
+    b.warned = true;
+    return { ok: false, first };
+  }
+
   async onChallenge(req: ChallengeRequest): Promise<ChallengeVerdict> {
     const { db } = this.deps;
+    const admitted = this.admit(req.tabId);
+    if (!admitted.ok) {
+      const why = 'too many payment requests from this tab; ignored for a moment';
+      // One log row per burst, so the flood cannot fill the log either.
+      if (admitted.first)
+        await recordChallenge(db, {
+          origin: req.origin,
+          url: req.url,
+          method: req.method.toUpperCase(),
+          protocols: [],
+          seenAt: this.now(),
+          error: why,
+        });
+      return pass(why);
+    }
     const log = (protocols: string[], error?: string) =>
       recordChallenge(db, {
         origin: req.origin,
@@ -176,10 +239,8 @@ export class PaymentService {
       return pass(why);
     }
 
-    // The browser attached our cached token to this request and the server still said 402: the
-    // token is no good any more. Drop it and pay the new challenge (once: the retry carries the new one).
-    const stale = await this.deps.tokens.matching(req.url);
-    if (stale) await this.deps.tokens.drop(stale);
+    // A token the browser attached that the server no longer takes is replaced when the new
+    // challenge is paid, never dropped on a page's word: a forged 402 must not cost the user a token.
 
     const railRecord = req.railId ? await db.rails.get(req.railId) : await this.deps.defaultRail();
     if (!railRecord) {
@@ -232,13 +293,13 @@ export class PaymentService {
       const terms =
         quote.kind === 'l402'
           ? scaleTerms(
-              readReviewTerms(quote.challenge.paybound, quote.amountMsat, req.url),
+              readReviewTerms(quote.challenge.paybound, quote.amountMsat, req.url, req.origin),
               1n,
               quote.paymentHash,
               'msat',
             )
           : scaleTerms(
-              readReviewTerms(quote.mpp.paybound, BigInt(quote.mpp.request.amount), req.url),
+              readReviewTerms(quote.mpp.paybound, BigInt(quote.mpp.request.amount), req.url, req.origin),
               1000n,
               quote.paymentHash,
               'sat',
@@ -299,10 +360,16 @@ export class PaymentService {
       return pass('no exchange rate is available to check this charge against your budgets', true);
     }
     const now = this.now();
+    const site = siteOf(req.origin) ?? req.origin;
+    const topSite = req.topOrigin !== undefined ? siteOf(req.topOrigin) : undefined;
+    const payee = payeeOfQuote(quote);
     const common = {
       id: this.newId(),
       key,
       origin: req.origin,
+      site,
+      ...(topSite !== undefined && topSite !== site ? { topSite } : {}),
+      ...(payee ? { payee } : {}),
       url: req.url,
       method: req.method.toUpperCase(),
       ...(req.tabId !== undefined ? { tabId: req.tabId } : {}),
@@ -357,6 +424,7 @@ export class PaymentService {
       throw e;
     }
     if (reserved.kind === 'known') return this.verdictFor(reserved.payment);
+    if (reserved.kind === 'refused') return pass(reserved.reason, true);
     if (reserved.kind === 'denied') return pass(reserved.decision.reasons.join('; '), true);
     const payment = reserved.payment;
 
@@ -366,8 +434,15 @@ export class PaymentService {
       return verdict;
     }
     const offerExpiresAt = payment.invoiceExpiresAt;
-    const expiresInMs = offerExpiresAt * 1000 - this.now() - EXPIRY_MARGIN_SECONDS * 1000;
-    const timer = setTimeout(() => void this.deps.approvals.withdraw(payment.id), Math.max(0, expiresInMs));
+    const withdrawAt = offerExpiresAt * 1000 - EXPIRY_MARGIN_SECONDS * 1000;
+    const expiresInMs = withdrawAt - this.now();
+    // An alarm withdraws the quote even if this worker stops meanwhile; the timer is exact while
+    // it runs. Timers overflow past ~24.8 days (they would fire at once): those wait for the alarm.
+    await this.deps.wakeAt?.(payment.id, withdrawAt).catch(() => {});
+    const timer =
+      expiresInMs <= MAX_TIMER_MS
+        ? setTimeout(() => void this.deps.approvals.withdraw(payment.id), Math.max(0, expiresInMs))
+        : undefined;
     const decision = await this.deps.approvals.request(payment).finally(() => clearTimeout(timer));
     // The user chose another wallet: this quote was withdrawn, and the page gets the new flow's outcome.
     const switched = this.switchedTo.get(payment.id);
@@ -376,12 +451,9 @@ export class PaymentService {
       return switched;
     }
     if (decision === 'denied') {
-      const expired = this.now() / 1000 + EXPIRY_MARGIN_SECONDS >= offerExpiresAt;
-      return this.fail(
-        payment.id,
-        expired ? 'expired' : 'denied',
-        expired ? 'the offer expired before approval' : 'you denied the payment',
-      );
+      await this.release(payment.id);
+      const after = await db.payments.get(payment.id);
+      return pass(after?.failure?.reason ?? 'you denied the payment');
     }
     return this.pay(payment.id);
   }
@@ -505,11 +577,17 @@ export class PaymentService {
       return pass('no payment is waiting for this page wallet');
     }
     if (input.preimage === undefined) {
-      return this.fail(
-        p.id,
-        'wallet_error',
-        `the page wallet did not pay: ${input.error ?? 'no reason given'}`,
-      );
+      // The page's word cannot release money: its wallet may have paid all the same. Until the
+      // invoice can no longer be paid, the amount stays reserved (then `expire` settles it).
+      const until = new Date(p.invoiceExpiresAt * 1000).toISOString();
+      await this.setState(p.id, 'unknown', {
+        failure: {
+          code: 'page_wallet_unconfirmed',
+          reason: `the page said its wallet did not pay (${cleanMerchantText(input.error ?? 'no reason given', 200).text}); Paybound cannot check a wallet inside a web page, so the amount stays reserved until the invoice expires at ${until}`,
+        },
+      });
+      await this.deps.wakeAt?.(p.id, p.invoiceExpiresAt * 1000).catch(() => {});
+      return pass('the page wallet did not pay; the amount stays reserved until the invoice expires');
     }
     return this.settlePaid(p, input.preimage);
   }
@@ -628,9 +706,19 @@ export class PaymentService {
     // MPP credentials are single use: never cached. Nor is an estimated or reviewed charge's
     // token: each such call is its own charge, settled and reviewed on its own.
     if (payment.protocol === 'l402' && !payment.review && !payment.estimate) {
-      await this.deps.tokens.store(payment.url, authorization, payment.id).catch((e: unknown) => {
-        console.error('paybound: token not cached', e);
-      });
+      const owner = {
+        site: payment.site,
+        resource: payment.via === 'navigation' ? ('navigation' as const) : ('fetch' as const),
+        ...(payment.tabId !== undefined ? { tabId: payment.tabId } : {}),
+      };
+      await this.deps.tokens
+        .store(owner, payment.url, authorization, payment.id)
+        .catch(async (e: unknown) => {
+          console.error('paybound: token not cached', e);
+          // The old token's rule would overwrite the retry's new credential: take it away.
+          const stale = await this.deps.tokens.matching(owner, payment.url).catch(() => undefined);
+          if (stale) await this.deps.tokens.drop(stale).catch(() => {});
+        });
     }
     return { action: 'retry', authorization, reason: 'paid', paymentId: payment.id };
   }
@@ -668,6 +756,65 @@ export class PaymentService {
     }
   }
 
+  /**
+   * A payment's time ran out (its alarm, or the start-up tidy): a quote nobody approved is
+   * withdrawn and released; a page-wallet payment the page said failed, whose invoice can no
+   * longer be paid, is released, with the ledger saying it was never confirmed either way.
+   */
+  async expire(paymentId: string): Promise<void> {
+    const p = await this.deps.db.payments.get(paymentId);
+    if (!p) return;
+    const nowS = this.now() / 1000;
+    if (
+      p.state === 'reserved' &&
+      p.approval === 'waiting' &&
+      nowS + EXPIRY_MARGIN_SECONDS >= p.invoiceExpiresAt
+    ) {
+      await this.deps.approvals.withdraw(p.id);
+      // With nobody waiting on the decision (another worker asked), release here.
+      await this.release(p.id);
+    } else if (
+      p.state === 'unknown' &&
+      p.failure?.code === 'page_wallet_unconfirmed' &&
+      nowS >= p.invoiceExpiresAt
+    ) {
+      await this.setState(p.id, 'failed', {
+        failure: {
+          code: 'page_wallet_unconfirmed',
+          reason: `${p.failure.reason}; the invoice has expired, so the reservation was released — check your wallet's history if in doubt`,
+        },
+      });
+    }
+  }
+
+  /**
+   * A quote that was denied (the user, a closed window, an expiry) gives its reservation back,
+   * whoever decided and whichever worker is running: nothing else waits to do it after a restart.
+   */
+  async release(paymentId: string): Promise<void> {
+    const p = await this.deps.db.payments.get(paymentId);
+    if (p?.state !== 'reserved' || p.approval !== 'denied') return;
+    const expired = this.now() / 1000 + EXPIRY_MARGIN_SECONDS >= p.invoiceExpiresAt;
+    await this.fail(
+      p.id,
+      expired ? 'expired' : 'denied',
+      expired ? 'the offer expired before approval' : 'you denied the payment',
+    );
+  }
+
+  /**
+   * On start: rows a dead worker left half-decided. Denied quotes are released; waiting ones whose
+   * offer expired are withdrawn; page-wallet payments past their invoice's expiry are settled.
+   */
+  async tidy(): Promise<void> {
+    const { db } = this.deps;
+    const reserved = await db.payments.where('state').anyOf('reserved', 'unknown').toArray();
+    for (const p of reserved) {
+      if (p.state === 'reserved' && p.approval === 'denied') await this.release(p.id);
+      else await this.expire(p.id);
+    }
+  }
+
   private verdictFor(p: PaymentRecord): ChallengeVerdict {
     if ((p.state === 'paid' || p.state === 'accepted') && p.mpp && p.receipt) {
       return {
@@ -702,6 +849,7 @@ export class PaymentService {
       await settleReservation(this.deps.db, id, 'committed');
       if (state === 'paid') await this.deps.onPaid?.(id).catch(() => {});
       const p = await this.deps.db.payments.get(id);
+      if (p && state === 'paid') await notePaid(this.deps.db, p, this.now()).catch(() => {});
       if (p) await this.deps.notify?.afterCommit(p).catch(() => {});
     } else if (state === 'failed') await settleReservation(this.deps.db, id, 'released');
   }

@@ -5,12 +5,44 @@
 import { type Provision, parseProvision } from '../../core/config/provisioning';
 import { getSetting, setSetting } from '../../db/queries';
 import type { PayboundDb, RailRecord } from '../../db/schema';
+import { loadRules } from './rules';
 
 export async function applyProvisioning(db: PayboundDb, raw: unknown, now = Date.now()): Promise<boolean> {
   if (raw === null || raw === undefined) return false;
   if (await getSetting(db, 'provisionedAt', null)) return false;
   const provision = parseProvision(raw);
-  await db.transaction('rw', db.rails, db.settings, async () => {
+  await db.transaction('rw', [db.rails, db.settings, db.sites], async () => {
+    for (const site of provision.sites) {
+      await db.sites.put({
+        site: site.site,
+        firstApprovedAt: now,
+        payees: site.payees.map((p) => ({ ...p, firstAt: now })),
+      });
+    }
+    const trusted = provision.sites.flatMap((site) =>
+      site.autoPay
+        ? [
+            {
+              site: site.site,
+              mode: 'trusted' as const,
+              ...(site.autoPay.perChargeMinor !== undefined
+                ? { autoLimitMinor: BigInt(site.autoPay.perChargeMinor) }
+                : {}),
+              dayLimitMinor: BigInt(site.autoPay.perDayMinor),
+            },
+          ]
+        : [],
+    );
+    if (trusted.length > 0 || provision.autoDayCapMinor !== undefined) {
+      const rules = await loadRules(db);
+      await setSetting(db, 'rules', {
+        ...rules,
+        sites: [...rules.sites, ...trusted],
+        ...(provision.autoDayCapMinor !== undefined
+          ? { autoDayCapMinor: BigInt(provision.autoDayCapMinor) }
+          : {}),
+      });
+    }
     for (const [i, rail] of provision.rails.entries()) {
       const base = { id: rail.id ?? `${rail.kind}-${i + 1}`, network: rail.network, createdAt: now };
       await db.rails.put(railRecord(rail, base));

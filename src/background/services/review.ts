@@ -12,6 +12,7 @@
  * Money that comes back is counted from the user's own wallet (or the card service), never from
  * the app's word, and only then stops counting against the budgets.
  */
+import { reviewUrlProblem } from '../../core/challenge/review';
 import { decodeInvoice, isExpired } from '../../core/lightning/bolt11';
 import { formatMinor, formatMsatAsSats, msatToMinor } from '../../core/money/rates';
 import { refundSpend } from '../../db/ledger';
@@ -719,6 +720,10 @@ export class ReviewService {
   private async tellApp(p: PaymentRecord, body: Record<string, string>): Promise<AppAnswer> {
     const review = p.review;
     if (!review) throw new Error('no review endpoint');
+    // Checked again at the door (the terms were checked when quoted; a backup or an older record
+    // may not have been): only where the paying page could have sent this itself.
+    const problem = reviewUrlProblem(review.refundUrl, p.url, p.origin);
+    if (problem) throw new Error(`not sent: ${problem}`);
     let res: Response;
     try {
       res = await fetch(review.refundUrl, {
@@ -726,6 +731,9 @@ export class ReviewService {
         headers: { 'Content-Type': 'application/json' },
         body: JSON.stringify({ v: 1, charge: review.chargeId, ...body }),
         credentials: 'omit',
+        // A redirect could lead anywhere, this extension's fetch skipping CORS: refused.
+        redirect: 'error',
+        referrerPolicy: 'no-referrer',
         signal: AbortSignal.timeout(REVIEW_TIMEOUT_MS),
       });
     } catch {

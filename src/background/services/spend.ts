@@ -15,7 +15,7 @@ export async function spendSummary(db: PayboundDb, now = Date.now()): Promise<Bu
         id: b.id,
         label: b.label,
         period: b.period,
-        scope: b.scope.kind === 'global' ? 'all sites' : b.scope.origin,
+        scope: b.scope.kind === 'global' ? 'all sites' : b.scope.site,
         currency,
         limitMinor: b.limitMinor.toString(),
         spentMinor: (total?.committedMinor ?? 0n).toString(),

@@ -1,8 +1,13 @@
 /**
- * Paid L402 tokens, cached per API origin and path prefix, and attached by the browser itself:
- * each token is a declarativeNetRequest session rule that sets `Authorization` on matching
- * requests. Pages pay nothing extra per request, top-level page loads get the header too, and the
- * page's script never holds a token before it has paid for one.
+ * Paid L402 tokens, cached per paying site, API origin and path prefix, and attached by the
+ * browser itself: each token is a declarativeNetRequest session rule that sets `Authorization`
+ * on matching requests. Pages pay nothing extra per request, and the page's script never holds a
+ * token before it has paid for one.
+ *
+ * A token stays with the site that paid (DESIGN §9): a fetch/XHR token is attached only to
+ * XHR/fetch requests that site's pages start (`initiatorDomains`), a page-load token only to the
+ * top-level page load of the tab that paid (`tabIds`). Another site's fetch, image or frame
+ * pointed at the same API gets nothing.
  */
 import type { DeclarativeNetRequest } from 'webextension-polyfill';
 import type { PayboundDb, TokenRecord } from '../../db/schema';
@@ -12,14 +17,18 @@ export interface RuleApi {
   getSessionRules(): Promise<DeclarativeNetRequest.Rule[]>;
 }
 
-const RESOURCE_TYPES: DeclarativeNetRequest.ResourceType[] = [
-  'main_frame',
-  'sub_frame',
-  'xmlhttprequest',
-  'image',
-  'media',
-  'other',
-];
+/** What a token pays for, as the browser names the request types. */
+const RESOURCE_TYPES: Record<TokenRecord['resource'], DeclarativeNetRequest.ResourceType[]> = {
+  fetch: ['xmlhttprequest'],
+  navigation: ['main_frame'],
+};
+
+/** Who paid for a token and what for. */
+export interface TokenOwner {
+  site: string;
+  resource: TokenRecord['resource'];
+  tabId?: number;
+}
 
 /** The scope a token covers: the URL's origin and its path up to the last '/'. */
 export function tokenScope(url: string): { origin: string; pathPrefix: string } {
@@ -34,6 +43,10 @@ export function tokenScope(url: string): { origin: string; pathPrefix: string } 
 const FILTER_SAFE = /^[^*^|]*$/;
 
 function ruleFor(token: Required<Pick<TokenRecord, 'id'>> & TokenRecord): DeclarativeNetRequest.Rule {
+  const owner: DeclarativeNetRequest.RuleConditionType =
+    token.resource === 'navigation'
+      ? { tabIds: [token.tabId ?? -1] }
+      : { initiatorDomains: [token.site.replace(/^\[|\]$/g, '')] };
   return {
     id: token.id,
     priority: 1,
@@ -41,7 +54,11 @@ function ruleFor(token: Required<Pick<TokenRecord, 'id'>> & TokenRecord): Declar
       type: 'modifyHeaders',
       requestHeaders: [{ header: 'authorization', operation: 'set', value: token.authorization }],
     },
-    condition: { urlFilter: `|${token.origin}${token.pathPrefix}`, resourceTypes: RESOURCE_TYPES },
+    condition: {
+      urlFilter: `|${token.origin}${token.pathPrefix}`,
+      resourceTypes: RESOURCE_TYPES[token.resource],
+      ...owner,
+    },
   };
 }
 
@@ -54,38 +71,52 @@ export class TokenService {
     private readonly now: () => number = Date.now,
   ) {}
 
-  /** The token that the browser attached to a request for this URL, if any (longest prefix). */
-  async matching(url: string): Promise<TokenRecord | undefined> {
+  /** The token this owner's requests to this URL carry, if any (longest prefix). */
+  async matching(owner: TokenOwner, url: string): Promise<TokenRecord | undefined> {
     const { origin } = tokenScope(url);
     const path = new URL(url).pathname;
     const candidates = await this.db.tokens
-      .where('[origin+pathPrefix]')
-      .between([origin, ''], [origin, '\uffff'])
+      .where('[site+resource+origin+pathPrefix]')
+      .between([owner.site, owner.resource, origin, ''], [owner.site, owner.resource, origin, '\uffff'])
       .toArray();
     return candidates
-      .filter((t) => path.startsWith(t.pathPrefix))
+      .filter((t) => path.startsWith(t.pathPrefix) && (owner.resource === 'fetch' || t.tabId === owner.tabId))
       .sort((a, b) => b.pathPrefix.length - a.pathPrefix.length)[0];
   }
 
   /**
-   * Keeps the token for its scope, replacing the one before. Stores run one after another: the
-   * database row and the session rule of a scope must change together, or a stale rule could
-   * outlive its row.
+   * Keeps the token for its owner and scope, replacing that owner's token before. Stores run one
+   * after another: the database row and the session rule of a scope must change together, or a
+   * stale rule could outlive its row.
    */
-  store(url: string, authorization: string, paymentId: string): Promise<void> {
-    const run = this.queue.then(() => this.storeNow(url, authorization, paymentId));
+  store(owner: TokenOwner, url: string, authorization: string, paymentId: string): Promise<void> {
+    const run = this.queue.then(() => this.storeNow(owner, url, authorization, paymentId));
     this.queue = run.catch(() => {});
     return run;
   }
 
-  private async storeNow(url: string, authorization: string, paymentId: string): Promise<void> {
+  private async storeNow(
+    owner: TokenOwner,
+    url: string,
+    authorization: string,
+    paymentId: string,
+  ): Promise<void> {
     const scope = tokenScope(url);
     if (!FILTER_SAFE.test(scope.origin + scope.pathPrefix)) return;
-    const record = { ...scope, authorization, paymentId, createdAt: this.now() };
+    if (owner.resource === 'navigation' && owner.tabId === undefined) return;
+    const record: TokenRecord = {
+      site: owner.site,
+      resource: owner.resource,
+      ...(owner.resource === 'navigation' ? { tabId: owner.tabId } : {}),
+      ...scope,
+      authorization,
+      paymentId,
+      createdAt: this.now(),
+    };
     const { id, previousId } = await this.db.transaction('rw', this.db.tokens, async () => {
       const previous = await this.db.tokens
-        .where('[origin+pathPrefix]')
-        .equals([scope.origin, scope.pathPrefix])
+        .where('[site+resource+origin+pathPrefix]')
+        .equals([owner.site, owner.resource, scope.origin, scope.pathPrefix])
         .first();
       if (previous?.id !== undefined) await this.db.tokens.delete(previous.id);
       return { id: await this.db.tokens.add(record), previousId: previous?.id };
@@ -102,9 +133,26 @@ export class TokenService {
     await this.rules.updateSessionRules({ removeRuleIds: [token.id] });
   }
 
-  /** Session rules vanish with the browser; the tokens do not. Re-create the rules on start. */
+  /** A page-load token belongs to one tab: when the tab is gone, so is the token. */
+  async dropTabTokens(tabId: number): Promise<void> {
+    const gone = (await this.db.tokens.toArray()).filter(
+      (t) => t.resource === 'navigation' && t.tabId === tabId,
+    );
+    for (const t of gone) await this.drop(t);
+  }
+
+  /**
+   * Session rules vanish with the browser; the tokens do not. Re-create the rules on start. No
+   * session rules at all means the browser (not just the worker) started: tab ids start again
+   * then, so page-load tokens, each bound to one tab, are dropped.
+   */
   async syncRules(): Promise<void> {
-    const [tokens, existing] = await Promise.all([this.db.tokens.toArray(), this.rules.getSessionRules()]);
+    let [tokens, existing] = await Promise.all([this.db.tokens.toArray(), this.rules.getSessionRules()]);
+    if (existing.length === 0) {
+      const stale = tokens.filter((t) => t.resource === 'navigation');
+      await this.db.tokens.bulkDelete(stale.flatMap((t) => (t.id !== undefined ? [t.id] : [])));
+      tokens = tokens.filter((t) => t.resource !== 'navigation');
+    }
     await this.rules.updateSessionRules({
       removeRuleIds: existing.map((r) => r.id),
       addRules: tokens.filter((t): t is TokenRecord & { id: number } => t.id !== undefined).map(ruleFor),

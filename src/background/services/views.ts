@@ -1,5 +1,6 @@
 /** Ledger records as the UI sees them: bigints become decimal strings (messages are JSON). */
 import { msatToMinor } from '../../core/money/rates';
+import { cleanMerchantText } from '../../core/text/sanitize';
 import type { ChallengeRecord, DisputeRecord, PaymentRecord } from '../../db/schema';
 import type { ChallengeRecordView, DisputeView, PaymentView, QuoteView } from '../../messages/map';
 
@@ -18,19 +19,28 @@ function estimateMinor(p: PaymentRecord): { estimateMinor?: { min: string; max: 
     : {};
 }
 
+/** The app's words as a person may read them: cleaned, cut, and said when they were altered. */
+function merchantText(raw: string | undefined): { description?: string; descriptionAltered?: boolean } {
+  if (raw === undefined) return {};
+  const clean = cleanMerchantText(raw);
+  return { description: clean.text, ...(clean.altered ? { descriptionAltered: true } : {}) };
+}
+
 export function quoteView(
   p: PaymentRecord,
   now: number,
   currency: string,
   railKind: string,
   rails: QuoteView['rails'],
+  consent: Pick<QuoteView, 'site' | 'topSite' | 'lookalike' | 'firstPayment' | 'payee' | 'autoOffer'>,
 ): QuoteView {
   return {
     id: p.id,
     origin: p.origin,
+    ...consent,
     url: p.url,
     method: p.method,
-    ...(p.description !== undefined ? { description: p.description } : {}),
+    ...merchantText(p.description),
     amountMsat: p.amountMsat.toString(),
     ...(p.amountMinor !== undefined ? { amountMinor: p.amountMinor.toString() } : {}),
     currency: p.rate?.currency ?? currency,
@@ -73,7 +83,7 @@ export function paymentView(p: PaymentRecord, now: number = Date.now()): Payment
   return {
     id: p.id,
     ...(p.tabId !== undefined ? { tabId: p.tabId } : {}),
-    ...(p.description !== undefined ? { description: p.description } : {}),
+    ...(p.description !== undefined ? { description: cleanMerchantText(p.description).text } : {}),
     railId: p.railId,
     origin: p.origin,
     url: p.url,

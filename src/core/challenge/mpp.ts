@@ -7,7 +7,9 @@
  *   Authorization: Payment <base64url JSON {challenge: {…}, payload: {…}}>
  * Credentials are single use: never cached.
  */
+
 import { base64urlnopad } from '@scure/base';
+import { stripPadding } from '../text/base64';
 import type { AuthChallenge } from './www-authenticate';
 
 export interface MppRequest {
@@ -47,7 +49,7 @@ const textDecoder = new TextDecoder();
 function decodeRequest(encoded: string): MppRequest {
   let parsed: unknown;
   try {
-    parsed = JSON.parse(textDecoder.decode(base64urlnopad.decode(encoded.replace(/=+$/, ''))));
+    parsed = JSON.parse(textDecoder.decode(base64urlnopad.decode(stripPadding(encoded))));
   } catch {
     throw new MppChallengeError('the payment request does not decode (base64url JSON expected)');
   }

@@ -3,7 +3,10 @@
  * auth-param `paybound="<base64url JSON>"` on an L402 or Payment challenge (README, "Estimates and
  * the review window"). Amounts are in the challenge's own unit; `max` must be what is charged.
  */
+
 import { base64urlnopad } from '@scure/base';
+import { isLoopbackHost, isPrivateHost, sameSite } from '../site/site';
+import { stripPadding } from '../text/base64';
 
 export interface ReviewTerms {
   /** The range the app expects the actual amount to fall in, in the challenge's unit. */
@@ -38,18 +41,51 @@ function isObject(v: unknown): v is Record<string, unknown> {
 }
 
 /**
+ * Where the wallet may send review calls (accept, reject, status) for a charge: only a place the
+ * paying page could have sent the same request itself. https (http only on loopback), the same
+ * origin as the charged request, the same site as the page that asked, and no private-network
+ * address unless the charged request itself went to one. Returns why not, or undefined when fine.
+ */
+export function reviewUrlProblem(
+  refundUrl: string,
+  requestUrl: string,
+  pageOrigin: string,
+): string | undefined {
+  let refund: URL;
+  let request: URL;
+  try {
+    refund = new URL(refundUrl);
+    request = new URL(requestUrl);
+  } catch {
+    return 'the refund URL is not a URL';
+  }
+  const host = refund.hostname;
+  if (refund.protocol !== 'https:' && !(refund.protocol === 'http:' && isLoopbackHost(host)))
+    return 'the refund URL must use https';
+  if (refund.username || refund.password) return 'the refund URL must not carry a user name or password';
+  // The review endpoint gets the proof of payment: only the site that was paid may have it.
+  if (refund.origin !== request.origin) return 'the refund URL is on another site than the charge';
+  if (!sameSite(refund.href, pageOrigin)) return 'the refund URL is on another site than the page that paid';
+  if (isPrivateHost(host) && !isPrivateHost(request.hostname))
+    return 'the refund URL is a private network address';
+  return undefined;
+}
+
+/**
  * Reads the `paybound` param of a challenge. `charged` is the amount the challenge charges, in its
- * unit; `requestUrl` is the URL that was answered with the 402. Absent param: no terms.
+ * unit; `requestUrl` is the URL that was answered with the 402; `pageOrigin` is the origin the
+ * browser reported for the page that asked. Absent param: no terms.
  */
 export function readReviewTerms(
   raw: string | undefined,
   charged: bigint,
   requestUrl: string,
+  pageOrigin: string = requestUrl,
 ): ReviewTerms | undefined {
   if (raw === undefined) return undefined;
   let parsed: unknown;
   try {
-    parsed = JSON.parse(textDecoder.decode(base64urlnopad.decode(raw.replace(/=+$/, ''))));
+    parsed = JSON.parse(textDecoder.decode(base64urlnopad.decode(stripPadding(raw))));
   } catch {
     return fail('not base64url JSON');
   }
@@ -76,18 +112,10 @@ export function readReviewTerms(
     if (typeof r.window !== 'number' || !Number.isSafeInteger(r.window) || r.window < 1)
       return fail('the review window must be a whole number of seconds');
     if (typeof r.refund !== 'string') return fail('the review needs a refund URL');
-    let refund: URL;
-    let request: URL;
-    try {
-      refund = new URL(r.refund);
-      request = new URL(requestUrl);
-    } catch {
-      return fail('the refund URL is not a URL');
-    }
-    if (refund.protocol !== 'https:' && refund.protocol !== 'http:')
-      return fail('the refund URL must be http(s)');
-    // The review endpoint gets the proof of payment: only the site that was paid may have it.
-    if (refund.origin !== request.origin) return fail('the refund URL is on another site than the charge');
+    if (r.refund.length > 2048) return fail('the refund URL is too long');
+    const problem = reviewUrlProblem(r.refund, requestUrl, pageOrigin);
+    if (problem) return fail(problem);
+    const refund = new URL(r.refund);
     terms.review = {
       windowMs: Math.min(r.window * 1000, REVIEW_WINDOW_CAP_MS),
       refundUrl: refund.href,

@@ -35,6 +35,34 @@ export const ProvisionSchema = v.strictObject({
     ),
     [],
   ),
+  /**
+   * Sites the profile starts as if the user had already approved a payment to them (their
+   * payees known), optionally allowed to pay automatically: lets tests and demos start past the
+   * first-payment prompt. A site is a registrable domain (`127.0.0.1`, `example.com`).
+   */
+  sites: v.optional(
+    v.array(
+      v.strictObject({
+        site: v.pipe(v.string(), v.regex(/^[a-z0-9.:-]{1,253}$/)),
+        payees: v.optional(
+          v.array(
+            v.strictObject({ kind: v.picklist(['node', 'card']), id: v.pipe(v.string(), v.maxLength(200)) }),
+          ),
+          [],
+        ),
+        /** Let it pay automatically: per charge (default: the global automatic limit) and per day. */
+        autoPay: v.optional(
+          v.strictObject({
+            perChargeMinor: v.optional(v.pipe(v.string(), v.regex(/^\d{1,15}$/))),
+            perDayMinor: v.pipe(v.string(), v.regex(/^\d{1,15}$/)),
+          }),
+        ),
+      }),
+    ),
+    [],
+  ),
+  /** The daily cap on automatic payments across all sites, minor units (default 200). */
+  autoDayCapMinor: v.optional(v.pipe(v.string(), v.regex(/^\d{1,15}$/))),
   /** Base URL of the card service that links cards (server/card). */
   cardServiceUrl: v.optional(v.pipe(v.string(), v.url())),
   /** Base URL of the rate source (`GET <url>/v1/rates?base=BTC`). */

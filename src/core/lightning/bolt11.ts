@@ -127,6 +127,10 @@ interface Field {
 export function decodeInvoice(invoice: string): DecodedInvoice {
   if (typeof invoice !== 'string') fail('not_a_string', 'invoice must be a string');
   if (invoice.length > MAX_LENGTH) fail('too_long', `invoice is longer than ${MAX_LENGTH} characters`);
+  // ASCII only, before any case folding: U+212A (Kelvin) lower-cases to 'k', so a look-alike
+  // string would verify and then be handed to the wallet as something other than the invoice.
+  if (!/^[\x21-\x7e]*$/.test(invoice))
+    fail('invalid_character', 'invoice has a character outside printable ASCII');
   const lower = invoice.toLowerCase();
   if (invoice !== lower && invoice !== invoice.toUpperCase()) {
     fail('mixed_case', 'invoice mixes upper and lower case');

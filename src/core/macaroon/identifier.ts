@@ -7,7 +7,9 @@
  * field, so this reads the V2 binary serialisation that L402 servers (aperture, lnd) send. The tests
  * cross-check it against that library.
  */
+
 import { base64, base64urlnopad, hex } from '@scure/base';
+import { stripPadding } from '../text/base64';
 
 export class MacaroonError extends Error {
   constructor(message: string) {
@@ -20,9 +22,10 @@ const MAX_MACAROON_BYTES = 16 * 1024;
 
 /** Accepts standard or URL-safe base64, padded or not, as servers send both. */
 export function decodeBase64Loose(text: string): Uint8Array {
-  const trimmed = text.trim();
-  if (!/^[A-Za-z0-9+/_-]+={0,2}$/.test(trimmed)) throw new MacaroonError('macaroon is not base64');
-  const unpadded = trimmed.replace(/=+$/, '');
+  // No trimming: the credential carries the macaroon exactly as received, so what is checked
+  // here must be exactly that string (a padded one would be refused by the server after paying).
+  if (!/^[A-Za-z0-9+/_-]+={0,2}$/.test(text)) throw new MacaroonError('macaroon is not base64');
+  const unpadded = stripPadding(text);
   try {
     if (/[-_]/.test(unpadded)) return base64urlnopad.decode(unpadded);
     const padded = unpadded + '='.repeat((4 - (unpadded.length % 4)) % 4);

@@ -38,6 +38,11 @@ export function preflightMppLightning(
     if (e instanceof InvoiceError) return failure('bad_invoice', `the invoice is invalid: ${e.message}`);
     throw e;
   }
+  // The server checks the preimage against the hash it stated: a request stating another
+  // invoice's hash would be paid and then refused.
+  const stated = c.request.methodDetails?.paymentHash;
+  if (stated !== undefined && (typeof stated !== 'string' || stated.toLowerCase() !== invoice.paymentHash))
+    return failure('hash_mismatch', 'the payment request names a different payment than its invoice');
   if (invoice.amountMsat === null)
     return failure('no_amount', 'the invoice has no amount, so there is nothing to quote');
   if (invoice.amountMsat !== BigInt(c.request.amount) * 1000n) {

@@ -4,17 +4,25 @@
  * decision carries its reasons, shown in the quote window.
  */
 import { periodKey } from './periods';
-import { type Budget, type Rules, totalKey } from './rules';
+import { autoTotalKeys, type Budget, type Rules, totalKey } from './rules';
 
 export type Tier = 'auto' | 'confirm' | 'strong' | 'overage' | 'deny';
 
 const ORDER: Record<Tier, number> = { auto: 0, confirm: 1, strong: 2, overage: 3, deny: 4 };
 
 export interface Charge {
-  /** The site that asked (browser-reported origin). */
-  origin: string;
+  /** The site that asked: the registrable domain of the frame the browser reported. */
+  site: string;
   /** User-currency amount, rounded up. */
   amountMinor: bigint;
+}
+
+/** What the user agreed to before, with their own clicks (DESIGN §9, consent). */
+export interface Consent {
+  /** A payment to this site was approved in the quote window before. */
+  siteKnown: boolean;
+  /** A payment to this payee (Lightning node, card merchant) was approved for this site before. */
+  payeeKnown: boolean;
 }
 
 export interface BudgetEffect {
@@ -34,6 +42,8 @@ export interface Decision {
   tier: Tier;
   reasons: string[];
   budgets: BudgetEffect[];
+  /** An automatic payment also counts into today's automatic totals (all sites, this site). */
+  autoKeys?: string[];
 }
 
 export interface PolicyInput {
@@ -41,19 +51,23 @@ export interface PolicyInput {
   rules: Rules;
   /** Running totals (reserved + committed) by total key. */
   totals: ReadonlyMap<string, bigint>;
-  /** Automatic payments to this origin within the runaway window. */
+  /** Automatic payments to this site within the runaway window. */
   recentAutoCount: number;
+  consent: Consent;
   nowMs: number;
 }
+
+/** What a trusted site may pay a day without asking, unless its rule says otherwise (1.00). */
+export const DEFAULT_SITE_DAY_LIMIT_MINOR = 100n;
 
 /** Anything above this is not a real charge for a person (1 000 000.00 in the user's currency). */
 export const ABSURD_MINOR = 100_000_000n;
 
-export function appliesTo(b: Budget, origin: string): boolean {
-  return b.scope.kind === 'global' || b.scope.origin === origin;
+export function appliesTo(b: Budget, site: string): boolean {
+  return b.scope.kind === 'global' || b.scope.site === site;
 }
 
-export function decide({ charge, rules, totals, recentAutoCount, nowMs }: PolicyInput): Decision {
+export function decide({ charge, rules, totals, recentAutoCount, consent, nowMs }: PolicyInput): Decision {
   const reasons: string[] = [];
   let tier: Tier = 'auto';
   const raise = (to: Tier, why: string) => {
@@ -66,23 +80,39 @@ export function decide({ charge, rules, totals, recentAutoCount, nowMs }: Policy
   if (charge.amountMinor > ABSURD_MINOR)
     return { tier: 'deny', reasons: ['the amount is implausibly large'], budgets: [] };
 
-  const site = rules.sites.find((s) => s.origin === charge.origin);
+  const site = rules.sites.find((s) => s.site === charge.site);
   if (site?.mode === 'block')
     return { tier: 'deny', reasons: ['you blocked payments to this site'], budgets: [] };
 
-  const autoLimit =
-    site?.mode === 'trusted' && site.autoLimitMinor !== undefined ? site.autoLimitMinor : rules.autoMaxMinor;
   if (charge.amountMinor > rules.confirmMaxMinor)
     raise('strong', 'a large charge: above your confirmation limit');
-  else if (charge.amountMinor > autoLimit) raise('confirm', 'above your automatic-payment limit');
-  if (site?.mode === 'ask') raise('confirm', 'you asked to approve every payment to this site');
-  if (recentAutoCount >= rules.runaway.maxAuto) {
-    raise('confirm', `this site was paid automatically ${recentAutoCount} times recently`);
+  // Nothing is paid without a click unless the user let this site pay automatically, knows the
+  // payee, and the charge fits the site's and the day's automatic limits.
+  const autoLimit = site?.autoLimitMinor ?? rules.autoMaxMinor;
+  const dayLimit = site?.dayLimitMinor ?? DEFAULT_SITE_DAY_LIMIT_MINOR;
+  const day = periodKey('day', nowMs, rules.timeZone);
+  const keys = autoTotalKeys(charge.site, day);
+  const autoToday = totals.get(keys.all) ?? 0n;
+  const siteAutoToday = totals.get(keys.site) ?? 0n;
+  if (!consent.siteKnown) raise('confirm', 'the first payment to this site');
+  else if (!consent.payeeKnown) raise('confirm', 'a new payee for this site');
+  // The automatic tier's own limits matter only to a charge that could still pay without a click.
+  if (tier === 'auto') {
+    if (site?.mode === 'ask') raise('confirm', 'you asked to approve every payment to this site');
+    else if (site?.mode !== 'trusted') raise('confirm', 'you have not let this site pay automatically');
+    else if (charge.amountMinor > autoLimit)
+      raise('confirm', 'above the automatic-payment limit for this site');
+    else if (siteAutoToday + charge.amountMinor > dayLimit)
+      raise('confirm', "above this site's automatic payments for today");
+    if (autoToday + charge.amountMinor > rules.autoDayCapMinor)
+      raise('confirm', 'above your daily cap on automatic payments');
+    if (recentAutoCount >= rules.runaway.maxAuto)
+      raise('confirm', `this site was paid automatically ${recentAutoCount} times recently`);
   }
 
   const budgets: BudgetEffect[] = [];
   for (const b of rules.budgets) {
-    if (!appliesTo(b, charge.origin)) continue;
+    if (!appliesTo(b, charge.site)) continue;
     const key = totalKey(b, periodKey(b.period, nowMs, rules.timeZone));
     const beforeMinor = totals.get(key) ?? 0n;
     const afterMinor = beforeMinor + charge.amountMinor;
@@ -99,5 +129,5 @@ export function decide({ charge, rules, totals, recentAutoCount, nowMs }: Policy
     if (overMinor > 0n) raise('overage', `this would exceed "${b.label}"`);
   }
   if (reasons.length === 0) reasons.push('small and within every budget');
-  return { tier, reasons, budgets };
+  return { tier, reasons, budgets, ...(tier === 'auto' ? { autoKeys: [keys.all, keys.site] } : {}) };
 }

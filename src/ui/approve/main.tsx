@@ -1,7 +1,7 @@
-import { useEffect, useRef, useState } from 'react';
-import { formatMinor, formatMsatAsSats } from '../../core/money/rates';
+import { type MouseEvent, type ReactNode, useEffect, useRef, useState } from 'react';
+import { formatMinor, formatMsatAsSats, minorToInput, parseMoneyInput } from '../../core/money/rates';
 import type { QuoteView } from '../../messages/map';
-import { durationText, t } from '../shared/i18n';
+import { durationText, type MessageKey, t } from '../shared/i18n';
 import { mount } from '../shared/mount';
 import { useApproveStore } from './store';
 import './approve.css';
@@ -29,26 +29,187 @@ function countdown(seconds: number): string {
   return `${m}:${String(s).padStart(2, '0')}`;
 }
 
+// U+0001 marks where an element goes inside a translated sentence, wherever the language puts it
+// (chrome.i18n drops U+0000 from substitutions).
+const SLOT = '\u0001';
+
+/** A one-placeholder message with `slot` (an element: a site name, an input) where the placeholder is. */
+function withSlot(key: MessageKey, slot: ReactNode): ReactNode {
+  const parts = t(key, SLOT).split(SLOT);
+  // A message without the placeholder (a missing translation gives back its key): keep the slot visible.
+  if (parts.length < 2) {
+    return (
+      <>
+        {parts[0]} {slot}
+      </>
+    );
+  }
+  return (
+    <>
+      {parts[0]}
+      {slot}
+      {parts.slice(1).join('')}
+    </>
+  );
+}
+
+/** How long the window must have been visible and focused, without a break, before Pay works. */
+const ARM_DELAY_MS = 1000;
+
+const attentive = (): boolean => document.visibilityState === 'visible' && document.hasFocus();
+
+/**
+ * True once the window has been visible and focused for ARM_DELAY_MS in a row while showing this
+ * quote. A window that pops up under a click or key press meant for something else (or a page that
+ * times one to land on Pay) must not approve: losing focus or visibility starts the clock again, and
+ * so does the next quote.
+ */
+function useArmed(quoteId: string): boolean {
+  const [armedFor, setArmedFor] = useState<string>();
+  useEffect(() => {
+    // Set from the moment the clock starts; stays set once armed, so a repeated `focus` changes nothing.
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const update = () => {
+      if (!attentive()) {
+        clearTimeout(timer);
+        timer = undefined;
+        setArmedFor(undefined);
+      } else if (timer === undefined) {
+        timer = setTimeout(() => {
+          if (attentive()) {
+            setArmedFor(quoteId);
+          } else {
+            // Attention went without an event reaching us: wait for the next focus to start again.
+            timer = undefined;
+            setArmedFor(undefined);
+          }
+        }, ARM_DELAY_MS);
+      }
+    };
+    setArmedFor(undefined);
+    update();
+    window.addEventListener('focus', update);
+    window.addEventListener('blur', update);
+    document.addEventListener('visibilitychange', update);
+    return () => {
+      clearTimeout(timer);
+      window.removeEventListener('focus', update);
+      window.removeEventListener('blur', update);
+      document.removeEventListener('visibilitychange', update);
+    };
+  }, [quoteId]);
+  // Compared by id so that a new quote is never shown armed, not even for the render before the effect.
+  return armedFor === quoteId;
+}
+
+type Limits = { perChargeMinor: string; perDayMinor: string };
+
+/** The two "pay automatically" limits typed by the user → minor units, or the reason they are not amounts. */
+function parseLimits(
+  charge: string,
+  day: string,
+  currency: string,
+): { ok: true; limits: Limits } | { ok: false; field: 'charge' | 'day'; error: string } {
+  const one = (text: string): bigint | string => {
+    try {
+      const minor = parseMoneyInput(text, currency);
+      return minor > 0n ? minor : t('quoteAllowAutoPositive');
+    } catch (e) {
+      return e instanceof Error ? e.message : String(e);
+    }
+  };
+  const c = one(charge);
+  if (typeof c === 'string') return { ok: false, field: 'charge', error: c };
+  const d = one(day);
+  if (typeof d === 'string') return { ok: false, field: 'day', error: d };
+  return { ok: true, limits: { perChargeMinor: c.toString(), perDayMinor: d.toString() } };
+}
+
 function Quote({ quote, position, total }: { quote: QuoteView; position: number; total: number }) {
-  const { decide, busy, switchRail } = useApproveStore();
+  const { decide, busy, switchRail, blockSite } = useApproveStore();
   const [password, setPassword] = useState('');
   const [exceed, setExceed] = useState(false);
+  const offerAuto = quote.tier === 'confirm' && quote.autoOffer !== undefined;
+  const [allowAuto, setAllowAuto] = useState(false);
+  const [autoCharge, setAutoCharge] = useState(() =>
+    quote.autoOffer ? minorToInput(BigInt(quote.autoOffer.perChargeMinor), quote.currency) : '',
+  );
+  const [autoDay, setAutoDay] = useState(() =>
+    quote.autoOffer ? minorToInput(BigInt(quote.autoOffer.perDayMinor), quote.currency) : '',
+  );
+  const [autoError, setAutoError] = useState<{ field: 'charge' | 'day'; error: string }>();
   const needsPassword = quote.tier === 'strong' || quote.tier === 'overage';
   const over = quote.budgets.filter((b) => b.overMinor !== '0');
   const ready = (!needsPassword || password.length > 0) && (quote.tier !== 'overage' || exceed);
   const now = useNowSeconds();
   const remaining = quote.invoiceExpiresAt - now;
   const expired = remaining <= 0;
-  const approveRef = useRef<HTMLButtonElement>(null);
-  // biome-ignore lint/correctness/useExhaustiveDependencies: focus moves to each new quote
+  const armed = useArmed(quote.id);
+  const approveDisabled = busy || expired || !ready || !armed;
+  // Whether the pointer press that ends in a click began while Pay was armed (see onApprove).
+  const pressBeganArmed = useRef(false);
+  const titleRef = useRef<HTMLHeadingElement>(null);
+  // The window opens on who asks, never on Pay: a stray Enter or Space must not pay. (The component
+  // is keyed by quote id, so this runs for each new quote.)
   useEffect(() => {
-    if (!needsPassword) approveRef.current?.focus();
-  }, [quote.id]);
+    titleRef.current?.focus();
+  }, []);
   const host = new URL(quote.url).host;
-  // The origin sits inside the translated sentence, wherever the language puts it. (U+0001 as the
-  // marker: chrome.i18n drops U+0000 from substitutions.)
-  const [asksBefore, asksAfter] = t('asksForPayment', '\u0001').split('\u0001');
-  const sameSite = new URL(quote.origin).host === host;
+  const sameHost = new URL(quote.origin).host === host;
+  // The worker always names the site; the origin's host stands in while an older worker answers.
+  const site = quote.site || new URL(quote.origin).hostname;
+  const amountText =
+    quote.amountMinor !== undefined
+      ? formatMinor(BigInt(quote.amountMinor), quote.currency)
+      : formatMsatAsSats(BigInt(quote.amountMsat));
+
+  const onApprove = (e: MouseEvent<HTMLButtonElement>) => {
+    // Checked again here, not only through `disabled`: a press begun on the still-inert button (Chrome
+    // sends mouse events to disabled controls) or any activation that slips past it does nothing.
+    // `detail` is 0 for a keyboard activation, which has no press.
+    const fromPointer = e.detail > 0;
+    const began = pressBeganArmed.current;
+    pressBeganArmed.current = false;
+    if (approveDisabled || !attentive() || (fromPointer && !began)) return;
+    let limits: Limits | undefined;
+    if (offerAuto && allowAuto) {
+      const parsed = parseLimits(autoCharge, autoDay, quote.currency);
+      if (!parsed.ok) {
+        setAutoError({ field: parsed.field, error: parsed.error });
+        document.getElementById(parsed.field === 'charge' ? 'allow-auto-charge' : 'allow-auto-day')?.focus();
+        return;
+      }
+      limits = parsed.limits;
+    }
+    void decide(quote.id, 'approve', {
+      ...(needsPassword ? { password, exceed } : {}),
+      ...(limits ? { allowAuto: limits } : {}),
+    });
+  };
+
+  const autoInput = (field: 'charge' | 'day', value: string, setValue: (v: string) => void) => (
+    <span className="money-input">
+      <input
+        id={`allow-auto-${field}`}
+        data-testid={`allow-auto-${field}`}
+        type="text"
+        inputMode="decimal"
+        autoComplete="off"
+        spellCheck={false}
+        size={7}
+        value={value}
+        disabled={busy}
+        aria-invalid={autoError?.field === field ? true : undefined}
+        aria-describedby={autoError?.field === field ? 'allow-auto-error' : undefined}
+        onChange={(e) => {
+          setValue(e.target.value);
+          setAutoError(undefined);
+        }}
+      />{' '}
+      <span className="currency">{quote.currency}</span>
+    </span>
+  );
+
   return (
     <section aria-labelledby="quote-title" data-testid="quote" data-quote-id={quote.id}>
       {total > 1 && (
@@ -56,15 +217,62 @@ function Quote({ quote, position, total }: { quote: QuoteView; position: number;
           {t('queuePosition', String(position), String(total))}
         </p>
       )}
-      <h1 id="quote-title">
-        {asksBefore}
-        <span data-testid="origin">{quote.origin}</span>
-        {asksAfter}
-      </h1>
-      {!sameSite && <p className="muted">{t('forRequestTo', host)}</p>}
-      <p className="for" data-testid="description">
-        {quote.description ?? t('noDescription')}
-      </p>
+      <header className="who">
+        {/* Only what Paybound established goes here: the site, never the app's own words. */}
+        <h1 id="quote-title" ref={titleRef} tabIndex={-1}>
+          {withSlot(
+            'asksForPayment',
+            <span className="site" data-testid="site">
+              {site}
+            </span>,
+          )}
+        </h1>
+        <p className="origin muted" data-testid="origin">
+          {quote.origin}
+        </p>
+        {quote.topSite && (
+          <p className="muted" data-testid="top-site">
+            {t('quoteInFrameOn', quote.topSite)}
+          </p>
+        )}
+        {!sameHost && <p className="muted">{t('forRequestTo', host)}</p>}
+        {quote.lookalike && (
+          <p className="caution warn" role="note" data-testid="lookalike">
+            {t('quoteLookalike')}
+          </p>
+        )}
+        {quote.firstPayment && (
+          <p className="first" data-testid="first-payment">
+            {t('quoteFirstPayment')}
+          </p>
+        )}
+      </header>
+      {quote.description ? (
+        <figure className="says">
+          <figcaption className="muted">{t('quoteAppSays')}</figcaption>
+          {/* Isolated and direction-detected: the app's text cannot reorder anything around it. */}
+          <blockquote className="for merchant-text" dir="auto" data-testid="description">
+            {quote.description}
+          </blockquote>
+          {quote.descriptionAltered && (
+            <p className="muted small" data-testid="description-altered">
+              {t('quoteDescriptionAltered')}
+            </p>
+          )}
+        </figure>
+      ) : (
+        <>
+          <p className="for muted" data-testid="description">
+            {t('noDescription')}
+          </p>
+          {/* Everything the app wrote was invisible or control characters. */}
+          {quote.descriptionAltered && (
+            <p className="muted small" data-testid="description-altered">
+              {t('quoteDescriptionAltered')}
+            </p>
+          )}
+        </>
+      )}
       <div className="amount">
         <div className="fiat" data-testid="amount-fiat">
           {quote.amountMinor !== undefined
@@ -81,6 +289,28 @@ function Quote({ quote, position, total }: { quote: QuoteView; position: number;
           </div>
         )}
       </div>
+      {quote.payee && (
+        <div className="payee">
+          <p data-testid="payee">
+            {withSlot(
+              quote.payee.kind === 'card' ? 'quotePaidToCard' : 'quotePaidToNode',
+              <span className="mono" title={quote.payee.id}>
+                {quote.payee.short}
+              </span>,
+            )}
+          </p>
+          {quote.payee.changed && (
+            <p className="caution warn" role="note" data-testid="payee-changed">
+              {t('quotePayeeChanged')}
+            </p>
+          )}
+          {quote.payee.isNew && !quote.firstPayment && (
+            <p className="muted" data-testid="payee-new">
+              {t('quotePayeeNew')}
+            </p>
+          )}
+        </div>
+      )}
       {quote.estimateMinor && (
         <p className="estimate" data-testid="estimate">
           {t(
@@ -157,6 +387,40 @@ function Quote({ quote, position, total }: { quote: QuoteView; position: number;
           {quote.method} {quote.url}
         </dd>
       </dl>
+      {offerAuto && (
+        <fieldset className="auto" data-enabled={allowAuto ? 'true' : 'false'}>
+          <legend>
+            <label className="auto-check">
+              <input
+                type="checkbox"
+                data-testid="allow-auto"
+                checked={allowAuto}
+                disabled={busy}
+                onChange={(e) => {
+                  setAllowAuto(e.target.checked);
+                  setAutoError(undefined);
+                }}
+              />{' '}
+              {withSlot('quoteAllowAuto', <strong>{site}</strong>)}
+            </label>
+          </legend>
+          {/* The limits stay editable while unchecked; they are sent only with the box checked. */}
+          <div className="auto-limits">
+            <label htmlFor="allow-auto-charge">
+              {withSlot('quoteAllowAutoCharge', autoInput('charge', autoCharge, setAutoCharge))}
+            </label>
+            <label htmlFor="allow-auto-day">
+              {withSlot('quoteAllowAutoDay', autoInput('day', autoDay, setAutoDay))}
+            </label>
+          </div>
+          {autoError && (
+            <p className="error" id="allow-auto-error" role="alert">
+              {t('quoteAllowAutoError', autoError.error)}
+            </p>
+          )}
+          <p className="muted small">{t('quoteAllowAutoNote')}</p>
+        </fieldset>
+      )}
       {needsPassword && (
         <label className="strong">
           {t(quote.tier === 'overage' ? 'quotePasswordForOverage' : 'quotePasswordForStrong')}
@@ -198,30 +462,45 @@ function Quote({ quote, position, total }: { quote: QuoteView; position: number;
           type="button"
           className="primary"
           data-testid="approve"
-          ref={approveRef}
-          disabled={busy || expired || !ready}
-          onClick={() => void decide(quote.id, 'approve', needsPassword ? { password, exceed } : {})}
+          data-armed={armed ? 'true' : 'false'}
+          disabled={approveDisabled}
+          aria-disabled={approveDisabled}
+          onPointerDown={() => {
+            pressBeganArmed.current = !approveDisabled && attentive();
+          }}
+          onClick={onApprove}
         >
-          {t(
-            'pay',
-            quote.amountMinor !== undefined
-              ? formatMinor(BigInt(quote.amountMinor), quote.currency)
-              : formatMsatAsSats(BigInt(quote.amountMsat)),
-          )}
+          {t('pay', amountText)}
         </button>
       </div>
       <p className="muted hint">{t('escDenies')}</p>
+      <div className="block">
+        <button
+          type="button"
+          className="block-site"
+          data-testid="block-site"
+          disabled={busy}
+          onClick={() => void blockSite(quote.id)}
+          aria-describedby="block-site-hint"
+        >
+          {t('quoteBlockSite')}
+        </button>
+        <p className="muted small" id="block-site-hint">
+          {t('quoteBlockSiteHint', site)}
+        </p>
+      </div>
     </section>
   );
 }
 
 function Approve() {
-  const { quotes, loaded, error, load, decide } = useApproveStore();
+  const { quotes, loaded, error, notice, load, decide } = useApproveStore();
   useEffect(() => {
     void load();
   }, [load]);
   const first = quotes[0];
   useEffect(() => {
+    // Escape only ever denies; no key approves.
     const onKey = (e: KeyboardEvent) => {
       if (e.key === 'Escape' && first) void decide(first.id, 'deny');
     };
@@ -235,8 +514,14 @@ function Approve() {
           {error}
         </p>
       )}
+      {notice && (
+        <p className="muted" role="status" data-testid="notice">
+          {notice}
+        </p>
+      )}
       {first ? (
-        <Quote quote={first} position={1} total={quotes.length} />
+        // Keyed: each quote starts afresh (password, "pay automatically", the arming delay, focus).
+        <Quote key={first.id} quote={first} position={1} total={quotes.length} />
       ) : (
         loaded && <p className="muted">{t('noneWaiting')}</p>
       )}

@@ -2,7 +2,10 @@
 import browser from 'webextension-polyfill';
 import { create } from 'zustand';
 import { send } from '../../messages/client';
-import type { Broadcast, QuoteView } from '../../messages/map';
+import type { Broadcast, MessageInput, QuoteView } from '../../messages/map';
+import { t } from '../shared/i18n';
+
+type DecideExtra = Pick<MessageInput<'approval.decide'>, 'password' | 'exceed' | 'allowAuto'>;
 
 interface ApproveState {
   tabId: number;
@@ -10,17 +13,19 @@ interface ApproveState {
   loaded: boolean;
   busy: boolean;
   error?: string;
+  /** What the last action did, when the window stays open after it (e.g. a site was blocked). */
+  notice?: string;
   load(): Promise<void>;
-  decide(
-    id: string,
-    decision: 'approve' | 'deny',
-    extra?: { password?: string; exceed?: boolean },
-  ): Promise<void>;
+  decide(id: string, decision: 'approve' | 'deny', extra?: DecideExtra): Promise<void>;
   /** Pays the quote with another wallet; the window then shows the quote as that wallet sees it. */
   switchRail(id: string, railId: string): Promise<void>;
+  /** Blocks the quote's site: the worker denies its waiting quotes, so the queue is reloaded. */
+  blockSite(id: string): Promise<void>;
 }
 
 const tabId = Number(new URLSearchParams(location.search).get('tab') ?? '-1');
+
+const message = (e: unknown): string => (e instanceof Error ? e.message : String(e));
 
 export const useApproveStore = create<ApproveState>((set, get) => ({
   tabId,
@@ -34,30 +39,43 @@ export const useApproveStore = create<ApproveState>((set, get) => ({
       // Nothing left to decide in this tab: the window has done its job.
       if (quotes.length === 0) window.close();
     } catch (e) {
-      set({ error: e instanceof Error ? e.message : String(e), loaded: true });
+      set({ error: message(e), loaded: true });
     }
   },
   async switchRail(id, railId) {
-    set({ busy: true, error: undefined });
+    set({ busy: true, error: undefined, notice: undefined });
     try {
       await send('approval.switchRail', { paymentId: id, railId });
     } catch (e) {
-      set({ error: e instanceof Error ? e.message : String(e) });
+      set({ error: message(e) });
     } finally {
       set({ busy: false });
       await get().load();
     }
   },
   async decide(id, decision, extra = {}) {
-    set({ busy: true, error: undefined });
+    set({ busy: true, error: undefined, notice: undefined });
     try {
       await send('approval.decide', { paymentId: id, decision, ...extra });
       await get().load();
     } catch (e) {
       // A wrong password leaves the quote waiting: say why and let the user try again.
-      set({ error: e instanceof Error ? e.message : String(e) });
+      set({ error: message(e) });
     } finally {
       set({ busy: false });
+    }
+  },
+  async blockSite(id) {
+    set({ busy: true, error: undefined, notice: undefined });
+    try {
+      const r = await send('approval.blockSite', { paymentId: id });
+      // Only seen when quotes from other sites still wait in this tab (otherwise the window closes).
+      set({ notice: t('quoteBlocked', r.blocked, String(r.denied)) });
+    } catch (e) {
+      set({ error: message(e) });
+    } finally {
+      set({ busy: false });
+      await get().load();
     }
   },
 }));

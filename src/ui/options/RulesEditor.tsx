@@ -20,7 +20,11 @@ interface Draft {
     origin: string;
   })[];
   /** `key`: a stable React key for a row being edited (its origin may be half typed). */
-  sites: (Omit<Site, 'autoLimitMinor'> & { autoLimit: string; key: string })[];
+  sites: (Omit<Site, 'autoLimitMinor' | 'dayLimitMinor'> & {
+    autoLimit: string;
+    dayLimit: string;
+    key: string;
+  })[];
   maxAuto: string;
   minutes: string;
 }
@@ -33,15 +37,16 @@ function toDraft(r: RulesWire, currency: string): Draft {
       id: b.id,
       label: b.label,
       period: b.period,
-      origin: b.scope.kind === 'site' ? b.scope.origin : '',
+      origin: b.scope.kind === 'site' ? b.scope.site : '',
       limit: minorToInput(BigInt(b.limitMinor), currency),
       milestones: b.milestones.join(', '),
     })),
     sites: r.sites.map((s) => ({
-      key: s.origin,
-      origin: s.origin,
+      key: s.site,
+      site: s.site,
       mode: s.mode,
       autoLimit: s.autoLimitMinor !== undefined ? minorToInput(BigInt(s.autoLimitMinor), currency) : '',
+      dayLimit: s.dayLimitMinor !== undefined ? minorToInput(BigInt(s.dayLimitMinor), currency) : '',
     })),
     maxAuto: String(r.runaway.maxAuto),
     minutes: String(r.runaway.windowMs / 60000),
@@ -64,9 +69,7 @@ function fromDraft(d: Draft, base: RulesWire, currency: string): RulesWire {
       id: b.id,
       label: b.label,
       period: b.period,
-      scope: b.origin.trim()
-        ? { kind: 'site' as const, origin: b.origin.trim() }
-        : { kind: 'global' as const },
+      scope: b.origin.trim() ? { kind: 'site' as const, site: b.origin.trim() } : { kind: 'global' as const },
       limitMinor: money(b.limit, t('rulesFieldBudget', b.label)),
       milestones: b.milestones
         .split(/[\s,]+/)
@@ -74,10 +77,13 @@ function fromDraft(d: Draft, base: RulesWire, currency: string): RulesWire {
         .map((m) => Number(m)),
     })),
     sites: d.sites.map((s) => ({
-      origin: s.origin.trim(),
+      site: s.site.trim(),
       mode: s.mode,
       ...(s.mode === 'trusted' && s.autoLimit.trim()
-        ? { autoLimitMinor: money(s.autoLimit, t('rulesFieldSite', s.origin)) }
+        ? { autoLimitMinor: money(s.autoLimit, t('rulesFieldSite', s.site)) }
+        : {}),
+      ...(s.mode === 'trusted' && s.dayLimit.trim()
+        ? { dayLimitMinor: money(s.dayLimit, t('rulesFieldSite', s.site)) }
         : {}),
     })),
     runaway: { maxAuto: Number(d.maxAuto), windowMs: Math.round(Number(d.minutes) * 60000) },
@@ -237,7 +243,7 @@ export function RulesEditor({ currency, onSaved }: { currency: string; onSaved()
           return (
             <div className="budget-row" key={s.key}>
               <label>
-                {t('rulesSite')} <input value={s.origin} onChange={(e) => set({ origin: e.target.value })} />
+                {t('rulesSite')} <input value={s.site} onChange={(e) => set({ site: e.target.value })} />
               </label>
               <label>
                 {t('rulesSiteRule')}{' '}
@@ -253,6 +259,12 @@ export function RulesEditor({ currency, onSaved }: { currency: string; onSaved()
                   <input value={s.autoLimit} onChange={(e) => set({ autoLimit: e.target.value })} />
                 </label>
               )}
+              {s.mode === 'trusted' && (
+                <label>
+                  {t('rulesAutoPerDay')}{' '}
+                  <input value={s.dayLimit} onChange={(e) => set({ dayLimit: e.target.value })} />
+                </label>
+              )}
               <button type="button" onClick={() => update({ sites: draft.sites.filter((_, j) => j !== i) })}>
                 {t('rulesRemove')}
               </button>
@@ -265,7 +277,7 @@ export function RulesEditor({ currency, onSaved }: { currency: string; onSaved()
             update({
               sites: [
                 ...draft.sites,
-                { key: `new-${Date.now()}`, origin: 'https://', mode: 'ask', autoLimit: '' },
+                { key: `new-${Date.now()}`, site: '', mode: 'ask', autoLimit: '', dayLimit: '' },
               ],
             })
           }

@@ -2,7 +2,7 @@ import 'fake-indexeddb/auto';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { LightningNode } from '../../../server/standins/lightning/node';
 import type { ApprovalService, Decision } from '../../../src/background/services/approvals';
-import { PaymentService } from '../../../src/background/services/payments';
+import { PaymentService, TAB_RATE } from '../../../src/background/services/payments';
 import { type LightningRail, RailError } from '../../../src/background/services/rails/types';
 import type { RateService } from '../../../src/background/services/rates';
 import { type RuleApi, TokenService } from '../../../src/background/services/tokens';
@@ -215,5 +215,100 @@ describe('PaymentService', () => {
     });
     expect(verdict).toEqual({ action: 'pass', reason: 'no wallet linked' });
     expect(env.approvals.request).not.toHaveBeenCalled();
+  });
+
+  it('a flood from one tab is rate-limited: one log row for the burst, not one per request', async () => {
+    const junk = [['www-authenticate', 'L402 macaroon="m", invoice="lnbcrt1x"']] as const;
+    for (let i = 0; i < TAB_RATE.burst + 30; i++) await env.present(junk);
+    const log = await env.db.challenges.toArray();
+    expect(log.filter((c) => c.error?.includes('too many payment requests'))).toHaveLength(1);
+    expect(log.length).toBeLessThanOrEqual(TAB_RATE.burst + 2);
+  });
+
+  it('a page wallet that says it failed keeps the amount reserved until the invoice expires; then it is released', async () => {
+    const webln: RailRecord = {
+      id: 'webln-page',
+      kind: 'webln',
+      label: 'page',
+      network: 'regtest',
+      config: {},
+      createdAt: 0,
+    };
+    await env.db.rails.put(webln);
+    let now = Date.now();
+    const wakes: [string, number][] = [];
+    const service = new PaymentService({
+      db: env.db,
+      rates: {
+        current: async () => ({
+          rate: { currency: 'USD', minorPerBtc: 10_000_000n, source: 'test', asOf: now },
+          ageMs: 0,
+          stale: false,
+        }),
+      } as unknown as RateService,
+      approvals: env.approvals,
+      tokens: new TokenService(env.db, env.rules),
+      defaultRail: async () => webln,
+      railFor: async () => {
+        throw new Error('the worker never pays a page wallet itself');
+      },
+      openRail: async (r) => r,
+      rules: async () => askingRules,
+      wakeAt: async (id, when) => {
+        wakes.push([id, when]);
+      },
+      now: () => now,
+    });
+    const { headers, inv } = env.challenge(21_000n);
+    const handed = await service.onChallenge({
+      url: URL_,
+      method: 'POST',
+      headers,
+      origin: 'https://app.example',
+      tabId: 3,
+      via: 'fetch',
+    });
+    expect(handed.action).toBe('webln');
+    const id = handed.action === 'webln' ? handed.paymentId : '';
+    const sender = { audience: 'page' as const, origin: 'https://app.example', tabId: 3 };
+    expect(await service.weblnResult({ paymentId: id, error: 'User rejected' }, sender)).toMatchObject({
+      action: 'pass',
+    });
+    const row = await env.db.payments.get(id);
+    expect(row).toMatchObject({
+      state: 'unknown',
+      reservationState: 'held',
+      failure: { code: 'page_wallet_unconfirmed' },
+    });
+    const expiresAt = (row?.invoiceExpiresAt ?? 0) * 1000;
+    expect(wakes).toContainEqual([id, expiresAt]);
+    // Before the invoice expires, nothing changes; after, the amount is given back, and it says why.
+    await service.expire(id);
+    expect((await env.db.payments.get(id))?.reservationState).toBe('held');
+    now = expiresAt + 1;
+    await service.tidy();
+    expect(await env.db.payments.get(id)).toMatchObject({ state: 'failed', reservationState: 'released' });
+    expect(inv.paymentHash).toBeTruthy();
+  });
+
+  it('a denial that nobody waits on (the worker restarted) is released by the start-up tidy', async () => {
+    // A quote that waits forever: the flow of this worker is "gone" with it.
+    const waiting = setup({ decision: 'approved' });
+    await waiting.db.rails.put(RAIL);
+    (
+      waiting.approvals.request as unknown as { mockImplementation(f: () => Promise<Decision>): void }
+    ).mockImplementation(() => new Promise<Decision>(() => {}));
+    void waiting.present(waiting.challenge().headers);
+    await vi.waitFor(async () => expect(await waiting.db.payments.count()).toBe(1));
+    const [p] = await waiting.db.payments.toArray();
+    expect(p?.reservationState).toBe('held');
+    await waiting.db.payments.update(p?.id ?? '', { approval: 'denied' });
+    await waiting.service.tidy();
+    expect(await waiting.db.payments.get(p?.id ?? '')).toMatchObject({
+      state: 'failed',
+      reservationState: 'released',
+    });
+    expect((await waiting.db.spend.toArray()).every((r) => r.reservedMinor === 0n)).toBe(true);
+    await waiting.db.delete();
   });
 });

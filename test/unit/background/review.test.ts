@@ -76,8 +76,12 @@ function setup() {
         stale: false,
       }),
     } as unknown as RateService,
+    // The user approves every quote (first payments to a site ask; the policy has its own tests).
     approvals: {
-      request: async () => 'approved',
+      request: async (p: { id: string }) => {
+        await db.payments.update(p.id, { approval: 'approved' });
+        return 'approved';
+      },
       withdraw: async () => {},
     } as unknown as ApprovalService,
     tokens: new TokenService(db, rules),

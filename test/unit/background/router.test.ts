@@ -24,6 +24,7 @@ function setup() {
     'challenges.recent': vi.fn(async () => []),
     'approvals.pending': vi.fn(async () => []),
     'approval.decide': vi.fn(async () => ({ accepted: true })),
+    'approval.blockSite': vi.fn(async () => ({ blocked: 'example.com', denied: 0 })),
     'payments.recent': vi.fn(async () => []),
     'webln.result': vi.fn(async () => ({ action: 'pass' as const, reason: 'test' })),
     'rails.setDefault': vi.fn(async () => ({ railId: 'x' })),

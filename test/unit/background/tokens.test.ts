@@ -22,6 +22,8 @@ function fakeRules() {
   return { api, rules };
 }
 
+const APP = { site: 'app.example', resource: 'fetch' } as const;
+
 describe('TokenService', () => {
   it('scopes a token to the origin and the path up to its last slash', () => {
     expect(tokenScope('https://app.example:8443/api/v1/generate?x=1')).toEqual({
@@ -36,29 +38,83 @@ describe('TokenService', () => {
     const tokens = new TokenService(db, api);
     await Promise.all(
       Array.from({ length: 10 }, (_, i) =>
-        tokens.store('https://app.example/api/generate', `L402 m${i}:p`, `pay-${i}`),
+        tokens.store(APP, 'https://app.example/api/generate', `L402 m${i}:p`, `pay-${i}`),
       ),
     );
     const rows = await db.tokens.toArray();
     expect(rows).toHaveLength(1);
     expect([...rules.keys()]).toEqual([rows[0]?.id]);
     expect(rows[0]?.authorization).toBe('L402 m9:p');
-    expect(await tokens.matching('https://app.example/api/other')).toMatchObject({
+    expect(await tokens.matching(APP, 'https://app.example/api/other')).toMatchObject({
       authorization: 'L402 m9:p',
     });
-    expect(await tokens.matching('https://app.example/elsewhere')).toBeUndefined();
+    expect(await tokens.matching(APP, 'https://app.example/elsewhere')).toBeUndefined();
     await db.delete();
   });
 
   it('rebuilds the session rules from the database after a browser restart', async () => {
     const db = new PayboundDb(`t-${Math.random()}`);
     const first = fakeRules();
-    await new TokenService(db, first.api).store('https://a.example/x/y', 'L402 a:b', 'p1');
+    const service = new TokenService(db, first.api);
+    await service.store({ site: 'a.example', resource: 'fetch' }, 'https://a.example/x/y', 'L402 a:b', 'p1');
+    await service.store(
+      { site: 'a.example', resource: 'navigation', tabId: 7 },
+      'https://a.example/page',
+      'L402 c:d',
+      'p2',
+    );
     const afterRestart = fakeRules();
     await new TokenService(db, afterRestart.api).syncRules();
+    // The page-load token was for one tab of the browser before: tab ids start again, so it is gone.
     expect([...afterRestart.rules.values()].map((r) => r.condition.urlFilter)).toEqual([
       '|https://a.example/x/',
     ]);
+    expect(await db.tokens.count()).toBe(1);
+    await db.delete();
+  });
+
+  it('a token serves only the site that paid, and only the kind of request it paid for', async () => {
+    const db = new PayboundDb(`t-${Math.random()}`);
+    const { api, rules } = fakeRules();
+    const tokens = new TokenService(db, api);
+    await tokens.store(
+      { site: 'alice.github.io', resource: 'fetch' },
+      'https://api.example.com/v1/gen',
+      'L402 a:1',
+      'p1',
+    );
+    await tokens.store(
+      { site: 'example.com', resource: 'navigation', tabId: 3 },
+      'https://api.example.com/v1/page',
+      'L402 b:2',
+      'p2',
+    );
+    const [fetchRule, pageRule] = [...rules.values()];
+    expect(fetchRule?.condition).toEqual({
+      urlFilter: '|https://api.example.com/v1/',
+      resourceTypes: ['xmlhttprequest'],
+      initiatorDomains: ['alice.github.io'],
+    });
+    expect(pageRule?.condition).toEqual({
+      urlFilter: '|https://api.example.com/v1/',
+      resourceTypes: ['main_frame'],
+      tabIds: [3],
+    });
+    // Another site's token for the same API is its own, and replacing it leaves this one alone.
+    await tokens.store(
+      { site: 'bob.github.io', resource: 'fetch' },
+      'https://api.example.com/v1/gen',
+      'L402 c:3',
+      'p3',
+    );
+    expect(
+      await tokens.matching({ site: 'alice.github.io', resource: 'fetch' }, 'https://api.example.com/v1/x'),
+    ).toMatchObject({
+      authorization: 'L402 a:1',
+    });
+    expect(rules.size).toBe(3);
+    await tokens.dropTabTokens(3);
+    expect(rules.size).toBe(2);
     await db.delete();
   });
 });

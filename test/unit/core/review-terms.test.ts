@@ -1,6 +1,11 @@
 import { base64urlnopad } from '@scure/base';
 import { describe, expect, it } from 'vitest';
-import { REVIEW_WINDOW_CAP_MS, ReviewTermsError, readReviewTerms } from '../../../src/core/challenge/review';
+import {
+  REVIEW_WINDOW_CAP_MS,
+  ReviewTermsError,
+  readReviewTerms,
+  reviewUrlProblem,
+} from '../../../src/core/challenge/review';
 
 const enc = (v: unknown) => base64urlnopad.encode(new TextEncoder().encode(JSON.stringify(v)));
 const URL_ = 'https://app.example/api/draft';
@@ -49,5 +54,42 @@ describe('readReviewTerms', () => {
     ['refund missing', enc({ v: 1, review: { window: 60 } })],
   ])('refuses %s', (_name, raw) => {
     expect(() => readReviewTerms(raw, 3000n, URL_)).toThrow(ReviewTermsError);
+  });
+});
+
+describe('reviewUrlProblem: review calls go only where the paying page could send them itself', () => {
+  it.each([
+    ['https://app.example/review', 'https://app.example/api/x', 'https://app.example', undefined],
+    // A page on a subdomain of the same site paying its API.
+    ['https://api.example.com/r', 'https://api.example.com/gen', 'https://www.example.com', undefined],
+    // Loopback may be plain http (local development and the demo).
+    ['http://127.0.0.1:8402/r', 'http://127.0.0.1:8402/api', 'http://127.0.0.1:8402', undefined],
+    ['http://localhost:3000/r', 'http://localhost:3000/api', 'http://localhost:3000', undefined],
+    // A private address the charged request itself went to (an app on the user's network).
+    ['https://192.168.1.20/r', 'https://192.168.1.20/api', 'https://192.168.1.20', undefined],
+    ['http://app.example/r', 'http://app.example/api', 'http://app.example', /https/],
+    [
+      'https://evil.example/r',
+      'https://app.example/api',
+      'https://app.example',
+      /another site than the charge/,
+    ],
+    // The page names another site's API and that site's review endpoint: not the page's to call.
+    ['https://victim.example/r', 'https://victim.example/api', 'https://evil.example', /page that paid/],
+    ['https://alice.github.io/r', 'https://alice.github.io/api', 'https://bob.github.io', /page that paid/],
+    ['https://user:pw@app.example/r', 'https://app.example/api', 'https://app.example', /user name/],
+    ['ftp://app.example/r', 'https://app.example/api', 'https://app.example', /https/],
+    ['not a url', 'https://app.example/api', 'https://app.example', /not a URL/],
+  ])('%s for %s asked by %s', (refund, request, page, problem) => {
+    const got = reviewUrlProblem(refund, request, page);
+    if (problem === undefined) expect(got).toBeUndefined();
+    else expect(got).toMatch(problem);
+  });
+
+  it('readReviewTerms refuses terms naming a review endpoint the page could not call', () => {
+    const raw = enc({ v: 1, review: { window: 60, refund: 'https://victim.example/r' } });
+    expect(() => readReviewTerms(raw, 1n, 'https://victim.example/api', 'https://evil.example')).toThrow(
+      /page that paid/,
+    );
   });
 });

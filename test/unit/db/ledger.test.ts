@@ -3,7 +3,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { periodKey } from '../../../src/core/policy/periods';
 import { defaultRules, type Rules, totalKey } from '../../../src/core/policy/rules';
-import { type NewPayment, reserve, settleReservation } from '../../../src/db/ledger';
+import { siteOf } from '../../../src/core/site/site';
+import { type NewPayment, QUOTE_LIMITS, recheck, reserve, settleReservation } from '../../../src/db/ledger';
 import { PayboundDb } from '../../../src/db/schema';
 
 const NOW = Date.parse('2026-11-25T12:00:00Z');
@@ -15,6 +16,8 @@ function draft(i: number, origin: string, amountMinor: bigint): NewPayment {
     key: `l402:${i}`,
     protocol: 'l402',
     origin,
+    site: siteOf(origin) ?? origin,
+    payee: { kind: 'node', id: 'node-of-the-app' },
     url: `${origin}/api/x`,
     method: 'POST',
     via: 'fetch',
@@ -31,9 +34,33 @@ function draft(i: number, origin: string, amountMinor: bigint): NewPayment {
   };
 }
 
+/** A database where the user already paid both sites and knows their payee. */
+function consentedDb(name: string): PayboundDb {
+  const db = new PayboundDb(`${name}-${Math.random()}`);
+  void db.sites.bulkPut(
+    SITES.map((o) => ({
+      site: siteOf(o) ?? o,
+      firstApprovedAt: 0,
+      payees: [{ kind: 'node' as const, id: 'node-of-the-app', firstAt: 0 }],
+    })),
+  );
+  return db;
+}
+
+/** The quote window's approval: decided again and recorded in one transaction (as the worker does). */
+function approve(db: PayboundDb, id: string): Promise<boolean> {
+  return db.transaction('rw', [db.payments, db.spend, db.sites], async () => {
+    if ((await recheck(db, id, rules, NOW)).kind !== 'ok') return false;
+    await db.payments.update(id, { approval: 'approved' });
+    return true;
+  });
+}
+
 const rules: Rules = {
   ...defaultRules('UTC'),
   autoMaxMinor: 100n,
+  autoDayCapMinor: 100_000n,
+  sites: SITES.map((o) => ({ site: siteOf(o) ?? o, mode: 'trusted' as const, dayLimitMinor: 100_000n })),
   budgets: [
     {
       id: 'g',
@@ -46,7 +73,7 @@ const rules: Rules = {
     {
       id: 'a',
       label: 'A daily',
-      scope: { kind: 'site', origin: SITES[0]! },
+      scope: { kind: 'site', site: siteOf(SITES[0]!) ?? '' },
       period: 'day',
       limitMinor: 300n,
       milestones: [],
@@ -57,19 +84,24 @@ const gKey = totalKey(rules.budgets[0]!, periodKey('month', NOW, 'UTC'));
 const aKey = totalKey(rules.budgets[1]!, periodKey('day', NOW, 'UTC'));
 
 describe('ledger reservations', () => {
-  it('50 concurrent charges against a budget that fits 10: exactly 10 fit, the rest are overages', async () => {
-    const db = new PayboundDb(`l-${Math.random()}`);
+  it('50 concurrent charges against a budget that fits 10: exactly 10 fit, the rest are overages or refused as a flood', async () => {
+    const db = consentedDb('l');
     const tight: Rules = { ...rules, budgets: [{ ...rules.budgets[0]!, limitMinor: 100n }] };
     const results = await Promise.all(
       Array.from({ length: 50 }, (_, i) => reserve(db, draft(i, SITES[1]!, 10n), tight, NOW)),
     );
     expect(results.filter((r) => r.kind === 'reserved' && r.payment.tier === 'auto')).toHaveLength(10);
-    expect(results.filter((r) => r.kind === 'reserved' && r.payment.tier === 'overage')).toHaveLength(40);
+    // One site may keep only so many quotes waiting; the others are refused before they are recorded.
+    expect(results.filter((r) => r.kind === 'reserved' && r.payment.tier === 'overage')).toHaveLength(
+      QUOTE_LIMITS.perSite,
+    );
+    expect(results.filter((r) => r.kind === 'refused')).toHaveLength(40 - QUOTE_LIMITS.perSite);
+    expect(await db.payments.count()).toBe(10 + QUOTE_LIMITS.perSite);
     await db.delete();
   });
 
   it('the same challenge is recorded once', async () => {
-    const db = new PayboundDb(`l-${Math.random()}`);
+    const db = consentedDb('l');
     const [a, b] = await Promise.all([
       reserve(db, draft(1, SITES[0]!, 10n), rules, NOW),
       reserve(db, draft(1, SITES[0]!, 10n), rules, NOW),
@@ -80,9 +112,10 @@ describe('ledger reservations', () => {
   });
 
   it('commit and release move totals once, however often they are called', async () => {
-    const db = new PayboundDb(`l-${Math.random()}`);
+    const db = consentedDb('l');
     const r1 = await reserve(db, draft(1, SITES[0]!, 40n), rules, NOW);
     const r2 = await reserve(db, draft(2, SITES[0]!, 60n), rules, NOW);
+    if (r1.kind !== 'reserved' || r2.kind !== 'reserved') throw new Error('both fit');
     await settleReservation(db, r1.payment.id, 'committed');
     await settleReservation(db, r1.payment.id, 'committed');
     await settleReservation(db, r2.payment.id, 'released');
@@ -105,12 +138,14 @@ describe('ledger reservations', () => {
         ),
         fc.boolean(),
         async (charges, concurrent) => {
-          const db = new PayboundDb(`p-${Math.random()}`);
+          const db = consentedDb('p');
           const run = async (c: (typeof charges)[number], i: number) => {
             const r = await reserve(db, draft(i, c.site, c.amount), rules, NOW);
             if (r.kind !== 'reserved') return;
-            // Overages are never authorized here; everything else pays or fails.
-            const paid = r.payment.tier !== 'overage' && c.outcome === 'pay';
+            // Overages are never authorized here; everything else pays or fails. A quote that
+            // waited is decided again when approved (other sites' quotes may have been paid).
+            const stillFits = r.payment.approval !== 'waiting' || (await approve(db, r.payment.id));
+            const paid = r.payment.tier !== 'overage' && stillFits && c.outcome === 'pay';
             await settleReservation(db, r.payment.id, paid ? 'committed' : 'released');
           };
           if (concurrent) await Promise.all(charges.map(run));
@@ -125,5 +160,5 @@ describe('ledger reservations', () => {
       ),
       { numRuns: 60 },
     );
-  });
+  }, 60_000);
 });

@@ -1,0 +1,111 @@
+/**
+ * Hostile pages and credentials (threat model, docs/threat-model.md): what a page says never
+ * plants, spends or drops a credential that another site's requests carry.
+ */
+import type { Page } from 'playwright-core';
+import { expect, test } from '../harness/fixtures';
+import { ledger, nextQuoteWindow, POPUP } from '../harness/flows';
+import {
+  clearSeen,
+  forge,
+  l402Challenge,
+  openOtherSite,
+  openSite,
+  otherSite,
+  seenByDemo,
+} from '../harness/hostile';
+import { wallets } from '../harness/wallets';
+
+/** What the demo's echo endpoint says arrived, asked from `page` with these headers. */
+function echo(page: Page, url: string, headers: Record<string, string> = {}): Promise<string | null> {
+  return page.evaluate(
+    async ([u, h]) =>
+      ((await (await fetch(u, { headers: h })).json()) as { authorization: string | null }).authorization,
+    [url, headers] as const,
+  );
+}
+
+/** The demo page pays for /api/generate once (approving its quote), so its token is cached. */
+async function payDemo(context: Parameters<typeof nextQuoteWindow>[0], demoPage: Page): Promise<void> {
+  await demoPage.fill('#prompt', 'a paid token');
+  const [quote] = await Promise.all([nextQuoteWindow(context), demoPage.click('#generate')]);
+  await quote.click('[data-testid=approve]');
+  await expect.poll(() => demoPage.textContent('#status')).toBe('200 OK');
+}
+
+test('1. a forged 402 naming another site cannot plant a credential there: that site’s own Authorization arrives unchanged', async ({
+  context,
+  stack,
+  demoPage,
+  openExtensionPage,
+}) => {
+  const evil = await openOtherSite(context, stack);
+  const c = await l402Challenge(stack, 1, 'one sat');
+  const quoteOpened = nextQuoteWindow(context);
+  const answer = forge(evil, { url: `${stack.demo}/api/echo`, headers: [['www-authenticate', c.header]] });
+  // The first payment to a site asks, however small. Say the user is fooled into approving it.
+  const quote = await quoteOpened;
+  expect(await quote.textContent('[data-testid=site]')).toContain('localhost');
+  await quote.click('[data-testid=approve]');
+  expect((await answer)?.authorization).toMatch(/^L402 /);
+  const [row] = await ledger(await openExtensionPage(POPUP));
+  expect(row).toMatchObject({ state: 'paid' });
+  // The demo site's own requests are its own: its credential arrives as it sent it, and without
+  // one, none is added.
+  expect(await echo(demoPage, '/api/echo', { Authorization: 'Bearer mine' })).toBe('Bearer mine');
+  expect(await echo(demoPage, '/api/echo')).toBeNull();
+});
+
+test('2. a token the demo site paid serves no other site: not a no-cors fetch, an image or a preflighted fetch', async ({
+  context,
+  stack,
+  demoPage,
+}) => {
+  await payDemo(context, demoPage);
+  // The token is the demo's: its own next request to the API carries it.
+  expect(await echo(demoPage, '/api/echo')).toMatch(/^L402 /);
+  await clearSeen(stack);
+  const evil = await openOtherSite(context, stack);
+  const read = await evil.evaluate(async (api) => {
+    await fetch(`${api}/api/echo?no-cors`, { mode: 'no-cors' });
+    await new Promise((done) => {
+      const img = new Image();
+      img.onload = img.onerror = done;
+      img.src = `${api}/api/echo?img`;
+    });
+    const res = await fetch(`${api}/api/echo?preflighted`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{}',
+    });
+    return ((await res.json()) as { authorization: string | null }).authorization;
+  }, stack.demo);
+  expect(read).toBeNull();
+  const seen = (await seenByDemo(stack)).filter((r) => r.path === '/api/echo');
+  expect(seen.map((r) => r.dest).sort()).toEqual(expect.arrayContaining(['empty', 'image']));
+  expect(seen.filter((r) => r.method !== 'OPTIONS').length).toBeGreaterThanOrEqual(3);
+  expect(seen.filter((r) => r.authorization !== 'none')).toEqual([]);
+});
+
+test('3. a junk challenge naming an API leaves its token in place, from another site or from a script in the page', async ({
+  context,
+  stack,
+  demoPage,
+}) => {
+  await payDemo(context, demoPage);
+  const junk = {
+    url: `${stack.demo}/api/generate`,
+    headers: [['www-authenticate', 'L402 macaroon="junk", invoice="lnbcrt1junk"']] as [string, string][],
+  };
+  const evil = await openOtherSite(context, stack);
+  expect((await forge(evil, junk))?.authorization).toBeUndefined();
+  expect((await forge(demoPage, junk))?.authorization).toBeUndefined();
+  // The next request is served with the token it paid for: no window, nothing paid.
+  const w = wallets(stack);
+  const before = await w.balance('user');
+  expect(await echo(demoPage, '/api/echo')).toMatch(/^L402 /);
+  await demoPage.fill('#prompt', 'still paid');
+  await demoPage.click('#generate');
+  await expect.poll(() => demoPage.textContent('#status')).toBe('200 OK');
+  expect(await w.balance('user')).toBe(before);
+});
