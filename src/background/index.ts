@@ -9,7 +9,7 @@ import { rulesToWire } from '../core/policy/rules';
 import { exportBackup, importBackup } from '../db/backup';
 import { recheck } from '../db/ledger';
 import { getSetting, recentChallenges, setSetting } from '../db/queries';
-import { PayboundDb, type PaymentRecord } from '../db/schema';
+import { PayboundDb } from '../db/schema';
 import type { Broadcast } from '../messages/map';
 import { headersReceivedOptions } from '../platform/capabilities';
 import { createRouter, HandlerError } from './router';
@@ -393,10 +393,10 @@ const route = createRouter(
       // Quotes of other sites approved meanwhile may have used up a budget: decided again, in the
       // same transaction as the approval, so two approvals cannot both take the last of a budget.
       const rules = await loadRules(db);
-      let escalated: PaymentRecord | undefined;
+      let escalated = false;
       const guard = async () => {
         const checked = await recheck(db, paymentId, rules, Date.now());
-        if (checked.kind === 'escalated') escalated = checked.payment;
+        escalated = checked.kind === 'escalated';
         return checked.kind === 'ok';
       };
       const accepted = await approvals.decide(
@@ -404,13 +404,12 @@ const route = createRouter(
         decision === 'approve' ? 'approved' : 'denied',
         decision === 'approve' ? guard : undefined,
       );
-      if (escalated) {
-        await broadcastQuotes(escalated.tabId);
+      // The window that asked loads the quote again (now an overage) and shows why.
+      if (escalated)
         throw new HandlerError(
           'auth',
           'your budgets changed since this quote: it now exceeds one; look again',
         );
-      }
       if (!accepted) throw new HandlerError('not_found', 'this payment is no longer waiting for a decision');
       // The user's own click: this site and its payee are known from now on.
       if (decision === 'approve' && pending) await recordApproval(db, pending, Date.now());

@@ -59,8 +59,12 @@ export const useApproveStore = create<ApproveState>((set, get) => ({
       await send('approval.decide', { paymentId: id, decision, ...extra });
       await get().load();
     } catch (e) {
-      // A wrong password leaves the quote waiting: say why and let the user try again.
-      set({ error: message(e) });
+      // A wrong password leaves the quote waiting: say why and let the user try again. The quote
+      // may have changed meanwhile (budgets moved: it now needs the overage confirmation), so it
+      // is loaded again before the reason is shown.
+      const why = message(e);
+      await get().load();
+      set({ error: why });
     } finally {
       set({ busy: false });
     }

@@ -7,7 +7,7 @@
 import type { BrowserContext, Frame, Page } from 'playwright-core';
 import type { BridgeAnswer } from '../../../src/content/channel';
 import { expect, test } from '../harness/fixtures';
-import { ask, ledger, nextQuoteWindow, POPUP, setRules } from '../harness/flows';
+import { ledger, nextQuoteWindow, POPUP, setRules } from '../harness/flows';
 import { forge, forgeLater, l402Challenge, openOtherSite, otherSite, serve } from '../harness/hostile';
 import { macaroonFor, regtestInvoice } from '../harness/liars';
 import { wallets } from '../harness/wallets';

@@ -5,15 +5,7 @@
 import type { Page } from 'playwright-core';
 import { expect, test } from '../harness/fixtures';
 import { ledger, nextQuoteWindow, POPUP } from '../harness/flows';
-import {
-  clearSeen,
-  forge,
-  l402Challenge,
-  openOtherSite,
-  openSite,
-  otherSite,
-  seenByDemo,
-} from '../harness/hostile';
+import { clearSeen, forge, l402Challenge, openOtherSite, seenByDemo } from '../harness/hostile';
 import { wallets } from '../harness/wallets';
 
 /** What the demo's echo endpoint says arrived, asked from `page` with these headers. */

@@ -5,7 +5,7 @@
  */
 import { expect, test } from '../harness/fixtures';
 import { ask, ledger, nextQuoteWindow, POPUP } from '../harness/flows';
-import { forge, forgeLater, l402Challenge, serve } from '../harness/hostile';
+import { forgeLater, l402Challenge, serve } from '../harness/hostile';
 
 const IDN = 'http://xn--pypal-4ve.com/';
 const FRAME = 'http://pay.example.net/frame';
