@@ -3,11 +3,15 @@
  * (absolute times are noise here; ratios are what to compare). Prints one line per figure.
  *
  *  1. wrapper overhead: plain 200 fetches in a page with Paybound vs the same page in a browser without it
+ *     (and what observing every response with webRequest would add: the design not taken)
  *  2. 402 → quote window interactive (median, and the first, cold)
  *  3. approve → the page's fetch() resolved (median)
  *  4. an already-paid request (token attached by the browser) vs an unpaid plain request
  */
-import { chromium, type Page } from 'playwright-core';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type BrowserContext, chromium, type Page } from 'playwright-core';
 import { buildExtension } from '../server/dev/build';
 import { findChromium, launchWithExtension } from '../server/dev/chromium';
 import { provisionFor, startStack } from '../server/dev/stack';
@@ -51,6 +55,37 @@ async function fetchLoop(
   );
 }
 
+/**
+ * Paybound plus a second extension that reads the headers of every fetch/XHR response, as the
+ * worker would have to if it checked each page's 402 report against what the browser saw (the
+ * design not taken, docs/threat-model.md): its cost falls on every request of every page.
+ */
+async function observerBrowser(paybound: string): Promise<BrowserContext> {
+  const dir = mkdtempSync(join(tmpdir(), 'paybound-observer-'));
+  writeFileSync(
+    join(dir, 'manifest.json'),
+    JSON.stringify({
+      manifest_version: 3,
+      name: 'observer',
+      version: '1',
+      permissions: ['webRequest'],
+      host_permissions: ['http://*/*', 'https://*/*'],
+      background: { service_worker: 'sw.js' },
+    }),
+  );
+  writeFileSync(
+    join(dir, 'sw.js'),
+    `chrome.webRequest.onHeadersReceived.addListener((d) => { if (d.statusCode === 402) console.log(d.url); },
+      { urls: ['http://*/*', 'https://*/*'], types: ['xmlhttprequest'] }, ['responseHeaders', 'extraHeaders']);`,
+  );
+  const both = `${paybound},${dir}`;
+  return chromium.launchPersistentContext(mkdtempSync(join(tmpdir(), 'paybound-profile-')), {
+    executablePath: findChromium(),
+    headless: true,
+    args: [`--disable-extensions-except=${both}`, `--load-extension=${both}`],
+  });
+}
+
 const stack = await startStack({ ports: { demo: 0, lnbits: 0, rates: 0, relay: 0 } });
 const extensionDir = buildExtension({ outDir: '.out/bench/dist', provision: provisionFor(stack.info) });
 const withExt = await launchWithExtension({ extensionDir });
@@ -63,25 +98,38 @@ try {
   await fetchLoop(wrapped, '/health', 50);
   await fetchLoop(bare, '/health', 50);
 
+  const observing = await observerBrowser(extensionDir);
+  const watched = await observing.newPage();
+  await watched.goto(stack.info.demo);
+  await fetchLoop(watched, '/health', 50);
+
   // 1. Interleaved rounds so that machine noise hits all sides alike.
   const wrapper: number[] = [];
   const whole: number[] = [];
+  const observed: number[] = [];
   for (let r = 0; r < ROUNDS; r++) {
     const a = await fetchLoop(wrapped, '/health', FETCHES);
     const n = await fetchLoop(wrapped, '/health', FETCHES, {}, true);
     const b = await fetchLoop(bare, '/health', FETCHES);
+    const o = await fetchLoop(watched, '/health', FETCHES);
     wrapper.push(a / n);
     whole.push(a / b);
+    observed.push(o / a);
   }
+  await observing.close();
   const range = (xs: number[]) =>
     `median ${fmt(median(xs))} (min ${fmt(Math.min(...xs))}, max ${fmt(Math.max(...xs))})`;
   console.log(`plain 200 fetches, ${FETCHES} × ${ROUNDS} rounds:`);
   console.log(`  the wrapper alone, wrapped/native fetch in the same browser: ${range(wrapper)}`);
   console.log(`  the whole extension, with Paybound / a browser without it:  ${range(whole)}`);
+  console.log(
+    `  the design not taken, Paybound + a webRequest observer of every response / Paybound: ${range(observed)}`,
+  );
 
   // 2 and 3. One demo tab; each round: click → quote interactive → approve → fetch resolved.
   const toWindow: number[] = [];
   const toQuote: number[] = [];
+  const toArmed: number[] = [];
   const toResolved: number[] = [];
   const body = JSON.stringify({ prompt: 'bench' });
   for (let i = 0; i < QUOTES; i++) {
@@ -107,8 +155,12 @@ try {
     const quote = await windowOpened;
     const t0 = await got402;
     toWindow.push(Date.now() - t0);
-    await quote.waitForSelector('[data-testid=approve]:not([disabled])');
+    // Shown: the quote is on screen. Armed: the approve button takes clicks, on purpose no sooner
+    // than a second after the window was shown and focused (no accidental approval).
+    await quote.waitForSelector('[data-testid=quote] [data-testid=approve]');
     toQuote.push(Date.now() - t0);
+    await quote.waitForSelector('[data-testid=approve][data-armed=true]');
+    toArmed.push(Date.now() - t0);
     const t1 = Date.now();
     await quote.click('[data-testid=approve]');
     const { status, at } = await pending;
@@ -116,7 +168,7 @@ try {
     toResolved.push(at - t1);
   }
   console.log(
-    `402 → quote window interactive: median ${median(toQuote)} ms (first, cold: ${toQuote[0]} ms) over ${QUOTES}; of which to the window opening: median ${median(toWindow)} ms`,
+    `402 → quote shown: median ${median(toQuote)} ms (first, cold: ${toQuote[0]} ms) over ${QUOTES}; of which to the window opening: median ${median(toWindow)} ms; approve armed (≥ 1 s by design): median ${median(toArmed)} ms`,
   );
   console.log(`approve click → page's fetch() resolved 200: median ${median(toResolved)} ms over ${QUOTES}`);
 
