@@ -13,6 +13,8 @@ type Site = RulesWire['sites'][number];
 
 interface Draft {
   auto: string;
+  /** The daily cap on automatic payments across all sites. */
+  autoDay: string;
   confirm: string;
   budgets: (Omit<Budget, 'limitMinor' | 'milestones' | 'scope'> & {
     limit: string;
@@ -32,6 +34,7 @@ interface Draft {
 function toDraft(r: RulesWire, currency: string): Draft {
   return {
     auto: minorToInput(BigInt(r.autoMaxMinor), currency),
+    autoDay: minorToInput(BigInt(r.autoDayCapMinor ?? '200'), currency),
     confirm: minorToInput(BigInt(r.confirmMaxMinor), currency),
     budgets: r.budgets.map((b) => ({
       id: b.id,
@@ -64,6 +67,7 @@ function fromDraft(d: Draft, base: RulesWire, currency: string): RulesWire {
   return {
     ...base,
     autoMaxMinor: money(d.auto, t('rulesFieldAuto')),
+    autoDayCapMinor: money(d.autoDay, t('rulesFieldAutoDay')),
     confirmMaxMinor: money(d.confirm, t('rulesFieldConfirm')),
     budgets: d.budgets.map((b) => ({
       id: b.id,
@@ -146,11 +150,19 @@ export function RulesEditor({ currency, onSaved }: { currency: string; onSaved()
       <fieldset>
         <legend>{t('rulesTiers', currency)}</legend>
         <label>
-          {t('rulesAutoUpTo')}{' '}
+          {t('rulesAutoDefault')}{' '}
           <input
             data-testid="auto-limit"
             value={draft.auto}
             onChange={(e) => update({ auto: e.target.value })}
+          />
+        </label>
+        <label>
+          {t('rulesAutoDayCap')}{' '}
+          <input
+            data-testid="auto-day-cap"
+            value={draft.autoDay}
+            onChange={(e) => update({ autoDay: e.target.value })}
           />
         </label>
         <label>
