@@ -2,37 +2,11 @@
  * The page's own WebLN wallet as a rail: the worker hands the invoice to the page's main world,
  * `window.webln` pays it, and the worker checks the proof itself (the page can lie).
  */
-import type { BrowserContext, Page } from 'playwright-core';
-import type { StackInfo } from '../../server/dev/stack';
+import type { Page } from 'playwright-core';
 import { expect, test } from './harness/fixtures';
 import { ask, ledger, nextQuoteWindow, POPUP } from './harness/flows';
 import { wallets } from './harness/wallets';
-
-/** A demo tab with a WebLN provider (as a wallet extension would inject) paying the stand-in user wallet. */
-async function pageWithWebln(context: BrowserContext, stack: StackInfo, lie = false): Promise<Page> {
-  const page = await context.newPage();
-  await page.addInitScript(
-    ([lnbits, key, lying]) => {
-      (window as unknown as { webln: object }).webln = {
-        enable: async () => {},
-        sendPayment: async (invoice: string) => {
-          const w = window as unknown as { weblnPaid?: number };
-          w.weblnPaid = (w.weblnPaid ?? 0) + 1;
-          const res = await fetch(`${lnbits}/api/v1/payments`, {
-            method: 'POST',
-            headers: { 'X-Api-Key': key, 'Content-Type': 'application/json' },
-            body: JSON.stringify({ out: true, bolt11: invoice }),
-          });
-          const body = (await res.json()) as { preimage: string };
-          return { preimage: lying ? 'ab'.repeat(32) : body.preimage };
-        },
-      };
-    },
-    [stack.lnbits, stack.wallets.user.adminKey, lie] as const,
-  );
-  await page.goto(stack.demo);
-  return page;
-}
+import { pageWithWebln } from './harness/webln';
 
 async function chooseWebln(openExtensionPage: (p: string) => Promise<Page>) {
   const popup = await openExtensionPage(POPUP);
@@ -64,7 +38,7 @@ test('a page wallet that reports a wrong preimage is caught: flagged, and the pa
   openExtensionPage,
 }) => {
   const popup = await chooseWebln(openExtensionPage);
-  const page = await pageWithWebln(context, stack, true);
+  const page = await pageWithWebln(context, stack, 'wrong-preimage');
   await page.fill('#prompt', 'lying page wallet');
   const [quote] = await Promise.all([nextQuoteWindow(context), page.click('#generate')]);
   await quote.click('[data-testid=approve]');

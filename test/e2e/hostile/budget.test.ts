@@ -4,11 +4,11 @@
  * its word; a denial always gives the reservation back, even after the worker restarted.
  */
 import type { BrowserContext, Page } from 'playwright-core';
-import type { StackInfo } from '../../../server/dev/stack';
 import { QUOTE_LIMITS } from '../../../src/db/ledger';
 import { expect, test } from '../harness/fixtures';
 import { ask, ledger, nextQuoteWindow, POPUP, setRules } from '../harness/flows';
 import { forge, l402Challenge, openOtherSite, otherSite } from '../harness/hostile';
+import { pageWithWebln } from '../harness/webln';
 
 const reservedNow = async (popup: Page) => (await ask(popup, 'spend.summary', {}))[0]?.reservedMinor;
 
@@ -95,29 +95,6 @@ test('7. a Deny, or closing the window, after the worker restarted gives the res
   expect((await ledger(popup))[0]).toMatchObject({ state: 'failed' });
 });
 
-/** A demo tab whose WebLN provider pays for real and then tells the page it failed. */
-async function lyingWebln(context: BrowserContext, stack: StackInfo): Promise<Page> {
-  const page = await context.newPage();
-  await page.addInitScript(
-    ([lnbits, key]) => {
-      (window as unknown as { webln: object }).webln = {
-        enable: async () => {},
-        sendPayment: async (invoice: string) => {
-          await fetch(`${lnbits}/api/v1/payments`, {
-            method: 'POST',
-            headers: { 'X-Api-Key': key, 'Content-Type': 'application/json' },
-            body: JSON.stringify({ out: true, bolt11: invoice }),
-          });
-          throw new Error('user rejected the payment');
-        },
-      };
-    },
-    [stack.lnbits, stack.wallets.user.adminKey] as const,
-  );
-  await page.goto(stack.demo);
-  return page;
-}
-
 test("12. the page wallet's word does not release budget: an error after it paid keeps the amount reserved until the invoice expires", async ({
   context,
   stack,
@@ -125,7 +102,7 @@ test("12. the page wallet's word does not release budget: an error after it paid
 }) => {
   const popup = await openExtensionPage(POPUP);
   await ask(popup, 'rails.setDefault', { railId: 'webln-page' });
-  const page = await lyingWebln(context, stack);
+  const page = await pageWithWebln(context, stack, 'error-after-paying');
   await page.fill('#prompt', 'x');
   const [quote] = await Promise.all([nextQuoteWindow(context), page.click('#generate')]);
   await quote.click('[data-testid=approve]');

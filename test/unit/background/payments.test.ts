@@ -23,7 +23,15 @@ const URL_ = 'https://app.example/api/generate';
 // Every charge asks, unless a test says otherwise: these tests are about the payment flow.
 const askingRules: Rules = { ...defaultRules('UTC'), autoMaxMinor: 0n };
 
-function setup(opts: { decision?: Decision; rules?: Rules } = {}) {
+function setup(
+  opts: {
+    decision?: Decision;
+    rules?: Rules;
+    rail?: RailRecord;
+    now?: () => number;
+    wakeAt?: (id: string, when: number) => Promise<void>;
+  } = {},
+) {
   const spendingRules = opts.rules ?? askingRules;
   const db = new PayboundDb(`t-${Math.random()}`);
   const node = new LightningNode();
@@ -70,10 +78,12 @@ function setup(opts: { decision?: Decision; rules?: Rules } = {}) {
     rates,
     approvals,
     tokens,
-    defaultRail: async () => RAIL,
+    defaultRail: async () => opts.rail ?? RAIL,
     railFor: async () => rail,
     openRail: async (r) => r,
     rules: async () => spendingRules,
+    ...(opts.now ? { now: opts.now } : {}),
+    ...(opts.wakeAt ? { wakeAt: opts.wakeAt } : {}),
   });
   const challenge = (amountMsat = 21_000n) => {
     const inv = node.createInvoice(app.id, { amountMsat, memo: 'a haiku' });
@@ -234,31 +244,18 @@ describe('PaymentService', () => {
       config: {},
       createdAt: 0,
     };
-    await env.db.rails.put(webln);
     let now = Date.now();
     const wakes: [string, number][] = [];
-    const service = new PaymentService({
-      db: env.db,
-      rates: {
-        current: async () => ({
-          rate: { currency: 'USD', minorPerBtc: 10_000_000n, source: 'test', asOf: now },
-          ageMs: 0,
-          stale: false,
-        }),
-      } as unknown as RateService,
-      approvals: env.approvals,
-      tokens: new TokenService(env.db, env.rules),
-      defaultRail: async () => webln,
-      railFor: async () => {
-        throw new Error('the worker never pays a page wallet itself');
-      },
-      openRail: async (r) => r,
-      rules: async () => askingRules,
+    await env.db.delete();
+    env = setup({
+      rail: webln,
+      now: () => now,
       wakeAt: async (id, when) => {
         wakes.push([id, when]);
       },
-      now: () => now,
     });
+    await env.db.rails.bulkPut([RAIL, webln]);
+    const service = env.service;
     const { headers, inv } = env.challenge(21_000n);
     const handed = await service.onChallenge({
       url: URL_,
