@@ -167,8 +167,8 @@ export interface SiteRecord {
   site: string;
   firstApprovedAt: number;
   payees: { kind: Payee['kind']; id: string; firstAt: number }[];
-  /** The payee of the last payment to this site, to flag a change. */
-  lastPayee?: string;
+  /** The payee of the last payment to this site, by kind (a site may take cards and Lightning), to flag a change. */
+  lastPayee?: Partial<Record<Payee['kind'], string>>;
   lastPaidAt?: number;
 }
 

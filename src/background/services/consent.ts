@@ -30,7 +30,12 @@ export async function notePaid(db: PayboundDb, p: PaymentRecord, now: number): P
   if (!p.payee) return;
   await db.transaction('rw', db.sites, async () => {
     const known = await db.sites.get(p.site);
-    if (known) await db.sites.put({ ...known, lastPayee: p.payee?.id, lastPaidAt: now });
+    if (known && p.payee)
+      await db.sites.put({
+        ...known,
+        lastPayee: { ...known.lastPayee, [p.payee.kind]: p.payee.id },
+        lastPaidAt: now,
+      });
   });
 }
 
@@ -85,7 +90,11 @@ export async function consentView(
             id: p.payee.id,
             short: shortId(p.payee.id),
             isNew: !(known?.payees.some((x) => x.id === p.payee?.id) ?? false),
-            changed: known?.lastPayee !== undefined && known.lastPayee !== p.payee.id,
+            // Only against the last payee of the same kind: a card merchant is not a Lightning node.
+            changed: (() => {
+              const last = known?.lastPayee?.[p.payee.kind];
+              return last !== undefined && last !== p.payee.id;
+            })(),
           },
         }
       : {}),
