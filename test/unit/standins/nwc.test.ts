@@ -162,6 +162,22 @@ describe('NWC rail over the stand-in wallet service', () => {
     return (e as RailError).code;
   };
 
+  // The wallet SDK logs each wallet error before it throws it to the rail. These tests cause
+  // those errors on purpose and assert what the rail makes of them, so the SDK's own log lines are
+  // kept here instead of printed as stack traces; anything else still reaches the console.
+  const sdkLog: unknown[][] = [];
+  const consoleError = console.error;
+  beforeAll(() => {
+    console.error = (...args: unknown[]) => {
+      if (typeof args[0] === 'string' && /^(Failed to request|failed to connect)/.test(args[0]))
+        sdkLog.push(args);
+      else consoleError(...args);
+    };
+  });
+  afterAll(() => {
+    console.error = consoleError;
+  });
+
   beforeAll(async () => {
     lightning = await startLightningStandin({ port: 0 });
     relay = await startRelay({ port: 0 });
