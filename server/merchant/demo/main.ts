@@ -1,7 +1,8 @@
 // Runs the demo app on its own: DEMO_PORT (default 8402), DEMO_HOST, LNBITS_URL, LNBITS_INVOICE_KEY,
 // LNBITS_ADMIN_KEY (optional: pays the refunds of drafts; without it they wait for the operator),
 // DEMO_NETWORK (default regtest), DEMO_ROOT_KEY (hex, optional; random otherwise, so tokens do not
-// survive a restart).
+// survive a restart), DEMO_OPERATOR_TOKEN (16+ characters: what the operator hook for queued
+// refunds asks for; random otherwise, and printed at start).
 import { startDemoApp } from './app';
 
 const lnbitsUrl = process.env.LNBITS_URL;
@@ -28,8 +29,10 @@ const app = await startDemoApp({
   adminKey: process.env.LNBITS_ADMIN_KEY || undefined,
   network,
   rootKey: process.env.DEMO_ROOT_KEY,
+  ...(process.env.DEMO_OPERATOR_TOKEN ? { operatorToken: process.env.DEMO_OPERATOR_TOKEN } : {}),
 });
 console.log(`Quill demo app listening on ${app.url}`);
+if (!process.env.DEMO_OPERATOR_TOKEN) console.log(`operator token for /_demo/refunds: ${app.operatorToken}`);
 
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
