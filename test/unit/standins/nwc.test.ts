@@ -167,18 +167,16 @@ describe('NWC rail over the stand-in wallet service', () => {
   // kept here instead of printed as stack traces; anything else still reaches the console.
   const sdkLog: unknown[][] = [];
   const consoleError = console.error;
-  beforeAll(() => {
+  const keepSdkLog = () => {
     console.error = (...args: unknown[]) => {
       if (typeof args[0] === 'string' && /^(Failed to request|failed to connect)/.test(args[0]))
         sdkLog.push(args);
       else consoleError(...args);
     };
-  });
-  afterAll(() => {
-    console.error = consoleError;
-  });
+  };
 
   beforeAll(async () => {
+    keepSdkLog();
     lightning = await startLightningStandin({ port: 0 });
     relay = await startRelay({ port: 0 });
     service = await startNwcWalletService({ relayUrl: relay.url, node: node(), walletId: user().id });
@@ -186,6 +184,7 @@ describe('NWC rail over the stand-in wallet service', () => {
   });
   afterEach(() => node().clearFailures());
   afterAll(async () => {
+    console.error = consoleError;
     closeNwcClients();
     await service.close();
     await relay.close();
