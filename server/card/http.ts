@@ -1,5 +1,28 @@
 // Small node:http helpers for the card service (no framework).
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+
+/** Compares two secrets in time independent of where they differ (both hashed: lengths may differ). */
+export function secretEquals(given: string | undefined, expected: string): boolean {
+  if (given === undefined) return false;
+  const a = createHash('sha256').update(given, 'utf8').digest();
+  const b = createHash('sha256').update(expected, 'utf8').digest();
+  return timingSafeEqual(a, b) && given.length === expected.length;
+}
+
+/** False for text with a lone UTF-16 surrogate, which cannot be encoded for Stripe (or anyone). */
+export function wellFormed(text: string): boolean {
+  return !/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(text);
+}
+
+/** The request's URL, or null when the request target is not one (e.g. `GET http://[`). */
+export function requestUrl(req: IncomingMessage, base: string): URL | null {
+  try {
+    return new URL(req.url ?? '/', base);
+  } catch {
+    return null;
+  }
+}
 
 export function sendJson(
   res: ServerResponse,

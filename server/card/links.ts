@@ -1,23 +1,37 @@
 // Linking a card, and handing the extension its device token.
 //
-//   1. The extension makes `state` (32 random bytes, base64url) and opens GET /link?state=… in a normal
-//      tab with chrome.tabs.create. The service refuses a navigation that a web page started
-//      (Sec-Fetch-Site cross-site/same-site), creates a Customer and a setup-mode Checkout Session,
-//      sets a cookie that binds the flow to this browser, and redirects to the Stripe-hosted page.
-//   2. The card is saved when Stripe reports the session complete (webhook checkout.session.completed,
-//      or the session read back when the browser returns to /link/done).
-//   3. /link/done must see the cookie from step 1: the flow ends in the browser that started it.
-//   4. The extension polls POST /api/devices/claim {state}; once steps 2 and 3 are done the first claim
-//      gets the device token, and every later one is refused.
-// Only hashes of the state, the cookie and the token are stored.
+//   1. The extension makes `state` and a `secret` (32 random bytes each, base64url) and opens
+//      GET /link?state=…&v=base64url(sha256(secret)) in a normal tab with chrome.tabs.create. The
+//      service refuses a navigation that a web page started (Sec-Fetch-Site cross-site/same-site) and
+//      more than a few links a minute per client, creates a setup-mode Checkout Session (no Customer
+//      yet), sets a cookie that binds the flow to this browser, and redirects to Stripe's page.
+//   2. Stripe redirects the browser that saved the card to /link/done with a completion key `k` that
+//      only the success URL carries. Accepted once, only with the cookie of step 1 and that key, and
+//      only once Stripe says the session is complete; any other arrival cancels the link.
+//   3. The card is saved (a Customer created, the card attached) when the session is complete
+//      (webhook checkout.session.completed, or the session read back at /link/done).
+//   4. The extension polls POST /api/devices/claim {state, secret}; once steps 2 and 3 are done the
+//      first claim gets the device token, and every later one is refused.
+// Only hashes of the state and commitment, the cookie and the token are stored.
+import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type Stripe from 'stripe';
 import type { CardDb, Row } from './db';
 import { cookies, escapeHtml, sendError, sendJson, sendPage } from './http';
 import { mapStripeError, newToken, sha256Hex } from './stripe';
 
-const STATE = /^[A-Za-z0-9_-]{43}$/;
+/** 32 random bytes in base64url: the state, the secret and its commitment all have this shape. */
+const B64_32 = /^[A-Za-z0-9_-]{43}$/;
 const LINK_ID = /^lnk_[A-Za-z0-9_-]{22}$/;
+const LINK_KEY_META = 'link_completion_key';
+
+/** Starts of GET /link allowed per client address: `burst` at once, refilled at `perMinute`. */
+export interface LinkRateLimit {
+  burst: number;
+  perMinute: number;
+}
+
+export const DEFAULT_LINK_RATE_LIMIT: LinkRateLimit = { burst: 20, perMinute: 20 };
 
 export interface LinkFlowOptions {
   db: CardDb;
@@ -27,6 +41,8 @@ export interface LinkFlowOptions {
   /** Lifetime of a link attempt (and its Checkout Session); at least 1800 s, Stripe's minimum. */
   ttlSeconds: number;
   platformName: string;
+  /** false: no limit (a trusted front end limits instead). */
+  rateLimit: LinkRateLimit | false;
   now: () => number;
 }
 
@@ -37,11 +53,63 @@ export interface LinkedCard {
   exp_year: number;
 }
 
+/** What the extension sends as `v`: base64url(SHA-256(the secret's ASCII)). */
+export function linkCommitment(secret: string): string {
+  return createHash('sha256').update(secret, 'utf8').digest('base64url');
+}
+
+/** The link row is found by state and commitment together: the state alone claims nothing. */
+function linkKey(state: string, commitment: string): string {
+  return sha256Hex(`${state}.${commitment}`);
+}
+
+class TokenBuckets {
+  readonly #buckets = new Map<string, { tokens: number; at: number }>();
+  readonly #limit: LinkRateLimit;
+
+  constructor(limit: LinkRateLimit) {
+    this.#limit = limit;
+  }
+
+  /** 0 when `key` may go ahead (a token is spent), else the seconds until it may. */
+  take(key: string, nowMs: number): number {
+    const { burst, perMinute } = this.#limit;
+    const perMs = perMinute / 60_000;
+    const b = this.#buckets.get(key) ?? { tokens: burst, at: nowMs };
+    b.tokens = Math.min(burst, b.tokens + Math.max(0, nowMs - b.at) * perMs);
+    b.at = nowMs;
+    if (this.#buckets.size > 10_000) this.#prune(nowMs);
+    this.#buckets.set(key, b);
+    if (b.tokens >= 1) {
+      b.tokens -= 1;
+      return 0;
+    }
+    return Math.max(1, Math.ceil((1 - b.tokens) / perMs / 1000));
+  }
+
+  #prune(nowMs: number): void {
+    // Buckets that have refilled hold nothing worth remembering.
+    for (const [key, b] of this.#buckets) {
+      if (b.tokens + (nowMs - b.at) * (this.#limit.perMinute / 60_000) >= this.#limit.burst)
+        this.#buckets.delete(key);
+    }
+  }
+}
+
 export class LinkFlow {
   readonly #o: LinkFlowOptions;
+  readonly #completionKey: Buffer;
+  readonly #buckets: TokenBuckets | null;
 
   constructor(options: LinkFlowOptions) {
     this.#o = options;
+    let key = options.db.meta(LINK_KEY_META);
+    if (!key) {
+      key = randomBytes(32).toString('hex');
+      options.db.setMeta(LINK_KEY_META, key);
+    }
+    this.#completionKey = Buffer.from(key, 'hex');
+    this.#buckets = options.rateLimit ? new TokenBuckets(options.rateLimit) : null;
   }
 
   #nowS(): number {
@@ -52,10 +120,27 @@ export class LinkFlow {
     return this.#o.publicUrl.startsWith('https:');
   }
 
-  /** GET /link?state= */
+  /** The key only the success URL carries: proof that Stripe sent this browser back. */
+  #keyFor(linkId: string): string {
+    return createHmac('sha256', this.#completionKey).update(linkId).digest('base64url');
+  }
+
+  /** GET /link?state=&v= */
   async start(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+    // Each start costs a Checkout Session at Stripe, whose rate limit the whole platform shares.
+    const wait = this.#buckets?.take(req.socket.remoteAddress ?? '?', this.#o.now()) ?? 0;
+    if (wait > 0) {
+      return sendError(
+        res,
+        429,
+        'rate_limited',
+        `Too many card links were started from this address; try again in ${wait} s.`,
+        { retryAfterSeconds: wait },
+        { 'retry-after': String(wait) },
+      );
+    }
     const state = url.searchParams.get('state') ?? '';
-    if (!STATE.test(state)) {
+    if (!B64_32.test(state)) {
       return sendPage(
         res,
         400,
@@ -74,7 +159,16 @@ export class LinkFlow {
         '<h1 id="refused">This page was opened by another website</h1><p>Paybound opens this page itself when you choose <em>Link a card</em> in its settings. If you did not just do that, close this tab.</p>',
       );
     }
-    const stateHash = sha256Hex(state);
+    const commitment = url.searchParams.get('v') ?? '';
+    if (!B64_32.test(commitment)) {
+      return sendPage(
+        res,
+        400,
+        'Link a card',
+        '<h1 id="incomplete">This link is incomplete</h1><p>Open it again from Paybound.</p>',
+      );
+    }
+    const stateHash = linkKey(state, commitment);
     if (this.#o.db.get('SELECT id FROM links WHERE state_hash = ?', [stateHash])) {
       return sendPage(
         res,
@@ -87,23 +181,18 @@ export class LinkFlow {
     const browserSecret = newToken('b');
     const now = this.#nowS();
     const expiresAt = now + this.#o.ttlSeconds;
-    let customer: Stripe.Customer;
     let session: Stripe.Checkout.Session;
     try {
-      customer = await this.#o.stripe.customers.create(
-        { description: 'Paybound wallet', metadata: { paybound_link: linkId } },
-        { idempotencyKey: `${linkId}:customer` },
-      );
+      // No Customer yet: one is created only for a card that was actually saved (complete()).
       session = await this.#o.stripe.checkout.sessions.create(
         {
           mode: 'setup',
-          customer: customer.id,
           currency: this.#o.currency,
           allowed_payment_method_types: ['card'],
           client_reference_id: linkId,
           metadata: { paybound_link: linkId },
           setup_intent_data: { metadata: { paybound_link: linkId } },
-          success_url: `${this.#o.publicUrl}/link/done?link=${linkId}&session_id={CHECKOUT_SESSION_ID}`,
+          success_url: `${this.#o.publicUrl}/link/done?link=${linkId}&k=${this.#keyFor(linkId)}&session_id={CHECKOUT_SESSION_ID}`,
           cancel_url: `${this.#o.publicUrl}/link/cancel?link=${linkId}`,
           // Stripe wants at least 30 minutes from *its* now: a minute of slack covers the time
           // between our clock reading and its check (the link's own expiry still governs claims).
@@ -123,10 +212,11 @@ export class LinkFlow {
     if (!session.url) {
       return sendPage(res, 502, 'Link a card', '<h1>Stripe returned no checkout page</h1>');
     }
+    // customer_id stays '' until the card is saved.
     this.#o.db.run(
       `INSERT INTO links (id, state_hash, browser_hash, customer_id, session_id, status, created_at, expires_at)
-       VALUES (?, ?, ?, ?, ?, 'open', ?, ?)`,
-      [linkId, stateHash, sha256Hex(browserSecret), customer.id, session.id, now, expiresAt],
+       VALUES (?, ?, ?, '', ?, 'open', ?, ?)`,
+      [linkId, stateHash, sha256Hex(browserSecret), session.id, now, expiresAt],
     );
     res.writeHead(303, {
       location: session.url,
@@ -139,7 +229,8 @@ export class LinkFlow {
   }
 
   #cookie(linkId: string, value: string, maxAge: number): string {
-    // Lax: sent on the top-level redirect back from Stripe, never on a page's subrequests.
+    // Lax: sent on the top-level redirect back from Stripe, never on a page's subrequests. It is
+    // kept until the link expires, so that reloading /link/done is not taken for another browser.
     return `pb_${linkId}=${value}; Path=/link; Max-Age=${maxAge}; HttpOnly; SameSite=Lax${this.#secure() ? '; Secure' : ''}`;
   }
 
@@ -153,42 +244,60 @@ export class LinkFlow {
     return cookie !== undefined && sha256Hex(cookie) === link.browser_hash;
   }
 
-  /** GET /link/done?link=…&session_id=… (Stripe's success_url). */
+  #keyOk(url: URL, linkId: string): boolean {
+    const k = url.searchParams.get('k') ?? '';
+    return B64_32.test(k) && timingSafeEqual(Buffer.from(k), Buffer.from(this.#keyFor(linkId)));
+  }
+
+  /** GET /link/done?link=…&k=…&session_id=… (Stripe's success_url). */
   async done(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
     const link = this.#linkFromQuery(url);
-    if (!link || url.searchParams.get('session_id') !== link.session_id) {
-      return sendPage(res, 404, 'Link a card', '<h1>Unknown card link</h1>');
-    }
-    if (!this.#sameBrowser(req, link)) {
-      return sendPage(
-        res,
-        403,
-        'Link a card',
-        '<h1 id="other-browser">This card link was started somewhere else</h1><p>Nothing was linked in this browser. If you want Paybound to use a card, start from Paybound\'s settings.</p>',
+    if (!link) return sendPage(res, 404, 'Link a card', '<h1>Unknown card link</h1>');
+    const id = String(link.id);
+    if (link.status === 'canceled') return canceledPage(res);
+    const owner =
+      this.#sameBrowser(req, link) &&
+      this.#keyOk(url, id) &&
+      url.searchParams.get('session_id') === link.session_id;
+    if (!owner) return this.#foreign(res, link, url);
+    if (link.browser_confirmed_at === null) {
+      let session: Stripe.Checkout.Session;
+      try {
+        session = await this.#o.stripe.checkout.sessions.retrieve(String(link.session_id));
+      } catch (err) {
+        const mapped = mapStripeError(err);
+        return sendPage(
+          res,
+          503,
+          'Link a card',
+          `<h1 id="unconfirmed">Stripe could not be asked</h1><p>Reload this page in a moment to finish linking.</p><p class="muted">${escapeHtml(mapped.message)}</p>`,
+        );
+      }
+      // Stripe sends the browser here only after the card is saved: anything earlier is forged.
+      if (session.status !== 'complete') {
+        await this.#cancel(link);
+        return canceledPage(res);
+      }
+      try {
+        await this.complete(session);
+      } catch (err) {
+        mapStripeError(err); // a Stripe outage: the webhook will still save the card
+      }
+      this.#o.db.run(
+        `UPDATE links SET browser_confirmed_at = ?
+         WHERE id = ? AND browser_confirmed_at IS NULL AND status != 'canceled'`,
+        [this.#nowS(), id],
       );
     }
-    this.#o.db.run(
-      'UPDATE links SET browser_confirmed_at = ? WHERE id = ? AND browser_confirmed_at IS NULL',
-      [this.#nowS(), String(link.id)],
-    );
-    let card: LinkedCard | null = this.#cardOf(String(link.id));
-    if (!card) {
-      try {
-        const session = await this.#o.stripe.checkout.sessions.retrieve(String(link.session_id));
-        await this.complete(session);
-        card = this.#cardOf(String(link.id));
-      } catch (err) {
-        mapStripeError(err); // a Stripe outage: the webhook will still complete the link
-      }
-    }
-    const clear = this.#cookie(String(link.id), '', 0);
+    const now = this.#o.db.get('SELECT status FROM links WHERE id = ?', [id]);
+    if (now?.status === 'canceled') return canceledPage(res);
+    const card = this.#cardOf(id);
     if (!card) {
       return sendPage(
         res,
         202,
         'Link a card',
         '<h1 id="pending">Almost done</h1><p>Stripe is still confirming your card. Paybound will pick it up in a moment; you can close this tab.</p>',
-        { 'set-cookie': clear },
       );
     }
     sendPage(
@@ -196,8 +305,47 @@ export class LinkFlow {
       200,
       'Card linked',
       `<h1 id="linked">Card linked</h1><p>${escapeHtml(card.brand)} ending in ${escapeHtml(card.last4)} is ready in Paybound. You can close this tab.</p>`,
-      { 'set-cookie': clear },
     );
+  }
+
+  /**
+   * A return without the cookie or the key: not the browser that started the link, or not sent by
+   * Stripe. Before the owner's browser came back, that ends the link. After it, only a return that
+   * carries the key (so Stripe sent a second browser back: the card was saved there) while the link
+   * is young does, and the device it made loses its token too; stray visits change nothing.
+   */
+  async #foreign(res: ServerResponse, link: Row, url: URL): Promise<void> {
+    const confirmed = link.browser_confirmed_at !== null;
+    const young = Number(link.expires_at) > this.#nowS();
+    const ends = !confirmed || (this.#keyOk(url, String(link.id)) && young);
+    if (ends) await this.#cancel(link);
+    sendPage(
+      res,
+      403,
+      'Link a card',
+      `<h1 id="other-browser">This card link was started somewhere else</h1><p>${ends ? 'Nothing was linked, and that link was cancelled.' : 'Nothing was linked in this browser.'} If you want Paybound to use a card, start from Paybound's settings.</p>`,
+    );
+  }
+
+  /** Ends a link for good: its session, its card (detached at Stripe) and any device it made. */
+  async #cancel(link: Row): Promise<void> {
+    const id = String(link.id);
+    this.#o.db.transaction(() => {
+      this.#o.db.run("UPDATE links SET status = 'canceled' WHERE id = ?", [id]);
+      if (link.device_id !== null) {
+        this.#o.db.run('UPDATE devices SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL', [
+          this.#nowS(),
+          String(link.device_id),
+        ]);
+      }
+    });
+    await this.#o.stripe.checkout.sessions.expire(String(link.session_id)).catch(() => undefined);
+    const fresh = this.#o.db.get('SELECT payment_method_id FROM links WHERE id = ?', [id]);
+    if (typeof fresh?.payment_method_id === 'string') await this.#detach(fresh.payment_method_id);
+  }
+
+  async #detach(paymentMethodId: string): Promise<void> {
+    await this.#o.stripe.paymentMethods.detach(paymentMethodId).catch(() => undefined);
   }
 
   /** GET /link/cancel?link=… (Stripe's cancel_url). */
@@ -209,19 +357,18 @@ export class LinkFlow {
       ]);
       await this.#o.stripe.checkout.sessions.expire(String(link.session_id)).catch(() => undefined);
     }
-    sendPage(
-      res,
-      200,
-      'Link a card',
-      '<h1 id="canceled">No card was linked</h1><p>You can close this tab.</p>',
-    );
+    canceledPage(res, 200);
   }
 
-  /** Saves the card of a completed setup-mode session (from the webhook or the return page). */
+  /**
+   * Saves the card of a completed setup-mode session (from the webhook or the return page): the
+   * Customer is created here, with the card attached, so an abandoned link costs Stripe nothing more.
+   */
   async complete(session: Stripe.Checkout.Session): Promise<void> {
     if (session.status !== 'complete' || session.mode !== 'setup') return;
     const link = this.#o.db.get("SELECT * FROM links WHERE session_id = ? AND status = 'open'", [session.id]);
     if (!link) return;
+    const id = String(link.id);
     const setupIntent =
       typeof session.setup_intent === 'string'
         ? await this.#o.stripe.setupIntents.retrieve(session.setup_intent, { expand: ['payment_method'] })
@@ -232,24 +379,42 @@ export class LinkFlow {
         ? await this.#o.stripe.paymentMethods.retrieve(setupIntent.payment_method)
         : setupIntent.payment_method;
     if (!pm.card) return;
+    // The webhook and the return page may both get here: one idempotency key, one Customer.
+    const attachedTo = typeof pm.customer === 'string' ? pm.customer : (pm.customer?.id ?? null);
+    const customerId =
+      attachedTo ??
+      (
+        await this.#o.stripe.customers.create(
+          { description: 'Paybound wallet', payment_method: pm.id, metadata: { paybound_link: id } },
+          { idempotencyKey: `${id}:customer` },
+        )
+      ).id;
     // The card pays later without the cardholder present; make it the customer's default too.
-    await this.#o.stripe.customers.update(String(link.customer_id), {
+    await this.#o.stripe.customers.update(customerId, {
       invoice_settings: { default_payment_method: pm.id },
     });
-    this.#o.db.run(
-      `UPDATE links SET status = 'completed', payment_method_id = ?, completed_at = ?,
+    const changed = this.#o.db.run(
+      `UPDATE links SET status = 'completed', customer_id = ?, payment_method_id = ?, completed_at = ?,
          card_brand = ?, card_last4 = ?, card_exp_month = ?, card_exp_year = ?
        WHERE id = ? AND status = 'open'`,
       [
+        customerId,
         pm.id,
         this.#nowS(),
         pm.card.brand,
         pm.card.last4,
         pm.card.exp_month,
         pm.card.exp_year,
-        String(link.id),
+        id,
       ],
     );
+    // Cancelled while Stripe was being asked: the card must not stay usable.
+    if (
+      changed === 0 &&
+      this.#o.db.get('SELECT status FROM links WHERE id = ?', [id])?.status === 'canceled'
+    ) {
+      await this.#detach(pm.id);
+    }
   }
 
   sessionExpired(sessionId: string): void {
@@ -263,22 +428,41 @@ export class LinkFlow {
     return row ? cardFromRow(row) : null;
   }
 
-  /** POST /api/devices/claim {state} */
+  /** POST /api/devices/claim {state, secret} */
   claim(res: ServerResponse, body: Record<string, unknown>, headers: Record<string, string>) {
-    const state = body.state;
-    if (typeof state !== 'string' || !STATE.test(state)) {
+    const { state, secret } = body;
+    if (typeof state !== 'string' || !B64_32.test(state)) {
       return sendError(
         res,
         400,
         'invalid_state',
-        'state must be the 43-character base64url secret the link was opened with',
+        'state must be the 43-character base64url value the link was opened with',
         {},
         headers,
       );
     }
-    const link = this.#o.db.get('SELECT * FROM links WHERE state_hash = ?', [sha256Hex(state)]);
+    if (typeof secret !== 'string' || !B64_32.test(secret)) {
+      return sendError(
+        res,
+        400,
+        'invalid_secret',
+        'secret must be the 43-character base64url secret whose SHA-256 the link was opened with (v)',
+        {},
+        headers,
+      );
+    }
+    const link = this.#o.db.get('SELECT * FROM links WHERE state_hash = ?', [
+      linkKey(state, linkCommitment(secret)),
+    ]);
     if (!link)
-      return sendError(res, 404, 'unknown_state', 'No card link was started with this state.', {}, headers);
+      return sendError(
+        res,
+        404,
+        'unknown_state',
+        'No card link was started with this state and secret.',
+        {},
+        headers,
+      );
     if (link.claimed_at !== null) {
       return sendError(res, 410, 'already_claimed', 'This card link was already claimed.', {}, headers);
     }
@@ -310,7 +494,7 @@ export class LinkFlow {
     const card = cardFromRow(link);
     const claimed = this.#o.db.transaction(() => {
       const changed = this.#o.db.run(
-        'UPDATE links SET claimed_at = ?, device_id = ? WHERE id = ? AND claimed_at IS NULL',
+        "UPDATE links SET claimed_at = ?, device_id = ? WHERE id = ? AND claimed_at IS NULL AND status = 'completed'",
         [this.#nowS(), deviceId, String(link.id)],
       );
       if (changed !== 1) return false;
@@ -335,6 +519,15 @@ export class LinkFlow {
       return sendError(res, 410, 'already_claimed', 'This card link was already claimed.', {}, headers);
     sendJson(res, 200, { deviceToken: token, card }, headers);
   }
+}
+
+function canceledPage(res: ServerResponse, status = 410): void {
+  sendPage(
+    res,
+    status,
+    'Link a card',
+    '<h1 id="canceled">No card was linked</h1><p>You can close this tab.</p>',
+  );
 }
 
 export function cardFromRow(row: Row): LinkedCard {

@@ -5,8 +5,15 @@
 // (transfer_data[destination]); the challenge id is the Idempotency-Key, and is unique in the
 // database, so one challenge never becomes two charges. Settlement: capture (≤ authorized), cancel
 // (release the hold), refund (reverse_transfer pulls the money back from the app).
+//
+// Who may settle (neither side alone can undo what the other relied on): once the app accepted the
+// receipt (POST /api/merchant/accept, with its route's review window), the payer may cancel or
+// capture part only inside that window; after it, and on routes without one, the app settles. The
+// app may not capture during the window, nor more than it reported after it. A captured payment is
+// refunded by the app, or by the payer inside the window or the app's refund policy only.
 import type Stripe from 'stripe';
 import type { CardDb, Row } from './db';
+import { wellFormed } from './http';
 import type { ReceiptSigner } from './receipt';
 import { mapStripeError, type ServiceError } from './stripe';
 
@@ -32,12 +39,24 @@ export interface PaymentView {
   amountReported: number | null;
   /** A report above the authorized amount that the service refused: the app tried to overcharge. */
   overReported: number | null;
+  /** The review window the app accepted the receipt with (seconds; 0: none), null until accepted. */
+  reviewWindowSeconds: number | null;
+  /** When the app accepted the receipt, and when the review window ends (null without one). */
+  acceptedAt: string | null;
+  reviewEndsAt: string | null;
   currency: string;
   destination: string;
   description: string;
   createdAt: string;
   declineCode?: string;
   error?: { code: string; message: string };
+}
+
+export interface DeviceLimits {
+  perChargeMinor: number | null;
+  perDayMinor: number | null;
+  /** A raise (or removal) that applies at `from`. */
+  pending: { perChargeMinor: number | null; perDayMinor: number | null; from: string } | null;
 }
 
 export type Outcome<T> = { ok: true; status: number; body: T } | { ok: false; error: ServiceError };
@@ -50,8 +69,15 @@ export interface PaymentsOptions {
   receiptTtlSeconds: number;
   maxAmount: number;
   currencies: readonly string[];
+  /** How long after its window (or acceptance) a hold nobody settled may be cancelled by the payer. */
+  settleGraceSeconds: number;
+  /** How long a raised (or removed) device limit waits before it applies; lowering is immediate. */
+  limitRaiseDelaySeconds: number;
   now: () => number;
 }
+
+/** Longest review window the service accepts (Stripe holds an authorization for about 7 days). */
+export const MAX_REVIEW_WINDOW_SECONDS = 5 * 24 * 3600;
 
 function refuse(status: number, code: string, message: string, details: Record<string, unknown> = {}) {
   return { ok: false as const, error: { status, code, message, details } };
@@ -64,6 +90,19 @@ export function readAmount(value: unknown): number | null {
   return null;
 }
 
+const iso = (s: number) => new Date(s * 1000).toISOString();
+
+/** A review window in seconds: 0 (none) … MAX_REVIEW_WINDOW_SECONDS; null when the input is not one. */
+export function readWindow(value: unknown): number | null {
+  if (value === null) return 0;
+  return typeof value === 'number' &&
+    Number.isSafeInteger(value) &&
+    value >= 0 &&
+    value <= MAX_REVIEW_WINDOW_SECONDS
+    ? value
+    : null;
+}
+
 export function view(row: Row): PaymentView {
   const out: PaymentView = {
     id: String(row.payment_intent_id),
@@ -74,6 +113,12 @@ export function view(row: Row): PaymentView {
     amountRefunded: Number(row.amount_refunded),
     amountReported: row.amount_reported === null ? null : Number(row.amount_reported),
     overReported: row.over_reported === null ? null : Number(row.over_reported),
+    reviewWindowSeconds: row.accepted_at === null ? null : Number(row.app_window),
+    acceptedAt: row.accepted_at === null ? null : iso(Number(row.accepted_at)),
+    reviewEndsAt:
+      row.accepted_at === null || !Number(row.app_window)
+        ? null
+        : iso(Number(row.accepted_at) + Number(row.app_window)),
     currency: String(row.currency),
     destination: String(row.destination),
     description: String(row.description),
@@ -86,6 +131,8 @@ export function view(row: Row): PaymentView {
 
 export class Payments {
   readonly #o: PaymentsOptions;
+  /** Payer captures and cancels on their way to Stripe: an app cannot accept those receipts meanwhile. */
+  readonly #payerSettling = new Set<string>();
 
   constructor(options: PaymentsOptions) {
     this.#o = options;
@@ -129,6 +176,16 @@ export class Payments {
     const { challengeId, currency, destination } = body;
     const description = body.description ?? '';
     const amount = readAmount(body.amount);
+    // The review window the payer was offered (the challenge's terms); the app must accept the
+    // receipt with the same one. Absent: the app's word decides.
+    const payerWindow = body.reviewWindowSeconds === undefined ? null : readWindow(body.reviewWindowSeconds);
+    if (body.reviewWindowSeconds !== undefined && payerWindow === null) {
+      return refuse(
+        400,
+        'invalid_review_window',
+        `reviewWindowSeconds must be null or 0–${MAX_REVIEW_WINDOW_SECONDS} whole seconds`,
+      );
+    }
     if (typeof challengeId !== 'string' || !CHALLENGE_ID.test(challengeId)) {
       return refuse(400, 'invalid_challenge_id', 'challengeId must be 8–200 characters of [A-Za-z0-9_-]');
     }
@@ -151,8 +208,13 @@ export class Payments {
     if (typeof destination !== 'string' || !ACCOUNT_ID.test(destination)) {
       return refuse(400, 'invalid_destination', 'destination must be a connected account id (acct_…)');
     }
-    if (typeof description !== 'string' || description.length > 500) {
-      return refuse(400, 'invalid_description', 'description must be a string of at most 500 characters');
+    // A lone surrogate cannot be form-encoded: the Stripe SDK would throw on it.
+    if (typeof description !== 'string' || description.length > 500 || !wellFormed(description)) {
+      return refuse(
+        400,
+        'invalid_description',
+        'description must be well-formed text of at most 500 characters',
+      );
     }
     if (!this.#o.db.get('SELECT account_id FROM merchants WHERE account_id = ?', [destination])) {
       return refuse(
@@ -163,7 +225,18 @@ export class Payments {
     }
 
     const existing = this.#o.db.get('SELECT * FROM payments WHERE challenge_id = ?', [challengeId]);
-    if (existing) return this.#replay(device, existing, amount, currency, destination);
+    if (existing) {
+      if (
+        payerWindow !== null &&
+        existing.payer_window !== null &&
+        Number(existing.payer_window) !== payerWindow
+      ) {
+        return refuse(409, 'challenge_conflict', 'This challenge was already paid under other review terms.');
+      }
+      return this.#replay(device, existing, amount, currency, destination);
+    }
+    const limit = this.#deviceLimit(device, amount, currency);
+    if (limit) return limit;
 
     let pi: Stripe.PaymentIntent;
     try {
@@ -229,7 +302,7 @@ export class Payments {
         },
       );
     }
-    const row = this.#insert(
+    let row = this.#insert(
       device,
       challengeId,
       pi.id,
@@ -239,6 +312,13 @@ export class Payments {
       description,
       'requires_capture',
     );
+    if (payerWindow !== null && row.payer_window === null) {
+      this.#o.db.run('UPDATE payments SET payer_window = ? WHERE payment_intent_id = ?', [
+        payerWindow,
+        pi.id,
+      ]);
+      row = this.find(pi.id)!;
+    }
     return { ok: true, status: 201, body: { receipt: this.#receipt(row), payment: view(row) } };
   }
 
@@ -299,6 +379,106 @@ export class Payments {
     return this.#o.db.get('SELECT * FROM payments WHERE payment_intent_id = ?', [piId])!;
   }
 
+  /** The device's limits in force now (a pending raise that is due is applied first). */
+  limits(deviceId: string): DeviceLimits {
+    const row = this.#o.db.get(
+      'SELECT limit_per_charge, limit_per_day, limits_raise FROM devices WHERE id = ?',
+      [deviceId],
+    );
+    const num = (v: unknown) => (v === null || v === undefined ? null : Number(v));
+    let perCharge = num(row?.limit_per_charge);
+    let perDay = num(row?.limit_per_day);
+    let pending: DeviceLimits['pending'] = null;
+    if (typeof row?.limits_raise === 'string') {
+      const raise = JSON.parse(row.limits_raise) as {
+        perCharge: number | null;
+        perDay: number | null;
+        from: number;
+      };
+      if (raise.from <= this.#nowS()) {
+        perCharge = raise.perCharge;
+        perDay = raise.perDay;
+        this.#o.db.run(
+          'UPDATE devices SET limit_per_charge = ?, limit_per_day = ?, limits_raise = NULL WHERE id = ?',
+          [perCharge, perDay, deviceId],
+        );
+      } else {
+        pending = { perChargeMinor: raise.perCharge, perDayMinor: raise.perDay, from: iso(raise.from) };
+      }
+    }
+    return { perChargeMinor: perCharge, perDayMinor: perDay, pending };
+  }
+
+  /**
+   * POST /api/device/limits {perChargeMinor, perDayMinor} (null: no limit). The limits the user set
+   * in the extension, kept here too so a leaked token cannot spend past them. Lowering applies at
+   * once; raising or removing one applies after limitRaiseDelaySeconds, so a thief cannot simply
+   * lift them.
+   */
+  setLimits(deviceId: string, body: Record<string, unknown>): Outcome<{ limits: DeviceLimits }> {
+    const read = (v: unknown) => (v === null ? null : readAmount(v));
+    const perCharge = read(body.perChargeMinor);
+    const perDay = read(body.perDayMinor);
+    if (
+      (body.perChargeMinor !== null && perCharge === null) ||
+      (body.perDayMinor !== null && perDay === null)
+    ) {
+      return refuse(
+        400,
+        'invalid_limits',
+        'perChargeMinor and perDayMinor must each be a positive integer of minor units, or null',
+      );
+    }
+    const current = this.limits(deviceId);
+    const raises = (next: number | null, now: number | null) => now !== null && (next === null || next > now);
+    if (raises(perCharge, current.perChargeMinor) || raises(perDay, current.perDayMinor)) {
+      const from = this.#nowS() + this.#o.limitRaiseDelaySeconds;
+      // What is lowered applies now, the rest with the raise.
+      const lowerCharge = raises(perCharge, current.perChargeMinor) ? current.perChargeMinor : perCharge;
+      const lowerDay = raises(perDay, current.perDayMinor) ? current.perDayMinor : perDay;
+      this.#o.db.run(
+        'UPDATE devices SET limit_per_charge = ?, limit_per_day = ?, limits_raise = ? WHERE id = ?',
+        [lowerCharge, lowerDay, JSON.stringify({ perCharge, perDay, from }), deviceId],
+      );
+    } else {
+      this.#o.db.run(
+        'UPDATE devices SET limit_per_charge = ?, limit_per_day = ?, limits_raise = NULL WHERE id = ?',
+        [perCharge, perDay, deviceId],
+      );
+    }
+    return { ok: true, status: 200, body: { limits: this.limits(deviceId) } };
+  }
+
+  #deviceLimit(device: Device, amount: number, currency: string) {
+    const { perChargeMinor, perDayMinor } = this.limits(device.id);
+    if (perChargeMinor !== null && amount > perChargeMinor) {
+      return refuse(422, 'above_device_limit', `this device may pay at most ${perChargeMinor} per charge`, {
+        perChargeMinor,
+      });
+    }
+    if (perDayMinor !== null) {
+      // What the last 24 hours hold or took: held authorizations count in full, captures net of refunds.
+      const spent = Number(
+        this.#o.db.get(
+          `SELECT COALESCE(SUM(CASE status WHEN 'requires_capture' THEN amount_authorized
+                                            WHEN 'succeeded' THEN amount_captured - amount_refunded
+                                            ELSE 0 END), 0) AS spent
+           FROM payments WHERE device_id = ? AND currency = ? AND created_at > ?`,
+          [device.id, currency, this.#nowS() - 86_400],
+        )?.spent ?? 0,
+      );
+      if (spent + amount > perDayMinor) {
+        return refuse(
+          422,
+          'above_device_limit',
+          `this device may pay at most ${perDayMinor} per 24 hours (${spent} used)`,
+          { perDayMinor, spent },
+        );
+      }
+    }
+    return null;
+  }
+
   find(piId: string): Row | undefined {
     return this.#o.db.get('SELECT * FROM payments WHERE payment_intent_id = ?', [piId]);
   }
@@ -346,6 +526,15 @@ export class Payments {
       const state = this.#settleable(row, 'report an amount for');
       if (state) return state;
     }
+    if (row.amount_reported !== null && amount > Number(row.amount_reported)) {
+      // The payer reviews what was reported: a report may come down, never go up behind its back.
+      return refuse(
+        409,
+        'report_final',
+        `${Number(row.amount_reported)} was reported already; a report can only be lowered`,
+        { reported: Number(row.amount_reported) },
+      );
+    }
     if (row.amount_reported === null || Number(row.amount_reported) !== amount) {
       this.#o.db.run(
         `UPDATE payments SET amount_reported = ?, updated_at = ?
@@ -356,8 +545,106 @@ export class Payments {
     return { ok: true, status: 200, body: { payment: view(this.find(piId)!) } };
   }
 
+  /**
+   * The app accepts the receipt it was shown, with its route's review window (null or 0: none):
+   * the payment must still be held, and the window must be the one the payer authorized under (when
+   * the payer said). The same acceptance again answers the same; other terms are refused.
+   */
+  accept(row: Row, windowInput: unknown): Outcome<{ payment: PaymentView }> {
+    const window = readWindow(windowInput);
+    if (window === null) {
+      return refuse(
+        400,
+        'invalid_review_window',
+        `reviewWindowSeconds must be null or 0–${MAX_REVIEW_WINDOW_SECONDS} whole seconds`,
+      );
+    }
+    const piId = String(row.payment_intent_id);
+    if (row.accepted_at !== null) {
+      if (Number(row.app_window) !== window) {
+        return refuse(409, 'terms_mismatch', 'this receipt was accepted with another review window');
+      }
+      const state = this.#settleable(row, 'accept');
+      return state ?? { ok: true, status: 200, body: { payment: view(row) } };
+    }
+    const state = this.#settleable(row, 'accept');
+    if (state) return state;
+    if (this.#payerSettling.has(piId)) {
+      return refuse(409, 'payer_settling', 'the payer is settling this payment right now');
+    }
+    if (row.payer_window !== null && Number(row.payer_window) !== window) {
+      return refuse(409, 'terms_mismatch', 'the payer authorized under another review window', {
+        payerWindow: Number(row.payer_window),
+      });
+    }
+    this.#o.db.run(
+      `UPDATE payments SET app_window = ?, accepted_at = ?, updated_at = ?
+       WHERE payment_intent_id = ? AND accepted_at IS NULL AND status = 'requires_capture'`,
+      [window, this.#nowS(), this.#nowS(), piId],
+    );
+    return { ok: true, status: 200, body: { payment: view(this.find(piId)!) } };
+  }
+
+  /** Whether the payer may do `action` on its own now (null) or the refusal saying why not. */
+  #payerMay(row: Row, action: 'capture' | 'cancel', amount?: number) {
+    if (row.accepted_at === null) return null; // no app relies on this hold yet
+    const now = this.#nowS();
+    const window = Number(row.app_window);
+    const end = Number(row.accepted_at) + window;
+    if (window > 0 && now < end) return null; // inside the window: as agreed
+    if (action === 'cancel') {
+      // A hold the app never settled is not left hanging for days.
+      if (row.status === 'requires_capture' && now >= end + this.#o.settleGraceSeconds) return null;
+      return window > 0
+        ? refuse(409, 'review_window_closed', 'the review window has ended: the reported amount is captured')
+        : refuse(409, 'app_settles', 'this payment has no review window: the app settles it');
+    }
+    if (window === 0)
+      return refuse(409, 'app_settles', 'this payment has no review window: the app settles it');
+    const reported = row.amount_reported === null ? null : Number(row.amount_reported);
+    if (reported !== null && amount !== undefined && amount < reported) {
+      return refuse(
+        409,
+        'review_window_closed',
+        `the review window has ended: the reported ${reported} is captured, not less`,
+        { reported },
+      );
+    }
+    return null;
+  }
+
+  /** Whether the app may capture `amount` now. */
+  #appMay(row: Row, amount: number) {
+    const window = row.accepted_at === null ? Number(row.payer_window ?? 0) : Number(row.app_window);
+    if (window === 0) return null;
+    const start = Number(row.accepted_at ?? row.created_at);
+    if (this.#nowS() < start + window) {
+      return refuse(
+        409,
+        'review_window_open',
+        `the payer reviews this charge until ${iso(start + window)}: report the actual amount instead`,
+        { reviewEndsAt: iso(start + window) },
+      );
+    }
+    const reported = row.amount_reported === null ? null : Number(row.amount_reported);
+    if (reported === null || amount > reported) {
+      return refuse(
+        422,
+        'amount_exceeds_reported',
+        `after a review window at most the reported amount (${reported ?? 'none'}) is captured`,
+        { reported },
+      );
+    }
+    return null;
+  }
+
   /** Captures `amount` (default: the reported amount when there is one, else everything authorized); never more than authorized. */
-  async capture(row: Row, amountInput: unknown): Promise<Outcome<{ payment: PaymentView }>> {
+  async capture(
+    row: Row,
+    amountInput: unknown,
+    by: 'payer' | 'app' = 'payer',
+  ): Promise<Outcome<{ payment: PaymentView }>> {
+    row = this.#fresh(row);
     const authorized = Number(row.amount_authorized);
     const reported = row.amount_reported === null ? null : Number(row.amount_reported);
     const amount = amountInput === undefined ? (reported ?? authorized) : readAmount(amountInput);
@@ -375,34 +662,52 @@ export class Payments {
     }
     const state = this.#settleable(row, 'capture');
     if (state) return state;
+    const rule = by === 'payer' ? this.#payerMay(row, 'capture', amount) : this.#appMay(row, amount);
+    if (rule) return rule;
+    const piId = String(row.payment_intent_id);
+    if (by === 'payer') this.#payerSettling.add(piId);
     try {
       const pi = await this.#o.stripe.paymentIntents.capture(
-        String(row.payment_intent_id),
+        piId,
         { amount_to_capture: amount },
-        { idempotencyKey: `${String(row.payment_intent_id)}:capture:${amount}` },
+        { idempotencyKey: `${piId}:capture:${amount}` },
       );
       this.#sync(pi);
     } catch (err) {
       return { ok: false, error: mapStripeError(err) };
+    } finally {
+      if (by === 'payer') this.#payerSettling.delete(piId);
     }
     return { ok: true, status: 200, body: { payment: view(this.find(String(row.payment_intent_id))!) } };
   }
 
-  /** Releases the authorization. */
-  async cancel(row: Row): Promise<Outcome<{ payment: PaymentView }>> {
+  /** Releases the authorization (the app always may: it gives the money back). */
+  async cancel(row: Row, by: 'payer' | 'app' = 'payer'): Promise<Outcome<{ payment: PaymentView }>> {
+    row = this.#fresh(row);
     const state = this.#settleable(row, 'cancel');
     if (state) return state;
+    const rule = by === 'payer' ? this.#payerMay(row, 'cancel') : null;
+    if (rule) return rule;
+    const piId = String(row.payment_intent_id);
+    if (by === 'payer') this.#payerSettling.add(piId);
     try {
       const pi = await this.#o.stripe.paymentIntents.cancel(
-        String(row.payment_intent_id),
+        piId,
         { cancellation_reason: 'requested_by_customer' },
-        { idempotencyKey: `${String(row.payment_intent_id)}:cancel` },
+        { idempotencyKey: `${piId}:cancel` },
       );
       this.#sync(pi);
     } catch (err) {
       return { ok: false, error: mapStripeError(err) };
+    } finally {
+      if (by === 'payer') this.#payerSettling.delete(piId);
     }
     return { ok: true, status: 200, body: { payment: view(this.find(String(row.payment_intent_id))!) } };
+  }
+
+  /** The row as it is now: the caller may have read it before awaiting the request body. */
+  #fresh(row: Row): Row {
+    return this.find(String(row.payment_intent_id)) ?? row;
   }
 
   #settleable(row: Row, what: string) {
@@ -417,20 +722,43 @@ export class Payments {
     return refuse(409, code, `cannot ${what} this payment: its status is ${status}`, { status });
   }
 
-  /** Refunds part or all of what was captured, pulling the money back from the app's account. */
+  /**
+   * Refunds part or all of what was captured, pulling the money back from the app's account. The
+   * app may; the payer only inside the review window or the app's refund policy.
+   */
   async refund(
     row: Row,
     body: Record<string, unknown>,
     idempotencyKey: string | undefined,
+    by: 'payer' | 'app' = 'payer',
   ): Promise<
     Outcome<{ refund: { id: string; amount: number; status: string | null }; payment: PaymentView }>
   > {
+    row = this.#fresh(row);
     if (row.status !== 'succeeded') {
       return refuse(
         409,
         'not_captured',
         `only a captured payment can be refunded (status ${String(row.status)}); cancel it instead`,
       );
+    }
+    if (by === 'payer') {
+      const now = this.#nowS();
+      const policy = Number(
+        this.#o.db.get('SELECT payer_refund_seconds FROM merchants WHERE account_id = ?', [
+          String(row.destination),
+        ])?.payer_refund_seconds ?? 0,
+      );
+      const window = Number(row.app_window ?? 0);
+      const inWindow = row.accepted_at !== null && window > 0 && now < Number(row.accepted_at) + window;
+      const inPolicy = policy > 0 && now < Number(row.created_at) + policy;
+      if (!inWindow && !inPolicy) {
+        return refuse(
+          403,
+          'refund_needs_app',
+          'a captured payment is refunded by the app (its agreement or refund policy); ask the app',
+        );
+      }
     }
     const refundable = Number(row.amount_captured) - Number(row.amount_refunded);
     const amount = body.amount === undefined ? refundable : readAmount(body.amount);

@@ -7,7 +7,8 @@
 //   payload = {"v":1,"iss":"<card service URL>","challengeId":"…","paymentIntent":"pi_…",
 //              "amount":"<authorized minor units, decimal string>","currency":"usd",
 //              "destination":"acct_…","iat":<unix s>,"exp":<unix s>}
-// The public key is published as a JWKS at GET /api/receipt-keys.
+// The public keys are published as a JWKS at GET /api/receipt-keys: the signing key first, then
+// the others still configured (rotation).
 import { createHash } from 'node:crypto';
 import { ed25519 } from '@noble/curves/ed25519.js';
 
@@ -25,11 +26,23 @@ export interface ReceiptClaims {
   exp: number;
 }
 
+export interface Jwk {
+  kty: 'OKP';
+  crv: 'Ed25519';
+  x: string;
+  kid: string;
+  alg: 'EdDSA';
+  use: 'sig';
+}
+
 export interface ReceiptSigner {
+  /** The key that signs (the first configured). */
   keyId: string;
   publicKey: Uint8Array;
+  /** Every published key, the signing key first. */
+  keys: { kid: string; publicKey: Uint8Array }[];
   sign(claims: ReceiptClaims): string;
-  jwks(): { keys: { kty: 'OKP'; crv: 'Ed25519'; x: string; kid: string; alg: 'EdDSA'; use: 'sig' }[] };
+  jwks(): { keys: Jwk[] };
 }
 
 const b64url = (bytes: Uint8Array | string) => Buffer.from(bytes).toString('base64url');
@@ -38,17 +51,20 @@ export function keyIdOf(publicKey: Uint8Array): string {
   return createHash('sha256').update(publicKey).digest('base64url').slice(0, 16);
 }
 
-export function newReceiptSecretKey(): Uint8Array {
-  return ed25519.utils.randomSecretKey();
-}
-
-export function receiptSigner(secretKey: Uint8Array): ReceiptSigner {
-  if (secretKey.length !== 32) throw new RangeError('an Ed25519 secret key is 32 bytes');
-  const publicKey = ed25519.getPublicKey(secretKey);
-  const keyId = keyIdOf(publicKey);
+/** Signs with the first key; publishes all of them. */
+export function receiptSigner(keys: readonly { kid: string; secretKey: Uint8Array }[]): ReceiptSigner {
+  const first = keys[0];
+  if (!first) throw new RangeError('at least one receipt key is needed');
+  for (const k of keys) {
+    if (k.secretKey.length !== 32) throw new RangeError('an Ed25519 secret key is 32 bytes');
+  }
+  const published = keys.map((k) => ({ kid: k.kid, publicKey: ed25519.getPublicKey(k.secretKey) }));
+  const secretKey = first.secretKey;
+  const keyId = first.kid;
   return {
     keyId,
-    publicKey,
+    publicKey: published[0]!.publicKey,
+    keys: published,
     sign(claims) {
       const header = b64url(JSON.stringify({ alg: 'EdDSA', typ: RECEIPT_TYPE, kid: keyId }));
       const payload = b64url(JSON.stringify(claims));
@@ -58,7 +74,14 @@ export function receiptSigner(secretKey: Uint8Array): ReceiptSigner {
     },
     jwks() {
       return {
-        keys: [{ kty: 'OKP', crv: 'Ed25519', x: b64url(publicKey), kid: keyId, alg: 'EdDSA', use: 'sig' }],
+        keys: published.map((k) => ({
+          kty: 'OKP' as const,
+          crv: 'Ed25519' as const,
+          x: b64url(k.publicKey),
+          kid: k.kid,
+          alg: 'EdDSA' as const,
+          use: 'sig' as const,
+        })),
       };
     },
   };

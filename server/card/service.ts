@@ -3,13 +3,25 @@
  * never sees. AI apps are its connected accounts. See README.md beside this file for the API.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { ed25519 } from '@noble/curves/ed25519.js';
 import type Stripe from 'stripe';
 import { closer, listen } from '../lib/listen';
 import { CardDb, type Row } from './db';
-import { BodyError, bearer, readJsonObject, readRaw, sendError, sendJson } from './http';
-import { cardFromRow, LinkFlow } from './links';
+import {
+  BodyError,
+  bearer,
+  readJsonObject,
+  readRaw,
+  requestUrl,
+  secretEquals,
+  sendError,
+  sendJson,
+  wellFormed,
+} from './http';
+import { type ReceiptKeyConfig, receiptKeysFrom } from './keys';
+import { cardFromRow, DEFAULT_LINK_RATE_LIMIT, LinkFlow, type LinkRateLimit } from './links';
 import { CHALLENGE_ID, type Device, Payments, view } from './payments';
-import { newReceiptSecretKey, receiptSigner } from './receipt';
+import { keyIdOf, receiptSigner } from './receipt';
 import {
   createStripeClient,
   mapStripeError,
@@ -32,8 +44,11 @@ export interface CardServiceOptions {
   publicUrl?: string;
   /** The signing secret of the Stripe webhook endpoint pointing at POST /webhooks/stripe. */
   webhookSecret: string;
-  /** Ed25519 secret key (64 hex) that signs receipts; default: one generated once and kept in the db. */
-  receiptSigningKey?: string;
+  /**
+   * Receipt signing keys (keys.ts): the first signs, all are published. Required with a `dbPath`;
+   * in memory only, a key is generated for this run when omitted.
+   */
+  receiptKeys?: readonly ReceiptKeyConfig[];
   /** Receipt lifetime; default 300 s (the extension presents it at once). */
   receiptTtlSeconds?: number;
   /** Bearer token for POST /api/admin/merchants; without it that endpoint is off. */
@@ -44,17 +59,31 @@ export interface CardServiceOptions {
   maxPaymentAmount?: number;
   /** How long a link attempt stays open; default 1800 s (Stripe's minimum session lifetime). */
   linkTtlSeconds?: number;
-  /** Origins allowed to call the device API from a browser; default any browser-extension origin. */
+  /**
+   * GET /link starts per client address (each costs a Checkout Session at Stripe); default
+   * {burst: 20, perMinute: 20}; false: none.
+   */
+  linkRateLimit?: LinkRateLimit | false;
+  /**
+   * Extension origins (`chrome-extension://<id>`) that get CORS on the device API; default none. Web
+   * pages never do. (An extension with host permissions for this service needs no CORS grant.)
+   */
   extensionOrigins?: readonly string[];
+  /** How long an unsettled hold stays the app's to settle after its window (or acceptance); default 3600 s. */
+  settleGraceSeconds?: number;
+  /** How long a raised device limit waits before it applies; default 86 400 s. */
+  limitRaiseDelaySeconds?: number;
   platformName?: string;
   now?: () => number;
 }
 
 export interface CardService {
   url: string;
-  /** The receipt verification key (32 bytes, hex) and its key id. */
+  /** The signing key's verification key (32 bytes, hex) and its key id. */
   receiptPublicKey: string;
   receiptKeyId: string;
+  /** Every published receipt key (the signing key first). */
+  receiptKeys: { kid: string; publicKey: string }[];
   /** Registers an app: a Stripe connected account and an API key for the merchant endpoints. */
   createMerchant(input: MerchantInput): Promise<{ accountId: string; apiKey: string }>;
   close(): Promise<void>;
@@ -65,23 +94,35 @@ export interface MerchantInput {
   email?: string;
   country?: string;
   url?: string;
+  /** The app's refund policy: the payer may refund a payment on its own this long after paying; default 0. */
+  payerRefundSeconds?: number;
 }
-
-const EXTENSION_ORIGIN = /^(chrome|moz|safari-web)-extension:\/\/[A-Za-z0-9._-]+$/;
 
 export async function startCardService(opts: CardServiceOptions): Promise<CardService> {
   const now = opts.now ?? Date.now;
   const currencies = opts.currencies ?? ['usd'];
+  if (!opts.receiptKeys && opts.dbPath) {
+    // A database outlives the process; receipts it vouches for must verify after a restart.
+    throw new RangeError('receiptKeys are required with a dbPath (PAYBOUND_CARD_RECEIPT_KEYS)');
+  }
+  const signer = receiptSigner(
+    opts.receiptKeys
+      ? receiptKeysFrom(opts.receiptKeys)
+      : [
+          (() => {
+            const secretKey = ed25519.utils.randomSecretKey();
+            return { kid: keyIdOf(ed25519.getPublicKey(secretKey)), secretKey };
+          })(),
+        ],
+  );
+  const extensionOrigins = new Set(opts.extensionOrigins ?? []);
+  for (const origin of extensionOrigins) {
+    if (!/^(chrome|moz|safari-web)-extension:\/\/[A-Za-z0-9._-]+$/.test(origin)) {
+      throw new RangeError(`extensionOrigins: ${origin} is not a browser-extension origin`);
+    }
+  }
   const db = await CardDb.open(opts.dbPath);
   const stripe = createStripeClient(opts.stripe);
-
-  let keyHex = opts.receiptSigningKey ?? db.meta('receipt_signing_key');
-  if (!keyHex) {
-    keyHex = Buffer.from(newReceiptSecretKey()).toString('hex');
-    db.setMeta('receipt_signing_key', keyHex);
-  }
-  if (!/^[0-9a-f]{64}$/i.test(keyHex)) throw new RangeError('receiptSigningKey must be 64 hex characters');
-  const signer = receiptSigner(Buffer.from(keyHex, 'hex'));
 
   let publicUrl = opts.publicUrl?.replace(/\/+$/, '') ?? '';
   let links: LinkFlow;
@@ -89,12 +130,9 @@ export async function startCardService(opts: CardServiceOptions): Promise<CardSe
 
   function corsHeaders(req: IncomingMessage): Record<string, string> {
     const origin = req.headers.origin;
-    if (!origin) return {};
-    const allowed = opts.extensionOrigins
-      ? opts.extensionOrigins.includes(origin)
-      : EXTENSION_ORIGIN.test(origin);
-    // Web pages get no CORS grant at all: they can neither read a claim nor use a device token.
-    if (!allowed) return {};
+    // Only the configured extensions: web pages and other extensions can neither read a claim nor
+    // use a device token from a browser.
+    if (!origin || !extensionOrigins.has(origin)) return {};
     return {
       'access-control-allow-origin': origin,
       'access-control-allow-methods': 'GET, POST, DELETE, OPTIONS',
@@ -132,7 +170,22 @@ export async function startCardService(opts: CardServiceOptions): Promise<CardSe
 
   async function createMerchant(input: MerchantInput): Promise<{ accountId: string; apiKey: string }> {
     const name = input.name.trim();
-    if (name === '' || name.length > 100) throw new RangeError('merchant name must be 1–100 characters');
+    if (name === '' || name.length > 100 || !wellFormed(name)) {
+      throw new RangeError('merchant name must be 1–100 characters of well-formed text');
+    }
+    const payerRefundSeconds = input.payerRefundSeconds ?? 0;
+    if (!Number.isSafeInteger(payerRefundSeconds) || payerRefundSeconds < 0) {
+      throw new RangeError('payerRefundSeconds must be a whole number of seconds ≥ 0');
+    }
+    for (const [field, value] of [
+      ['email', input.email],
+      ['country', input.country],
+      ['url', input.url],
+    ] as const) {
+      if (value !== undefined && (value.length > 500 || !wellFormed(value))) {
+        throw new RangeError(`merchant ${field} must be at most 500 characters of well-formed text`);
+      }
+    }
     const account = await stripe.accounts.create({
       type: 'express',
       country: input.country ?? 'US',
@@ -142,12 +195,10 @@ export async function startCardService(opts: CardServiceOptions): Promise<CardSe
       metadata: { paybound_merchant: name },
     });
     const apiKey = newToken('pbm');
-    db.run('INSERT INTO merchants (account_id, name, api_key_hash, created_at) VALUES (?, ?, ?, ?)', [
-      account.id,
-      name,
-      sha256Hex(apiKey),
-      Math.floor(now() / 1000),
-    ]);
+    db.run(
+      'INSERT INTO merchants (account_id, name, api_key_hash, created_at, payer_refund_seconds) VALUES (?, ?, ?, ?, ?)',
+      [account.id, name, sha256Hex(apiKey), Math.floor(now() / 1000), payerRefundSeconds],
+    );
     return { accountId: account.id, apiKey };
   }
 
@@ -196,7 +247,8 @@ export async function startCardService(opts: CardServiceOptions): Promise<CardSe
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', publicUrl || 'http://card.invalid');
+    const url = requestUrl(req, publicUrl || 'http://card.invalid');
+    if (!url) return sendError(res, 400, 'bad_request', 'the request target is not a valid URL');
     const path = url.pathname;
     const method = req.method ?? 'GET';
 
@@ -214,7 +266,7 @@ export async function startCardService(opts: CardServiceOptions): Promise<CardSe
 
     if (path.startsWith('/api/merchant/')) return merchantApi(req, res, path, method);
     if (path === '/api/admin/merchants' && method === 'POST') {
-      if (!opts.adminToken || bearer(req) !== opts.adminToken) {
+      if (!opts.adminToken || !secretEquals(bearer(req), opts.adminToken)) {
         return sendError(res, 401, 'unauthorized', 'admin token required');
       }
       const body = await readJsonObject(req);
@@ -225,6 +277,8 @@ export async function startCardService(opts: CardServiceOptions): Promise<CardSe
           email: typeof body.email === 'string' ? body.email : undefined,
           country: typeof body.country === 'string' ? body.country : undefined,
           url: typeof body.url === 'string' ? body.url : undefined,
+          payerRefundSeconds:
+            typeof body.payerRefundSeconds === 'number' ? body.payerRefundSeconds : undefined,
         });
         return sendJson(res, 201, created);
       } catch (err) {
@@ -269,7 +323,11 @@ export async function startCardService(opts: CardServiceOptions): Promise<CardSe
         return sendJson(
           res,
           200,
-          { card: cardFromRow(dev.row), linkedAt: new Date(Number(dev.row.created_at) * 1000).toISOString() },
+          {
+            card: cardFromRow(dev.row),
+            linkedAt: new Date(Number(dev.row.created_at) * 1000).toISOString(),
+            limits: payments.limits(dev.id),
+          },
           cors,
         );
       }
@@ -282,6 +340,10 @@ export async function startCardService(opts: CardServiceOptions): Promise<CardSe
           .catch(() => false);
         return sendJson(res, 200, { unlinked: true, cardDetached: detached }, cors);
       }
+    }
+    if (path === '/api/device/limits' && method === 'POST') {
+      const out = payments.setLimits(dev.id, await readJsonObject(req));
+      return out.ok ? sendJson(res, out.status, out.body, cors) : fail(res, out.error, cors);
     }
     if (path === '/api/payments') {
       if (method === 'GET') return sendJson(res, 200, { payments: payments.list(dev.id) }, cors);
@@ -345,7 +407,13 @@ export async function startCardService(opts: CardServiceOptions): Promise<CardSe
     }
     if (
       method !== 'POST' ||
-      !['/api/merchant/capture', '/api/merchant/cancel', '/api/merchant/report'].includes(path)
+      ![
+        '/api/merchant/capture',
+        '/api/merchant/cancel',
+        '/api/merchant/report',
+        '/api/merchant/accept',
+        '/api/merchant/refund',
+      ].includes(path)
     ) {
       return sendError(res, 404, 'not_found', `no route for ${method} ${path}`);
     }
@@ -358,6 +426,15 @@ export async function startCardService(opts: CardServiceOptions): Promise<CardSe
         'not_found',
         'no such payment for this account (send challengeId or paymentIntent)',
       );
+    if (path === '/api/merchant/accept') {
+      const accepted = payments.accept(row, body.reviewWindowSeconds ?? null);
+      return accepted.ok ? sendJson(res, accepted.status, accepted.body) : fail(res, accepted.error);
+    }
+    if (path === '/api/merchant/refund') {
+      const key = req.headers['idempotency-key'];
+      const out = await payments.refund(row, body, typeof key === 'string' ? key : undefined, 'app');
+      return out.ok ? sendJson(res, out.status, out.body) : fail(res, out.error);
+    }
     if (path !== '/api/merchant/cancel' && body.amount === undefined) {
       return sendError(res, 400, 'invalid_amount', 'amount (the actual amount, ≤ authorized) is required');
     }
@@ -367,8 +444,8 @@ export async function startCardService(opts: CardServiceOptions): Promise<CardSe
     }
     const out =
       path === '/api/merchant/capture'
-        ? await payments.capture(row, body.amount)
-        : await payments.cancel(row);
+        ? await payments.capture(row, body.amount, 'app')
+        : await payments.cancel(row, 'app');
     return out.ok ? sendJson(res, out.status, out.body) : fail(res, out.error);
   }
 
@@ -385,7 +462,13 @@ export async function startCardService(opts: CardServiceOptions): Promise<CardSe
       }
     });
   });
-  const url = await listen(server, opts.port, opts.host);
+  let url: string;
+  try {
+    url = await listen(server, opts.port, opts.host);
+  } catch (err) {
+    db.close(); // gives the database lock back
+    throw err;
+  }
   publicUrl ||= url;
   links = new LinkFlow({
     db,
@@ -394,6 +477,7 @@ export async function startCardService(opts: CardServiceOptions): Promise<CardSe
     currency: currencies[0] ?? 'usd',
     ttlSeconds: Math.max(opts.linkTtlSeconds ?? 1800, 1800),
     platformName: opts.platformName ?? 'Paybound',
+    rateLimit: opts.linkRateLimit ?? DEFAULT_LINK_RATE_LIMIT,
     now,
   });
   payments = new Payments({
@@ -404,6 +488,8 @@ export async function startCardService(opts: CardServiceOptions): Promise<CardSe
     receiptTtlSeconds: opts.receiptTtlSeconds ?? 300,
     maxAmount: opts.maxPaymentAmount ?? 50_000,
     currencies,
+    settleGraceSeconds: opts.settleGraceSeconds ?? 3600,
+    limitRaiseDelaySeconds: opts.limitRaiseDelaySeconds ?? 86_400,
     now,
   });
   const closeServer = closer(server);
@@ -412,6 +498,10 @@ export async function startCardService(opts: CardServiceOptions): Promise<CardSe
     url,
     receiptPublicKey: Buffer.from(signer.publicKey).toString('hex'),
     receiptKeyId: signer.keyId,
+    receiptKeys: signer.keys.map((k) => ({
+      kid: k.kid,
+      publicKey: Buffer.from(k.publicKey).toString('hex'),
+    })),
     createMerchant,
     close: () => {
       closing ??= closeServer().then(() => db.close());

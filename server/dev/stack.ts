@@ -4,7 +4,10 @@
  * as a connected account of the card service). Used by `npm run stack`, `npm start` and the
  * end-to-end tests.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import { realpathSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { generateReceiptKey } from '../card/keys';
 import { startCardService } from '../card/service';
 import { startDemoApp } from '../merchant/demo/app';
 import { startLightningStandin } from '../standins/lightning/index';
@@ -37,6 +40,8 @@ export interface StackInfo {
   cardService: string;
   /** Who the demo app's charges pay: the Lightning stand-in's node id and its card account. */
   payees: { node: string; card: string };
+  /** The demo's operator hook (`POST /_demo/refunds/<charge>`) wants `Authorization: Bearer <this>`. */
+  demoOperatorToken: string;
 }
 
 export interface Stack {
@@ -78,10 +83,18 @@ export async function startStack(
       dbPath: process.env.PAYBOUND_CARD_DB || undefined,
       webhookSecret,
       platformName: 'Paybound (demo)',
+      // A fresh receipt key each run: receipts live minutes, and nothing outside this run trusts it.
+      receiptKeys: [generateReceiptKey()],
+      extensionOrigins: devExtensionOrigins(),
     });
     closers.push(card.close);
     stripe.addWebhookEndpoint({ url: `${card.url}/webhooks/stripe`, secret: webhookSecret });
-    const merchant = await card.createMerchant({ name: 'Quill (demo)', email: 'quill@example.com' });
+    const merchant = await card.createMerchant({
+      name: 'Quill (demo)',
+      email: 'quill@example.com',
+      // The demo's refund policy: a payer may refund a card charge on its own for a day.
+      payerRefundSeconds: 86_400,
+    });
     const demo = await startDemoApp({
       port: ports.demo,
       host,
@@ -110,6 +123,7 @@ export async function startStack(
         stripe: stripe.url,
         cardService: card.url,
         payees: { node: lightning.node.pubkey, card: merchant.accountId },
+        demoOperatorToken: demo.operatorToken,
       },
       lightning,
       close: async () => {
@@ -120,6 +134,26 @@ export async function startStack(
     for (const close of closers.reverse()) await close().catch(() => {});
     throw e;
   }
+}
+
+/**
+ * The extension origins that get CORS from the card service: the unpacked builds of `npm start`
+ * and the e2e suite (Chromium names an unpacked extension after its directory), and any in
+ * PAYBOUND_CARD_EXTENSION_IDS (comma-separated ids).
+ */
+export function devExtensionOrigins(env: NodeJS.ProcessEnv = process.env): string[] {
+  const root = realpathSync(resolve(import.meta.dirname, '../..'));
+  const ids = ['.out/start/dist', '.out/e2e/dist'].map((dir) => unpackedExtensionId(join(root, dir)));
+  for (const id of (env.PAYBOUND_CARD_EXTENSION_IDS ?? '').split(',')) {
+    if (/^[a-p]{32}$/.test(id.trim())) ids.push(id.trim());
+  }
+  return ids.map((id) => `chrome-extension://${id}`);
+}
+
+/** Chromium's id for an unpacked extension: sha256 of its absolute path, 32 hex digits spelled a–p. */
+export function unpackedExtensionId(absolutePath: string): string {
+  const hex = createHash('sha256').update(absolutePath).digest('hex').slice(0, 32);
+  return [...hex].map((c) => String.fromCharCode(97 + Number.parseInt(c, 16))).join('');
 }
 
 /**

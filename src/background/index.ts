@@ -21,7 +21,7 @@ import { DisputeError, DisputeService } from './services/disputes';
 import { NoticeService } from './services/notices';
 import { PaymentService } from './services/payments';
 import { applyProvisioning } from './services/provisioning';
-import { claimCard, revokeCard } from './services/rails/card';
+import { claimCard, linkCommitment, revokeCard } from './services/rails/card';
 import { defaultRail, railFor } from './services/rails/index';
 import { RailError } from './services/rails/types';
 import { RateService } from './services/rates';
@@ -247,18 +247,28 @@ const route = createRouter(
     'card.linkStart': async ({ serviceUrl }) => {
       const url = serviceUrl ?? (await getSetting<string | null>(db, 'cardServiceUrl', null));
       if (!url) throw new HandlerError('bad_message', 'no card service is configured');
-      const state = base64urlnopad.encode(crypto.getRandomValues(new Uint8Array(32)));
-      await browser.storage.session.set({ cardLink: { serviceUrl: url, state } });
+      const random = () => base64urlnopad.encode(crypto.getRandomValues(new Uint8Array(32)));
+      const state = random();
+      const secret = random();
+      // The secret leaves the extension only in the claim; the tab's URL carries just its hash.
+      await browser.storage.session.set({ cardLink: { serviceUrl: url, state, secret } });
       // A tab the extension opens is a navigation no page started: the card service insists on it.
-      await browser.tabs.create({ url: `${url.replace(/\/+$/, '')}/link?state=${state}` });
+      await browser.tabs.create({
+        url: `${url.replace(/\/+$/, '')}/link?state=${state}&v=${await linkCommitment(secret)}`,
+      });
       return { started: true };
     },
     'card.linkPoll': async () => {
       const got = (await browser.storage.session.get('cardLink')).cardLink as
-        | { serviceUrl: string; state: string }
+        | { serviceUrl: string; state: string; secret?: string }
         | undefined;
       if (!got) return { status: 'none' };
-      const r = await claimCard(got.serviceUrl, got.state).catch((e: unknown) => ({
+      // A link started before the secret existed cannot be claimed any more: start again.
+      if (typeof got.secret !== 'string') {
+        await browser.storage.session.remove('cardLink');
+        return { status: 'failed', reason: 'the card link is out of date: start linking again' };
+      }
+      const r = await claimCard(got.serviceUrl, got.state, got.secret).catch((e: unknown) => ({
         status: 'failed' as const,
         reason: e instanceof Error ? e.message : 'the card service did not answer',
       }));

@@ -6,8 +6,10 @@
 //              description, methodDetails: {cardService: "<card service base URL>"}}
 //   payload = {receipt: "<JWS compact, EdDSA; see server/card/README.md>"}
 //
-// Verification needs no network call: the receipt's signature (the card service's Ed25519 key), its
-// challenge id, amount, currency, destination, issuer and expiry. Settlement is a call to the card
+// Verification checks offline the receipt's signature (the card service's Ed25519 keys), its
+// challenge id, amount, currency, destination, issuer and expiry; then, before serving, the app
+// accepts it at the card service with its route's review window, which confirms the hold is still
+// there and from then on keeps the payer from releasing it alone. Settlement is a call to the card
 // service with the app's API key: capture the actual amount (≤ authorized), or cancel the hold.
 import type { IncomingMessage } from 'node:http';
 import { ed25519 } from '@noble/curves/ed25519.js';
@@ -81,18 +83,61 @@ export function verifyCardReceipt(token: string, keys: readonly ReceiptKey[]): R
   return { ok: true, claims: c as unknown as CardReceiptClaims };
 }
 
-/** The keys to check receipts with: the given one, or the card service's, fetched once (again after a failure). */
+/** The `kid` a receipt's header names, if it has a readable one. */
+export function receiptKeyId(token: string): string | undefined {
+  const header = decodeSegment(token.split('.', 1)[0] ?? '');
+  return isObject(header) && typeof header.kid === 'string' ? header.kid : undefined;
+}
+
+export interface ReceiptKeySourceOptions {
+  /** How long fetched keys are used before they are fetched again; default 300 s. */
+  ttlMs?: number;
+  /** An unknown `kid` fetches the keys again at most this often (forged kids cannot flood); default 10 s. */
+  refetchMs?: number;
+  now?: () => number;
+}
+
+/**
+ * The keys to check receipts with: the configured one, and the card service's JWKS, fetched when
+ * first needed, again after `ttlMs`, and again when a receipt names a `kid` not among them (the
+ * card service rotated its key). Call it with the receipt's kid.
+ */
 export function receiptKeySource(
   client: CardServiceClient,
   receiptKey?: ReceiptKey,
-): () => Promise<ReceiptKey[]> {
-  let keys: Promise<ReceiptKey[]> | undefined = receiptKey ? Promise.resolve([receiptKey]) : undefined;
-  return () => {
-    keys ??= client.receiptKeys().catch((err: unknown) => {
-      keys = undefined; // try again next time
-      throw err;
-    });
-    return keys;
+  options: ReceiptKeySourceOptions = {},
+): (kid?: string) => Promise<ReceiptKey[]> {
+  const ttl = options.ttlMs ?? 300_000;
+  const refetch = options.refetchMs ?? 10_000;
+  const now = options.now ?? Date.now;
+  const pinned = receiptKey ? [receiptKey] : [];
+  let fetched: ReceiptKey[] | undefined;
+  let fetchedAt = 0;
+  let attemptedAt = Number.NEGATIVE_INFINITY;
+  let inflight: Promise<ReceiptKey[]> | undefined;
+  const known = () => [...pinned, ...(fetched ?? [])];
+  const refresh = () => {
+    attemptedAt = now();
+    inflight ??= client
+      .receiptKeys()
+      .then((keys) => {
+        fetched = keys;
+        fetchedAt = now();
+        return known();
+      })
+      .finally(() => {
+        inflight = undefined;
+      });
+    return inflight;
+  };
+  return async (kid) => {
+    if (kid !== undefined && pinned.some((k) => k.kid === kid)) return known();
+    if (kid === undefined && pinned.length > 0 && fetched === undefined) return known();
+    const fresh = fetched !== undefined && now() - fetchedAt < ttl;
+    if (fresh && (kid === undefined || known().some((k) => k.kid === kid))) return known();
+    // Unknown kid with fresh keys: ask again, but not on every forged receipt.
+    if (fresh && now() - attemptedAt < refetch) return known();
+    return refresh();
   };
 }
 
@@ -145,6 +190,23 @@ export class CardServiceClient {
    */
   report(challengeId: string, amount: bigint): Promise<Record<string, unknown>> {
     return this.#post('/api/merchant/report', { challengeId, amount: amount.toString() });
+  }
+
+  /**
+   * Tells the card service this app accepts the payment's receipt, with the route's review window
+   * (null: none). It answers the payment, which must still be held (`requires_capture`); from then
+   * on the payer can no longer cancel it on its own outside the window.
+   */
+  accept(challengeId: string, reviewWindowSeconds: number | null): Promise<Record<string, unknown>> {
+    return this.#post('/api/merchant/accept', { challengeId, reviewWindowSeconds });
+  }
+
+  /** Refunds a captured payment (`amount` minor units, or all that is left): the app's agreement. */
+  refund(challengeId: string, amount?: bigint): Promise<Record<string, unknown>> {
+    return this.#post('/api/merchant/refund', {
+      challengeId,
+      ...(amount !== undefined ? { amount: amount.toString() } : {}),
+    });
   }
 
   /** Releases the authorization (the app could not serve the request). */
@@ -263,7 +325,7 @@ export function cardMethod<B>(options: CardMethodOptions<B>): MppMethod<B> {
       }
       let checked: ReceiptCheck;
       try {
-        checked = verifyCardReceipt(receipt, await trustedKeys());
+        checked = verifyCardReceipt(receipt, await trustedKeys(receiptKeyId(receipt)));
       } catch (err) {
         if (err instanceof CardServiceError) throw err;
         throw new CardServiceError(
@@ -312,6 +374,33 @@ export function cardMethod<B>(options: CardMethodOptions<B>): MppMethod<B> {
         due,
         currency,
         reference: c.paymentIntent,
+        accept: async ({ reviewWindowSeconds }) => {
+          // A receipt proves the authorization was made, not that it still holds: the payer may have
+          // cancelled it since. The card service records the route's terms and answers the payment.
+          let payment: unknown;
+          try {
+            payment = (await options.client.accept(challengeId, reviewWindowSeconds)).payment;
+          } catch (err) {
+            // Unreachable, or this app's key refused: the backend is unavailable, not the payment bad.
+            if (
+              !(err instanceof CardServiceError) ||
+              err.status === 0 ||
+              err.status === 401 ||
+              err.status >= 500
+            )
+              throw err;
+            return { ok: false, code: 'verification-failed', reason: `card payment refused: ${err.message}` };
+          }
+          const p = isObject(payment) ? payment : {};
+          if (p.status !== 'requires_capture' || String(p.amount) !== c.amount || p.id !== c.paymentIntent) {
+            return {
+              ok: false,
+              code: 'verification-failed',
+              reason: `the card authorization is no longer held (status ${String(p.status)})`,
+            };
+          }
+          return { ok: true };
+        },
         settle: async (actual) => {
           if (actual > authorized)
             throw new RangeError(`cannot capture ${actual}: ${authorized} was authorized`);

@@ -33,6 +33,13 @@ export type MppVerdict =
       reference: string;
       /** The charge id a payer names at the review endpoint; default: the challenge id. */
       chargeId?: string;
+      /**
+       * Called once the credential is consumed, before serving: binds the payment to this route's
+       * review terms at the method's backend and confirms it still holds. Absent: nothing to confirm.
+       */
+      accept?(terms: {
+        reviewWindowSeconds: number | null;
+      }): Promise<{ ok: true } | { ok: false; code: PaymentProblem; reason: string }>;
       /** Settles `actual` (≤ amount) once the response is served; absent: already final. */
       settle?(actual: bigint): Promise<void>;
       /**

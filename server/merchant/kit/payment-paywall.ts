@@ -254,6 +254,14 @@ export function paymentPaywall<B>(options: PaymentPaywallOptions<B>): PaymentPay
         reason: 'this challenge was already used',
       };
     }
+    if (verdict.accept) {
+      // The route's terms go to the backend with the acceptance; a hold the payer released since
+      // the receipt was signed is refused here, before anything is served.
+      const accepted = await verdict.accept({
+        reviewWindowSeconds: review && method.review ? reviewWindow(review, req, body) : null,
+      });
+      if (!accepted.ok) return accepted;
+    }
     return { ...verdict, method: method.name, challengeId: challenge.id, review: method.review };
   }
 

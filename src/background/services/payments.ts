@@ -667,6 +667,8 @@ export class PaymentService {
         currency: mpp.request.currency,
         destination: mpp.request.recipient,
         ...(mpp.request.description !== undefined ? { description: mpp.request.description } : {}),
+        // The review terms travel with the authorization: the card service holds both sides to them.
+        ...(payment.review ? { reviewWindowSeconds: Math.round(payment.review.windowMs / 1000) } : {}),
       }));
     } catch (e) {
       if (!(e instanceof RailError)) throw e;

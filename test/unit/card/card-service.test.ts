@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Stripe from 'stripe';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generateReceiptKey } from '../../../server/card/keys';
 import { startCardService } from '../../../server/card/service';
 import { STRIPE_API_VERSION } from '../../../server/card/stripe';
 import { receiptKeyFromHex, verifyCardReceipt } from '../../../server/merchant/kit/card';
@@ -12,17 +13,23 @@ import {
   type CardStack,
   challengeId,
   claim,
+  claimLink,
   linkCard,
+  linkUrl,
+  newLink,
   newState,
   SimBrowser,
-  startCardStack,
 } from './helpers';
+import { startClockedStack } from './settlement-stack';
 
 let stack: CardStack;
 let stripe: Stripe;
 
 beforeAll(async () => {
-  stack = await startCardStack();
+  // The extension origin the claim test expects a CORS grant for (only configured ones get it).
+  stack = await startClockedStack({
+    extensionOrigins: ['chrome-extension://abcdefghijklmnopabcdefghijklmnop'],
+  });
   stripe = new Stripe(stack.stripe.secretKey, {
     host: stack.stripe.host,
     port: stack.stripe.port,
@@ -49,12 +56,12 @@ function pay(token: string, overrides: Record<string, unknown> = {}) {
 describe('linking a card', () => {
   it('runs the flow in one browser: link → Stripe checkout → back → one claim gets the token', async () => {
     const browser = new SimBrowser();
-    const state = newState();
-    const opened = await browser.navigate(`${stack.card.url}/link?state=${state}`);
+    const link = newLink();
+    const opened = await browser.navigate(linkUrl(stack.card.url, link));
     expect(opened.url.startsWith(`${stack.stripe.url}/c/pay/cs_test_`)).toBe(true);
     expect(await opened.res.text()).toContain('name="cardNumber"');
 
-    const pending = await claim(stack.card.url, state);
+    const pending = await claimLink(stack.card.url, link);
     expect(pending.status).toBe(202);
     expect(await pending.json()).toMatchObject({ status: 'pending', cardSaved: false });
 
@@ -64,7 +71,11 @@ describe('linking a card', () => {
     expect(await back.res.text()).toContain('ending in 4242');
     await stack.stripe.webhooksIdle();
 
-    const first = await claim(stack.card.url, state, 'chrome-extension://abcdefghijklmnopabcdefghijklmnop');
+    const first = await claimLink(
+      stack.card.url,
+      link,
+      'chrome-extension://abcdefghijklmnopabcdefghijklmnop',
+    );
     expect(first.status).toBe(200);
     expect(first.headers.get('access-control-allow-origin')).toBe(
       'chrome-extension://abcdefghijklmnopabcdefghijklmnop',
@@ -73,7 +84,7 @@ describe('linking a card', () => {
     expect(claimed.deviceToken).toMatch(/^pbd_/);
     expect(claimed.card).toEqual({ brand: 'visa', last4: '4242', exp_month: 12, exp_year: 2034 });
 
-    const again = await claim(stack.card.url, state);
+    const again = await claimLink(stack.card.url, link);
     expect(again.status).toBe(410);
     expect(await again.json()).toMatchObject({ error: { code: 'already_claimed' } });
 
@@ -83,7 +94,7 @@ describe('linking a card', () => {
   });
 
   it('refuses a wrong state, and never answers a web page with CORS', async () => {
-    const wrong = await claim(stack.card.url, newState(), 'https://evil.example');
+    const wrong = await claimLink(stack.card.url, newLink(), 'https://evil.example');
     expect(wrong.status).toBe(404);
     expect(wrong.headers.get('access-control-allow-origin')).toBeNull();
     expect(await wrong.json()).toMatchObject({ error: { code: 'unknown_state' } });
@@ -101,16 +112,17 @@ describe('linking a card', () => {
   it('does not hand out a token when the checkout was finished in another browser', async () => {
     // An attacker starts the flow (and so knows the state), then lures someone else to Stripe's page.
     const attacker = new SimBrowser();
-    const state = newState();
-    const opened = await attacker.navigate(`${stack.card.url}/link?state=${state}`);
+    const link = newLink();
+    const opened = await attacker.navigate(linkUrl(stack.card.url, link));
     const victim = new SimBrowser();
     const back = await victim.submitCard(opened.url, '4242 4242 4242 4242');
     expect(back.res.status).toBe(403);
     expect(await back.res.text()).toContain('started somewhere else');
     await stack.stripe.webhooksIdle();
-    const res = await claim(stack.card.url, state);
-    expect(res.status).toBe(202);
-    expect(await res.json()).toMatchObject({ status: 'pending', cardSaved: true, returnedToService: false });
+    // A return without the starting browser's cookie cancels the link (links.test.ts, item 1).
+    const res = await claimLink(stack.card.url, link);
+    expect(res.status).toBe(410);
+    expect(await res.json()).toMatchObject({ error: { code: 'link_canceled' } });
   });
 
   it('unlinks: the token stops working and the card is detached', async () => {
@@ -218,11 +230,12 @@ describe('paying an approved quote', () => {
     expect(capture.json).toMatchObject({ error: { code: 'already_canceled' } });
   });
 
-  it('refunds part, then the rest, pulling the money back from the app', async () => {
+  it("refunds part, then the rest, on the app's word, pulling the money back from the app", async () => {
     const paid = await pay(token, { amount: 400 });
     const id = (paid.json.payment as { id: string }).id;
     await api(stack.card.url, token, 'POST', `/api/payments/${id}/capture`, { amount: 400 });
-    const part = await api(stack.card.url, token, 'POST', `/api/payments/${id}/refund`, {
+    const part = await api(stack.card.url, stack.merchant.apiKey, 'POST', '/api/merchant/refund', {
+      paymentIntent: id,
       amount: 150,
       reason: 'requested_by_customer',
     });
@@ -233,9 +246,14 @@ describe('paying an approved quote', () => {
     );
     const transfer = await stripe.transfers.retrieve(charge.transfer as string);
     expect(transfer.amount_reversed).toBe(150);
-    const tooMuch = await api(stack.card.url, token, 'POST', `/api/payments/${id}/refund`, { amount: 251 });
+    const tooMuch = await api(stack.card.url, stack.merchant.apiKey, 'POST', '/api/merchant/refund', {
+      paymentIntent: id,
+      amount: 251,
+    });
     expect(tooMuch.json).toMatchObject({ error: { code: 'amount_exceeds_refundable' } });
-    const rest = await api(stack.card.url, token, 'POST', `/api/payments/${id}/refund`, {});
+    const rest = await api(stack.card.url, stack.merchant.apiKey, 'POST', '/api/merchant/refund', {
+      paymentIntent: id,
+    });
     expect(rest.json.payment).toMatchObject({ amountRefunded: 400 });
     const list = await api(stack.card.url, token, 'GET', '/api/payments');
     expect((list.json.payments as { id: string }[]).some((p) => p.id === id)).toBe(true);
@@ -315,7 +333,8 @@ describe('declines and disputes', () => {
 describe('when Stripe cannot be reached', () => {
   it('answers clearly and charges nothing', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'paybound-card-'));
-    const local = await startCardStack({ dbPath: join(dir, 'card.sqlite') });
+    const receiptKeys = [generateReceiptKey()];
+    const local = await startClockedStack({ dbPath: join(dir, 'card.sqlite'), receiptKeys });
     try {
       const token = await linkCard(local);
       await local.stripe.close();
@@ -328,7 +347,7 @@ describe('when Stripe cannot be reached', () => {
       });
       expect(res.status).toBe(503);
       expect(res.json).toMatchObject({ error: { code: 'stripe_unreachable' } });
-      const page = await new SimBrowser().fetch(`${local.card.url}/link?state=${newState()}`, {
+      const page = await new SimBrowser().fetch(linkUrl(local.card.url, newLink()), {
         secFetchSite: 'none',
       });
       expect(page.status).toBe(503);
@@ -346,6 +365,7 @@ describe('when Stripe cannot be reached', () => {
         },
         webhookSecret: 'whsec_x',
         dbPath: join(dir, 'card.sqlite'),
+        receiptKeys,
       });
       try {
         const device = await api(again.url, token, 'GET', '/api/device');

@@ -1,6 +1,7 @@
 // Fixtures for the card service tests: the Stripe stand-in, the card service wired to it (webhook
 // endpoint and all), a registered app, and a tiny browser that follows the link flow over HTTP.
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import type { LinkRateLimit } from '../../../server/card/links';
 import { type CardService, startCardService } from '../../../server/card/service';
 import { type StripeStandin, startStripeStandin } from '../../../server/standins/stripe/index';
 
@@ -12,7 +13,12 @@ export interface CardStack {
 }
 
 export async function startCardStack(
-  extra: { dbPath?: string; now?: () => number; receiptTtlSeconds?: number } = {},
+  extra: {
+    dbPath?: string;
+    now?: () => number;
+    receiptTtlSeconds?: number;
+    linkRateLimit?: LinkRateLimit | false;
+  } = {},
 ): Promise<CardStack> {
   const stripe = await startStripeStandin({ port: 0, webhookRetryDelaysMs: [] });
   const webhookSecret = `whsec_${randomBytes(24).toString('base64url')}`;
@@ -44,6 +50,32 @@ export async function startCardStack(
 
 export function newState(): string {
   return randomBytes(32).toString('base64url');
+}
+
+/** What the extension keeps for one link: the state, the secret, and the commitment `v` it sends. */
+export interface LinkSecrets {
+  state: string;
+  secret: string;
+  v: string;
+}
+
+export function newLink(): LinkSecrets {
+  const secret = randomBytes(32).toString('base64url');
+  return { state: newState(), secret, v: createHash('sha256').update(secret).digest('base64url') };
+}
+
+/** The URL the extension opens for a link. */
+export function linkUrl(cardUrl: string, link: LinkSecrets): string {
+  return `${cardUrl}/link?state=${link.state}&v=${link.v}`;
+}
+
+/** The extension's claim: state and secret. */
+export async function claimLink(cardUrl: string, link: LinkSecrets, origin?: string): Promise<Response> {
+  return fetch(`${cardUrl}/api/devices/claim`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(origin ? { origin } : {}) },
+    body: JSON.stringify({ state: link.state, secret: link.secret }),
+  });
 }
 
 /** A browser reduced to what the link flow needs: cookies per origin and manual redirects. */
@@ -122,15 +154,15 @@ export async function claim(cardUrl: string, state: string, origin?: string): Pr
 /** The whole link flow in one browser; returns the device token. */
 export async function linkCard(stack: CardStack, cardNumber = '4242 4242 4242 4242'): Promise<string> {
   const browser = new SimBrowser();
-  const state = newState();
-  const opened = await browser.navigate(`${stack.card.url}/link?state=${state}`);
+  const link = newLink();
+  const opened = await browser.navigate(linkUrl(stack.card.url, link));
   if (!opened.url.startsWith(stack.stripe.url))
     throw new Error(`link did not reach checkout: ${opened.res.status} ${await opened.res.text()}`);
   await opened.res.arrayBuffer();
   const done = await browser.submitCard(opened.url, cardNumber);
   await done.res.arrayBuffer();
   await stack.stripe.webhooksIdle();
-  const res = await claim(stack.card.url, state);
+  const res = await claimLink(stack.card.url, link);
   if (res.status !== 200) throw new Error(`claim failed: ${res.status} ${await res.text()}`);
   return ((await res.json()) as { deviceToken: string }).deviceToken;
 }

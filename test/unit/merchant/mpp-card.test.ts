@@ -193,6 +193,42 @@ describe('paying by card', () => {
     expect(mine).toMatchObject({ status: 'succeeded', amountCaptured: 209 });
   });
 
+  it('(2a) refuses a receipt whose hold the payer cancelled before presenting it: nothing is served', async () => {
+    const challenge = await cardChallenge(app.url);
+    const receipt = await payByCard(challenge);
+    const paymentIntent = JSON.parse(Buffer.from(receipt.split('.')[1]!, 'base64url').toString())
+      .paymentIntent as string;
+    const cancelled = await api(cards.card.url, deviceToken, 'POST', `/api/payments/${paymentIntent}/cancel`);
+    expect(cancelled.status).toBe(200);
+    const res = await generate(app.url, PROMPT, credential(challenge, { receipt }));
+    expect(res.status).toBe(402);
+    const body = (await res.json()) as Record<string, unknown>;
+    expect(body).toMatchObject({ code: 'verification-failed' });
+    expect(String(body.error)).toContain('card payment refused');
+    expect(body.text).toBeUndefined();
+  });
+
+  it('(2b) once the app accepted, served and captured, the payer cannot refund on its own', async () => {
+    const challenge = await cardChallenge(app.url);
+    const receipt = await payByCard(challenge);
+    const res = await generate(app.url, PROMPT, credential(challenge, { receipt }));
+    expect(res.status).toBe(200);
+    await app.settled();
+    const paymentIntent = String(
+      JSON.parse(Buffer.from(res.headers.get('payment-receipt') ?? '', 'base64url').toString()).reference,
+    );
+    const state = await api(cards.card.url, deviceToken, 'GET', `/api/payments/${paymentIntent}`);
+    expect(state.json.payment).toMatchObject({ status: 'succeeded', reviewWindowSeconds: 0 });
+    const refund = await api(
+      cards.card.url,
+      deviceToken,
+      'POST',
+      `/api/payments/${paymentIntent}/refund`,
+      {},
+    );
+    expect(refund).toMatchObject({ status: 403, json: { error: { code: 'refund_needs_app' } } });
+  });
+
   it('refuses the same credential twice', async () => {
     const challenge = await cardChallenge(app.url);
     const auth = credential(challenge, { receipt: await payByCard(challenge) });

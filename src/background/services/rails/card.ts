@@ -3,6 +3,7 @@
  * holds a device token. Paying an approved quote authorizes the approved maximum and returns a
  * receipt the app verifies; a replayed challenge id gets the same authorization, never a second.
  */
+import { base64urlnopad } from '@scure/base';
 import type { RailRecord } from '../../../db/schema';
 import { RailError } from './types';
 
@@ -53,6 +54,12 @@ export async function authorizeCard(
     currency: string;
     destination: string;
     description?: string;
+    /**
+     * The review window (seconds; 0: none) of the challenge's `paybound` terms. The card service
+     * holds the app to it: the app must accept the receipt with the same window, and the payer's
+     * cancel, partial capture and refund rights follow it. Omitted: the app's word decides.
+     */
+    reviewWindowSeconds?: number;
   },
 ): Promise<CardAuthorization> {
   const { status, body } = await call(record.config.serviceUrl, '/api/payments', {
@@ -78,10 +85,21 @@ export async function authorizeCard(
   throw new RailError('wallet_error', why);
 }
 
+/**
+ * Linking a card: the extension keeps `state` and `secret` (32 random bytes each, base64url), opens
+ * the tab with `state` and this commitment `v` = base64url(SHA-256(secret)), and presents the secret
+ * only in the claim, so whoever sees the tab's URL still cannot claim the card.
+ */
+export async function linkCommitment(secret: string): Promise<string> {
+  const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(secret));
+  return base64urlnopad.encode(new Uint8Array(digest));
+}
+
 /** Polls a link the user is finishing in a tab: the device token and the card, once. */
 export async function claimCard(
   serviceUrl: string,
   state: string,
+  secret: string,
 ): Promise<
   | { status: 'linked'; token: string; brand: string; last4: string }
   | { status: 'pending' }
@@ -89,7 +107,7 @@ export async function claimCard(
 > {
   const { status, body } = await call(serviceUrl, '/api/devices/claim', {
     method: 'POST',
-    body: JSON.stringify({ state }),
+    body: JSON.stringify({ state, secret }),
   });
   if (status === 202) return { status: 'pending' };
   const card = body.card as { brand?: unknown; last4?: unknown } | undefined;
