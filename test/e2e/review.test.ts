@@ -222,7 +222,7 @@ test('Lightning: a queued refund the operator pays later is found by the next sw
   const operator = async (charge: string, decision: 'pay' | 'deny') => {
     const res = await fetch(`${stack.demo}/_demo/refunds/${charge}`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${stack.demoOperatorToken}` },
       body: JSON.stringify({ decision }),
     });
     expect(res.status).toBe(200);

@@ -6,7 +6,8 @@
 //   POST /paybound/review the review endpoint for drafts (accept / reject / status)
 //   GET  /article/:slug  a paid HTML page (402 HTML, or 200 article when paid)
 //   GET  /health         {ok: true}
-// Demo-only test hooks: POST /paybound/review-broken (always 500), POST /_demo/refunds/<charge>,
+// Demo-only test hooks: POST /paybound/review-broken (always 500), POST /_demo/refunds/<charge>
+// (the operator's pay / deny, behind the operator token),
 // GET|POST /api/echo (says which credential arrived), GET /_demo/requests (what reached /api and
 // /paybound, newest last: hostile-page tests check that nothing was sent or carried a token).
 import { randomBytes } from 'node:crypto';
@@ -79,12 +80,16 @@ export interface DemoAppOptions {
   mppSecret?: string;
   /** Told when an MPP payment is settled (card: captured or released). */
   onSettled?(event: SettlementEvent): void;
+  /** The secret of the operator hook `POST /_demo/refunds/<charge>` (16+ characters); random when omitted. */
+  operatorToken?: string;
 }
 
 export interface DemoApp {
   url: string;
   /** The drafts' review desk (charges, queued refunds). */
   desk: ReviewDesk;
+  /** What the operator hook asks for: `Authorization: Bearer <operatorToken>`. */
+  operatorToken: string;
   /** Resolves once every MPP settlement started so far has finished. */
   settled(): Promise<void>;
   close(): Promise<void>;
@@ -176,6 +181,7 @@ export async function startDemoApp(opts: DemoAppOptions): Promise<DemoApp> {
     }),
   });
 
+  const operatorToken = opts.operatorToken ?? randomBytes(24).toString('base64url');
   const drafts = startDrafts({
     common,
     pricing,
@@ -191,6 +197,7 @@ export async function startDemoApp(opts: DemoAppOptions): Promise<DemoApp> {
         : undefined,
     mppLightning: opts.mppLightning ?? false,
     mpp: { secret: mppSecret, store: challengeStore, onSettled: opts.onSettled },
+    operatorToken,
     now: opts.now,
   });
 
@@ -312,6 +319,7 @@ export async function startDemoApp(opts: DemoAppOptions): Promise<DemoApp> {
   return {
     url: await listen(server, opts.port, opts.host),
     desk: drafts.desk,
+    operatorToken,
     settled: async () => {
       await generatePaywall?.settled();
       await drafts.settled();

@@ -7,7 +7,9 @@
 // Demo-only test hooks (documented in server/merchant/README.md; never in a real app):
 //   prompt markers  #window=<seconds>  #overcharge  #hold-refunds  #broken-refunds
 //   POST /paybound/review-broken      always answers 500 (the refund URL of #broken-refunds)
-//   POST /_demo/refunds/<charge>      {decision: "pay" | "deny"}: the operator decides a queued refund
+//   POST /_demo/refunds/<charge>      {decision: "pay" | "deny" | "check"}: the operator decides a
+//                                     queued refund (Authorization: Bearer <operator token>)
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { type CardServiceClient, CardServiceError, cardMethod, type ReceiptKey } from '../kit/card';
 import { answerPreflight, applyCors, readJsonBody, requestOrigin, sendJson } from '../kit/http';
@@ -84,7 +86,17 @@ export interface DraftsOptions {
   card?: { client: CardServiceClient; accountId: string; receiptKey?: ReceiptKey; usdPerBtc: number };
   mppLightning: boolean;
   mpp: { secret: string; store: ChallengeStore; onSettled?(event: SettlementEvent): void };
+  /** The secret the operator hook asks for (`Authorization: Bearer <token>`). */
+  operatorToken: string;
   now?: () => number;
+}
+
+const MPP_REALM = 'paybound-demo';
+
+/** Constant-time: the hook must not tell how much of a guess was right. */
+function sameSecret(given: string, expected: string): boolean {
+  const digest = (text: string) => createHash('sha256').update(text, 'utf8').digest();
+  return timingSafeEqual(digest(given), digest(expected));
 }
 
 export interface Drafts {
@@ -100,6 +112,7 @@ export function startDrafts(o: DraftsOptions): Drafts {
     throw new RangeError('reviewWindowSeconds must be a whole number of seconds ≥ 1');
   }
   const { pricing } = o;
+  if (o.operatorToken.length < 16) throw new RangeError('the operator token must be 16+ characters');
   // Charges whose prompt said #hold-refunds: every refund of theirs waits for the operator.
   const held = new Set<string>();
 
@@ -107,6 +120,10 @@ export function startDrafts(o: DraftsOptions): Drafts {
     refundWallet: o.refundWallet,
     network: o.network,
     card: o.card ? { client: o.card.client, receiptKey: o.card.receiptKey } : undefined,
+    // The paywalls' own keys: the desk checks the credential a charge was paid with.
+    rootKey: o.common.rootKey,
+    mppSecret: o.mpp.secret,
+    mppRealm: MPP_REALM,
     refundPolicy: (request: RefundPolicyRequest) => {
       if (held.has(request.charge)) return 'queue';
       const sat =
@@ -154,7 +171,7 @@ export function startDrafts(o: DraftsOptions): Drafts {
       ? paymentPaywall<DraftBody>({
           ...options,
           mpp: {
-            realm: 'paybound-demo',
+            realm: MPP_REALM,
             secret: o.mpp.secret,
             methods,
             store: o.mpp.store,
@@ -250,15 +267,30 @@ export function startDrafts(o: DraftsOptions): Drafts {
   const review = reviewEndpoint(desk);
 
   async function operator(req: IncomingMessage, res: ServerResponse, charge: string): Promise<void> {
+    const bearer = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '')?.[1];
+    if (bearer === undefined || !sameSecret(bearer, o.operatorToken)) {
+      res.setHeader('WWW-Authenticate', 'Bearer realm="paybound-demo-operator"');
+      return sendJson(res, 401, {
+        error: {
+          code: 'unauthorized',
+          message: 'the operator hook needs Authorization: Bearer <operator token>',
+        },
+      });
+    }
     const body = await readJsonBody(req, 4 * 1024);
     const decision = body.ok ? (body.value as { decision?: unknown } | null)?.decision : undefined;
-    if (decision !== 'pay' && decision !== 'deny') {
+    if (decision !== 'pay' && decision !== 'deny' && decision !== 'check') {
       return sendJson(res, 400, {
-        error: { code: 'bad_request', message: 'send {"decision": "pay" | "deny"}' },
+        error: { code: 'bad_request', message: 'send {"decision": "pay" | "deny" | "check"}' },
       });
     }
     try {
-      const answer = decision === 'pay' ? await desk.payQueued(charge) : await desk.denyQueued(charge);
+      const answer =
+        decision === 'pay'
+          ? await desk.payQueued(charge)
+          : decision === 'deny'
+            ? await desk.denyQueued(charge)
+            : await desk.reconcile(charge);
       sendJson(res, 200, answer);
     } catch (err) {
       if (!(err instanceof ReviewError)) throw err;

@@ -66,9 +66,22 @@ export interface SentPayment {
   preimage: string | null;
 }
 
-/** What paying refunds needs from a wallet; LnbitsClient with an admin key is one implementation. */
+/**
+ * An outgoing payment as the wallet knows it now. `failed` includes a hash the wallet has no payment
+ * for: it never left (LNbits forgets failed outgoing payments, or never took this one).
+ */
+export interface OutgoingPayment {
+  status: 'success' | 'pending' | 'failed';
+  preimage: string | null;
+}
+
+/**
+ * What paying refunds needs from a wallet; LnbitsClient with an admin key is one implementation.
+ * `outgoingPayment` settles what a timed-out or pending `payInvoice` left unknown.
+ */
 export interface InvoicePayer {
   payInvoice(bolt11: string): Promise<SentPayment>;
+  outgoingPayment(paymentHash: string): Promise<OutgoingPayment>;
 }
 
 /** What the L402 gate needs from a wallet; LnbitsClient is one implementation. */
@@ -173,6 +186,33 @@ export class LnbitsClient implements InvoiceBackend, InvoicePayer {
       status: status === 'pending' ? 'pending' : 'success',
       preimage: preimage && HEX32.test(preimage) && !/^0+$/.test(preimage) ? preimage : null,
     };
+  }
+
+  /**
+   * Looks up an outgoing payment of this wallet by its payment hash (`GET /api/v1/payments/{hash}`
+   * with the wallet's key): `success`, `pending` (still in flight), or `failed` (also when LNbits
+   * has no payment with this hash). Errors (timeout, network) leave it unknown: they throw.
+   */
+  async outgoingPayment(paymentHash: string): Promise<OutgoingPayment> {
+    if (!HEX32.test(paymentHash)) {
+      throw new LnbitsError('invalid_request', 'payment hash must be 64 lowercase hex characters');
+    }
+    let json: Record<string, unknown>;
+    try {
+      json = await this.#request('GET', `/api/v1/payments/${paymentHash}`, undefined, this.#adminKey);
+    } catch (err) {
+      if (err instanceof LnbitsError && err.code === 'not_found') return { status: 'failed', preimage: null };
+      throw err;
+    }
+    const paid = json.paid;
+    if (typeof paid !== 'boolean') {
+      throw new LnbitsError('bad_response', 'LNbits payment status has no boolean "paid"');
+    }
+    const raw = optionalString(json, 'status');
+    // Without a status field only `paid` is known: unpaid may still be in flight.
+    const status = paid || raw === 'success' ? 'success' : raw === 'failed' ? 'failed' : 'pending';
+    const preimage = optionalString(json, 'preimage');
+    return { status, preimage: status === 'success' && preimage && HEX32.test(preimage) ? preimage : null };
   }
 
   async walletInfo(): Promise<WalletInfo> {

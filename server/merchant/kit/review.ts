@@ -4,19 +4,28 @@
 // challenge: `paybound="<base64url JSON {v: 1, estimate: {min, max}, review: {window, refund}}>"`.
 // After serving it records what the request actually cost. The payer then has `window` seconds to
 // accept (the app pays back max − actual) or reject (the app's refund policy decides) at the
-// review endpoint, proving it paid with what only the payer has: the preimage, or the card receipt.
+// review endpoint, proving it paid with what only the payer has: the whole credential it paid with
+// (the L402 macaroon with its preimage, or the MPP credential), or the card receipt. A preimage
+// alone proves nothing about who paid: every routing node on the payment's path learns it.
 //
-//   const desk = new ReviewDesk({ refundWallet, network: 'regtest', refundPolicy });
+//   const desk = new ReviewDesk({ refundWallet, network: 'regtest', rootKey, mppSecret, refundPolicy });
 //   l402Paywall({ ..., review: { desk, windowSeconds: 600, refundUrl: (req) => `${origin}/paybound/review` } });
 //   route POST /paybound/review → reviewEndpoint(desk)
-import { createHash } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { type CardServiceClient, type ReceiptKey, receiptKeySource, verifyCardReceipt } from './card';
+import {
+  type CardServiceClient,
+  type ReceiptKey,
+  receiptKeyId,
+  receiptKeySource,
+  verifyCardReceipt,
+} from './card';
 import { answerPreflight, applyCors, readJsonBody, sendJson } from './http';
 import { type LightningNetwork, readInvoice } from './invoice';
+import { bytesToHex, decodeIdentifier, normaliseRootKey, parseAuthorization } from './l402';
 import { type InvoicePayer, LnbitsError } from './lnbits-client';
 import { MSAT_PER_SAT } from './money';
-import { base64urlJson } from './mpp';
+import { base64urlJson, ChallengeBinder, decodeBase64urlJson, parsePaymentAuthorization } from './mpp';
 
 // ---------------------------------------------------------------------------------------------
 // The challenge parameter
@@ -149,6 +158,25 @@ export interface RefundRequest {
   settledAt?: number;
   /** Of the refund payment, once paid. */
   paymentHash?: string;
+  /**
+   * Every payment tried for this refund, oldest first, each written down with its invoice's hash
+   * before the wallet was asked. At most one is ever unresolved (`sending`, `unknown`): no other
+   * invoice is paid, and the invoice is not replaced, until the wallet says what became of it.
+   */
+  attempts?: RefundAttempt[];
+}
+
+export interface RefundAttempt {
+  invoice: string;
+  paymentHash: string;
+  /**
+   * `sending`: recorded, the wallet being asked (a record left so by a crash reads as unknown);
+   * `unknown`: a timeout, a network error or `pending`; `paid` and `failed` are the wallet's word.
+   */
+  state: 'sending' | 'unknown' | 'paid' | 'failed';
+  /** Unix ms. */
+  at: number;
+  note?: string;
 }
 
 export interface ChargeRecord {
@@ -251,6 +279,11 @@ export interface ReviewDeskOptions {
   lateRejects?: 'queue' | 'refuse';
   /** How long a refund invoice must still be payable; default 60 s. */
   minInvoiceSeconds?: number;
+  /** The L402 root key the app's paywalls mint with: L402 charges are proven by their macaroon. */
+  rootKey?: Uint8Array | string;
+  /** The MPP challenge secret (and realm) of the app's paywalls: MPP Lightning charges are proven by their credential. */
+  mppSecret?: Uint8Array | string;
+  mppRealm?: string;
   now?: () => number;
 }
 
@@ -318,7 +351,10 @@ export class ReviewDesk {
   readonly #late: 'queue' | 'refuse';
   readonly #minInvoiceSeconds: number;
   readonly #now: () => number;
-  readonly #cardKeys: (() => Promise<ReceiptKey[]>) | undefined;
+  readonly #cardKeys: ((kid?: string) => Promise<ReceiptKey[]>) | undefined;
+  readonly #rootKey: Uint8Array | undefined;
+  readonly #binder: ChallengeBinder | undefined;
+  readonly #mppRealm: string | undefined;
   readonly #locks = new Map<string, Promise<unknown>>();
 
   constructor(options: ReviewDeskOptions = {}) {
@@ -332,6 +368,9 @@ export class ReviewDesk {
     this.#cardKeys = options.card
       ? receiptKeySource(options.card.client, options.card.receiptKey)
       : undefined;
+    this.#rootKey = options.rootKey === undefined ? undefined : normaliseRootKey(options.rootKey);
+    this.#binder = options.mppSecret === undefined ? undefined : new ChallengeBinder(options.mppSecret);
+    this.#mppRealm = options.mppRealm;
   }
 
   now(): number {
@@ -437,7 +476,10 @@ export class ReviewDesk {
     return answerOf(await this.#require(charge));
   }
 
-  /** Pays every queued refund of this charge now (a failed payment stays queued, with a note). */
+  /**
+   * Pays every queued refund of this charge now (a failed payment stays queued, with a note). A
+   * refund whose earlier payment is unknown is looked up first and never paid again while in flight.
+   */
   payQueued(charge: string): Promise<ReviewAnswer> {
     return this.#locked(charge, async () => {
       const record = await this.#require(charge);
@@ -450,13 +492,32 @@ export class ReviewDesk {
     });
   }
 
+  /** Looks up every refund payment of this charge whose outcome is unknown (the operator's "check"). */
+  reconcile(charge: string): Promise<ReviewAnswer> {
+    return this.#locked(charge, async () => {
+      const record = await this.#require(charge);
+      if (await this.#reconcileAll(record)) await this.#store.put(record);
+      return answerOf(record);
+    });
+  }
+
   /** Denies every queued refund of this charge. */
   denyQueued(charge: string, note = 'the app declined this refund'): Promise<ReviewAnswer> {
     return this.#locked(charge, async () => {
       const record = await this.#require(charge);
-      const waiting = record.requests.filter((q) => q.state === 'queued');
-      if (waiting.length === 0)
-        throw new ReviewError('nothing_queued', 'no refund of this charge is waiting');
+      // A refund whose payment may have gone out cannot be denied until the wallet says it did not.
+      await this.#reconcileAll(record);
+      const queued = record.requests.filter((q) => q.state === 'queued');
+      const waiting = queued.filter((q) => !unresolved(q));
+      if (waiting.length === 0) {
+        await this.#store.put(record);
+        throw new ReviewError(
+          'nothing_queued',
+          queued.length > 0
+            ? 'the refund of this charge may have been paid already (its payment is in flight or unknown)'
+            : 'no refund of this charge is waiting',
+        );
+      }
       for (const request of waiting) {
         request.state = 'denied';
         request.note = note;
@@ -484,12 +545,15 @@ export class ReviewDesk {
       const answer = await this.#locked(request.charge, async () => {
         const record = await this.#require(request.charge);
         await this.#checkProof(record, request.proof);
-        if (request.action === 'status') return answerOf(record);
+        // What became of an earlier refund payment is settled first: it decides what may happen next.
+        const reconciled = await this.#reconcileAll(record);
         const changed =
-          request.action === 'accept'
-            ? await this.#accept(record, request)
-            : await this.#reject(record, request);
-        if (changed) await this.#store.put(record);
+          request.action === 'status'
+            ? false
+            : request.action === 'accept'
+              ? await this.#accept(record, request)
+              : await this.#reject(record, request);
+        if (changed || reconciled) await this.#store.put(record);
         return answerOf(record);
       });
       return { status: 200, body: answer };
@@ -501,16 +565,25 @@ export class ReviewDesk {
 
   async #checkProof(record: ChargeRecord, proof: string): Promise<void> {
     if (record.proof === 'lightning') {
-      const ok =
-        /^[0-9a-fA-F]{64}$/.test(proof) &&
-        createHash('sha256').update(Buffer.from(proof, 'hex')).digest('hex') === record.charge.toLowerCase();
-      if (!ok) throw new ReviewError('bad_proof', 'sha256(proof) is not the payment hash of this charge');
+      if (/^[0-9a-fA-F]{64}$/.test(proof)) {
+        throw new ReviewError(
+          'bad_proof',
+          `a preimage alone does not prove who paid (every routing node learns it): send the ${
+            record.method === 'l402'
+              ? 'L402 credential, "<macaroon>:<preimage>"'
+              : 'MPP credential ("Payment <base64url>")'
+          } this charge was paid with`,
+        );
+      }
+      if (record.method === 'l402') this.#checkL402(record, proof);
+      else this.#checkMpp(record, proof);
       return;
     }
     if (!this.#cardKeys) throw new ReviewError('bad_proof', 'this app cannot check card receipts');
     let keys: ReceiptKey[];
     try {
-      keys = await this.#cardKeys();
+      // The receipt's key id: an unknown one (the service rotated its keys) makes the source refetch.
+      keys = await this.#cardKeys(receiptKeyId(proof));
     } catch (err) {
       throw new ReviewError('unavailable', `card service keys unavailable: ${(err as Error).message}`);
     }
@@ -518,6 +591,67 @@ export class ReviewDesk {
     if (!checked.ok) throw new ReviewError('bad_proof', checked.reason);
     if (checked.claims.challengeId !== record.charge) {
       throw new ReviewError('bad_proof', 'the receipt is for another charge');
+    }
+  }
+
+  /** The L402 credential: a macaroon this app signed, for this charge's payment hash, and its preimage. */
+  #checkL402(record: ChargeRecord, proof: string): void {
+    if (!this.#rootKey) throw new ReviewError('bad_proof', 'this app cannot check L402 credentials');
+    const parsed = parseAuthorization(/^\s*(L402|LSAT)\s/i.test(proof) ? proof : `L402 ${proof}`);
+    if (parsed.kind !== 'credential') {
+      throw new ReviewError(
+        'bad_proof',
+        `the proof is not an L402 credential "<macaroon>:<preimage>"${parsed.kind === 'invalid' ? ` (${parsed.reason})` : ''}`,
+      );
+    }
+    const { macaroon, preimage } = parsed.credential;
+    try {
+      // Only the signature matters here: the token may have expired since, and it paid already.
+      macaroon.verify(this.#rootKey, () => null);
+    } catch {
+      throw new ReviewError('bad_proof', 'the macaroon was not minted by this app');
+    }
+    const id = decodeIdentifier(macaroon.identifier);
+    if (!id || bytesToHex(id.paymentHash) !== record.charge.toLowerCase()) {
+      throw new ReviewError('bad_proof', 'the macaroon is for another charge');
+    }
+    if (!timingSafeEqual(createHash('sha256').update(preimage).digest(), id.paymentHash)) {
+      throw new ReviewError('bad_proof', 'the preimage is not the one of this charge');
+    }
+  }
+
+  /** The MPP credential: a challenge this app issued (HMAC-bound id) for this payment hash, and its preimage. */
+  #checkMpp(record: ChargeRecord, proof: string): void {
+    if (!this.#binder) throw new ReviewError('bad_proof', 'this app cannot check MPP credentials');
+    const parsed = parsePaymentAuthorization(/^\s*Payment\s/i.test(proof) ? proof : `Payment ${proof}`);
+    if (parsed.kind !== 'credential') {
+      throw new ReviewError('bad_proof', 'the proof is not an MPP credential "Payment <base64url>"');
+    }
+    const { challenge, payload } = parsed;
+    if (
+      challenge.method !== record.method ||
+      challenge.intent !== 'charge' ||
+      (this.#mppRealm !== undefined && challenge.realm !== this.#mppRealm) ||
+      !this.#binder.verify(challenge)
+    ) {
+      throw new ReviewError('bad_proof', 'the challenge in the credential was not issued by this app');
+    }
+    const request = decodeBase64urlJson(challenge.request) as { methodDetails?: unknown } | undefined;
+    const details = typeof request === 'object' && request !== null ? request.methodDetails : undefined;
+    const hash =
+      typeof details === 'object' && details !== null
+        ? (details as Record<string, unknown>).paymentHash
+        : undefined;
+    if (typeof hash !== 'string' || hash.toLowerCase() !== record.charge.toLowerCase()) {
+      throw new ReviewError('bad_proof', 'the credential is for another charge');
+    }
+    const preimage = payload.preimage;
+    if (
+      typeof preimage !== 'string' ||
+      !/^[0-9a-fA-F]{64}$/.test(preimage) ||
+      createHash('sha256').update(Buffer.from(preimage, 'hex')).digest('hex') !== hash.toLowerCase()
+    ) {
+      throw new ReviewError('bad_proof', 'the credential does not carry the preimage of this charge');
     }
   }
 
@@ -604,13 +738,20 @@ export class ReviewDesk {
           `this charge was rejected already, for ${earlier.requested} ${record.unit}`,
         );
       }
-      // The same reject again answers the same; a fresh invoice replaces one still waiting.
+      // The same reject again answers the same; a fresh invoice replaces one still waiting, but
+      // never one whose payment may be in flight (looked up above): both could settle.
       if (
         earlier.state === 'queued' &&
         request.invoice !== undefined &&
-        request.invoice !== earlier.invoice
+        request.invoice.trim() !== earlier.invoice
       ) {
-        earlier.invoice = this.#checkInvoice(request.invoice, this.#wholeSats(record, requested).msat);
+        const invoice = this.#checkInvoice(request.invoice, this.#wholeSats(record, requested).msat);
+        if (unresolved(earlier)) {
+          earlier.note = record.note =
+            'an earlier refund payment is still in flight or unknown: the invoice it went to stays';
+          return true;
+        }
+        earlier.invoice = invoice;
         return true;
       }
       return false;
@@ -682,28 +823,111 @@ export class ReviewDesk {
     record.note = note;
   }
 
-  /** Pays a queued Lightning refund; on failure it stays queued with a note saying why. */
+  /**
+   * Pays a queued Lightning refund, at most once: the attempt (with its invoice's hash) is stored
+   * before the wallet is asked, and an earlier attempt that is not known to have failed is looked
+   * up first. A failed payment stays queued with a note saying why; an unknown one stays queued
+   * until a lookup settles it.
+   */
   async #pay(record: ChargeRecord, refund: RefundRequest): Promise<void> {
     if (!this.#wallet || !refund.invoice) {
       refund.note = 'this app pays refunds by hand: it waits for the app';
       record.note = refund.note;
       return;
     }
+    await this.#reconcile(record, refund);
+    if (refund.state !== 'queued' || unresolved(refund)) return;
+    const paymentHash = readInvoice(refund.invoice)?.paymentHash;
+    if (!paymentHash) {
+      refund.note = record.note = 'the refund invoice cannot be read; it waits for the app';
+      return;
+    }
+    const attempt: RefundAttempt = {
+      invoice: refund.invoice,
+      paymentHash,
+      state: 'sending',
+      at: this.#now(),
+    };
+    refund.attempts = [...(refund.attempts ?? []), attempt];
+    await this.#store.put(record);
     try {
       const sent = await this.#wallet.payInvoice(refund.invoice);
-      refund.state = 'paid';
-      refund.paymentHash = sent.paymentHash;
-      refund.settledAt = this.#now();
-      refund.note = sent.status === 'pending' ? 'the refund is on its way' : undefined;
-      record.queued -= refund.amount;
-      record.refunded += refund.amount;
-      record.note = refund.note;
+      if (sent.status === 'success') {
+        attempt.state = 'paid';
+        this.#settled(record, refund, attempt);
+        return;
+      }
+      attempt.state = 'unknown';
+      attempt.note = 'the wallet reports the payment pending';
+      refund.note = record.note = 'the refund is on its way; the app checks it before paying anything again';
     } catch (err) {
-      if (!(err instanceof LnbitsError)) throw err;
-      refund.note = `the refund could not be paid (${err.message}); it waits for the app`;
-      record.note = refund.note;
+      if (!(err instanceof LnbitsError)) {
+        attempt.state = 'unknown';
+        throw err;
+      }
+      // Refused or failed by the wallet: nothing left. Anything else may have gone out.
+      const failed =
+        err.code === 'payment_failed' || err.code === 'invalid_request' || err.code === 'unauthorized';
+      attempt.state = failed ? 'failed' : 'unknown';
+      attempt.note = err.message;
+      refund.note = record.note = failed
+        ? `the refund could not be paid (${err.message}); it waits for the app`
+        : `the refund payment's outcome is unknown (${err.message}); the app checks it before paying anything again`;
     }
   }
+
+  /** Settles a refund whose payment the wallet reports paid. */
+  #settled(record: ChargeRecord, refund: RefundRequest, attempt: RefundAttempt): void {
+    refund.state = 'paid';
+    refund.paymentHash = attempt.paymentHash;
+    refund.invoice = attempt.invoice;
+    refund.settledAt = this.#now();
+    refund.note = undefined;
+    record.queued -= refund.amount;
+    record.refunded += refund.amount;
+    record.note = undefined;
+  }
+
+  /** Looks up the unresolved attempt of one refund; true when something changed. */
+  async #reconcile(record: ChargeRecord, refund: RefundRequest): Promise<boolean> {
+    const attempt = refund.attempts?.find((a) => a.state === 'sending' || a.state === 'unknown');
+    if (!attempt || !this.#wallet) return false;
+    let found: Awaited<ReturnType<InvoicePayer['outgoingPayment']>>;
+    try {
+      found = await this.#wallet.outgoingPayment(attempt.paymentHash);
+    } catch (err) {
+      if (!(err instanceof LnbitsError)) throw err;
+      attempt.state = 'unknown';
+      refund.note =
+        record.note = `the refund payment's outcome is unknown (${err.message}); the app checks it before paying anything again`;
+      return true;
+    }
+    if (found.status === 'success') {
+      attempt.state = 'paid';
+      this.#settled(record, refund, attempt);
+    } else if (found.status === 'failed') {
+      attempt.state = 'failed';
+      refund.note = record.note = 'the refund payment failed; it waits for the app';
+    } else {
+      attempt.state = 'unknown';
+      refund.note = record.note = 'the refund is on its way; the app checks it before paying anything again';
+    }
+    return true;
+  }
+
+  async #reconcileAll(record: ChargeRecord): Promise<boolean> {
+    let changed = false;
+    for (const refund of record.requests) {
+      if (refund.state === 'queued' && unresolved(refund))
+        changed = (await this.#reconcile(record, refund)) || changed;
+    }
+    return changed;
+  }
+}
+
+/** A refund with a payment that may have gone out: nothing else is paid for it until that is known. */
+function unresolved(refund: RefundRequest): boolean {
+  return refund.attempts?.some((a) => a.state === 'sending' || a.state === 'unknown') ?? false;
 }
 
 function failure(err: ReviewError): ReviewOutcome {
@@ -763,11 +987,19 @@ function parseReview(input: unknown): ParsedReview {
   }
   if (typeof charge !== 'string' || !CHARGE_ID.test(charge))
     throw bad('charge must be a payment hash or a challenge id');
-  if (typeof proof !== 'string' || proof === '' || proof.length > 4096) throw bad('proof is required');
+  // The L402 credential may come as {macaroon, preimage}; the desk reads it as "<macaroon>:<preimage>".
+  let proofText: unknown = proof;
+  if (typeof proof === 'object' && proof !== null && !Array.isArray(proof)) {
+    const { macaroon, preimage } = proof as Record<string, unknown>;
+    proofText =
+      typeof macaroon === 'string' && typeof preimage === 'string' ? `${macaroon}:${preimage}` : undefined;
+  }
+  if (typeof proofText !== 'string' || proofText === '' || proofText.length > 8192)
+    throw bad('proof is required');
   if (invoice !== undefined && (typeof invoice !== 'string' || invoice.length > 4096)) {
     throw bad('invoice must be a BOLT11 string');
   }
-  const out: ParsedReview = { action, charge, proof };
+  const out: ParsedReview = { action, charge, proof: proofText };
   if (typeof invoice === 'string') out.invoice = invoice;
   if (action === 'reject') {
     if (typeof amount !== 'string' || !AMOUNT.test(amount)) {

@@ -12,6 +12,7 @@
  * Money that comes back is counted from the user's own wallet (or the card service), never from
  * the app's word, and only then stops counting against the budgets.
  */
+import { mppCredential } from '../../core/challenge/mpp';
 import { reviewUrlProblem } from '../../core/challenge/review';
 import { decodeInvoice, isExpired } from '../../core/lightning/bolt11';
 import { formatMinor, formatMsatAsSats, msatToMinor } from '../../core/money/rates';
@@ -79,6 +80,17 @@ const DECIDED: PaymentState[] = [
   'partially_refunded',
   'refund_denied',
 ];
+
+/**
+ * What proves a Lightning charge at the app's review endpoint: the whole credential it was paid
+ * with (the L402 macaroon with the preimage, or the MPP credential). The preimage alone is known to
+ * every routing node on the payment's path, so the app takes it from no one.
+ */
+function lightningProof(p: PaymentRecord): string {
+  if (!p.preimage) return '';
+  if (p.protocol === 'mpp' && p.mpp) return mppCredential(p.mpp, { preimage: p.preimage });
+  return `${p.macaroon}:${p.preimage}`;
+}
 
 const wireAmount = (v: unknown): bigint | undefined =>
   typeof v === 'string' && /^\d{1,24}$/.test(v) ? BigInt(v) : undefined;
@@ -404,7 +416,7 @@ export class ReviewService {
     const max = p.amountMsat;
     let answer: AppAnswer;
     try {
-      answer = await this.tellApp(p, { action: 'status', proof: p.preimage ?? '' });
+      answer = await this.tellApp(p, { action: 'status', proof: lightningProof(p) });
     } catch (e) {
       s.note = `the app's review endpoint did not answer (${e instanceof Error ? e.message : 'no answer'}): the whole amount stays paid`;
       return;
@@ -421,7 +433,7 @@ export class ReviewService {
     if (back > 0n && !canReceive)
       s.note = 'the page wallet cannot be paid back by Paybound: ask the app for the difference';
     if (back <= 0n || !canReceive) {
-      await this.tellApp(p, { action: 'accept', proof: p.preimage ?? '' }).catch(() => undefined);
+      await this.tellApp(p, { action: 'accept', proof: lightningProof(p) }).catch(() => undefined);
       return;
     }
     const wallet = await this.deps.railFor(rail);
@@ -449,7 +461,7 @@ export class ReviewService {
     try {
       await this.tellApp(p, {
         action: 'accept',
-        proof: p.preimage ?? '',
+        proof: lightningProof(p),
         invoice: invoice.paymentRequest,
       });
     } catch (e) {
@@ -517,7 +529,7 @@ export class ReviewService {
     try {
       answer = await this.tellApp(p, {
         action: 'reject',
-        proof: p.preimage ?? '',
+        proof: lightningProof(p),
         amount: this.toWire(p, whole).toString(),
         reason,
         invoice: invoice.paymentRequest,
@@ -623,18 +635,18 @@ export class ReviewService {
       p.state === 'refund_requested'
         ? {
             action: 'reject',
-            proof: p.preimage ?? '',
+            proof: lightningProof(p),
             amount: this.toWire(p, pending.amount).toString(),
             reason: dispute?.reason ?? 'refund requested',
             invoice: invoice.paymentRequest,
           }
-        : { action: 'accept', proof: p.preimage ?? '', invoice: invoice.paymentRequest },
+        : { action: 'accept', proof: lightningProof(p), invoice: invoice.paymentRequest },
     ).catch(() => undefined);
   }
 
   /** A queued refund the app's operator may have denied since: the app's status says. */
   private async askAboutQueuedRefund(p: PaymentRecord): Promise<void> {
-    const answer = await this.tellApp(p, { action: 'status', proof: p.preimage ?? '' }).catch(
+    const answer = await this.tellApp(p, { action: 'status', proof: lightningProof(p) }).catch(
       () => undefined,
     );
     if (answer?.status !== 'refund_denied') return;

@@ -121,6 +121,7 @@ function setup() {
   return {
     db,
     rail,
+    payments,
     review,
     wakeAt,
     buy,
@@ -263,6 +264,85 @@ describe('ReviewService', () => {
     await env.review.sweep();
     expect((await env.db.payments.get(id))?.state).toBe('refunded');
     expect(await balanceMsat(lightning.url, user)).toBe(before);
+  });
+
+  it('proves a Lightning charge with the L402 credential it was paid with, never the bare preimage', async () => {
+    const sent: Record<string, unknown>[] = [];
+    const realFetch = globalThis.fetch;
+    const spy = vi.spyOn(globalThis, 'fetch').mockImplementation(async (input, init) => {
+      if (String(input).endsWith('/paybound/review') && typeof init?.body === 'string')
+        sent.push(JSON.parse(init.body) as Record<string, unknown>);
+      return realFetch(input, init);
+    });
+    try {
+      const id = await env.buy('proof please');
+      const p = await env.db.payments.get(id);
+      const accepted = await env.review.accept(id, 'user');
+      expect(accepted.state).toBe('accepted');
+      expect(accepted.settlement?.refunded).toBeGreaterThan(0n);
+      expect(sent.length).toBeGreaterThan(0);
+      for (const body of sent) expect(body.proof).toBe(`${p?.macaroon}:${p?.preimage}`);
+    } finally {
+      spy.mockRestore();
+    }
+  });
+
+  it('proves an MPP Lightning charge with the MPP credential it was paid with', async () => {
+    const mpp = await startDemoApp({
+      port: 0,
+      lnbitsUrl: lightning.url,
+      invoiceKey: appKeys.invoiceKey,
+      adminKey: appKeys.adminKey,
+      mppLightning: true,
+    });
+    const sent: Record<string, unknown>[] = [];
+    const realFetch = globalThis.fetch;
+    const spy = vi.spyOn(globalThis, 'fetch').mockImplementation(async (input, init) => {
+      if (String(input).endsWith('/paybound/review') && typeof init?.body === 'string')
+        sent.push(JSON.parse(init.body) as Record<string, unknown>);
+      return realFetch(input, init);
+    });
+    try {
+      const url = `${mpp.url}/drafts/generate`;
+      const send = (authorization?: string) =>
+        fetch(url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', ...(authorization ? { authorization } : {}) },
+          body: JSON.stringify({ prompt: 'by mpp' }),
+        });
+      const first = await send();
+      // Only the Payment challenge: the wallet pays L402 first when it is offered.
+      const headers = [...first.headers].map(([k, v]): [string, string] =>
+        k === 'www-authenticate'
+          ? [
+              k,
+              v
+                .split(/, (?=(?:L402|LSAT|Payment) )/)
+                .filter((c) => c.startsWith('Payment '))
+                .join(', '),
+            ]
+          : [k, v],
+      );
+      const verdict = await env.payments.onChallenge({
+        url,
+        method: 'POST',
+        headers,
+        origin: new URL(mpp.url).origin,
+        tabId: 1,
+        via: 'fetch',
+      });
+      if (verdict.action !== 'retry') throw new Error(`not paid: ${verdict.reason}`);
+      expect(verdict.authorization).toMatch(/^Payment /);
+      expect((await send(verdict.authorization)).status).toBe(200);
+      const accepted = await env.review.accept(verdict.paymentId ?? '', 'user');
+      expect(accepted.state).toBe('accepted');
+      expect(accepted.settlement?.refunded).toBeGreaterThan(0n);
+      expect(sent.length).toBeGreaterThan(0);
+      for (const body of sent) expect(body.proof).toBe(verdict.authorization);
+    } finally {
+      spy.mockRestore();
+      await mpp.close();
+    }
   });
 
   it('refuses to refund more than was paid', async () => {

@@ -71,9 +71,13 @@ interface Served {
 }
 
 /** What the wallet does: pay the L402 invoice from the user wallet, retry with the credential. */
-async function buyDraft(
-  prompt: string,
-): Promise<{ preimage: string; credential: string; served: Served; paybound: Record<string, unknown> }> {
+async function buyDraft(prompt: string): Promise<{
+  preimage: string;
+  proof: string;
+  credential: string;
+  served: Served;
+  paybound: Record<string, unknown>;
+}> {
   const res = await draft(app.url, prompt);
   expect(res.status).toBe(402);
   const l402 = challengeList(res.headers.get('www-authenticate')).find((c) => c.scheme === 'L402')!;
@@ -83,6 +87,8 @@ async function buyDraft(
   expect(paid.status).toBe(200);
   return {
     preimage,
+    // What the review endpoint takes as proof: the credential, as the Authorization carries it.
+    proof: `${l402.params.macaroon}:${preimage}`,
     credential,
     served: (await paid.json()) as Served,
     paybound: decodePaybound(l402.params.paybound),
@@ -148,7 +154,7 @@ describe('POST /drafts/generate: the challenge', () => {
 describe('POST /drafts/generate: paid over L402, then reviewed', () => {
   it('serves the draft, reports actual < max, and accepting pays the difference into the user wallet', async () => {
     const before = await balanceMsat(lightning.url, user);
-    const { preimage, credential, served } = await buyDraft(PROMPT);
+    const { proof: paidProof, credential, served } = await buyDraft(PROMPT);
     const text = writeDraft(PROMPT);
     const words = countWords(text);
     expect(served).toMatchObject({ text, words, unit: 'msat', max: '4030000', window_seconds: 600 });
@@ -158,7 +164,7 @@ describe('POST /drafts/generate: paid over L402, then reviewed', () => {
     expect(BigInt(served.actual)).toBeLessThan(4_030_000n);
     expect(await balanceMsat(lightning.url, user)).toBe(before - 4_030_000n);
 
-    const proof = { v: 1, charge: served.charge, proof: preimage };
+    const proof = { v: 1, charge: served.charge, proof: paidProof };
     const status = await review(reviewUrl(), { ...proof, action: 'status' });
     expect(status.json).toEqual({
       v: 1,
@@ -184,14 +190,14 @@ describe('POST /drafts/generate: paid over L402, then reviewed', () => {
   });
 
   it('refunds a reject of up to 5 000 sat at once', async () => {
-    const { preimage, served } = await buyDraft('reject me');
+    const { proof, served } = await buyDraft('reject me');
     const before = await balanceMsat(lightning.url, user);
     const invoice = await makeInvoice(lightning.url, user, 4020);
     const res = await review(reviewUrl(), {
       v: 1,
       action: 'reject',
       charge: served.charge,
-      proof: preimage,
+      proof,
       amount: served.max,
       reason: 'Not what I asked for',
       invoice: invoice.bolt11,
@@ -209,7 +215,7 @@ describe('POST /drafts/generate: paid over L402, then reviewed', () => {
       v: 1,
       action: 'reject',
       charge: first.served.charge,
-      proof: first.preimage,
+      proof: first.proof,
       amount: '7000000',
       reason: 'Far too long',
       invoice: invoice.bolt11,
@@ -222,7 +228,7 @@ describe('POST /drafts/generate: paid over L402, then reviewed', () => {
     const operator = (charge: string, decision: unknown) =>
       fetch(`${app.url}/_demo/refunds/${charge}`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${app.operatorToken}` },
         body: JSON.stringify({ decision }),
       });
     expect((await operator(first.served.charge, 'maybe')).status).toBe(400);
@@ -241,7 +247,7 @@ describe('POST /drafts/generate: paid over L402, then reviewed', () => {
     await review(reviewUrl(), {
       ...body,
       charge: second.served.charge,
-      proof: second.preimage,
+      proof: second.proof,
       amount: '6000000',
       invoice: other.bolt11,
     });
@@ -255,14 +261,14 @@ describe('POST /drafts/generate: paid over L402, then reviewed', () => {
 
 describe('the demo-only test hooks', () => {
   it('#hold-refunds: every refund of the charge waits for the operator', async () => {
-    const { preimage, served } = await buyDraft(`${PROMPT} #hold-refunds`);
+    const { proof, served } = await buyDraft(`${PROMPT} #hold-refunds`);
     expect(served.max).toBe('4030000'); // the marker is not priced
     const invoice = await makeInvoice(lightning.url, user, 1000);
     const res = await review(reviewUrl(), {
       v: 1,
       action: 'reject',
       charge: served.charge,
-      proof: preimage,
+      proof,
       amount: '1000000',
       reason: 'bad',
       invoice: invoice.bolt11,
@@ -271,7 +277,7 @@ describe('the demo-only test hooks', () => {
   });
 
   it('#window=<s>: past the window a reject is a request the app decides on later', async () => {
-    const { preimage, served } = await buyDraft(`quick #window=3`);
+    const { proof, served } = await buyDraft(`quick #window=3`);
     expect(served.window_seconds).toBe(3);
     offsetMs = 4_000;
     try {
@@ -280,7 +286,7 @@ describe('the demo-only test hooks', () => {
         v: 1,
         action: 'reject',
         charge: served.charge,
-        proof: preimage,
+        proof,
         amount: '100000',
         reason: 'too late?',
         invoice: invoice.bolt11,
@@ -305,13 +311,13 @@ describe('the demo-only test hooks', () => {
   });
 
   it('#overcharge (L402): the app records an actual above what was paid', async () => {
-    const { preimage, served } = await buyDraft(`greedy #overcharge`);
+    const { proof, served } = await buyDraft(`greedy #overcharge`);
     expect(BigInt(served.actual)).toBe(BigInt(served.max) + 100_000n);
     const status = await review(reviewUrl(), {
       v: 1,
       action: 'status',
       charge: served.charge,
-      proof: preimage,
+      proof,
     });
     expect(status.json).toMatchObject({ status: 'provisional', actual: served.actual, max: served.max });
     // Nothing is owed back, so accepting needs no invoice.
@@ -319,7 +325,7 @@ describe('the demo-only test hooks', () => {
       v: 1,
       action: 'accept',
       charge: served.charge,
-      proof: preimage,
+      proof,
     });
     expect(accepted.json).toMatchObject({ status: 'accepted', refunded: '0' });
   });
@@ -540,7 +546,8 @@ describe('drafts by card and MPP Lightning', () => {
     const ln = (await challenges(PROMPT)).find((c) => c.params.method === 'lightning')!;
     const invoice = (request(ln).methodDetails as { invoice: string; paymentHash: string }).invoice;
     const preimage = await payInvoice(lightning.url, user, invoice);
-    const res = await draft(both.url, PROMPT, credential(ln, { preimage }));
+    const paidWith = credential(ln, { preimage });
+    const res = await draft(both.url, PROMPT, paidWith);
     expect(res.status).toBe(200);
     const served = (await res.json()) as Served;
     const actualSat = draftActualMsat(PROMPT, countWords(writeDraft(PROMPT))) / 1000n;
@@ -556,7 +563,7 @@ describe('drafts by card and MPP Lightning', () => {
       v: 1,
       action: 'accept',
       charge: served.charge,
-      proof: preimage,
+      proof: paidWith,
       invoice: refund.bolt11,
     });
     expect(accepted.json).toMatchObject({ status: 'accepted', refunded: String(4030n - actualSat) });

@@ -1,7 +1,10 @@
 // Shared fixtures for the merchant-kit tests: the Lightning stand-in (LNbits API), a user wallet
 // that pays over that API, and small readers for challenges and invoices.
+import { createHash, randomBytes } from 'node:crypto';
 import { decode } from 'light-bolt11-decoder';
-import { startLightningStandin } from '../../../server/standins/lightning/index';
+import { encodeIdentifier } from '../../../server/merchant/kit/l402';
+import { exportMacaroonBinary, newMacaroon } from '../../../server/merchant/kit/macaroon-lib';
+import { DEFAULT_WALLETS, startLightningStandin } from '../../../server/standins/lightning/index';
 
 export type Standin = Awaited<ReturnType<typeof startLightningStandin>>;
 
@@ -10,8 +13,15 @@ export interface WalletKeys {
   invoiceKey: string;
 }
 
-export async function startStandin(): Promise<{ standin: Standin; user: WalletKeys; app: WalletKeys }> {
-  const standin = await startLightningStandin({ port: 0, host: '127.0.0.1' });
+/** The stand-in with its `user` and `app` wallets, and any more (empty) wallets named in `more`. */
+export async function startStandin(
+  more: string[] = [],
+): Promise<{ standin: Standin; user: WalletKeys; app: WalletKeys }> {
+  const standin = await startLightningStandin({
+    port: 0,
+    host: '127.0.0.1',
+    wallets: [...DEFAULT_WALLETS, ...more.map((name) => ({ name, balanceMsat: 0n }))],
+  });
   const user = standin.wallets.user;
   const app = standin.wallets.app;
   if (!user || !app) {
@@ -184,4 +194,36 @@ export function challengeList(header: string | null): { scheme: string; params: 
 export function decodePaybound(value: string | undefined): Record<string, unknown> {
   if (value === undefined) throw new Error('no paybound param');
   return JSON.parse(Buffer.from(value, 'base64url').toString('utf8')) as Record<string, unknown>;
+}
+
+/** Lets the payments a `hold` failure keeps in flight go on (the stand-in's control API). */
+export async function releaseHeldPayments(base: string): Promise<void> {
+  const res = await fetch(`${base}/_standin/release`, { method: 'POST' });
+  if (!res.ok) throw new Error(`could not release held payments: ${res.status}`);
+}
+
+/** An invoice's state at the stand-in: open, settled, cancelled or expired. */
+export async function invoiceState(base: string, paymentHash: string): Promise<string> {
+  const res = await fetch(`${base}/_standin/invoices/${paymentHash}`);
+  return String(((await res.json()) as { state?: unknown }).state);
+}
+
+/**
+ * An L402 credential minted by hand with `rootKey`, as an app's gate mints one: the review proof
+ * `<macaroon>:<preimage>` and the charge (its payment hash).
+ */
+export function mintL402(
+  rootKey: string,
+  preimage: Buffer = randomBytes(32),
+): { charge: string; proof: string } {
+  const hash = createHash('sha256').update(preimage).digest();
+  const macaroon = newMacaroon({
+    identifier: encodeIdentifier(hash, randomBytes(32)),
+    location: 'test',
+    rootKey: Buffer.from(rootKey, 'hex'),
+    version: 2,
+  });
+  macaroon.addFirstPartyCaveat('services=kit:0');
+  const base64 = Buffer.from(exportMacaroonBinary(macaroon)).toString('base64');
+  return { charge: hash.toString('hex'), proof: `${base64}:${preimage.toString('hex')}` };
 }

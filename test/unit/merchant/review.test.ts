@@ -32,6 +32,7 @@ import {
 const PRICE_MSAT = 3_000_000n; // 3 000 sat, the maximum
 const MIN_MSAT = 1_000_000n;
 const WINDOW = 60;
+const ROOT_KEY = 'c3'.repeat(32);
 
 let standin: Standin;
 let user: WalletKeys;
@@ -57,6 +58,7 @@ async function startKitApp(deskOptions: Partial<ReviewDeskOptions> = {}): Promis
       adminKey: appWallet.adminKey,
     }),
     network: 'regtest',
+    rootKey: ROOT_KEY,
     refundPolicy: (request) => {
       policyCalls.push(request);
       return decide(request);
@@ -66,7 +68,7 @@ async function startKitApp(deskOptions: Partial<ReviewDeskOptions> = {}): Promis
   });
   const paywall = l402Paywall<{ actual?: string }>({
     wallet: new LnbitsClient({ url: standin.url, invoiceKey: appWallet.invoiceKey }),
-    rootKey: 'c3'.repeat(32),
+    rootKey: ROOT_KEY,
     location: 'kit-review-test',
     service: 'kit',
     capability: 'write',
@@ -142,14 +144,16 @@ function write(base: string, body: Record<string, unknown>, authorization?: stri
 async function buy(
   base: string,
   body: Record<string, unknown> = {},
-): Promise<{ charge: string; preimage: string; credential: string; served: Response }> {
+): Promise<{ charge: string; preimage: string; proof: string; credential: string; served: Response }> {
   const res = await write(base, body);
   expect(res.status).toBe(402);
   const l402 = challengeList(res.headers.get('www-authenticate')).find((c) => c.scheme === 'L402')!;
   const preimage = await payInvoice(standin.url, user, l402.params.invoice!);
   const credential = `L402 ${l402.params.macaroon}:${preimage}`;
   const served = await write(base, body, credential);
-  return { charge: decodeInvoice(l402.params.invoice!).paymentHash, preimage, credential, served };
+  // The review proof is the credential as the Authorization carries it, without the scheme.
+  const proof = `${l402.params.macaroon}:${preimage}`;
+  return { charge: decodeInvoice(l402.params.invoice!).paymentHash, preimage, proof, credential, served };
 }
 
 const reviewUrl = (base: string) => `${base}/review`;
@@ -197,7 +201,7 @@ describe('a reviewed charge', () => {
       v: 1,
       action: 'status',
       charge: bought.charge,
-      proof: bought.preimage,
+      proof: bought.proof,
     });
     expect(status).toEqual({
       status: 200,
@@ -234,8 +238,8 @@ describe('a reviewed charge', () => {
 
 describe('the review endpoint refuses', () => {
   it('malformed requests (400), a wrong proof (403), an unknown charge (404)', async () => {
-    const { charge, preimage } = await buy(app.url, { actual: '2000000' });
-    const base = { v: 1, action: 'status', charge, proof: preimage };
+    const { charge, proof } = await buy(app.url, { actual: '2000000' });
+    const base = { v: 1, action: 'status', charge, proof };
     const bad = [
       { ...base, v: 2 },
       { ...base, action: 'refund' },
@@ -269,8 +273,8 @@ describe('the review endpoint refuses', () => {
 
 describe('accept', () => {
   it('pays the difference, rounded down to whole sats, to an invoice of the user wallet; twice is once', async () => {
-    const { charge, preimage } = await buy(app.url, { actual: '2400500' });
-    const accept = { v: 1, action: 'accept', charge, proof: preimage };
+    const { charge, proof } = await buy(app.url, { actual: '2400500' });
+    const accept = { v: 1, action: 'accept', charge, proof };
     // 3 000 000 − 2 400 500 = 599 500 msat: 599 sat come back.
     expect(await review(reviewUrl(app.url), accept)).toMatchObject({
       status: 422,
@@ -326,21 +330,21 @@ describe('accept', () => {
   });
 
   it('needs no invoice when nothing is owed', async () => {
-    const { charge, preimage } = await buy(app.url);
-    const res = await review(reviewUrl(app.url), { v: 1, action: 'accept', charge, proof: preimage });
+    const { charge, proof } = await buy(app.url);
+    const res = await review(reviewUrl(app.url), { v: 1, action: 'accept', charge, proof });
     expect(res.json).toMatchObject({ status: 'accepted', actual: '3000000', refunded: '0' });
   });
 
   it('refuses an invoice for another network', async () => {
     const mainnet = await startKitApp({ network: 'mainnet' });
     try {
-      const { charge, preimage } = await buy(mainnet.url, { actual: '2000000' });
+      const { charge, proof } = await buy(mainnet.url, { actual: '2000000' });
       const invoice = await makeInvoice(standin.url, user, 1000);
       const res = await review(reviewUrl(mainnet.url), {
         v: 1,
         action: 'accept',
         charge,
-        proof: preimage,
+        proof,
         invoice: invoice.bolt11,
       });
       expect(res).toMatchObject({
@@ -354,34 +358,34 @@ describe('accept', () => {
 });
 
 describe('reject', () => {
-  const rejectBody = (charge: string, preimage: string, amount: string, invoice?: string) => ({
+  const rejectBody = (charge: string, proof: string, amount: string, invoice?: string) => ({
     v: 1,
     action: 'reject',
     charge,
-    proof: preimage,
+    proof,
     amount,
     reason: 'Not what I asked for',
     ...(invoice ? { invoice } : {}),
   });
 
   it('inside the window, with a paying policy: the refund arrives in the user wallet; twice is once', async () => {
-    const { charge, preimage } = await buy(app.url, { actual: '2400500' });
-    expect(await review(reviewUrl(app.url), rejectBody(charge, preimage, '3000001'))).toMatchObject({
+    const { charge, proof } = await buy(app.url, { actual: '2400500' });
+    expect(await review(reviewUrl(app.url), rejectBody(charge, proof, '3000001'))).toMatchObject({
       status: 422,
       json: { error: { code: 'amount_too_high' } },
     });
-    expect(await review(reviewUrl(app.url), rejectBody(charge, preimage, '3000000'))).toMatchObject({
+    expect(await review(reviewUrl(app.url), rejectBody(charge, proof, '3000000'))).toMatchObject({
       status: 422,
       json: { error: { code: 'invoice_required' } },
     });
     const wrong = await makeInvoice(standin.url, user, 2999);
     expect(
-      await review(reviewUrl(app.url), rejectBody(charge, preimage, '3000000', wrong.bolt11)),
+      await review(reviewUrl(app.url), rejectBody(charge, proof, '3000000', wrong.bolt11)),
     ).toMatchObject({ status: 422, json: { error: { code: 'invoice_mismatch' } } });
 
     const invoice = await makeInvoice(standin.url, user, 3000);
     const before = await balanceMsat(standin.url, user);
-    const first = await review(reviewUrl(app.url), rejectBody(charge, preimage, '3000000', invoice.bolt11));
+    const first = await review(reviewUrl(app.url), rejectBody(charge, proof, '3000000', invoice.bolt11));
     expect(first).toMatchObject({
       status: 200,
       json: { status: 'refunded', refunded: '3000000', queued: '0', actual: '2400500' },
@@ -395,28 +399,28 @@ describe('reject', () => {
       reason: 'Not what I asked for',
     });
 
-    const second = await review(reviewUrl(app.url), rejectBody(charge, preimage, '3000000', invoice.bolt11));
+    const second = await review(reviewUrl(app.url), rejectBody(charge, proof, '3000000', invoice.bolt11));
     expect(second).toEqual(first);
     expect(await balanceMsat(standin.url, user)).toBe(before + 3_000_000n);
-    const other = await review(reviewUrl(app.url), rejectBody(charge, preimage, '1000000', invoice.bolt11));
+    const other = await review(reviewUrl(app.url), rejectBody(charge, proof, '1000000', invoice.bolt11));
     expect(other).toMatchObject({ status: 409, json: { error: { code: 'already_decided' } } });
-    const accept = await review(reviewUrl(app.url), { v: 1, action: 'accept', charge, proof: preimage });
+    const accept = await review(reviewUrl(app.url), { v: 1, action: 'accept', charge, proof });
     expect(accept).toMatchObject({ status: 409, json: { error: { code: 'already_decided' } } });
   });
 
   it('asks back part of it, rounded down to whole sats', async () => {
-    const { charge, preimage } = await buy(app.url);
+    const { charge, proof } = await buy(app.url);
     const invoice = await makeInvoice(standin.url, user, 1500);
-    const res = await review(reviewUrl(app.url), rejectBody(charge, preimage, '1500500', invoice.bolt11));
+    const res = await review(reviewUrl(app.url), rejectBody(charge, proof, '1500500', invoice.bolt11));
     expect(res.json).toMatchObject({ status: 'partially_refunded', refunded: '1500000' });
   });
 
   it('queued by the policy: waits until the operator pays it, then it arrives', async () => {
     decide = () => 'queue';
-    const { charge, preimage } = await buy(app.url);
+    const { charge, proof } = await buy(app.url);
     const invoice = await makeInvoice(standin.url, user, 2000);
     const before = await balanceMsat(standin.url, user);
-    const queued = await review(reviewUrl(app.url), rejectBody(charge, preimage, '2000000', invoice.bolt11));
+    const queued = await review(reviewUrl(app.url), rejectBody(charge, proof, '2000000', invoice.bolt11));
     expect(queued.json).toMatchObject({ status: 'refund_queued', refunded: '0', queued: '2000000' });
     expect(await balanceMsat(standin.url, user)).toBe(before);
     expect((await app.desk.queued()).map((r) => r.charge)).toContain(charge);
@@ -425,7 +429,7 @@ describe('reject', () => {
     expect(paid).toMatchObject({ status: 'partially_refunded', refunded: '2000000', queued: '0' });
     expect(await balanceMsat(standin.url, user)).toBe(before + 2_000_000n);
     await expect(app.desk.payQueued(charge)).rejects.toMatchObject({ code: 'nothing_queued' });
-    const status = await review(reviewUrl(app.url), { v: 1, action: 'status', charge, proof: preimage });
+    const status = await review(reviewUrl(app.url), { v: 1, action: 'status', charge, proof });
     expect(status.json).toMatchObject({ status: 'partially_refunded', refunded: '2000000' });
   });
 
@@ -433,7 +437,7 @@ describe('reject', () => {
     decide = () => 'queue';
     const first = await buy(app.url);
     const invoice = await makeInvoice(standin.url, user, 100);
-    await review(reviewUrl(app.url), rejectBody(first.charge, first.preimage, '100000', invoice.bolt11));
+    await review(reviewUrl(app.url), rejectBody(first.charge, first.proof, '100000', invoice.bolt11));
     expect(await app.desk.denyQueued(first.charge)).toMatchObject({
       status: 'refund_denied',
       queued: '0',
@@ -446,17 +450,17 @@ describe('reject', () => {
     const other = await makeInvoice(standin.url, user, 100);
     const res = await review(
       reviewUrl(app.url),
-      rejectBody(second.charge, second.preimage, '100000', other.bolt11),
+      rejectBody(second.charge, second.proof, '100000', other.bolt11),
     );
     expect(res.json).toMatchObject({ status: 'refund_denied', queued: '0', refunded: '0' });
   });
 
   it('a refund LNbits cannot pay stays queued with a note, and the operator pays it later', async () => {
-    const { charge, preimage } = await buy(app.url);
+    const { charge, proof } = await buy(app.url);
     const invoice = await makeInvoice(standin.url, user, 1000);
     await failNextPayment(standin.url, 'app');
     const before = await balanceMsat(standin.url, user);
-    const res = await review(reviewUrl(app.url), rejectBody(charge, preimage, '1000000', invoice.bolt11));
+    const res = await review(reviewUrl(app.url), rejectBody(charge, proof, '1000000', invoice.bolt11));
     expect(res.status).toBe(200);
     expect(res.json).toMatchObject({
       status: 'refund_queued',
@@ -470,11 +474,11 @@ describe('reject', () => {
   });
 
   it('after the window: queued for the app to decide, without asking the policy', async () => {
-    const { charge, preimage } = await buy(app.url);
+    const { charge, proof } = await buy(app.url);
     const calls = app.policyCalls.length;
     offsetMs = (WINDOW + 1) * 1000;
     const invoice = await makeInvoice(standin.url, user, 500);
-    const res = await review(reviewUrl(app.url), rejectBody(charge, preimage, '500000', invoice.bolt11));
+    const res = await review(reviewUrl(app.url), rejectBody(charge, proof, '500000', invoice.bolt11));
     expect(res.json).toMatchObject({
       status: 'refund_queued',
       queued: '500000',
@@ -486,19 +490,16 @@ describe('reject', () => {
   it('after the window, an app that takes no late requests answers window_closed; accepting still works', async () => {
     const strict = await startKitApp({ lateRejects: 'refuse' });
     try {
-      const { charge, preimage } = await buy(strict.url, { actual: '2000000' });
+      const { charge, proof } = await buy(strict.url, { actual: '2000000' });
       offsetMs = (WINDOW + 1) * 1000;
       const invoice = await makeInvoice(standin.url, user, 1000);
-      const late = await review(
-        reviewUrl(strict.url),
-        rejectBody(charge, preimage, '1000000', invoice.bolt11),
-      );
+      const late = await review(reviewUrl(strict.url), rejectBody(charge, proof, '1000000', invoice.bolt11));
       expect(late).toMatchObject({ status: 409, json: { error: { code: 'window_closed' } } });
       const accepted = await review(reviewUrl(strict.url), {
         v: 1,
         action: 'accept',
         charge,
-        proof: preimage,
+        proof,
         invoice: invoice.bolt11,
       });
       expect(accepted.json).toMatchObject({ status: 'accepted', refunded: '1000000' });
