@@ -9,6 +9,7 @@ import { ask, generate, ledger, nextQuoteWindow, POPUP, setRules } from './harne
 
 const OPTIONS = 'src/ui/options/index.html';
 const SHOTS = join(import.meta.dirname, '../../.out/screens');
+const SETTINGS_PAGES = ['overview', 'budgets', 'sites', 'wallets', 'security', 'history', 'disputes'];
 
 const notificationIds = (page: Page) =>
   page.evaluate(async () => Object.keys(await chrome.notifications.getAll()).sort());
@@ -193,22 +194,39 @@ test('a web page cannot change settings or read the ledger', async ({ demoPage, 
 test('screenshots of each page, light and dark', async ({ context, demoPage, openExtensionPage }) => {
   mkdirSync(SHOTS, { recursive: true });
   const popup = await openExtensionPage(POPUP);
+  // One payment paid automatically, so that the tables and bars have something to show.
+  await setRules(popup, (r) => ({ ...r, autoMaxMinor: '500', confirmMaxMinor: '500' }));
+  expect(await generate(demoPage, 'a paid one')).toBe(200);
+  // A fresh challenge for the quote: drop the token the paid request left.
+  await demoPage.evaluate(() => fetch('/health'));
+  await popup.evaluate(async () => {
+    const rules = await chrome.declarativeNetRequest.getSessionRules();
+    await chrome.declarativeNetRequest.updateSessionRules({ removeRuleIds: rules.map((r) => r.id) });
+  });
   await setRules(popup, (r) => ({ ...r, autoMaxMinor: '0' }));
   const status = generate(demoPage, 'a quote to look at');
   const quote = await nextQuoteWindow(context);
-  const options = await openExtensionPage(OPTIONS);
-  await options.waitForSelector('[data-testid=rules]');
-  await popup.setViewportSize({ width: 400, height: 560 });
+  const options = await openExtensionPage(`${OPTIONS}#overview`);
+  await options.waitForSelector('[data-testid=rules]', { state: 'attached' });
+  await popup.setViewportSize({ width: 400, height: 600 });
   await popup.reload();
   await popup.waitForSelector('[data-testid=budget-bars]');
   for (const scheme of ['light', 'dark'] as const) {
     for (const [name, page] of [
       ['quote', quote],
       ['popup', popup],
-      ['settings', options],
     ] as const) {
       await page.emulateMedia({ colorScheme: scheme });
-      await page.screenshot({ path: join(SHOTS, `${name}-${scheme}.png`), fullPage: name === 'settings' });
+      await page.screenshot({ path: join(SHOTS, `${name}-${scheme}.png`) });
+    }
+    await options.emulateMedia({ colorScheme: scheme });
+    for (const id of SETTINGS_PAGES) {
+      await options.evaluate((hash) => {
+        location.hash = hash;
+      }, id);
+      await options.waitForSelector(`#page-${id}:not([hidden])`);
+      const name = id === 'overview' ? `settings-${scheme}` : `settings-${id}-${scheme}`;
+      await options.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
     }
   }
   await quote.click('[data-testid=deny]');

@@ -2,8 +2,10 @@
 import { useEffect, useState } from 'react';
 import { formatMinor } from '../../core/money/rates';
 import { send } from '../../messages/client';
-import type { DisputeView } from '../../messages/map';
+import type { DisputeView, PaymentView } from '../../messages/map';
+import { dateTime, hostOf, moneyInNote, stateLabel } from '../shared/format';
 import { type MessageKey, t } from '../shared/i18n';
+import { StateBadge } from '../shared/PaymentsTable';
 
 const SOURCE: Record<string, MessageKey> = {
   user: 'disputeSource_user',
@@ -12,7 +14,8 @@ const SOURCE: Record<string, MessageKey> = {
   chargeback: 'disputeSource_chargeback',
 };
 
-export function Disputes({ version }: { version: string }) {
+/** `payments`: the ledger, for the rate a note's sats are shown at. */
+export function Disputes({ version, payments = [] }: { version: string; payments?: PaymentView[] }) {
   const [rows, setRows] = useState<DisputeView[]>([]);
   // biome-ignore lint/correctness/useExhaustiveDependencies: reload when the history changes
   useEffect(() => {
@@ -21,61 +24,74 @@ export function Disputes({ version }: { version: string }) {
   if (rows.length === 0) return <p className="muted">{t('disputesNone')}</p>;
   return (
     <ul className="disputes" data-testid="disputes">
-      {rows.map((d) => (
-        <li key={d.id} className="card" data-status={d.status} data-source={d.source}>
-          <strong>{new URL(d.origin).host}</strong>
-          {d.source && SOURCE[d.source] && <span className="muted"> ({t(SOURCE[d.source]!)})</span>} —{' '}
-          {d.reason}{' '}
-          {d.amountMinor && d.currency && (
-            <span className="muted">
-              ({formatMinor(BigInt(d.requestedMinor ?? d.amountMinor), d.currency)})
-            </span>
-          )}
-          {d.answer && (
-            <p className="small" data-testid="dispute-answer">
-              {t(
-                'disputeAppAnswer',
-                `${d.answer.status.replace(/_/g, ' ')}${d.answer.note ? ` — ${d.answer.note}` : ''}`,
+      {rows.map((d) => {
+        const paid = payments.find((p) => p.id === d.paymentId);
+        const note = (text: string) => moneyInNote(text, paid?.rate, d.currency ?? paid?.currency);
+        const source = d.source && Object.hasOwn(SOURCE, d.source) ? SOURCE[d.source] : undefined;
+        return (
+          <li key={d.id} className="card dispute" data-status={d.status} data-source={d.source}>
+            <div className="dispute-head">
+              <strong className="ellipsis">{hostOf(d.origin)}</strong>
+              {d.amountMinor && d.currency && (
+                <span className="nowrap num">
+                  {formatMinor(BigInt(d.requestedMinor ?? d.amountMinor), d.currency)}
+                </span>
               )}
+              <StateBadge state={d.status} />
+            </div>
+            <p className="small">
+              {source && <span className="muted">{t(source)} · </span>}
+              {d.reason}
             </p>
-          )}
-          <details className="small" data-testid="dispute-evidence">
-            <summary>{t('disputeEvidence')}</summary>
-            <dl>
-              <dt>{t('request')}</dt>
-              <dd>{d.evidence.url}</dd>
-              {d.evidence.paidAt !== undefined && (
-                <>
-                  <dt>{t('disputePaidAt')}</dt>
-                  <dd>{new Date(d.evidence.paidAt).toLocaleString()}</dd>
-                </>
-              )}
-              {d.evidence.proof && (
-                <>
-                  <dt>{t('disputeProof')}</dt>
-                  <dd className="mono">{d.evidence.proof}</dd>
-                </>
-              )}
-              {d.evidence.delivered && (
-                <>
-                  <dt>{t('disputeDelivered')}</dt>
-                  <dd className="mono">
-                    HTTP {d.evidence.delivered.status} · sha256 {d.evidence.delivered.sha256}
-                  </dd>
-                </>
-              )}
-            </dl>
-          </details>
-          <ol className="small">
-            {d.timeline.map((e) => (
-              <li key={`${e.at}-${e.status}`}>
-                {new Date(e.at).toLocaleString()} · <span data-testid="dispute-status">{e.status}</span> ·{' '}
-                {e.note}
-              </li>
-            ))}
-          </ol>
-        </li>
-      ))}
+            {d.answer && (
+              <p className="small" data-testid="dispute-answer">
+                {t(
+                  'disputeAppAnswer',
+                  `${stateLabel(d.answer.status)}${d.answer.note ? ` — ${note(d.answer.note)}` : ''}`,
+                )}
+              </p>
+            )}
+            <ol className="timeline small">
+              {d.timeline.map((e) => (
+                <li key={`${e.at}-${e.status}`}>
+                  <time className="muted nowrap" dateTime={new Date(e.at).toISOString()}>
+                    {dateTime(e.at)}
+                  </time>{' '}
+                  <span data-testid="dispute-status">{stateLabel(e.status)}</span>
+                  {e.note && <span className="muted"> · {note(e.note)}</span>}
+                </li>
+              ))}
+            </ol>
+            <details className="small" data-testid="dispute-evidence">
+              <summary>{t('disputeEvidence')}</summary>
+              <dl>
+                <dt>{t('request')}</dt>
+                <dd className="mono">{d.evidence.url}</dd>
+                {d.evidence.paidAt !== undefined && (
+                  <>
+                    <dt>{t('disputePaidAt')}</dt>
+                    <dd>{dateTime(d.evidence.paidAt)}</dd>
+                  </>
+                )}
+                {d.evidence.proof && (
+                  <>
+                    <dt>{t('disputeProof')}</dt>
+                    <dd className="mono">{d.evidence.proof}</dd>
+                  </>
+                )}
+                {d.evidence.delivered && (
+                  <>
+                    <dt>{t('disputeDelivered')}</dt>
+                    <dd className="mono">
+                      HTTP {d.evidence.delivered.status} · sha256 {d.evidence.delivered.sha256}
+                    </dd>
+                  </>
+                )}
+              </dl>
+            </details>
+          </li>
+        );
+      })}
     </ul>
   );
 }

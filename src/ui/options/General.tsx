@@ -3,6 +3,7 @@ import { type FormEvent, useEffect, useState } from 'react';
 import { send } from '../../messages/client';
 import type { GeneralSettings } from '../../messages/map';
 import { t } from '../shared/i18n';
+import { Field } from './Field';
 
 export function General({ onSaved }: { onSaved(): void }) {
   const [form, setForm] = useState<GeneralSettings>();
@@ -11,9 +12,6 @@ export function General({ onSaved }: { onSaved(): void }) {
     void send('settings.get', {}).then(setForm);
   }, []);
   if (!form) return null;
-  // The minutes field sits inside the translated sentence, wherever the language puts it. The marker is
-  // U+0001: Chrome's i18n drops U+0000 from substitutions.
-  const [lockBefore, lockAfter] = t('generalLockAfter', '\u0001').split('\u0001');
   const save = async (e: FormEvent) => {
     e.preventDefault();
     try {
@@ -33,60 +31,64 @@ export function General({ onSaved }: { onSaved(): void }) {
   };
   return (
     <form className="card" onSubmit={(e) => void save(e)} data-testid="general">
-      <label>
-        {t('generalCurrency')}{' '}
-        <input
-          className="narrow"
-          value={form.currency}
-          maxLength={3}
-          onChange={(e) => setForm({ ...form, currency: e.target.value.toUpperCase() })}
-        />
-      </label>{' '}
-      <label>
-        {t('generalRateSource')}{' '}
-        <input
-          className="wide"
-          value={form.rateSourceUrl ?? ''}
-          placeholder="https://rates.example"
-          onChange={(e) => setForm({ ...form, rateSourceUrl: e.target.value || null })}
-        />
-      </label>
-      <br />
-      <label>
-        {t('generalCardService')}{' '}
-        <input
-          className="wide"
-          value={form.cardServiceUrl ?? ''}
-          placeholder="https://cards.example"
-          onChange={(e) => setForm({ ...form, cardServiceUrl: e.target.value || null })}
-        />
-      </label>
-      <br />
-      <label>
-        {lockBefore}
-        <input
-          className="narrow"
-          type="number"
-          min={1}
-          value={form.autoLockMinutes}
-          onChange={(e) => setForm({ ...form, autoLockMinutes: Number(e.target.value) })}
-        />
-        {lockAfter}
-      </label>{' '}
-      <label>
-        <input
-          type="checkbox"
-          checked={form.muteAutoNotices}
-          onChange={(e) => setForm({ ...form, muteAutoNotices: e.target.checked })}
-        />{' '}
-        {t('generalMuteAutoNotices')}
-      </label>{' '}
-      <button type="submit">{t('generalSave')}</button>
-      {message && (
-        <p role="status" className={message.ok ? undefined : 'error'}>
-          {message.text}
-        </p>
-      )}
+      <div className="form-grid">
+        <Field label={t('generalCurrency')} hint={t('generalCurrencyHint')}>
+          <input
+            className="narrow"
+            value={form.currency}
+            maxLength={3}
+            autoComplete="off"
+            onChange={(e) => setForm({ ...form, currency: e.target.value.toUpperCase() })}
+          />
+        </Field>
+        <Field label={t('generalRateSource')}>
+          <input
+            className="wide"
+            value={form.rateSourceUrl ?? ''}
+            placeholder="https://rates.example"
+            onChange={(e) => setForm({ ...form, rateSourceUrl: e.target.value || null })}
+          />
+        </Field>
+        <Field label={t('generalCardService')}>
+          <input
+            className="wide"
+            value={form.cardServiceUrl ?? ''}
+            placeholder="https://cards.example"
+            onChange={(e) => setForm({ ...form, cardServiceUrl: e.target.value || null })}
+          />
+        </Field>
+        <Field label={t('generalLockMinutes')}>
+          <input
+            className="narrow"
+            type="number"
+            min={1}
+            max={1440}
+            value={form.autoLockMinutes}
+            onChange={(e) => setForm({ ...form, autoLockMinutes: Number(e.target.value) })}
+          />
+        </Field>
+        <div className="field">
+          <span />
+          <label className="check">
+            <input
+              type="checkbox"
+              checked={form.muteAutoNotices}
+              onChange={(e) => setForm({ ...form, muteAutoNotices: e.target.checked })}
+            />
+            {t('generalMuteAutoNotices')}
+          </label>
+        </div>
+      </div>
+      <div className="actions">
+        <button type="submit" className="primary">
+          {t('generalSave')}
+        </button>
+        {message && (
+          <p role="status" className={message.ok ? 'ok' : 'error'}>
+            {message.text}
+          </p>
+        )}
+      </div>
     </form>
   );
 }

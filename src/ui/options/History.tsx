@@ -4,6 +4,7 @@ import { paymentsCsv } from '../../core/money/csv';
 import { formatMinor } from '../../core/money/rates';
 import { send } from '../../messages/client';
 import type { PaymentView } from '../../messages/map';
+import { hostOf, stateLabel } from '../shared/format';
 import { t } from '../shared/i18n';
 import { PaymentsTable } from '../shared/PaymentsTable';
 import { ReviewActions } from '../shared/ReviewActions';
@@ -52,16 +53,19 @@ function SpendChart({ payments, currency }: { payments: PaymentView[]; currency:
         return (
           <div key={s.label}>
             <figcaption>{t('historyMonthTotal', s.label, formatMinor(sum, currency))}</figcaption>
-            <svg width={W} height={H} role="img" aria-label={t('historyChartLabel', s.label)}>
-              {s.days.map(({ day, total }) => {
-                const h = Number((total * BigInt(H - 4)) / max);
-                return (
-                  <rect key={day} x={(day - 1) * 12} y={H - h} width={9} height={h} className="bar">
-                    <title>{t('historyDayTotal', String(day), formatMinor(total, currency))}</title>
-                  </rect>
-                );
-              })}
-            </svg>
+            {/* A month without spend is its total alone, not an empty chart. */}
+            {sum > 0n && (
+              <svg width={W} height={H} role="img" aria-label={t('historyChartLabel', s.label)}>
+                {s.days.map(({ day, total }) => {
+                  const h = Number((total * BigInt(H - 4)) / max);
+                  return (
+                    <rect key={day} x={(day - 1) * 12} y={H - h} width={9} height={h} className="bar">
+                      <title>{t('historyDayTotal', String(day), formatMinor(total, currency))}</title>
+                    </rect>
+                  );
+                })}
+              </svg>
+            )}
           </div>
         );
       })}
@@ -84,7 +88,7 @@ function SiteBars({ totals, currency }: { totals: Map<string, bigint>; currency:
             <g key={origin} transform={`translate(0, ${i * 22})`}>
               <rect x={0} y={3} width={Math.max(w, 1)} height={14} className="bar" />
               <text x={W + 8} y={15} className="label">
-                {new URL(origin).host} {formatMinor(minor, currency)}
+                {hostOf(origin)} · {formatMinor(minor, currency)}
               </text>
             </g>
           );
@@ -94,13 +98,30 @@ function SiteBars({ totals, currency }: { totals: Map<string, bigint>; currency:
   );
 }
 
+/** The states the status filter offers, in the order a person looks for them. */
+const FILTER_STATES = [
+  'paid',
+  'accepted',
+  'reserved',
+  'failed',
+  'unknown',
+  'proof_failed',
+  'rejected',
+  'refund_requested',
+  'refunded',
+  'partially_refunded',
+  'refund_denied',
+];
+
 export function History({
   payments,
   currency,
+  rails: linked,
   reload,
 }: {
   payments: PaymentView[];
   currency: string;
+  rails: { id: string; label: string }[];
   reload(): Promise<void>;
 }) {
   const [site, setSite] = useState('');
@@ -151,43 +172,49 @@ export function History({
   return (
     <>
       <SpendChart payments={payments} currency={currency} />
-      <div className="card filters">
+      <search className="card filters" aria-label={t('historyFilters')}>
         <label>
-          {t('historyFilterSite')}{' '}
+          <span>{t('historyFilterSite')}</span>
           <select value={site} onChange={(e) => setSite(e.target.value)}>
             <option value="">{t('historyFilterAll')}</option>
             {sites.map((s) => (
-              <option key={s}>{s}</option>
+              <option key={s} value={s}>
+                {hostOf(s)}
+              </option>
             ))}
           </select>
-        </label>{' '}
+        </label>
         <label>
-          {t('historyFilterWallet')}{' '}
+          <span>{t('historyFilterWallet')}</span>
           <select value={rail} onChange={(e) => setRail(e.target.value)}>
             <option value="">{t('historyFilterAll')}</option>
             {rails.map((r) => (
-              <option key={r}>{r}</option>
+              <option key={r} value={r}>
+                {linked.find((l) => l.id === r)?.label ?? t('historyUnlinkedWallet')}
+              </option>
             ))}
           </select>
-        </label>{' '}
+        </label>
         <label>
-          {t('historyFilterStatus')}{' '}
+          <span>{t('historyFilterStatus')}</span>
           <select value={state} onChange={(e) => setState(e.target.value)}>
             <option value="">{t('historyFilterAll')}</option>
-            {['paid', 'failed', 'reserved', 'unknown', 'proof_failed'].map((s) => (
-              <option key={s}>{s}</option>
+            {FILTER_STATES.map((s) => (
+              <option key={s} value={s}>
+                {stateLabel(s)}
+              </option>
             ))}
           </select>
-        </label>{' '}
+        </label>
         <label>
-          {t('historyFilterSince')}{' '}
+          <span>{t('historyFilterSince')}</span>
           <input type="date" value={from} onChange={(e) => setFrom(e.target.value)} />
-        </label>{' '}
-        <label>
-          {t('historyFilterSearch')}{' '}
+        </label>
+        <label className="grow">
+          <span>{t('historyFilterSearch')}</span>
           <input type="search" value={query} onChange={(e) => setQuery(e.target.value)} />
         </label>
-      </div>
+      </search>
       {bySite.size > 0 && <SiteBars totals={bySite} currency={currency} />}
       <PaymentsTable
         rows={shown}
@@ -202,11 +229,11 @@ export function History({
           />
         )}
       />
-      <div className="card row">
-        <span>
+      <div className="card row backup">
+        <span className="buttons">
           <button type="button" data-testid="export-json" onClick={() => void exportJson()}>
             {t('historyExportJson')}
-          </button>{' '}
+          </button>
           <button
             type="button"
             onClick={() => download(`paybound-${dayOf(Date.now())}.csv`, 'text/csv', paymentsCsv(shown))}
@@ -214,8 +241,8 @@ export function History({
             {t('historyExportCsv')}
           </button>
         </span>
-        <label>
-          {t('historyImport')}{' '}
+        <label className="file">
+          <span>{t('historyImport')}</span>
           <input
             type="file"
             accept="application/json"

@@ -2,11 +2,13 @@
  * Budgets, tier limits, site rules and the runaway guard, edited as one form and saved whole:
  * the worker validates the rules and refuses them with the reason, so nothing is half-saved.
  */
-import { type ReactNode, useEffect, useState } from 'react';
-import { minorToInput, parseMoneyInput } from '../../core/money/rates';
+import { type FormEvent, useEffect, useState } from 'react';
+import { create } from 'zustand';
+import { formatMinor, minorToInput, parseMoneyInput } from '../../core/money/rates';
 import type { RulesWire } from '../../core/policy/rules';
 import { send } from '../../messages/client';
 import { t } from '../shared/i18n';
+import { Field, inSentence } from './Field';
 
 type Budget = RulesWire['budgets'][number];
 type Site = RulesWire['sites'][number];
@@ -18,7 +20,8 @@ interface Draft {
   confirm: string;
   budgets: (Omit<Budget, 'limitMinor' | 'milestones' | 'scope'> & {
     limit: string;
-    milestones: string;
+    /** Percentages of the limit, kept sorted. */
+    milestones: number[];
     origin: string;
   })[];
   /** `key`: a stable React key for a row being edited (its origin may be half typed). */
@@ -42,7 +45,7 @@ function toDraft(r: RulesWire, currency: string): Draft {
       period: b.period,
       origin: b.scope.kind === 'site' ? b.scope.site : '',
       limit: minorToInput(BigInt(b.limitMinor), currency),
-      milestones: b.milestones.join(', '),
+      milestones: [...b.milestones].sort((a, b) => a - b),
     })),
     sites: r.sites.map((s) => ({
       key: s.site,
@@ -75,10 +78,7 @@ function fromDraft(d: Draft, base: RulesWire, currency: string): RulesWire {
       period: b.period,
       scope: b.origin.trim() ? { kind: 'site' as const, site: b.origin.trim() } : { kind: 'global' as const },
       limitMinor: money(b.limit, t('rulesFieldBudget', b.label)),
-      milestones: b.milestones
-        .split(/[\s,]+/)
-        .filter(Boolean)
-        .map((m) => Number(m)),
+      milestones: b.milestones,
     })),
     sites: d.sites.map((s) => ({
       site: s.site.trim(),
@@ -95,107 +95,196 @@ function fromDraft(d: Draft, base: RulesWire, currency: string): RulesWire {
 }
 
 /**
- * A translated sentence with elements in place of its markers (substituted for its placeholders), in
- * whatever order the language puts them. Markers are control characters such as U+0001: Chrome's
- * `i18n.getMessage` drops U+0000 (and private-use characters) from substitutions.
+ * The rules are split over two pages (budgets and approvals; sites) but saved whole, so both edit
+ * one draft held here.
  */
-function inSentence(text: string, parts: Record<string, ReactNode>): ReactNode[] {
-  const out: ReactNode[] = [];
-  let words = '';
-  for (const char of text) {
-    if (!Object.hasOwn(parts, char)) {
-      words += char;
-      continue;
-    }
-    if (words) out.push(words);
-    words = '';
-    out.push(parts[char]);
-  }
-  if (words) out.push(words);
-  return out;
+interface RulesState {
+  base?: RulesWire;
+  draft?: Draft;
+  load(currency: string): Promise<void>;
+  update(patch: Partial<Draft>): void;
+  save(currency: string): Promise<void>;
 }
 
-export function RulesEditor({ currency, onSaved }: { currency: string; onSaved(): void }) {
-  const [base, setBase] = useState<RulesWire>();
-  const [draft, setDraft] = useState<Draft>();
-  const [message, setMessage] = useState<{ ok: boolean; text: string }>();
-  useEffect(() => {
-    void send('rules.get', {}).then((r) => {
-      setBase(r);
-      setDraft(toDraft(r, currency));
-    });
-  }, [currency]);
-  if (!base || !draft) return null;
-  const update = (patch: Partial<Draft>) => setDraft({ ...draft, ...patch });
-  const save = async () => {
-    try {
-      const saved = await send('rules.set', fromDraft(draft, base, currency));
-      setBase(saved);
-      setDraft(toDraft(saved, currency));
-      setMessage({ ok: true, text: t('rulesSaved') });
-      onSaved();
-    } catch (e) {
-      setMessage({ ok: false, text: e instanceof Error ? e.message : String(e) });
-    }
+const useRules = create<RulesState>((set, get) => ({
+  async load(currency) {
+    const r = await send('rules.get', {});
+    set({ base: r, draft: toDraft(r, currency) });
+  },
+  update(patch) {
+    const { draft } = get();
+    if (draft) set({ draft: { ...draft, ...patch } });
+  },
+  async save(currency) {
+    const { base, draft } = get();
+    if (!base || !draft) return;
+    const saved = await send('rules.set', fromDraft(draft, base, currency));
+    set({ base: saved, draft: toDraft(saved, currency) });
+  },
+}));
+
+/** The milestones offered as chips; any other value already set shows as a chip too. */
+const PRESET_MILESTONES = [25, 50, 75, 80, 90, 100];
+
+function MilestoneChips({ value, onChange }: { value: number[]; onChange(next: number[]): void }) {
+  const [custom, setCustom] = useState('');
+  const shown = [...new Set([...PRESET_MILESTONES, ...value])].sort((a, b) => a - b);
+  const toggle = (m: number) =>
+    onChange(value.includes(m) ? value.filter((x) => x !== m) : [...value, m].sort((a, b) => a - b));
+  const addCustom = () => {
+    const n = Number(custom);
+    if (Number.isInteger(n) && n >= 1 && n <= 1000 && !value.includes(n)) toggle(n);
+    setCustom('');
   };
   return (
-    <form
-      className="card rules"
-      data-testid="rules"
-      onSubmit={(e) => {
-        e.preventDefault();
-        void save();
-      }}
-    >
-      <fieldset>
+    <div className="chips">
+      {shown.map((m) => (
+        <button
+          key={m}
+          type="button"
+          className="chip"
+          aria-pressed={value.includes(m)}
+          onClick={() => toggle(m)}
+        >
+          {m} %
+        </button>
+      ))}
+      <input
+        type="number"
+        className="narrow"
+        min={1}
+        max={1000}
+        aria-label={t('rulesMilestoneCustom')}
+        placeholder="%"
+        value={custom}
+        onChange={(e) => setCustom(e.target.value)}
+        onKeyDown={(e) => {
+          if (e.key === 'Enter') {
+            e.preventDefault();
+            addCustom();
+          }
+        }}
+      />
+      <button type="button" className="ghost" onClick={addCustom} disabled={!custom}>
+        {t('rulesMilestoneAdd')}
+      </button>
+    </div>
+  );
+}
+
+/** Loads the rules once per currency, and the save that both forms share. */
+function useRulesForm(currency: string, onSaved: () => void) {
+  const { base, draft, load, update, save } = useRules();
+  const [message, setMessage] = useState<{ ok: boolean; text: string }>();
+  useEffect(() => {
+    void load(currency);
+  }, [currency, load]);
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    try {
+      await save(currency);
+      setMessage({ ok: true, text: t('rulesSaved') });
+      onSaved();
+    } catch (err) {
+      setMessage({ ok: false, text: err instanceof Error ? err.message : String(err) });
+    }
+  };
+  return { ready: Boolean(base && draft), draft, update, submit, message };
+}
+
+/** The approval tiers as a ladder, budgets with their milestones, and the runaway guard. */
+export function RulesEditor({ currency, onSaved }: { currency: string; onSaved(): void }) {
+  const { draft, update, submit, message } = useRulesForm(currency, onSaved);
+  if (!draft) return null;
+  let confirmText = draft.confirm;
+  try {
+    confirmText = formatMinor(parseMoneyInput(draft.confirm, currency), currency);
+  } catch {
+    // Half typed: the ladder shows what is typed.
+  }
+  return (
+    <form className="rules" data-testid="rules" onSubmit={(e) => void submit(e)}>
+      <fieldset className="card">
         <legend>{t('rulesTiers', currency)}</legend>
-        <label>
-          {t('rulesAutoDefault')}{' '}
-          <input
-            data-testid="auto-limit"
-            value={draft.auto}
-            onChange={(e) => update({ auto: e.target.value })}
-          />
-        </label>
-        <label>
-          {t('rulesAutoDayCap')}{' '}
-          <input
-            data-testid="auto-day-cap"
-            value={draft.autoDay}
-            onChange={(e) => update({ autoDay: e.target.value })}
-          />
-        </label>
-        <label>
-          {t('rulesConfirmUpTo')}{' '}
-          <input
-            data-testid="confirm-limit"
-            value={draft.confirm}
-            onChange={(e) => update({ confirm: e.target.value })}
-          />
-        </label>
+        <ol className="ladder">
+          <li className="step step-auto">
+            <div className="step-head">
+              <span className="step-name">{t('tierAuto')}</span>
+              <span className="muted small">{t('tierAutoWhen')}</span>
+            </div>
+            <div className="form-grid">
+              <Field label={t('rulesAutoDefault')}>
+                <input
+                  data-testid="auto-limit"
+                  className="money"
+                  inputMode="decimal"
+                  value={draft.auto}
+                  onChange={(e) => update({ auto: e.target.value })}
+                />
+              </Field>
+              <Field label={t('rulesAutoDayCap')}>
+                <input
+                  data-testid="auto-day-cap"
+                  className="money"
+                  inputMode="decimal"
+                  value={draft.autoDay}
+                  onChange={(e) => update({ autoDay: e.target.value })}
+                />
+              </Field>
+            </div>
+          </li>
+          <li className="step step-click">
+            <div className="step-head">
+              <span className="step-name">{t('tierClick')}</span>
+              <span className="muted small">{t('tierClickWhen')}</span>
+            </div>
+            <div className="form-grid">
+              <Field label={t('rulesConfirmUpTo')}>
+                <input
+                  data-testid="confirm-limit"
+                  className="money"
+                  inputMode="decimal"
+                  value={draft.confirm}
+                  onChange={(e) => update({ confirm: e.target.value })}
+                />
+              </Field>
+            </div>
+          </li>
+          <li className="step step-password">
+            <div className="step-head">
+              <span className="step-name">{t('tierPassword')}</span>
+              <span className="muted small">{t('tierPasswordWhen', confirmText)}</span>
+            </div>
+          </li>
+          <li className="step step-over">
+            <div className="step-head">
+              <span className="step-name">{t('tierOver')}</span>
+              <span className="muted small">{t('tierOverWhen')}</span>
+            </div>
+          </li>
+        </ol>
         <p className="muted small">{t('rulesTiersHint')}</p>
       </fieldset>
-      <fieldset>
+      <fieldset className="card">
         <legend>{t('rulesBudgets')}</legend>
         {draft.budgets.map((b, i) => {
           const set = (patch: Partial<(typeof draft.budgets)[number]>) =>
             update({ budgets: draft.budgets.map((x, j) => (j === i ? { ...x, ...patch } : x)) });
           return (
-            <div className="budget-row" key={b.id} data-testid={`budget-${b.id}`}>
-              <label>
-                {t('rulesBudgetName')}{' '}
+            <div className="budget-row form-grid" key={b.id} data-testid={`budget-${b.id}`}>
+              <Field label={t('rulesBudgetName')}>
                 <input value={b.label} onChange={(e) => set({ label: e.target.value })} />
-              </label>
-              <label>
-                {t('rulesBudgetLimit')}{' '}
+              </Field>
+              <Field label={t('rulesBudgetLimit', currency)}>
                 <input
                   data-testid="budget-limit"
+                  className="money"
+                  inputMode="decimal"
                   value={b.limit}
                   onChange={(e) => set({ limit: e.target.value })}
                 />
-              </label>
-              <label>
-                {t('rulesBudgetPer')}{' '}
+              </Field>
+              <Field label={t('rulesBudgetPer')}>
                 <select
                   value={b.period}
                   onChange={(e) => set({ period: e.target.value as Budget['period'] })}
@@ -204,25 +293,35 @@ export function RulesEditor({ currency, onSaved }: { currency: string; onSaved()
                   <option value="week">{t('periodWeek')}</option>
                   <option value="month">{t('periodMonth')}</option>
                 </select>
-              </label>
-              <label>
-                {t('rulesBudgetSite')}{' '}
+              </Field>
+              <Field label={t('rulesBudgetSite')} hint={t('rulesBudgetSiteHint')}>
                 <input
                   placeholder="https://app.example"
                   value={b.origin}
                   onChange={(e) => set({ origin: e.target.value })}
                 />
-              </label>
-              <label>
-                {t('rulesBudgetMilestones')}{' '}
-                <input value={b.milestones} onChange={(e) => set({ milestones: e.target.value })} />
-              </label>
-              <button
-                type="button"
-                onClick={() => update({ budgets: draft.budgets.filter((_, j) => j !== i) })}
-              >
-                {t('rulesRemove')}
-              </button>
+              </Field>
+              <div className="field">
+                <span className="label" id={`ms-${b.id}`}>
+                  {t('rulesBudgetMilestones')}
+                </span>
+                {/* biome-ignore lint/a11y/useSemanticElements: a group of toggle chips, not a fieldset inside the grid */}
+                <div className="control" role="group" aria-labelledby={`ms-${b.id}`}>
+                  <MilestoneChips value={b.milestones} onChange={(milestones) => set({ milestones })} />
+                </div>
+              </div>
+              <div className="field">
+                <span />
+                <div className="control">
+                  <button
+                    type="button"
+                    className="ghost danger"
+                    onClick={() => update({ budgets: draft.budgets.filter((_, j) => j !== i) })}
+                  >
+                    {t('rulesRemoveBudget', b.label)}
+                  </button>
+                </div>
+              </div>
             </div>
           );
         })}
@@ -238,7 +337,7 @@ export function RulesEditor({ currency, onSaved }: { currency: string; onSaved()
                   period: 'month',
                   origin: '',
                   limit: '10.00',
-                  milestones: '50, 80, 100',
+                  milestones: [50, 80, 100],
                 },
               ],
             })
@@ -247,39 +346,114 @@ export function RulesEditor({ currency, onSaved }: { currency: string; onSaved()
           {t('rulesAddBudget')}
         </button>
       </fieldset>
-      <fieldset>
-        <legend>{t('rulesSites')}</legend>
+      <fieldset className="card">
+        <legend>{t('rulesRunawayTitle')}</legend>
+        <p className="sentence">
+          {inSentence(t('rulesRunaway', '\u0001', '\u0002'), {
+            '\u0001': (
+              <input
+                key="max-auto"
+                type="number"
+                min={1}
+                className="narrow"
+                aria-label={t('rulesRunawayCount')}
+                value={draft.maxAuto}
+                onChange={(e) => update({ maxAuto: e.target.value })}
+              />
+            ),
+            '\u0002': (
+              <input
+                key="minutes"
+                type="number"
+                min={1}
+                className="narrow"
+                aria-label={t('rulesRunawayMinutes')}
+                value={draft.minutes}
+                onChange={(e) => update({ minutes: e.target.value })}
+              />
+            ),
+          })}
+        </p>
+      </fieldset>
+      <div className="actions">
+        <button type="submit" className="primary" data-testid="save-rules">
+          {t('rulesSave')}
+        </button>
+        {message && (
+          <p role="status" className={message.ok ? 'ok' : 'error'} data-testid="rules-message">
+            {message.text}
+          </p>
+        )}
+      </div>
+    </form>
+  );
+}
+
+const MODE_HINT = {
+  ask: 'rulesSiteAskHint',
+  trusted: 'rulesSiteTrustedHint',
+  block: 'rulesSiteBlockHint',
+} as const;
+
+/** Per-site rules: always ask, trusted (with its own limits) or blocked. */
+export function SiteRules({ currency, onSaved }: { currency: string; onSaved(): void }) {
+  const { draft, update, submit, message } = useRulesForm(currency, onSaved);
+  if (!draft) return null;
+  return (
+    <form className="rules" data-testid="site-rules" onSubmit={(e) => void submit(e)}>
+      <div className="card">
+        {draft.sites.length === 0 && <p className="muted">{t('rulesNoSites')}</p>}
         {draft.sites.map((s, i) => {
           const set = (patch: Partial<(typeof draft.sites)[number]>) =>
             update({ sites: draft.sites.map((x, j) => (j === i ? { ...x, ...patch } : x)) });
           return (
-            <div className="budget-row" key={s.key}>
-              <label>
-                {t('rulesSite')} <input value={s.site} onChange={(e) => set({ site: e.target.value })} />
-              </label>
-              <label>
-                {t('rulesSiteRule')}{' '}
+            <div className="budget-row form-grid" key={s.key} data-testid="site-rule">
+              <Field label={t('rulesSite')}>
+                <input
+                  placeholder="https://app.example"
+                  value={s.site}
+                  onChange={(e) => set({ site: e.target.value })}
+                />
+              </Field>
+              <Field label={t('rulesSiteRule')} hint={t(MODE_HINT[s.mode])}>
                 <select value={s.mode} onChange={(e) => set({ mode: e.target.value as Site['mode'] })}>
                   <option value="ask">{t('rulesSiteAsk')}</option>
                   <option value="trusted">{t('rulesSiteTrusted')}</option>
                   <option value="block">{t('rulesSiteBlock')}</option>
                 </select>
-              </label>
+              </Field>
               {s.mode === 'trusted' && (
-                <label>
-                  {t('rulesAutoUpTo')}{' '}
-                  <input value={s.autoLimit} onChange={(e) => set({ autoLimit: e.target.value })} />
-                </label>
+                <Field label={t('rulesAutoUpTo')} hint={t('rulesSiteDefaultHint')}>
+                  <input
+                    className="money"
+                    inputMode="decimal"
+                    value={s.autoLimit}
+                    onChange={(e) => set({ autoLimit: e.target.value })}
+                  />
+                </Field>
               )}
               {s.mode === 'trusted' && (
-                <label>
-                  {t('rulesAutoPerDay')}{' '}
-                  <input value={s.dayLimit} onChange={(e) => set({ dayLimit: e.target.value })} />
-                </label>
+                <Field label={t('rulesAutoPerDay')}>
+                  <input
+                    className="money"
+                    inputMode="decimal"
+                    value={s.dayLimit}
+                    onChange={(e) => set({ dayLimit: e.target.value })}
+                  />
+                </Field>
               )}
-              <button type="button" onClick={() => update({ sites: draft.sites.filter((_, j) => j !== i) })}>
-                {t('rulesRemove')}
-              </button>
+              <div className="field">
+                <span />
+                <div className="control">
+                  <button
+                    type="button"
+                    className="ghost danger"
+                    onClick={() => update({ sites: draft.sites.filter((_, j) => j !== i) })}
+                  >
+                    {t('rulesRemoveSite', s.site || t('rulesNewSite'))}
+                  </button>
+                </div>
+              </div>
             </div>
           );
         })}
@@ -296,38 +470,17 @@ export function RulesEditor({ currency, onSaved }: { currency: string; onSaved()
         >
           {t('rulesAddSite')}
         </button>
-        <p>
-          {/* biome-ignore lint/a11y/noLabelWithoutControl: both inputs are in the label, placed by inSentence */}
-          <label>
-            {inSentence(t('rulesRunaway', '\u0001', '\u0002'), {
-              '\u0001': (
-                <input
-                  key="max-auto"
-                  className="narrow"
-                  value={draft.maxAuto}
-                  onChange={(e) => update({ maxAuto: e.target.value })}
-                />
-              ),
-              '\u0002': (
-                <input
-                  key="minutes"
-                  className="narrow"
-                  value={draft.minutes}
-                  onChange={(e) => update({ minutes: e.target.value })}
-                />
-              ),
-            })}
-          </label>
-        </p>
-      </fieldset>
-      <button type="submit" className="primary" data-testid="save-rules">
-        {t('rulesSave')}
-      </button>
-      {message && (
-        <p role="status" className={message.ok ? undefined : 'error'} data-testid="rules-message">
-          {message.text}
-        </p>
-      )}
+      </div>
+      <div className="actions">
+        <button type="submit" className="primary" data-testid="save-site-rules">
+          {t('rulesSave')}
+        </button>
+        {message && (
+          <p role="status" className={message.ok ? 'ok' : 'error'} data-testid="site-rules-message">
+            {message.text}
+          </p>
+        )}
+      </div>
     </form>
   );
 }

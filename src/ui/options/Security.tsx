@@ -3,6 +3,7 @@ import { type FormEvent, useEffect, useState } from 'react';
 import { renderSVG } from 'uqr';
 import { send } from '../../messages/client';
 import { t } from '../shared/i18n';
+import { Field } from './Field';
 
 export function PasswordForm({ onSaved }: { onSaved?(): void }) {
   const [hasPassword, setHasPassword] = useState<boolean | undefined>();
@@ -28,32 +29,34 @@ export function PasswordForm({ onSaved }: { onSaved?(): void }) {
   return (
     <form className="card" onSubmit={(e) => void save(e)} data-testid="password-form">
       <p className="muted">{hasPassword ? t('securityHasPassword') : t('securityNoPassword')}</p>
-      {hasPassword && (
-        <label>
-          {t('securityCurrentPassword')}{' '}
+      <div className="form-grid">
+        {hasPassword && (
+          <Field label={t('securityCurrentPassword')}>
+            <input
+              type="password"
+              autoComplete="current-password"
+              value={current}
+              onChange={(e) => setCurrent(e.target.value)}
+            />
+          </Field>
+        )}
+        <Field label={t('securityNewPassword')} hint={t('securityNewPasswordHint')}>
           <input
             type="password"
-            autoComplete="current-password"
-            value={current}
-            onChange={(e) => setCurrent(e.target.value)}
+            data-testid="new-password"
+            autoComplete="new-password"
+            minLength={8}
+            value={password}
+            onChange={(e) => setPassword(e.target.value)}
           />
-        </label>
-      )}{' '}
-      <label>
-        {t('securityNewPassword')}{' '}
-        <input
-          type="password"
-          data-testid="new-password"
-          autoComplete="new-password"
-          minLength={8}
-          value={password}
-          onChange={(e) => setPassword(e.target.value)}
-        />
-      </label>{' '}
-      <button type="submit" className="primary" data-testid="save-password">
-        {t('securitySavePassword')}
-      </button>
-      {message && <p role="status">{message}</p>}
+        </Field>
+      </div>
+      <div className="actions">
+        <button type="submit" className="primary" data-testid="save-password">
+          {t('securitySavePassword')}
+        </button>
+        {message && <p role="status">{message}</p>}
+      </div>
     </form>
   );
 }
@@ -103,18 +106,23 @@ export function TotpForm() {
             <code data-testid="totp-secret">{setup.secret}</code>
             {keyAfter}
           </p>
-          <label>
-            {t('securityTotpCode')}{' '}
-            <input
-              inputMode="numeric"
-              pattern="[0-9]{6}"
-              value={code}
-              onChange={(e) => setCode(e.target.value)}
-            />
-          </label>{' '}
-          <button type="submit" className="primary">
-            {t('securityTotpTurnOn')}
-          </button>
+          <div className="form-grid">
+            <Field label={t('securityTotpCode')}>
+              <input
+                className="narrow code"
+                inputMode="numeric"
+                autoComplete="one-time-code"
+                pattern="[0-9]{6}"
+                value={code}
+                onChange={(e) => setCode(e.target.value)}
+              />
+            </Field>
+          </div>
+          <div className="actions">
+            <button type="submit" className="primary">
+              {t('securityTotpTurnOn')}
+            </button>
+          </div>
         </form>
       )}
       {message && <p role="status">{message}</p>}
@@ -135,24 +143,34 @@ export function ManualRate({ currency }: { currency: string }) {
       setMessage(err instanceof Error ? err.message : String(err));
     }
   };
-  // The inputs sit inside the translated sentences, wherever the language puts them.
-  const [rateBefore, rateAfter] = t('securityManualRate', '\u0001', currency).split('\u0001');
-  const [hoursBefore, hoursAfter] = t('securityManualRateHours', '\u0001').split('\u0001');
   return (
-    <form className="card" onSubmit={(e) => void save(e)}>
+    <form className="card" onSubmit={(e) => void save(e)} data-testid="manual-rate">
       <p className="muted">{t('securityRateNeeded', currency)}</p>
-      <label>
-        {rateBefore}
-        <input value={rate} placeholder="97000.00" onChange={(e) => setRate(e.target.value)} />
-        {rateAfter}
-      </label>{' '}
-      <label>
-        {hoursBefore}
-        <input className="narrow" value={hours} onChange={(e) => setHours(e.target.value)} />
-        {hoursAfter}
-      </label>{' '}
-      <button type="submit">{t('securitySaveRate')}</button>
-      {message && <p role="status">{message}</p>}
+      <div className="form-grid">
+        <Field label={t('securityManualRateLabel', currency)}>
+          <input
+            className="money"
+            inputMode="decimal"
+            value={rate}
+            placeholder="97000.00"
+            onChange={(e) => setRate(e.target.value)}
+          />
+        </Field>
+        <Field label={t('securityManualRateHoursLabel')}>
+          <input
+            className="narrow"
+            type="number"
+            min={1}
+            max={720}
+            value={hours}
+            onChange={(e) => setHours(e.target.value)}
+          />
+        </Field>
+      </div>
+      <div className="actions">
+        <button type="submit">{t('securitySaveRate')}</button>
+        {message && <p role="status">{message}</p>}
+      </div>
     </form>
   );
 }

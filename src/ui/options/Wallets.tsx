@@ -3,7 +3,9 @@ import { type FormEvent, useState } from 'react';
 import { formatMsatAsSats } from '../../core/money/rates';
 import { send } from '../../messages/client';
 import type { StatusView } from '../../messages/map';
+import { railKindLabel } from '../shared/format';
 import { type MessageKey, t } from '../shared/i18n';
+import { Field } from './Field';
 
 type Kind = 'lnbits' | 'nwc' | 'webln';
 
@@ -77,28 +79,31 @@ export function Wallets({ status, reload }: { status: StatusView; reload(): Prom
         <fieldset className="card" data-testid="rails">
           <legend>{t('walletsPayingWallet')}</legend>
           {status.rails.map((r) => (
-            <div key={r.id} className="row rail">
-              <label>
+            <div key={r.id} className="rail">
+              <label className="check">
                 <input
                   type="radio"
                   name="rail"
                   value={r.id}
                   checked={status.defaultRailId === r.id}
                   onChange={() => void send('rails.setDefault', { railId: r.id }).then(reload)}
-                />{' '}
-                {r.label} <span className="muted">({r.kind})</span>
+                />
+                <span className="ellipsis">{r.label}</span>{' '}
+                <span className="badge neutral">{railKindLabel(r.kind)}</span>
               </label>
-              <span className="muted small" data-testid={`rail-test-${r.id}`}>
+              <span className="muted small" data-testid={`rail-test-${r.id}`} role="status">
                 {tests[r.id]}
               </span>
-              <span>
+              <span className="buttons">
                 {r.kind !== 'webln' && (
                   <button type="button" onClick={() => void test(r.id)}>
                     {t('walletsTest')}
                   </button>
-                )}{' '}
+                )}
                 <button
                   type="button"
+                  className="ghost danger"
+                  aria-label={t('walletsUnlinkNamed', r.label)}
                   onClick={() => void send('rails.remove', { railId: r.id }).then(reload)}
                 >
                   {t('walletsUnlink')}
@@ -110,71 +115,85 @@ export function Wallets({ status, reload }: { status: StatusView; reload(): Prom
       ) : (
         <p className="muted">{t('walletsNoneLinked')}</p>
       )}
-      <div className="card" data-testid="link-card">
+      <h3>{t('walletsAddHeading')}</h3>
+      <div className="card link-card" data-testid="link-card">
+        <div>
+          <strong>{t('walletsCardTitle')}</strong>
+          <p className="muted small">{t('walletsCardHint')}</p>
+        </div>
         <button type="button" onClick={() => void linkCard()}>
           {t('walletsLinkCard')}
-        </button>{' '}
+        </button>
         {cardMessage && <span role="status">{cardMessage}</span>}
       </div>
       <form className="card" onSubmit={(e) => void add(e)} data-testid="add-rail">
-        <label>
-          {t('walletsLink')}{' '}
-          <select value={kind} onChange={(e) => setKind(e.target.value as Kind)}>
-            <option value="lnbits">{t('walletsKindLnbits')}</option>
-            <option value="nwc">{t('walletsKindNwc')}</option>
-            <option value="webln">{t('walletsKindWebln')}</option>
-          </select>
-        </label>{' '}
-        <label>
-          {t('walletsName')}{' '}
-          <input value={form.label} onChange={(e) => setForm({ ...form, label: e.target.value })} />
-        </label>{' '}
-        <label>
-          {t('walletsNetwork')}{' '}
-          <select value={form.network} onChange={(e) => setForm({ ...form, network: e.target.value })}>
-            <option value="mainnet">Bitcoin</option>
-            <option value="testnet">testnet</option>
-            <option value="signet">signet</option>
-            <option value="regtest">regtest</option>
-          </select>
-        </label>
-        {kind === 'lnbits' && (
-          <div>
-            <label>
-              {t('walletsLnbitsAddress')}{' '}
+        <div className="form-grid">
+          <Field label={t('walletsLink')}>
+            <select value={kind} onChange={(e) => setKind(e.target.value as Kind)}>
+              <option value="lnbits">{t('walletsKindLnbits')}</option>
+              <option value="nwc">{t('walletsKindNwc')}</option>
+              <option value="webln">{t('walletsKindWebln')}</option>
+            </select>
+          </Field>
+          <Field label={t('walletsName')}>
+            <input
+              value={form.label}
+              placeholder={t(DEFAULT_NAME[kind])}
+              onChange={(e) => setForm({ ...form, label: e.target.value })}
+            />
+          </Field>
+          <Field label={t('walletsNetwork')}>
+            <select value={form.network} onChange={(e) => setForm({ ...form, network: e.target.value })}>
+              <option value="mainnet">{t('networkMainnet')}</option>
+              <option value="testnet">{t('networkTestnet')}</option>
+              <option value="signet">{t('networkSignet')}</option>
+              <option value="regtest">{t('networkRegtest')}</option>
+            </select>
+          </Field>
+          {kind === 'lnbits' && (
+            <Field label={t('walletsLnbitsAddress')}>
               <input
+                className="wide"
                 value={form.url}
                 placeholder="https://legend.lnbits.com"
                 onChange={(e) => setForm({ ...form, url: e.target.value })}
               />
-            </label>{' '}
-            <label>
-              {t('walletsAdminKey')}{' '}
-              <input value={form.adminKey} onChange={(e) => setForm({ ...form, adminKey: e.target.value })} />
-            </label>
-          </div>
-        )}
-        {kind === 'nwc' && (
-          <div>
-            <label>
-              {t('walletsConnectionString')}{' '}
+            </Field>
+          )}
+          {kind === 'lnbits' && (
+            <Field label={t('walletsAdminKey')} hint={t('walletsAdminKeyHint')}>
               <input
                 className="wide"
+                autoComplete="off"
+                spellCheck={false}
+                value={form.adminKey}
+                onChange={(e) => setForm({ ...form, adminKey: e.target.value })}
+              />
+            </Field>
+          )}
+          {kind === 'nwc' && (
+            <Field label={t('walletsConnectionString')}>
+              <input
+                className="wide"
+                autoComplete="off"
+                spellCheck={false}
                 value={form.uri}
                 placeholder="nostr+walletconnect://…"
                 onChange={(e) => setForm({ ...form, uri: e.target.value })}
               />
-            </label>
-          </div>
-        )}
-        <button type="submit" className="primary">
-          {t('walletsLinkSubmit')}
-        </button>
-        {message && (
-          <p role="status" className="error">
-            {message}
-          </p>
-        )}
+            </Field>
+          )}
+        </div>
+        <div className="actions">
+          <button type="submit" className="primary">
+            {t('walletsLinkSubmit')}
+          </button>
+          {message && (
+            <p role="status" className="error">
+              {message}
+            </p>
+          )}
+        </div>
       </form>
     </>
   );

@@ -1,8 +1,8 @@
-import { type FormEvent, useEffect, useState } from 'react';
+import { type FormEvent, useEffect, useId, useState } from 'react';
 import browser from 'webextension-polyfill';
-import { formatMinor, formatMsatAsSats } from '../../core/money/rates';
 import { send } from '../../messages/client';
 import { BudgetBars } from '../shared/BudgetBars';
+import { hostOf, paymentAmount, relativeTime } from '../shared/format';
 import { t } from '../shared/i18n';
 import { mount } from '../shared/mount';
 import { PaymentsTable } from '../shared/PaymentsTable';
@@ -12,6 +12,7 @@ import { useStatusStore } from '../shared/status-store';
 function Unlock({ onDone }: { onDone(): void }) {
   const [password, setPassword] = useState('');
   const [error, setError] = useState<string>();
+  const id = useId();
   const submit = async (e: FormEvent) => {
     e.preventDefault();
     try {
@@ -22,20 +23,24 @@ function Unlock({ onDone }: { onDone(): void }) {
     }
   };
   return (
-    <form className="card warn" onSubmit={(e) => void submit(e)} data-testid="unlock">
+    <form className="card warn unlock" onSubmit={(e) => void submit(e)} data-testid="unlock">
       <p>{t('lockedNotice')}</p>
-      <label>
-        {t('password')}{' '}
+      <label htmlFor={id} className="visually-hidden">
+        {t('password')}
+      </label>
+      <div className="row">
         <input
+          id={id}
           type="password"
           autoComplete="current-password"
+          placeholder={t('password')}
           value={password}
           onChange={(e) => setPassword(e.target.value)}
         />
-      </label>{' '}
-      <button type="submit" className="primary">
-        {t('unlock')}
-      </button>
+        <button type="submit" className="primary">
+          {t('unlock')}
+        </button>
+      </div>
       {error && (
         <p className="error" role="alert">
           {error}
@@ -45,6 +50,31 @@ function Unlock({ onDone }: { onDone(): void }) {
   );
 }
 
+/** A real switch: one button whose name is its visible text, its state in aria-checked. */
+function PauseSwitch({ paused, onChange }: { paused: boolean; onChange(paused: boolean): void }) {
+  return (
+    <button
+      type="button"
+      role="switch"
+      aria-checked={paused}
+      className="switch"
+      data-testid="pause"
+      onClick={() => onChange(!paused)}
+    >
+      <span className="switch-label">{t('pauseAll')}</span>
+      <span className="track" aria-hidden="true">
+        <span className="thumb" />
+      </span>
+    </button>
+  );
+}
+
+function openSettings() {
+  // The page named in the hash opens on its own; the bare address shows every section at once.
+  void browser.tabs.create({ url: browser.runtime.getURL('src/ui/options/index.html#overview') });
+  window.close();
+}
+
 function Popup() {
   const { status, payments, spend, error, load, setPaused } = useStatusStore();
   useEffect(() => {
@@ -52,21 +82,13 @@ function Popup() {
   }, [load]);
   const waiting = payments.filter((p) => p.state === 'reserved' && p.approval === 'waiting');
   const underReview = payments.filter((p) => p.provisional);
+  const paying = status?.rails.find((r) => r.id === status.defaultRailId);
+  const linked = status?.rails.length ?? 0;
   return (
     <main className="popup">
-      <header className="row">
+      <header className="popup-header">
         <h1>Paybound</h1>
-        {status && (
-          <label className="switch">
-            <input
-              type="checkbox"
-              data-testid="pause"
-              checked={status.paused}
-              onChange={(e) => void setPaused(e.target.checked)}
-            />{' '}
-            {t('pauseAll')}
-          </label>
-        )}
+        {status && <PauseSwitch paused={status.paused} onChange={(p) => void setPaused(p)} />}
       </header>
       {error && (
         <p className="error" role="alert">
@@ -79,30 +101,36 @@ function Popup() {
         </p>
       )}
       {status?.vault === 'locked' && <Unlock onDone={() => void load()} />}
-      <h2>{t('thisPeriod')}</h2>
-      <BudgetBars budgets={spend} />
       {waiting.length > 0 && (
-        <>
-          <h2>{t('waitingForYou')}</h2>
+        <section aria-labelledby="h-waiting">
+          <h2 id="h-waiting">
+            {t('waitingForYou')} <span className="count">{waiting.length}</span>
+          </h2>
           <ul className="waiting" data-testid="waiting">
             {waiting.map((p) => (
               <li key={p.id}>
-                {new URL(p.origin).host} —{' '}
-                {p.amountMinor !== undefined && p.currency
-                  ? formatMinor(BigInt(p.amountMinor), p.currency)
-                  : formatMsatAsSats(BigInt(p.amountMsat))}{' '}
+                <span className="grow">
+                  <span className="ellipsis emph">{hostOf(p.origin)}</span>
+                  <span className="muted small nowrap">{relativeTime(p.createdAt)}</span>
+                </span>
+                <span className="nowrap num">{paymentAmount(p)}</span>
                 <button type="button" onClick={() => void send('approvals.focus', { tabId: p.tabId ?? -1 })}>
                   {t('open')}
                 </button>
               </li>
             ))}
           </ul>
-        </>
+        </section>
       )}
+      <section aria-labelledby="h-period">
+        <h2 id="h-period">{t('thisPeriod')}</h2>
+        <BudgetBars budgets={spend} />
+      </section>
       {underReview.length > 0 && (
-        <section data-testid="under-review-list">
-          <h2>{t('popupUnderReview')}</h2>
+        <section data-testid="under-review-list" aria-labelledby="h-review">
+          <h2 id="h-review">{t('popupUnderReview')}</h2>
           <PaymentsTable
+            compact
             rows={underReview}
             actions={(p) => (
               <ReviewActions payment={p} currency={status?.currency ?? 'USD'} onChanged={() => load()} />
@@ -110,14 +138,23 @@ function Popup() {
           />
         </section>
       )}
-      <h2>{t('recentPayments')}</h2>
-      <PaymentsTable rows={payments.slice(0, 5)} />
-      <footer className="row">
-        <span className="muted small" data-testid="status">
-          {status?.rails.find((r) => r.id === status.defaultRailId)?.label ?? t('noWallet')} · v
-          {status?.version}
+      <section aria-labelledby="h-recent">
+        <h2 id="h-recent">{t('recentPayments')}</h2>
+        <PaymentsTable compact rows={payments.slice(0, 5)} />
+      </section>
+      <footer className="popup-footer">
+        <span
+          className="wallet"
+          data-testid="status"
+          title={status ? `Paybound ${status.version}` : undefined}
+        >
+          <span className="muted small">{t('popupPayingWith')}</span>
+          <span className="ellipsis emph">{paying?.label ?? t('noWallet')}</span>
+          {linked > 1 && (
+            <span className="muted small nowrap">{t('popupWalletsLinked', String(linked))}</span>
+          )}
         </span>
-        <button type="button" onClick={() => void browser.runtime.openOptionsPage()}>
+        <button type="button" onClick={openSettings}>
           {t('settings')}
         </button>
       </footer>

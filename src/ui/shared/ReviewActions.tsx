@@ -54,7 +54,7 @@ function RefundForm({
     }
   };
   return (
-    <form className="card warn" data-testid="reject-form" onSubmit={(e) => void submit(e)}>
+    <form className="card warn refund-form" data-testid="reject-form" onSubmit={(e) => void submit(e)}>
       <p>{t('historyRejectTitle', new URL(payment.origin).host)}</p>
       {mode === 'refund' && (
         <p className="muted small" data-testid="refund-note">

@@ -1,0 +1,96 @@
+/**
+ * A browser in German shows the popup and the settings page in German: Chrome picks the extension's
+ * locale from the browser's language. The launch is the harness's, with the language set.
+ */
+import { mkdirSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type BrowserContext, chromium } from 'playwright-core';
+import { afterAll, beforeAll, expect, inject, test } from 'vitest';
+import { extensionUrl, findChromium } from '../../server/dev/chromium';
+
+const SHOTS = join(import.meta.dirname, '../../.out/screens');
+let context: BrowserContext;
+let extensionId: string;
+
+beforeAll(async () => {
+  const extensionDir = inject('extensionDir');
+  context = await chromium.launchPersistentContext(mkdtempSync(join(tmpdir(), 'paybound-de-')), {
+    executablePath: findChromium(),
+    headless: true,
+    locale: 'de-DE',
+    args: [
+      `--disable-extensions-except=${extensionDir}`,
+      `--load-extension=${extensionDir}`,
+      '--disable-component-update',
+      // Chrome picks the extension's messages from --lang; 'de-DE' there finds no bundle, 'de' does.
+      '--lang=de',
+    ],
+    viewport: { width: 1100, height: 760 },
+  });
+  const worker = context.serviceWorkers()[0] ?? (await context.waitForEvent('serviceworker'));
+  extensionId = new URL(worker.url()).host;
+});
+
+afterAll(async () => {
+  await context?.close();
+});
+
+/** Message names that leaked through untranslated: t() falls back to the key itself. */
+const KEY_LIKE = /\b(?:options|rules|wallets|security|history|overview|popup|state|tier)[A-Z][A-Za-z]+\b/;
+
+test('the popup reads German', async () => {
+  const page = await context.newPage();
+  await page.goto(extensionUrl(extensionId, 'src/ui/popup/index.html'));
+  expect(await page.evaluate(() => chrome.i18n.getUILanguage())).toMatch(/^de/);
+  await page.waitForSelector('[data-testid=pause]');
+  const text = (await page.textContent('body')) ?? '';
+  expect(text).toContain('Alle Zahlungen pausieren');
+  expect(text).toContain('Dieser Zeitraum');
+  expect(text).toContain('Letzte Zahlungen');
+  expect(text).toContain('Einstellungen');
+  expect(text).not.toMatch(KEY_LIKE);
+  expect(text).not.toContain('Pause all payments');
+  expect(await page.evaluate(() => document.documentElement.lang)).toBe('de');
+  mkdirSync(SHOTS, { recursive: true });
+  await page.setViewportSize({ width: 360, height: 560 });
+  await page.screenshot({ path: join(SHOTS, 'popup-de.png') });
+});
+
+test('every settings page reads German', async () => {
+  const page = await context.newPage();
+  await page.goto(extensionUrl(extensionId, 'src/ui/options/index.html#overview'));
+  await page.waitForSelector('[data-testid=general]');
+  const nav = (await page.textContent('nav')) ?? '';
+  for (const word of [
+    'Übersicht',
+    'Budgets & Freigaben',
+    'Websites',
+    'Wallets',
+    'Sicherheit',
+    'Verlauf',
+    'Streitfälle',
+  ]) {
+    expect(nav).toContain(word);
+  }
+  const expected: Record<string, string> = {
+    overview: 'Ihre Währung',
+    budgets: 'Freigabestufen',
+    sites: 'Website-Regel hinzufügen',
+    wallets: 'Wallet verknüpfen',
+    security: 'Passwort speichern',
+    history: 'Sicherung importieren',
+    disputes: 'Keine Streitfälle.',
+  };
+  for (const [id, words] of Object.entries(expected)) {
+    await page.evaluate((hash) => {
+      location.hash = hash;
+    }, id);
+    const section = page.locator(`#page-${id}`);
+    await section.waitFor();
+    await expect.poll(() => section.textContent()).toContain(words);
+    expect((await section.textContent()) ?? '').not.toMatch(KEY_LIKE);
+    await page.screenshot({ path: join(SHOTS, `settings-${id}-de.png`), fullPage: true });
+  }
+  expect(await page.title()).toBe('Streitfälle · Paybound-Einstellungen');
+});
