@@ -21,7 +21,7 @@ import { DisputeError, DisputeService } from './services/disputes';
 import { NoticeService } from './services/notices';
 import { PaymentService } from './services/payments';
 import { applyProvisioning } from './services/provisioning';
-import { claimCard, linkCommitment, revokeCard } from './services/rails/card';
+import { claimCard, linkCommitment, revokeCard, setCardLimits } from './services/rails/card';
 import { defaultRail, railFor } from './services/rails/index';
 import { RailError } from './services/rails/types';
 import { RateService } from './services/rates';
@@ -116,6 +116,8 @@ async function touchAutoLock() {
   await browser.alarms.create(AUTOLOCK_ALARM, { delayInMinutes: minutes });
 }
 const disputes = new DisputeService(db, (r) => vault.open(r));
+/** How long linking waits for the card service's page to open in its tab before giving up. */
+const CARD_PAGE_WAIT_MS = 2 * 60 * 1000;
 const REVIEW_ALARM = 'paybound-review:';
 /** A quote's offer or a page-wallet payment's invoice runs out: `payments.expire`. */
 const EXPIRE_ALARM = 'paybound-expire:';
@@ -238,6 +240,16 @@ const route = createRouter(
       }
     },
     'rails.test': ({ railId }) => testRail(db, vault, railId),
+    'rails.cardLimits': async ({ railId, perChargeMinor, perDayMinor }) => {
+      const record = await db.rails.get(railId);
+      if (record?.kind !== 'card') throw new HandlerError('not_found', 'no such card');
+      try {
+        return await setCardLimits(await vault.open(record), { perChargeMinor, perDayMinor });
+      } catch (e) {
+        if (e instanceof RailError) throw new HandlerError('bad_message', e.message);
+        throw e;
+      }
+    },
     'rails.remove': async ({ railId }) => {
       const record = await db.rails.get(railId);
       if (record?.kind === 'card') await revokeCard(await vault.open(record)).catch(() => undefined);
@@ -251,7 +263,9 @@ const route = createRouter(
       const state = random();
       const secret = random();
       // The secret leaves the extension only in the claim; the tab's URL carries just its hash.
-      await browser.storage.session.set({ cardLink: { serviceUrl: url, state, secret } });
+      await browser.storage.session.set({
+        cardLink: { serviceUrl: url, state, secret, startedAt: Date.now() },
+      });
       // A tab the extension opens is a navigation no page started: the card service insists on it.
       await browser.tabs.create({
         url: `${url.replace(/\/+$/, '')}/link?state=${state}&v=${await linkCommitment(secret)}`,
@@ -260,7 +274,7 @@ const route = createRouter(
     },
     'card.linkPoll': async () => {
       const got = (await browser.storage.session.get('cardLink')).cardLink as
-        | { serviceUrl: string; state: string; secret?: string }
+        | { serviceUrl: string; state: string; secret?: string; startedAt?: number }
         | undefined;
       if (!got) return { status: 'none' };
       // A link started before the secret existed cannot be claimed any more: start again.
@@ -272,7 +286,15 @@ const route = createRouter(
         status: 'failed' as const,
         reason: e instanceof Error ? e.message : 'the card service did not answer',
       }));
-      if (r.status === 'pending') return r;
+      if (r.status === 'pending') return { status: 'pending', waiting: 'card' };
+      // Polled before the tab reached the card service (a busy machine, a slow network): the link
+      // is not there yet. Wait for it a while rather than give up on a link that is coming.
+      if (r.status === 'unknown') {
+        if (Date.now() - (got.startedAt ?? 0) < CARD_PAGE_WAIT_MS)
+          return { status: 'pending', waiting: 'page' };
+        await browser.storage.session.remove('cardLink');
+        return { status: 'failed', reason: 'the card page never opened: start linking again' };
+      }
       await browser.storage.session.remove('cardLink');
       if (r.status === 'failed') return r;
       const label = `${r.brand.charAt(0).toUpperCase()}${r.brand.slice(1)} •••• ${r.last4}`;

@@ -125,6 +125,15 @@ export const messageSchemas = {
     audience: 'extension',
     input: v.strictObject({ serviceUrl: v.optional(v.pipe(v.string(), v.url())) }),
   },
+  /** A linked card's own limits, enforced by the card service (minor units; null: none). */
+  'rails.cardLimits': {
+    audience: 'extension',
+    input: v.strictObject({
+      railId: v.pipe(v.string(), v.maxLength(60)),
+      perChargeMinor: v.nullable(v.pipe(v.string(), v.regex(/^[1-9]\d{0,11}$/))),
+      perDayMinor: v.nullable(v.pipe(v.string(), v.regex(/^[1-9]\d{0,11}$/))),
+    }),
+  },
   /** Whether the card being linked is done (the settings page polls this). */
   'card.linkPoll': { audience: 'extension', input: v.strictObject({}) },
   /** Pay a waiting quote with another of the wallets it offers. */
@@ -373,10 +382,17 @@ export interface MessageOutputs {
   'approval.switchRail': { switched: boolean };
   'card.linkStart': { started: true };
   'card.linkPoll':
-    | { status: 'none' | 'pending' }
+    | { status: 'none' }
+    /** `page`: the card service's page has not opened yet; `card`: it waits for the card to be saved. */
+    | { status: 'pending'; waiting: 'page' | 'card' }
     | { status: 'linked'; railId: string; label: string }
     | { status: 'failed'; reason: string };
   'rails.add': { id: string };
+  'rails.cardLimits': {
+    perChargeMinor: string | null;
+    perDayMinor: string | null;
+    pending: { perChargeMinor: string | null; perDayMinor: string | null; from: string } | null;
+  };
   'rails.test': { ok: true; balanceMsat: string } | { ok: false; reason: string };
   'rails.remove': { removed: boolean };
   'ledger.export': {

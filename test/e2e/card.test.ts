@@ -120,3 +120,66 @@ test('switching between Lightning wallets keeps the quote and pays with the chos
   expect(rows).toHaveLength(1);
   expect(rows[0]).toMatchObject({ state: 'paid', railId: 'nwc-standin' });
 });
+
+test("link a card with the settings page's own button: while the card page has not opened, linking keeps waiting and says so", async ({
+  context,
+  stack,
+  openExtensionPage,
+}) => {
+  const popup = await openExtensionPage(POPUP);
+  // The race a busy machine runs into: the settings page asks before the tab reached the card
+  // service, which knows no link for the state yet. That is a wait, not a failure…
+  const fresh = () => Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString('base64url');
+  const pretendStarted = (startedAt: number) =>
+    popup.evaluate(
+      ([serviceUrl, state, secret, at]) =>
+        chrome.storage.session.set({ cardLink: { serviceUrl, state, secret, startedAt: at } }),
+      [stack.cardService, fresh(), fresh(), startedAt] as const,
+    );
+  await pretendStarted(Date.now());
+  expect(await ask(popup, 'card.linkPoll', {})).toEqual({ status: 'pending', waiting: 'page' });
+  // …until the page has had minutes to open.
+  await pretendStarted(Date.now() - 3 * 60 * 1000);
+  expect(await ask(popup, 'card.linkPoll', {})).toMatchObject({
+    status: 'failed',
+    reason: expect.stringContaining('never opened'),
+  });
+
+  // The button itself, end to end: the page follows the link until the card is linked.
+  const options = await openExtensionPage('src/ui/options/index.html#wallets');
+  const tabOpened = context.waitForEvent('page');
+  await options.click('[data-testid=link-card-start]');
+  const tab = await tabOpened;
+  await tab.waitForSelector('#cardNumber');
+  await tab.fill('#cardNumber', '4242 4242 4242 4242');
+  await tab.fill('#cardExpiry', '12 / 34');
+  await tab.fill('#cardCvc', '123');
+  await tab.click('#submit');
+  await expect
+    .poll(() => options.textContent('[data-testid=link-card-status]'), { timeout: 30_000 })
+    .toBe('Linked Visa •••• 4242.');
+  expect((await ask(popup, 'status.get', {})).rails.map((r) => r.label)).toContain('Visa •••• 4242');
+});
+
+test('a limit set on the settings page is held by the card service: a charge above it is refused, nothing authorized', async ({
+  context,
+  demoPage,
+  openExtensionPage,
+}) => {
+  const popup = await openExtensionPage(POPUP);
+  const railId = await linkCard(context, popup);
+  const options = await openExtensionPage('src/ui/options/index.html#wallets');
+  const form = options.locator(`[data-testid=card-limits-${railId}]`);
+  await form.locator('[data-testid=card-limit-charge]').fill('1.00');
+  await form.locator('button[type=submit]').click();
+  await expect
+    .poll(() => form.locator('[data-testid=card-limits-status]').textContent())
+    .toContain('now holds');
+  const status = generate(demoPage, 'above the card limit');
+  const quote = await nextQuoteWindow(context);
+  await quote.click('[data-testid=approve]');
+  expect(await status).toBe(402);
+  const [row] = await ledger(popup);
+  expect(row).toMatchObject({ state: 'failed', failure: { code: 'wallet_error' } });
+  expect(row?.failure?.reason).toContain("above this card's own limit");
+});

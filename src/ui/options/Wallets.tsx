@@ -1,6 +1,6 @@
 /** Linked wallets: choose the one that pays, test (balance), unlink, link a new one. */
 import { type FormEvent, useState } from 'react';
-import { formatMsatAsSats } from '../../core/money/rates';
+import { formatMsatAsSats, parseMoneyInput } from '../../core/money/rates';
 import { send } from '../../messages/client';
 import type { StatusView } from '../../messages/map';
 import { railKindLabel } from '../shared/format';
@@ -15,6 +15,60 @@ const DEFAULT_NAME: Record<Kind, MessageKey> = {
   nwc: 'walletsDefaultNameNwc',
   webln: 'walletsDefaultNameWebln',
 };
+
+/** A card's own limits at the card service: empty means none. */
+function CardLimitsForm({ railId, currency }: { railId: string; currency: string }) {
+  const [charge, setCharge] = useState('');
+  const [day, setDay] = useState('');
+  const [said, setSaid] = useState<string>();
+  const save = async (e: FormEvent) => {
+    e.preventDefault();
+    try {
+      const minor = (text: string) => (text.trim() ? parseMoneyInput(text, currency).toString() : null);
+      const r = await send('rails.cardLimits', {
+        railId,
+        perChargeMinor: minor(charge),
+        perDayMinor: minor(day),
+      });
+      setSaid(
+        r.pending
+          ? t('walletsCardLimitsPending', new Date(r.pending.from).toLocaleString())
+          : t('walletsCardLimitsSaved'),
+      );
+    } catch (err) {
+      setSaid(err instanceof Error ? err.message : String(err));
+    }
+  };
+  return (
+    <form className="card-limits" data-testid={`card-limits-${railId}`} onSubmit={(e) => void save(e)}>
+      <span className="muted small">{t('walletsCardLimits')}</span>
+      <label>
+        {t('walletsCardLimitCharge', currency)}{' '}
+        <input
+          inputMode="decimal"
+          data-testid="card-limit-charge"
+          value={charge}
+          onChange={(e) => setCharge(e.target.value)}
+        />
+      </label>
+      <label>
+        {t('walletsCardLimitDay', currency)}{' '}
+        <input
+          inputMode="decimal"
+          data-testid="card-limit-day"
+          value={day}
+          onChange={(e) => setDay(e.target.value)}
+        />
+      </label>
+      <button type="submit">{t('walletsCardLimitsSave')}</button>
+      {said && (
+        <span role="status" className="muted small" data-testid="card-limits-status">
+          {said}
+        </span>
+      )}
+    </form>
+  );
+}
 
 export function Wallets({ status, reload }: { status: StatusView; reload(): Promise<void> }) {
   const [tests, setTests] = useState<Record<string, string>>({});
@@ -46,6 +100,8 @@ export function Wallets({ status, reload }: { status: StatusView; reload(): Prom
           setCardMessage(r.status === 'failed' ? r.reason : undefined);
           return;
         }
+        // Say what the link waits for: the card page to open, or the card to be saved on it.
+        setCardMessage(t(r.waiting === 'page' ? 'walletsLinkCardOpening' : 'walletsLinkCardWaiting'));
         await new Promise((resolve) => setTimeout(resolve, 2000));
       }
     } catch (err) {
@@ -94,6 +150,7 @@ export function Wallets({ status, reload }: { status: StatusView; reload(): Prom
               <span className="muted small" data-testid={`rail-test-${r.id}`} role="status">
                 {tests[r.id]}
               </span>
+              {r.kind === 'card' && <CardLimitsForm railId={r.id} currency={status.currency} />}
               <span className="buttons">
                 {r.kind !== 'webln' && (
                   <button type="button" onClick={() => void test(r.id)}>
@@ -121,10 +178,14 @@ export function Wallets({ status, reload }: { status: StatusView; reload(): Prom
           <strong>{t('walletsCardTitle')}</strong>
           <p className="muted small">{t('walletsCardHint')}</p>
         </div>
-        <button type="button" onClick={() => void linkCard()}>
+        <button type="button" data-testid="link-card-start" onClick={() => void linkCard()}>
           {t('walletsLinkCard')}
         </button>
-        {cardMessage && <span role="status">{cardMessage}</span>}
+        {cardMessage && (
+          <span role="status" data-testid="link-card-status">
+            {cardMessage}
+          </span>
+        )}
       </div>
       <form className="card" onSubmit={(e) => void add(e)} data-testid="add-rail">
         <div className="form-grid">

@@ -25,6 +25,7 @@ function setup() {
     'approvals.pending': vi.fn(async () => []),
     'approval.decide': vi.fn(async () => ({ accepted: true })),
     'approval.blockSite': vi.fn(async () => ({ blocked: 'example.com', denied: 0 })),
+    'rails.cardLimits': vi.fn(async () => ({ perChargeMinor: null, perDayMinor: null, pending: null })),
     'payments.recent': vi.fn(async () => []),
     'webln.result': vi.fn(async () => ({ action: 'pass' as const, reason: 'test' })),
     'rails.setDefault': vi.fn(async () => ({ railId: 'x' })),

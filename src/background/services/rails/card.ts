@@ -82,6 +82,11 @@ export async function authorizeCard(
   }
   if (status === 401)
     throw new RailError('wallet_error', 'the card is no longer linked: link it again in settings');
+  if (code === 'above_device_limit')
+    throw new RailError(
+      'wallet_error',
+      "above this card's own limit at the card service (Wallets in settings)",
+    );
   throw new RailError('wallet_error', why);
 }
 
@@ -103,6 +108,8 @@ export async function claimCard(
 ): Promise<
   | { status: 'linked'; token: string; brand: string; last4: string }
   | { status: 'pending' }
+  /** The service has no link for this state yet: the tab that starts it has not loaded /link. */
+  | { status: 'unknown' }
   | { status: 'failed'; reason: string }
 > {
   const { status, body } = await call(serviceUrl, '/api/devices/claim', {
@@ -110,6 +117,7 @@ export async function claimCard(
     body: JSON.stringify({ state, secret }),
   });
   if (status === 202) return { status: 'pending' };
+  if (status === 404 && body.error?.code === 'unknown_state') return { status: 'unknown' };
   const card = body.card as { brand?: unknown; last4?: unknown } | undefined;
   if (status === 200 && typeof body.deviceToken === 'string') {
     return {
@@ -120,6 +128,50 @@ export async function claimCard(
     };
   }
   return { status: 'failed', reason: body.error?.message ?? `the card service answered ${status}` };
+}
+
+/** What this card may pay, as the card service enforces it: per charge and per day (null: no limit). */
+export interface CardLimits {
+  perChargeMinor: string | null;
+  perDayMinor: string | null;
+  /** A raise waits a day at the card service (a stolen token cannot lift the limits). */
+  pending: { perChargeMinor: string | null; perDayMinor: string | null; from: string } | null;
+}
+
+const limitOut = (v: unknown): string | null => (typeof v === 'number' ? String(v) : null);
+
+/**
+ * Sets the card's limits at the card service: a second fence behind Paybound's own rules, which
+ * holds even for someone who took the device token. Lowering applies at once, a raise after a day.
+ */
+export async function setCardLimits(
+  record: CardRecord,
+  limits: { perChargeMinor: string | null; perDayMinor: string | null },
+): Promise<CardLimits> {
+  const num = (v: string | null) => (v === null ? null : Number(v));
+  const { status, body } = await call(record.config.serviceUrl, '/api/device/limits', {
+    method: 'POST',
+    token: record.config.token,
+    body: JSON.stringify({
+      perChargeMinor: num(limits.perChargeMinor),
+      perDayMinor: num(limits.perDayMinor),
+    }),
+  });
+  if (status !== 200)
+    throw new RailError('wallet_error', body.error?.message ?? `the card service answered ${status}`);
+  const got = body.limits as Record<string, unknown> | undefined;
+  const pending = got?.pending as Record<string, unknown> | null | undefined;
+  return {
+    perChargeMinor: limitOut(got?.perChargeMinor),
+    perDayMinor: limitOut(got?.perDayMinor),
+    pending: pending
+      ? {
+          perChargeMinor: limitOut(pending.perChargeMinor),
+          perDayMinor: limitOut(pending.perDayMinor),
+          from: String(pending.from),
+        }
+      : null,
+  };
 }
 
 /** Unlinking: the card service revokes the device token (best effort: the local record goes anyway). */
