@@ -3,12 +3,15 @@
  * with Paybound loaded on the demo app. With a display: a normal window, until you close it.
  * Without one: a headless scripted tour that prints each step and saves screenshots.
  */
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { buildExtension, ROOT } from './build';
 import { extensionUrl, launchWithExtension } from './chromium';
 import { portsFromEnv, provisionFor, startStack } from './stack';
+
+/** How many headless tours' screenshot folders stay in .out/. */
+const KEEP_TOURS = 5;
 
 const stack = await startStack({ ports: portsFromEnv() });
 console.log(`paybound stack ready ${JSON.stringify(stack.info)}`);
@@ -34,13 +37,24 @@ if (headed) {
 } else {
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
   const dir = join(ROOT, '.out', `tour-${stamp}`);
+  // Old tours go: the last few stay to compare with.
+  const out = join(ROOT, '.out');
+  const old = existsSync(out)
+    ? readdirSync(out)
+        .filter((d) => d.startsWith('tour-'))
+        .sort()
+    : [];
+  for (const d of old.slice(0, Math.max(0, old.length - KEEP_TOURS + 1)))
+    rmSync(join(out, d), { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
   let n = 0;
+  let lastDone = 'the start';
   const shot = async (page: Page, name: string, what: string) => {
     n += 1;
     const file = join(dir, `${String(n).padStart(2, '0')}-${name}.png`);
     await page.screenshot({ path: file });
     console.log(`step ${n}: ${what}\n        screenshot ${file}`);
+    lastDone = `step ${n} (${what})`;
   };
   const approveWindow = () =>
     browser.context
@@ -189,6 +203,16 @@ if (headed) {
     await options.waitForSelector('[data-testid=payments]');
     await shot(options, 'settings', 'the settings page: budgets, wallets, security and history');
     console.log(`tour done: ${n} screenshots in ${dir}`);
+  } catch (e) {
+    // Say where it stopped and keep what the browser showed then, beside the steps that worked.
+    const pages = browser.context.pages();
+    for (const [i, page] of pages.entries())
+      await page.screenshot({ path: join(dir, `failed-${i + 1}.png`) }).catch(() => {});
+    console.error(
+      `the tour stopped after ${lastDone}: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`,
+    );
+    console.error(`screenshots so far, and of the ${pages.length} open pages when it stopped: ${dir}`);
+    process.exitCode = 1;
   } finally {
     await browser.close();
     await stack.close();

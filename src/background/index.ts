@@ -383,7 +383,7 @@ const route = createRouter(
       const currency = await getSetting(db, 'currency', 'USD');
       const kinds = new Map((await db.rails.toArray()).map((r) => [r.id, r.kind]));
       return Promise.all(
-        (await approvals.pending(tabId)).map(async (p) =>
+        (await approvals.shown(tabId)).map(async (p) =>
           quoteView(
             p,
             Date.now(),

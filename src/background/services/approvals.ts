@@ -23,6 +23,12 @@ const NO_TAB = -1;
 
 export class ApprovalService {
   private readonly waiters = new Map<string, (d: Decision) => void>();
+  /**
+   * When each tab's window last loaded its quotes: closing the window denies only what it could
+   * show. A quote that arrived while it was closing gets a window of its own. (In memory: after a
+   * worker restart a closed window denies everything of its tab, as a careful default.)
+   */
+  private readonly shownAt = new Map<number, number>();
   /** Window lookups and creations run one at a time, so concurrent 402s share one window. */
   private windowQueue: Promise<unknown> = Promise.resolve();
 
@@ -71,6 +77,12 @@ export class ApprovalService {
     return rows.filter((p) => p.approval === 'waiting');
   }
 
+  /** The quotes a tab's window shows now (the window asks when it loads). */
+  async shown(tabId: number): Promise<PaymentRecord[]> {
+    this.shownAt.set(tabId, Date.now());
+    return this.pending(tabId);
+  }
+
   async pending(tabId: number): Promise<PaymentRecord[]> {
     const rows = await this.db.payments.where('state').equals('reserved').toArray();
     return rows
@@ -109,15 +121,32 @@ export class ApprovalService {
     await this.decide(paymentId, 'denied');
   }
 
-  /** The window was closed: deny everything still waiting in it. */
+  /**
+   * The window was closed: deny what was waiting in it. Runs in turn with window lookups, so a
+   * quote arriving while the window closes is either shown in it (and denied with it) or gets a
+   * new window, never denied unseen.
+   */
   async windowClosed(windowId: number): Promise<void> {
-    const map = await this.session.get();
-    const entry = Object.entries(map).find(([, id]) => id === windowId);
-    if (!entry) return;
-    const [tabKey] = entry;
-    const { [tabKey]: _closed, ...rest } = map;
-    await this.session.set(rest);
-    for (const p of await this.pending(Number(tabKey))) await this.decide(p.id, 'denied');
+    const run = this.windowQueue.then(async () => {
+      const map = await this.session.get();
+      const entry = Object.entries(map).find(([, id]) => id === windowId);
+      if (!entry) return [];
+      const [tabKey] = entry;
+      const { [tabKey]: _closed, ...rest } = map;
+      await this.session.set(rest);
+      const tabId = Number(tabKey);
+      const seen = this.shownAt.get(tabId) ?? Number.POSITIVE_INFINITY;
+      this.shownAt.delete(tabId);
+      const waiting = await this.pending(tabId);
+      const unseen = waiting.filter((p) => p.createdAt > seen);
+      for (const p of waiting) if (p.createdAt <= seen) await this.decide(p.id, 'denied');
+      if (unseen.length > 0 && !(await this.showWindow(tabId))) {
+        for (const p of unseen) await this.decide(p.id, 'denied');
+      }
+      return unseen;
+    });
+    this.windowQueue = run.catch(() => {});
+    await run;
   }
 
   private settle(paymentId: string, decision: Decision): void {
