@@ -193,6 +193,31 @@ function useRulesForm(currency: string, onSaved: () => void) {
 }
 
 /** The approval tiers as a ladder, budgets with their milestones, and the runaway guard. */
+/** An amount in the user's currency, typed as people write it (Field gives it its id and hint). */
+function MoneyInput({
+  testid,
+  value,
+  onChange,
+  ...labelled
+}: {
+  testid?: string;
+  value: string;
+  onChange(v: string): void;
+  id?: string;
+  'aria-describedby'?: string;
+}) {
+  return (
+    <input
+      {...labelled}
+      {...(testid ? { 'data-testid': testid } : {})}
+      className="money"
+      inputMode="decimal"
+      value={value}
+      onChange={(e) => onChange(e.target.value)}
+    />
+  );
+}
+
 export function RulesEditor({ currency, onSaved }: { currency: string; onSaved(): void }) {
   const { draft, update, submit, message } = useRulesForm(currency, onSaved);
   if (!draft) return null;
@@ -214,21 +239,13 @@ export function RulesEditor({ currency, onSaved }: { currency: string; onSaved()
             </div>
             <div className="form-grid">
               <Field label={t('rulesAutoDefault')}>
-                <input
-                  data-testid="auto-limit"
-                  className="money"
-                  inputMode="decimal"
-                  value={draft.auto}
-                  onChange={(e) => update({ auto: e.target.value })}
-                />
+                <MoneyInput testid="auto-limit" value={draft.auto} onChange={(v) => update({ auto: v })} />
               </Field>
               <Field label={t('rulesAutoDayCap')}>
-                <input
-                  data-testid="auto-day-cap"
-                  className="money"
-                  inputMode="decimal"
+                <MoneyInput
+                  testid="auto-day-cap"
                   value={draft.autoDay}
-                  onChange={(e) => update({ autoDay: e.target.value })}
+                  onChange={(v) => update({ autoDay: v })}
                 />
               </Field>
             </div>
@@ -240,12 +257,10 @@ export function RulesEditor({ currency, onSaved }: { currency: string; onSaved()
             </div>
             <div className="form-grid">
               <Field label={t('rulesConfirmUpTo')}>
-                <input
-                  data-testid="confirm-limit"
-                  className="money"
-                  inputMode="decimal"
+                <MoneyInput
+                  testid="confirm-limit"
                   value={draft.confirm}
-                  onChange={(e) => update({ confirm: e.target.value })}
+                  onChange={(v) => update({ confirm: v })}
                 />
               </Field>
             </div>
@@ -276,13 +291,7 @@ export function RulesEditor({ currency, onSaved }: { currency: string; onSaved()
                 <input value={b.label} onChange={(e) => set({ label: e.target.value })} />
               </Field>
               <Field label={t('rulesBudgetLimit', currency)}>
-                <input
-                  data-testid="budget-limit"
-                  className="money"
-                  inputMode="decimal"
-                  value={b.limit}
-                  onChange={(e) => set({ limit: e.target.value })}
-                />
+                <MoneyInput testid="budget-limit" value={b.limit} onChange={(v) => set({ limit: v })} />
               </Field>
               <Field label={t('rulesBudgetPer')}>
                 <select
@@ -424,22 +433,12 @@ export function SiteRules({ currency, onSaved }: { currency: string; onSaved(): 
               </Field>
               {s.mode === 'trusted' && (
                 <Field label={t('rulesAutoUpTo')} hint={t('rulesSiteDefaultHint')}>
-                  <input
-                    className="money"
-                    inputMode="decimal"
-                    value={s.autoLimit}
-                    onChange={(e) => set({ autoLimit: e.target.value })}
-                  />
+                  <MoneyInput value={s.autoLimit} onChange={(v) => set({ autoLimit: v })} />
                 </Field>
               )}
               {s.mode === 'trusted' && (
                 <Field label={t('rulesAutoPerDay')}>
-                  <input
-                    className="money"
-                    inputMode="decimal"
-                    value={s.dayLimit}
-                    onChange={(e) => set({ dayLimit: e.target.value })}
-                  />
+                  <MoneyInput value={s.dayLimit} onChange={(v) => set({ dayLimit: v })} />
                 </Field>
               )}
               <div className="field">

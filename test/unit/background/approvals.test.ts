@@ -19,7 +19,12 @@ describe('ApprovalService: closing a quote window', () => {
     const approvals = new ApprovalService(
       db,
       windows,
-      { get: async () => map, set: async (m) => void (map = m) },
+      {
+        get: async () => map,
+        set: async (m) => {
+          map = m;
+        },
+      },
       (tab) => `approve?tab=${tab}`,
       async () => {},
     );
