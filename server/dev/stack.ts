@@ -25,6 +25,41 @@ export const DEFAULT_PORTS = {
   card: 8407,
 } as const;
 
+/** Each part by name, for errors a newcomer can act on. */
+const PARTS: Record<keyof typeof DEFAULT_PORTS, string> = {
+  demo: 'the demo app',
+  lnbits: 'the Lightning stand-in',
+  rates: 'the rate source',
+  relay: 'the Nostr relay',
+  stripe: 'the Stripe stand-in',
+  card: 'the card service',
+};
+
+/** A part could not listen: its port is taken. The message names the part, the port and the knob. */
+export class PortInUseError extends Error {
+  constructor(part: keyof typeof DEFAULT_PORTS, port: number) {
+    super(
+      `${PARTS[part]} cannot listen on port ${port}: another program uses it. Stop that program, or set ` +
+        `PAYBOUND_${part.toUpperCase()}_PORT to another port (0 picks a free one).`,
+    );
+    this.name = 'PortInUseError';
+  }
+}
+
+/** Starts one part, turning "address in use" into a PortInUseError. */
+async function listening<T>(
+  part: keyof typeof DEFAULT_PORTS,
+  port: number,
+  start: () => Promise<T>,
+): Promise<T> {
+  try {
+    return await start();
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException | undefined)?.code === 'EADDRINUSE') throw new PortInUseError(part, port);
+    throw e;
+  }
+}
+
 export interface StackInfo {
   demo: string;
   lnbits: string;
@@ -62,31 +97,37 @@ export async function startStack(
   const ports = { ...defaults, ...opts.ports };
   const closers: (() => Promise<void>)[] = [];
   try {
-    const lightning = await startLightningStandin({ port: ports.lnbits, host });
+    const lightning = await listening('lnbits', ports.lnbits, () =>
+      startLightningStandin({ port: ports.lnbits, host }),
+    );
     closers.push(lightning.close);
-    const rates = await startRateStandin({ port: ports.rates, host });
+    const rates = await listening('rates', ports.rates, () => startRateStandin({ port: ports.rates, host }));
     closers.push(rates.close);
     const user = lightning.wallets.user;
     const app = lightning.wallets.app;
     if (!user || !app) throw new Error('the Lightning stand-in did not create the user and app wallets');
-    const relay = await startRelay({ port: ports.relay, host });
+    const relay = await listening('relay', ports.relay, () => startRelay({ port: ports.relay, host }));
     closers.push(relay.close);
     const nwc = await startNwcWalletService({ relayUrl: relay.url, node: lightning.node, walletId: user.id });
     closers.push(nwc.close);
-    const stripe = await startStripeStandin({ port: ports.stripe, host, platformName: 'Paybound (demo)' });
+    const stripe = await listening('stripe', ports.stripe, () =>
+      startStripeStandin({ port: ports.stripe, host, platformName: 'Paybound (demo)' }),
+    );
     closers.push(stripe.close);
     const webhookSecret = `whsec_${randomBytes(24).toString('base64url')}`;
-    const card = await startCardService({
-      port: ports.card,
-      host,
-      stripe: { host: stripe.host, port: stripe.port, protocol: 'http', secretKey: stripe.secretKey },
-      dbPath: process.env.PAYBOUND_CARD_DB || undefined,
-      webhookSecret,
-      platformName: 'Paybound (demo)',
-      // A fresh receipt key each run: receipts live minutes, and nothing outside this run trusts it.
-      receiptKeys: [generateReceiptKey()],
-      extensionOrigins: devExtensionOrigins(),
-    });
+    const card = await listening('card', ports.card, () =>
+      startCardService({
+        port: ports.card,
+        host,
+        stripe: { host: stripe.host, port: stripe.port, protocol: 'http', secretKey: stripe.secretKey },
+        dbPath: process.env.PAYBOUND_CARD_DB || undefined,
+        webhookSecret,
+        platformName: 'Paybound (demo)',
+        // A fresh receipt key each run: receipts live minutes, and nothing outside this run trusts it.
+        receiptKeys: [generateReceiptKey()],
+        extensionOrigins: devExtensionOrigins(),
+      }),
+    );
     closers.push(card.close);
     stripe.addWebhookEndpoint({ url: `${card.url}/webhooks/stripe`, secret: webhookSecret });
     const merchant = await card.createMerchant({
@@ -95,21 +136,23 @@ export async function startStack(
       // The demo's refund policy: a payer may refund a card charge on its own for a day.
       payerRefundSeconds: 86_400,
     });
-    const demo = await startDemoApp({
-      port: ports.demo,
-      host,
-      lnbitsUrl: lightning.url,
-      invoiceKey: app.invoiceKey,
-      // Pays the refunds of reviewed charges (drafts) from the app wallet.
-      adminKey: app.adminKey,
-      card: {
-        cardServiceUrl: card.url,
-        apiKey: merchant.apiKey,
-        accountId: merchant.accountId,
-        receiptPublicKey: card.receiptPublicKey,
-        receiptKeyId: card.receiptKeyId,
-      },
-    });
+    const demo = await listening('demo', ports.demo, () =>
+      startDemoApp({
+        port: ports.demo,
+        host,
+        lnbitsUrl: lightning.url,
+        invoiceKey: app.invoiceKey,
+        // Pays the refunds of reviewed charges (drafts) from the app wallet.
+        adminKey: app.adminKey,
+        card: {
+          cardServiceUrl: card.url,
+          apiKey: merchant.apiKey,
+          accountId: merchant.accountId,
+          receiptPublicKey: card.receiptPublicKey,
+          receiptKeyId: card.receiptKeyId,
+        },
+      }),
+    );
     closers.push(demo.close);
     const pick = (w: typeof user) => ({ id: w.id, adminKey: w.adminKey, invoiceKey: w.invoiceKey });
     return {

@@ -8,12 +8,19 @@ import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { buildExtension, ROOT } from './build';
 import { extensionUrl, launchWithExtension } from './chromium';
-import { portsFromEnv, provisionFor, startStack } from './stack';
+import { PortInUseError, portsFromEnv, provisionFor, startStack } from './stack';
 
 /** How many headless tours' screenshot folders stay in .out/. */
 const KEEP_TOURS = 5;
 
-const stack = await startStack({ ports: portsFromEnv() });
+const stack = await startStack({ ports: portsFromEnv() }).catch((e: unknown) => {
+  // A taken port is the newcomer's most likely first error: say which part, and what to set.
+  if (e instanceof PortInUseError) {
+    console.error(`paybound: ${e.message}`);
+    process.exit(1);
+  }
+  throw e;
+});
 console.log(`paybound stack ready ${JSON.stringify(stack.info)}`);
 const extensionDir = buildExtension({ outDir: '.out/start/dist', provision: provisionFor(stack.info) });
 console.log(`built the extension into ${extensionDir}`);
