@@ -135,6 +135,7 @@ export async function reserve(
         reservationState: 'released',
       };
       await db.payments.add(payment);
+      await pruneDenials(db);
       return { kind: 'denied', payment, decision };
     }
     if (decision.tier !== 'auto') {
@@ -166,6 +167,23 @@ export async function reserve(
     await db.payments.add(payment);
     return { kind: 'reserved', payment, decision };
   });
+}
+
+/**
+ * Charges the policy refused (a blocked site, an absurd amount) need no click, so a page could
+ * write them as fast as it may send: only the newest few are kept, as the record of refusals.
+ */
+export const POLICY_DENIALS_KEPT = 200;
+
+async function pruneDenials(db: PayboundDb): Promise<void> {
+  const denied = await db.payments
+    .where('state')
+    .equals('failed')
+    .filter((p) => p.failure?.code === 'policy')
+    .toArray();
+  if (denied.length <= POLICY_DENIALS_KEPT) return;
+  denied.sort((a, b) => a.createdAt - b.createdAt);
+  await db.payments.bulkDelete(denied.slice(0, denied.length - POLICY_DENIALS_KEPT).map((p) => p.id));
 }
 
 /** Adds (sign 1) or takes away (sign -1) reservations from one column of the running totals. */

@@ -4,7 +4,14 @@ import { describe, expect, it } from 'vitest';
 import { periodKey } from '../../../src/core/policy/periods';
 import { defaultRules, type Rules, totalKey } from '../../../src/core/policy/rules';
 import { siteOf } from '../../../src/core/site/site';
-import { type NewPayment, QUOTE_LIMITS, recheck, reserve, settleReservation } from '../../../src/db/ledger';
+import {
+  type NewPayment,
+  POLICY_DENIALS_KEPT,
+  QUOTE_LIMITS,
+  recheck,
+  reserve,
+  settleReservation,
+} from '../../../src/db/ledger';
 import { PayboundDb } from '../../../src/db/schema';
 
 const NOW = Date.parse('2026-11-25T12:00:00Z');
@@ -99,6 +106,21 @@ describe('ledger reservations', () => {
     expect(await db.payments.count()).toBe(10 + QUOTE_LIMITS.perSite);
     await db.delete();
   });
+
+  it('refusals a page can cause without a click (a blocked site) keep only the newest rows', async () => {
+    const db = consentedDb('l');
+    const blocked: Rules = { ...rules, sites: [{ site: siteOf(SITES[1]!) ?? '', mode: 'block' }] };
+    const n = POLICY_DENIALS_KEPT + 20;
+    for (let i = 0; i < n; i++) {
+      const r = await reserve(db, { ...draft(i, SITES[1]!, 10n), createdAt: NOW + i }, blocked, NOW + i);
+      expect(r.kind).toBe('denied');
+    }
+    const rows = await db.payments.orderBy('createdAt').toArray();
+    expect(rows).toHaveLength(POLICY_DENIALS_KEPT);
+    expect(rows[0]?.createdAt).toBe(NOW + 20);
+    expect(rows.at(-1)?.failure).toEqual({ code: 'policy', reason: 'you blocked payments to this site' });
+    await db.delete();
+  }, 60_000);
 
   it('the same challenge is recorded once', async () => {
     const db = consentedDb('l');
