@@ -151,6 +151,9 @@ const payments = new PaymentService({
   wakeAt: async (paymentId, when) => {
     await browser.alarms.create(`${EXPIRE_ALARM}${paymentId}`, { when });
   },
+  cancelWake: async (paymentId) => {
+    await browser.alarms.clear(`${EXPIRE_ALARM}${paymentId}`);
+  },
 });
 
 // Before the first message is answered: provisioning, token rules, payments left open by a dead worker.

@@ -98,6 +98,8 @@ export interface PaymentDeps {
    * the worker stopping, and holds delays a timer cannot). Optional: tests may leave it out.
    */
   wakeAt?(paymentId: string, when: number): Promise<void>;
+  /** The payment no longer needs its wake-up (decided): the alarm goes, not waiting weeks to fire. */
+  cancelWake?(paymentId: string): Promise<void>;
   now?: () => number;
   newId?: () => string;
 }
@@ -444,6 +446,7 @@ export class PaymentService {
         ? setTimeout(() => void this.deps.approvals.withdraw(payment.id), Math.max(0, expiresInMs))
         : undefined;
     const decision = await this.deps.approvals.request(payment).finally(() => clearTimeout(timer));
+    await this.deps.cancelWake?.(payment.id).catch(() => {});
     // The user chose another wallet: this quote was withdrawn, and the page gets the new flow's outcome.
     const switched = this.switchedTo.get(payment.id);
     if (switched) {

@@ -69,4 +69,13 @@ test('13. an invoice valid for 30 days keeps its quote open, with an alarm to wi
   await quote.waitForSelector('[data-testid=approve][data-armed=true]');
   expect(await ask(popup, 'approvals.pending', { tabId: row?.tabId ?? -1 })).toHaveLength(1);
   await quote.click('[data-testid=deny]');
+  // Decided: its wake-up goes too, rather than waiting a month to find nothing to do.
+  await expect
+    .poll(() =>
+      serviceWorker.evaluate(
+        (name) => chrome.alarms.get(name).then((a) => a?.scheduledTime ?? null),
+        `paybound-expire:${row?.id}`,
+      ),
+    )
+    .toBeNull();
 });
