@@ -65,12 +65,53 @@ export function extensionUrl(extensionId: string, path: string): string {
   return `chrome-extension://${extensionId}/${path}`;
 }
 
-/** Stops every service worker (CDP), as the browser does when one is idle; the next event wakes it. */
+/**
+ * Stops every service worker (CDP), as the browser does when one is idle; the next event wakes it.
+ * Resolves only once CDP reported each worker that was running as stopped: a stop request sent
+ * before the domain knew of a worker would otherwise leave it running, and a test that meant to
+ * kill it would wait on a flow that never ended.
+ */
 export async function stopServiceWorkers(context: BrowserContext, page: Page): Promise<void> {
   const cdp = await context.newCDPSession(page);
-  await cdp.send('ServiceWorker.enable');
-  await cdp.send('ServiceWorker.stopAllWorkers');
-  await cdp.detach();
+  try {
+    const status = new Map<string, string>();
+    // Each version seen stopped at least once: a wake right after the stop is a new instance.
+    const stopped = new Set<string>();
+    let check = () => {};
+    cdp.on('ServiceWorker.workerVersionUpdated', (e) => {
+      for (const v of e.versions) {
+        status.set(v.versionId, v.runningStatus);
+        if (v.runningStatus === 'stopped') stopped.add(v.versionId);
+      }
+      check();
+    });
+    const until = (ok: () => boolean, what: () => string) =>
+      new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`service workers: ${what()}`)), 15_000);
+        check = () => {
+          if (!ok()) return;
+          clearTimeout(timer);
+          resolve();
+        };
+        check();
+      });
+    await cdp.send('ServiceWorker.enable');
+    // The domain reports the versions it knows right after `enable`; the extension's worker is one.
+    await until(
+      () => status.size > 0,
+      () => 'none reported after ServiceWorker.enable',
+    );
+    const running = [...status].filter(([, s]) => s !== 'stopped').map(([id]) => id);
+    for (const id of running) stopped.delete(id);
+    const done = until(
+      () => running.every((id) => stopped.has(id)),
+      () => `still running after stopAllWorkers: ${JSON.stringify([...status])}`,
+    );
+    await cdp.send('ServiceWorker.stopAllWorkers');
+    await done;
+  } finally {
+    await cdp.detach().catch(() => {});
+  }
 }
 
 /**

@@ -4,7 +4,7 @@ import { afterEach, inject } from 'vitest';
 import { stopServiceWorkers } from '../../server/dev/chromium';
 import { QUOTE_LIMITS } from '../../src/db/ledger';
 import { expect, test } from './harness/fixtures';
-import { ask, generate, ledger, nextQuoteWindow, POPUP, setRules } from './harness/flows';
+import { ask, generate, ledger, nextQuoteWindow, POPUP, setRules, step } from './harness/flows';
 import { wallets } from './harness/wallets';
 
 const PASSWORD = 'correct horse battery';
@@ -193,15 +193,27 @@ test('the worker dies while a quote waits: approving later pays once, and the ne
   const quote = await nextQuoteWindow(context);
   // Kill the worker between reserve and pay: the page's pending answer is lost with it.
   await stopServiceWorkers(context, quote);
-  expect(await status).toBe(402);
+  expect(await step('the page gets its 402 once the worker is gone', status)).toBe(402);
   // The quote is still on the ledger; approving it wakes a new worker, which pays it.
+  await step(
+    'Pay arms in the quote window',
+    quote.waitForSelector('[data-testid=approve][data-armed=true]'),
+    () =>
+      quote.evaluate(() => ({
+        focused: document.hasFocus(),
+        visibility: document.visibilityState,
+        text: document.body.innerText.slice(0, 400),
+      })),
+  );
   await quote.click('[data-testid=approve]');
   const popup = await openExtensionPage(POPUP);
   await expect.poll(async () => (await ledger(popup))[0]?.state).toBe('paid');
   const price = BigInt((await ledger(popup))[0]?.amountMsat ?? -1);
   expect(before - (await w.balance('user'))).toBe(price);
   // The page asks again: the browser attaches the paid token, nothing more is paid.
-  expect(await generate(demoPage, 'survive a restart')).toBe(200);
+  expect(
+    await step('the next request is served with the paid token', generate(demoPage, 'survive a restart')),
+  ).toBe(200);
   expect(before - (await w.balance('user'))).toBe(price);
   expect(await ledger(popup)).toHaveLength(1);
 });
@@ -228,7 +240,12 @@ test('the worker dies while its wallet is paying: the next worker asks the walle
   await expect.poll(async () => (await ledger(popup))[0]?.state).toBe('paid');
   const price = before - (await w.balance('user'));
   expect(price).toBe(BigInt((await ledger(popup))[0]?.amountMsat ?? -1));
-  expect(await generate(demoPage, 'paid while the worker died')).toBe(200);
+  expect(
+    await step(
+      'the next request is served with the paid token',
+      generate(demoPage, 'paid while the worker died'),
+    ),
+  ).toBe(200);
   expect(before - (await w.balance('user'))).toBe(price);
   expect(await ledger(popup)).toHaveLength(1);
 });

@@ -705,7 +705,6 @@ export class PaymentService {
         await this.deps.openDispute?.(flagged, 'the wallet returned a proof that does not match the invoice');
       return pass('the wallet returned a wrong proof of payment; kept for a dispute');
     }
-    await this.setState(payment.id, 'paid', { preimage, paidAt: this.now() });
     const authorization = credentialFor(payment, preimage);
     // Paid is paid: failing to cache the token must not keep the credential from the page.
     // MPP credentials are single use: never cached. Nor is an estimated or reviewed charge's
@@ -725,6 +724,10 @@ export class PaymentService {
           if (stale) await this.deps.tokens.drop(stale).catch(() => {});
         });
     }
+    // Recorded paid only once the token is in place: whoever sees `paid` (the popup, a page asking
+    // again after a worker restart) finds the browser already sending it. Should the worker die in
+    // between, the payment is still `paying` and `reconcile` settles it through the wallet.
+    await this.setState(payment.id, 'paid', { preimage, paidAt: this.now() });
     return { action: 'retry', authorization, reason: 'paid', paymentId: payment.id };
   }
 

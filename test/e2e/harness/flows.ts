@@ -64,3 +64,24 @@ export function draft(page: Page, prompt = 'x'): Promise<number> {
     prompt,
   );
 }
+
+/**
+ * Awaits one step of a test, failing with the step's name (and what `state` reports) if it has not
+ * ended after 20 s, so that a hang names where it hung instead of running into the test's timeout.
+ */
+export async function step<T>(what: string, work: Promise<T>, state?: () => Promise<unknown>): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const hung = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      const report = state ? state().catch((e: unknown) => `(state unavailable: ${String(e)})`) : undefined;
+      void Promise.resolve(report).then((r) =>
+        reject(new Error(`step did not end: ${what}${r === undefined ? '' : ` — ${JSON.stringify(r)}`}`)),
+      );
+    }, 20_000);
+  });
+  try {
+    return await Promise.race([work, hung]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -188,6 +188,17 @@ describe('PaymentService', () => {
     expect(env.pay).toHaveBeenCalledTimes(1);
   });
 
+  it('records a payment paid only once its token rule is in the browser', async () => {
+    // The rule update is the last step of caching the token; note the ledger's state while it runs.
+    const states: (string | undefined)[] = [];
+    vi.mocked(env.rules.updateSessionRules).mockImplementation(async () => {
+      states.push((await env.db.payments.toArray())[0]?.state);
+    });
+    expect((await env.present(env.challenge().headers)).action).toBe('retry');
+    expect(states).toEqual(['paying']);
+    expect((await env.db.payments.toArray())[0]?.state).toBe('paid');
+  });
+
   it('drops a cached token the server rejected and pays the new challenge', async () => {
     await env.present(env.challenge().headers);
     expect(await env.db.tokens.count()).toBe(1);
