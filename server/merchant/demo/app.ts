@@ -25,6 +25,7 @@ import { type Article, findArticle } from './articles';
 import { startDrafts } from './drafts';
 import { generateText } from './generator';
 import { articlePage, articlePaymentRequiredPage, homePage, notFoundPage } from './page';
+import { generatePricingNote } from './price-text';
 import {
   countWords,
   DEFAULT_PRICING,
@@ -201,7 +202,9 @@ export async function startDemoApp(opts: DemoAppOptions): Promise<DemoApp> {
     now: opts.now,
   });
 
-  const pricingNote = `${pricing.generateBaseSat} sat + ${pricing.generatePerWordSat} sat per word (max ${pricing.generateCapSat} sat)${opts.card ? `, or by card at ${usdPerBtc} USD/BTC` : ''}`;
+  // Dollar amounts only where a card can pay them.
+  const cardRate = opts.card ? usdPerBtc : undefined;
+  const pricingNote = generatePricingNote(pricing, cardRate);
 
   /** The last requests to the API and the review endpoint: which scheme their Authorization had. */
   const seen: { path: string; method: string; authorization: string; fetchSite: string; dest: string }[] = [];

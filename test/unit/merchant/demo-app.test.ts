@@ -348,6 +348,13 @@ describe('the page', () => {
     expect(html).toContain('XMLHttpRequest');
     expect(html).toContain('Payment required (402)');
   });
+
+  it('states its prices in sats only, as it takes no cards', async () => {
+    const html = await (await fetch(`${app.url}/`)).text();
+    expect(html).toContain('From 2,000 sats, plus 10 sats a word, at most 10,000 sats<');
+    expect(html).toContain('up to 100 words, at most 12,000 sats. You pay the most it can cost');
+    expect(html).not.toContain(' · $');
+  });
 });
 
 describe('GET /article/:slug', () => {
