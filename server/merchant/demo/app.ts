@@ -205,6 +205,12 @@ export async function startDemoApp(opts: DemoAppOptions): Promise<DemoApp> {
   // Dollar amounts only where a card can pay them.
   const cardRate = opts.card ? usdPerBtc : undefined;
   const pricingNote = generatePricingNote(pricing, cardRate);
+  const promptPricing = {
+    baseSat: pricing.generateBaseSat,
+    perWordSat: pricing.generatePerWordSat,
+    capSat: pricing.generateCapSat,
+    usdPerBtc: cardRate,
+  };
 
   /** The last requests to the API and the review endpoint: which scheme their Authorization had. */
   const seen: { path: string; method: string; authorization: string; fetchSite: string; dest: string }[] = [];
@@ -235,7 +241,7 @@ export async function startDemoApp(opts: DemoAppOptions): Promise<DemoApp> {
 
     if (path === '/') {
       if (method !== 'GET' && method !== 'HEAD') return methodNotAllowed(res, 'GET, HEAD');
-      return sendHtml(res, 200, homePage(pricingNote, drafts.pricingNote));
+      return sendHtml(res, 200, homePage(pricingNote, drafts.pricingNote, promptPricing));
     }
     if (path === '/health') {
       if (method !== 'GET' && method !== 'HEAD') return methodNotAllowed(res, 'GET, HEAD');

@@ -353,6 +353,10 @@ describe('the page', () => {
     const html = await (await fetch(`${app.url}/`)).text();
     expect(html).toContain('From 2,000 sats, plus 10 sats a word, at most 10,000 sats<');
     expect(html).toContain('up to 100 words, at most 12,000 sats. You pay the most it can cost');
+    expect(html).toContain(
+      'id="prompt-price" data-base-sat="2000" data-per-word-sat="10" data-cap-sat="10000">',
+    );
+    expect(html).not.toContain('data-usd-per-btc');
     expect(html).not.toContain(' · $');
   });
 });

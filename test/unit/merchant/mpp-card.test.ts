@@ -165,6 +165,7 @@ describe('the page', () => {
     const html = await (await fetch(`${app.url}/`)).text();
     expect(html).toContain('From 2,000 sats · $2.00, plus 10 sats a word, at most 10,000 sats · $10.00<');
     expect(html).toContain('at most 12,000 sats · $12.00.');
+    expect(html).toContain('data-cap-sat="10000" data-usd-per-btc="100000">');
   });
 });
 
