@@ -25,7 +25,7 @@ import { type Article, findArticle } from './articles';
 import { startDrafts } from './drafts';
 import { generateText } from './generator';
 import { articlePage, articlePaymentRequiredPage, homePage, notFoundPage } from './page';
-import { generatePricingNote } from './price-text';
+import { generatePricingNote, satsText } from './price-text';
 import {
   countWords,
   DEFAULT_PRICING,
@@ -178,7 +178,7 @@ export async function startDemoApp(opts: DemoAppOptions): Promise<DemoApp> {
     caveats: [{ condition: `${SERVICE}_article`, value: (_req, article) => article.slug }],
     render402: (info, _req, article) => ({
       contentType: 'text/html; charset=utf-8',
-      body: articlePaymentRequiredPage(article, (info.priceMsat / 1000n).toString(), info.error),
+      body: articlePaymentRequiredPage(article, satsText(info.priceMsat / 1000n), info.error),
     }),
   });
 

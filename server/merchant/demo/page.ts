@@ -212,7 +212,8 @@ ${paragraphs}
   );
 }
 
-export function articlePaymentRequiredPage(article: Article, priceSat: string, reason: string): string {
+/** `price` as shown, e.g. "1,000 sats". */
+export function articlePaymentRequiredPage(article: Article, price: string, reason: string): string {
   const why =
     reason === 'payment_required'
       ? ''
@@ -220,7 +221,7 @@ export function articlePaymentRequiredPage(article: Article, priceSat: string, r
   return layout(
     `Payment required — ${article.title}`,
     `<section class="card" id="payment-required"><h1>Payment required</h1>
-<p>“${escapeHtml(article.title)}” costs ${escapeHtml(priceSat)} sat. Pay the Lightning invoice in this page's
+<p>“${escapeHtml(article.title)}” costs ${escapeHtml(price)}. Pay the Lightning invoice in this page's
 <code>WWW-Authenticate</code> challenge (L402) with a wallet such as Paybound, then reload.</p>
 ${why}
 </section>

@@ -366,7 +366,9 @@ describe('GET /article/:slug', () => {
     const res = await fetch(`${app.url}/article/prompt-craft`);
     expect(res.status).toBe(402);
     expect(res.headers.get('content-type')).toMatch(/text\/html/);
-    expect(await res.text()).toMatch(/Payment required/);
+    const html = await res.text();
+    expect(html).toMatch(/Payment required/);
+    expect(html).toContain('costs 1,000 sats.');
     const challenge = await challengeOf(res);
     expect(decodeInvoice(challenge.invoice).amountMsat).toBe(quoteArticleMsat());
 
