@@ -25,6 +25,7 @@ import { type Article, findArticle } from './articles';
 import { startDrafts } from './drafts';
 import { generateText } from './generator';
 import { articlePage, articlePaymentRequiredPage, homePage, notFoundPage } from './page';
+import { generatePricingNote, satsText } from './price-text';
 import {
   countWords,
   DEFAULT_PRICING,
@@ -177,7 +178,7 @@ export async function startDemoApp(opts: DemoAppOptions): Promise<DemoApp> {
     caveats: [{ condition: `${SERVICE}_article`, value: (_req, article) => article.slug }],
     render402: (info, _req, article) => ({
       contentType: 'text/html; charset=utf-8',
-      body: articlePaymentRequiredPage(article, (info.priceMsat / 1000n).toString(), info.error),
+      body: articlePaymentRequiredPage(article, satsText(info.priceMsat / 1000n), info.error),
     }),
   });
 
@@ -201,7 +202,15 @@ export async function startDemoApp(opts: DemoAppOptions): Promise<DemoApp> {
     now: opts.now,
   });
 
-  const pricingNote = `${pricing.generateBaseSat} sat + ${pricing.generatePerWordSat} sat per word (max ${pricing.generateCapSat} sat)${opts.card ? `, or by card at ${usdPerBtc} USD/BTC` : ''}`;
+  // Dollar amounts only where a card can pay them.
+  const cardRate = opts.card ? usdPerBtc : undefined;
+  const pricingNote = generatePricingNote(pricing, cardRate);
+  const promptPricing = {
+    baseSat: pricing.generateBaseSat,
+    perWordSat: pricing.generatePerWordSat,
+    capSat: pricing.generateCapSat,
+    usdPerBtc: cardRate,
+  };
 
   /** The last requests to the API and the review endpoint: which scheme their Authorization had. */
   const seen: { path: string; method: string; authorization: string; fetchSite: string; dest: string }[] = [];
@@ -232,7 +241,7 @@ export async function startDemoApp(opts: DemoAppOptions): Promise<DemoApp> {
 
     if (path === '/') {
       if (method !== 'GET' && method !== 'HEAD') return methodNotAllowed(res, 'GET, HEAD');
-      return sendHtml(res, 200, homePage(pricingNote, drafts.pricingNote));
+      return sendHtml(res, 200, homePage(pricingNote, drafts.pricingNote, promptPricing));
     }
     if (path === '/health') {
       if (method !== 'GET' && method !== 'HEAD') return methodNotAllowed(res, 'GET, HEAD');

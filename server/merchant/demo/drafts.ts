@@ -27,6 +27,7 @@ import {
 } from '../kit/payment-paywall';
 import { type RefundPolicyRequest, ReviewDesk, ReviewError, reviewEndpoint } from '../kit/review';
 import { writeDraft } from './generator';
+import { draftPricingNote } from './price-text';
 import { countWords, type DemoPricing, draftActualMsat, quoteDraftMsat, satToUsdCents } from './pricing';
 
 export const REVIEW_PATH = '/paybound/review';
@@ -305,7 +306,7 @@ export function startDrafts(o: DraftsOptions): Drafts {
 
   return {
     desk,
-    pricingNote: `Draft: the prompt price + ${pricing.draftPerWordSat} sat per word written (up to ${pricing.draftMaxWords}); you pay the maximum and get the rest back`,
+    pricingNote: draftPricingNote(pricing, o.card?.usdPerBtc),
     async route(req, res, path, method) {
       if (path === '/drafts/generate') {
         if (method === 'OPTIONS') answerPreflight(res);

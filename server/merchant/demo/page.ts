@@ -22,6 +22,7 @@ const STYLE = `
   #status { font-weight: 600; min-height: 1.5em; }
   #status[data-code="200"] { color: #1e8e3e; } #status[data-code="402"] { color: var(--accent); }
   #output { white-space: pre-wrap; min-height: 3em; }
+  #prompt-price { margin: .5rem 0 0; min-height: 1.35em; }
   a { color: var(--accent); }
   article h1 { margin-top: 0; }
 `;
@@ -47,29 +48,70 @@ ${script ? `<script>${script}</script>` : ''}
 }
 
 // Runs in the page. The buttons post the same JSON (Draft to /drafts/generate, which charges an
-// estimate's maximum and can be reviewed); the result and the HTTP status are shown.
+// estimate's maximum and can be reviewed); the result and the HTTP status are shown. Prices are
+// formatted as price-text.ts does (grouped digits, "sat"/"sats", cents rounded up); the prompt's
+// price follows quoteGenerateMsat, from the integers in #prompt-price's data attributes.
 const SCRIPT = `
 (() => {
   const $ = (id) => document.getElementById(id);
   const status = $('status');
   const output = $('output');
+  const paid = $('paid');
+  const prompt = $('prompt');
+  const promptPrice = $('prompt-price');
   const buttons = [$('generate'), $('generate-xhr'), $('draft')];
+  const cfg = promptPrice.dataset;
+  const rate = cfg.usdPerBtc ? BigInt(cfg.usdPerBtc) : null;
+
+  const digits = (v) => /^\\d+$/.test(String(v));
+  const group = (n) => String(n).replace(/\\B(?=(\\d{3})+(?!\\d))/g, ',');
+  const usd = (cents) => '$' + group(cents / 100n) + '.' + String(cents % 100n).padStart(2, '0');
+  // sat: a bigint. The dollar part only when the app takes cards, rounded up as the card price is.
+  function priceText(sat) {
+    const sats = group(sat) + (sat === 1n ? ' sat' : ' sats');
+    return rate === null ? sats : sats + ' · ' + usd((sat * rate + 999999n) / 1000000n);
+  }
+  // The /api/generate price: words are runs of non-space characters, as the server counts them.
+  function quoteSat(text) {
+    const words = text.split(/\\s+/u).filter((w) => w !== '').length;
+    return BigInt(Math.min(Number(cfg.baseSat) + Number(cfg.perWordSat) * words, Number(cfg.capSat)));
+  }
+  function showPromptPrice() {
+    promptPrice.textContent = prompt.value.trim() === '' ? '' : 'This prompt: ' + priceText(quoteSat(prompt.value));
+  }
+  // An amount of a draft's charge in its unit (msat for L402, sat for MPP Lightning, usd cents for cards).
+  function amountText(amount, unit) {
+    if (!digits(amount)) return null;
+    if (unit === 'msat') return priceText(BigInt(amount) / 1000n);
+    if (unit === 'sat') return priceText(BigInt(amount));
+    return unit === 'usd' ? usd(BigInt(amount)) : null;
+  }
+  function paidText(data) {
+    const actual = amountText(data.actual, data.unit);
+    const max = amountText(data.max, data.unit);
+    if (actual && max) return 'This draft cost ' + actual + ' (at most ' + max + ').';
+    if (data.paid && data.paid.currency === 'usd' && digits(data.paid.amount))
+      return 'Paid ' + usd(BigInt(data.paid.amount)) + ' by card.';
+    return digits(data.price_msat) ? 'This request cost ' + priceText(BigInt(data.price_msat) / 1000n) + '.' : '';
+  }
 
   function busy(on) {
     for (const b of buttons) b.disabled = on;
-    if (on) { status.textContent = 'Working…'; status.removeAttribute('data-code'); output.textContent = ''; }
+    if (on) { status.textContent = 'Working…'; status.removeAttribute('data-code'); output.textContent = ''; paid.textContent = ''; }
   }
 
   function render(code, bodyText) {
     let data = null;
     try { data = JSON.parse(bodyText); } catch (e) { data = null; }
     status.dataset.code = String(code);
+    paid.textContent = '';
     if (code === 200 && data && typeof data.text === 'string') {
       status.textContent = '200 OK';
       output.textContent = data.text;
+      paid.textContent = paidText(data);
     } else if (code === 402) {
       status.textContent = 'Payment required (402)';
-      const price = data && /^\\d+$/.test(String(data.price_msat)) ? Number(BigInt(data.price_msat) / 1000n) + ' sat' : 'a price';
+      const price = data && digits(data.price_msat) ? priceText(BigInt(data.price_msat) / 1000n) : 'a price';
       output.textContent = 'This request costs ' + price + (data && data.error && data.error !== 'payment_required' ? ' (' + data.error + ')' : '') + '.';
     } else {
       status.textContent = 'Error ' + code;
@@ -77,7 +119,7 @@ const SCRIPT = `
     }
   }
 
-  function payload() { return JSON.stringify({ prompt: $('prompt').value }); }
+  function payload() { return JSON.stringify({ prompt: prompt.value }); }
 
   async function send(request) {
     busy(true);
@@ -90,6 +132,9 @@ const SCRIPT = `
       output.textContent = String(e && e.message ? e.message : e);
     } finally { busy(false); }
   }
+
+  prompt.addEventListener('input', showPromptPrice);
+  showPromptPrice();
 
   $('generate').addEventListener('click', () =>
     send(() => fetch('/api/generate', { method: 'POST', headers: { 'content-type': 'application/json' }, body: payload() })));
@@ -108,7 +153,22 @@ const SCRIPT = `
 })();
 `;
 
-export function homePage(pricingNote: string, draftNote = ''): string {
+/** The integers the page prices a typed prompt with (see quoteGenerateMsat); usdPerBtc only with cards. */
+export interface PromptPricing {
+  baseSat: number;
+  perWordSat: number;
+  capSat: number;
+  usdPerBtc?: number;
+}
+
+export function homePage(pricingNote: string, draftNote: string, promptPricing: PromptPricing): string {
+  const { baseSat, perWordSat, capSat, usdPerBtc } = promptPricing;
+  const attr = (name: string, n: number) => ` data-${name}="${escapeHtml(String(n))}"`;
+  const priceData =
+    attr('base-sat', baseSat) +
+    attr('per-word-sat', perWordSat) +
+    attr('cap-sat', capSat) +
+    (usdPerBtc === undefined ? '' : attr('usd-per-btc', usdPerBtc));
   const links = ARTICLES.map(
     (a) => `<li><a href="/article/${escapeHtml(a.slug)}">${escapeHtml(a.title)}</a></li>`,
   ).join('\n');
@@ -117,6 +177,7 @@ export function homePage(pricingNote: string, draftNote = ''): string {
     `<section class="card">
   <label for="prompt">What should I write?</label>
   <textarea id="prompt" maxlength="2000" placeholder="A short welcome note for new customers of a bakery"></textarea>
+  <p class="hint" id="prompt-price"${priceData}></p>
   <div class="actions">
     <button id="generate" type="button">Generate</button>
     <button id="generate-xhr" class="secondary" type="button">Generate (XHR)</button>
@@ -128,6 +189,7 @@ export function homePage(pricingNote: string, draftNote = ''): string {
 <section class="card" aria-live="polite">
   <div id="status"></div>
   <div id="output"></div>
+  <div class="hint" id="paid"></div>
 </section>
 <section class="card">
   <strong>Paid articles</strong>
@@ -150,7 +212,8 @@ ${paragraphs}
   );
 }
 
-export function articlePaymentRequiredPage(article: Article, priceSat: string, reason: string): string {
+/** `price` as shown, e.g. "1,000 sats". */
+export function articlePaymentRequiredPage(article: Article, price: string, reason: string): string {
   const why =
     reason === 'payment_required'
       ? ''
@@ -158,7 +221,7 @@ export function articlePaymentRequiredPage(article: Article, priceSat: string, r
   return layout(
     `Payment required — ${article.title}`,
     `<section class="card" id="payment-required"><h1>Payment required</h1>
-<p>“${escapeHtml(article.title)}” costs ${escapeHtml(priceSat)} sat. Pay the Lightning invoice in this page's
+<p>“${escapeHtml(article.title)}” costs ${escapeHtml(price)}. Pay the Lightning invoice in this page's
 <code>WWW-Authenticate</code> challenge (L402) with a wallet such as Paybound, then reload.</p>
 ${why}
 </section>

@@ -348,6 +348,17 @@ describe('the page', () => {
     expect(html).toContain('XMLHttpRequest');
     expect(html).toContain('Payment required (402)');
   });
+
+  it('states its prices in sats only, as it takes no cards', async () => {
+    const html = await (await fetch(`${app.url}/`)).text();
+    expect(html).toContain('From 2,000 sats, plus 10 sats a word, at most 10,000 sats<');
+    expect(html).toContain('up to 100 words, at most 12,000 sats. You pay the most it can cost');
+    expect(html).toContain(
+      'id="prompt-price" data-base-sat="2000" data-per-word-sat="10" data-cap-sat="10000">',
+    );
+    expect(html).not.toContain('data-usd-per-btc');
+    expect(html).not.toContain(' · $');
+  });
 });
 
 describe('GET /article/:slug', () => {
@@ -355,7 +366,9 @@ describe('GET /article/:slug', () => {
     const res = await fetch(`${app.url}/article/prompt-craft`);
     expect(res.status).toBe(402);
     expect(res.headers.get('content-type')).toMatch(/text\/html/);
-    expect(await res.text()).toMatch(/Payment required/);
+    const html = await res.text();
+    expect(html).toMatch(/Payment required/);
+    expect(html).toContain('costs 1,000 sats.');
     const challenge = await challengeOf(res);
     expect(decodeInvoice(challenge.invoice).amountMsat).toBe(quoteArticleMsat());
 

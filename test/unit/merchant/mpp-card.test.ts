@@ -160,6 +160,15 @@ describe('the 402', () => {
   });
 });
 
+describe('the page', () => {
+  it('states its prices in sats and in the dollars a card is charged', async () => {
+    const html = await (await fetch(`${app.url}/`)).text();
+    expect(html).toContain('From 2,000 sats · $2.00, plus 10 sats a word, at most 10,000 sats · $10.00<');
+    expect(html).toContain('at most 12,000 sats · $12.00.');
+    expect(html).toContain('data-cap-sat="10000" data-usd-per-btc="100000">');
+  });
+});
+
 describe('paying by card', () => {
   it('serves the request for a valid receipt, then captures the price at the card service', async () => {
     const challenge = await cardChallenge(app.url);
