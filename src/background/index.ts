@@ -6,6 +6,7 @@
 import { base64urlnopad } from '@scure/base';
 import browser, { type Runtime, type WebRequest } from 'webextension-polyfill';
 import { rulesToWire } from '../core/policy/rules';
+import { english, SaidError, type SaidKey, said } from '../core/text/said';
 import { exportBackup, importBackup } from '../db/backup';
 import { recheck } from '../db/ledger';
 import { getSetting, recentChallenges, setSetting } from '../db/queries';
@@ -174,6 +175,18 @@ const ready = (async () => {
     .catch(() => {});
 })();
 
+/**
+ * A check's failure as the handler's refusal: its own Said when it has one, else its English words
+ * (rules, rates, backups: checks that explain themselves), else the generic sentence `fallback`.
+ */
+function refusal(e: unknown, fallback: SaidKey): HandlerError {
+  if (e instanceof SaidError || e instanceof RailError) return new HandlerError('bad_message', e.said);
+  return new HandlerError(
+    'bad_message',
+    e instanceof Error ? said('errorInvalid', e.message) : said(fallback),
+  );
+}
+
 const route = createRouter(
   {
     'challenge.seen': (input, sender) =>
@@ -187,7 +200,7 @@ const route = createRouter(
     'webln.result': (input, sender) => payments.weblnResult(input, sender),
     'payment.delivered': (input, sender) => payments.delivered(input, sender),
     'rails.setDefault': async ({ railId }) => {
-      if (!(await db.rails.get(railId))) throw new HandlerError('not_found', 'no such wallet');
+      if (!(await db.rails.get(railId))) throw new HandlerError('not_found', said('errorNoSuchWallet'));
       await setSetting(db, 'defaultRailId', railId);
       return { railId };
     },
@@ -198,7 +211,7 @@ const route = createRouter(
       try {
         await auth.totpConfirm(code);
       } catch (e) {
-        if (e instanceof AuthError) throw new HandlerError('auth', e.message);
+        if (e instanceof AuthError) throw new HandlerError('auth', e.said);
         throw e;
       }
       return { hasTotp: true };
@@ -207,7 +220,7 @@ const route = createRouter(
       try {
         await auth.setPassword(password, current);
       } catch (e) {
-        if (e instanceof AuthError) throw new HandlerError('auth', e.message);
+        if (e instanceof AuthError) throw new HandlerError('auth', e.said);
         throw e;
       }
       // Wallet secrets are sealed under the new password (and unsealed from the old one).
@@ -216,7 +229,7 @@ const route = createRouter(
       return { hasPassword: true };
     },
     'vault.unlock': async ({ password }) => {
-      if (!(await vault.unlock(password))) throw new HandlerError('auth', 'wrong password');
+      if (!(await vault.unlock(password))) throw new HandlerError('auth', said('errorWrongPassword'));
       await touchAutoLock();
       return { unlocked: true };
     },
@@ -230,26 +243,26 @@ const route = createRouter(
       try {
         return await importBackup(db, backup);
       } catch (e) {
-        throw new HandlerError('bad_message', e instanceof Error ? e.message : 'invalid backup');
+        throw refusal(e, 'errorInvalidBackup');
       }
     },
     'rails.add': async (input) => {
       try {
         return { id: (await addRail(db, vault, input)).id };
       } catch (e) {
-        if (e instanceof RailError) throw new HandlerError('auth', e.message);
-        if (e instanceof LinkError) throw new HandlerError('bad_message', e.message);
+        if (e instanceof RailError) throw new HandlerError('auth', e.said);
+        if (e instanceof LinkError) throw refusal(e, 'errorInvalid');
         throw e;
       }
     },
     'rails.test': ({ railId }) => testRail(db, vault, railId),
     'rails.cardLimits': async ({ railId, perChargeMinor, perDayMinor }) => {
       const record = await db.rails.get(railId);
-      if (record?.kind !== 'card') throw new HandlerError('not_found', 'no such card');
+      if (record?.kind !== 'card') throw new HandlerError('not_found', said('errorNoSuchCard'));
       try {
         return await setCardLimits(await vault.open(record), { perChargeMinor, perDayMinor });
       } catch (e) {
-        if (e instanceof RailError) throw new HandlerError('bad_message', e.message);
+        if (e instanceof RailError) throw new HandlerError('bad_message', e.said);
         throw e;
       }
     },
@@ -261,7 +274,7 @@ const route = createRouter(
     },
     'card.linkStart': async ({ serviceUrl }) => {
       const url = serviceUrl ?? (await getSetting<string | null>(db, 'cardServiceUrl', null));
-      if (!url) throw new HandlerError('bad_message', 'no card service is configured');
+      if (!url) throw new HandlerError('bad_message', said('errorNoCardService'));
       const random = () => base64urlnopad.encode(crypto.getRandomValues(new Uint8Array(32)));
       const state = random();
       const secret = random();
@@ -283,7 +296,11 @@ const route = createRouter(
       // A link started before the secret existed cannot be claimed any more: start again.
       if (typeof got.secret !== 'string') {
         await browser.storage.session.remove('cardLink');
-        return { status: 'failed', reason: 'the card link is out of date: start linking again' };
+        return {
+          status: 'failed',
+          reason: english(said('cardLinkOutdated')),
+          said: said('cardLinkOutdated'),
+        };
       }
       const r = await claimCard(got.serviceUrl, got.state, got.secret).catch((e: unknown) => ({
         status: 'failed' as const,
@@ -296,7 +313,11 @@ const route = createRouter(
         if (Date.now() - (got.startedAt ?? 0) < CARD_PAGE_WAIT_MS)
           return { status: 'pending', waiting: 'page' };
         await browser.storage.session.remove('cardLink');
-        return { status: 'failed', reason: 'the card page never opened: start linking again' };
+        return {
+          status: 'failed',
+          reason: english(said('cardPageNeverOpened')),
+          said: said('cardPageNeverOpened'),
+        };
       }
       await browser.storage.session.remove('cardLink');
       if (r.status === 'failed') return r;
@@ -314,7 +335,7 @@ const route = createRouter(
     },
     'approval.switchRail': async ({ paymentId, railId }) => {
       const switched = await payments.switchRail(paymentId, railId);
-      if (!switched) throw new HandlerError('not_found', 'this quote cannot be paid with that wallet');
+      if (!switched) throw new HandlerError('not_found', said('errorCannotSwitch'));
       await browser.runtime
         .sendMessage({
           broadcast: 'approvals.changed',
@@ -369,7 +390,7 @@ const route = createRouter(
       try {
         await rates.setManual(rate, currency, validForHours * 3600 * 1000);
       } catch (e) {
-        throw new HandlerError('bad_message', e instanceof Error ? e.message : 'invalid rate');
+        throw refusal(e, 'errorInvalidRate');
       }
       return { currency };
     },
@@ -378,7 +399,7 @@ const route = createRouter(
       try {
         return await saveRules(db, input);
       } catch (e) {
-        throw new HandlerError('bad_message', e instanceof Error ? e.message : 'invalid rules');
+        throw refusal(e, 'errorInvalidRules');
       }
     },
     'challenges.recent': async (input) => (await recentChallenges(db, input.limit)).map(challengeView),
@@ -402,12 +423,12 @@ const route = createRouter(
       const pending = await db.payments.get(paymentId);
       if (decision === 'approve' && (pending?.tier === 'strong' || pending?.tier === 'overage')) {
         if (pending.tier === 'overage' && exceed !== true) {
-          throw new HandlerError('auth', 'confirm that this payment may exceed your budget');
+          throw new HandlerError('auth', said('errorConfirmExceed'));
         }
         try {
           await auth.verify(password ?? '');
         } catch (e) {
-          if (e instanceof AuthError) throw new HandlerError('auth', e.message);
+          if (e instanceof AuthError) throw new HandlerError('auth', e.said);
           throw e;
         }
       }
@@ -420,7 +441,7 @@ const route = createRouter(
             BigInt(allowAuto.perDayMinor),
           );
         } catch (e) {
-          if (e instanceof RangeError) throw new HandlerError('bad_message', e.message);
+          if (e instanceof RangeError) throw refusal(e, 'errorInvalid');
           throw e;
         }
       }
@@ -440,12 +461,8 @@ const route = createRouter(
         decision === 'approve' ? guard : undefined,
       );
       // The window that asked loads the quote again (now an overage) and shows why.
-      if (escalated)
-        throw new HandlerError(
-          'auth',
-          'your budgets changed since this quote: it now exceeds one; look again',
-        );
-      if (!accepted) throw new HandlerError('not_found', 'this payment is no longer waiting for a decision');
+      if (escalated) throw new HandlerError('auth', said('reasonBudgetsChanged'));
+      if (!accepted) throw new HandlerError('not_found', said('errorNotWaiting'));
       // The user's own click: this site and its payee are known from now on.
       if (decision === 'approve' && pending) await recordApproval(db, pending, Date.now());
       // After a worker restart nobody waits on the decision: pay here; the token serves the page's next request.
@@ -454,7 +471,7 @@ const route = createRouter(
     },
     'approval.blockSite': async ({ paymentId }) => {
       const p = await db.payments.get(paymentId);
-      if (!p) throw new HandlerError('not_found', 'no such payment');
+      if (!p) throw new HandlerError('not_found', said('errorNoSuchPayment'));
       await blockSite(db, p.site);
       let denied = 0;
       for (const w of await approvals.allWaiting()) {
@@ -544,9 +561,8 @@ async function reviewCall<T>(work: () => Promise<T>): Promise<T> {
   try {
     return await work();
   } catch (e) {
-    if (e instanceof DisputeError || e instanceof ReviewError)
-      throw new HandlerError('bad_message', e.message);
-    if (e instanceof RailError) throw new HandlerError('bad_message', e.message);
+    if (e instanceof DisputeError || e instanceof ReviewError) throw refusal(e, 'errorInvalid');
+    if (e instanceof RailError) throw new HandlerError('bad_message', e.said);
     throw e;
   }
 }

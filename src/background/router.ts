@@ -4,6 +4,7 @@
  */
 import * as v from 'valibot';
 import type { Runtime } from 'webextension-polyfill';
+import { english, type Said, said } from '../core/text/said';
 import {
   EnvelopeSchema,
   type ErrorCode,
@@ -19,16 +20,22 @@ export type Handlers = {
   [T in MessageType]: (input: MessageInput<T>, sender: SenderContext) => Promise<MessageOutput<T>>;
 };
 
+/** A refusal the handler means: its code for the caller, its words (a Said) for the person. */
 export class HandlerError extends Error {
+  readonly said: Said;
   constructor(
     readonly code: ErrorCode,
-    message: string,
+    reason: Said,
   ) {
-    super(message);
+    super(english(reason));
+    this.said = reason;
   }
 }
 
-const fail = (code: ErrorCode, message: string): Reply<never> => ({ ok: false, error: { code, message } });
+const fail = (code: ErrorCode, message: string, reason?: Said): Reply<never> => ({
+  ok: false,
+  error: { code, message, ...(reason ? { said: reason } : {}) },
+});
 
 export function createRouter(handlers: Handlers, self: { id: string; origin: string }) {
   return async function route(raw: unknown, rawSender: Runtime.MessageSender): Promise<Reply<unknown>> {
@@ -49,9 +56,9 @@ export function createRouter(handlers: Handlers, self: { id: string; origin: str
       const handler = handlers[type] as (input: unknown, s: SenderContext) => Promise<unknown>;
       return { ok: true, data: await handler(payload.output, sender) };
     } catch (e) {
-      if (e instanceof HandlerError) return fail(e.code, e.message);
+      if (e instanceof HandlerError) return fail(e.code, e.message, e.said);
       console.error(`paybound: ${type} failed`, e);
-      return fail('internal', 'internal error');
+      return fail('internal', 'internal error', said('errorInternal'));
     }
   };
 }

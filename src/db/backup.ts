@@ -5,6 +5,7 @@
  * duplicated, and what was skipped is counted.
  */
 import * as v from 'valibot';
+import { isSaidKey } from '../core/text/said';
 import type { PayboundDb, PaymentRecord } from './schema';
 
 const Digits = v.pipe(v.string(), v.regex(/^-?\d{1,30}$/));
@@ -23,6 +24,12 @@ const FINAL = [
   'partially_refunded',
   'refund_denied',
 ] as const;
+
+/** A sentence the pages render: only a key Paybound knows, with short plain-text arguments. */
+const SaidRow = v.strictObject({
+  key: v.pipe(v.string(), v.check(isSaidKey, 'unknown message key')),
+  args: v.optional(v.pipe(v.array(v.pipe(v.string(), v.maxLength(500))), v.maxLength(4))),
+});
 
 const PaymentRow = v.looseObject({
   id: v.pipe(v.string(), v.minLength(1), v.maxLength(80)),
@@ -47,6 +54,8 @@ const PaymentRow = v.looseObject({
   scheme: v.picklist(['L402', 'LSAT']),
   tier: v.picklist(['auto', 'confirm', 'strong', 'overage', 'deny']),
   reasons: v.array(v.string()),
+  reasonsSaid: v.optional(v.array(SaidRow)),
+  failure: v.optional(v.looseObject({ code: v.string(), reason: v.string(), said: v.optional(SaidRow) })),
   budgetEffects: v.array(
     v.looseObject({
       budgetId: v.string(),

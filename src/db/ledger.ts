@@ -7,6 +7,7 @@
 import { appliesTo, type Decision, decide } from '../core/policy/decide';
 import { periodKey } from '../core/policy/periods';
 import { autoTotalKeys, type Rules, totalKey } from '../core/policy/rules';
+import { type Said, said } from '../core/text/said';
 import type { PayboundDb, PaymentRecord, Reservation } from './schema';
 
 /**
@@ -31,7 +32,7 @@ export type NewPayment = Omit<
 export type ReserveResult =
   | { kind: 'known'; payment: PaymentRecord }
   /** Refused before anything was recorded (too many quotes waiting). */
-  | { kind: 'refused'; reason: string }
+  | { kind: 'refused'; reason: Said }
   | { kind: 'denied'; payment: PaymentRecord; decision: Decision }
   | { kind: 'reserved'; payment: PaymentRecord; decision: Decision };
 
@@ -127,9 +128,14 @@ export async function reserve(
         ...draft,
         state: 'failed',
         approval: 'denied',
-        failure: { code: 'policy', reason: decision.reasons.join('; ') },
+        failure: {
+          code: 'policy',
+          reason: decision.reasons.join('; '),
+          ...(decision.said[0] ? { said: decision.said[0] } : {}),
+        },
         tier: 'deny',
         reasons: decision.reasons,
+        reasonsSaid: decision.said,
         budgetEffects: effects,
         reservations: [],
         reservationState: 'released',
@@ -142,11 +148,11 @@ export async function reserve(
       const full =
         draft.tabId !== undefined &&
         waiting.filter((w) => w.tabId === draft.tabId).length >= QUOTE_LIMITS.perTab
-          ? 'this tab already has too many payments waiting for you'
+          ? said('reasonTabFull')
           : waiting.filter((w) => w.site === draft.site).length >= QUOTE_LIMITS.perSite
-            ? 'this site already has too many payments waiting for you'
+            ? said('reasonSiteFull')
             : waiting.length >= QUOTE_LIMITS.total
-              ? 'too many payments are waiting for you'
+              ? said('reasonAllFull')
               : undefined;
       if (full) return { kind: 'refused', reason: full };
     }
@@ -160,6 +166,7 @@ export async function reserve(
       approval: decision.tier === 'auto' ? 'auto' : 'waiting',
       tier: decision.tier,
       reasons: decision.reasons,
+      reasonsSaid: decision.said,
       budgetEffects: effects,
       reservations,
       reservationState: 'held',
@@ -231,6 +238,7 @@ export async function recheck(
     const patch = {
       tier,
       reasons: decision.reasons,
+      reasonsSaid: decision.said,
       budgetEffects: effectsOf(decision),
       reservations,
       updatedAt: nowMs,

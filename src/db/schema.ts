@@ -5,6 +5,7 @@
 import Dexie, { type Table, type Transaction } from 'dexie';
 import { type BitcoinNetwork, decodeInvoice } from '../core/lightning/bolt11';
 import { siteOf } from '../core/site/site';
+import type { Said } from '../core/text/said';
 
 export interface ChallengeRecord {
   id?: number;
@@ -14,8 +15,10 @@ export interface ChallengeRecord {
   method: string;
   protocols: string[];
   seenAt: number;
-  /** Why the challenge could not be used, when it could not. */
+  /** Why the challenge could not be used, when it could not (English, for the record). */
   error?: string;
+  /** The same, for the pages to say in the user's language. */
+  errorSaid?: Said;
 }
 
 interface RailBase {
@@ -124,7 +127,8 @@ export interface PaymentRecord {
   /** Card payments: the card service's signed receipt for the authorization, and its PaymentIntent. */
   receipt?: string;
   paymentIntent?: string;
-  failure?: { code: string; reason: string };
+  /** `reason` in English for the record; `said` for the pages (absent on rows from older versions). */
+  failure?: { code: string; reason: string; said?: Said };
   /**
    * The app's estimate, in the payment's own unit: msat for Lightning, minor units for a card.
    * The charged amount is its maximum.
@@ -139,6 +143,7 @@ export interface PaymentRecord {
   /** The policy's decision when the challenge arrived, with its reasons and budget effects. */
   tier: Tier;
   reasons: string[];
+  reasonsSaid?: Said[];
   budgetEffects: {
     budgetId: string;
     label: string;

@@ -1,11 +1,14 @@
 /** Typed `sendMessage` for extension pages and the bridge. */
 import browser from 'webextension-polyfill';
+import type { Said } from '../core/text/said';
 import type { MessageInput, MessageOutput, MessageType, Reply } from './map';
 
+/** The worker's refusal: its code, its English `message`, and `said` for the page to render. */
 export class MessageError extends Error {
   constructor(
     readonly code: string,
     message: string,
+    readonly said?: Said,
   ) {
     super(message);
     this.name = 'MessageError';
@@ -18,6 +21,6 @@ export async function send<T extends MessageType>(
 ): Promise<MessageOutput<T>> {
   const reply = (await browser.runtime.sendMessage({ type, payload })) as Reply<MessageOutput<T>> | undefined;
   if (!reply) throw new MessageError('internal', 'the extension did not answer');
-  if (!reply.ok) throw new MessageError(reply.error.code, reply.error.message);
+  if (!reply.ok) throw new MessageError(reply.error.code, reply.error.message, reply.error.said);
   return reply.data;
 }

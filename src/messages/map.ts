@@ -6,6 +6,7 @@
 import * as v from 'valibot';
 import { AddRailInput } from '../core/config/rails';
 import type { RulesWire } from '../core/policy/rules';
+import type { Said } from '../core/text/said';
 
 /** `page`: relayed by the bridge from a web page (untrusted). `extension`: our own pages only. */
 export type Audience = 'page' | 'extension';
@@ -224,7 +225,7 @@ export type MessageInput<T extends MessageType> = v.InferOutput<(typeof messageS
 /** What the worker tells the page to do with a 402. */
 export type ChallengeVerdict =
   /** `refusedBeforeLedger`: refused before a payment was recorded (the request's log entry says why). */
-  | { action: 'pass'; reason: string; refusedBeforeLedger?: true }
+  | { action: 'pass'; reason: string; said?: Said; refusedBeforeLedger?: true }
   | { action: 'retry'; authorization: string; reason: string; paymentId?: string }
   /** Pay `invoice` with the page's window.webln and report through `webln.result`. */
   | { action: 'webln'; paymentId: string; invoice: string; reason: string };
@@ -237,6 +238,7 @@ export interface ChallengeRecordView {
   protocols: string[];
   seenAt: number;
   error?: string;
+  errorSaid?: Said;
 }
 
 /** A quote as the approval window shows it. Amounts are decimal strings: messages are JSON. */
@@ -279,6 +281,8 @@ export interface QuoteView {
   /** The wallets that could pay this quote instead (the default preselected as `railId`). */
   rails: { id: string; label: string; kind: string }[];
   reasons: string[];
+  /** The reasons as Saids (absent from older records): the window shows these in the user's language. */
+  reasonsSaid?: Said[];
   budgets: { label: string; limitMinor: string; afterMinor: string; overMinor: string }[];
 }
 
@@ -297,7 +301,7 @@ export interface PaymentView {
   currency?: string;
   rate?: { minorPerBtc: string; source: string; asOf: number };
   paymentHash: string;
-  failure?: { code: string; reason: string };
+  failure?: { code: string; reason: string; said?: Said };
   createdAt: number;
   paidAt?: number;
   /** The app's estimate in the user's currency. */
@@ -386,14 +390,14 @@ export interface MessageOutputs {
     /** `page`: the card service's page has not opened yet; `card`: it waits for the card to be saved. */
     | { status: 'pending'; waiting: 'page' | 'card' }
     | { status: 'linked'; railId: string; label: string }
-    | { status: 'failed'; reason: string };
+    | { status: 'failed'; reason: string; said?: Said };
   'rails.add': { id: string };
   'rails.cardLimits': {
     perChargeMinor: string | null;
     perDayMinor: string | null;
     pending: { perChargeMinor: string | null; perDayMinor: string | null; from: string } | null;
   };
-  'rails.test': { ok: true; balanceMsat: string } | { ok: false; reason: string };
+  'rails.test': { ok: true; balanceMsat: string } | { ok: false; reason: string; said?: Said };
   'rails.remove': { removed: boolean };
   'ledger.export': {
     format: 'paybound-backup';
@@ -433,7 +437,10 @@ export interface Envelope<T extends MessageType = MessageType> {
   payload: MessageInput<T>;
 }
 
-export type Reply<T> = { ok: true; data: T } | { ok: false; error: { code: ErrorCode; message: string } };
+/** A refusal: `message` in English (logs, tests); `said`, when present, is what the pages show. */
+export type Reply<T> =
+  | { ok: true; data: T }
+  | { ok: false; error: { code: ErrorCode; message: string; said?: Said } };
 
 export type ErrorCode = 'bad_message' | 'forbidden' | 'internal' | 'bad_challenge' | 'not_found' | 'auth';
 

@@ -6,6 +6,7 @@
  */
 import { base64 } from '@scure/base';
 import { Secret, TOTP } from 'otpauth';
+import { SaidError, said } from '../../core/text/said';
 import { getSetting, setSetting } from '../../db/queries';
 import type { PayboundDb } from '../../db/schema';
 
@@ -41,7 +42,8 @@ interface Failures {
   lockedUntil: number;
 }
 
-export class AuthError extends Error {}
+/** A wrong, missing or locked answer; what it says is a Said for the pages. */
+export class AuthError extends SaidError {}
 
 async function derive(
   password: string,
@@ -91,9 +93,9 @@ export class AuthService {
 
   async totpConfirm(code: string): Promise<void> {
     const pending = await getSetting<StoredTotp | null>(this.db, 'totpPending', null);
-    if (!pending) throw new AuthError('start the 2FA setup first');
+    if (!pending) throw new AuthError(said('errorTotpNotStarted'));
     const delta = totpFor(pending.secret).validate({ token: code, timestamp: this.now(), window: 1 });
-    if (delta === null) throw new AuthError('that code does not match: check the time on both devices');
+    if (delta === null) throw new AuthError(said('errorTotpMismatch'));
     await setSetting(this.db, 'totp', {
       secret: pending.secret,
       lastCounter: TOTP.counter({ timestamp: this.now() }) + delta,
@@ -115,7 +117,7 @@ export class AuthService {
   }
 
   async setPassword(password: string, current?: string): Promise<void> {
-    if (password.length < 8) throw new AuthError('a password needs at least 8 characters');
+    if (password.length < 8) throw new AuthError(said('errorPasswordShort'));
     if ((await this.status()).hasPassword) await this.verify(current ?? '');
     const salt = crypto.getRandomValues(new Uint8Array(16));
     const hash = await derive(password, salt, ITERATIONS);
@@ -130,16 +132,14 @@ export class AuthService {
   async verify(answer: string): Promise<void> {
     const { hasPassword, hasTotp } = await this.status();
     if (!hasPassword && !hasTotp) {
-      throw new AuthError('set a password or 2FA on the settings page to approve large charges');
+      throw new AuthError(said('errorNeedsSecret'));
     }
     const failures = (await getSetting<Failures | null>(this.db, 'authFailures', null)) ?? {
       count: 0,
       lockedUntil: 0,
     };
     if (failures.lockedUntil > this.now()) {
-      throw new AuthError(
-        `too many wrong answers: locked until ${new Date(failures.lockedUntil).toLocaleTimeString()}`,
-      );
+      throw new AuthError(said('errorLockedUntil', new Date(failures.lockedUntil).toLocaleTimeString()));
     }
     if ((await this.checkTotp(answer)) || (await this.checkPassword(answer))) {
       await setSetting(this.db, 'authFailures', { count: 0, lockedUntil: 0 });
@@ -148,11 +148,7 @@ export class AuthService {
     const count = failures.lockedUntil > 0 ? 1 : failures.count + 1; // a lock that ran out starts a new count
     const lockedUntil = count >= MAX_FAILURES ? this.now() + LOCK_MS : 0;
     await setSetting(this.db, 'authFailures', { count: lockedUntil ? 0 : count, lockedUntil });
-    throw new AuthError(
-      lockedUntil
-        ? 'wrong password or code: strong approvals are locked for 5 minutes'
-        : 'wrong password or code',
-    );
+    throw new AuthError(said(lockedUntil ? 'errorLockedOut' : 'errorWrongAnswer'));
   }
 
   private async checkPassword(answer: string): Promise<boolean> {

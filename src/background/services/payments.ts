@@ -20,10 +20,16 @@ import { type ReviewTerms, ReviewTermsError, readReviewTerms } from '../../core/
 import { ChallengeSyntaxError } from '../../core/challenge/www-authenticate';
 import { verifyPreimage } from '../../core/lightning/bolt11';
 import { msatToMinor } from '../../core/money/rates';
-import { type L402Quote, type PreflightFailure, preflightL402 } from '../../core/payments/l402-preflight';
+import {
+  type L402Quote,
+  type PreflightCode,
+  type PreflightFailure,
+  preflightL402,
+} from '../../core/payments/l402-preflight';
 import { type MppLightningQuote, preflightMppLightning } from '../../core/payments/mpp-preflight';
 import type { Rules } from '../../core/policy/rules';
 import { siteOf } from '../../core/site/site';
+import { english, type Said, type SaidKey, said } from '../../core/text/said';
 import { cleanMerchantText } from '../../core/text/sanitize';
 import { type NewPayment, reserve, settleReservation } from '../../db/ledger';
 import { getSetting, recordChallenge } from '../../db/queries';
@@ -146,11 +152,30 @@ function credentialFor(p: PaymentRecord, preimage: string): string {
     : l402Credential(p.scheme, p.macaroon, preimage);
 }
 
-const pass = (reason: string, refusedBeforeLedger?: true): ChallengeVerdict => ({
+/** A ledger failure: its code, the English for the record, and what the pages say. */
+const failure = (code: string, reason: Said): NonNullable<PaymentRecord['failure']> => ({
+  code,
+  reason: english(reason),
+  said: reason,
+});
+
+/** Leaves the 402 to the page. `reason` as a Said when a person may read it (the request log). */
+const pass = (reason: string | Said, refusedBeforeLedger?: true): ChallengeVerdict => ({
   action: 'pass',
-  reason,
+  ...(typeof reason === 'string' ? { reason } : { reason: english(reason), said: reason }),
   ...(refusedBeforeLedger ? { refusedBeforeLedger } : {}),
 });
+
+/** What a person reads for a refusal before any quote: the precise English stays in the record. */
+const PREFLIGHT_SAID: Record<PreflightCode, SaidKey> = {
+  bad_invoice: 'refusedBadInvoice',
+  no_amount: 'refusedNoAmount',
+  wrong_network: 'refusedWrongNetwork',
+  expired: 'refusedExpired',
+  bad_macaroon: 'refusedBadMacaroon',
+  hash_mismatch: 'refusedHashMismatch',
+  amount_mismatch: 'refusedAmountMismatch',
+};
 
 /** The payee of a Lightning invoice or a card challenge, as the quote shows it. */
 function payeeOfQuote(quote: LightningQuote | CardQuote): Payee | undefined {
@@ -195,7 +220,7 @@ export class PaymentService {
     const { db } = this.deps;
     const admitted = this.admit(req.tabId);
     if (!admitted.ok) {
-      const why = 'too many payment requests from this tab; ignored for a moment';
+      const why = said('refusedFlood');
       // One log row per burst, so the flood cannot fill the log either.
       if (admitted.first)
         await recordChallenge(db, {
@@ -204,18 +229,24 @@ export class PaymentService {
           method: req.method.toUpperCase(),
           protocols: [],
           seenAt: this.now(),
-          error: why,
+          error: english(why),
+          errorSaid: why,
         });
       return pass(why);
     }
-    const log = (protocols: string[], error?: string) =>
+    // `error`: the precise English for the record; `shown`, what a person reads, when it differs.
+    const log = (protocols: string[], error?: string | Said, shown?: Said) =>
       recordChallenge(db, {
         origin: req.origin,
         url: req.url,
         method: req.method.toUpperCase(),
         protocols,
         seenAt: this.now(),
-        ...(error ? { error } : {}),
+        ...(error === undefined
+          ? {}
+          : typeof error === 'string'
+            ? { error, ...(shown ? { errorSaid: shown } : {}) }
+            : { error: english(error), errorSaid: shown ?? error }),
       });
 
     let detected: ReturnType<typeof detectChallenges>;
@@ -223,8 +254,8 @@ export class PaymentService {
       detected = detectChallenges(req.headers);
     } catch (e) {
       if (!(e instanceof ChallengeSyntaxError)) throw e;
-      await log([], `malformed WWW-Authenticate header: ${e.message}`);
-      return pass('malformed payment challenge');
+      await log([], `malformed WWW-Authenticate header: ${e.message}`, said('refusedMalformed'));
+      return pass(said('refusedMalformed'));
     }
     const protocols = [...new Set(detected.map((d) => d.protocol))];
     const mppOf = (method: string) =>
@@ -235,8 +266,8 @@ export class PaymentService {
     const mppCard = mppOf(CARD_METHOD);
     if (!protocols.includes('l402') && mppLightning.length === 0 && mppCard.length === 0) {
       const why = protocols.length
-        ? `Paybound cannot pay ${protocols.join(', ')} yet`
-        : 'no payment challenge Paybound knows';
+        ? said('refusedUnsupported', protocols.join(', '))
+        : said('refusedUnknown');
       await log(protocols, why);
       return pass(why);
     }
@@ -246,8 +277,8 @@ export class PaymentService {
 
     const railRecord = req.railId ? await db.rails.get(req.railId) : await this.deps.defaultRail();
     if (!railRecord) {
-      await log(protocols, 'no wallet linked');
-      return pass('no wallet linked');
+      await log(protocols, said('refusedNoWallet'));
+      return pass(said('refusedNoWallet'));
     }
     // A locked wallet cannot pay: say so now rather than after the user approved.
     if (railRecord.kind !== 'webln') {
@@ -255,8 +286,8 @@ export class PaymentService {
         await this.deps.openRail(railRecord);
       } catch (e) {
         if (!(e instanceof RailError)) throw e;
-        await log(protocols, e.message);
-        return pass(e.message);
+        await log(protocols, e.said);
+        return pass(e.said);
       }
     }
     if (railRecord.kind === 'card') return this.onCardChallenge(req, mppCard, protocols, log, railRecord);
@@ -269,11 +300,8 @@ export class PaymentService {
     let quote: LightningQuote | PreflightFailure;
     try {
       if (!protocols.includes('l402') && mppLightning.length === 0) {
-        quote = {
-          ok: false,
-          code: 'bad_invoice',
-          reason: 'this app takes no Lightning payment; link a card to pay it',
-        };
+        await log(protocols, said('refusedNoLightning'));
+        return pass(said('refusedNoLightning'));
       } else if (protocols.includes('l402')) {
         quote = preflightL402(
           readL402Challenge(detected.flatMap((d) => (d.challenge ? [d.challenge] : []))),
@@ -284,11 +312,11 @@ export class PaymentService {
       }
     } catch (e) {
       if (!(e instanceof L402ChallengeError) && !(e instanceof MppChallengeError)) throw e;
-      await log(protocols, e.message);
-      return pass(e.message);
+      await log(protocols, e.message, said('refusedChallenge', e.message));
+      return pass(said('refusedChallenge', e.message));
     }
     if (!quote.ok) {
-      await log(protocols, quote.reason);
+      await log(protocols, quote.reason, said(PREFLIGHT_SAID[quote.code]));
       return pass(quote.reason);
     }
     try {
@@ -309,7 +337,7 @@ export class PaymentService {
       if (terms) quote = { ...quote, terms };
     } catch (e) {
       if (!(e instanceof ReviewTermsError)) throw e;
-      await log(protocols, e.message);
+      await log(protocols, e.message, said('refusedReviewTerms'));
       return pass(e.message);
     }
     return this.runOnce(`ln:${quote.paymentHash}`, req, quote, railRecord, log(protocols));
@@ -335,7 +363,10 @@ export class PaymentService {
     const logId = await logged;
     const verdict = await flow;
     if (verdict.action === 'pass' && verdict.refusedBeforeLedger) {
-      await this.deps.db.challenges.update(logId, { error: verdict.reason });
+      await this.deps.db.challenges.update(logId, {
+        error: verdict.reason,
+        ...(verdict.said ? { errorSaid: verdict.said } : {}),
+      });
     }
     return verdict;
   }
@@ -357,10 +388,8 @@ export class PaymentService {
       rulesLookup,
       getSetting(db, 'paused', false),
     ]);
-    if (paused) return pass('payments are paused: resume them in the Paybound popup', true);
-    if (!rate) {
-      return pass('no exchange rate is available to check this charge against your budgets', true);
-    }
+    if (paused) return pass(said('refusedPaused'), true);
+    if (!rate) return pass(said('refusedNoRate'), true);
     const now = this.now();
     const site = siteOf(req.origin) ?? req.origin;
     const topSite = req.topOrigin !== undefined ? siteOf(req.topOrigin) : undefined;
@@ -427,7 +456,12 @@ export class PaymentService {
     }
     if (reserved.kind === 'known') return this.verdictFor(reserved.payment);
     if (reserved.kind === 'refused') return pass(reserved.reason, true);
-    if (reserved.kind === 'denied') return pass(reserved.decision.reasons.join('; '), true);
+    if (reserved.kind === 'denied') {
+      const [first] = reserved.decision.said;
+      return first && reserved.decision.said.length === 1
+        ? pass(first, true)
+        : pass(reserved.decision.reasons.join('; '), true);
+    }
     const payment = reserved.payment;
 
     if (payment.approval === 'auto') {
@@ -456,7 +490,7 @@ export class PaymentService {
     if (decision === 'denied') {
       await this.release(payment.id);
       const after = await db.payments.get(payment.id);
-      return pass(after?.failure?.reason ?? 'you denied the payment');
+      return pass(after?.failure?.said ?? said('failureDenied'));
     }
     return this.pay(payment.id);
   }
@@ -513,7 +547,7 @@ export class PaymentService {
       Promise.resolve().then(() => this.onChallenge(request)),
     );
     await this.deps.approvals.withdraw(paymentId);
-    await this.fail(paymentId, 'switched', 'you chose another wallet');
+    await this.fail(paymentId, 'switched', said('failureSwitched'));
     return true;
   }
 
@@ -532,9 +566,9 @@ export class PaymentService {
       return p ? this.verdictFor(p) : pass('unknown payment');
     }
     if (this.now() / 1000 >= payment.invoiceExpiresAt)
-      return this.fail(paymentId, 'expired', 'the invoice expired before it could be paid');
+      return this.fail(paymentId, 'expired', said('failureInvoiceExpired'));
     const railRecord = await db.rails.get(payment.railId);
-    if (!railRecord) return this.fail(paymentId, 'no_rail', 'the wallet was unlinked');
+    if (!railRecord) return this.fail(paymentId, 'no_rail', said('failureNoRail'));
 
     if (railRecord.kind === 'card') return this.payByCard(payment, railRecord);
     if (railRecord.kind === 'webln') {
@@ -552,12 +586,14 @@ export class PaymentService {
     } catch (e) {
       if (!(e instanceof RailError)) throw e;
       if (e.code === 'timeout') {
-        await this.setState(paymentId, 'unknown', { failure: { code: 'timeout', reason: e.message } });
+        await this.setState(paymentId, 'unknown', {
+          failure: { code: 'timeout', reason: e.message, said: e.said },
+        });
         return pass(
           'the wallet did not confirm in time; Paybound will check with it before anything else happens',
         );
       }
-      return this.fail(paymentId, e.code, e.message);
+      return this.fail(paymentId, e.code, e.said);
     }
     return this.settlePaid(payment, preimage);
   }
@@ -584,10 +620,14 @@ export class PaymentService {
       // invoice can no longer be paid, the amount stays reserved (then `expire` settles it).
       const until = new Date(p.invoiceExpiresAt * 1000).toISOString();
       await this.setState(p.id, 'unknown', {
-        failure: {
-          code: 'page_wallet_unconfirmed',
-          reason: `the page said its wallet did not pay (${cleanMerchantText(input.error ?? 'no reason given', 200).text}); Paybound cannot check a wallet inside a web page, so the amount stays reserved until the invoice expires at ${until}`,
-        },
+        failure: failure(
+          'page_wallet_unconfirmed',
+          said(
+            'failurePageWalletUnconfirmed',
+            cleanMerchantText(input.error ?? 'no reason given', 200).text,
+            until,
+          ),
+        ),
       });
       await this.deps.wakeAt?.(p.id, p.invoiceExpiresAt * 1000).catch(() => {});
       return pass('the page wallet did not pay; the amount stays reserved until the invoice expires');
@@ -658,7 +698,7 @@ export class PaymentService {
   ): Promise<ChallengeVerdict> {
     const mpp = payment.mpp;
     if (!mpp?.request.recipient || payment.amountMinor === undefined) {
-      return this.fail(payment.id, 'bad_challenge', 'the card charge is incomplete');
+      return this.fail(payment.id, 'bad_challenge', said('failureCardIncomplete'));
     }
     let receipt: string;
     let paymentIntent: string;
@@ -677,10 +717,10 @@ export class PaymentService {
       if (!(e instanceof RailError)) throw e;
       if (e.code === 'timeout' || e.code === 'unreachable') {
         // The authorization may exist: asking again with the same challenge id is safe (idempotent).
-        await this.setState(payment.id, 'unknown', { failure: { code: e.code, reason: e.message } });
+        await this.setState(payment.id, 'unknown', { failure: failure(e.code, e.said) });
         return pass('the card service did not confirm in time; Paybound will ask it again');
       }
-      return this.fail(payment.id, e.code, e.message);
+      return this.fail(payment.id, e.code, e.said);
     }
     await this.setState(payment.id, 'paid', { receipt, paymentIntent, paidAt: this.now() });
     return {
@@ -695,10 +735,7 @@ export class PaymentService {
     if (!verifyPreimage(preimage, payment.paymentHash)) {
       await this.setState(payment.id, 'proof_failed', {
         preimage,
-        failure: {
-          code: 'bad_preimage',
-          reason: 'the wallet returned a proof that does not match the invoice',
-        },
+        failure: failure('bad_preimage', said('failureBadProof')),
       });
       const flagged = await this.deps.db.payments.get(payment.id);
       if (flagged)
@@ -755,7 +792,7 @@ export class PaymentService {
         const found = await (await this.deps.railFor(railRecord)).lookup(p.paymentHash);
         if (found.status === 'paid') await this.settlePaid(p, found.preimage);
         else if (found.status === 'failed' || found.status === 'not_found') {
-          await this.fail(p.id, 'not_paid', 'the wallet reports the payment did not happen');
+          await this.fail(p.id, 'not_paid', said('failureNotPaid'));
         } else if (p.state === 'paying') await this.setState(p.id, 'unknown');
       } catch (e) {
         if (!(e instanceof RailError)) throw e;
@@ -787,10 +824,10 @@ export class PaymentService {
       nowS >= p.invoiceExpiresAt
     ) {
       await this.setState(p.id, 'failed', {
-        failure: {
-          code: 'page_wallet_unconfirmed',
-          reason: `${p.failure.reason}; the invoice has expired, so the reservation was released — check your wallet's history if in doubt`,
-        },
+        failure: failure(
+          'page_wallet_unconfirmed',
+          said('failurePageWalletExpired', p.failure.said?.args?.[0] ?? p.failure.reason),
+        ),
       });
     }
   }
@@ -806,7 +843,7 @@ export class PaymentService {
     await this.fail(
       p.id,
       expired ? 'expired' : 'denied',
-      expired ? 'the offer expired before approval' : 'you denied the payment',
+      said(expired ? 'failureOfferExpired' : 'failureDenied'),
     );
   }
 
@@ -844,8 +881,8 @@ export class PaymentService {
     return pass(p.failure?.reason ?? `this payment request is ${p.state}`);
   }
 
-  private async fail(id: string, code: string, reason: string): Promise<ChallengeVerdict> {
-    await this.setState(id, 'failed', { failure: { code, reason } });
+  private async fail(id: string, code: string, reason: Said): Promise<ChallengeVerdict> {
+    await this.setState(id, 'failed', { failure: failure(code, reason) });
     return pass(reason);
   }
 

@@ -6,6 +6,7 @@
  * nothing can be sealed, and the settings page says so plainly.
  */
 import { base64 } from '@scure/base';
+import { said } from '../../core/text/said';
 import { getSetting, setSetting } from '../../db/queries';
 import type { PayboundDb, RailRecord } from '../../db/schema';
 import { RailError } from './rails/types';
@@ -165,7 +166,7 @@ export class Vault {
     const status = await this.status();
     if (status === 'none') return r;
     const raw = await this.key();
-    if (!raw) throw new RailError('locked', 'Paybound is locked: unlock it to link a wallet');
+    if (!raw) throw new RailError('locked', said('lockedToLink'));
     const { secret, open } = split(r);
     return secret === undefined ? open : { ...open, sealed: await seal(raw, secret) };
   }
@@ -174,7 +175,7 @@ export class Vault {
   async open<T extends RailRecord>(r: T): Promise<T> {
     if (!r.sealed) return r;
     const raw = await this.key();
-    if (!raw) throw new RailError('locked', 'Paybound is locked: unlock it in the toolbar popup to pay');
+    if (!raw) throw new RailError('locked', said('lockedToPay'));
     return join({ ...r, sealed: undefined }, await unseal(raw, r.sealed)) as T;
   }
 }

@@ -63,6 +63,7 @@ export function quoteView(
     railId: p.railId,
     rails,
     reasons: p.reasons,
+    ...(p.reasonsSaid ? { reasonsSaid: p.reasonsSaid } : {}),
     budgets: p.budgetEffects.map((b) => ({
       label: b.label,
       limitMinor: b.limitMinor.toString(),

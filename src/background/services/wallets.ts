@@ -4,8 +4,10 @@
  */
 import type * as v from 'valibot';
 import type { AddRailInput } from '../../core/config/rails';
+import { english, type Said, said } from '../../core/text/said';
 import type { PayboundDb, RailRecord } from '../../db/schema';
 import { railFor } from './rails/index';
+import { RailError } from './rails/types';
 import type { Vault } from './vault';
 
 export class LinkError extends Error {}
@@ -44,15 +46,21 @@ export async function testRail(
   db: PayboundDb,
   vault: Vault,
   railId: string,
-): Promise<{ ok: true; balanceMsat: string } | { ok: false; reason: string }> {
+): Promise<{ ok: true; balanceMsat: string } | { ok: false; reason: string; said: Said }> {
+  const no = (s: Said) => ({ ok: false as const, reason: english(s), said: s });
   const record = await db.rails.get(railId);
-  if (!record) return { ok: false, reason: 'no such wallet' };
-  if (record.kind === 'webln')
-    return { ok: false, reason: "a page's WebLN wallet can only be reached from that page" };
-  if (record.kind === 'card') return { ok: false, reason: 'a card has no balance to show' };
+  if (!record) return no(said('errorNoSuchWallet'));
+  if (record.kind === 'webln') return no(said('walletPageOnly'));
+  if (record.kind === 'card') return no(said('walletCardNoBalance'));
   try {
     return { ok: true, balanceMsat: (await railFor(await vault.open(record)).balance()).toString() };
   } catch (e) {
-    return { ok: false, reason: e instanceof Error ? e.message : 'the wallet did not answer' };
+    return no(
+      e instanceof RailError
+        ? e.said
+        : e instanceof Error
+          ? said('walletRefused', e.message)
+          : said('walletTimeout'),
+    );
   }
 }

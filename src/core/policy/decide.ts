@@ -3,6 +3,7 @@
  * clock. A charge counts against every budget it falls under; the strictest outcome wins; the
  * decision carries its reasons, shown in the quote window.
  */
+import { english, type Said, said } from '../text/said';
 import { periodKey } from './periods';
 import { autoTotalKeys, type Budget, type Rules, totalKey } from './rules';
 
@@ -40,7 +41,10 @@ export interface BudgetEffect {
 
 export interface Decision {
   tier: Tier;
+  /** In English, for the record. */
   reasons: string[];
+  /** The same reasons as message keys, for the pages to say in the user's language. */
+  said: Said[];
   budgets: BudgetEffect[];
   /** An automatic payment also counts into today's automatic totals (all sites, this site). */
   autoKeys?: string[];
@@ -68,24 +72,21 @@ export function appliesTo(b: Budget, site: string): boolean {
 }
 
 export function decide({ charge, rules, totals, recentAutoCount, consent, nowMs }: PolicyInput): Decision {
-  const reasons: string[] = [];
+  const reasons: Said[] = [];
   let tier: Tier = 'auto';
-  const raise = (to: Tier, why: string) => {
+  const raise = (to: Tier, why: Said) => {
     if (ORDER[to] > ORDER[tier]) tier = to;
     reasons.push(why);
   };
+  const deny = (why: Said): Decision => ({ tier: 'deny', reasons: [english(why)], said: [why], budgets: [] });
 
-  if (charge.amountMinor <= 0n)
-    return { tier: 'deny', reasons: ['the amount is not a positive charge'], budgets: [] };
-  if (charge.amountMinor > ABSURD_MINOR)
-    return { tier: 'deny', reasons: ['the amount is implausibly large'], budgets: [] };
+  if (charge.amountMinor <= 0n) return deny(said('reasonNotPositive'));
+  if (charge.amountMinor > ABSURD_MINOR) return deny(said('reasonAbsurd'));
 
   const site = rules.sites.find((s) => s.site === charge.site);
-  if (site?.mode === 'block')
-    return { tier: 'deny', reasons: ['you blocked payments to this site'], budgets: [] };
+  if (site?.mode === 'block') return deny(said('reasonBlocked'));
 
-  if (charge.amountMinor > rules.confirmMaxMinor)
-    raise('strong', 'a large charge: above your confirmation limit');
+  if (charge.amountMinor > rules.confirmMaxMinor) raise('strong', said('reasonLarge'));
   // Nothing is paid without a click unless the user let this site pay automatically, knows the
   // payee, and the charge fits the site's and the day's automatic limits.
   const autoLimit = site?.autoLimitMinor ?? rules.autoMaxMinor;
@@ -94,20 +95,17 @@ export function decide({ charge, rules, totals, recentAutoCount, consent, nowMs 
   const keys = autoTotalKeys(charge.site, day);
   const autoToday = totals.get(keys.all) ?? 0n;
   const siteAutoToday = totals.get(keys.site) ?? 0n;
-  if (!consent.siteKnown) raise('confirm', 'the first payment to this site');
-  else if (!consent.payeeKnown) raise('confirm', 'a new payee for this site');
+  if (!consent.siteKnown) raise('confirm', said('reasonFirstPayment'));
+  else if (!consent.payeeKnown) raise('confirm', said('reasonNewPayee'));
   // The automatic tier's own limits matter only to a charge that could still pay without a click.
   if (tier === 'auto') {
-    if (site?.mode === 'ask') raise('confirm', 'you asked to approve every payment to this site');
-    else if (site?.mode !== 'trusted') raise('confirm', 'you have not let this site pay automatically');
-    else if (charge.amountMinor > autoLimit)
-      raise('confirm', 'above the automatic-payment limit for this site');
-    else if (siteAutoToday + charge.amountMinor > dayLimit)
-      raise('confirm', "above this site's automatic payments for today");
-    if (autoToday + charge.amountMinor > rules.autoDayCapMinor)
-      raise('confirm', 'above your daily cap on automatic payments');
+    if (site?.mode === 'ask') raise('confirm', said('reasonAskEvery'));
+    else if (site?.mode !== 'trusted') raise('confirm', said('reasonNotTrusted'));
+    else if (charge.amountMinor > autoLimit) raise('confirm', said('reasonAboveAuto'));
+    else if (siteAutoToday + charge.amountMinor > dayLimit) raise('confirm', said('reasonAboveSiteDay'));
+    if (autoToday + charge.amountMinor > rules.autoDayCapMinor) raise('confirm', said('reasonAboveDayCap'));
     if (recentAutoCount >= rules.runaway.maxAuto)
-      raise('confirm', `this site was paid automatically ${recentAutoCount} times recently`);
+      raise('confirm', said('reasonRunaway', String(recentAutoCount)));
   }
 
   const budgets: BudgetEffect[] = [];
@@ -126,8 +124,14 @@ export function decide({ charge, rules, totals, recentAutoCount, consent, nowMs 
       afterMinor,
       overMinor,
     });
-    if (overMinor > 0n) raise('overage', `this would exceed "${b.label}"`);
+    if (overMinor > 0n) raise('overage', said('reasonExceeds', b.label));
   }
-  if (reasons.length === 0) reasons.push('small and within every budget');
-  return { tier, reasons, budgets, ...(tier === 'auto' ? { autoKeys: [keys.all, keys.site] } : {}) };
+  if (reasons.length === 0) reasons.push(said('reasonWithin'));
+  return {
+    tier,
+    reasons: reasons.map(english),
+    said: reasons,
+    budgets,
+    ...(tier === 'auto' ? { autoKeys: [keys.all, keys.site] } : {}),
+  };
 }

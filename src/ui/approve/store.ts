@@ -3,7 +3,7 @@ import browser from 'webextension-polyfill';
 import { create } from 'zustand';
 import { send } from '../../messages/client';
 import type { Broadcast, MessageInput, QuoteView } from '../../messages/map';
-import { t } from '../shared/i18n';
+import { errorText, t } from '../shared/i18n';
 
 type DecideExtra = Pick<MessageInput<'approval.decide'>, 'password' | 'exceed' | 'allowAuto'>;
 
@@ -25,7 +25,7 @@ interface ApproveState {
 
 const tabId = Number(new URLSearchParams(location.search).get('tab') ?? '-1');
 
-const message = (e: unknown): string => (e instanceof Error ? e.message : String(e));
+const message = (e: unknown): string => errorText(e);
 
 export const useApproveStore = create<ApproveState>((set, get) => ({
   tabId,

@@ -2,7 +2,7 @@
 import { type FormEvent, useEffect, useState } from 'react';
 import { send } from '../../messages/client';
 import type { GeneralSettings } from '../../messages/map';
-import { t } from '../shared/i18n';
+import { errorText, t } from '../shared/i18n';
 import { Field } from './Field';
 
 export function General({ onSaved }: { onSaved(): void }) {
@@ -26,7 +26,7 @@ export function General({ onSaved }: { onSaved(): void }) {
       setMessage({ ok: true, text: t('generalSaved') });
       onSaved();
     } catch (err) {
-      setMessage({ ok: false, text: err instanceof Error ? err.message : String(err) });
+      setMessage({ ok: false, text: errorText(err) });
     }
   };
   return (

@@ -5,7 +5,7 @@ import { formatMinor } from '../../core/money/rates';
 import { send } from '../../messages/client';
 import type { PaymentView } from '../../messages/map';
 import { hostOf, stateLabel } from '../shared/format';
-import { t } from '../shared/i18n';
+import { errorText, t } from '../shared/i18n';
 import { PaymentsTable } from '../shared/PaymentsTable';
 import { ReviewActions } from '../shared/ReviewActions';
 
@@ -166,7 +166,7 @@ export function History({
       );
       await reload();
     } catch (err) {
-      setMessage(err instanceof Error ? err.message : String(err));
+      setMessage(errorText(err));
     }
   };
   return (

@@ -7,7 +7,7 @@ import { create } from 'zustand';
 import { formatMinor, minorToInput, parseMoneyInput } from '../../core/money/rates';
 import type { RulesWire } from '../../core/policy/rules';
 import { send } from '../../messages/client';
-import { t } from '../shared/i18n';
+import { errorText, t } from '../shared/i18n';
 import { Field, inSentence } from './Field';
 
 type Budget = RulesWire['budgets'][number];
@@ -186,7 +186,7 @@ function useRulesForm(currency: string, onSaved: () => void) {
       setMessage({ ok: true, text: t('rulesSaved') });
       onSaved();
     } catch (err) {
-      setMessage({ ok: false, text: err instanceof Error ? err.message : String(err) });
+      setMessage({ ok: false, text: errorText(err) });
     }
   };
   return { ready: Boolean(base && draft), draft, update, submit, message };

@@ -2,7 +2,7 @@
 import { type FormEvent, useEffect, useState } from 'react';
 import { renderSVG } from 'uqr';
 import { send } from '../../messages/client';
-import { t } from '../shared/i18n';
+import { errorText, t } from '../shared/i18n';
 import { Field } from './Field';
 
 export function PasswordForm({ onSaved }: { onSaved?(): void }) {
@@ -23,7 +23,7 @@ export function PasswordForm({ onSaved }: { onSaved?(): void }) {
       setPassword('');
       setCurrent('');
     } catch (err) {
-      setMessage(err instanceof Error ? err.message : String(err));
+      setMessage(errorText(err));
     }
   };
   return (
@@ -77,7 +77,7 @@ export function TotpForm() {
       setSetup(undefined);
       setMessage(t('securityTotpTurnedOn'));
     } catch (err) {
-      setMessage(err instanceof Error ? err.message : String(err));
+      setMessage(errorText(err));
     }
   };
   // The secret stays in its own element inside the translated sentence. The marker is U+0001:
@@ -140,7 +140,7 @@ export function ManualRate({ currency }: { currency: string }) {
       await send('rates.setManual', { rate: rate.trim(), validForHours: Number(hours) });
       setMessage(t('securityManualRateSaved', hours));
     } catch (err) {
-      setMessage(err instanceof Error ? err.message : String(err));
+      setMessage(errorText(err));
     }
   };
   return (

@@ -4,7 +4,7 @@ import { formatMsatAsSats, parseMoneyInput } from '../../core/money/rates';
 import { send } from '../../messages/client';
 import type { StatusView } from '../../messages/map';
 import { railKindLabel } from '../shared/format';
-import { type MessageKey, t } from '../shared/i18n';
+import { errorText, type MessageKey, say, t } from '../shared/i18n';
 import { Field } from './Field';
 
 type Kind = 'lnbits' | 'nwc' | 'webln';
@@ -36,7 +36,7 @@ function CardLimitsForm({ railId, currency }: { railId: string; currency: string
           : t('walletsCardLimitsSaved'),
       );
     } catch (err) {
-      setSaid(err instanceof Error ? err.message : String(err));
+      setSaid(errorText(err));
     }
   };
   return (
@@ -80,7 +80,7 @@ export function Wallets({ status, reload }: { status: StatusView; reload(): Prom
     const r = await send('rails.test', { railId });
     setTests({
       ...tests,
-      [railId]: r.ok ? t('walletsBalance', formatMsatAsSats(BigInt(r.balanceMsat))) : r.reason,
+      [railId]: r.ok ? t('walletsBalance', formatMsatAsSats(BigInt(r.balanceMsat))) : say(r.said, r.reason),
     });
   };
   const [cardMessage, setCardMessage] = useState<string>();
@@ -97,7 +97,7 @@ export function Wallets({ status, reload }: { status: StatusView; reload(): Prom
           return;
         }
         if (r.status === 'failed' || r.status === 'none') {
-          setCardMessage(r.status === 'failed' ? r.reason : undefined);
+          setCardMessage(r.status === 'failed' ? say(r.said, r.reason) : undefined);
           return;
         }
         // Say what the link waits for: the card page to open, or the card to be saved on it.
@@ -105,7 +105,7 @@ export function Wallets({ status, reload }: { status: StatusView; reload(): Prom
         await new Promise((resolve) => setTimeout(resolve, 2000));
       }
     } catch (err) {
-      setCardMessage(err instanceof Error ? err.message : String(err));
+      setCardMessage(errorText(err));
     }
   };
   const add = async (e: FormEvent) => {
@@ -126,7 +126,7 @@ export function Wallets({ status, reload }: { status: StatusView; reload(): Prom
       setMessage(undefined);
       setForm({ label: '', url: '', adminKey: '', uri: '', network: form.network });
     } catch (err) {
-      setMessage(err instanceof Error ? err.message : String(err));
+      setMessage(errorText(err));
     }
   };
   return (

@@ -3,7 +3,7 @@ import browser from 'webextension-polyfill';
 import { send } from '../../messages/client';
 import { BudgetBars } from '../shared/BudgetBars';
 import { hostOf, paymentAmount, relativeTime } from '../shared/format';
-import { t } from '../shared/i18n';
+import { errorText, t } from '../shared/i18n';
 import { mount } from '../shared/mount';
 import { PaymentsTable } from '../shared/PaymentsTable';
 import { ReviewActions } from '../shared/ReviewActions';
@@ -19,7 +19,7 @@ function Unlock({ onDone }: { onDone(): void }) {
       await send('vault.unlock', { password });
       onDone();
     } catch (err) {
-      setError(err instanceof Error ? err.message : String(err));
+      setError(errorText(err));
     }
   };
   return (

@@ -2,7 +2,7 @@ import type { ReactNode } from 'react';
 import { formatMinor, formatMsatAsSats } from '../../core/money/rates';
 import type { PaymentView } from '../../messages/map';
 import { dateTime, hostOf, moneyInNote, relativeTime, shortDateTime, stateLabel, stateTone } from './format';
-import { t } from './i18n';
+import { say, t } from './i18n';
 
 /** Under review until when; what the app settled and what came back. The popup keeps the first two. */
 function ReviewLine({ p, compact }: { p: PaymentView; compact: boolean }) {
@@ -102,7 +102,7 @@ export function PaymentsTable({
               <td title={p.failure?.reason}>
                 <StateBadge state={p.state} />
                 {!compact && p.failure && p.state !== 'paid' ? (
-                  <div className="muted small">{p.failure.reason}</div>
+                  <div className="muted small">{say(p.failure.said, p.failure.reason)}</div>
                 ) : null}
                 <ReviewLine p={p} compact={compact} />
               </td>

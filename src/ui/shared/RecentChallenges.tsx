@@ -1,8 +1,8 @@
 import type { ChallengeRecordView } from '../../messages/map';
 import { dateTime, hostOf, protocolsLabel } from './format';
-import { t } from './i18n';
+import { say, t } from './i18n';
 
-/** The worker's refusal reasons are its own sentences; an accepted challenge reads "Payment requested". */
+/** Refusals read in the user's language (older rows in the worker's English); an accepted challenge reads "Payment requested". */
 export function RecentChallenges({ rows }: { rows: ChallengeRecordView[] }) {
   if (rows.length === 0) return <p className="muted">{t('noChallengesYet')}</p>;
   return (
@@ -22,7 +22,7 @@ export function RecentChallenges({ rows }: { rows: ChallengeRecordView[] }) {
             <td title={r.url}>{hostOf(r.origin)}</td>
             <td>{protocolsLabel(r.protocols)}</td>
             <td className={r.error ? 'error' : undefined}>
-              {r.error ? t('challengeRefused', r.error) : t('challengeSeen')}
+              {r.error ? t('challengeRefused', say(r.errorSaid, r.error)) : t('challengeSeen')}
             </td>
           </tr>
         ))}

@@ -7,7 +7,7 @@ import { type FormEvent, useState } from 'react';
 import { parseMoneyInput } from '../../core/money/rates';
 import { send } from '../../messages/client';
 import type { PaymentView } from '../../messages/map';
-import { t } from './i18n';
+import { errorText, t } from './i18n';
 
 type Mode = 'reject' | 'refund';
 
@@ -48,7 +48,7 @@ function RefundForm({
       });
       await onDone(d.timeline.at(-1)?.note);
     } catch (err) {
-      setError(err instanceof Error ? err.message : String(err));
+      setError(errorText(err));
     } finally {
       setBusy(false);
     }
@@ -104,7 +104,7 @@ export function ReviewActions({
       const p = await send('payment.accept', { paymentId: payment.id });
       await onChanged(p.settlementNote);
     } catch (err) {
-      setError(err instanceof Error ? err.message : String(err));
+      setError(errorText(err));
     } finally {
       setBusy(false);
     }

@@ -2,6 +2,7 @@
 import { create } from 'zustand';
 import { send } from '../../messages/client';
 import type { BudgetSpendView, ChallengeRecordView, PaymentView, StatusView } from '../../messages/map';
+import { errorText } from './i18n';
 
 interface StatusState {
   status?: StatusView;
@@ -27,7 +28,7 @@ export const useStatusStore = create<StatusState>((set, get) => ({
       ]);
       set({ status, recent, payments, spend, error: undefined });
     } catch (e) {
-      set({ error: e instanceof Error ? e.message : String(e) });
+      set({ error: errorText(e) });
     }
   },
   async setPaused(paused) {

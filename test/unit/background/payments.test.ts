@@ -7,6 +7,7 @@ import { type LightningRail, RailError } from '../../../src/background/services/
 import type { RateService } from '../../../src/background/services/rates';
 import { type RuleApi, TokenService } from '../../../src/background/services/tokens';
 import { defaultRules, type Rules } from '../../../src/core/policy/rules';
+import { said } from '../../../src/core/text/said';
 import { PayboundDb, type RailRecord } from '../../../src/db/schema';
 import { l402Header, macaroonFor } from '../../fixtures/l402';
 
@@ -177,7 +178,7 @@ describe('PaymentService', () => {
 
   it('keeps a timed-out payment as unknown and settles it from the wallet later', async () => {
     const { inv, headers } = env.challenge();
-    env.pay.mockRejectedValueOnce(new RailError('timeout', 'no answer'));
+    env.pay.mockRejectedValueOnce(new RailError('timeout', said('walletTimeout')));
     expect(await env.present(headers)).toMatchObject({ action: 'pass' });
     expect((await env.db.payments.toArray())[0]?.state).toBe('unknown');
     // The wallet did pay after all.
@@ -234,7 +235,7 @@ describe('PaymentService', () => {
       origin: 'https://app.example',
       via: 'fetch',
     });
-    expect(verdict).toEqual({ action: 'pass', reason: 'no wallet linked' });
+    expect(verdict).toEqual({ action: 'pass', reason: 'no wallet linked', said: { key: 'refusedNoWallet' } });
     expect(env.approvals.request).not.toHaveBeenCalled();
   });
 

@@ -2,6 +2,7 @@ import { describe, expect, it, vi } from 'vitest';
 import type { Runtime } from 'webextension-polyfill';
 import { createRouter, HandlerError, type Handlers } from '../../../src/background/router';
 import { defaultRules, rulesToWire } from '../../../src/core/policy/rules';
+import { said } from '../../../src/core/text/said';
 
 const self = { id: 'ext-id', origin: 'chrome-extension://ext-id' };
 const extensionPage: Runtime.MessageSender = {
@@ -183,16 +184,18 @@ describe('message router', () => {
 
   it('turns a handler failure into an error reply, keeping HandlerError codes', async () => {
     const { handlers, route } = setup();
-    handlers['status.get'].mockRejectedValueOnce(new HandlerError('bad_challenge', 'nope'));
+    handlers['status.get'].mockRejectedValueOnce(
+      new HandlerError('bad_challenge', said('errorNoSuchPayment')),
+    );
     expect(await route({ type: 'status.get', payload: {} }, extensionPage)).toEqual({
       ok: false,
-      error: { code: 'bad_challenge', message: 'nope' },
+      error: { code: 'bad_challenge', message: 'no such payment', said: { key: 'errorNoSuchPayment' } },
     });
     handlers['status.get'].mockRejectedValueOnce(new Error('secret detail'));
     vi.spyOn(console, 'error').mockImplementationOnce(() => {});
     expect(await route({ type: 'status.get', payload: {} }, extensionPage)).toEqual({
       ok: false,
-      error: { code: 'internal', message: 'internal error' },
+      error: { code: 'internal', message: 'internal error', said: { key: 'errorInternal' } },
     });
   });
 });

@@ -118,7 +118,11 @@ describe('ledger reservations', () => {
     const rows = await db.payments.orderBy('createdAt').toArray();
     expect(rows).toHaveLength(POLICY_DENIALS_KEPT);
     expect(rows[0]?.createdAt).toBe(NOW + 20);
-    expect(rows.at(-1)?.failure).toEqual({ code: 'policy', reason: 'you blocked payments to this site' });
+    expect(rows.at(-1)?.failure).toEqual({
+      code: 'policy',
+      reason: 'you blocked payments to this site',
+      said: { key: 'reasonBlocked' },
+    });
     await db.delete();
   }, 60_000);
 

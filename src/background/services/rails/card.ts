@@ -4,6 +4,7 @@
  * receipt the app verifies; a replayed challenge id gets the same authorization, never a second.
  */
 import { base64urlnopad } from '@scure/base';
+import { type Said, said } from '../../../core/text/said';
 import type { RailRecord } from '../../../db/schema';
 import { RailError } from './types';
 
@@ -37,8 +38,8 @@ async function call(
     });
   } catch (e) {
     if (e instanceof DOMException && e.name === 'TimeoutError')
-      throw new RailError('timeout', 'the card service did not answer in time');
-    throw new RailError('unreachable', 'the card service could not be reached');
+      throw new RailError('timeout', said('cardTimeout'));
+    throw new RailError('unreachable', said('cardUnreachable'));
   }
   return {
     status: res.status,
@@ -72,22 +73,21 @@ export async function authorizeCard(
     return { receipt: body.receipt, paymentIntent: typeof payment?.id === 'string' ? payment.id : '' };
   }
   const code = body.error?.code ?? `http_${status}`;
-  const why = body.error?.message ?? `the card service answered ${status}`;
   if (code === 'card_declined') {
     const decline = body.error?.decline_code;
     throw new RailError(
       decline === 'insufficient_funds' ? 'insufficient_balance' : 'wallet_error',
-      `the card was declined${decline ? ` (${decline.replace(/_/g, ' ')})` : ''}`,
+      decline ? said('cardDeclinedWhy', decline.replace(/_/g, ' ')) : said('cardDeclined'),
     );
   }
-  if (status === 401)
-    throw new RailError('wallet_error', 'the card is no longer linked: link it again in settings');
-  if (code === 'above_device_limit')
-    throw new RailError(
-      'wallet_error',
-      "above this card's own limit at the card service (Wallets in settings)",
-    );
-  throw new RailError('wallet_error', why);
+  if (status === 401) throw new RailError('wallet_error', said('cardUnlinked'));
+  if (code === 'above_device_limit') throw new RailError('wallet_error', said('cardAboveLimit'));
+  throw new RailError('wallet_error', cardAnswer(body.error?.message, status));
+}
+
+/** The card service's own words when it gave some (its API speaks English), else its status. */
+function cardAnswer(message: string | undefined, status: number): Said {
+  return message ? said('cardSaid', message) : said('cardAnswered', String(status));
 }
 
 /**
@@ -157,8 +157,7 @@ export async function setCardLimits(
       perDayMinor: num(limits.perDayMinor),
     }),
   });
-  if (status !== 200)
-    throw new RailError('wallet_error', body.error?.message ?? `the card service answered ${status}`);
+  if (status !== 200) throw new RailError('wallet_error', cardAnswer(body.error?.message, status));
   const got = body.limits as Record<string, unknown> | undefined;
   const pending = got?.pending as Record<string, unknown> | null | undefined;
   return {
@@ -208,10 +207,7 @@ export async function refundCard(
     }),
   });
   if (refund.status === 200 || refund.status === 201) return 'refunded';
-  throw new RailError(
-    'wallet_error',
-    refund.body.error?.message ?? `the card service answered ${refund.status}`,
-  );
+  throw new RailError('wallet_error', cardAnswer(refund.body.error?.message, refund.status));
 }
 
 /** The card service's view of one payment (amounts in minor units). */
@@ -248,7 +244,7 @@ function paymentState(body: Record<string, unknown>): CardPaymentState {
 }
 
 function serviceError(status: number, body: ServiceError): RailError {
-  return new RailError('wallet_error', body.error?.message ?? `the card service answered ${status}`);
+  return new RailError('wallet_error', cardAnswer(body.error?.message, status));
 }
 
 export async function cardPayment(record: CardRecord, paymentIntent: string): Promise<CardPaymentState> {

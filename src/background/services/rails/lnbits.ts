@@ -5,6 +5,7 @@
  * timeout to be reconciled.
  */
 import type { SendPaymentResponse } from '@webbtc/webln-types';
+import { said } from '../../../core/text/said';
 import type { RailRecord } from '../../../db/schema';
 import { type LightningRail, type PaymentLookup, RailError, REFUND_INVOICE_EXPIRY_SECONDS } from './types';
 
@@ -48,9 +49,9 @@ export class LnbitsRail implements LightningRail {
       });
     } catch (e) {
       if (e instanceof DOMException && e.name === 'TimeoutError') {
-        throw new RailError('timeout', 'the wallet did not answer in time');
+        throw new RailError('timeout', said('walletTimeout'));
       }
-      throw new RailError('unreachable', 'the wallet could not be reached');
+      throw new RailError('unreachable', said('walletUnreachable'));
     }
     const body = (await res.json().catch(() => ({}))) as LnbitsPayment;
     return { status: res.status, body };
@@ -69,17 +70,15 @@ export class LnbitsRail implements LightningRail {
         const found = await this.lookup(body.payment_hash);
         if (found.status === 'paid') return { preimage: found.preimage };
       }
-      throw new RailError('timeout', 'the wallet accepted the payment but gave no proof yet');
+      throw new RailError('timeout', said('walletNoProofYet'));
     }
     const detail = typeof body.detail === 'string' ? body.detail : `HTTP ${status}`;
     if (status === 401 || status === 403 || status === 404)
-      throw new RailError('wallet_error', `wallet refused the key: ${detail}`);
-    if (/insufficient/i.test(detail))
-      throw new RailError('insufficient_balance', 'not enough funds in the wallet');
-    if (/no route|route/i.test(detail))
-      throw new RailError('route_failure', `the wallet found no route: ${detail}`);
-    if (/timeout|timed out/i.test(detail)) throw new RailError('timeout', `the wallet timed out: ${detail}`);
-    throw new RailError('wallet_error', `the wallet refused: ${detail}`);
+      throw new RailError('wallet_error', said('walletKeyRefused', detail));
+    if (/insufficient/i.test(detail)) throw new RailError('insufficient_balance', said('walletNoFunds'));
+    if (/no route|route/i.test(detail)) throw new RailError('route_failure', said('walletNoRoute', detail));
+    if (/timeout|timed out/i.test(detail)) throw new RailError('timeout', said('walletTimedOut', detail));
+    throw new RailError('wallet_error', said('walletRefused', detail));
   }
 
   async balance(): Promise<bigint> {
@@ -88,7 +87,7 @@ export class LnbitsRail implements LightningRail {
     if (status !== 200 || typeof balance !== 'number' || !Number.isSafeInteger(balance)) {
       throw new RailError(
         'wallet_error',
-        `the wallet refused: ${typeof body.detail === 'string' ? body.detail : `HTTP ${status}`}`,
+        said('walletRefused', typeof body.detail === 'string' ? body.detail : `HTTP ${status}`),
       );
     }
     return BigInt(balance);
@@ -117,7 +116,7 @@ export class LnbitsRail implements LightningRail {
     }
     throw new RailError(
       'wallet_error',
-      `the wallet made no invoice: ${typeof body.detail === 'string' ? body.detail : `HTTP ${status}`}`,
+      said('walletNoInvoiceWhy', typeof body.detail === 'string' ? body.detail : `HTTP ${status}`),
     );
   }
 
@@ -128,7 +127,8 @@ export class LnbitsRail implements LightningRail {
       LOOKUP_TIMEOUT_MS,
     );
     if (status === 404) return false;
-    if (status !== 200) throw new RailError('wallet_error', `invoice lookup failed: HTTP ${status}`);
+    if (status !== 200)
+      throw new RailError('wallet_error', said('walletInvoiceLookupFailed', String(status)));
     return body.paid === true;
   }
 
@@ -139,7 +139,7 @@ export class LnbitsRail implements LightningRail {
       LOOKUP_TIMEOUT_MS,
     );
     if (status === 404) return { status: 'not_found' };
-    if (status !== 200) throw new RailError('wallet_error', `payment lookup failed: HTTP ${status}`);
+    if (status !== 200) throw new RailError('wallet_error', said('walletLookupFailed', String(status)));
     if (body.paid && body.preimage && HEX32.test(body.preimage))
       return { status: 'paid', preimage: body.preimage.toLowerCase() };
     if (body.status === 'failed') return { status: 'failed' };

@@ -6,6 +6,7 @@
  */
 import { NWCClient } from '@getalby/sdk/nwc';
 import type { SendPaymentResponse } from '@webbtc/webln-types';
+import { said } from '../../../core/text/said';
 import type { RailRecord } from '../../../db/schema';
 import { type LightningRail, type PaymentLookup, RailError, REFUND_INVOICE_EXPIRY_SECONDS } from './types';
 
@@ -33,7 +34,7 @@ function clientFor(railId: string, uri: string): NWCClient {
     client = new NWCClient({ nostrWalletConnectUrl: uri, requireSecret: true });
   } catch {
     // The sdk's message may quote the URI, and the URI holds the secret.
-    throw new RailError('wallet_error', 'the NWC connection string is invalid');
+    throw new RailError('wallet_error', said('walletBadUri'));
   }
   clients.set(railId, { uri, client });
   return client;
@@ -76,7 +77,7 @@ export class NwcRail implements LightningRail {
     }
     // Only the shape is checked here; the caller checks it against the payment hash.
     if (typeof preimage === 'string' && HEX32.test(preimage)) return { preimage: preimage.toLowerCase() };
-    throw new RailError('timeout', 'the wallet reported the payment without a usable proof');
+    throw new RailError('timeout', said('walletBadProof'));
   }
 
   async lookup(paymentHash: string): Promise<PaymentLookup> {
@@ -95,7 +96,7 @@ export class NwcRail implements LightningRail {
     // An invoice of the user's own wallet being paid is not a payment the user made.
     if (tx.type === 'incoming') return { status: 'not_found' };
     if (typeof tx.payment_hash === 'string' && tx.payment_hash.toLowerCase() !== paymentHash.toLowerCase()) {
-      throw new RailError('wallet_error', 'the wallet answered about another payment');
+      throw new RailError('wallet_error', said('walletOtherPayment'));
     }
     if (tx.state === 'settled' && typeof tx.preimage === 'string' && HEX32.test(tx.preimage)) {
       return { status: 'paid', preimage: tx.preimage.toLowerCase() };
@@ -120,7 +121,7 @@ export class NwcRail implements LightningRail {
         this.lookupTimeoutMs,
       );
       if (typeof tx.invoice !== 'string' || typeof tx.payment_hash !== 'string')
-        throw new RailError('wallet_error', 'the wallet made no invoice');
+        throw new RailError('wallet_error', said('walletNoInvoice'));
       return { paymentRequest: tx.invoice, paymentHash: tx.payment_hash.toLowerCase() };
     } catch (e) {
       throw toRailError(e);
@@ -160,7 +161,7 @@ export class NwcRail implements LightningRail {
       timer = setTimeout(() => {
         // The connection may be dead without a close: let the next call start afresh.
         dropClient(this.id, client);
-        reject(new RailError('timeout', 'the wallet did not answer in time'));
+        reject(new RailError('timeout', said('walletTimeout')));
       }, ms);
     });
     try {
@@ -182,28 +183,27 @@ function toRailError(e: unknown): RailError {
   switch (errorCode(e)) {
     case 'INSUFFICIENT_BALANCE':
     case 'QUOTA_EXCEEDED':
-      return new RailError('insufficient_balance', `the wallet refused: ${message}`);
+      return new RailError('insufficient_balance', said('walletRefused', message));
     case 'PAYMENT_FAILED':
-      if (/timed? ?out/i.test(message)) return new RailError('timeout', `the wallet timed out: ${message}`);
-      if (/route/i.test(message))
-        return new RailError('route_failure', `the wallet found no route: ${message}`);
-      return new RailError('wallet_error', `the payment failed: ${message}`);
+      if (/timed? ?out/i.test(message)) return new RailError('timeout', said('walletTimedOut', message));
+      if (/route/i.test(message)) return new RailError('route_failure', said('walletNoRoute', message));
+      return new RailError('wallet_error', said('walletFailed', message));
     case 'INTERNAL':
       // The sdk's own code for publish and reply timeouts and unreadable answers: the request may
       // have reached the wallet. (A wallet's own INTERNAL lands here too; a lookup settles it.)
-      return new RailError('timeout', `no clear answer from the wallet: ${message}`);
+      return new RailError('timeout', said('walletUnclear', message));
     case 'OTHER':
       // Nip47NetworkError: no connection to the relay, nothing was sent.
       if (message.startsWith('Failed to connect')) {
-        return new RailError('unreachable', 'the NWC relay could not be reached');
+        return new RailError('unreachable', said('walletRelayUnreachable'));
       }
-      return new RailError('wallet_error', `the wallet refused: ${message}`);
+      return new RailError('wallet_error', said('walletRefused', message));
     case undefined:
       // Raised before the request went out; the only known one: the wallet never published its
       // info event on the relay (after 10 s).
-      if (/info event/i.test(message)) return new RailError('unreachable', 'the wallet is not on its relay');
-      return new RailError('wallet_error', `NWC failed: ${message}`);
+      if (/info event/i.test(message)) return new RailError('unreachable', said('walletNotOnRelay'));
+      return new RailError('wallet_error', said('walletNwcFailed', message));
     default:
-      return new RailError('wallet_error', `the wallet refused: ${message}`);
+      return new RailError('wallet_error', said('walletRefused', message));
   }
 }

@@ -1,8 +1,10 @@
 /**
  * A Lightning rail: something that pays BOLT11 invoices, behind the WebLN `sendPayment` shape.
  */
+
 import type { SendPaymentResponse } from '@webbtc/webln-types';
 import type { BitcoinNetwork } from '../../../core/lightning/bolt11';
+import { english, type Said } from '../../../core/text/said';
 
 export type RailErrorCode =
   /** The wallet said no before paying: nothing left the wallet. */
@@ -15,12 +17,13 @@ export type RailErrorCode =
   /** The wallet's secret is sealed and Paybound is locked. */
   | 'locked';
 
+/** A wallet's failure: a code for the flow, and a Said for the person (the English is its message). */
 export class RailError extends Error {
   constructor(
     readonly code: RailErrorCode,
-    message: string,
+    readonly said: Said,
   ) {
-    super(message);
+    super(english(said));
     this.name = 'RailError';
   }
 }
