@@ -5,6 +5,7 @@
 import type {
   Nip47SingleMethod,
   Nip47Transaction,
+  NWCWalletService,
   NWCWalletServiceRequestHandler,
   NWCWalletServiceRequestHandlerError,
 } from '@getalby/sdk/nwc';
@@ -71,20 +72,22 @@ export async function startNwcWalletService(opts: NwcWalletServiceOptions): Prom
   const walletSecret = bytesToHex(generateSecretKey());
   const clientKey = generateSecretKey();
   const keypair = new NWCWalletServiceKeyPair(walletSecret, getPublicKey(clientKey));
-  const service = new NWCWalletService({ relayUrls: [relayUrl] });
+  const service = new NWCWalletService({ relayUrl });
 
   const handlers = walletHandlers(node, walletId);
   let unsubscribe: (() => void) | undefined;
   try {
+    // subscribe() connects from a loop of its own that retries a failed connection every second
+    // and only logs the failure: connecting first makes a relay that is not there an error here.
+    await service.relay.connect();
     unsubscribe = await service.subscribe(keypair, handlers);
-    // subscribe() resolves before its REQ is sent (the pool sends it from a task of its own). Once
-    // the subscription is registered on the connection its REQ is queued, and frames on one
-    // connection arrive in order: when the relay accepts the info event published after it, it has
-    // the subscription. Clients read the info event before their first request, so none can come
+    // subscribe() resolves before its REQ is sent (that loop subscribes in a later turn). The REQ
+    // goes out as the subscription is registered on the connection, and frames on one connection
+    // arrive in order: when the relay accepts the info event published after it, it has the
+    // subscription. Clients read the info event before their first request, so none can come
     // before the wallet listens.
-    const relay = await service.pool.ensureRelay(relayUrl);
     const listening = () =>
-      [...relay.openSubs.values()].some((s) =>
+      [...service.relay.openSubs.values()].some((s) =>
         s.filters.some((f) => f.kinds?.includes(23194) && f['#p']?.includes(keypair.walletPubkey)),
       );
     for (let turn = 0; !listening(); turn++) {
@@ -93,8 +96,7 @@ export async function startNwcWalletService(opts: NwcWalletServiceOptions): Prom
     }
     await service.publishWalletServiceInfoEvent(walletSecret, METHODS, []);
   } catch (e) {
-    unsubscribe?.();
-    service.close();
+    stop(service, unsubscribe);
     throw e;
   }
 
@@ -103,10 +105,18 @@ export async function startNwcWalletService(opts: NwcWalletServiceOptions): Prom
   const close = async (): Promise<void> => {
     if (closed) return;
     closed = true;
-    unsubscribe?.();
-    service.close();
+    stop(service, unsubscribe);
   };
   return { connectionUri, walletPubkey: keypair.walletPubkey, close };
+}
+
+/** Ends the subscription and closes the connection. */
+function stop(service: NWCWalletService, unsubscribe: (() => void) | undefined): void {
+  unsubscribe?.();
+  // The subscribe loop still watches the connection until its next turn, and would log this close
+  // as a lost relay.
+  service.relay.onclose = null;
+  service.close();
 }
 
 /** The NIP-47 methods, answered from the node. Handlers never throw: a throw leaves the client waiting. */

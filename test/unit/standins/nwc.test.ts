@@ -192,7 +192,7 @@ describe('NWC rail over the stand-in wallet service', () => {
   });
 
   it('gives a connection string with the wallet key, the relay and a secret', () => {
-    const parsed = NWCClient.parseWalletConnectUrl(service.connectionUri, true);
+    const parsed = NWCClient.parseWalletConnectUrl(service.connectionUri);
     expect(parsed).toMatchObject({ walletPubkey: service.walletPubkey, relayUrls: [relay.url] });
     expect(parsed.secret).toMatch(/^[0-9a-f]{64}$/);
   });
@@ -257,7 +257,7 @@ describe('NWC rail over the stand-in wallet service', () => {
     expect(await c.stored('replies')).toEqual([]);
     const fresh = await startNwcWalletService({ relayUrl: relay.url, node: node(), walletId: user().id });
     try {
-      const { walletPubkey, secret } = NWCClient.parseWalletConnectUrl(fresh.connectionUri, true);
+      const { walletPubkey, secret } = NWCClient.parseWalletConnectUrl(fresh.connectionUri);
       const clientKey = hexToBytes(secret!);
       const key = nip44.getConversationKey(clientKey, walletPubkey);
       const template = {

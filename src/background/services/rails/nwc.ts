@@ -6,6 +6,7 @@
  */
 import { NWCClient } from '@getalby/sdk/nwc';
 import type { SendPaymentResponse } from '@webbtc/webln-types';
+import { isNwcUri } from '../../../core/config/rails';
 import { said } from '../../../core/text/said';
 import type { RailRecord } from '../../../db/schema';
 import { type LightningRail, type PaymentLookup, RailError, REFUND_INVOICE_EXPIRY_SECONDS } from './types';
@@ -29,12 +30,16 @@ function clientFor(railId: string, uri: string): NWCClient {
   const cached = clients.get(railId);
   if (cached?.uri === uri) return cached.client;
   cached?.client.close();
+  const invalid = () => new RailError('wallet_error', said('walletBadUri'));
+  // The sdk parses the string without checking it (a missing secret fails only at the first
+  // request): the wallet key, relay and secret are checked here.
+  if (!isNwcUri(uri)) throw invalid();
   let client: NWCClient;
   try {
-    client = new NWCClient({ nostrWalletConnectUrl: uri, requireSecret: true });
+    client = new NWCClient({ nostrWalletConnectUrl: uri });
   } catch {
     // The sdk's message may quote the URI, and the URI holds the secret.
-    throw new RailError('wallet_error', said('walletBadUri'));
+    throw invalid();
   }
   clients.set(railId, { uri, client });
   return client;
@@ -199,8 +204,8 @@ function toRailError(e: unknown): RailError {
       }
       return new RailError('wallet_error', said('walletRefused', message));
     case undefined:
-      // Raised before the request went out; the only known one: the wallet never published its
-      // info event on the relay (after 10 s).
+      // Raised before the request went out; the only known one: the relay holds no info event
+      // of the wallet (it never published one there).
       if (/info event/i.test(message)) return new RailError('unreachable', said('walletNotOnRelay'));
       return new RailError('wallet_error', said('walletNwcFailed', message));
     default:
