@@ -37,6 +37,8 @@ export async function launchWithExtension(opts: {
   extensionDir: string;
   headless?: boolean;
   userDataDir?: string;
+  /** The browser's language, e.g. 'de': Chrome picks the extension's messages from it. */
+  lang?: string;
 }): Promise<LaunchedBrowser> {
   const userDataDir = opts.userDataDir ?? mkdtempSync(join(tmpdir(), 'paybound-profile-'));
   const context = await chromium.launchPersistentContext(userDataDir, {
@@ -46,7 +48,9 @@ export async function launchWithExtension(opts: {
       `--disable-extensions-except=${opts.extensionDir}`,
       `--load-extension=${opts.extensionDir}`,
       '--disable-component-update',
+      ...(opts.lang ? [`--lang=${opts.lang}`] : []),
     ],
+    ...(opts.lang ? { locale: opts.lang } : {}),
     viewport: { width: 1100, height: 760 },
   });
   const serviceWorker = context.serviceWorkers()[0] ?? (await context.waitForEvent('serviceworker'));

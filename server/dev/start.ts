@@ -5,10 +5,13 @@
  */
 import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { buildExtension, ROOT } from './build';
 import { extensionUrl, launchWithExtension } from './chromium';
 import { PortInUseError, portsFromEnv, provisionFor, startStack } from './stack';
+
+/** The settings pages, by their address's hash. */
+const SETTINGS_PAGES = ['overview', 'budgets', 'sites', 'wallets', 'security', 'history', 'disputes'];
 
 /** How many headless tours' screenshot folders stay in .out/. */
 const KEEP_TOURS = 5;
@@ -70,6 +73,48 @@ if (headed) {
         await p.waitForSelector('[data-testid=quote]');
         return p;
       });
+  /** The popup, each settings page and a quote window, light then dark, in the browser's language. */
+  const gallery = async (context: BrowserContext, extensionId: string, lang: string) => {
+    const pages: [string, string, { width: number; height: number }][] = [
+      ['popup', 'src/ui/popup/index.html', { width: 400, height: 600 }],
+      ...SETTINGS_PAGES.map((id): [string, string, { width: number; height: number }] => [
+        `settings-${id}`,
+        `src/ui/options/index.html#${id}`,
+        { width: 1100, height: 760 },
+      ]),
+    ];
+    const demo = await context.newPage();
+    await demo.goto(stack.info.demo);
+    for (const theme of ['light', 'dark'] as const) {
+      for (const [name, path, size] of pages) {
+        const page = await context.newPage();
+        await page.setViewportSize(size);
+        await page.emulateMedia({ colorScheme: theme });
+        await page.goto(extensionUrl(extensionId, path));
+        await page.waitForSelector('main');
+        await page.waitForLoadState('networkidle');
+        await shot(page, `${lang}-${theme}-${name}`, `${name} (${lang}, ${theme})`);
+        await page.close();
+      }
+      await demo.fill('#prompt', `A line for the ${theme} quote window`);
+      const quoteOpened = context.waitForEvent('page', (p) => p.url().includes('/src/ui/approve/'));
+      const answered = demo.evaluate(() =>
+        fetch('/drafts/generate', {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ prompt: (document.querySelector('#prompt') as HTMLTextAreaElement).value }),
+        }).then((r) => r.status),
+      );
+      const quote = await quoteOpened;
+      await quote.emulateMedia({ colorScheme: theme });
+      await quote.waitForSelector('[data-testid=quote]');
+      await shot(quote, `${lang}-${theme}-quote`, `the quote window (${lang}, ${theme})`);
+      await quote.click('[data-testid=deny]');
+      await answered;
+    }
+    await demo.close();
+  };
+
   try {
     const demo = await browser.context.newPage();
     await demo.goto(stack.info.demo);
@@ -209,6 +254,16 @@ if (headed) {
     await options.reload();
     await options.waitForSelector('[data-testid=payments]');
     await shot(options, 'settings', 'the settings page: budgets, wallets, security and history');
+
+    // Every screen in both themes, in English here and then in German in a second browser.
+    await gallery(browser.context, browser.extensionId, 'en');
+    await browser.close();
+    const german = await launchWithExtension({ extensionDir, headless: true, lang: 'de' });
+    try {
+      await gallery(german.context, german.extensionId, 'de');
+    } finally {
+      await german.close();
+    }
     console.log(`tour done: ${n} screenshots in ${dir}`);
   } catch (e) {
     // Say where it stopped and keep what the browser showed then, beside the steps that worked.
