@@ -6,7 +6,7 @@
 import { base64urlnopad } from '@scure/base';
 import browser, { type Runtime, type WebRequest } from 'webextension-polyfill';
 import { rulesToWire } from '../core/policy/rules';
-import { english, SaidError, type SaidKey, said } from '../core/text/said';
+import { english, type Said, SaidError, type SaidKey, said } from '../core/text/said';
 import { exportBackup, importBackup } from '../db/backup';
 import { recheck } from '../db/ledger';
 import { getSetting, recentChallenges, setSetting } from '../db/queries';
@@ -84,9 +84,16 @@ const approvals = new ApprovalService(
   (paymentId) => payments.release(paymentId),
 );
 const noticeApi = {
-  async notify(id: string, title: string, message: string) {
+  async notify(id: string, title: Said, message: Said) {
+    // The browser's language, as the pages use; the English when a locale lacks the key.
+    const text = (s: Said) => browser.i18n.getMessage(s.key, s.args ?? []) || english(s);
     await browser.notifications
-      .create(id, { type: 'basic', iconUrl: browser.runtime.getURL('icons/icon-128.png'), title, message })
+      .create(id, {
+        type: 'basic',
+        iconUrl: browser.runtime.getURL('icons/icon-128.png'),
+        title: text(title),
+        message: text(message),
+      })
       .catch(() => {});
   },
   async badge(text: string) {

@@ -210,6 +210,7 @@ export interface Settlement {
   /** How it was decided: by the user, or at the end of the window. */
   decidedBy?: 'user' | 'window';
   note?: string;
+  noteSaid?: Said;
 }
 
 export interface TokenRecord {
@@ -251,6 +252,8 @@ export interface DisputeRecord {
   paymentId: string;
   origin: string;
   reason: string;
+  /** When Paybound, not the user, gave the reason: what the pages show. */
+  reasonSaid?: Said;
   /** What the user asks back, in minor units of the payment's currency (absent: all of it). */
   requestedMinor?: bigint;
   /** What a careful reviewer needs: where, what was asked, what was proven. */
@@ -269,7 +272,7 @@ export interface DisputeRecord {
     delivery?: { status: number; sha256: string; at: number };
   };
   status: DisputeStatus;
-  timeline: { at: number; status: DisputeStatus; note: string }[];
+  timeline: { at: number; status: DisputeStatus; note: string; said?: Said }[];
   /** What opened it: the user, a failed proof, an app that over-reported, a card chargeback. */
   source?: 'user' | 'proof' | 'app' | 'chargeback';
   /** The app's last answer to the refund request, in its words. */

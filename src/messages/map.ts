@@ -315,6 +315,7 @@ export interface PaymentView {
   refundedMinor?: string;
   refundPending?: boolean;
   settlementNote?: string;
+  settlementNoteSaid?: Said;
 }
 
 export interface DisputeView {
@@ -322,11 +323,12 @@ export interface DisputeView {
   paymentId: string;
   origin: string;
   reason: string;
+  reasonSaid?: Said;
   requestedMinor?: string;
   amountMinor?: string;
   currency?: string;
   status: string;
-  timeline: { at: number; status: string; note: string }[];
+  timeline: { at: number; status: string; note: string; said?: Said }[];
   openedAt: number;
   source?: string;
   answer?: { at: number; status: string; note?: string };

@@ -4,11 +4,12 @@
  * not yet captured); a Lightning refund is at the app's discretion, and the dispute says so.
  */
 
+import { english, type Said, SaidError, said } from '../../core/text/said';
 import { refundSpend } from '../../db/ledger';
 import type { DisputeRecord, DisputeStatus, PayboundDb, PaymentRecord, RailRecord } from '../../db/schema';
 import { refundCard } from './rails/card';
 
-export class DisputeError extends Error {}
+export class DisputeError extends SaidError {}
 
 export class DisputeService {
   constructor(
@@ -19,7 +20,8 @@ export class DisputeService {
 
   async open(
     p: PaymentRecord,
-    reason: string,
+    /** The user's own words, or (when the app or a proof opened it) what Paybound says. */
+    reason: string | Said,
     requestedMinor?: bigint,
     source: NonNullable<DisputeRecord['source']> = 'proof',
     chargebackId?: string,
@@ -29,7 +31,7 @@ export class DisputeService {
       id: crypto.randomUUID(),
       paymentId: p.id,
       origin: p.origin,
-      reason,
+      ...(typeof reason === 'string' ? { reason } : { reason: english(reason), reasonSaid: reason }),
       ...(requestedMinor !== undefined ? { requestedMinor } : {}),
       evidence: {
         url: p.url,
@@ -52,7 +54,11 @@ export class DisputeService {
         ...(p.delivery ? { delivery: p.delivery } : {}),
       },
       status: 'open',
-      timeline: [{ at, status: 'open', note: reason }],
+      timeline: [
+        typeof reason === 'string'
+          ? { at, status: 'open', note: reason }
+          : { at, status: 'open', note: english(reason), said: reason },
+      ],
       openedAt: at,
       source,
       ...(chargebackId !== undefined ? { chargebackId } : {}),
@@ -77,12 +83,12 @@ export class DisputeService {
   }
 
   /** Adds a step to a dispute's timeline (read afresh: steps may come from several places). */
-  async move(d: DisputeRecord, status: DisputeStatus, note: string): Promise<void> {
+  async move(d: DisputeRecord, status: DisputeStatus, note: Said): Promise<void> {
     await this.db.transaction('rw', this.db.disputes, async () => {
       const fresh = (await this.db.disputes.get(d.id)) ?? d;
       await this.db.disputes.update(d.id, {
         status,
-        timeline: [...fresh.timeline, { at: this.now(), status, note }],
+        timeline: [...fresh.timeline, { at: this.now(), status, note: english(note), said: note }],
       });
     });
   }
@@ -100,16 +106,15 @@ export class DisputeService {
    */
   async reject(paymentId: string, reason: string, amountMinor?: bigint): Promise<DisputeRecord> {
     const p = await this.db.payments.get(paymentId);
-    if (!p || (p.state !== 'paid' && p.state !== 'accepted'))
-      throw new DisputeError('only a paid charge can be rejected');
+    if (!p || (p.state !== 'paid' && p.state !== 'accepted')) throw new DisputeError(said('reviewOnlyPaid'));
     if (await this.db.disputes.where('paymentId').equals(paymentId).first()) {
-      throw new DisputeError('this charge is already disputed');
+      throw new DisputeError(said('disputeAlready'));
     }
     if (
       amountMinor !== undefined &&
       (amountMinor <= 0n || (p.amountMinor !== undefined && amountMinor > p.amountMinor))
     ) {
-      throw new DisputeError('the amount to refund must be positive and at most what was paid');
+      throw new DisputeError(said('reviewBadAmount'));
     }
     await this.db.payments.update(paymentId, { state: 'rejected', updatedAt: this.now() });
     const dispute = await this.open(p, reason, amountMinor, 'user');
@@ -124,23 +129,17 @@ export class DisputeService {
         await this.move(
           dispute,
           partial ? 'partially_refunded' : 'refunded',
-          r === 'cancelled'
-            ? 'the card authorization was cancelled: nothing was charged'
-            : 'the card service refunded the charge',
+          said(r === 'cancelled' ? 'noteCardCancelled' : 'noteCardRefundedCharge'),
         );
       } catch (e) {
         await this.move(
           dispute,
           'escalated',
-          `the card service did not refund: ${e instanceof Error ? e.message : 'no answer'}`,
+          said('noteCardNotRefunded', e instanceof Error ? e.message : 'no answer'),
         );
       }
     } else {
-      await this.move(
-        dispute,
-        'open',
-        'a Lightning payment can only be refunded by the app: this dispute stays open until it answers',
-      );
+      await this.move(dispute, 'open', said('noteLightningByApp'));
     }
     return (await this.db.disputes.get(dispute.id)) ?? dispute;
   }

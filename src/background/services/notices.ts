@@ -6,14 +6,22 @@
 import { formatMinor, formatMsatAsSats } from '../../core/money/rates';
 import { appliesTo } from '../../core/policy/decide';
 import { crossedMilestones } from '../../core/policy/milestones';
-import { periodKey } from '../../core/policy/periods';
+import { type Period, periodKey } from '../../core/policy/periods';
 import { type Rules, totalKey } from '../../core/policy/rules';
+import { type Said, type SaidKey, said } from '../../core/text/said';
 import { cleanMerchantText } from '../../core/text/sanitize';
 import { getSetting } from '../../db/queries';
 import type { PayboundDb, PaymentRecord } from '../../db/schema';
 
+const SPENT_THIS: Record<Period, SaidKey> = {
+  day: 'noticeBudgetSpentDay',
+  week: 'noticeBudgetSpentWeek',
+  month: 'noticeBudgetSpentMonth',
+};
+
 export interface NoticeApi {
-  notify(id: string, title: string, message: string): Promise<void>;
+  /** Title and message are Saids: the worker renders them in the browser's language. */
+  notify(id: string, title: Said, message: Said): Promise<void>;
   badge(text: string): Promise<void>;
 }
 
@@ -32,8 +40,10 @@ export class NoticeService {
         : formatMsatAsSats(p.amountMsat);
     await this.api.notify(
       `paid-${p.id}`,
-      `Paid ${amount} automatically`,
-      `${p.site}${p.description ? `: ${cleanMerchantText(p.description, 80).text}` : ''}`,
+      said('noticePaidAuto', amount),
+      p.description
+        ? said('noticeSiteSays', p.site, cleanMerchantText(p.description, 80).text)
+        : said('noticeSite', p.site),
     );
   }
 
@@ -57,8 +67,8 @@ export class NoticeService {
         if (!first) continue;
         await this.api.notify(
           key,
-          m >= 100 ? `${b.label}: budget used up` : `${b.label}: ${m} % used`,
-          `${formatMinor(after, currency)} of ${formatMinor(b.limitMinor, currency)} spent this ${b.period}.`,
+          m >= 100 ? said('noticeBudgetUsedUp', b.label) : said('noticeBudgetPercent', b.label, String(m)),
+          said(SPENT_THIS[b.period], formatMinor(after, currency), formatMinor(b.limitMinor, currency)),
         );
       }
     }
@@ -69,7 +79,11 @@ export class NoticeService {
       p.amountMinor !== undefined && p.rate
         ? formatMinor(p.amountMinor, p.rate.currency)
         : formatMsatAsSats(p.amountMsat);
-    await this.api.notify(`approve-${tabId}`, 'Approval needed', `${p.site} asks for ${amount}`);
+    await this.api.notify(
+      `approve-${tabId}`,
+      said('noticeApprovalNeeded'),
+      said('noticeAsksFor', p.site, amount),
+    );
   }
 
   async refreshBadge(): Promise<void> {

@@ -16,6 +16,7 @@ import { mppCredential } from '../../core/challenge/mpp';
 import { reviewUrlProblem } from '../../core/challenge/review';
 import { decodeInvoice, isExpired } from '../../core/lightning/bolt11';
 import { formatMinor, formatMsatAsSats, msatToMinor } from '../../core/money/rates';
+import { english, type Said, SaidError, said } from '../../core/text/said';
 import { refundSpend } from '../../db/ledger';
 import type {
   DisputeRecord,
@@ -39,12 +40,18 @@ import type { LightningRail } from './rails/types';
 
 type CardRecord = Extract<RailRecord, { kind: 'card' }>;
 
-export class ReviewError extends Error {
+/** What a settlement says now: the record's English and the Said the pages show. */
+function note(s: Settlement, what: Said): void {
+  s.note = english(what);
+  s.noteSaid = what;
+}
+
+export class ReviewError extends SaidError {
   constructor(
     readonly code: 'not_found' | 'not_provisional' | 'window_closed' | 'already_decided' | 'bad_amount',
-    message: string,
+    reason: Said,
   ) {
-    super(message);
+    super(reason);
     this.name = 'ReviewError';
   }
 }
@@ -57,7 +64,7 @@ export interface ReviewDeps {
   /** Sets a wake-up (chrome.alarms) for the end of a review window. */
   wakeAt(paymentId: string, when: number): Promise<void>;
   /** A quiet notice (a window that ended by itself, a refund that arrived). Optional. */
-  notify?(id: string, title: string, message: string): Promise<void>;
+  notify?(id: string, title: Said, message: Said): Promise<void>;
   now?: () => number;
 }
 
@@ -135,7 +142,7 @@ export class ReviewService {
 
   private async load(paymentId: string): Promise<{ p: PaymentRecord; rail: RailRecord | undefined }> {
     const p = await this.deps.db.payments.get(paymentId);
-    if (!p) throw new ReviewError('not_found', 'no such charge');
+    if (!p) throw new ReviewError('not_found', said('reviewNotFound'));
     return { p, rail: await this.deps.db.rails.get(p.railId) };
   }
 
@@ -148,8 +155,8 @@ export class ReviewService {
         throw new ReviewError(
           DECIDED.includes(p.state) ? 'already_decided' : 'not_provisional',
           DECIDED.includes(p.state)
-            ? `this charge was already ${p.state.replace(/_/g, ' ')}`
-            : 'only a paid charge under review can be accepted',
+            ? said('reviewAlreadyState', p.state.replace(/_/g, ' '))
+            : said('reviewOnlyUnderReview'),
         );
       }
       const settlement: Settlement = { ...(p.settlement ?? { refunded: 0n }) };
@@ -166,8 +173,11 @@ export class ReviewService {
         await this.deps
           .notify?.(
             `review-${p.id}`,
-            'Charge accepted',
-            `${new URL(p.origin).host}: the review window ended${settlement.refunded > 0n ? '; the unused part came back' : ''}`,
+            said('noticeChargeAccepted'),
+            said(
+              settlement.refunded > 0n ? 'noticeWindowEndedBack' : 'noticeWindowEnded',
+              new URL(p.origin).host,
+            ),
           )
           .catch(() => {});
       }
@@ -186,14 +196,14 @@ export class ReviewService {
       if (existing && p.state !== 'paid' && p.state !== 'accepted') return existing; // twice is once
       if (!p.review) return this.deps.disputes.reject(p.id, reason, amountMinor);
       if (p.state === 'accepted') {
-        throw new ReviewError('already_decided', 'you accepted this charge: ask for a refund instead');
+        throw new ReviewError('already_decided', said('reviewAcceptedAskRefund'));
       }
       if (!ReviewService.provisional(p, this.now())) {
         throw new ReviewError(
           p.state === 'paid' ? 'window_closed' : 'not_provisional',
           p.state === 'paid'
-            ? `the review window closed at ${new Date(p.review.endsAt ?? 0).toISOString()}: ask for a refund instead`
-            : 'only a paid charge can be rejected',
+            ? said('reviewWindowClosed', new Date(p.review.endsAt ?? 0).toISOString())
+            : said('reviewOnlyPaid'),
         );
       }
       const refundNative = this.nativeOf(p, amountMinor);
@@ -216,10 +226,10 @@ export class ReviewService {
     return this.once(paymentId, async () => {
       const { p, rail } = await this.load(paymentId);
       if (ReviewService.provisional(p, this.now()))
-        throw new ReviewError('not_provisional', 'this charge is still under review: reject it instead');
+        throw new ReviewError('not_provisional', said('reviewStillUnderReview'));
       if (!p.review) return this.deps.disputes.reject(p.id, reason, amountMinor);
       if (p.state !== 'paid' && p.state !== 'accepted')
-        throw new ReviewError('already_decided', `this charge was already ${p.state.replace(/_/g, ' ')}`);
+        throw new ReviewError('already_decided', said('reviewAlreadyState', p.state.replace(/_/g, ' ')));
       const refundNative = this.nativeOf(p, amountMinor);
       const dispute = await this.deps.disputes.open(p, reason, amountMinor, 'user');
       if (rail?.kind === 'card' && p.paymentIntent) {
@@ -314,8 +324,8 @@ export class ReviewService {
         s,
         full,
         full
-          ? 'the card authorization was cancelled: nothing was charged'
-          : `only ${this.money(p, after.amountCaptured)} of the ${this.money(p, max)} authorized was captured`,
+          ? said('noteCardCancelled')
+          : said('noteCardPartly', this.money(p, after.amountCaptured), this.money(p, max)),
       );
       await this.tellApp(p, {
         action: 'reject',
@@ -327,7 +337,7 @@ export class ReviewService {
       await this.deps.disputes.move(
         dispute,
         'escalated',
-        `the card service did not settle the rejection: ${e instanceof Error ? e.message : 'no answer'}`,
+        said('noteCardNotSettled', e instanceof Error ? e.message : 'no answer'),
       );
     }
   }
@@ -352,13 +362,15 @@ export class ReviewService {
         dispute,
         s,
         after.amountRefunded >= after.amountCaptured,
-        `the card service refunded ${amountMinor !== undefined ? this.money(p, amountMinor) : 'what was captured'}`,
+        amountMinor !== undefined
+          ? said('noteCardRefunded', this.money(p, amountMinor))
+          : said('noteCardRefundedAll'),
       );
     } catch (e) {
       await this.deps.disputes.move(
         dispute,
         'escalated',
-        `the card service did not refund: ${e instanceof Error ? e.message : 'no answer'}`,
+        said('noteCardNotRefunded', e instanceof Error ? e.message : 'no answer'),
       );
     }
   }
@@ -369,7 +381,7 @@ export class ReviewService {
     dispute: DisputeRecord,
     s: Settlement,
     full: boolean,
-    note: string,
+    note: Said,
   ): Promise<void> {
     await this.deps.db.payments.update(p.id, {
       state: full ? 'refunded' : 'partially_refunded',
@@ -398,11 +410,7 @@ export class ReviewService {
         'chargeback',
         cb.id,
       );
-      await this.deps.disputes.move(
-        d,
-        'escalated',
-        `the card issuer disputed the charge (${cb.status.replace(/_/g, ' ')}); a person reviews it at the card service`,
-      );
+      await this.deps.disputes.move(d, 'escalated', said('noteChargeback', cb.status.replace(/_/g, ' ')));
     }
   }
 
@@ -418,7 +426,7 @@ export class ReviewService {
     try {
       answer = await this.tellApp(p, { action: 'status', proof: lightningProof(p) });
     } catch (e) {
-      s.note = `the app's review endpoint did not answer (${e instanceof Error ? e.message : 'no answer'}): the whole amount stays paid`;
+      note(s, said('noteReviewNoAnswer', e instanceof Error ? e.message : 'no answer'));
       return;
     }
     let back = 0n;
@@ -430,8 +438,7 @@ export class ReviewService {
       back = ((max - answer.actual - s.refunded) / 1000n) * 1000n;
     }
     const canReceive = rail?.kind === 'lnbits' || rail?.kind === 'nwc';
-    if (back > 0n && !canReceive)
-      s.note = 'the page wallet cannot be paid back by Paybound: ask the app for the difference';
+    if (back > 0n && !canReceive) note(s, said('notePageWalletNoRefund'));
     if (back <= 0n || !canReceive) {
       await this.tellApp(p, { action: 'accept', proof: lightningProof(p) }).catch(() => undefined);
       return;
@@ -443,7 +450,7 @@ export class ReviewService {
     if (earlier && (await wallet.received(earlier.paymentHash).catch(() => false))) {
       s.refunded += earlier.amount;
       delete s.pendingRefund;
-      s.note = 'the app paid back the difference between the estimate and the actual';
+      note(s, said('noteDifferenceBack'));
       return;
     }
     const reusable = earlier && !isExpired(decodeInvoice(earlier.invoice), Math.floor(this.now() / 1000), 60);
@@ -465,12 +472,12 @@ export class ReviewService {
         invoice: invoice.paymentRequest,
       });
     } catch (e) {
-      s.note = `the app did not pay back the difference yet (${e instanceof Error ? e.message : 'no answer'})`;
+      note(s, said('noteDifferenceNotYet', e instanceof Error ? e.message : 'no answer'));
     }
     if (await wallet.received(invoice.paymentHash).catch(() => false)) {
       s.refunded += s.pendingRefund.amount;
       delete s.pendingRefund;
-      s.note = 'the app paid back the difference between the estimate and the actual';
+      note(s, said('noteDifferenceBack'));
     }
   }
 
@@ -489,15 +496,11 @@ export class ReviewService {
     const s: Settlement = { ...(p.settlement ?? { refunded: 0n }) };
     const whole = (amountMsat / 1000n) * 1000n;
     if (rail?.kind !== 'lnbits' && rail?.kind !== 'nwc') {
-      await this.deps.disputes.move(
-        dispute,
-        'open',
-        'the page wallet cannot receive a refund through Paybound: this dispute stays open for the app to answer',
-      );
+      await this.deps.disputes.move(dispute, 'open', said('notePageWalletDispute'));
       return;
     }
     if (whole <= 0n) {
-      await this.deps.disputes.move(dispute, 'denied', 'less than one sat: nothing to refund');
+      await this.deps.disputes.move(dispute, 'denied', said('noteNothingToRefund'));
       return;
     }
     let invoice: { paymentRequest: string; paymentHash: string };
@@ -507,7 +510,7 @@ export class ReviewService {
       await this.deps.disputes.move(
         dispute,
         'open',
-        `your wallet could not make a refund invoice (${e instanceof Error ? e.message : 'no answer'})`,
+        said('noteNoRefundInvoice', e instanceof Error ? e.message : 'no answer'),
       );
       return;
     }
@@ -538,7 +541,7 @@ export class ReviewService {
       await this.deps.disputes.move(
         dispute,
         'open',
-        `the app's refund URL failed (${e instanceof Error ? e.message : 'no answer'}): the dispute stays open, and Paybound keeps checking your wallet for the refund`,
+        said('noteRefundUrlFailed', e instanceof Error ? e.message : 'no answer'),
       );
       return;
     }
@@ -553,7 +556,7 @@ export class ReviewService {
       await this.deps.disputes.move(
         dispute,
         'denied',
-        `the app denied the refund${answer.note ? `: ${answer.note}` : ''}`,
+        answer.note ? said('noteRefundDeniedWhy', answer.note) : said('noteRefundDenied'),
       );
       return;
     }
@@ -563,8 +566,8 @@ export class ReviewService {
         fresh,
         'open',
         answer.status === 'refund_queued'
-          ? `the app queued the refund for a person to review${kind === 'late' ? ' (after the review window it is at its discretion)' : ''}; the dispute stays open until the refund reaches your wallet`
-          : 'the app has not paid the refund invoice: the dispute stays open until the refund reaches your wallet',
+          ? said(kind === 'late' ? 'noteRefundQueuedLate' : 'noteRefundQueued')
+          : said('noteRefundUnpaid'),
       );
     }
   }
@@ -596,8 +599,8 @@ export class ReviewService {
     await this.deps
       .notify?.(
         `refund-${p.id}`,
-        'Refund received',
-        `${new URL(p.origin).host}: ${pending.amount / 1000n} sat came back to your wallet`,
+        said('noticeRefundReceived'),
+        said('noticeRefundCameBack', new URL(p.origin).host, `${pending.amount / 1000n} sat`),
       )
       .catch(() => {});
     const dispute = pending.disputeId ? await db.disputes.get(pending.disputeId) : undefined;
@@ -605,7 +608,7 @@ export class ReviewService {
       await this.deps.disputes.move(
         dispute,
         full ? 'refunded' : 'partially_refunded',
-        `the refund of ${pending.amount / 1000n} sat reached your wallet`,
+        said('noteRefundArrived', `${pending.amount / 1000n} sat`),
       );
     }
     return true;
@@ -660,7 +663,7 @@ export class ReviewService {
       await this.deps.disputes.move(
         dispute,
         'denied',
-        `the app denied the refund${answer.note ? `: ${answer.note}` : ''}`,
+        answer.note ? said('noteRefundDeniedWhy', answer.note) : said('noteRefundDenied'),
       );
     }
   }
@@ -673,11 +676,11 @@ export class ReviewService {
     if (await this.deps.disputes.of(p.id, 'app')) return;
     const d = await this.deps.disputes.open(
       p,
-      `the app reported an actual of ${this.money(p, reported)}, above the ${this.money(p, max)} you authorized: nothing above it is paid`,
+      said('noteOverReported', this.money(p, reported), this.money(p, max)),
       undefined,
       'app',
     );
-    await this.deps.disputes.move(d, 'escalated', 'an app that over-reports is kept for review');
+    await this.deps.disputes.move(d, 'escalated', said('noteOverReportedKept'));
   }
 
   /** Budgets count what was really spent: what came back stops counting (once, by total). */
@@ -714,7 +717,7 @@ export class ReviewService {
   private nativeOf(p: PaymentRecord, amountMinor: bigint | undefined): bigint {
     const total = p.amountMinor ?? 0n;
     if (amountMinor !== undefined && (amountMinor <= 0n || amountMinor > total)) {
-      throw new ReviewError('bad_amount', 'the amount to refund must be positive and at most what was paid');
+      throw new ReviewError('bad_amount', said('reviewBadAmount'));
     }
     const isCard = p.amountMsat === 0n;
     const whole = isCard ? total : p.amountMsat;

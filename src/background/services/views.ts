@@ -112,6 +112,7 @@ export function paymentView(p: PaymentRecord, now: number = Date.now()): Payment
     ...(refundedMinor !== undefined ? { refundedMinor: refundedMinor.toString() } : {}),
     ...(s?.pendingRefund ? { refundPending: true } : {}),
     ...(s?.note ? { settlementNote: s.note } : {}),
+    ...(s?.noteSaid ? { settlementNoteSaid: s.noteSaid } : {}),
   };
 }
 
@@ -125,6 +126,7 @@ export function disputeView(d: DisputeRecord): DisputeView {
     paymentId: d.paymentId,
     origin: d.origin,
     reason: d.reason,
+    ...(d.reasonSaid ? { reasonSaid: d.reasonSaid } : {}),
     ...(d.requestedMinor !== undefined ? { requestedMinor: d.requestedMinor.toString() } : {}),
     ...(d.evidence.amountMinor !== undefined ? { amountMinor: d.evidence.amountMinor.toString() } : {}),
     ...(d.evidence.currency !== undefined ? { currency: d.evidence.currency } : {}),

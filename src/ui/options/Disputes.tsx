@@ -4,7 +4,7 @@ import { formatMinor } from '../../core/money/rates';
 import { send } from '../../messages/client';
 import type { DisputeView, PaymentView } from '../../messages/map';
 import { dateTime, hostOf, moneyInNote, stateLabel } from '../shared/format';
-import { type MessageKey, t } from '../shared/i18n';
+import { type MessageKey, say, t } from '../shared/i18n';
 import { StateBadge } from '../shared/PaymentsTable';
 
 const SOURCE: Record<string, MessageKey> = {
@@ -41,7 +41,7 @@ export function Disputes({ version, payments = [] }: { version: string; payments
             </div>
             <p className="small">
               {source && <span className="muted">{t(source)} · </span>}
-              {d.reason}
+              {say(d.reasonSaid, d.reason)}
             </p>
             {d.answer && (
               <p className="small" data-testid="dispute-answer">
@@ -58,7 +58,7 @@ export function Disputes({ version, payments = [] }: { version: string; payments
                     {dateTime(e.at)}
                   </time>{' '}
                   <span data-testid="dispute-status">{stateLabel(e.status)}</span>
-                  {e.note && <span className="muted"> · {note(e.note)}</span>}
+                  {e.note && <span className="muted"> · {note(say(e.said, e.note))}</span>}
                 </li>
               ))}
             </ol>

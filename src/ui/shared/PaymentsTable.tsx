@@ -26,7 +26,9 @@ function ReviewLine({ p, compact }: { p: PaymentView; compact: boolean }) {
       )}
       {p.refundPending && <div className="muted small">{t('reviewRefundPending')}</div>}
       {!compact && p.settlementNote && (
-        <div className="muted small">{moneyInNote(p.settlementNote, p.rate, p.currency)}</div>
+        <div className="muted small">
+          {moneyInNote(say(p.settlementNoteSaid, p.settlementNote), p.rate, p.currency)}
+        </div>
       )}
     </>
   );

@@ -7,7 +7,7 @@ import { type FormEvent, useState } from 'react';
 import { parseMoneyInput } from '../../core/money/rates';
 import { send } from '../../messages/client';
 import type { PaymentView } from '../../messages/map';
-import { errorText, t } from './i18n';
+import { errorText, say, t } from './i18n';
 
 type Mode = 'reject' | 'refund';
 
@@ -46,7 +46,8 @@ function RefundForm({
         reason,
         ...(amountMinor ? { amountMinor } : {}),
       });
-      await onDone(d.timeline.at(-1)?.note);
+      const last = d.timeline.at(-1);
+      await onDone(last ? say(last.said, last.note) : undefined);
     } catch (err) {
       setError(errorText(err));
     } finally {
@@ -102,7 +103,7 @@ export function ReviewActions({
     setBusy(true);
     try {
       const p = await send('payment.accept', { paymentId: payment.id });
-      await onChanged(p.settlementNote);
+      await onChanged(p.settlementNote ? say(p.settlementNoteSaid, p.settlementNote) : undefined);
     } catch (err) {
       setError(errorText(err));
     } finally {

@@ -38,6 +38,8 @@ describe('what the worker says', () => {
     expect(
       argsOf(ENGLISH[key]).map((n) => rendered.includes(n === '$1' ? 'ARG-ONE' : 'ARG-TWO')),
     ).not.toContain(false);
-    expect(rendered).not.toBe(english({ key, args: ['ARG-ONE', 'ARG-TWO'] }));
+    // Translated, unless the sentence is only its arguments (`$1: $2`).
+    if (/[a-z]/i.test(ENGLISH[key].replace(/\$\d/g, '')))
+      expect(rendered).not.toBe(english({ key, args: ['ARG-ONE', 'ARG-TWO'] }));
   });
 });
