@@ -250,7 +250,7 @@ if (headed) {
       'the toolbar popup: the linked wallet and the payments, with amounts in USD and sats',
     );
 
-    await options.goto(extensionUrl(browser.extensionId, 'src/ui/options/index.html'));
+    await options.goto(extensionUrl(browser.extensionId, 'src/ui/options/index.html#all'));
     await options.reload();
     await options.waitForSelector('[data-testid=payments]');
     await shot(options, 'settings', 'the settings page: budgets, wallets, security and history');

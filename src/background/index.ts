@@ -540,7 +540,11 @@ browser.notifications.onClicked.addListener((id) => {
     if (id.startsWith('approve-')) {
       const windowId = await approvals.windowOf(Number(id.slice('approve-'.length)));
       if (windowId !== undefined) await browser.windows.update(windowId, { focused: true });
-    } else await browser.runtime.openOptionsPage();
+    } else {
+      // Budget milestones lead to the budgets; payments, reviews and refunds to the history.
+      const page = id.startsWith('milestone|') ? 'budgets' : 'history';
+      await browser.tabs.create({ url: browser.runtime.getURL(`src/ui/options/index.html#${page}`) });
+    }
     await browser.notifications.clear(id);
   })().catch(() => {});
 });

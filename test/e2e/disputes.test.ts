@@ -21,7 +21,7 @@ test('rejecting a card charge on the history page refunds it through the card se
   await setRules(popup, (r) => ({ ...r, autoMaxMinor: '500', confirmMaxMinor: '500' }));
   expect(await generate(demoPage, 'not what I asked for')).toBe(200);
   const [paid] = await ledger(popup);
-  const options = await openExtensionPage(OPTIONS);
+  const options = await openExtensionPage(`${OPTIONS}#all`);
   await options.click(`[data-testid=reject-${paid?.id}]`);
   await options.fill('[data-testid=reject-form] input >> nth=0', 'The text ignored my prompt');
   await options.click('[data-testid=reject-form] button[type=submit]');

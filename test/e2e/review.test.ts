@@ -103,7 +103,7 @@ test('Lightning: rejecting all of it in the window gets a refund to the user wal
       ),
     )
     .toBe(true);
-  const options = await openExtensionPage(OPTIONS);
+  const options = await openExtensionPage(`${OPTIONS}#all`);
   await options.click(`[data-testid=reject-${paid?.id}]`);
   await options.fill('[data-testid=reject-form] input >> nth=0', 'Nothing like what I asked');
   await options.click('[data-testid=reject-form] button[type=submit]');
@@ -178,7 +178,7 @@ test('Lightning: the window ends by itself (alarm, across a worker restart): acc
     ask(popup, 'payment.reject', { paymentId: paid?.id ?? '', reason: 'too late' }),
   ).rejects.toThrow(/ask for a refund instead/);
   // After the window a Lightning refund is a request at the app's discretion, and the page says so.
-  const options = await openExtensionPage(OPTIONS);
+  const options = await openExtensionPage(`${OPTIONS}#all`);
   await options.click(`[data-testid=refund-${paid?.id}]`);
   expect(await options.textContent('[data-testid=refund-note]')).toMatch(/up to the app/);
   await options.fill('[data-testid=reject-form] input >> nth=0', 'on second thought');
@@ -362,7 +362,7 @@ test('card: a charge the issuer disputes (0259) shows up as a dispute, and trave
       return (await ask(popup, 'disputes.list', {})).find((d) => d.source === 'chargeback')?.status;
     })
     .toBe('escalated');
-  const options = await openExtensionPage(OPTIONS);
+  const options = await openExtensionPage(`${OPTIONS}#all`);
   await expect.poll(() => options.locator('[data-testid=disputes] [data-source=chargeback]').count()).toBe(1);
   const exported = await ask(popup, 'ledger.export', {});
   expect(JSON.stringify(exported.disputes)).toContain('chargeback');

@@ -19,7 +19,7 @@ test('limits edited on the settings page change the next decision', async ({
   demoPage,
   openExtensionPage,
 }) => {
-  const options = await openExtensionPage(OPTIONS);
+  const options = await openExtensionPage(`${OPTIONS}#all`);
   await options.fill('[data-testid=auto-limit]', '5.00');
   await options.fill('[data-testid=confirm-limit]', '5.00');
   await options.click('[data-testid=save-rules]');
@@ -133,7 +133,7 @@ test('link an LNbits wallet on the settings page: test shows its balance; a malf
   stack,
   openExtensionPage,
 }) => {
-  const options = await openExtensionPage(OPTIONS);
+  const options = await openExtensionPage(`${OPTIONS}#all`);
   await options.fill('[data-testid=add-rail] input >> nth=0', 'My LNbits');
   await options.locator('[data-testid=add-rail] select').nth(1).selectOption('regtest');
   await options.fill('[data-testid=add-rail] input[placeholder^="https"]', stack.lnbits);
@@ -239,7 +239,7 @@ test('wallet keys are encrypted once a password is set; locked, nothing pays; un
   stack,
   openExtensionPage,
 }) => {
-  const options = await openExtensionPage(OPTIONS);
+  const options = await openExtensionPage(`${OPTIONS}#all`);
   await expect.poll(() => options.locator('[data-testid=unencrypted]').count()).toBe(1);
   await options.fill('[data-testid=new-password]', 'correct horse battery');
   await options.click('[data-testid=save-password]');

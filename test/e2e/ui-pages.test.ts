@@ -1,5 +1,5 @@
 /**
- * The settings page's sidebar: a hash opens one page, the bare address shows them all; the history
+ * The settings page's sidebar: a hash opens one page, the bare address the Overview, #all them all; the history
  * page rejects a charge and the disputes page tells it in words, with money formatted.
  */
 import { mkdirSync } from 'node:fs';
@@ -11,11 +11,18 @@ import { ask, generate, ledger, POPUP, setRules } from './harness/flows';
 const OPTIONS = 'src/ui/options/index.html';
 const SHOTS = join(import.meta.dirname, '../../.out/screens');
 
-test('a hash shows one page; the bare address shows every page', async ({ openExtensionPage }) => {
-  const all = await openExtensionPage(OPTIONS);
+test('a hash shows one page; the bare address is the Overview; #all shows every page', async ({
+  openExtensionPage,
+}) => {
+  const all = await openExtensionPage(`${OPTIONS}#all`);
   for (const id of ['rules', 'site-rules', 'add-rail', 'new-password', 'general']) {
     await all.locator(`[data-testid=${id}]`).waitFor();
   }
+  // The browser's own "Options" link opens the bare address: one page, the Overview.
+  const bare = await openExtensionPage(OPTIONS);
+  await bare.locator('nav a[aria-current=page][href="#overview"]').waitFor();
+  await bare.locator('[data-testid=rules]').waitFor({ state: 'attached' });
+  expect(await bare.isVisible('[data-testid=rules]')).toBe(false);
   const page = await openExtensionPage(`${OPTIONS}#wallets`);
   await page.locator('[data-testid=add-rail]').waitFor();
   // The other pages stay mounted, hidden.
@@ -59,8 +66,8 @@ test('a charge rejected on the history page shows on the disputes page in words'
   await setRules(popup, (r) => ({ ...r, autoMaxMinor: '500', confirmMaxMinor: '500' }));
   expect(await generate(demoPage, 'not what I asked for')).toBe(200);
   const [paid] = await ledger(popup);
-  // The bare address, as the older tests open it: every page at once, the dispute list once.
-  const history = await openExtensionPage(OPTIONS);
+  // #all, as the older tests open it: every page at once, the dispute list once.
+  const history = await openExtensionPage(`${OPTIONS}#all`);
   const row = history.locator(`tr[data-state=paid]`);
   await expect.poll(() => row.locator('.badge').textContent()).toBe('Paid');
   await history.click(`[data-testid=reject-${paid?.id}]`);

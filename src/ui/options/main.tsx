@@ -38,12 +38,14 @@ const PAGE_ICON: Record<PageId, string> = {
 };
 
 /**
- * The page named by the hash (#budgets). A bare address shows every page one after another: links
- * and scripts that predate the sidebar still find every control without choosing a page first.
+ * The page named by the hash (#budgets); a bare address (the browser's "Options" link) is the
+ * Overview. `#all` shows every page one after another, for a printout or a script that needs every
+ * control without choosing a page first.
  */
 function pageFromHash(): PageId | 'all' {
   const id = location.hash.slice(1);
-  return (PAGES as readonly string[]).includes(id) ? (id as PageId) : 'all';
+  if (id === 'all') return 'all';
+  return (PAGES as readonly string[]).includes(id) ? (id as PageId) : 'overview';
 }
 
 function usePage(): PageId | 'all' {
