@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { linkCard } from './harness/cards';
 import { expect, test } from './harness/fixtures';
 import { ask, generate, ledger, POPUP, setRules } from './harness/flows';
+import { wallets } from './harness/wallets';
 
 const OPTIONS = 'src/ui/options/index.html';
 const SHOTS = join(import.meta.dirname, '../../.out/screens');
@@ -101,8 +102,9 @@ test('a charge rejected on the history page shows on the disputes page in words'
   expect(options).toEqual(expect.arrayContaining(['Refunded', 'Accepted', 'Rejected', 'Paid']));
 });
 
-test('the popup fits 360 px without wrapping; its footer names the paying wallet and how many are linked', async ({
+test('the popup fits 360 px without wrapping; its footer names the paying wallet, its balance and how many are linked', async ({
   demoPage,
+  stack,
   openExtensionPage,
 }) => {
   const popup = await openExtensionPage(POPUP);
@@ -114,6 +116,11 @@ test('the popup fits 360 px without wrapping; its footer names the paying wallet
   const footer = popup.locator('[data-testid=status]');
   await expect.poll(() => footer.textContent()).toContain('Stand-in LNbits wallet');
   expect(await footer.textContent()).toMatch(/3 wallets linked/);
+  // The paying wallet's balance, as the wallet itself reports it.
+  const sats = (await wallets(stack).balance('user')) / 1000n;
+  await expect
+    .poll(async () => (await popup.locator('[data-testid=balance]').textContent())?.replace(/\D/g, ''))
+    .toBe(sats.toString());
   // Nothing is wider than a 360 px popup, and no line of the tables wraps.
   expect(await popup.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(360);
   const wrapped = await popup.evaluate(() =>

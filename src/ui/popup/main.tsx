@@ -1,5 +1,6 @@
 import { type FormEvent, useEffect, useId, useState } from 'react';
 import browser from 'webextension-polyfill';
+import { formatMsatAsSats } from '../../core/money/rates';
 import { send } from '../../messages/client';
 import { BudgetBars } from '../shared/BudgetBars';
 import { hostOf, paymentAmount, relativeTime } from '../shared/format';
@@ -8,6 +9,7 @@ import { mount } from '../shared/mount';
 import { PaymentsTable } from '../shared/PaymentsTable';
 import { ReviewActions } from '../shared/ReviewActions';
 import { useStatusStore } from '../shared/status-store';
+import { useBalance } from '../shared/useBalance';
 
 function Unlock({ onDone }: { onDone(): void }) {
   const [password, setPassword] = useState('');
@@ -84,6 +86,7 @@ function Popup() {
   const underReview = payments.filter((p) => p.provisional);
   const paying = status?.rails.find((r) => r.id === status.defaultRailId);
   const linked = status?.rails.length ?? 0;
+  const balance = useBalance(paying?.id, paying?.kind);
   return (
     <main className="popup">
       <header className="popup-header">
@@ -150,6 +153,11 @@ function Popup() {
         >
           <span className="muted small">{t('popupPayingWith')}</span>
           <span className="ellipsis emph">{paying?.label ?? t('noWallet')}</span>
+          {balance !== undefined && (
+            <span className="small nowrap" data-testid="balance">
+              {t('popupBalance', formatMsatAsSats(balance))}
+            </span>
+          )}
           {linked > 1 && (
             <span className="muted small nowrap">{t('popupWalletsLinked', String(linked))}</span>
           )}
