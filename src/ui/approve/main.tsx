@@ -376,13 +376,9 @@ function Quote({ quote, position, total }: { quote: QuoteView; position: number;
         </>
       )}
       <div className="amount">
-        {quote.amountMinor !== undefined ? (
+        {quote.amountMinor !== undefined && (
           <div className="fiat" data-testid="amount-fiat">
             {formatMinor(BigInt(quote.amountMinor), quote.currency)}
-          </div>
-        ) : (
-          <div className="fiat none" data-testid="amount-fiat">
-            {t('quoteRateUnavailable')}
           </div>
         )}
         {card ? (
@@ -390,8 +386,14 @@ function Quote({ quote, position, total }: { quote: QuoteView; position: number;
             {t('cardAuthorization', quote.currency)}
           </div>
         ) : (
-          <div className="sats" data-testid="amount-sats">
+          // Without a rate the sats are the amount, shown as large as a price would be.
+          <div className={quote.amountMinor !== undefined ? 'sats' : 'fiat'} data-testid="amount-sats">
             {formatMsatAsSats(BigInt(quote.amountMsat))}
+          </div>
+        )}
+        {quote.amountMinor === undefined && (
+          <div className="sats" data-testid="amount-fiat">
+            {t('quoteRateUnavailable')}
           </div>
         )}
         {quote.estimateMinor && (
