@@ -14,7 +14,14 @@ test('link a card on the hosted page, then pay by card: the quote says it is an 
   expect((await ask(popup, 'status.get', {})).rails.map((r) => r.label)).toContain('Visa •••• 4242');
   const status = generate(demoPage, 'paid by card');
   const quote = await nextQuoteWindow(context);
-  expect(await quote.textContent('[data-testid=card-note]')).toContain('actual amount');
+  // A fixed card price: paid as quoted, captured when the app answers; no review to wait for.
+  expect(await quote.textContent('[data-testid=card-note]')).toBe('By card, in USD');
+  expect(await quote.textContent('[data-testid=next]')).toBe(
+    'Your card is authorized now and charged when the app answers.',
+  );
+  expect(await quote.textContent('[data-testid=approve]')).toMatch(/^Pay \$\d+\.\d\d$/);
+  // Cards have no balance to show.
+  expect(await quote.locator('[data-testid=wallet-balance]').count()).toBe(0);
   await quote.click('[data-testid=approve]');
   expect(await status).toBe(200);
   const [row] = await ledger(popup);

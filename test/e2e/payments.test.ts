@@ -4,6 +4,7 @@
  */
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterEach, inject } from 'vitest';
+import { formatMsatAsSats } from '../../src/core/money/rates';
 import { expect, test } from './harness/fixtures';
 import { ledger, nextQuoteWindow, POPUP } from './harness/flows';
 import { wallets } from './harness/wallets';
@@ -37,6 +38,23 @@ test('approve: the fetch resolves 200 with the generated text, and the ledger an
   );
   // 2 060 sat at the stand-in's 100 000 USD/BTC is $2.06.
   expect(await quote.textContent('[data-testid=amount-fiat]')).toBe('$2.06');
+  // A fixed price is paid, not authorized.
+  expect(await quote.textContent('[data-testid=approve]')).toBe('Pay $2.06');
+  // The paying wallet and its balance, asked of the wallet once the quote is shown.
+  expect(await quote.textContent('[data-testid=wallet]')).toContain('Stand-in LNbits wallet');
+  expect(await quote.textContent('[data-testid=wallet-balance]')).toBe(
+    `Balance: ${formatMsatAsSats(userBefore)}`,
+  );
+  expect(await quote.textContent('[data-testid=next]')).toContain('sent again with the proof');
+  // The request, the rate and the reasons wait under Details, closed until opened.
+  const details = quote.locator('details');
+  expect(await details.evaluate((d) => (d as HTMLDetailsElement).open)).toBe(false);
+  expect(await details.locator('[data-testid=request]').textContent()).toBe(
+    `POST ${stack.demo}/api/generate`,
+  );
+  expect(await quote.isVisible('[data-testid=request]')).toBe(false);
+  await quote.click('details summary');
+  expect(await quote.isVisible('[data-testid=request]')).toBe(true);
   await quote.click('[data-testid=approve]');
   await expect.poll(() => demoPage.textContent('#status')).toBe('200 OK');
   expect(await demoPage.textContent('#output')).toContain('lighthouse');

@@ -26,9 +26,12 @@ async function approveDraft(context: BrowserContext, demoPage: Page, prompt: str
   const quote = await nextQuoteWindow(context);
   const estimate = await quote.textContent('[data-testid=estimate]');
   const window = await quote.textContent('[data-testid=review-window]');
+  // An estimate authorizes its maximum, whichever wallet pays: the button says so, not "Pay".
+  expect(await quote.textContent('[data-testid=approve]')).toMatch(/^Authorize up to \$\d+\.\d\d$/);
+  const next = await quote.textContent('[data-testid=next]');
   await quote.click('[data-testid=approve]');
   expect(await status).toBe(200);
-  return { estimate, window };
+  return { estimate, window, next };
 }
 
 test('Lightning: the quote shows the estimate; accept pays the difference back to the user wallet', async ({
@@ -40,9 +43,10 @@ test('Lightning: the quote shows the estimate; accept pays the difference back t
   const w = wallets(stack);
   const popup = await openExtensionPage(POPUP);
   const before = await w.balance('user');
-  const { estimate, window } = await approveDraft(context, demoPage, 'a short note');
+  const { estimate, window, next } = await approveDraft(context, demoPage, 'a short note');
   expect(estimate).toMatch(/Estimated \$\d+\.\d\d to \$\d+\.\d\d/);
   expect(window).toMatch(/10 min/);
+  expect(next).toContain('the app settles the actual amount');
   const [paid] = await ledger(popup);
   expect(paid).toMatchObject({ state: 'paid', provisional: true });
   const max = BigInt(paid?.amountMsat ?? '0');
@@ -288,8 +292,9 @@ test('card: estimate → authorize the maximum → the app reports the actual �
   const popup = await openExtensionPage(POPUP);
   await linkCard(context, popup);
   await setRules(popup, (r) => ({ ...r, autoMaxMinor: '0' }));
-  const { estimate } = await approveDraft(context, demoPage, 'by card');
+  const { estimate, next } = await approveDraft(context, demoPage, 'by card');
   expect(estimate).toMatch(/Estimated/);
+  expect(next).toContain('only the actual amount is charged');
   const [paid] = await ledger(popup);
   expect(paid).toMatchObject({ state: 'paid', provisional: true });
   const accepted = await ask(popup, 'payment.accept', { paymentId: paid?.id ?? '' });

@@ -61,6 +61,12 @@ test('the quote window passes axe in light and dark', async ({ context, demoPage
     await quote.emulateMedia({ colorScheme: scheme });
     found[`quote ${scheme}`] = await violations(quote);
   }
+  // Details open: the rate, the reasons and the request are checked too.
+  await quote.click('details summary');
+  for (const scheme of SCHEMES) {
+    await quote.emulateMedia({ colorScheme: scheme });
+    found[`quote details ${scheme}`] = await violations(quote);
+  }
   await quote.click('[data-testid=deny]');
   expect(await status).toBe(402);
   expect(Object.fromEntries(Object.entries(found).filter(([, v]) => v.length > 0))).toEqual({});

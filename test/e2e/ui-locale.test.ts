@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { type BrowserContext, chromium } from 'playwright-core';
 import { afterAll, beforeAll, expect, inject, test } from 'vitest';
 import { extensionUrl, findChromium } from '../../server/dev/chromium';
+import { draft, nextQuoteWindow, POPUP, setRules } from './harness/flows';
 
 const SHOTS = join(import.meta.dirname, '../../.out/screens');
 let context: BrowserContext;
@@ -41,7 +42,7 @@ const KEY_LIKE = /\b(?:options|rules|wallets|security|history|overview|popup|sta
 
 test('the popup reads German', async () => {
   const page = await context.newPage();
-  await page.goto(extensionUrl(extensionId, 'src/ui/popup/index.html'));
+  await page.goto(extensionUrl(extensionId, POPUP));
   expect(await page.evaluate(() => chrome.i18n.getUILanguage())).toMatch(/^de/);
   await page.waitForSelector('[data-testid=pause]');
   const text = (await page.textContent('body')) ?? '';
@@ -93,4 +94,28 @@ test('every settings page reads German', async () => {
     await page.screenshot({ path: join(SHOTS, `settings-${id}-de.png`), fullPage: true });
   }
   expect(await page.title()).toBe('Streitfälle · Paybound-Einstellungen');
+});
+
+test('the quote window reads German, an estimate authorizing its maximum', async () => {
+  const popup = await context.newPage();
+  await popup.goto(extensionUrl(extensionId, POPUP));
+  // The demo may pay small charges alone: make this one ask.
+  await setRules(popup, (r) => ({ ...r, autoMaxMinor: '0' }));
+  const demo = await context.newPage();
+  await demo.goto(inject('stack').demo);
+  const status = draft(demo, 'ein kurzer Entwurf');
+  const quote = await nextQuoteWindow(context);
+  const text = (await quote.textContent('body')) ?? '';
+  for (const words of ['bittet um eine Zahlung', 'Die App sagt', 'Geschätzt', 'Zahlen mit', 'Details']) {
+    expect(text).toContain(words);
+  }
+  expect(await quote.textContent('[data-testid=approve]')).toMatch(/^Bis zu \d+,\d\d\s\$ autorisieren$/);
+  expect(await quote.textContent('[data-testid=next]')).toContain('Maximum autorisiert');
+  expect(text).not.toMatch(KEY_LIKE);
+  expect(text).not.toMatch(/\bquote[A-Z][A-Za-z]+\b/);
+  mkdirSync(SHOTS, { recursive: true });
+  await quote.setViewportSize({ width: 460, height: 600 });
+  await quote.screenshot({ path: join(SHOTS, 'quote-de.png') });
+  await quote.click('[data-testid=deny]');
+  expect(await status).toBe(402);
 });

@@ -1,5 +1,6 @@
 import { type MouseEvent, type ReactNode, useEffect, useRef, useState } from 'react';
 import { formatMinor, formatMsatAsSats, minorToInput, parseMoneyInput } from '../../core/money/rates';
+import { send } from '../../messages/client';
 import type { QuoteView } from '../../messages/map';
 import { durationText, type MessageKey, t } from '../shared/i18n';
 import { mount } from '../shared/mount';
@@ -33,22 +34,27 @@ function countdown(seconds: number): string {
 // (chrome.i18n drops U+0000 from substitutions).
 const SLOT = '\u0001';
 
-/** A one-placeholder message with `slot` (an element: a site name, an input) where the placeholder is. */
-function withSlot(key: MessageKey, slot: ReactNode): ReactNode {
+/**
+ * A one-placeholder message with `slot` (an element: a site name, an input) where the placeholder is;
+ * `wordsClass` styles the words around it apart from the slot.
+ */
+function withSlot(key: MessageKey, slot: ReactNode, wordsClass?: string): ReactNode {
   const parts = t(key, SLOT).split(SLOT);
+  const words = (text: string | undefined) =>
+    wordsClass && text ? <span className={wordsClass}>{text}</span> : text;
   // A message without the placeholder (a missing translation gives back its key): keep the slot visible.
   if (parts.length < 2) {
     return (
       <>
-        {parts[0]} {slot}
+        {words(parts[0])} {slot}
       </>
     );
   }
   return (
     <>
-      {parts[0]}
+      {words(parts[0])}
       {slot}
-      {parts.slice(1).join('')}
+      {words(parts.slice(1).join(''))}
     </>
   );
 }
@@ -100,6 +106,82 @@ function useArmed(quoteId: string): boolean {
   }, [quoteId]);
   // Compared by id so that a new quote is never shown armed, not even for the render before the effect.
   return armedFor === quoteId;
+}
+
+/**
+ * The paying wallet's balance (msat), asked of the worker once the quote is on screen, so the quote
+ * never waits for a wallet to answer. Undefined while asked, and when the wallet cannot say.
+ */
+function useBalance(railId: string, railKind: string): bigint | undefined {
+  const [known, setKnown] = useState<{ railId: string; msat: bigint }>();
+  useEffect(() => {
+    // A card has no balance, and a page's WebLN wallet answers only that page.
+    if (railKind === 'card' || railKind === 'webln') return;
+    let current = true;
+    send('rails.test', { railId }).then(
+      (r) => {
+        if (current && r.ok) setKnown({ railId, msat: BigInt(r.balanceMsat) });
+      },
+      () => {},
+    );
+    return () => {
+      current = false;
+    };
+  }, [railId, railKind]);
+  // By id: after a switch of wallet, the old wallet's balance is never shown for the new one.
+  return known?.railId === railId ? known.msat : undefined;
+}
+
+/** A share of `whole` in percent (0–100), for a bar's width. */
+function percent(part: bigint, whole: bigint): number {
+  if (whole <= 0n || part <= 0n) return part > 0n ? 100 : 0;
+  return part >= whole ? 100 : Number((part * 10_000n) / whole) / 100;
+}
+
+/** A budget in the quote: what was spent before and what this charge adds, as a bar and in words. */
+function BudgetImpact({
+  budget,
+  chargeMinor,
+  currency,
+}: {
+  budget: QuoteView['budgets'][number];
+  chargeMinor: bigint | undefined;
+  currency: string;
+}) {
+  const limit = BigInt(budget.limitMinor);
+  const after = BigInt(budget.afterMinor);
+  const over = budget.overMinor !== '0';
+  // The worker counts this charge into `after`; without an amount in the currency, all of it is "before".
+  const charge = chargeMinor === undefined ? 0n : chargeMinor > after ? after : chargeMinor;
+  const before = after - charge;
+  const money = (minor: bigint) => formatMinor(minor, currency);
+  const beforePct = percent(before, limit);
+  const thisPct = Math.min(percent(after, limit), 100) - beforePct;
+  return (
+    <li className={over ? 'over' : undefined}>
+      <div className="budget-line">
+        <span className="budget-name">{budget.label}</span>
+        <span className="budget-figures">
+          <span className="nowrap">{t('quoteBudgetAfterThis', money(after), money(limit))}</span>
+          {over && <span className="error">{t('quoteOverBy', money(BigInt(budget.overMinor)))}</span>}
+        </span>
+      </div>
+      <div
+        className="bar"
+        role="img"
+        aria-label={t('quoteBudgetBar', budget.label, money(before), money(charge), money(limit))}
+      >
+        <span className="bar-before" style={{ width: `${beforePct}%` }} />
+        <span className="bar-this" style={{ width: `${Math.max(thisPct, 0)}%` }} />
+      </div>
+    </li>
+  );
+}
+
+/** What happens once approved: a card is authorized and captured, Lightning pays an invoice. */
+function nextKey(card: boolean, estimated: boolean): MessageKey {
+  if (card) return estimated ? 'quoteNextCardEstimate' : 'quoteNextCard';
+  return estimated ? 'quoteNextEstimate' : 'quoteNextLightning';
 }
 
 type Limits = { perChargeMinor: string; perDayMinor: string };
@@ -162,6 +244,19 @@ function Quote({ quote, position, total }: { quote: QuoteView; position: number;
     quote.amountMinor !== undefined
       ? formatMinor(BigInt(quote.amountMinor), quote.currency)
       : formatMsatAsSats(BigInt(quote.amountMsat));
+  const card = quote.railKind === 'card';
+  // An estimate authorizes its maximum; the app settles less. Anything else is the price, paid.
+  const estimated = quote.estimateMinor !== undefined;
+  const rail = quote.rails.find((r) => r.id === quote.railId);
+  const balance = useBalance(quote.railId, quote.railKind);
+  const chargeMinor = quote.amountMinor !== undefined ? BigInt(quote.amountMinor) : undefined;
+  // The countdown leaves Details in its last minute: then it matters more than anything in there.
+  const expiryOutside = remaining < 60;
+  const expiry = (
+    <dd data-testid="expiry" className={remaining < 60 ? 'error' : undefined}>
+      {countdown(remaining)}
+    </dd>
+  );
 
   const onApprove = (e: MouseEvent<HTMLButtonElement>) => {
     // Checked again here, not only through `disabled`: a press begun on the still-inert button (Chrome
@@ -213,43 +308,50 @@ function Quote({ quote, position, total }: { quote: QuoteView; position: number;
   return (
     <section aria-labelledby="quote-title" data-testid="quote" data-quote-id={quote.id}>
       {total > 1 && (
-        <p className="muted" data-testid="queue">
+        <p className="muted queue" data-testid="queue">
           {t('queuePosition', String(position), String(total))}
         </p>
       )}
       <header className="who">
-        {/* Only what Paybound established goes here: the site, never the app's own words. */}
-        <h1 id="quote-title" ref={titleRef} tabIndex={-1}>
-          {withSlot(
-            'asksForPayment',
-            <span className="site" data-testid="site">
-              {site}
-            </span>,
+        {/* A letter, not the site's icon: nothing the site serves is shown as Paybound's. */}
+        <span className="monogram" aria-hidden="true">
+          {site.charAt(0).toUpperCase()}
+        </span>
+        <div className="who-text">
+          {/* Only what Paybound established goes here: the site, never the app's own words. */}
+          <h1 id="quote-title" ref={titleRef} tabIndex={-1}>
+            {withSlot(
+              'asksForPayment',
+              <span className="site" data-testid="site">
+                {site}
+              </span>,
+              'asks',
+            )}
+          </h1>
+          <p className="origin muted" data-testid="origin">
+            {quote.origin}
+          </p>
+          {quote.topSite && (
+            <p className="muted small" data-testid="top-site">
+              {t('quoteInFrameOn', quote.topSite)}
+            </p>
           )}
-        </h1>
-        <p className="origin muted" data-testid="origin">
-          {quote.origin}
-        </p>
-        {quote.topSite && (
-          <p className="muted" data-testid="top-site">
-            {t('quoteInFrameOn', quote.topSite)}
-          </p>
-        )}
-        {!sameHost && <p className="muted">{t('forRequestTo', host)}</p>}
-        {quote.lookalike && (
-          <p className="caution warn" role="note" data-testid="lookalike">
-            {t('quoteLookalike')}
-          </p>
-        )}
-        {quote.firstPayment && (
-          <p className="first" data-testid="first-payment">
-            {t('quoteFirstPayment')}
-          </p>
-        )}
+          {!sameHost && <p className="muted small">{t('forRequestTo', host)}</p>}
+        </div>
       </header>
+      {quote.lookalike && (
+        <p className="caution warn" role="note" data-testid="lookalike">
+          {t('quoteLookalike')}
+        </p>
+      )}
+      {quote.firstPayment && (
+        <p className="first" data-testid="first-payment">
+          {t('quoteFirstPayment')}
+        </p>
+      )}
       {quote.description ? (
         <figure className="says">
-          <figcaption className="muted">{t('quoteAppSays')}</figcaption>
+          <figcaption className="caption">{t('quoteAppSays')}</figcaption>
           {/* Isolated and direction-detected: the app's text cannot reorder anything around it. */}
           <blockquote className="for merchant-text" dir="auto" data-testid="description">
             {quote.description}
@@ -274,18 +376,33 @@ function Quote({ quote, position, total }: { quote: QuoteView; position: number;
         </>
       )}
       <div className="amount">
-        <div className="fiat" data-testid="amount-fiat">
-          {quote.amountMinor !== undefined
-            ? formatMinor(BigInt(quote.amountMinor), quote.currency)
-            : t('quoteRateUnavailable')}
-        </div>
-        {quote.railKind === 'card' ? (
+        {quote.amountMinor !== undefined && (
+          <div className="fiat" data-testid="amount-fiat">
+            {formatMinor(BigInt(quote.amountMinor), quote.currency)}
+          </div>
+        )}
+        {card ? (
           <div className="sats" data-testid="card-note">
-            {t('cardAuthorization')}
+            {t('cardAuthorization', quote.currency)}
           </div>
         ) : (
-          <div className="sats" data-testid="amount-sats">
+          // Without a rate the sats are the amount, shown as large as a price would be.
+          <div className={quote.amountMinor !== undefined ? 'sats' : 'fiat'} data-testid="amount-sats">
             {formatMsatAsSats(BigInt(quote.amountMsat))}
+          </div>
+        )}
+        {quote.amountMinor === undefined && (
+          <div className="sats" data-testid="amount-fiat">
+            {t('quoteRateUnavailable')}
+          </div>
+        )}
+        {quote.estimateMinor && (
+          <div className="estimate" data-testid="estimate">
+            {t(
+              'quoteEstimate',
+              formatMinor(BigInt(quote.estimateMinor.min), quote.currency),
+              formatMinor(BigInt(quote.estimateMinor.max), quote.currency),
+            )}
           </div>
         )}
       </div>
@@ -311,82 +428,98 @@ function Quote({ quote, position, total }: { quote: QuoteView; position: number;
           )}
         </div>
       )}
-      {quote.estimateMinor && (
-        <p className="estimate" data-testid="estimate">
-          {t(
-            'quoteEstimate',
-            formatMinor(BigInt(quote.estimateMinor.min), quote.currency),
-            formatMinor(BigInt(quote.estimateMinor.max), quote.currency),
+      <div className="panel wallet" data-testid="wallet">
+        {quote.rails.length > 1 ? (
+          <label htmlFor="pay-with" className="caption">
+            {t('quotePayWith')}
+          </label>
+        ) : (
+          <span className="caption">{t('quotePayWith')}</span>
+        )}
+        <div className="wallet-row">
+          {quote.rails.length > 1 ? (
+            <select
+              id="pay-with"
+              className="wallet-select"
+              data-testid="pay-with"
+              value={quote.railId}
+              disabled={busy}
+              onChange={(e) => void switchRail(quote.id, e.target.value)}
+            >
+              {quote.rails.map((r) => (
+                <option key={r.id} value={r.id}>
+                  {r.label}
+                </option>
+              ))}
+            </select>
+          ) : (
+            rail && <span className="wallet-name">{rail.label}</span>
           )}
-        </p>
-      )}
-      {quote.reviewWindowMs !== undefined && (
-        <p className="muted" data-testid="review-window">
-          {t('quoteReviewWindow', durationText(quote.reviewWindowMs))}
-        </p>
-      )}
-      <dl>
-        {quote.railKind !== 'card' && <dt>{t('rate')}</dt>}
-        <dd data-testid="rate" hidden={quote.railKind === 'card'}>
-          {quote.rate
-            ? t(
-                'quoteRateLine',
-                formatMinor(BigInt(quote.rate.minorPerBtc), quote.currency),
-                quote.rate.source,
-                ageText(quote.rate.ageMs),
-              )
-            : t('quoteNoRate')}
-          {quote.rate?.stale && <strong className="error">{t('quoteStaleRate')}</strong>}
-        </dd>
-        {quote.rails.length > 1 && (
+          {balance !== undefined && (
+            <span className="wallet-balance muted" data-testid="wallet-balance">
+              {withSlot('quoteBalance', <span className="nowrap">{formatMsatAsSats(balance)}</span>)}
+            </span>
+          )}
+        </div>
+      </div>
+      <div className="panel budgets-impact" data-testid="budget">
+        <span className="caption">{t('budgets')}</span>
+        {quote.budgets.length === 0 ? (
+          <p className="muted">{t('noBudgetApplies')}</p>
+        ) : (
+          <ul>
+            {quote.budgets.map((b) => (
+              <BudgetImpact key={b.label} budget={b} chargeMinor={chargeMinor} currency={quote.currency} />
+            ))}
+          </ul>
+        )}
+      </div>
+      <p className="next" data-testid="next">
+        {t(nextKey(card, estimated))}
+        {quote.reviewWindowMs !== undefined && (
           <>
-            <dt>
-              <label htmlFor="pay-with">{t('quotePayWith')}</label>
-            </dt>
-            <dd>
-              <select
-                id="pay-with"
-                data-testid="pay-with"
-                value={quote.railId}
-                disabled={busy}
-                onChange={(e) => void switchRail(quote.id, e.target.value)}
-              >
-                {quote.rails.map((r) => (
-                  <option key={r.id} value={r.id}>
-                    {r.label}
-                  </option>
-                ))}
-              </select>
-            </dd>
+            {' '}
+            <span data-testid="review-window">
+              {t('quoteReviewWindow', durationText(quote.reviewWindowMs))}
+            </span>
           </>
         )}
-        <dt>{t('offerExpiresIn')}</dt>
-        <dd data-testid="expiry" className={remaining < 60 ? 'error' : undefined}>
-          {countdown(remaining)}
-        </dd>
-        <dt>{t('budgets')}</dt>
-        <dd data-testid="budget">
-          {quote.budgets.length === 0
-            ? t('noBudgetApplies')
-            : quote.budgets.map((b) => (
-                <div key={b.label} className={b.overMinor !== '0' ? 'error' : undefined}>
-                  {t(
-                    'quoteBudgetAfter',
-                    b.label,
-                    formatMinor(BigInt(b.afterMinor), quote.currency),
-                    formatMinor(BigInt(b.limitMinor), quote.currency),
-                  )}
-                  {b.overMinor !== '0' && t('quoteOverBy', formatMinor(BigInt(b.overMinor), quote.currency))}
-                </div>
-              ))}
-        </dd>
-        <dt>{t('whyAsk')}</dt>
-        <dd data-testid="reasons">{quote.reasons.join('; ')}</dd>
-        <dt>{t('request')}</dt>
-        <dd className="muted url">
-          {quote.method} {quote.url}
-        </dd>
-      </dl>
+      </p>
+      {expiryOutside && (
+        <dl className="expiry-soon">
+          <dt>{t('offerExpiresIn')}</dt>
+          {expiry}
+        </dl>
+      )}
+      <details className="details">
+        <summary>{t('quoteDetails')}</summary>
+        <dl>
+          {!card && <dt>{t('rate')}</dt>}
+          <dd data-testid="rate" hidden={card}>
+            {quote.rate
+              ? t(
+                  'quoteRateLine',
+                  formatMinor(BigInt(quote.rate.minorPerBtc), quote.currency),
+                  quote.rate.source,
+                  ageText(quote.rate.ageMs),
+                )
+              : t('quoteNoRate')}
+            {quote.rate?.stale && <strong className="error">{t('quoteStaleRate')}</strong>}
+          </dd>
+          {!expiryOutside && (
+            <>
+              <dt>{t('offerExpiresIn')}</dt>
+              {expiry}
+            </>
+          )}
+          <dt>{t('whyAsk')}</dt>
+          <dd data-testid="reasons">{quote.reasons.join('; ')}</dd>
+          <dt>{t('request')}</dt>
+          <dd className="url" data-testid="request">
+            {quote.method} {quote.url}
+          </dd>
+        </dl>
+      </details>
       {offerAuto && (
         <fieldset className="auto" data-enabled={allowAuto ? 'true' : 'false'}>
           <legend>
@@ -470,7 +603,7 @@ function Quote({ quote, position, total }: { quote: QuoteView; position: number;
           }}
           onClick={onApprove}
         >
-          {t('pay', amountText)}
+          {t(estimated ? 'quoteAuthorizeUpTo' : 'pay', amountText)}
         </button>
       </div>
       <p className="muted hint">{t('escDenies')}</p>
