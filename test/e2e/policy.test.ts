@@ -202,7 +202,7 @@ test('the worker dies while a quote waits: approving later pays once, and the ne
       quote.evaluate(() => ({
         focused: document.hasFocus(),
         visibility: document.visibilityState,
-        text: document.body.innerText.slice(0, 400),
+        text: (document.body.textContent ?? '').slice(0, 400),
       })),
   );
   await quote.click('[data-testid=approve]');

@@ -111,6 +111,10 @@ test('the quote window reads German, an estimate authorizing its maximum', async
   }
   expect(await quote.textContent('[data-testid=approve]')).toMatch(/^Bis zu \d+,\d\d\s\$ autorisieren$/);
   expect(await quote.textContent('[data-testid=next]')).toContain('Maximum autorisiert');
+  // Why it asks is the worker's reason, said in German, not the worker's English.
+  const reasons = (await quote.textContent('[data-testid=reasons]')) ?? '';
+  expect(reasons).toContain('Über der Grenze für automatische Zahlungen an diese Website');
+  expect(reasons).not.toContain('automatic');
   expect(text).not.toMatch(KEY_LIKE);
   expect(text).not.toMatch(/\bquote[A-Z][A-Za-z]+\b/);
   mkdirSync(SHOTS, { recursive: true });
@@ -118,4 +122,9 @@ test('the quote window reads German, an estimate authorizing its maximum', async
   await quote.screenshot({ path: join(SHOTS, 'quote-de.png') });
   await quote.click('[data-testid=deny]');
   expect(await status).toBe(402);
+  // The ledger's words for it, on the history page, are German too.
+  await popup.goto(extensionUrl(extensionId, 'src/ui/options/index.html#history'));
+  await expect
+    .poll(() => popup.locator('[data-testid=payments]').textContent())
+    .toContain('Sie haben die Zahlung abgelehnt');
 });

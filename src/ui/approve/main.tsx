@@ -1,9 +1,9 @@
 import { type MouseEvent, type ReactNode, useEffect, useRef, useState } from 'react';
 import { formatMinor, formatMsatAsSats, minorToInput, parseMoneyInput } from '../../core/money/rates';
-import { send } from '../../messages/client';
 import type { QuoteView } from '../../messages/map';
-import { durationText, type MessageKey, t } from '../shared/i18n';
+import { durationText, type MessageKey, say, t } from '../shared/i18n';
 import { mount } from '../shared/mount';
+import { useBalance } from '../shared/useBalance';
 import { useApproveStore } from './store';
 import './approve.css';
 
@@ -106,30 +106,6 @@ function useArmed(quoteId: string): boolean {
   }, [quoteId]);
   // Compared by id so that a new quote is never shown armed, not even for the render before the effect.
   return armedFor === quoteId;
-}
-
-/**
- * The paying wallet's balance (msat), asked of the worker once the quote is on screen, so the quote
- * never waits for a wallet to answer. Undefined while asked, and when the wallet cannot say.
- */
-function useBalance(railId: string, railKind: string): bigint | undefined {
-  const [known, setKnown] = useState<{ railId: string; msat: bigint }>();
-  useEffect(() => {
-    // A card has no balance, and a page's WebLN wallet answers only that page.
-    if (railKind === 'card' || railKind === 'webln') return;
-    let current = true;
-    send('rails.test', { railId }).then(
-      (r) => {
-        if (current && r.ok) setKnown({ railId, msat: BigInt(r.balanceMsat) });
-      },
-      () => {},
-    );
-    return () => {
-      current = false;
-    };
-  }, [railId, railKind]);
-  // By id: after a switch of wallet, the old wallet's balance is never shown for the new one.
-  return known?.railId === railId ? known.msat : undefined;
 }
 
 /** A share of `whole` in percent (0–100), for a bar's width. */
@@ -513,7 +489,7 @@ function Quote({ quote, position, total }: { quote: QuoteView; position: number;
             </>
           )}
           <dt>{t('whyAsk')}</dt>
-          <dd data-testid="reasons">{quote.reasons.join('; ')}</dd>
+          <dd data-testid="reasons">{(quote.reasonsSaid?.map((r) => say(r)) ?? quote.reasons).join('; ')}</dd>
           <dt>{t('request')}</dt>
           <dd className="url" data-testid="request">
             {quote.method} {quote.url}
