@@ -5,6 +5,7 @@
 
 import { base64urlnopad } from '@scure/base';
 import browser, { type Runtime, type WebRequest } from 'webextension-polyfill';
+import { setMoneyLocale } from '../core/money/rates';
 import { rulesToWire } from '../core/policy/rules';
 import { english, type Said, SaidError, type SaidKey, said } from '../core/text/said';
 import { exportBackup, importBackup } from '../db/backup';
@@ -35,6 +36,8 @@ import { Vault } from './services/vault';
 import { challengeView, disputeView, paymentView, quoteView } from './services/views';
 import { addRail, LinkError, testRail } from './services/wallets';
 
+// Amounts in notifications are written as the browser's language writes numbers.
+setMoneyLocale(browser.i18n.getUILanguage() || 'en');
 const db = new PayboundDb();
 const version = browser.runtime.getManifest().version;
 const WINDOWS_KEY = 'approvalWindows';

@@ -60,13 +60,18 @@ export function setMoneyLocale(locale: string): void {
   defaultLocale = locale;
 }
 
-/** Formats msat as sats, keeping any millisatoshi fraction visible: 21000n → "21 sats", 21500n → "21.5 sats". */
-export function formatMsatAsSats(msat: bigint): string {
+/**
+ * Formats msat as sats, keeping any millisatoshi fraction visible, grouped as the user's locale
+ * groups numbers: 21000n → "21 sats", 21500n → "21.5 sats" ("21,5 sats" in German).
+ */
+export function formatMsatAsSats(msat: bigint, locale?: string): string {
   const sats = msat / 1000n;
   const rest = msat % 1000n;
-  const whole = sats.toString().replace(/\B(?=(\d{3})+(?!\d))/g, ',');
-  const frac = rest === 0n ? '' : `.${rest.toString().padStart(3, '0').replace(/0+$/, '')}`;
-  return `${whole}${frac} ${sats === 1n && rest === 0n ? 'sat' : 'sats'}`;
+  const exact = rest === 0n ? sats.toString() : `${sats}.${rest.toString().padStart(3, '0')}`;
+  const nf = new Intl.NumberFormat(locale ?? defaultLocale, { maximumFractionDigits: 3 });
+  // An exact decimal string, as in formatMinor: no float ever holds the amount.
+  const text = (nf.format as (value: string) => string)(exact);
+  return `${text} ${sats === 1n && rest === 0n ? 'sat' : 'sats'}`;
 }
 
 /**

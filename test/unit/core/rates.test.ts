@@ -50,6 +50,9 @@ describe('rates', () => {
     expect(formatMsatAsSats(2_100_000n)).toBe('2,100 sats');
     expect(formatMsatAsSats(1000n)).toBe('1 sat');
     expect(formatMsatAsSats(21_500n)).toBe('21.5 sats');
+    // Grouped as the locale groups, exactly (no float): German uses dots and a decimal comma.
+    expect(formatMsatAsSats(2n ** 60n + 1n, 'de')).toBe('1.152.921.504.606.846,977 sats');
+    expect(formatMsatAsSats(996_910_000n, 'de')).toBe('996.910 sats');
   });
 });
 
