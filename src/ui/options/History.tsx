@@ -1,5 +1,5 @@
 /** Every payment, filtered and searched; spend per day and per site as charts; export and import. */
-import { type ChangeEvent, useMemo, useState } from 'react';
+import { type ChangeEvent, useId, useMemo, useState } from 'react';
 import { paymentsCsv } from '../../core/money/csv';
 import { formatMinor } from '../../core/money/rates';
 import { send } from '../../messages/client';
@@ -97,6 +97,8 @@ export function History({
   const [from, setFrom] = useState('');
   const [query, setQuery] = useState('');
   const [message, setMessage] = useState<string>();
+  const [fileName, setFileName] = useState<string>();
+  const fileNameId = useId();
   const sites = useMemo(() => [...new Set(payments.map((p) => p.origin))].sort(), [payments]);
   const rails = useMemo(() => [...new Set(payments.map((p) => p.railId))].sort(), [payments]);
   const shown = payments.filter(
@@ -118,8 +120,10 @@ export function History({
     download(`paybound-${dayOf(Date.now())}.json`, 'application/json', JSON.stringify(backup, null, 2));
   };
   const importJson = async (e: ChangeEvent<HTMLInputElement>) => {
-    const file = e.target.files?.[0];
+    const input = e.target;
+    const file = input.files?.[0];
     if (!file) return;
+    setFileName(file.name);
     try {
       const r = await send('ledger.import', { backup: JSON.parse(await file.text()) });
       const counts = [String(r.added), String(r.alreadyThere), String(r.refused)];
@@ -131,6 +135,9 @@ export function History({
       await reload();
     } catch (err) {
       setMessage(errorText(err));
+    } finally {
+      // Cleared, so that choosing the same file again (after fixing it) imports it again.
+      input.value = '';
     }
   };
   return (
@@ -205,15 +212,25 @@ export function History({
             {t('historyExportCsv')}
           </button>
         </span>
-        <label className="file">
-          <span>{t('historyImport')}</span>
-          <input
-            type="file"
-            accept="application/json"
-            data-testid="import"
-            onChange={(e) => void importJson(e)}
-          />
-        </label>
+        <span className="file-choice">
+          {/* A button of our own: the browser's file input speaks its own language, not the page's. */}
+          <label className="file-button">
+            <input
+              type="file"
+              className="visually-hidden"
+              accept="application/json"
+              data-testid="import"
+              aria-describedby={fileName ? fileNameId : undefined}
+              onChange={(e) => void importJson(e)}
+            />
+            {t('historyImport')}
+          </label>
+          {fileName && (
+            <span id={fileNameId} className="muted ellipsis" data-testid="import-file">
+              {fileName}
+            </span>
+          )}
+        </span>
       </div>
       {message && (
         <p role="status" data-testid="import-message">
