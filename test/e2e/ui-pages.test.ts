@@ -1,6 +1,7 @@
 /**
- * The settings page's sidebar: a hash opens one page, the bare address the Overview, #all them all; the history
- * page rejects a charge and the disputes page tells it in words, with money formatted.
+ * The settings page's sidebar: a hash opens one page, the bare address the Overview, #all them all;
+ * the history page rejects a charge and the disputes page tells it in words, with money formatted;
+ * the history chart has axes and reads a day by pointer and by keyboard.
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -130,4 +131,52 @@ test('the popup fits 360 px without wrapping; its footer names the paying wallet
   );
   expect(wrapped).toEqual([]);
   expect(await popup.locator('[data-testid=payments] time').first().textContent()).toMatch(/just now|min/);
+});
+
+test('the history chart has axes in money and dates, and reads a day on hover and on focus', async ({
+  demoPage,
+  openExtensionPage,
+}) => {
+  const popup = await openExtensionPage(POPUP);
+  await setRules(popup, (r) => ({ ...r, autoMaxMinor: '500', confirmMaxMinor: '500' }));
+  expect(await generate(demoPage)).toBe(200);
+  const [paid] = await ledger(popup);
+  const amount = `$${(Number(paid?.amountMinor) / 100).toFixed(2)}`;
+  const page = await openExtensionPage(`${OPTIONS}#history`);
+  const chart = page.locator('[data-testid=day-chart]');
+  await chart.locator('canvas').waitFor();
+  const day = (back: number) => {
+    const d = new Date();
+    d.setDate(d.getDate() - back);
+    return new Intl.DateTimeFormat('en-US', { month: 'short', day: 'numeric' }).format(d);
+  };
+  // Every 5th day is labelled, counted back from today; the y axis is in dollars from $0.00.
+  await expect.poll(() => chart.getAttribute('data-x-axis')).toBe([25, 20, 15, 10, 5, 0].map(day).join('|'));
+  const y = (await chart.getAttribute('data-y-axis'))?.split('|') ?? [];
+  expect(y[0]).toBe('$0.00');
+  expect(y.length).toBeGreaterThanOrEqual(3);
+  for (const label of y) expect(label).toMatch(/^\$\d+\.\d\d$/);
+  expect(await page.textContent('[data-testid=chart-total]')).toBe(`Total: ${amount}`);
+  const readout = page.locator('[data-testid=day-readout]');
+  // The keyboard: focus starts on today, the arrow keys step through the days.
+  await chart.focus();
+  await expect.poll(() => readout.textContent()).toBe(`${day(0)}: ${amount}`);
+  expect(await chart.getAttribute('aria-valuetext')).toBe(`${day(0)}: ${amount}`);
+  await page.keyboard.press('ArrowLeft');
+  await expect.poll(() => readout.textContent()).toBe(`${day(1)}: $0.00`);
+  await page.keyboard.press('Home');
+  await expect.poll(() => chart.getAttribute('aria-valuetext')).toBe(`${day(29)}: $0.00`);
+  // The pointer: the last bar is today's, the first the oldest day's.
+  await chart.blur();
+  const plot = await chart.locator('.u-over').boundingBox();
+  if (!plot) throw new Error('the chart has no plotting area');
+  await page.mouse.move(plot.x + plot.width - 4, plot.y + plot.height / 2);
+  await expect.poll(() => readout.textContent()).toBe(`${day(0)}: ${amount}`);
+  await page.mouse.move(plot.x + 4, plot.y + plot.height / 2);
+  await expect.poll(() => readout.textContent()).toBe(`${day(29)}: $0.00`);
+  // The same numbers for a screen reader, in a table.
+  expect(await page.locator('[data-testid=chart] table tbody tr').count()).toBe(30);
+  // Per site: the demo app and its amount; the import is a labelled control.
+  expect(await page.textContent('[data-testid=by-site] li')).toContain(amount);
+  expect(await page.locator('label:has([data-testid=import])').textContent()).toBe('Import a backup…');
 });

@@ -1,5 +1,5 @@
-/** Every payment, filtered and searched; spend per day as a chart; export and import. */
-import { type ChangeEvent, useMemo, useState } from 'react';
+/** Every payment, filtered and searched; spend per day and per site as charts; export and import. */
+import { type ChangeEvent, useId, useMemo, useState } from 'react';
 import { paymentsCsv } from '../../core/money/csv';
 import { formatMinor } from '../../core/money/rates';
 import { send } from '../../messages/client';
@@ -8,8 +8,8 @@ import { hostOf, stateLabel } from '../shared/format';
 import { errorText, t } from '../shared/i18n';
 import { PaymentsTable } from '../shared/PaymentsTable';
 import { ReviewActions } from '../shared/ReviewActions';
-
-const SPENT = new Set(['paid', 'accepted', 'proof_failed']);
+import { DayChart } from './DayChart';
+import { spendPerDay, spendPerSite } from './spend';
 
 function download(name: string, type: string, text: string) {
   const url = URL.createObjectURL(new Blob([text], { type }));
@@ -22,78 +22,45 @@ function download(name: string, type: string, text: string) {
 
 const dayOf = (ms: number) => new Date(ms).toLocaleDateString('en-CA');
 
-/** Spend per day for this month and the previous one, as bars (SVG, no chart library). */
-function SpendChart({ payments, currency }: { payments: PaymentView[]; currency: string }) {
-  const now = new Date();
-  const months = [
-    new Date(now.getFullYear(), now.getMonth() - 1, 1),
-    new Date(now.getFullYear(), now.getMonth(), 1),
-  ];
-  const series = months.map((start) => {
-    const days = new Date(start.getFullYear(), start.getMonth() + 1, 0).getDate();
-    const totals = Array.from({ length: days }, () => 0n);
-    const label = start.toLocaleDateString(undefined, { month: 'long', year: 'numeric' });
-    for (const p of payments) {
-      const d = new Date(p.createdAt);
-      if (!SPENT.has(p.state) || p.amountMinor === undefined) continue;
-      if (d.getFullYear() === start.getFullYear() && d.getMonth() === start.getMonth()) {
-        totals[d.getDate() - 1] = (totals[d.getDate() - 1] ?? 0n) + BigInt(p.amountMinor);
-      }
-    }
-    return { label, totals, days: totals.map((total, i) => ({ day: i + 1, total })) };
-  });
-  // biome-ignore lint/complexity/useMathMinMax: bigints; Math.max does not take them
-  const max = series.flatMap((s) => s.totals).reduce((m, x) => (x > m ? x : m), 1n);
-  const W = 31 * 12;
-  const H = 80;
-  return (
-    <figure className="card chart" data-testid="chart">
-      {series.map((s) => {
-        const sum = s.totals.reduce((a, b) => a + b, 0n);
-        return (
-          <div key={s.label}>
-            <figcaption>{t('historyMonthTotal', s.label, formatMinor(sum, currency))}</figcaption>
-            {/* A month without spend is its total alone, not an empty chart. */}
-            {sum > 0n && (
-              <svg width={W} height={H} role="img" aria-label={t('historyChartLabel', s.label)}>
-                {s.days.map(({ day, total }) => {
-                  const h = Number((total * BigInt(H - 4)) / max);
-                  return (
-                    <rect key={day} x={(day - 1) * 12} y={H - h} width={9} height={h} className="bar">
-                      <title>{t('historyDayTotal', String(day), formatMinor(total, currency))}</title>
-                    </rect>
-                  );
-                })}
-              </svg>
-            )}
-          </div>
-        );
-      })}
-    </figure>
-  );
-}
-
-/** Spend per site for the rows shown: one horizontal bar each (SVG), largest first. */
-function SiteBars({ totals, currency }: { totals: Map<string, bigint>; currency: string }) {
-  const rows = [...totals].sort((a, b) => (b[1] > a[1] ? 1 : b[1] < a[1] ? -1 : 0));
-  const max = rows[0]?.[1] ?? 1n;
-  const W = 360;
+/** Spend per site, largest first: the site, a bar for its share of the largest, the amount. */
+function SiteBars({
+  sites,
+  currency,
+  filtered,
+}: {
+  sites: ReturnType<typeof spendPerSite>;
+  currency: string;
+  filtered: boolean;
+}) {
+  const max = sites.rows[0]?.minor ?? 0n;
   return (
     <figure className="card chart" data-testid="by-site">
-      <figcaption>{t('historySpentPerSite')}</figcaption>
-      <svg width={W + 260} height={rows.length * 22} role="img" aria-label={t('historySpentPerSite')}>
-        {rows.map(([origin, minor], i) => {
-          const w = max > 0n ? Number((minor * BigInt(W)) / max) : 0;
+      <figcaption className="chart-head">
+        <span className="chart-title">{t('historySpentPerSite')}</span>
+        {filtered && <span className="muted small">{t('historySpentPerSiteFiltered')}</span>}
+      </figcaption>
+      <ol className="site-bars">
+        {sites.rows.map(({ origin, minor }) => {
+          // A share in tenths of a percent from the exact amounts; a tiny one still shows a sliver.
+          const share = max > 0n ? Math.max(0.5, Number((minor * 1000n) / max) / 10) : 0;
           return (
-            <g key={origin} transform={`translate(0, ${i * 22})`}>
-              <rect x={0} y={3} width={Math.max(w, 1)} height={14} className="bar" />
-              <text x={W + 8} y={15} className="label">
-                {hostOf(origin)} · {formatMinor(minor, currency)}
-              </text>
-            </g>
+            <li key={origin}>
+              <span className="ellipsis" title={origin}>
+                {hostOf(origin)}
+              </span>
+              <span className="track" aria-hidden="true">
+                <span className="fill" style={{ width: `${share}%` }} />
+              </span>
+              <span className="num">{formatMinor(minor, currency)}</span>
+            </li>
           );
         })}
-      </svg>
+      </ol>
+      {sites.rest && (
+        <p className="muted site-rest">
+          {t('historyOtherSites', String(sites.rest.sites), formatMinor(sites.rest.minor, currency))}
+        </p>
+      )}
     </figure>
   );
 }
@@ -130,6 +97,8 @@ export function History({
   const [from, setFrom] = useState('');
   const [query, setQuery] = useState('');
   const [message, setMessage] = useState<string>();
+  const [fileName, setFileName] = useState<string>();
+  const fileNameId = useId();
   const sites = useMemo(() => [...new Set(payments.map((p) => p.origin))].sort(), [payments]);
   const rails = useMemo(() => [...new Set(payments.map((p) => p.railId))].sort(), [payments]);
   const shown = payments.filter(
@@ -143,19 +112,18 @@ export function History({
           .toLowerCase()
           .includes(query.toLowerCase())),
   );
-  const bySite = new Map<string, bigint>();
-  for (const p of shown) {
-    if (SPENT.has(p.state) && p.amountMinor !== undefined) {
-      bySite.set(p.origin, (bySite.get(p.origin) ?? 0n) + BigInt(p.amountMinor));
-    }
-  }
+  const days = useMemo(() => spendPerDay(payments, currency), [payments, currency]);
+  const perSite = spendPerSite(shown, currency);
+  const filtered = Boolean(site || state || rail || from || query);
   const exportJson = async () => {
     const backup = await send('ledger.export', {});
     download(`paybound-${dayOf(Date.now())}.json`, 'application/json', JSON.stringify(backup, null, 2));
   };
   const importJson = async (e: ChangeEvent<HTMLInputElement>) => {
-    const file = e.target.files?.[0];
+    const input = e.target;
+    const file = input.files?.[0];
     if (!file) return;
+    setFileName(file.name);
     try {
       const r = await send('ledger.import', { backup: JSON.parse(await file.text()) });
       const counts = [String(r.added), String(r.alreadyThere), String(r.refused)];
@@ -167,11 +135,14 @@ export function History({
       await reload();
     } catch (err) {
       setMessage(errorText(err));
+    } finally {
+      // Cleared, so that choosing the same file again (after fixing it) imports it again.
+      input.value = '';
     }
   };
   return (
     <>
-      <SpendChart payments={payments} currency={currency} />
+      <DayChart days={days} currency={currency} />
       <search className="card filters" aria-label={t('historyFilters')}>
         <label>
           <span>{t('historyFilterSite')}</span>
@@ -215,7 +186,7 @@ export function History({
           <input type="search" value={query} onChange={(e) => setQuery(e.target.value)} />
         </label>
       </search>
-      {bySite.size > 0 && <SiteBars totals={bySite} currency={currency} />}
+      {perSite.rows.length > 0 && <SiteBars sites={perSite} currency={currency} filtered={filtered} />}
       <PaymentsTable
         rows={shown}
         actions={(p) => (
@@ -241,15 +212,25 @@ export function History({
             {t('historyExportCsv')}
           </button>
         </span>
-        <label className="file">
-          <span>{t('historyImport')}</span>
-          <input
-            type="file"
-            accept="application/json"
-            data-testid="import"
-            onChange={(e) => void importJson(e)}
-          />
-        </label>
+        <span className="file-choice">
+          {/* A button of our own: the browser's file input speaks its own language, not the page's. */}
+          <label className="file-button">
+            <input
+              type="file"
+              className="visually-hidden"
+              accept="application/json"
+              data-testid="import"
+              aria-describedby={fileName ? fileNameId : undefined}
+              onChange={(e) => void importJson(e)}
+            />
+            {t('historyImport')}
+          </label>
+          {fileName && (
+            <span id={fileNameId} className="muted ellipsis" data-testid="import-file">
+              {fileName}
+            </span>
+          )}
+        </span>
       </div>
       {message && (
         <p role="status" data-testid="import-message">
