@@ -6,7 +6,14 @@ export default defineConfig({
     projects: [
       {
         extends: true,
-        test: { name: 'unit', include: ['test/unit/**/*.test.ts'], environment: 'node' },
+        test: {
+          name: 'unit',
+          include: ['test/unit/**/*.test.ts'],
+          environment: 'node',
+          // A hang guard, not a speed check: password hashing (600 000 PBKDF2 rounds) and the fuzz
+          // runs take seconds on a busy two-core machine, past vitest's default of 5 s.
+          testTimeout: 30_000,
+        },
       },
       {
         extends: true,
