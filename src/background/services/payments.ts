@@ -31,7 +31,7 @@ import type { Rules } from '../../core/policy/rules';
 import { siteOf } from '../../core/site/site';
 import { english, type Said, type SaidKey, said } from '../../core/text/said';
 import { cleanMerchantText } from '../../core/text/sanitize';
-import { type NewPayment, reserve, settleReservation } from '../../db/ledger';
+import { type NewPayment, reserve } from '../../db/ledger';
 import { getSetting, recordChallenge } from '../../db/queries';
 import type {
   PayboundDb,
@@ -42,6 +42,7 @@ import type {
   ReviewPolicy,
   WorkerRailRecord,
 } from '../../db/schema';
+import { transition } from '../../db/transitions';
 import type { ChallengeVerdict, MessageInput } from '../../messages/map';
 import type { SenderContext } from '../sender';
 import type { ApprovalService } from './approvals';
@@ -50,6 +51,9 @@ import { authorizeCard } from './rails/card';
 import { type LightningRail, RailError } from './rails/types';
 import type { RateService } from './rates';
 import type { TokenService } from './tokens';
+
+/** A payment whose outcome the rail has yet to give: being paid, or asked again after a restart. */
+const OUTCOME_PENDING: readonly PaymentState[] = ['paying', 'unknown'];
 
 /** An invoice must stay valid this long after the quote is shown, to approve and pay in time. */
 const EXPIRY_MARGIN_SECONDS = 30;
@@ -547,7 +551,8 @@ export class PaymentService {
       Promise.resolve().then(() => this.onChallenge(request)),
     );
     await this.deps.approvals.withdraw(paymentId);
-    await this.fail(paymentId, 'switched', said('failureSwitched'));
+    // Released by the denial already, unless nobody listens for denials here.
+    await this.fail(paymentId, 'reserved', 'switched', said('failureSwitched'));
     return true;
   }
 
@@ -555,20 +560,23 @@ export class PaymentService {
   async pay(paymentId: string): Promise<ChallengeVerdict> {
     const { db } = this.deps;
     // The only way into `paying` is from an approved `reserved`: a second caller finds nothing to do.
-    const payment = await db.transaction('rw', db.payments, async () => {
-      const p = await db.payments.get(paymentId);
-      if (p?.state !== 'reserved' || (p.approval !== 'approved' && p.approval !== 'auto')) return undefined;
-      await db.payments.update(paymentId, { state: 'paying', updatedAt: this.now() });
-      return p;
-    });
+    const moved = await transition(
+      db,
+      paymentId,
+      'reserved',
+      'paying',
+      { updatedAt: this.now() },
+      { when: (p) => p.approval === 'approved' || p.approval === 'auto' },
+    );
+    const payment = moved.ok ? moved.payment : undefined;
     if (!payment) {
       const p = await db.payments.get(paymentId);
       return p ? this.verdictFor(p) : pass('unknown payment');
     }
     if (this.now() / 1000 >= payment.invoiceExpiresAt)
-      return this.fail(paymentId, 'expired', said('failureInvoiceExpired'));
+      return this.fail(paymentId, 'paying', 'expired', said('failureInvoiceExpired'));
     const railRecord = await db.rails.get(payment.railId);
-    if (!railRecord) return this.fail(paymentId, 'no_rail', said('failureNoRail'));
+    if (!railRecord) return this.fail(paymentId, 'paying', 'no_rail', said('failureNoRail'));
 
     if (railRecord.kind === 'card') return this.payByCard(payment, railRecord);
     if (railRecord.kind === 'webln') {
@@ -586,14 +594,14 @@ export class PaymentService {
     } catch (e) {
       if (!(e instanceof RailError)) throw e;
       if (e.code === 'timeout') {
-        await this.setState(paymentId, 'unknown', {
+        await this.setState(paymentId, OUTCOME_PENDING, 'unknown', {
           failure: { code: 'timeout', reason: e.message, said: e.said },
         });
         return pass(
           'the wallet did not confirm in time; Paybound will check with it before anything else happens',
         );
       }
-      return this.fail(paymentId, e.code, e.said);
+      return this.fail(paymentId, OUTCOME_PENDING, e.code, e.said);
     }
     return this.settlePaid(payment, preimage);
   }
@@ -619,7 +627,7 @@ export class PaymentService {
       // The page's word cannot release money: its wallet may have paid all the same. Until the
       // invoice can no longer be paid, the amount stays reserved (then `expire` settles it).
       const until = new Date(p.invoiceExpiresAt * 1000).toISOString();
-      await this.setState(p.id, 'unknown', {
+      await this.setState(p.id, OUTCOME_PENDING, 'unknown', {
         failure: failure(
           'page_wallet_unconfirmed',
           said(
@@ -698,7 +706,7 @@ export class PaymentService {
   ): Promise<ChallengeVerdict> {
     const mpp = payment.mpp;
     if (!mpp?.request.recipient || payment.amountMinor === undefined) {
-      return this.fail(payment.id, 'bad_challenge', said('failureCardIncomplete'));
+      return this.fail(payment.id, OUTCOME_PENDING, 'bad_challenge', said('failureCardIncomplete'));
     }
     let receipt: string;
     let paymentIntent: string;
@@ -717,12 +725,12 @@ export class PaymentService {
       if (!(e instanceof RailError)) throw e;
       if (e.code === 'timeout' || e.code === 'unreachable') {
         // The authorization may exist: asking again with the same challenge id is safe (idempotent).
-        await this.setState(payment.id, 'unknown', { failure: failure(e.code, e.said) });
+        await this.setState(payment.id, OUTCOME_PENDING, 'unknown', { failure: failure(e.code, e.said) });
         return pass('the card service did not confirm in time; Paybound will ask it again');
       }
-      return this.fail(payment.id, e.code, e.said);
+      return this.fail(payment.id, OUTCOME_PENDING, e.code, e.said);
     }
-    await this.setState(payment.id, 'paid', { receipt, paymentIntent, paidAt: this.now() });
+    await this.setState(payment.id, OUTCOME_PENDING, 'paid', { receipt, paymentIntent, paidAt: this.now() });
     return {
       action: 'retry',
       authorization: mppCredential(mpp, { receipt }),
@@ -733,7 +741,7 @@ export class PaymentService {
 
   private async settlePaid(payment: PaymentRecord, preimage: string): Promise<ChallengeVerdict> {
     if (!verifyPreimage(preimage, payment.paymentHash)) {
-      await this.setState(payment.id, 'proof_failed', {
+      await this.setState(payment.id, OUTCOME_PENDING, 'proof_failed', {
         preimage,
         failure: failure('bad_preimage', said('failureBadProof')),
       });
@@ -764,7 +772,7 @@ export class PaymentService {
     // Recorded paid only once the token is in place: whoever sees `paid` (the popup, a page asking
     // again after a worker restart) finds the browser already sending it. Should the worker die in
     // between, the payment is still `paying` and `reconcile` settles it through the wallet.
-    await this.setState(payment.id, 'paid', { preimage, paidAt: this.now() });
+    await this.setState(payment.id, OUTCOME_PENDING, 'paid', { preimage, paidAt: this.now() });
     return { action: 'retry', authorization, reason: 'paid', paymentId: payment.id };
   }
 
@@ -780,7 +788,7 @@ export class PaymentService {
       if (!railRecord) continue;
       if (railRecord.kind === 'webln') {
         // Nobody but the page could say; keep the reservation and show it as unknown.
-        if (p.state === 'paying') await this.setState(p.id, 'unknown');
+        if (p.state === 'paying') await this.setState(p.id, 'paying', 'unknown');
         continue;
       }
       if (railRecord.kind === 'card') {
@@ -792,11 +800,11 @@ export class PaymentService {
         const found = await (await this.deps.railFor(railRecord)).lookup(p.paymentHash);
         if (found.status === 'paid') await this.settlePaid(p, found.preimage);
         else if (found.status === 'failed' || found.status === 'not_found') {
-          await this.fail(p.id, 'not_paid', said('failureNotPaid'));
-        } else if (p.state === 'paying') await this.setState(p.id, 'unknown');
+          await this.fail(p.id, OUTCOME_PENDING, 'not_paid', said('failureNotPaid'));
+        } else if (p.state === 'paying') await this.setState(p.id, 'paying', 'unknown');
       } catch (e) {
         if (!(e instanceof RailError)) throw e;
-        if (p.state === 'paying') await this.setState(p.id, 'unknown');
+        if (p.state === 'paying') await this.setState(p.id, 'paying', 'unknown');
       }
     }
   }
@@ -823,7 +831,7 @@ export class PaymentService {
       p.failure?.code === 'page_wallet_unconfirmed' &&
       nowS >= p.invoiceExpiresAt
     ) {
-      await this.setState(p.id, 'failed', {
+      await this.setState(p.id, 'unknown', 'failed', {
         failure: failure(
           'page_wallet_unconfirmed',
           said('failurePageWalletExpired', p.failure.said?.args?.[0] ?? p.failure.reason),
@@ -839,9 +847,15 @@ export class PaymentService {
   async release(paymentId: string): Promise<void> {
     const p = await this.deps.db.payments.get(paymentId);
     if (p?.state !== 'reserved' || p.approval !== 'denied') return;
+    // Withdrawn because the user chose another wallet: the ledger says so, not "denied".
+    if (this.switchedTo.has(p.id)) {
+      await this.fail(p.id, 'reserved', 'switched', said('failureSwitched'));
+      return;
+    }
     const expired = this.now() / 1000 + EXPIRY_MARGIN_SECONDS >= p.invoiceExpiresAt;
     await this.fail(
       p.id,
+      'reserved',
       expired ? 'expired' : 'denied',
       said(expired ? 'failureOfferExpired' : 'failureDenied'),
     );
@@ -881,21 +895,32 @@ export class PaymentService {
     return pass(p.failure?.reason ?? `this payment request is ${p.state}`);
   }
 
-  private async fail(id: string, code: string, reason: Said): Promise<ChallengeVerdict> {
-    await this.setState(id, 'failed', { failure: failure(code, reason) });
+  private async fail(
+    id: string,
+    from: PaymentState | readonly PaymentState[],
+    code: string,
+    reason: Said,
+  ): Promise<ChallengeVerdict> {
+    await this.setState(id, from, 'failed', { failure: failure(code, reason) });
     return pass(reason);
   }
 
-  private async setState(id: string, state: PaymentState, extra: Partial<PaymentRecord> = {}): Promise<void> {
-    await this.deps.db.payments.update(id, { ...extra, state, updatedAt: this.now() });
-    // Paid, or claimed paid with a bad proof (the money most likely left): it counts as spent.
-    // Failed: given back. Unknown: stays reserved until the wallet says.
+  /** One move of the state machine; what follows a charge becoming spent runs once, by the winner. */
+  private async setState(
+    id: string,
+    from: PaymentState | readonly PaymentState[],
+    state: PaymentState,
+    extra: Partial<PaymentRecord> = {},
+  ): Promise<boolean> {
+    const moved = await transition(this.deps.db, id, from, state, { ...extra, updatedAt: this.now() });
+    if (!moved.ok) return false;
     if (state === 'paid' || state === 'proof_failed') {
-      await settleReservation(this.deps.db, id, 'committed');
       if (state === 'paid') await this.deps.onPaid?.(id).catch(() => {});
+      // Read again: the review window, if any, started meanwhile.
       const p = await this.deps.db.payments.get(id);
       if (p && state === 'paid') await notePaid(this.deps.db, p, this.now()).catch(() => {});
       if (p) await this.deps.notify?.afterCommit(p).catch(() => {});
-    } else if (state === 'failed') await settleReservation(this.deps.db, id, 'released');
+    }
+    return true;
   }
 }
