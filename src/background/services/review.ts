@@ -27,6 +27,7 @@ import type {
   WorkerRailRecord,
 } from '../../db/schema';
 import { countRefunded, transition } from '../../db/transitions';
+import { unitOf } from '../methods';
 import type { DisputeService } from './disputes';
 import {
   type CardPaymentState,
@@ -690,7 +691,7 @@ export class ReviewService {
 
   /** An amount in the payment's own unit, as the user reads it: the card's currency, or sats. */
   private money(p: PaymentRecord, v: bigint): string {
-    return p.amountMsat === 0n
+    return unitOf(p) === 'minor'
       ? formatMinor(v, (p.mpp?.request.currency ?? 'usd').toUpperCase())
       : formatMsatAsSats(v);
   }
@@ -701,7 +702,7 @@ export class ReviewService {
     if (amountMinor !== undefined && (amountMinor <= 0n || amountMinor > total)) {
       throw new ReviewError('bad_amount', said('reviewBadAmount'));
     }
-    const isCard = p.amountMsat === 0n;
+    const isCard = unitOf(p) === 'minor';
     const whole = isCard ? total : p.amountMsat;
     const left = whole - (p.settlement?.refunded ?? 0n);
     if (amountMinor === undefined || total === 0n) return left;
