@@ -7,6 +7,7 @@
 import { english, type Said, SaidError, said } from '../../core/text/said';
 import { refundSpend } from '../../db/ledger';
 import type { DisputeRecord, DisputeStatus, PayboundDb, PaymentRecord, RailRecord } from '../../db/schema';
+import { transition } from '../../db/transitions';
 import { refundCard } from './rails/card';
 
 export class DisputeError extends SaidError {}
@@ -116,7 +117,7 @@ export class DisputeService {
     ) {
       throw new DisputeError(said('reviewBadAmount'));
     }
-    await this.db.payments.update(paymentId, { state: 'rejected', updatedAt: this.now() });
+    await transition(this.db, paymentId, ['paid', 'accepted'], 'rejected', { updatedAt: this.now() });
     const dispute = await this.open(p, reason, amountMinor, 'user');
     const rail = await this.db.rails.get(p.railId);
     if (rail?.kind === 'card' && p.paymentIntent) {

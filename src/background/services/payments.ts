@@ -9,50 +9,29 @@
  * when several tabs or a page replaying messages present it at once.
  */
 import { detectChallenges } from '../../core/challenge/detect';
-import { L402ChallengeError, l402Credential, readL402Challenge } from '../../core/challenge/l402';
-import {
-  type MppChallenge,
-  MppChallengeError,
-  mppCredential,
-  readMppChallenge,
-} from '../../core/challenge/mpp';
-import { type ReviewTerms, ReviewTermsError, readReviewTerms } from '../../core/challenge/review';
 import { ChallengeSyntaxError } from '../../core/challenge/www-authenticate';
-import { verifyPreimage } from '../../core/lightning/bolt11';
-import { msatToMinor } from '../../core/money/rates';
-import {
-  type L402Quote,
-  type PreflightCode,
-  type PreflightFailure,
-  preflightL402,
-} from '../../core/payments/l402-preflight';
-import { type MppLightningQuote, preflightMppLightning } from '../../core/payments/mpp-preflight';
 import type { Rules } from '../../core/policy/rules';
 import { siteOf } from '../../core/site/site';
-import { english, type Said, type SaidKey, said } from '../../core/text/said';
-import { cleanMerchantText } from '../../core/text/sanitize';
-import { type NewPayment, reserve, settleReservation } from '../../db/ledger';
+import { english, type Said, said } from '../../core/text/said';
+import { type NewPayment, reserve } from '../../db/ledger';
 import { getSetting, recordChallenge } from '../../db/queries';
-import type {
-  PayboundDb,
-  Payee,
-  PaymentRecord,
-  PaymentState,
-  RailRecord,
-  ReviewPolicy,
-  WorkerRailRecord,
-} from '../../db/schema';
+import type { PayboundDb, PaymentRecord, PaymentState, RailRecord, WorkerRailRecord } from '../../db/schema';
+import { transition } from '../../db/transitions';
 import type { ChallengeVerdict, MessageInput } from '../../messages/map';
+import { METHODS, methodFor } from '../methods';
+import { EXPIRY_MARGIN_SECONDS, failure } from '../methods/shared';
+import { isQuote, type MethodDeps, type Outcome, type Quote } from '../methods/types';
 import type { SenderContext } from '../sender';
 import type { ApprovalService } from './approvals';
 import { notePaid } from './consent';
-import { authorizeCard } from './rails/card';
 import { type LightningRail, RailError } from './rails/types';
 import type { RateService } from './rates';
 import type { TokenService } from './tokens';
 
-/** An invoice must stay valid this long after the quote is shown, to approve and pay in time. */
-const EXPIRY_MARGIN_SECONDS = 30;
+export { CARD_METHOD } from '../methods/card';
+
+/** A payment whose outcome the rail has yet to give: being paid, or asked again after a restart. */
+const OUTCOME_PENDING: readonly PaymentState[] = ['paying', 'unknown'];
 
 /** The longest delay a timer can hold (about 24.8 days); longer waits are alarms only. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -110,79 +89,12 @@ export interface PaymentDeps {
   newId?: () => string;
 }
 
-/** The app's estimate and review terms, in the payment's own unit (msat, or minor units for a card). */
-interface QuoteTerms {
-  estimate?: { min: bigint; max: bigint };
-  review?: ReviewPolicy;
-}
-
-type LightningQuote = (L402Quote | MppLightningQuote) & { terms?: QuoteTerms };
-
-/** Terms read in the challenge's unit, scaled to the payment's (MPP Lightning: sat → msat). */
-function scaleTerms(
-  t: ReviewTerms | undefined,
-  scale: bigint,
-  chargeId: string,
-  unit: ReviewPolicy['unit'],
-): QuoteTerms | undefined {
-  if (!t) return undefined;
-  return {
-    ...(t.estimate ? { estimate: { min: t.estimate.min * scale, max: t.estimate.max * scale } } : {}),
-    ...(t.review
-      ? { review: { windowMs: t.review.windowMs, refundUrl: t.review.refundUrl, chargeId, unit } }
-      : {}),
-  };
-}
-
-/** Our MPP method for cards paid through the card service (server/card). */
-export const CARD_METHOD = 'paybound-card';
-
-interface CardQuote {
-  kind: 'card';
-  mpp: MppChallenge;
-  /** The authorized maximum, in the user's currency's minor units. */
-  amountMinor: bigint;
-  terms?: QuoteTerms;
-}
-
-/** The Authorization value that proves this payment, in the protocol it was asked in. */
-function credentialFor(p: PaymentRecord, preimage: string): string {
-  return p.protocol === 'mpp' && p.mpp
-    ? mppCredential(p.mpp, { preimage })
-    : l402Credential(p.scheme, p.macaroon, preimage);
-}
-
-/** A ledger failure: its code, the English for the record, and what the pages say. */
-const failure = (code: string, reason: Said): NonNullable<PaymentRecord['failure']> => ({
-  code,
-  reason: english(reason),
-  said: reason,
-});
-
 /** Leaves the 402 to the page. `reason` as a Said when a person may read it (the request log). */
 const pass = (reason: string | Said, refusedBeforeLedger?: true): ChallengeVerdict => ({
   action: 'pass',
   ...(typeof reason === 'string' ? { reason } : { reason: english(reason), said: reason }),
   ...(refusedBeforeLedger ? { refusedBeforeLedger } : {}),
 });
-
-/** What a person reads for a refusal before any quote: the precise English stays in the record. */
-const PREFLIGHT_SAID: Record<PreflightCode, SaidKey> = {
-  bad_invoice: 'refusedBadInvoice',
-  no_amount: 'refusedNoAmount',
-  wrong_network: 'refusedWrongNetwork',
-  expired: 'refusedExpired',
-  bad_macaroon: 'refusedBadMacaroon',
-  hash_mismatch: 'refusedHashMismatch',
-  amount_mismatch: 'refusedAmountMismatch',
-};
-
-/** The payee of a Lightning invoice or a card challenge, as the quote shows it. */
-function payeeOfQuote(quote: LightningQuote | CardQuote): Payee | undefined {
-  if (quote.kind === 'card')
-    return quote.mpp.request.recipient ? { kind: 'card', id: quote.mpp.request.recipient } : undefined;
-  return { kind: 'node', id: quote.invoice.payee };
-}
 
 export class PaymentService {
   private readonly inflight = new Map<string, Promise<ChallengeVerdict>>();
@@ -258,13 +170,7 @@ export class PaymentService {
       return pass(said('refusedMalformed'));
     }
     const protocols = [...new Set(detected.map((d) => d.protocol))];
-    const mppOf = (method: string) =>
-      detected.filter(
-        (d) => d.protocol === 'mpp' && d.challenge?.params.get('method')?.toLowerCase() === method,
-      );
-    const mppLightning = mppOf('lightning');
-    const mppCard = mppOf(CARD_METHOD);
-    if (!protocols.includes('l402') && mppLightning.length === 0 && mppCard.length === 0) {
+    if (!METHODS.some((m) => m.offered(detected))) {
       const why = protocols.length
         ? said('refusedUnsupported', protocols.join(', '))
         : said('refusedUnknown');
@@ -280,8 +186,9 @@ export class PaymentService {
       await log(protocols, said('refusedNoWallet'));
       return pass(said('refusedNoWallet'));
     }
+    const method = methodFor(railRecord.kind);
     // A locked wallet cannot pay: say so now rather than after the user approved.
-    if (railRecord.kind !== 'webln') {
+    if (method.sealed) {
       try {
         await this.deps.openRail(railRecord);
       } catch (e) {
@@ -290,57 +197,22 @@ export class PaymentService {
         return pass(e.said);
       }
     }
-    if (railRecord.kind === 'card') return this.onCardChallenge(req, mppCard, protocols, log, railRecord);
-    const opts = {
-      network: railRecord.network,
-      nowSeconds: Math.floor(this.now() / 1000),
-      marginSeconds: EXPIRY_MARGIN_SECONDS,
-    };
-    // L402 first (its token serves later requests), else MPP's Lightning method.
-    let quote: LightningQuote | PreflightFailure;
-    try {
-      if (!protocols.includes('l402') && mppLightning.length === 0) {
-        await log(protocols, said('refusedNoLightning'));
-        return pass(said('refusedNoLightning'));
-      } else if (protocols.includes('l402')) {
-        quote = preflightL402(
-          readL402Challenge(detected.flatMap((d) => (d.challenge ? [d.challenge] : []))),
-          opts,
-        );
-      } else {
-        quote = preflightMppLightning(readMppChallenge(mppLightning[0]!.challenge!, this.now()), opts);
-      }
-    } catch (e) {
-      if (!(e instanceof L402ChallengeError) && !(e instanceof MppChallengeError)) throw e;
-      await log(protocols, e.message, said('refusedChallenge', e.message));
-      return pass(said('refusedChallenge', e.message));
-    }
-    if (!quote.ok) {
-      await log(protocols, quote.reason, said(PREFLIGHT_SAID[quote.code]));
+    const quote = await method.quote(
+      {
+        url: req.url,
+        origin: req.origin,
+        detected,
+        protocols,
+        currency: async () => (await getSetting(db, 'currency', 'USD')).toLowerCase(),
+        nowMs: this.now(),
+      },
+      railRecord,
+    );
+    if (!isQuote(quote)) {
+      await log(protocols, quote.error, quote.shown);
       return pass(quote.reason);
     }
-    try {
-      const terms =
-        quote.kind === 'l402'
-          ? scaleTerms(
-              readReviewTerms(quote.challenge.paybound, quote.amountMsat, req.url, req.origin),
-              1n,
-              quote.paymentHash,
-              'msat',
-            )
-          : scaleTerms(
-              readReviewTerms(quote.mpp.paybound, BigInt(quote.mpp.request.amount), req.url, req.origin),
-              1000n,
-              quote.paymentHash,
-              'sat',
-            );
-      if (terms) quote = { ...quote, terms };
-    } catch (e) {
-      if (!(e instanceof ReviewTermsError)) throw e;
-      await log(protocols, e.message, said('refusedReviewTerms'));
-      return pass(e.message);
-    }
-    return this.runOnce(`ln:${quote.paymentHash}`, req, quote, railRecord, log(protocols));
+    return this.runOnce(quote.key, req, quote, railRecord, log(protocols));
   }
 
   /**
@@ -351,7 +223,7 @@ export class PaymentService {
   private async runOnce(
     key: string,
     req: ChallengeRequest,
-    quote: LightningQuote | CardQuote,
+    quote: Quote,
     railRecord: RailRecord,
     logged: Promise<number>,
   ): Promise<ChallengeVerdict> {
@@ -374,7 +246,7 @@ export class PaymentService {
   private async run(
     key: string,
     req: ChallengeRequest,
-    quote: LightningQuote | CardQuote,
+    quote: Quote,
     railRecord: RailRecord,
   ): Promise<ChallengeVerdict> {
     const { db } = this.deps;
@@ -393,8 +265,9 @@ export class PaymentService {
     const now = this.now();
     const site = siteOf(req.origin) ?? req.origin;
     const topSite = req.topOrigin !== undefined ? siteOf(req.topOrigin) : undefined;
-    const payee = payeeOfQuote(quote);
-    const common = {
+    const payee = quote.payee;
+    const draft: NewPayment = {
+      ...quote.part(rate.rate, now),
       id: this.newId(),
       key,
       origin: req.origin,
@@ -413,38 +286,6 @@ export class PaymentService {
       createdAt: now,
       updatedAt: now,
     };
-    const draft: NewPayment =
-      quote.kind === 'card'
-        ? {
-            ...common,
-            protocol: 'mpp',
-            mpp: quote.mpp,
-            // A card charge has no sats: its amount is the authorized maximum in the user's currency.
-            amountMsat: 0n,
-            amountMinor: quote.amountMinor,
-            ...(quote.mpp.request.description !== undefined
-              ? { description: quote.mpp.request.description }
-              : {}),
-            invoice: '',
-            paymentHash: '',
-            invoiceExpiresAt: Math.floor((quote.mpp.expiresAt ?? now + 10 * 60_000) / 1000),
-            macaroon: '',
-            scheme: 'L402',
-          }
-        : {
-            ...common,
-            protocol: quote.kind,
-            ...(quote.kind === 'mpp' ? { mpp: quote.mpp } : {}),
-            amountMsat: quote.amountMsat,
-            amountMinor: msatToMinor(quote.amountMsat, rate!.rate),
-            rate: rate!.rate,
-            ...(quote.invoice.description !== undefined ? { description: quote.invoice.description } : {}),
-            invoice: quote.invoice.paymentRequest,
-            paymentHash: quote.paymentHash,
-            invoiceExpiresAt: quote.invoice.expiresAt,
-            macaroon: quote.kind === 'l402' ? quote.challenge.macaroon : '',
-            scheme: quote.kind === 'l402' ? quote.challenge.scheme : 'L402',
-          };
     let reserved: Awaited<ReturnType<typeof reserve>>;
     try {
       reserved = await reserve(db, draft, rules, now);
@@ -507,12 +348,7 @@ export class PaymentService {
     } catch {
       return [];
     }
-    const method = (d: (typeof detected)[number]) => d.challenge?.params.get('method')?.toLowerCase();
-    const lightning = detected.some(
-      (d) => d.protocol === 'l402' || (d.protocol === 'mpp' && method(d) === 'lightning'),
-    );
-    const card = detected.some((d) => d.protocol === 'mpp' && method(d) === CARD_METHOD);
-    return (await this.deps.db.rails.toArray()).filter((r) => (r.kind === 'card' ? card : lightning));
+    return (await this.deps.db.rails.toArray()).filter((r) => methodFor(r.kind).offered(detected));
   }
 
   /**
@@ -527,7 +363,9 @@ export class PaymentService {
     if (!p || !rail || p.state !== 'reserved' || p.approval !== 'waiting') return false;
     if (!(await this.alternatives(p)).some((r) => r.id === railId)) return false;
     const from = await db.rails.get(p.railId);
-    const sameFamily = (from?.kind === 'card') === (rail.kind === 'card');
+    // A wallet answering the same challenge takes the quote as it is (a lost rail was Lightning's).
+    const sameFamily =
+      (from ? methodFor(from.kind).challenge : 'lightning') === methodFor(rail.kind).challenge;
     if (sameFamily) {
       await db.payments.update(paymentId, { railId, updatedAt: this.now() });
       return true;
@@ -547,7 +385,8 @@ export class PaymentService {
       Promise.resolve().then(() => this.onChallenge(request)),
     );
     await this.deps.approvals.withdraw(paymentId);
-    await this.fail(paymentId, 'switched', said('failureSwitched'));
+    // Released by the denial already, unless nobody listens for denials here.
+    await this.fail(paymentId, 'reserved', 'switched', said('failureSwitched'));
     return true;
   }
 
@@ -555,47 +394,26 @@ export class PaymentService {
   async pay(paymentId: string): Promise<ChallengeVerdict> {
     const { db } = this.deps;
     // The only way into `paying` is from an approved `reserved`: a second caller finds nothing to do.
-    const payment = await db.transaction('rw', db.payments, async () => {
-      const p = await db.payments.get(paymentId);
-      if (p?.state !== 'reserved' || (p.approval !== 'approved' && p.approval !== 'auto')) return undefined;
-      await db.payments.update(paymentId, { state: 'paying', updatedAt: this.now() });
-      return p;
-    });
+    const moved = await transition(
+      db,
+      paymentId,
+      'reserved',
+      'paying',
+      { updatedAt: this.now() },
+      { when: (p) => p.approval === 'approved' || p.approval === 'auto' },
+    );
+    const payment = moved.ok ? moved.payment : undefined;
     if (!payment) {
       const p = await db.payments.get(paymentId);
       return p ? this.verdictFor(p) : pass('unknown payment');
     }
     if (this.now() / 1000 >= payment.invoiceExpiresAt)
-      return this.fail(paymentId, 'expired', said('failureInvoiceExpired'));
+      return this.fail(paymentId, 'paying', 'expired', said('failureInvoiceExpired'));
     const railRecord = await db.rails.get(payment.railId);
-    if (!railRecord) return this.fail(paymentId, 'no_rail', said('failureNoRail'));
+    if (!railRecord) return this.fail(paymentId, 'paying', 'no_rail', said('failureNoRail'));
 
-    if (railRecord.kind === 'card') return this.payByCard(payment, railRecord);
-    if (railRecord.kind === 'webln') {
-      // Only the page's main world can reach window.webln: hand the invoice over, wait for its report.
-      return {
-        action: 'webln',
-        paymentId,
-        invoice: payment.invoice,
-        reason: 'pay with the wallet in this page',
-      };
-    }
-    let preimage: string;
-    try {
-      preimage = (await (await this.deps.railFor(railRecord)).sendPayment(payment.invoice)).preimage;
-    } catch (e) {
-      if (!(e instanceof RailError)) throw e;
-      if (e.code === 'timeout') {
-        await this.setState(paymentId, 'unknown', {
-          failure: { code: 'timeout', reason: e.message, said: e.said },
-        });
-        return pass(
-          'the wallet did not confirm in time; Paybound will check with it before anything else happens',
-        );
-      }
-      return this.fail(paymentId, e.code, e.said);
-    }
-    return this.settlePaid(payment, preimage);
+    const outcome = await methodFor(railRecord.kind).pay(payment, railRecord, this.methodDeps);
+    return this.settle(payment, OUTCOME_PENDING, outcome);
   }
 
   /**
@@ -606,33 +424,11 @@ export class PaymentService {
     const { db } = this.deps;
     const p = await db.payments.get(input.paymentId);
     const rail = p ? await db.rails.get(p.railId) : undefined;
-    if (
-      !p ||
-      rail?.kind !== 'webln' ||
-      p.state !== 'paying' ||
-      p.tabId !== sender.tabId ||
-      p.origin !== sender.origin
-    ) {
+    const fromPage = rail ? methodFor(rail.kind).fromPage : undefined;
+    if (!p || !fromPage || p.state !== 'paying' || p.tabId !== sender.tabId || p.origin !== sender.origin) {
       return pass('no payment is waiting for this page wallet');
     }
-    if (input.preimage === undefined) {
-      // The page's word cannot release money: its wallet may have paid all the same. Until the
-      // invoice can no longer be paid, the amount stays reserved (then `expire` settles it).
-      const until = new Date(p.invoiceExpiresAt * 1000).toISOString();
-      await this.setState(p.id, 'unknown', {
-        failure: failure(
-          'page_wallet_unconfirmed',
-          said(
-            'failurePageWalletUnconfirmed',
-            cleanMerchantText(input.error ?? 'no reason given', 200).text,
-            until,
-          ),
-        ),
-      });
-      await this.deps.wakeAt?.(p.id, p.invoiceExpiresAt * 1000).catch(() => {});
-      return pass('the page wallet did not pay; the amount stays reserved until the invoice expires');
-    }
-    return this.settlePaid(p, input.preimage);
+    return this.settle(p, OUTCOME_PENDING, fromPage(p, input, this.methodDeps));
   }
 
   /**
@@ -656,116 +452,67 @@ export class PaymentService {
     });
   }
 
-  /** A card challenge: the amount is already in the user's currency, so no rate is needed. */
-  private async onCardChallenge(
-    req: ChallengeRequest,
-    cards: ReturnType<typeof detectChallenges>,
-    protocols: string[],
-    log: (protocols: string[], error?: string) => Promise<number>,
-    railRecord: RailRecord,
-  ): Promise<ChallengeVerdict> {
-    const currency = (await getSetting(this.deps.db, 'currency', 'USD')).toLowerCase();
-    let quote: CardQuote;
-    try {
-      const first = cards[0]?.challenge;
-      if (!first)
-        throw new MppChallengeError('this app takes no card payment; choose a Lightning wallet to pay it');
-      const mpp = readMppChallenge(first, this.now());
-      if (mpp.request.currency !== currency) {
-        throw new MppChallengeError(
-          `the app charges in ${mpp.request.currency.toUpperCase()}, your card budget is in ${currency.toUpperCase()}`,
-        );
-      }
-      if (!mpp.request.recipient) throw new MppChallengeError('the card charge names no recipient');
-      if (mpp.expiresAt !== undefined && mpp.expiresAt <= this.now() + EXPIRY_MARGIN_SECONDS * 1000) {
-        throw new MppChallengeError('the payment request expires too soon to approve and pay');
-      }
-      const amountMinor = BigInt(mpp.request.amount);
-      const terms = scaleTerms(readReviewTerms(mpp.paybound, amountMinor, req.url), 1n, mpp.id, 'minor');
-      quote = { kind: 'card', mpp, amountMinor, ...(terms ? { terms } : {}) };
-    } catch (e) {
-      if (!(e instanceof MppChallengeError) && !(e instanceof ReviewTermsError)) throw e;
-      await log(protocols, e.message);
-      return pass(e.message);
-    }
-    return this.runOnce(`card:${quote.mpp.id}`, req, quote, railRecord, log(protocols));
+  private get methodDeps(): MethodDeps {
+    return { railFor: (r) => this.deps.railFor(r), openRail: (r) => this.deps.openRail(r), now: this.now };
   }
 
-  /** Authorizes the approved maximum on the card; the app captures the actual amount later. */
-  private async payByCard(
+  /** Writes what paying came to, and gives the page its verdict. */
+  private async settle(
     payment: PaymentRecord,
-    railRecord: Extract<RailRecord, { kind: 'card' }>,
+    from: PaymentState | readonly PaymentState[],
+    outcome: Outcome,
   ): Promise<ChallengeVerdict> {
-    const mpp = payment.mpp;
-    if (!mpp?.request.recipient || payment.amountMinor === undefined) {
-      return this.fail(payment.id, 'bad_challenge', said('failureCardIncomplete'));
-    }
-    let receipt: string;
-    let paymentIntent: string;
-    try {
-      const card = await this.deps.openRail(railRecord);
-      ({ receipt, paymentIntent } = await authorizeCard(card as typeof railRecord, {
-        challengeId: mpp.id,
-        amount: payment.amountMinor,
-        currency: mpp.request.currency,
-        destination: mpp.request.recipient,
-        ...(mpp.request.description !== undefined ? { description: mpp.request.description } : {}),
-        // The review terms travel with the authorization: the card service holds both sides to them.
-        ...(payment.review ? { reviewWindowSeconds: Math.round(payment.review.windowMs / 1000) } : {}),
-      }));
-    } catch (e) {
-      if (!(e instanceof RailError)) throw e;
-      if (e.code === 'timeout' || e.code === 'unreachable') {
-        // The authorization may exist: asking again with the same challenge id is safe (idempotent).
-        await this.setState(payment.id, 'unknown', { failure: failure(e.code, e.said) });
-        return pass('the card service did not confirm in time; Paybound will ask it again');
+    switch (outcome.kind) {
+      case 'handover':
+        return outcome.verdict;
+      case 'pending':
+        return pass(`this payment request is ${payment.state}`);
+      case 'failed':
+        return this.fail(payment.id, from, outcome.code, outcome.said);
+      case 'unknown':
+        await this.setState(payment.id, from, 'unknown', { failure: outcome.failure });
+        if (outcome.wakeAt !== undefined)
+          await this.deps.wakeAt?.(payment.id, outcome.wakeAt).catch(() => {});
+        return pass(outcome.reason);
+      case 'proof_failed': {
+        await this.setState(payment.id, from, 'proof_failed', outcome.patch);
+        const flagged = await this.deps.db.payments.get(payment.id);
+        if (flagged) await this.deps.openDispute?.(flagged, outcome.dispute);
+        return pass(outcome.reason);
       }
-      return this.fail(payment.id, e.code, e.said);
+      case 'paid':
+        await this.cacheToken(payment, outcome.authorization);
+        // Recorded paid only once the token is in place: whoever sees `paid` (the popup, a page
+        // asking again after a worker restart) finds the browser already sending it. Should the
+        // worker die in between, the payment is still `paying` and `reconcile` settles it.
+        await this.setState(payment.id, from, 'paid', outcome.patch);
+        return {
+          action: 'retry',
+          authorization: outcome.authorization,
+          reason: outcome.reason,
+          paymentId: payment.id,
+        };
     }
-    await this.setState(payment.id, 'paid', { receipt, paymentIntent, paidAt: this.now() });
-    return {
-      action: 'retry',
-      authorization: mppCredential(mpp, { receipt }),
-      reason: 'authorized',
-      paymentId: payment.id,
-    };
   }
 
-  private async settlePaid(payment: PaymentRecord, preimage: string): Promise<ChallengeVerdict> {
-    if (!verifyPreimage(preimage, payment.paymentHash)) {
-      await this.setState(payment.id, 'proof_failed', {
-        preimage,
-        failure: failure('bad_preimage', said('failureBadProof')),
-      });
-      const flagged = await this.deps.db.payments.get(payment.id);
-      if (flagged)
-        await this.deps.openDispute?.(flagged, 'the wallet returned a proof that does not match the invoice');
-      return pass('the wallet returned a wrong proof of payment; kept for a dispute');
-    }
-    const authorization = credentialFor(payment, preimage);
-    // Paid is paid: failing to cache the token must not keep the credential from the page.
-    // MPP credentials are single use: never cached. Nor is an estimated or reviewed charge's
-    // token: each such call is its own charge, settled and reviewed on its own.
-    if (payment.protocol === 'l402' && !payment.review && !payment.estimate) {
-      const owner = {
-        site: payment.site,
-        resource: payment.via === 'navigation' ? ('navigation' as const) : ('fetch' as const),
-        ...(payment.tabId !== undefined ? { tabId: payment.tabId } : {}),
-      };
-      await this.deps.tokens
-        .store(owner, payment.url, authorization, payment.id)
-        .catch(async (e: unknown) => {
-          console.error('paybound: token not cached', e);
-          // The old token's rule would overwrite the retry's new credential: take it away.
-          const stale = await this.deps.tokens.matching(owner, payment.url).catch(() => undefined);
-          if (stale) await this.deps.tokens.drop(stale).catch(() => {});
-        });
-    }
-    // Recorded paid only once the token is in place: whoever sees `paid` (the popup, a page asking
-    // again after a worker restart) finds the browser already sending it. Should the worker die in
-    // between, the payment is still `paying` and `reconcile` settles it through the wallet.
-    await this.setState(payment.id, 'paid', { preimage, paidAt: this.now() });
-    return { action: 'retry', authorization, reason: 'paid', paymentId: payment.id };
+  /**
+   * Paid is paid: failing to cache the token must not keep the credential from the page. MPP
+   * credentials are single use: never cached. Nor is an estimated or reviewed charge's token:
+   * each such call is its own charge, settled and reviewed on its own.
+   */
+  private async cacheToken(payment: PaymentRecord, authorization: string): Promise<void> {
+    if (payment.protocol !== 'l402' || payment.review || payment.estimate) return;
+    const owner = {
+      site: payment.site,
+      resource: payment.via === 'navigation' ? ('navigation' as const) : ('fetch' as const),
+      ...(payment.tabId !== undefined ? { tabId: payment.tabId } : {}),
+    };
+    await this.deps.tokens.store(owner, payment.url, authorization, payment.id).catch(async (e: unknown) => {
+      console.error('paybound: token not cached', e);
+      // The old token's rule would overwrite the retry's new credential: take it away.
+      const stale = await this.deps.tokens.matching(owner, payment.url).catch(() => undefined);
+      if (stale) await this.deps.tokens.drop(stale).catch(() => {});
+    });
   }
 
   /**
@@ -778,26 +525,18 @@ export class PaymentService {
     for (const p of open) {
       const railRecord = await db.rails.get(p.railId);
       if (!railRecord) continue;
-      if (railRecord.kind === 'webln') {
-        // Nobody but the page could say; keep the reservation and show it as unknown.
-        if (p.state === 'paying') await this.setState(p.id, 'unknown');
-        continue;
-      }
-      if (railRecord.kind === 'card') {
-        // Asking again is safe: the card service answers a repeated challenge id with the same authorization.
-        await this.payByCard(p, railRecord).catch(() => undefined);
-        continue;
-      }
-      try {
-        const found = await (await this.deps.railFor(railRecord)).lookup(p.paymentHash);
-        if (found.status === 'paid') await this.settlePaid(p, found.preimage);
-        else if (found.status === 'failed' || found.status === 'not_found') {
-          await this.fail(p.id, 'not_paid', said('failureNotPaid'));
-        } else if (p.state === 'paying') await this.setState(p.id, 'unknown');
-      } catch (e) {
-        if (!(e instanceof RailError)) throw e;
-        if (p.state === 'paying') await this.setState(p.id, 'unknown');
-      }
+      const outcome = await methodFor(railRecord.kind)
+        .reconcile(p, railRecord, this.methodDeps)
+        .catch((e: unknown) => {
+          // The rail's own failures are pending answers; anything else is logged, the row kept.
+          console.error('paybound: reconcile', p.id, e);
+          return undefined;
+        });
+      if (!outcome) continue;
+      // Until the wallet says, the reservation stays; the payment shows as unknown.
+      if (outcome.kind === 'pending') {
+        if (p.state === 'paying') await this.setState(p.id, 'paying', 'unknown');
+      } else await this.settle(p, OUTCOME_PENDING, outcome);
     }
   }
 
@@ -823,7 +562,7 @@ export class PaymentService {
       p.failure?.code === 'page_wallet_unconfirmed' &&
       nowS >= p.invoiceExpiresAt
     ) {
-      await this.setState(p.id, 'failed', {
+      await this.setState(p.id, 'unknown', 'failed', {
         failure: failure(
           'page_wallet_unconfirmed',
           said('failurePageWalletExpired', p.failure.said?.args?.[0] ?? p.failure.reason),
@@ -839,9 +578,15 @@ export class PaymentService {
   async release(paymentId: string): Promise<void> {
     const p = await this.deps.db.payments.get(paymentId);
     if (p?.state !== 'reserved' || p.approval !== 'denied') return;
+    // Withdrawn because the user chose another wallet: the ledger says so, not "denied".
+    if (this.switchedTo.has(p.id)) {
+      await this.fail(p.id, 'reserved', 'switched', said('failureSwitched'));
+      return;
+    }
     const expired = this.now() / 1000 + EXPIRY_MARGIN_SECONDS >= p.invoiceExpiresAt;
     await this.fail(
       p.id,
+      'reserved',
       expired ? 'expired' : 'denied',
       said(expired ? 'failureOfferExpired' : 'failureDenied'),
     );
@@ -861,41 +606,41 @@ export class PaymentService {
   }
 
   private verdictFor(p: PaymentRecord): ChallengeVerdict {
-    if ((p.state === 'paid' || p.state === 'accepted') && p.mpp && p.receipt) {
-      return {
-        action: 'retry',
-        authorization: mppCredential(p.mpp, { receipt: p.receipt }),
-        reason: 'already authorized',
-        paymentId: p.id,
-      };
-    }
     if (p.state === 'paid' || p.state === 'accepted') {
-      if (p.preimage)
-        return {
-          action: 'retry',
-          authorization: credentialFor(p, p.preimage),
-          reason: 'already paid',
-          paymentId: p.id,
-        };
+      for (const m of METHODS) {
+        const c = m.credential(p);
+        if (c) return { action: 'retry', authorization: c.authorization, reason: c.reason, paymentId: p.id };
+      }
     }
     return pass(p.failure?.reason ?? `this payment request is ${p.state}`);
   }
 
-  private async fail(id: string, code: string, reason: Said): Promise<ChallengeVerdict> {
-    await this.setState(id, 'failed', { failure: failure(code, reason) });
+  private async fail(
+    id: string,
+    from: PaymentState | readonly PaymentState[],
+    code: string,
+    reason: Said,
+  ): Promise<ChallengeVerdict> {
+    await this.setState(id, from, 'failed', { failure: failure(code, reason) });
     return pass(reason);
   }
 
-  private async setState(id: string, state: PaymentState, extra: Partial<PaymentRecord> = {}): Promise<void> {
-    await this.deps.db.payments.update(id, { ...extra, state, updatedAt: this.now() });
-    // Paid, or claimed paid with a bad proof (the money most likely left): it counts as spent.
-    // Failed: given back. Unknown: stays reserved until the wallet says.
+  /** One move of the state machine; what follows a charge becoming spent runs once, by the winner. */
+  private async setState(
+    id: string,
+    from: PaymentState | readonly PaymentState[],
+    state: PaymentState,
+    extra: Partial<PaymentRecord> = {},
+  ): Promise<boolean> {
+    const moved = await transition(this.deps.db, id, from, state, { ...extra, updatedAt: this.now() });
+    if (!moved.ok) return false;
     if (state === 'paid' || state === 'proof_failed') {
-      await settleReservation(this.deps.db, id, 'committed');
       if (state === 'paid') await this.deps.onPaid?.(id).catch(() => {});
+      // Read again: the review window, if any, started meanwhile.
       const p = await this.deps.db.payments.get(id);
       if (p && state === 'paid') await notePaid(this.deps.db, p, this.now()).catch(() => {});
       if (p) await this.deps.notify?.afterCommit(p).catch(() => {});
-    } else if (state === 'failed') await settleReservation(this.deps.db, id, 'released');
+    }
+    return true;
   }
 }

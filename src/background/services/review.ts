@@ -15,9 +15,8 @@
 import { mppCredential } from '../../core/challenge/mpp';
 import { reviewUrlProblem } from '../../core/challenge/review';
 import { decodeInvoice, isExpired } from '../../core/lightning/bolt11';
-import { formatMinor, formatMsatAsSats, msatToMinor } from '../../core/money/rates';
+import { formatMinor, formatMsatAsSats } from '../../core/money/rates';
 import { english, type Said, SaidError, said } from '../../core/text/said';
-import { refundSpend } from '../../db/ledger';
 import type {
   DisputeRecord,
   PayboundDb,
@@ -27,6 +26,8 @@ import type {
   Settlement,
   WorkerRailRecord,
 } from '../../db/schema';
+import { countRefunded, transition } from '../../db/transitions';
+import { unitOf } from '../methods';
 import type { DisputeService } from './disputes';
 import {
   type CardPaymentState,
@@ -167,8 +168,7 @@ export class ReviewService {
       }
       settlement.decidedAt = this.now();
       settlement.decidedBy = by;
-      await this.deps.db.payments.update(p.id, { state: 'accepted', settlement, updatedAt: this.now() });
-      await this.countRefund(p, settlement.refunded);
+      await transition(this.deps.db, p.id, 'paid', 'accepted', { settlement, updatedAt: this.now() });
       if (by === 'window') {
         await this.deps
           .notify?.(
@@ -208,7 +208,7 @@ export class ReviewService {
       }
       const refundNative = this.nativeOf(p, amountMinor);
       const dispute = await this.deps.disputes.open(p, reason, amountMinor, 'user');
-      await this.deps.db.payments.update(p.id, { state: 'rejected', updatedAt: this.now() });
+      await transition(this.deps.db, p.id, 'paid', 'rejected', { updatedAt: this.now() });
       if (rail?.kind === 'card' && p.paymentIntent) {
         await this.rejectCard(p, await this.deps.openRail(rail), dispute, refundNative, reason);
       } else {
@@ -383,12 +383,13 @@ export class ReviewService {
     full: boolean,
     note: Said,
   ): Promise<void> {
-    await this.deps.db.payments.update(p.id, {
-      state: full ? 'refunded' : 'partially_refunded',
-      settlement: s,
-      updatedAt: this.now(),
-    });
-    await this.countRefund(p, s.refunded);
+    await transition(
+      this.deps.db,
+      p.id,
+      ['paid', 'accepted', 'rejected'],
+      full ? 'refunded' : 'partially_refunded',
+      { settlement: s, updatedAt: this.now() },
+    );
     await this.deps.disputes.move(dispute, full ? 'refunded' : 'partially_refunded', note);
   }
 
@@ -523,8 +524,7 @@ export class ReviewService {
     };
     s.decidedAt = this.now();
     s.decidedBy = 'user';
-    await this.deps.db.payments.update(p.id, {
-      state: 'refund_requested',
+    await transition(this.deps.db, p.id, ['paid', 'accepted', 'rejected'], 'refund_requested', {
       settlement: s,
       updatedAt: this.now(),
     });
@@ -548,8 +548,7 @@ export class ReviewService {
     await this.deps.disputes.answered(dispute.id, answer.status, answer.note);
     if (answer.status === 'refund_denied') {
       const { pendingRefund: _gone, ...rest } = s;
-      await this.deps.db.payments.update(p.id, {
-        state: 'refund_denied',
+      await transition(this.deps.db, p.id, 'refund_requested', 'refund_denied', {
         settlement: rest,
         updatedAt: this.now(),
       });
@@ -590,12 +589,16 @@ export class ReviewService {
     const settlement: Settlement = { ...rest, refunded: rest.refunded + pending.amount };
     const full = settlement.refunded >= p.amountMsat - 999n;
     const wasReject = p.state === 'refund_requested';
-    await db.payments.update(p.id, {
-      ...(wasReject ? { state: full ? 'refunded' : 'partially_refunded' } : {}),
-      settlement,
-      updatedAt: this.now(),
-    });
-    await this.countRefund(p, settlement.refunded);
+    if (wasReject) {
+      await transition(db, p.id, 'refund_requested', full ? 'refunded' : 'partially_refunded', {
+        settlement,
+        updatedAt: this.now(),
+      });
+    } else {
+      // The difference after an accept: the state stays, what came back stops counting.
+      await db.payments.update(p.id, { settlement, updatedAt: this.now() });
+      await countRefunded(db, p.id);
+    }
     await this.deps
       .notify?.(
         `refund-${p.id}`,
@@ -655,7 +658,10 @@ export class ReviewService {
     if (answer?.status !== 'refund_denied') return;
     const { db } = this.deps;
     const { pendingRefund: _gone, ...rest } = p.settlement ?? { refunded: 0n };
-    await db.payments.update(p.id, { state: 'refund_denied', settlement: rest, updatedAt: this.now() });
+    await transition(db, p.id, 'refund_requested', 'refund_denied', {
+      settlement: rest,
+      updatedAt: this.now(),
+    });
     const disputeId = p.settlement?.pendingRefund?.disputeId;
     const dispute = disputeId ? await db.disputes.get(disputeId) : undefined;
     if (dispute) {
@@ -683,32 +689,9 @@ export class ReviewService {
     await this.deps.disputes.move(d, 'escalated', said('noteOverReportedKept'));
   }
 
-  /** Budgets count what was really spent: what came back stops counting (once, by total). */
-  private async countRefund(p: PaymentRecord, refundedNative: bigint): Promise<void> {
-    const fresh = await this.deps.db.payments.get(p.id);
-    const already = fresh?.settlement?.countedMinor ?? 0n;
-    const total = p.amountMinor ?? 0n;
-    let backMinor: bigint;
-    if (p.amountMsat === 0n || !p.rate)
-      backMinor = refundedNative; // a card: already minor units
-    else {
-      const stillSpent = p.amountMsat - refundedNative;
-      backMinor = total - msatToMinor(stillSpent < 0n ? 0n : stillSpent, p.rate);
-    }
-    if (backMinor > total) backMinor = total;
-    const delta = backMinor - already;
-    if (delta <= 0n) return;
-    await refundSpend(this.deps.db, p.id, delta);
-    if (fresh?.settlement) {
-      await this.deps.db.payments.update(p.id, {
-        settlement: { ...fresh.settlement, countedMinor: backMinor },
-      });
-    }
-  }
-
   /** An amount in the payment's own unit, as the user reads it: the card's currency, or sats. */
   private money(p: PaymentRecord, v: bigint): string {
-    return p.amountMsat === 0n
+    return unitOf(p) === 'minor'
       ? formatMinor(v, (p.mpp?.request.currency ?? 'usd').toUpperCase())
       : formatMsatAsSats(v);
   }
@@ -719,7 +702,7 @@ export class ReviewService {
     if (amountMinor !== undefined && (amountMinor <= 0n || amountMinor > total)) {
       throw new ReviewError('bad_amount', said('reviewBadAmount'));
     }
-    const isCard = p.amountMsat === 0n;
+    const isCard = unitOf(p) === 'minor';
     const whole = isCard ? total : p.amountMsat;
     const left = whole - (p.settlement?.refunded ?? 0n);
     if (amountMinor === undefined || total === 0n) return left;

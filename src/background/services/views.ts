@@ -3,10 +3,11 @@ import { msatToMinor } from '../../core/money/rates';
 import { cleanMerchantText } from '../../core/text/sanitize';
 import type { ChallengeRecord, DisputeRecord, PaymentRecord } from '../../db/schema';
 import type { ChallengeRecordView, DisputeView, PaymentView, QuoteView } from '../../messages/map';
+import { unitOf } from '../methods';
 
 /** An amount in the payment's own unit (msat, or minor units for a card) in the user's currency. */
 function minorOf(p: PaymentRecord, native: bigint): bigint | undefined {
-  if (p.amountMsat === 0n) return native; // a card: already minor units
+  if (unitOf(p) === 'minor') return native; // a card: already minor units
   return p.rate ? msatToMinor(native, p.rate) : undefined;
 }
 
@@ -98,7 +99,7 @@ export function paymentView(p: PaymentRecord, now: number = Date.now()): Payment
           currency: p.rate.currency,
           rate: { minorPerBtc: p.rate.minorPerBtc.toString(), source: p.rate.source, asOf: p.rate.asOf },
         }
-      : p.mpp && p.railId.startsWith('card-')
+      : p.mpp && unitOf(p) === 'minor'
         ? { currency: p.mpp.request.currency.toUpperCase() }
         : {}),
     paymentHash: p.paymentHash,

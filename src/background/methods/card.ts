@@ -1,0 +1,129 @@
+/**
+ * A card linked through the card service: the challenge is MPP's `paybound-card` method, priced
+ * in the user's currency (no rate); paying authorizes the approved maximum, and the app captures
+ * the actual amount later.
+ */
+import { MppChallengeError, mppCredential, readMppChallenge } from '../../core/challenge/mpp';
+import { ReviewTermsError, readReviewTerms } from '../../core/challenge/review';
+import { said } from '../../core/text/said';
+import type { RailRecord } from '../../db/schema';
+import { authorizeCard } from '../services/rails/card';
+import { RailError } from '../services/rails/types';
+import { EXPIRY_MARGIN_SECONDS, failure, scaleTerms } from './shared';
+import type { Detected, MethodDeps, Outcome, PaymentMethod, Quote, QuoteRefusal } from './types';
+
+/** Our MPP method for cards paid through the card service (server/card). */
+export const CARD_METHOD = 'paybound-card';
+
+type CardRecord = Extract<RailRecord, { kind: 'card' }>;
+
+const cardChallenges = (detected: Detected) =>
+  detected.filter(
+    (d) => d.protocol === 'mpp' && d.challenge?.params.get('method')?.toLowerCase() === CARD_METHOD,
+  );
+
+function cardRail(rail: RailRecord): CardRecord {
+  if (rail.kind === 'card') return rail;
+  throw new Error(`not a card: ${rail.kind}`);
+}
+
+export const card: PaymentMethod = {
+  kind: 'card',
+  rails: ['card'],
+  challenge: 'card',
+  unit: 'minor',
+  wrote: (p) => p.mpp?.method.toLowerCase() === CARD_METHOD,
+  sealed: true,
+  offered: (detected) => cardChallenges(detected).length > 0,
+
+  async quote(ctx): Promise<Quote | QuoteRefusal> {
+    try {
+      const first = cardChallenges(ctx.detected)[0]?.challenge;
+      if (!first)
+        throw new MppChallengeError('this app takes no card payment; choose a Lightning wallet to pay it');
+      const currency = await ctx.currency();
+      const mpp = readMppChallenge(first, ctx.nowMs);
+      if (mpp.request.currency !== currency) {
+        throw new MppChallengeError(
+          `the app charges in ${mpp.request.currency.toUpperCase()}, your card budget is in ${currency.toUpperCase()}`,
+        );
+      }
+      const recipient = mpp.request.recipient;
+      if (!recipient) throw new MppChallengeError('the card charge names no recipient');
+      if (mpp.expiresAt !== undefined && mpp.expiresAt <= ctx.nowMs + EXPIRY_MARGIN_SECONDS * 1000) {
+        throw new MppChallengeError('the payment request expires too soon to approve and pay');
+      }
+      const amountMinor = BigInt(mpp.request.amount);
+      const terms = scaleTerms(readReviewTerms(mpp.paybound, amountMinor, ctx.url), 1n, mpp.id, 'minor');
+      return {
+        key: `card:${mpp.id}`,
+        payee: { kind: 'card', id: recipient },
+        ...(terms ? { terms } : {}),
+        // A card charge has no sats: its amount is the authorized maximum in the user's currency.
+        part: (_rate, nowMs) => ({
+          protocol: 'mpp',
+          mpp,
+          amountMsat: 0n,
+          amountMinor,
+          ...(mpp.request.description !== undefined ? { description: mpp.request.description } : {}),
+          invoice: '',
+          paymentHash: '',
+          invoiceExpiresAt: Math.floor((mpp.expiresAt ?? nowMs + 10 * 60_000) / 1000),
+          macaroon: '',
+          scheme: 'L402',
+        }),
+      };
+    } catch (e) {
+      if (!(e instanceof MppChallengeError) && !(e instanceof ReviewTermsError)) throw e;
+      return { error: e.message, reason: e.message };
+    }
+  },
+
+  async pay(p, rail, deps: MethodDeps): Promise<Outcome> {
+    const mpp = p.mpp;
+    if (!mpp?.request.recipient || p.amountMinor === undefined) {
+      return { kind: 'failed', code: 'bad_challenge', said: said('failureCardIncomplete') };
+    }
+    let receipt: string;
+    let paymentIntent: string;
+    try {
+      const opened = await deps.openRail(cardRail(rail));
+      ({ receipt, paymentIntent } = await authorizeCard(opened, {
+        challengeId: mpp.id,
+        amount: p.amountMinor,
+        currency: mpp.request.currency,
+        destination: mpp.request.recipient,
+        ...(mpp.request.description !== undefined ? { description: mpp.request.description } : {}),
+        // The review terms travel with the authorization: the card service holds both sides to them.
+        ...(p.review ? { reviewWindowSeconds: Math.round(p.review.windowMs / 1000) } : {}),
+      }));
+    } catch (e) {
+      if (!(e instanceof RailError)) throw e;
+      if (e.code === 'timeout' || e.code === 'unreachable') {
+        // The authorization may exist: asking again with the same challenge id is safe (idempotent).
+        return {
+          kind: 'unknown',
+          failure: failure(e.code, e.said),
+          reason: 'the card service did not confirm in time; Paybound will ask it again',
+        };
+      }
+      return { kind: 'failed', code: e.code, said: e.said };
+    }
+    return {
+      kind: 'paid',
+      patch: { receipt, paymentIntent, paidAt: deps.now() },
+      authorization: mppCredential(mpp, { receipt }),
+      reason: 'authorized',
+    };
+  },
+
+  credential: (p) =>
+    p.mpp && p.receipt
+      ? { authorization: mppCredential(p.mpp, { receipt: p.receipt }), reason: 'already authorized' }
+      : undefined,
+
+  // Asking again is safe: the card service answers a repeated challenge id with the same authorization.
+  reconcile(p, rail, deps) {
+    return card.pay(p, rail, deps);
+  },
+};

@@ -1,0 +1,60 @@
+/**
+ * Lightning paid by the page's own wallet (`window.webln`, e.g. Alby): only the page's main world
+ * can reach it, so the worker hands the invoice over and checks the proof the page reports.
+ */
+import { said } from '../../core/text/said';
+import { cleanMerchantText } from '../../core/text/sanitize';
+import { offersLightning, paidCredential, proofOutcome, quoteLightning, wroteLightning } from './lightning';
+import { failure } from './shared';
+import type { Outcome, PaymentMethod } from './types';
+
+export const lightningPage: PaymentMethod = {
+  kind: 'lightning-page',
+  rails: ['webln'],
+  challenge: 'lightning',
+  unit: 'msat',
+  wrote: wroteLightning,
+  // The wallet is the page's: there is nothing of it to unlock here.
+  sealed: false,
+  offered: offersLightning,
+  quote: quoteLightning,
+
+  async pay(p): Promise<Outcome> {
+    return {
+      kind: 'handover',
+      verdict: {
+        action: 'webln',
+        paymentId: p.id,
+        invoice: p.invoice,
+        reason: 'pay with the wallet in this page',
+      },
+    };
+  },
+
+  credential: paidCredential,
+
+  // Nobody but the page could say; the reservation stays and the payment shows as unknown.
+  async reconcile(): Promise<Outcome> {
+    return { kind: 'pending' };
+  },
+
+  fromPage(p, input, deps): Outcome {
+    if (input.preimage !== undefined) return proofOutcome(p, input.preimage, deps.now());
+    // The page's word cannot release money: its wallet may have paid all the same. Until the
+    // invoice can no longer be paid, the amount stays reserved (then `expire` settles it).
+    const until = new Date(p.invoiceExpiresAt * 1000).toISOString();
+    return {
+      kind: 'unknown',
+      failure: failure(
+        'page_wallet_unconfirmed',
+        said(
+          'failurePageWalletUnconfirmed',
+          cleanMerchantText(input.error ?? 'no reason given', 200).text,
+          until,
+        ),
+      ),
+      reason: 'the page wallet did not pay; the amount stays reserved until the invoice expires',
+      wakeAt: p.invoiceExpiresAt * 1000,
+    };
+  },
+};

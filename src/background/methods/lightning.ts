@@ -1,0 +1,139 @@
+/**
+ * What both Lightning methods share (the worker's wallet or the page's): the challenge (L402
+ * first, its token serving later requests; else MPP's Lightning method), its preflight, the
+ * record, the proof check and the credential.
+ */
+import { L402ChallengeError, l402Credential, readL402Challenge } from '../../core/challenge/l402';
+import { MppChallengeError, mppCredential, readMppChallenge } from '../../core/challenge/mpp';
+import { ReviewTermsError, readReviewTerms } from '../../core/challenge/review';
+import { verifyPreimage } from '../../core/lightning/bolt11';
+import { msatToMinor } from '../../core/money/rates';
+import { type L402Quote, type PreflightCode, preflightL402 } from '../../core/payments/l402-preflight';
+import { type MppLightningQuote, preflightMppLightning } from '../../core/payments/mpp-preflight';
+import { type SaidKey, said } from '../../core/text/said';
+import type { PaymentRecord, RailRecord } from '../../db/schema';
+import { EXPIRY_MARGIN_SECONDS, failure, scaleTerms } from './shared';
+import type { ChallengeContext, Detected, Outcome, Quote, QuoteRefusal } from './types';
+
+/** What a person reads for a refusal before any quote: the precise English stays in the record. */
+const PREFLIGHT_SAID: Record<PreflightCode, SaidKey> = {
+  bad_invoice: 'refusedBadInvoice',
+  no_amount: 'refusedNoAmount',
+  wrong_network: 'refusedWrongNetwork',
+  expired: 'refusedExpired',
+  bad_macaroon: 'refusedBadMacaroon',
+  hash_mismatch: 'refusedHashMismatch',
+  amount_mismatch: 'refusedAmountMismatch',
+};
+
+const mppLightningOf = (detected: Detected) =>
+  detected.filter(
+    (d) => d.protocol === 'mpp' && d.challenge?.params.get('method')?.toLowerCase() === 'lightning',
+  );
+
+/** A record of a Lightning charge: an L402, or MPP's Lightning method. */
+export const wroteLightning = (p: PaymentRecord): boolean =>
+  p.protocol === 'l402' || p.mpp?.method.toLowerCase() === 'lightning';
+
+export const offersLightning = (detected: Detected): boolean =>
+  detected.some((d) => d.protocol === 'l402') || mppLightningOf(detected).length > 0;
+
+export async function quoteLightning(ctx: ChallengeContext, rail: RailRecord): Promise<Quote | QuoteRefusal> {
+  const { detected, protocols } = ctx;
+  const mppLightning = mppLightningOf(detected);
+  const opts = {
+    network: rail.network,
+    nowSeconds: Math.floor(ctx.nowMs / 1000),
+    marginSeconds: EXPIRY_MARGIN_SECONDS,
+  };
+  let quote: L402Quote | MppLightningQuote;
+  try {
+    if (!protocols.includes('l402') && mppLightning.length === 0) {
+      return { error: said('refusedNoLightning'), reason: said('refusedNoLightning') };
+    }
+    const checked = protocols.includes('l402')
+      ? preflightL402(readL402Challenge(detected.flatMap((d) => (d.challenge ? [d.challenge] : []))), opts)
+      : preflightMppLightning(readMppChallenge(mppLightning[0]!.challenge!, ctx.nowMs), opts);
+    if (!checked.ok) {
+      return { error: checked.reason, shown: said(PREFLIGHT_SAID[checked.code]), reason: checked.reason };
+    }
+    quote = checked;
+  } catch (e) {
+    if (!(e instanceof L402ChallengeError) && !(e instanceof MppChallengeError)) throw e;
+    return {
+      error: e.message,
+      shown: said('refusedChallenge', e.message),
+      reason: said('refusedChallenge', e.message),
+    };
+  }
+  let terms: Quote['terms'];
+  try {
+    terms =
+      quote.kind === 'l402'
+        ? scaleTerms(
+            readReviewTerms(quote.challenge.paybound, quote.amountMsat, ctx.url, ctx.origin),
+            1n,
+            quote.paymentHash,
+            'msat',
+          )
+        : scaleTerms(
+            readReviewTerms(quote.mpp.paybound, BigInt(quote.mpp.request.amount), ctx.url, ctx.origin),
+            1000n,
+            quote.paymentHash,
+            'sat',
+          );
+  } catch (e) {
+    if (!(e instanceof ReviewTermsError)) throw e;
+    return { error: e.message, shown: said('refusedReviewTerms'), reason: e.message };
+  }
+  const q = quote;
+  return {
+    key: `ln:${q.paymentHash}`,
+    payee: { kind: 'node', id: q.invoice.payee },
+    ...(terms ? { terms } : {}),
+    part: (rate) => ({
+      protocol: q.kind,
+      ...(q.kind === 'mpp' ? { mpp: q.mpp } : {}),
+      amountMsat: q.amountMsat,
+      amountMinor: msatToMinor(q.amountMsat, rate),
+      rate,
+      ...(q.invoice.description !== undefined ? { description: q.invoice.description } : {}),
+      invoice: q.invoice.paymentRequest,
+      paymentHash: q.paymentHash,
+      invoiceExpiresAt: q.invoice.expiresAt,
+      macaroon: q.kind === 'l402' ? q.challenge.macaroon : '',
+      scheme: q.kind === 'l402' ? q.challenge.scheme : 'L402',
+    }),
+  };
+}
+
+/** The Authorization value that proves this payment, in the protocol it was asked in. */
+export function lightningCredential(p: PaymentRecord, preimage: string): string {
+  return p.protocol === 'mpp' && p.mpp
+    ? mppCredential(p.mpp, { preimage })
+    : l402Credential(p.scheme, p.macaroon, preimage);
+}
+
+/** A wallet's claim of payment: paid when the preimage matches the invoice, else a failed proof. */
+export function proofOutcome(p: PaymentRecord, preimage: string, nowMs: number): Outcome {
+  if (!verifyPreimage(preimage, p.paymentHash)) {
+    return {
+      kind: 'proof_failed',
+      patch: { preimage, failure: failure('bad_preimage', said('failureBadProof')) },
+      dispute: 'the wallet returned a proof that does not match the invoice',
+      reason: 'the wallet returned a wrong proof of payment; kept for a dispute',
+    };
+  }
+  return {
+    kind: 'paid',
+    patch: { preimage, paidAt: nowMs },
+    authorization: lightningCredential(p, preimage),
+    reason: 'paid',
+  };
+}
+
+export function paidCredential(p: PaymentRecord): { authorization: string; reason: string } | undefined {
+  return p.preimage
+    ? { authorization: lightningCredential(p, p.preimage), reason: 'already paid' }
+    : undefined;
+}
