@@ -1,7 +1,7 @@
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
-  define: { __PAYBOUND_PROVISION__: 'null' },
+  define: { __PAYBOUND_PROVISION__: 'null', __PAYBOUND_TARGET__: JSON.stringify('chrome') },
   test: {
     projects: [
       {
