@@ -195,8 +195,8 @@ function refusal(e: unknown, fallback: SaidKey): HandlerError {
   );
 }
 
-/** 402s of pages' fetch and XHR as webRequest saw them (Firefox: see ObservedResponses). */
-const responses = new ObservedResponses();
+/** 402s of pages' fetch and XHR as webRequest saw them (Firefox only: see ObservedResponses). */
+const responses = __PAYBOUND_TARGET__ === 'firefox' ? new ObservedResponses() : undefined;
 
 /**
  * The headers a page's 402 report stands for. In Firefox every report claims the response
@@ -206,7 +206,7 @@ async function reportedHeaders(
   input: { url: string; method: string; headers: [string, string][] },
   sender: { tabId?: number; frameId?: number },
 ): Promise<readonly (readonly [string, string])[] | undefined> {
-  if (__PAYBOUND_TARGET__ !== 'firefox') return input.headers;
+  if (!responses) return input.headers;
   const seen = responses.take({
     tabId: sender.tabId ?? -1,
     frameId: sender.frameId ?? 0,
@@ -644,7 +644,7 @@ browser.webRequest.onHeadersReceived.addListener(
 );
 
 // Firefox: the 402s of pages' fetch and XHR, for the reports whose challenge fetch() hid.
-if (__PAYBOUND_TARGET__ === 'firefox') {
+if (responses) {
   browser.webRequest.onHeadersReceived.addListener(
     (details: WebRequest.OnHeadersReceivedDetailsType) => {
       if (details.statusCode !== 402 || details.tabId < 0) return;
