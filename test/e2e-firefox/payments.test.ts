@@ -7,6 +7,7 @@
 import type { Browser, Page } from 'puppeteer-core';
 import { GECKO_ID } from '../../manifest.config';
 import { backgroundState, stopEventPage } from '../../server/dev/firefox';
+import { step } from '../e2e/harness/flows';
 import { wallets } from '../e2e/harness/wallets';
 import { expect, test } from './harness/fixtures';
 import { approve, ask, ledger, nextQuoteWindow, statusBecomes, textOf, watchNewPages } from './harness/flows';
@@ -17,7 +18,10 @@ const PRICE_MSAT = (2000n + 10n * BigInt(PROMPT.split(/\s+/).length)) * 1000n;
 
 async function requestQuote(browser: Browser, demoPage: Page, button = '#generate'): Promise<Page> {
   await demoPage.locator('#prompt').fill(PROMPT);
-  const [quote] = await Promise.all([nextQuoteWindow(browser), demoPage.click(button)]);
+  const [quote] = await step(
+    'the quote window',
+    Promise.all([nextQuoteWindow(browser), demoPage.click(button)]),
+  );
   return quote;
 }
 
@@ -121,4 +125,21 @@ test('the event page stopped as when idle: the next 402 starts it, records are k
   expect(await textOf(demoPage, '#status')).toBe('200 OK');
   expect(opened.count()).toBe(0);
   expect(await w.balance('user')).toBe(before - PRICE_MSAT);
+});
+
+test('a paid article page: quote, approve, the tab reloads with the credential and shows the article', async ({
+  browser,
+  demoPage,
+  stack,
+}) => {
+  const w = wallets(stack);
+  const before = await w.balance('user');
+  const [quote] = await step(
+    'the quote window for the page load',
+    Promise.all([nextQuoteWindow(browser), demoPage.goto(`${stack.demo}/article/paying-per-request`)]),
+  );
+  expect(await textOf(quote, '[data-testid=origin]')).toBe(new URL(stack.demo).origin);
+  await approve(quote);
+  await demoPage.waitForSelector('#article');
+  expect(await w.balance('user')).toBeLessThan(before);
 });
