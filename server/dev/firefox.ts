@@ -25,13 +25,6 @@ export function findFirefox(): string {
   return found;
 }
 
-export interface LaunchedFirefox {
-  browser: Browser;
-  /** The add-on id, from the manifest's `browser_specific_settings.gecko.id`. */
-  extensionId: string;
-  close(): Promise<void>;
-}
-
 /** The subset of WebDriver BiDi this module sends itself (puppeteer has no API for it). */
 interface BidiConnection {
   send(method: string, params: object): Promise<{ result: unknown }>;
@@ -42,11 +35,9 @@ function bidi(browser: Browser): BidiConnection {
   return (browser as unknown as { connection: BidiConnection }).connection;
 }
 
-export async function launchFirefoxWithExtension(opts: {
-  extensionDir: string;
-  headless?: boolean;
-}): Promise<LaunchedFirefox> {
-  const browser = await puppeteer.launch({
+/** Starts the system Firefox headless, with a fresh profile and no add-on yet. */
+export function launchFirefox(opts: { headless?: boolean } = {}): Promise<Browser> {
+  return puppeteer.launch({
     browser: 'firefox',
     executablePath: findFirefox(),
     headless: opts.headless ?? true,
@@ -58,9 +49,31 @@ export async function launchFirefoxWithExtension(opts: {
       'extensions.background.idle.timeout': 3_600_000,
     },
   });
+}
+
+/**
+ * Installs a build as a temporary add-on and resolves with its id (the manifest's gecko id).
+ * Each install gets a new internal UUID, hence a moz-extension: origin, and storage, of its own.
+ */
+export function installExtension(browser: Browser, extensionDir: string): Promise<string> {
+  // Firefox takes only an absolute path.
+  return browser.installExtension(resolve(extensionDir));
+}
+
+export interface LaunchedFirefox {
+  browser: Browser;
+  /** The add-on id, from the manifest's `browser_specific_settings.gecko.id`. */
+  extensionId: string;
+  close(): Promise<void>;
+}
+
+export async function launchFirefoxWithExtension(opts: {
+  extensionDir: string;
+  headless?: boolean;
+}): Promise<LaunchedFirefox> {
+  const browser = await launchFirefox(opts);
   try {
-    // Firefox takes only an absolute path.
-    const extensionId = await browser.installExtension(resolve(opts.extensionDir));
+    const extensionId = await installExtension(browser, opts.extensionDir);
     return { browser, extensionId, close: () => browser.close() };
   } catch (e) {
     await browser.close().catch(() => {});
@@ -103,13 +116,27 @@ export async function backgroundState(browser: Browser, extensionId: string): Pr
 /**
  * Stops the event page the way the browser's idle timer does (the same call, without the test
  * overrides), and resolves once it is stopped. The next event (a page's message, a request the
- * worker listens to) starts it again. Throws when the browser kept it running, e.g. because a
- * listener was still busy: the idle timer would have waited too.
+ * worker listens to) starts it again.
+ *
+ * Like the idle timer, the browser keeps the page running while one of its listeners has not
+ * answered yet (a message from a window that is closing, say); the timer then tries again later.
+ * Here the next try follows as soon as those answers are in.
  */
 export async function stopEventPage(browser: Browser, extensionId: string): Promise<void> {
-  const state = await inBrowserScope(
+  const outcome = (await inBrowserScope(
     browser,
-    `(async () => { const e = ${extension(extensionId)}; await e.terminateBackground(); return e.backgroundState; })()`,
-  );
-  if (state !== 'stopped') throw new Error(`the event page did not stop: it is ${String(state)}`);
+    `(async () => {
+      const e = ${extension(extensionId)};
+      let tries = 0;
+      while (e.backgroundState === 'running' && tries < 10) {
+        tries += 1;
+        await Promise.allSettled([...(e.backgroundContext?.runListenerPromises ?? [])]);
+        await e.terminateBackground();
+      }
+      return JSON.stringify({ state: e.backgroundState, tries });
+    })()`,
+  )) as string;
+  const { state, tries } = JSON.parse(outcome) as { state: string; tries: number };
+  if (state !== 'stopped')
+    throw new Error(`the event page did not stop after ${tries} tries: it is ${state}`);
 }

@@ -1,10 +1,12 @@
 /**
- * Firefox fixtures: each test gets a fresh Firefox profile with the built extension installed as
- * a temporary add-on, and the demo app open in its first tab.
+ * Firefox fixtures. One Firefox per test file (starting one takes seconds); each test installs
+ * the built extension afresh as a temporary add-on, which gives it a new moz-extension: origin and
+ * so empty storage, no token rules and no windows, and removes it afterwards. The demo app is open
+ * in the first tab.
  */
 import type { Browser, Page } from 'puppeteer-core';
 import { test as base, inject } from 'vitest';
-import { type LaunchedFirefox, launchFirefoxWithExtension } from '../../../server/dev/firefox';
+import { installExtension, launchFirefox } from '../../../server/dev/firefox';
 import type { StackInfo } from '../../../server/dev/stack';
 
 export interface Fixtures {
@@ -14,24 +16,44 @@ export interface Fixtures {
   demoPage: Page;
 }
 
-export const test = base.extend<Fixtures & { launched: LaunchedFirefox }>({
-  // biome-ignore lint/correctness/noEmptyPattern: vitest fixtures take their dependencies by destructuring
-  stack: async ({}, use) => use(inject('stack')),
-  // biome-ignore lint/correctness/noEmptyPattern: as above
-  launched: async ({}, use) => {
-    const firefox = await launchFirefoxWithExtension({ extensionDir: inject('firefoxExtensionDir') });
+/** Leaves one blank tab and returns it: what the previous test opened is closed. */
+async function oneBlankTab(browser: Browser): Promise<Page> {
+  const keep = await browser.newPage();
+  for (const page of await browser.pages()) if (page !== keep) await page.close();
+  return keep;
+}
+
+export const test = base.extend<Fixtures & { tab: Page }>({
+  stack: [
+    // biome-ignore lint/correctness/noEmptyPattern: vitest fixtures take their dependencies by destructuring
+    async ({}, use) => use(inject('stack')),
+    { scope: 'file' },
+  ],
+  browser: [
+    // biome-ignore lint/correctness/noEmptyPattern: as above
+    async ({}, use) => {
+      const browser = await launchFirefox();
+      try {
+        await use(browser);
+      } finally {
+        await browser.close();
+      }
+    },
+    { scope: 'file' },
+  ],
+  tab: async ({ browser }, use) => use(await oneBlankTab(browser)),
+  extensionId: async ({ browser, tab: _cleared }, use) => {
+    const id = await installExtension(browser, inject('firefoxExtensionDir'));
     try {
-      await use(firefox);
+      await use(id);
     } finally {
-      await firefox.close();
+      await browser.uninstallExtension(id);
     }
   },
-  browser: async ({ launched }, use) => use(launched.browser),
-  extensionId: async ({ launched }, use) => use(launched.extensionId),
-  demoPage: async ({ browser, stack }, use) => {
-    const page = (await browser.pages())[0] ?? (await browser.newPage());
-    await page.goto(stack.demo);
-    await use(page);
+  // After the install: the extension's content scripts are declared for this load.
+  demoPage: async ({ tab, extensionId: _installed, stack }, use) => {
+    await tab.goto(stack.demo);
+    await use(tab);
   },
 });
 
