@@ -1,5 +1,5 @@
 /**
- * Finds the system Firefox and starts it with a built Paybound installed as a temporary add-on,
+ * Finds the system Firefox, starts it, and installs a built Paybound as a temporary add-on,
  * through puppeteer-core over WebDriver BiDi. Never downloads a browser: these machines use
  * Debian's `firefox-esr` package.
  */
@@ -58,27 +58,6 @@ export function launchFirefox(opts: { headless?: boolean } = {}): Promise<Browse
 export function installExtension(browser: Browser, extensionDir: string): Promise<string> {
   // Firefox takes only an absolute path.
   return browser.installExtension(resolve(extensionDir));
-}
-
-export interface LaunchedFirefox {
-  browser: Browser;
-  /** The add-on id, from the manifest's `browser_specific_settings.gecko.id`. */
-  extensionId: string;
-  close(): Promise<void>;
-}
-
-export async function launchFirefoxWithExtension(opts: {
-  extensionDir: string;
-  headless?: boolean;
-}): Promise<LaunchedFirefox> {
-  const browser = await launchFirefox(opts);
-  try {
-    const extensionId = await installExtension(browser, opts.extensionDir);
-    return { browser, extensionId, close: () => browser.close() };
-  } catch (e) {
-    await browser.close().catch(() => {});
-    throw e;
-  }
 }
 
 /** Runs an expression in the browser's privileged scope (the main browser window). */
