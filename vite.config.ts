@@ -3,15 +3,17 @@ import { resolve } from 'node:path';
 import { crx } from '@crxjs/vite-plugin';
 import react from '@vitejs/plugin-react';
 import { defineConfig } from 'vite';
-import manifest from './manifest.json' with { type: 'json' };
+import { manifestFor, parseTarget } from './manifest.config';
 import { parseProvision } from './src/core/config/provisioning';
 
 /**
- * Builds the extension into dist/ (or PAYBOUND_OUT_DIR).
+ * Builds the extension for PAYBOUND_TARGET (chrome, the default, or firefox) into dist/ or
+ * dist-firefox/ (or PAYBOUND_OUT_DIR).
  * `--mode development` reads PAYBOUND_PROVISION (a JSON file: rails, currency, rate source) and bakes
  * it in; a production build refuses it, so a release can never carry a developer's wallet keys.
  */
 export default defineConfig(({ mode }) => {
+  const target = parseTarget(process.env.PAYBOUND_TARGET);
   const provisionPath = process.env.PAYBOUND_PROVISION;
   if (provisionPath && mode === 'production') {
     throw new Error('PAYBOUND_PROVISION is only read by development builds (vite build --mode development)');
@@ -21,15 +23,19 @@ export default defineConfig(({ mode }) => {
     plugins: [
       react(),
       crx({
-        manifest,
+        manifest: manifestFor(target),
+        browser: target,
         // Content scripts must run synchronously at document_start to wrap fetch before the page's
         // first script, so they are built as self-contained IIFEs rather than loaded as modules.
         contentScripts: { standaloneFiles: ['src/content/main-world.ts', 'src/content/bridge.ts'] },
       }),
     ],
-    define: { __PAYBOUND_PROVISION__: JSON.stringify(provision) },
+    define: {
+      __PAYBOUND_PROVISION__: JSON.stringify(provision),
+      __PAYBOUND_TARGET__: JSON.stringify(target),
+    },
     build: {
-      outDir: process.env.PAYBOUND_OUT_DIR ?? 'dist',
+      outDir: process.env.PAYBOUND_OUT_DIR ?? (target === 'firefox' ? 'dist-firefox' : 'dist'),
       emptyOutDir: true,
       sourcemap: mode === 'development',
       // Tests run the minified code a release ships; development builds add source maps.

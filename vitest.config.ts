@@ -1,7 +1,7 @@
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
-  define: { __PAYBOUND_PROVISION__: 'null' },
+  define: { __PAYBOUND_PROVISION__: 'null', __PAYBOUND_TARGET__: JSON.stringify('chrome') },
   test: {
     projects: [
       {
@@ -23,6 +23,18 @@ export default defineConfig({
           environment: 'node',
           globalSetup: ['test/e2e/harness/global-setup.ts'],
           // One browser at a time: these machines have two cores.
+          fileParallelism: false,
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'e2e-firefox',
+          include: ['test/e2e-firefox/**/*.test.ts'],
+          environment: 'node',
+          globalSetup: ['test/e2e-firefox/harness/global-setup.ts'],
           fileParallelism: false,
           testTimeout: 60_000,
           hookTimeout: 60_000,

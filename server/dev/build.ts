@@ -2,13 +2,23 @@
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
+import type { Target } from '../../manifest.config';
 import type { ProvisionInput } from '../../src/core/config/provisioning';
 
 export const ROOT = resolve(import.meta.dirname, '../..');
 
-export function buildExtension(opts: { outDir: string; provision?: ProvisionInput }): string {
+/** A development build (source maps; the provisioning baked in) for Chrome, or for Firefox. */
+export function buildExtension(opts: {
+  outDir: string;
+  provision?: ProvisionInput;
+  target?: Target;
+}): string {
   const outDir = resolve(ROOT, opts.outDir);
-  const env: NodeJS.ProcessEnv = { ...process.env, PAYBOUND_OUT_DIR: outDir };
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    PAYBOUND_OUT_DIR: outDir,
+    PAYBOUND_TARGET: opts.target ?? 'chrome',
+  };
   delete env.PAYBOUND_PROVISION;
   if (opts.provision) {
     const file = join(dirname(outDir), `${outDir.split('/').pop()}.provision.json`);

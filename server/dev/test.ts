@@ -1,13 +1,14 @@
 /**
  * `npm test`: every stage in order, stopping at the first that fails, and one closing line for
- * all of them: `N passed, N failed` (tests of both vitest projects, plus one for each check
- * stage). The browser is looked for first, so a machine without one hears it before anything runs.
+ * all of them: `N passed, N failed` (tests of every vitest project, plus one for each check
+ * stage). The browsers are looked for first, so a machine without one hears it before anything runs.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT } from './build';
 import { findChromium } from './chromium';
+import { findFirefox } from './firefox';
 
 const bin = (name: string) => join(ROOT, 'node_modules/.bin', name);
 const reports = join(ROOT, '.out/test');
@@ -37,7 +38,7 @@ function check(label: string, cmd: string, args: string[]): void {
 }
 
 /** A vitest project: its own counts, read from its JSON report. */
-function tests(project: 'unit' | 'e2e'): void {
+function tests(project: 'unit' | 'e2e' | 'e2e-firefox'): void {
   const out = join(reports, `${project}.json`);
   rmSync(out, { force: true });
   const ok = run(`${project} tests`, bin('vitest'), [
@@ -64,15 +65,22 @@ function tests(project: 'unit' | 'e2e'): void {
 }
 
 mkdirSync(reports, { recursive: true });
-try {
-  console.log(`npm test: Chromium at ${findChromium()}`);
-} catch (e) {
-  console.error(`npm test: ${e instanceof Error ? e.message : String(e)}`);
-  failed += 1;
-  close(1);
+// Both browsers are needed (the Chrome suite, then the Firefox one): each missing one is named.
+for (const [name, find] of [
+  ['Chromium', findChromium],
+  ['Firefox', findFirefox],
+] as const) {
+  try {
+    console.log(`npm test: ${name} at ${find()}`);
+  } catch (e) {
+    console.error(`npm test: ${e instanceof Error ? e.message : String(e)}`);
+    failed += 1;
+  }
 }
+if (failed > 0) close(1);
 check('typecheck (tsc --noEmit)', bin('tsc'), ['--noEmit', '-p', '.']);
 check('lint (biome)', bin('biome'), ['check', '.']);
 tests('unit');
 tests('e2e');
+tests('e2e-firefox');
 close(0);

@@ -21,6 +21,7 @@ import { AuthError, AuthService } from './services/auth';
 import { allowAutomatic, blockSite, consentView, recordApproval } from './services/consent';
 import { DisputeError, DisputeService } from './services/disputes';
 import { NoticeService } from './services/notices';
+import { ObservedResponses, paymentHeaders } from './services/observed';
 import { PaymentService } from './services/payments';
 import { applyProvisioning } from './services/provisioning';
 import { claimCard, linkCommitment, revokeCard, setCardLimits } from './services/rails/card';
@@ -197,16 +198,45 @@ function refusal(e: unknown, fallback: SaidKey): HandlerError {
   );
 }
 
+/** 402s of pages' fetch and XHR as webRequest saw them (Firefox only: see ObservedResponses). */
+const responses = __PAYBOUND_TARGET__ === 'firefox' ? new ObservedResponses() : undefined;
+
+/**
+ * The headers a page's 402 report stands for. In Firefox every report claims the response
+ * webRequest saw, and one whose challenge fetch() hid takes that response's headers.
+ */
+async function reportedHeaders(
+  input: { url: string; method: string; headers: [string, string][] },
+  sender: { tabId?: number; frameId?: number },
+): Promise<readonly (readonly [string, string])[] | undefined> {
+  if (!responses) return input.headers;
+  const seen = responses.take({
+    tabId: sender.tabId ?? -1,
+    frameId: sender.frameId ?? 0,
+    method: input.method,
+    url: input.url,
+  });
+  if (paymentHeaders(input.headers).length > 0) return input.headers;
+  const headers = await seen;
+  return headers && headers.length > 0 ? headers : undefined;
+}
+
 const route = createRouter(
   {
-    'challenge.seen': (input, sender) =>
-      payments.onChallenge({
+    'challenge.seen': async (input, sender) => {
+      const headers = await reportedHeaders(input, sender);
+      // A 402 without any challenge: nothing to record, the page keeps its response.
+      if (!headers)
+        return { action: 'pass', reason: english(said('refusedUnknown')), said: said('refusedUnknown') };
+      return payments.onChallenge({
         ...input,
+        headers,
         origin: sender.origin,
         ...(sender.topOrigin !== undefined ? { topOrigin: sender.topOrigin } : {}),
         tabId: sender.tabId,
         via: 'fetch',
-      }),
+      });
+    },
     'webln.result': (input, sender) => payments.weblnResult(input, sender),
     'payment.delivered': (input, sender) => payments.delivered(input, sender),
     'rails.setDefault': async ({ railId }) => {
@@ -615,3 +645,18 @@ browser.webRequest.onHeadersReceived.addListener(
   { urls: ['http://*/*', 'https://*/*'], types: ['main_frame'] },
   headersReceivedOptions(),
 );
+
+// Firefox: the 402s of pages' fetch and XHR, for the reports whose challenge fetch() hid.
+if (responses) {
+  browser.webRequest.onHeadersReceived.addListener(
+    (details: WebRequest.OnHeadersReceivedDetailsType) => {
+      if (details.statusCode !== 402 || details.tabId < 0) return;
+      responses.record(
+        { tabId: details.tabId, frameId: details.frameId, method: details.method, url: details.url },
+        (details.responseHeaders ?? []).map((h) => [h.name, h.value ?? ''] as const),
+      );
+    },
+    { urls: ['http://*/*', 'https://*/*'], types: ['xmlhttprequest'] },
+    headersReceivedOptions(),
+  );
+}

@@ -37,6 +37,11 @@ import { type BridgeAck, type BridgeAnswer, type BridgeQuery, CHANNEL } from './
 
   const isChallenge = (h: Headers) =>
     KNOWN.test(h.get('www-authenticate') ?? '') || h.has('payment-required');
+  // Firefox's fetch() drops WWW-Authenticate when a response repeats it (it joins the copies with a
+  // newline, which its Headers refuse): a 402 without one may hide a challenge that only the
+  // worker, through webRequest, can read. Chrome shows every header, so there it is no challenge.
+  const mayHideChallenge = (h: Headers) =>
+    __PAYBOUND_TARGET__ === 'firefox' && !h.has('www-authenticate') && !h.has('payment-required');
 
   function post<K extends BridgeQuery['kind']>(
     kind: K,
@@ -98,7 +103,7 @@ import { type BridgeAck, type BridgeAnswer, type BridgeQuery, CHANNEL } from './
     // A Request's body can be read once: keep a copy for the paid retry.
     const spare = input instanceof Request && input.body ? input.clone() : input;
     const res = await nativeFetch(input, init);
-    if (res.status !== 402 || !isChallenge(res.headers)) return res;
+    if (res.status !== 402 || !(isChallenge(res.headers) || mayHideChallenge(res.headers))) return res;
     const req = new Request(spare, init);
     const paid = await ask(req.url, req.method, paymentHeaders(res.headers));
     if (!paid) return res;
@@ -136,15 +141,19 @@ import { type BridgeAck, type BridgeAnswer, type BridgeQuery, CHANNEL } from './
     'loadend',
   ];
 
-  const parseHeaders = (raw: string): [string, string][] =>
-    raw
-      .trim()
-      .split(/\r?\n/)
-      .filter(Boolean)
-      .map((line) => {
-        const i = line.indexOf(':');
-        return [line.slice(0, i).trim(), line.slice(i + 1).trim()];
-      });
+  // Firefox joins a repeated header's copies with a bare newline: a line that does not start with
+  // a header name and a colon is one more copy of the header before it.
+  const HEADER_LINE = /^([!#$%&'*+.^_`|~0-9A-Za-z-]+):(.*)$/;
+  const parseHeaders = (raw: string): [string, string][] => {
+    const out: [string, string][] = [];
+    for (const line of raw.trim().split(/\r?\n/)) {
+      const m = HEADER_LINE.exec(line);
+      const prev = out[out.length - 1];
+      if (m) out.push([m[1] ?? '', (m[2] ?? '').trim()]);
+      else if (prev && line.trim()) out.push([prev[0], line.trim()]);
+    }
+    return out;
+  };
 
   async function settle(xhr: XMLHttpRequest, st: XhrState) {
     const held = st.held ?? [];

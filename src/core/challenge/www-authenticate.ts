@@ -149,8 +149,14 @@ export function parseWwwAuthenticate(header: string): AuthChallenge[] {
   return challenges;
 }
 
-/** All challenges of a response, from its header list (repeated headers are allowed). */
+/**
+ * All challenges of a response, from its header list (repeated headers are allowed). Firefox
+ * joins repeated WWW-Authenticate headers with a newline (webRequest, XMLHttpRequest): each line
+ * is one header. A header value cannot hold a newline of its own, so nothing else is split.
+ */
 export function challengesFromHeaders(headers: ReadonlyArray<readonly [string, string]>): AuthChallenge[] {
-  const values = headers.filter(([name]) => name.toLowerCase() === 'www-authenticate').map(([, v]) => v);
+  const values = headers
+    .filter(([name]) => name.toLowerCase() === 'www-authenticate')
+    .flatMap(([, v]) => v.split(/\r?\n/));
   return values.flatMap((v) => parseWwwAuthenticate(v));
 }

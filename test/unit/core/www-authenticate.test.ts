@@ -68,6 +68,17 @@ describe('detectChallenges', () => {
     expect(found.map((f) => f.protocol)).toEqual(['l402', 'mpp', 'x402']);
   });
 
+  it("reads Firefox's repeated headers, joined into one value with newlines, as separate headers", () => {
+    const found = detectChallenges([
+      [
+        'WWW-Authenticate',
+        'L402 macaroon="m", invoice="i"\nLSAT macaroon="m", invoice="i"\r\nPayment id="p"',
+      ],
+    ]);
+    expect(found.map((f) => f.challenge?.scheme)).toEqual(['L402', 'LSAT', 'Payment']);
+    expect(found[2]?.challenge?.params.get('id')).toBe('p');
+  });
+
   it('finds nothing on a 402 without a known challenge', () => {
     expect(detectChallenges([['content-type', 'application/json']])).toEqual([]);
   });

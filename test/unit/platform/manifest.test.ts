@@ -1,0 +1,45 @@
+import { describe, expect, it } from 'vitest';
+import { GECKO_ID, manifestFor, parseTarget } from '../../../manifest.config';
+import manifest from '../../../manifest.json' with { type: 'json' };
+import { headersReceivedOptions } from '../../../src/platform/capabilities';
+
+describe('manifestFor', () => {
+  it('gives Chrome manifest.json as written', () => {
+    expect(manifestFor('chrome')).toEqual(manifest);
+  });
+
+  it('gives Firefox an event page, the add-on id and the data declaration, and nothing Chrome-only', () => {
+    const firefox = manifestFor('firefox');
+    expect(firefox.background).toEqual({ scripts: [manifest.background.service_worker], type: 'module' });
+    expect('service_worker' in firefox.background).toBe(false);
+    expect('minimum_chrome_version' in firefox).toBe(false);
+    expect(firefox.browser_specific_settings.gecko).toMatchObject({
+      id: GECKO_ID,
+      strict_min_version: '140.0',
+      data_collection_permissions: { required: ['financialAndPaymentInfo'] },
+    });
+    // Everything else is the same manifest.
+    const { background: _b, browser_specific_settings: _s, ...rest } = firefox;
+    const { background: _cb, minimum_chrome_version: _m, ...chromeRest } = manifest;
+    expect(rest).toEqual(chromeRest);
+  });
+
+  it('takes the target from PAYBOUND_TARGET, chrome by default, and refuses others', () => {
+    expect(parseTarget(undefined)).toBe('chrome');
+    expect(parseTarget('firefox')).toBe('firefox');
+    expect(() => parseTarget('safari')).toThrow(/chrome, firefox/);
+  });
+});
+
+describe('headersReceivedOptions', () => {
+  const chromeApi = { webRequest: { OnHeadersReceivedOptions: { EXTRA_HEADERS: 'extraHeaders' } } };
+
+  it('asks Chrome for extraHeaders when the browser names the option', () => {
+    expect(headersReceivedOptions('chrome', chromeApi)).toEqual(['responseHeaders', 'extraHeaders']);
+    expect(headersReceivedOptions('chrome', {})).toEqual(['responseHeaders']);
+  });
+
+  it('never asks Firefox for it, whatever its chrome namespace says', () => {
+    expect(headersReceivedOptions('firefox', chromeApi)).toEqual(['responseHeaders']);
+  });
+});
