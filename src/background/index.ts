@@ -17,16 +17,15 @@ import { headersReceivedOptions } from '../platform/capabilities';
 import { createRouter, HandlerError } from './router';
 import { originOf } from './sender';
 import { ApprovalService } from './services/approvals';
-import { AuthError, AuthService } from './services/auth';
+import { AuthService } from './services/auth';
 import { allowAutomatic, blockSite, consentView, recordApproval } from './services/consent';
-import { DisputeError, DisputeService } from './services/disputes';
+import { DisputeService } from './services/disputes';
 import { NoticeService } from './services/notices';
 import { ObservedResponses, paymentHeaders } from './services/observed';
 import { PaymentService } from './services/payments';
 import { applyProvisioning } from './services/provisioning';
 import { claimCard, linkCommitment, revokeCard, setCardLimits } from './services/rails/card';
 import { defaultRail, railFor } from './services/rails/index';
-import { RailError } from './services/rails/types';
 import { RateService } from './services/rates';
 import { ReviewError, ReviewService } from './services/review';
 import { loadRules, saveRules } from './services/rules';
@@ -191,7 +190,7 @@ const ready = (async () => {
  * (rules, rates, backups: checks that explain themselves), else the generic sentence `fallback`.
  */
 function refusal(e: unknown, fallback: SaidKey): HandlerError {
-  if (e instanceof SaidError || e instanceof RailError) return new HandlerError('bad_message', e.said);
+  if (e instanceof SaidError) return new HandlerError(e.refusal, e.said);
   return new HandlerError(
     'bad_message',
     e instanceof Error ? said('errorInvalid', e.message) : said(fallback),
@@ -248,21 +247,11 @@ const route = createRouter(
     'auth.status': () => auth.status(),
     'auth.totpSetup': () => auth.totpSetup(),
     'auth.totpConfirm': async ({ code }) => {
-      try {
-        await auth.totpConfirm(code);
-      } catch (e) {
-        if (e instanceof AuthError) throw new HandlerError('auth', e.said);
-        throw e;
-      }
+      await auth.totpConfirm(code);
       return { hasTotp: true };
     },
     'auth.setPassword': async ({ password, current }) => {
-      try {
-        await auth.setPassword(password, current);
-      } catch (e) {
-        if (e instanceof AuthError) throw new HandlerError('auth', e.said);
-        throw e;
-      }
+      await auth.setPassword(password, current);
       // Wallet secrets are sealed under the new password (and unsealed from the old one).
       await vault.rekey(password, current);
       await touchAutoLock();
@@ -290,7 +279,6 @@ const route = createRouter(
       try {
         return { id: (await addRail(db, vault, input)).id };
       } catch (e) {
-        if (e instanceof RailError) throw new HandlerError('auth', e.said);
         if (e instanceof LinkError) throw refusal(e, 'errorInvalid');
         throw e;
       }
@@ -299,12 +287,7 @@ const route = createRouter(
     'rails.cardLimits': async ({ railId, perChargeMinor, perDayMinor }) => {
       const record = await db.rails.get(railId);
       if (record?.kind !== 'card') throw new HandlerError('not_found', said('errorNoSuchCard'));
-      try {
-        return await setCardLimits(await vault.open(record), { perChargeMinor, perDayMinor });
-      } catch (e) {
-        if (e instanceof RailError) throw new HandlerError('bad_message', e.said);
-        throw e;
-      }
+      return await setCardLimits(await vault.open(record), { perChargeMinor, perDayMinor });
     },
     'rails.remove': async ({ railId }) => {
       const record = await db.rails.get(railId);
@@ -384,24 +367,20 @@ const route = createRouter(
         .catch(() => {});
       return { switched };
     },
-    'payment.reject': ({ paymentId, reason, amountMinor }) =>
-      reviewCall(async () =>
-        disputeView(
-          await review.reject(paymentId, reason, amountMinor !== undefined ? BigInt(amountMinor) : undefined),
+    // Review and dispute refusals (ReviewError, DisputeError, RailError) are Saids: the router classes them.
+    'payment.reject': async ({ paymentId, reason, amountMinor }) =>
+      disputeView(
+        await review.reject(paymentId, reason, amountMinor !== undefined ? BigInt(amountMinor) : undefined),
+      ),
+    'payment.refund': async ({ paymentId, reason, amountMinor }) =>
+      disputeView(
+        await review.requestRefund(
+          paymentId,
+          reason,
+          amountMinor !== undefined ? BigInt(amountMinor) : undefined,
         ),
       ),
-    'payment.refund': ({ paymentId, reason, amountMinor }) =>
-      reviewCall(async () =>
-        disputeView(
-          await review.requestRefund(
-            paymentId,
-            reason,
-            amountMinor !== undefined ? BigInt(amountMinor) : undefined,
-          ),
-        ),
-      ),
-    'payment.accept': ({ paymentId }) =>
-      reviewCall(async () => paymentView(await review.accept(paymentId, 'user'))),
+    'payment.accept': async ({ paymentId }) => paymentView(await review.accept(paymentId, 'user')),
     'review.sweep': async () => {
       await review.sweep();
       return { swept: true as const };
@@ -465,12 +444,7 @@ const route = createRouter(
         if (pending.tier === 'overage' && exceed !== true) {
           throw new HandlerError('auth', said('errorConfirmExceed'));
         }
-        try {
-          await auth.verify(password ?? '');
-        } catch (e) {
-          if (e instanceof AuthError) throw new HandlerError('auth', e.said);
-          throw e;
-        }
+        await auth.verify(password ?? '');
       }
       if (decision === 'approve' && allowAuto && pending) {
         try {
@@ -599,17 +573,6 @@ browser.alarms.onAlarm.addListener((alarm) => {
     void ready.then(() => review.sweep()).catch((e: unknown) => console.error('paybound: review sweep', e));
   }
 });
-
-/** Review and dispute refusals reach the UI as clear errors. */
-async function reviewCall<T>(work: () => Promise<T>): Promise<T> {
-  try {
-    return await work();
-  } catch (e) {
-    if (e instanceof DisputeError || e instanceof ReviewError) throw refusal(e, 'errorInvalid');
-    if (e instanceof RailError) throw new HandlerError('bad_message', e.said);
-    throw e;
-  }
-}
 
 // A page-load token belongs to the tab that paid for it.
 browser.tabs.onRemoved.addListener((tabId) => {

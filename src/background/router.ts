@@ -4,7 +4,7 @@
  */
 import * as v from 'valibot';
 import type { Runtime } from 'webextension-polyfill';
-import { english, type Said, said } from '../core/text/said';
+import { english, type Said, SaidError, said } from '../core/text/said';
 import {
   EnvelopeSchema,
   type ErrorCode,
@@ -57,6 +57,8 @@ export function createRouter(handlers: Handlers, self: { id: string; origin: str
       return { ok: true, data: await handler(payload.output, sender) };
     } catch (e) {
       if (e instanceof HandlerError) return fail(e.code, e.message, e.said);
+      // Every refusal that says why (a wrong password, a wallet's answer, a review rule) is classed here, once.
+      if (e instanceof SaidError) return fail(e.refusal, e.message, e.said);
       console.error(`paybound: ${type} failed`, e);
       return fail('internal', 'internal error', said('errorInternal'));
     }

@@ -6,7 +6,7 @@
  */
 import { base64 } from '@scure/base';
 import { Secret, TOTP } from 'otpauth';
-import { SaidError, said } from '../../core/text/said';
+import { type Said, SaidError, said } from '../../core/text/said';
 import { getSetting, setSetting } from '../../db/queries';
 import type { PayboundDb } from '../../db/schema';
 
@@ -43,7 +43,11 @@ interface Failures {
 }
 
 /** A wrong, missing or locked answer; what it says is a Said for the pages. */
-export class AuthError extends SaidError {}
+export class AuthError extends SaidError {
+  constructor(reason: Said) {
+    super(reason, 'auth');
+  }
+}
 
 async function derive(
   password: string,

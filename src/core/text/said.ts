@@ -202,9 +202,18 @@ export function isSaidKey(key: string): key is SaidKey {
   return Object.hasOwn(ENGLISH, key);
 }
 
-/** An error that says its reason as a Said: the pages render `said`, logs read `message`. */
+/** How the worker's reply classes a refusal (a subset of the message map's error codes). */
+export type RefusalCode = 'auth' | 'bad_message' | 'not_found';
+
+/**
+ * An error that says its reason as a Said: the pages render `said`, logs read `message`, and the
+ * router answers with `refusal` as the reply's code — the one place errors become codes.
+ */
 export class SaidError extends Error {
-  constructor(readonly said: Said) {
+  constructor(
+    readonly said: Said,
+    readonly refusal: RefusalCode = 'bad_message',
+  ) {
     super(english(said));
   }
 }

@@ -1,6 +1,9 @@
 import { describe, expect, it, vi } from 'vitest';
 import type { Runtime } from 'webextension-polyfill';
 import { createRouter, HandlerError, type Handlers } from '../../../src/background/router';
+import { AuthError } from '../../../src/background/services/auth';
+import { RailError } from '../../../src/background/services/rails/types';
+import { ReviewError } from '../../../src/background/services/review';
 import { defaultRules, rulesToWire } from '../../../src/core/policy/rules';
 import { said } from '../../../src/core/text/said';
 
@@ -180,6 +183,23 @@ describe('message router', () => {
     const reply = await route(message, contentScript('https://app.example/'));
     expect(reply).toMatchObject({ ok: false, error: { code: 'bad_message' } });
     expect(handlers['challenge.seen']).not.toHaveBeenCalled();
+  });
+
+  it('classes every refusal that says why, in one place: a wrong password is auth, a locked wallet auth, a wallet refusal a bad message', async () => {
+    const { handlers, route } = setup();
+    const cases: [Error, string, string][] = [
+      [new AuthError(said('errorWrongAnswer')), 'auth', 'errorWrongAnswer'],
+      [new RailError('locked', said('lockedToPay')), 'auth', 'lockedToPay'],
+      [new RailError('wallet_error', said('walletRefused', 'no')), 'bad_message', 'walletRefused'],
+      [new ReviewError('window_closed', said('reviewOnlyPaid')), 'bad_message', 'reviewOnlyPaid'],
+    ];
+    for (const [error, code, key] of cases) {
+      handlers['status.get'].mockRejectedValueOnce(error);
+      expect(await route({ type: 'status.get', payload: {} }, extensionPage)).toMatchObject({
+        ok: false,
+        error: { code, message: error.message, said: { key } },
+      });
+    }
   });
 
   it('turns a handler failure into an error reply, keeping HandlerError codes', async () => {

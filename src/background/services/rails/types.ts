@@ -4,7 +4,7 @@
 
 import type { SendPaymentResponse } from '@webbtc/webln-types';
 import type { BitcoinNetwork } from '../../../core/lightning/bolt11';
-import { english, type Said } from '../../../core/text/said';
+import { type Said, SaidError } from '../../../core/text/said';
 
 export type RailErrorCode =
   /** The wallet said no before paying: nothing left the wallet. */
@@ -18,12 +18,13 @@ export type RailErrorCode =
   | 'locked';
 
 /** A wallet's failure: a code for the flow, and a Said for the person (the English is its message). */
-export class RailError extends Error {
+export class RailError extends SaidError {
   constructor(
     readonly code: RailErrorCode,
-    readonly said: Said,
+    said: Said,
   ) {
-    super(english(said));
+    // A locked Paybound is a matter of the user's password; anything else, of the wallet.
+    super(said, code === 'locked' ? 'auth' : 'bad_message');
     this.name = 'RailError';
   }
 }
