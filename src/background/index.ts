@@ -14,6 +14,7 @@ import { getSetting, recentChallenges, setSetting } from '../db/queries';
 import { PayboundDb } from '../db/schema';
 import type { Broadcast } from '../messages/map';
 import { headersReceivedOptions } from '../platform/capabilities';
+import { AlarmRegistry } from './alarms';
 import { createRouter, HandlerError } from './router';
 import { originOf } from './sender';
 import { ApprovalService } from './services/approvals';
@@ -556,22 +557,24 @@ browser.notifications.onClicked.addListener((id) => {
   })().catch(() => {});
 });
 
+const alarms = new AlarmRegistry()
+  .on(AUTOLOCK_ALARM, () => vault.lock())
+  .family(REVIEW_ALARM, (id) =>
+    review.accept(id, 'window').catch((e: unknown) => {
+      // Decided meanwhile (by the user): nothing to do.
+      if (!(e instanceof ReviewError)) throw e;
+    }),
+  )
+  .family(EXPIRE_ALARM, (id) => payments.expire(id))
+  .on(REVIEW_SWEEP_ALARM, () => review.sweep());
+
 browser.alarms.onAlarm.addListener((alarm) => {
-  if (alarm.name === AUTOLOCK_ALARM) void vault.lock();
-  else if (alarm.name.startsWith(REVIEW_ALARM)) {
-    const id = alarm.name.slice(REVIEW_ALARM.length);
-    void ready
-      .then(() => review.accept(id, 'window'))
-      .catch((e: unknown) => {
-        // Decided meanwhile (by the user): nothing to do.
-        if (!(e instanceof ReviewError)) console.error('paybound: review window', e);
-      });
-  } else if (alarm.name.startsWith(EXPIRE_ALARM)) {
-    const id = alarm.name.slice(EXPIRE_ALARM.length);
-    void ready.then(() => payments.expire(id)).catch((e: unknown) => console.error('paybound: expiry', e));
-  } else if (alarm.name === REVIEW_SWEEP_ALARM) {
-    void ready.then(() => review.sweep()).catch((e: unknown) => console.error('paybound: review sweep', e));
-  }
+  // The vault locks at once; everything else waits for start-up (provisioning, tidying) first.
+  const run =
+    alarm.name === AUTOLOCK_ALARM
+      ? alarms.dispatch(alarm.name)
+      : ready.then(() => alarms.dispatch(alarm.name));
+  void run.catch((e: unknown) => console.error(`paybound: alarm ${alarm.name}`, e));
 });
 
 // A page-load token belongs to the tab that paid for it.
