@@ -8,7 +8,7 @@ import { buildExtension } from '../../../server/dev/build';
 import { findFirefox } from '../../../server/dev/firefox';
 import { provisionFor, type StackInfo, startStack } from '../../../server/dev/stack';
 import type { ProvisionInput } from '../../../src/core/config/provisioning';
-import { siteOf } from '../../../src/core/site/site';
+import { demoAlreadyKnown } from '../../e2e/harness/provision';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -22,23 +22,8 @@ export default async function setup(project: TestProject) {
   const stack = await startStack({ ports: { demo: 0, lnbits: 0, rates: 0, relay: 0 } });
   try {
     const base = provisionFor(stack.info);
-    // As in the Chrome suite: the demo app is a site the user already paid and let pay
-    // automatically (small charges), so its generate request asks for a confirmation, not a
-    // first-payment consent.
-    const provision: ProvisionInput = {
-      ...base,
-      sites: [
-        {
-          site: siteOf(stack.info.demo) ?? '127.0.0.1',
-          payees: [
-            { kind: 'node', id: stack.info.payees.node },
-            { kind: 'card', id: stack.info.payees.card },
-          ],
-          autoPay: { perDayMinor: '100000' },
-        },
-      ],
-      autoDayCapMinor: '100000',
-    };
+    // As in the Chrome suite: the demo app is a site the user already paid and let pay automatically.
+    const provision: ProvisionInput = { ...base, ...demoAlreadyKnown(stack.info) };
     const dir = buildExtension({ outDir: '.out/e2e-firefox/dist', provision, target: 'firefox' });
     project.provide('stack', stack.info);
     project.provide('firefoxExtensionDir', dir);

@@ -7,7 +7,7 @@ import { buildExtension } from '../../../server/dev/build';
 import { findChromium } from '../../../server/dev/chromium';
 import { provisionFor, type StackInfo, startStack } from '../../../server/dev/stack';
 import type { ProvisionInput } from '../../../src/core/config/provisioning';
-import { siteOf } from '../../../src/core/site/site';
+import { demoAlreadyKnown } from './provision';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -36,21 +36,7 @@ export default async function setup(project: TestProject) {
         },
         { kind: 'webln', id: 'webln-page', label: 'Page WebLN wallet', network: 'regtest' },
       ],
-      // The demo app starts as a site the user already paid and let pay automatically (small
-      // charges), so the tests of tiers, rails and reviews start past the first-payment prompt.
-      // The first-payment and consent rules are tested on other sites (hostile/).
-      sites: [
-        {
-          site: siteOf(stack.info.demo) ?? '127.0.0.1',
-          payees: [
-            { kind: 'node', id: stack.info.payees.node },
-            { kind: 'card', id: stack.info.payees.card },
-          ],
-          // Per charge: the global automatic limit, which tests change through the rules.
-          autoPay: { perDayMinor: '100000' },
-        },
-      ],
-      autoDayCapMinor: '100000',
+      ...demoAlreadyKnown(stack.info),
     };
     const extensionDir = buildExtension({ outDir: '.out/e2e/dist', provision });
     project.provide('stack', stack.info);
