@@ -10,13 +10,26 @@ import type { CardStack } from './helpers';
 export interface ClockedStack extends CardStack {
   /** Moves the card service's clock forward. */
   advance(seconds: number): void;
+  /** With `stripeHold`: resolves once a held request to Stripe has arrived (the card service sent it). */
+  stripeHeld: Promise<void>;
+  /** With `stripeHold`: lets the held requests (and all later ones) through. */
+  openStripe(): void;
 }
 
-/** A proxy in front of the Stripe stand-in that holds chosen requests back (to open race windows). */
-async function slowProxy(
+/**
+ * A proxy in front of the Stripe stand-in that holds chosen requests back until the test opens the
+ * gate (to open a race window): `held` resolves once such a request has reached it.
+ */
+async function gatedProxy(
   target: { host: string; port: number },
-  delayMs: (method: string, path: string) => number,
+  hold: (method: string, path: string) => boolean,
 ) {
+  let opened = false;
+  const waiting: (() => void)[] = [];
+  let arrived!: () => void;
+  const held = new Promise<void>((resolve) => {
+    arrived = resolve;
+  });
   const server = createServer((req, res) => {
     const forward = () => {
       const out = request(
@@ -28,11 +41,18 @@ async function slowProxy(
       );
       req.pipe(out);
     };
-    setTimeout(forward, delayMs(req.method ?? 'GET', req.url ?? '/'));
+    if (opened || !hold(req.method ?? 'GET', req.url ?? '/')) return forward();
+    waiting.push(forward);
+    arrived();
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   return {
     port: (server.address() as AddressInfo).port,
+    held,
+    open() {
+      opened = true;
+      for (const go of waiting.splice(0)) go();
+    },
     close: () => new Promise<void>((r) => server.close(() => r())),
   };
 }
@@ -40,11 +60,12 @@ async function slowProxy(
 export async function startClockedStack(
   extra: Partial<CardServiceOptions> = {},
   merchant: { payerRefundSeconds?: number } = {},
-  stripeDelayMs?: (method: string, path: string) => number,
+  /** Requests to Stripe held back until `openStripe()`. */
+  stripeHold?: (method: string, path: string) => boolean,
 ): Promise<ClockedStack> {
   let offsetMs = 0;
   const stripe = await startStripeStandin({ port: 0, webhookRetryDelaysMs: [] });
-  const proxy = stripeDelayMs ? await slowProxy(stripe, stripeDelayMs) : undefined;
+  const proxy = stripeHold ? await gatedProxy(stripe, stripeHold) : undefined;
   const webhookSecret = `whsec_${randomBytes(24).toString('base64url')}`;
   const card = await startCardService({
     port: 0,
@@ -70,6 +91,8 @@ export async function startClockedStack(
     advance: (seconds) => {
       offsetMs += seconds * 1000;
     },
+    stripeHeld: proxy?.held ?? Promise.resolve(),
+    openStripe: () => proxy?.open(),
     close: async () => {
       await card.close();
       await proxy?.close();

@@ -78,8 +78,10 @@ describe('a route without a review window', () => {
   });
 
   it('(2a) an app cannot accept a receipt while the payer is cancelling its hold', async () => {
-    const slow = await startClockedStack({}, {}, (method, path) =>
-      method === 'POST' && path.endsWith('/cancel') ? 300 : 0,
+    const slow = await startClockedStack(
+      {},
+      {},
+      (method, path) => method === 'POST' && path.endsWith('/cancel'),
     );
     try {
       const device = await linkCard(slow);
@@ -92,12 +94,14 @@ describe('a route without a review window', () => {
       });
       const id = (paid.json.payment as { id: string }).id;
       const cancelling = api(slow.card.url, device, 'POST', `/api/payments/${id}/cancel`);
-      await new Promise((r) => setTimeout(r, 100));
+      // The card service is cancelling at Stripe (the request is held there) when the app accepts.
+      await slow.stripeHeld;
       const accept = await api(slow.card.url, slow.merchant.apiKey, 'POST', '/api/merchant/accept', {
         challengeId: cid,
         reviewWindowSeconds: null,
       });
       expect(accept).toMatchObject({ status: 409, json: { error: { code: 'payer_settling' } } });
+      slow.openStripe();
       expect((await cancelling).json.payment).toMatchObject({ status: 'canceled' });
     } finally {
       await slow.close();
