@@ -202,6 +202,26 @@ export async function releaseHeldPayments(base: string): Promise<void> {
   if (!res.ok) throw new Error(`could not release held payments: ${res.status}`);
 }
 
+/** An outgoing payment's status as its wallet reports it (LNbits: pending, success or failed). */
+export async function paymentStatus(base: string, wallet: WalletKeys, paymentHash: string): Promise<string> {
+  const { json } = await lnbits(base, wallet.adminKey, 'GET', `/api/v1/payments/${paymentHash}`);
+  return String(json.status);
+}
+
+/**
+ * Asks `read` again, every 10 ms, until it answers `want`: the test goes on when the stand-in says
+ * so, not after a guessed time. Fails with the last answer after `tries` asks (a hang guard).
+ */
+export async function until<T>(read: () => Promise<T>, want: T, tries = 1000): Promise<void> {
+  let last: T | undefined;
+  for (let i = 0; i < tries; i++) {
+    last = await read();
+    if (last === want) return;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  throw new Error(`still ${String(last)} after ${tries} asks, not ${String(want)}`);
+}
+
 /** An invoice's state at the stand-in: open, settled, cancelled or expired. */
 export async function invoiceState(base: string, paymentHash: string): Promise<string> {
   const res = await fetch(`${base}/_standin/invoices/${paymentHash}`);

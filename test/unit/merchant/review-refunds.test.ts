@@ -35,10 +35,12 @@ import {
   makeInvoice,
   mintL402,
   payInvoice,
+  paymentStatus,
   releaseHeldPayments,
   review,
   type Standin,
   startStandin,
+  until,
   type WalletKeys,
 } from './helpers';
 
@@ -148,8 +150,7 @@ const reject = (charge: string, proof: string, invoice: string, amount = '100000
 
 /** Waits until the stand-in has settled an invoice (a released payment finishes just after). */
 async function settled(paymentHash: string): Promise<void> {
-  for (let i = 0; i < 50 && (await invoiceState(standin.url, paymentHash)) !== 'settled'; i++)
-    await new Promise((r) => setTimeout(r, 20));
+  await until(() => invoiceState(standin.url, paymentHash), 'settled');
 }
 
 describe('a refund whose payment times out while in flight (item 3)', () => {
@@ -241,7 +242,8 @@ describe('a refund whose payment times out while in flight (item 3)', () => {
     // Still in flight: the invoice is kept.
     await reject(charge, proof, second.bolt11, '500000');
     expect((await app.desk.get(charge))?.requests[0]?.invoice).toBe(first.bolt11);
-    await new Promise((r) => setTimeout(r, 700));
+    // The wallet fails the held payment: wait until it says so.
+    await until(() => paymentStatus(standin.url, appWallet, first.paymentHash), 'failed');
     // Failed now: the fresh invoice replaces the first, and the operator's pay reaches it.
     await reject(charge, proof, second.bolt11, '500000');
     expect((await app.desk.get(charge))?.requests[0]?.invoice).toBe(second.bolt11);
