@@ -2,7 +2,7 @@
  * Budgets, tier limits, site rules and the runaway guard, edited as one form and saved whole:
  * the worker validates the rules and refuses them with the reason, so nothing is half-saved.
  */
-import { type FormEvent, useEffect, useState } from 'react';
+import { type FormEvent, type ReactNode, useEffect, useState } from 'react';
 import { create } from 'zustand';
 import { formatMinor, minorToInput, parseMoneyInput } from '../../core/money/rates';
 import type { RulesWire } from '../../core/policy/rules';
@@ -173,6 +173,29 @@ function MilestoneChips({ value, onChange }: { value: number[]; onChange(next: n
 }
 
 /** Loads the rules once per currency, and the save that both forms share. */
+/** One rung of the approval ladder: its name, when it applies, and its limits if it has any. */
+function Step({
+  kind,
+  name,
+  when,
+  children,
+}: {
+  kind: string;
+  name: string;
+  when: string;
+  children?: ReactNode;
+}) {
+  return (
+    <li className={`step step-${kind}`}>
+      <div className="step-head">
+        <span className="step-name">{name}</span>
+        <span className="muted small">{when}</span>
+      </div>
+      {children}
+    </li>
+  );
+}
+
 function useRulesForm(currency: string, onSaved: () => void) {
   const { base, draft, load, update, save } = useRules();
   const [message, setMessage] = useState<{ ok: boolean; text: string }>();
@@ -232,11 +255,7 @@ export function RulesEditor({ currency, onSaved }: { currency: string; onSaved()
       <fieldset className="card">
         <legend>{t('rulesTiers', currency)}</legend>
         <ol className="ladder">
-          <li className="step step-auto">
-            <div className="step-head">
-              <span className="step-name">{t('tierAuto')}</span>
-              <span className="muted small">{t('tierAutoWhen')}</span>
-            </div>
+          <Step kind="auto" name={t('tierAuto')} when={t('tierAutoWhen')}>
             <div className="form-grid">
               <Field label={t('rulesAutoDefault')}>
                 <MoneyInput testid="auto-limit" value={draft.auto} onChange={(v) => update({ auto: v })} />
@@ -249,12 +268,8 @@ export function RulesEditor({ currency, onSaved }: { currency: string; onSaved()
                 />
               </Field>
             </div>
-          </li>
-          <li className="step step-click">
-            <div className="step-head">
-              <span className="step-name">{t('tierClick')}</span>
-              <span className="muted small">{t('tierClickWhen')}</span>
-            </div>
+          </Step>
+          <Step kind="click" name={t('tierClick')} when={t('tierClickWhen')}>
             <div className="form-grid">
               <Field label={t('rulesConfirmUpTo')}>
                 <MoneyInput
@@ -264,19 +279,9 @@ export function RulesEditor({ currency, onSaved }: { currency: string; onSaved()
                 />
               </Field>
             </div>
-          </li>
-          <li className="step step-password">
-            <div className="step-head">
-              <span className="step-name">{t('tierPassword')}</span>
-              <span className="muted small">{t('tierPasswordWhen', confirmText)}</span>
-            </div>
-          </li>
-          <li className="step step-over">
-            <div className="step-head">
-              <span className="step-name">{t('tierOver')}</span>
-              <span className="muted small">{t('tierOverWhen')}</span>
-            </div>
-          </li>
+          </Step>
+          <Step kind="password" name={t('tierPassword')} when={t('tierPasswordWhen', confirmText)} />
+          <Step kind="over" name={t('tierOver')} when={t('tierOverWhen')} />
         </ol>
         <p className="muted small">{t('rulesTiersHint')}</p>
       </fieldset>
