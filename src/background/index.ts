@@ -127,7 +127,7 @@ async function touchAutoLock() {
   const minutes = await getSetting(db, 'autoLockMinutes', 30);
   await browser.alarms.create(AUTOLOCK_ALARM, { delayInMinutes: minutes });
 }
-const disputes = new DisputeService(db, (r) => vault.open(r));
+const disputes = new DisputeService(db);
 /** How long linking waits for the card service's page to open in its tab before giving up. */
 const CARD_PAGE_WAIT_MS = 2 * 60 * 1000;
 const REVIEW_ALARM = 'paybound-review:';
@@ -368,7 +368,7 @@ const route = createRouter(
         .catch(() => {});
       return { switched };
     },
-    // Review and dispute refusals (ReviewError, DisputeError, RailError) are Saids: the router classes them.
+    // Review and dispute refusals (ReviewError, RailError) are Saids: the router classes them.
     'payment.reject': async ({ paymentId, reason, amountMinor }) =>
       disputeView(
         await review.reject(paymentId, reason, amountMinor !== undefined ? BigInt(amountMinor) : undefined),

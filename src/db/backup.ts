@@ -1,11 +1,14 @@
 /**
  * Export and import of the ledger. A backup is JSON with amounts as decimal strings (JSON has no
- * integers that large). Import validates every row, keeps only settled history (a reservation from
+ * integers that large). Version 2 holds each payment as the record of its method; version 1 (made
+ * before schema version 3) holds the older one-shape rows, converted on import as the database
+ * upgrade converts them. Import validates every row, keeps only settled history (a reservation from
  * another profile means nothing here), and merges by payment id and challenge key: nothing is
  * duplicated, and what was skipped is counted.
  */
 import * as v from 'valibot';
 import { isSaidKey } from '../core/text/said';
+import { fromLegacy, type LegacyPayment } from './migrations';
 import type { PayboundDb, PaymentRecord } from './schema';
 
 const Digits = v.pipe(v.string(), v.regex(/^-?\d{1,30}$/));
@@ -31,10 +34,10 @@ const SaidRow = v.strictObject({
   args: v.optional(v.pipe(v.array(v.pipe(v.string(), v.maxLength(500))), v.maxLength(4))),
 });
 
-const PaymentRow = v.looseObject({
+/** What every payment row holds, in both versions of the format. */
+const shared = {
   id: v.pipe(v.string(), v.minLength(1), v.maxLength(80)),
   key: v.pipe(v.string(), v.minLength(1), v.maxLength(200)),
-  protocol: v.picklist(['l402', 'mpp']),
   origin: v.pipe(v.string(), v.regex(/^https?:\/\/[^/\s]+$/)),
   url: v.pipe(v.string(), v.maxLength(8192)),
   method: v.string(),
@@ -42,16 +45,10 @@ const PaymentRow = v.looseObject({
   railId: v.string(),
   state: v.picklist(FINAL),
   approval: v.picklist(['waiting', 'approved', 'denied', 'auto']),
-  amountMsat: Big,
   amountMinor: v.optional(Big),
   rate: v.optional(
     v.looseObject({ currency: v.string(), minorPerBtc: Big, source: v.string(), asOf: v.number() }),
   ),
-  invoice: v.string(),
-  paymentHash: v.string(),
-  invoiceExpiresAt: v.number(),
-  macaroon: v.string(),
-  scheme: v.picklist(['L402', 'LSAT']),
   tier: v.picklist(['auto', 'confirm', 'strong', 'overage', 'deny']),
   reasons: v.array(v.string()),
   reasonsSaid: v.optional(v.array(SaidRow)),
@@ -67,18 +64,94 @@ const PaymentRow = v.looseObject({
   ),
   estimate: v.optional(v.looseObject({ min: Big, max: Big })),
   settlement: v.optional(
-    v.looseObject({ actual: v.optional(Big), overReported: v.optional(Big), refunded: Big }),
+    v.looseObject({
+      actual: v.optional(Big),
+      overReported: v.optional(Big),
+      refunded: Big,
+      countedMinor: v.optional(Big),
+    }),
   ),
   createdAt: v.number(),
   updatedAt: v.number(),
+};
+
+/** Version 1 of the format: rows as schema versions 1–2 stored them (one shape for every method). */
+const LegacyRow = v.looseObject({
+  ...shared,
+  protocol: v.picklist(['l402', 'mpp']),
+  amountMsat: Big,
+  invoice: v.string(),
+  paymentHash: v.string(),
+  invoiceExpiresAt: v.number(),
+  macaroon: v.string(),
+  scheme: v.picklist(['L402', 'LSAT']),
 });
+
+const MppRow = v.looseObject({
+  protocol: v.literal('mpp'),
+  mpp: v.looseObject({
+    id: v.string(),
+    method: v.string(),
+    request: v.looseObject({ currency: v.string() }),
+  }),
+});
+
+/** Version 2: the record of its method (schema version 3). */
+const MethodRow = v.variant('kind', [
+  v.looseObject({
+    ...shared,
+    kind: v.literal('lightning'),
+    amount: v.strictObject({ unit: v.literal('msat'), value: Big }),
+    challenge: v.variant('protocol', [
+      v.looseObject({
+        protocol: v.literal('l402'),
+        macaroon: v.string(),
+        scheme: v.picklist(['L402', 'LSAT']),
+      }),
+      MppRow,
+    ]),
+    expiresAt: v.number(),
+    lightning: v.looseObject({
+      invoice: v.string(),
+      paymentHash: v.string(),
+      preimage: v.optional(v.string()),
+    }),
+  }),
+  v.looseObject({
+    ...shared,
+    kind: v.literal('card'),
+    amount: v.strictObject({ unit: v.literal('minor'), currency: v.string(), value: Big }),
+    challenge: MppRow,
+    expiresAt: v.number(),
+    card: v.looseObject({ receipt: v.optional(v.string()), paymentIntent: v.optional(v.string()) }),
+  }),
+]);
 
 export const BackupSchema = v.object({
   format: v.literal('paybound-backup'),
-  version: v.literal(1),
+  version: v.picklist([1, 2]),
   exportedAt: v.number(),
   payments: v.array(v.unknown()),
 });
+
+/** A row of either version, validated, as the record of its method. */
+function readRow(
+  version: 1 | 2,
+  item: unknown,
+):
+  | { ok: true; row: PaymentRecord }
+  | { ok: false; issues: [v.BaseIssue<unknown>, ...v.BaseIssue<unknown>[]] } {
+  if (version === 1) {
+    const legacy = v.safeParse(LegacyRow, item);
+    return legacy.success
+      ? { ok: true, row: fromLegacy(legacy.output as unknown as LegacyPayment) }
+      : { ok: false, issues: legacy.issues };
+  }
+  const row = v.safeParse(MethodRow, item);
+  return row.success
+    ? { ok: true, row: row.output as unknown as PaymentRecord }
+    : { ok: false, issues: row.issues };
+}
 
 /** JSON-safe copy: bigints become decimal strings. */
 function jsonSafe(value: unknown): unknown {
@@ -92,7 +165,7 @@ export async function exportBackup(db: PayboundDb, now = Date.now()) {
   ]);
   return {
     format: 'paybound-backup' as const,
-    version: 1 as const,
+    version: 2 as const,
     exportedAt: now,
     payments: jsonSafe(payments) as unknown[],
     // Disputes travel with the history for the record; an import does not reopen them.
@@ -110,12 +183,13 @@ export interface ImportSummary {
 
 export async function importBackup(db: PayboundDb, raw: unknown): Promise<ImportSummary> {
   const backup = v.safeParse(BackupSchema, raw);
-  if (!backup.success) throw new Error('this is not a Paybound backup (format paybound-backup, version 1)');
+  if (!backup.success)
+    throw new Error('this is not a Paybound backup (format paybound-backup, version 1 or 2)');
   const summary: ImportSummary = { added: 0, alreadyThere: 0, refused: 0, reasons: [] };
   const rows: PaymentRecord[] = [];
   for (const [i, item] of backup.output.payments.entries()) {
-    const row = v.safeParse(PaymentRow, item);
-    if (!row.success) {
+    const row = readRow(backup.output.version, item);
+    if (!row.ok) {
       summary.refused += 1;
       if (summary.reasons.length < 5) {
         const issue = row.issues[0];
@@ -127,7 +201,7 @@ export async function importBackup(db: PayboundDb, raw: unknown): Promise<Import
     }
     // Imported history counts nowhere: its reservations belonged to another profile, and no
     // review or pending refund runs on it here.
-    const { review: _review, ...imported } = row.output as unknown as PaymentRecord;
+    const { review: _review, ...imported } = row.row;
     const { pendingRefund: _pending, ...settlement } = imported.settlement ?? { refunded: 0n };
     rows.push({
       ...imported,

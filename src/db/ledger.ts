@@ -8,7 +8,7 @@ import { appliesTo, type Decision, decide } from '../core/policy/decide';
 import { periodKey } from '../core/policy/periods';
 import { autoTotalKeys, type Rules, totalKey } from '../core/policy/rules';
 import { type Said, said } from '../core/text/said';
-import type { PayboundDb, PaymentRecord, Reservation } from './schema';
+import type { DistributiveOmit, PayboundDb, PaymentRecord, Reservation } from './schema';
 
 /**
  * How many quotes may wait for the user at once: per tab, per site, and in all. Beyond, a new
@@ -17,7 +17,7 @@ import type { PayboundDb, PaymentRecord, Reservation } from './schema';
 export const QUOTE_LIMITS = { perTab: 3, perSite: 5, total: 20 } as const;
 
 /** A payment as the flow builds it, before the policy has spoken. */
-export type NewPayment = Omit<
+export type NewPayment = DistributiveOmit<
   PaymentRecord,
   | 'tier'
   | 'reasons'

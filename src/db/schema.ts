@@ -2,10 +2,11 @@
  * The Dexie database. Versions are append-only once released: a change is a new
  * `this.version(n)` with its upgrade function, never an edit of a released one.
  */
-import Dexie, { type Table, type Transaction } from 'dexie';
-import { type BitcoinNetwork, decodeInvoice } from '../core/lightning/bolt11';
-import { siteOf } from '../core/site/site';
+import Dexie, { type Table } from 'dexie';
+import type { MppChallenge } from '../core/challenge/mpp';
+import type { BitcoinNetwork } from '../core/lightning/bolt11';
 import type { Said } from '../core/text/said';
+import { upgradeToMethods, upgradeToSites } from './migrations';
 
 export interface ChallengeRecord {
   id?: number;
@@ -87,13 +88,19 @@ export interface Reservation {
   amountMinor: bigint;
 }
 
-export interface PaymentRecord {
+/** What the app's challenge asked, in its protocol: what the credential is built from. */
+export type PaymentChallenge =
+  /** The L402 macaroon and the scheme to present it with. */
+  | { protocol: 'l402'; macaroon: string; scheme: 'L402' | 'LSAT' }
+  /** MPP (`Payment` scheme): the challenge the credential must echo. */
+  | { protocol: 'mpp'; mpp: MppChallenge };
+
+/** What every payment holds, whichever method paid it. */
+interface PaymentBase {
   id: string;
-  /** The challenge's identity (`ln:<payment hash>` for Lightning): unique, so nothing is paid twice. */
+  /** The challenge's identity (`ln:<payment hash>`, `card:<challenge id>`): unique, so nothing is paid twice. */
   key: string;
-  protocol: 'l402' | 'mpp';
-  /** MPP (`Payment` scheme) challenges: what the credential must echo. */
-  mpp?: import('../core/challenge/mpp').MppChallenge;
+  challenge: PaymentChallenge;
   /** The frame origin the browser reported for the request that asked. */
   origin: string;
   /** Its site (registrable domain): what budgets, consent, rules and the runaway guard count by. */
@@ -103,6 +110,7 @@ export interface PaymentRecord {
   /** Who is paid: the invoice's Lightning node, or the card merchant's account. */
   payee?: Payee;
   url: string;
+  /** The HTTP method of the request that was answered with the 402. */
   method: string;
   tabId?: number;
   /** 'fetch' for a page's request, 'navigation' for a top-level page load. */
@@ -110,28 +118,19 @@ export interface PaymentRecord {
   railId: string;
   state: PaymentState;
   approval: ApprovalState;
-  amountMsat: bigint;
-  /** User-currency amount, rounded up; absent when no rate was available. */
+  /** User-currency amount, rounded up: what budgets count. Absent when no rate was available. */
   amountMinor?: bigint;
   rate?: RateSnapshot;
   description?: string;
-  invoice: string;
-  paymentHash: string;
-  invoiceExpiresAt: number;
-  /** The L402 macaroon and the scheme to present it with. */
-  macaroon: string;
-  scheme: 'L402' | 'LSAT';
-  preimage?: string;
+  /** Until when the offer can be paid (unix seconds): the invoice's expiry, or the challenge's. */
+  expiresAt: number;
   /** The 402's headers, to quote the same request again for another wallet. */
   challengeHeaders?: [string, string][];
-  /** Card payments: the card service's signed receipt for the authorization, and its PaymentIntent. */
-  receipt?: string;
-  paymentIntent?: string;
   /** `reason` in English for the record; `said` for the pages (absent on rows from older versions). */
   failure?: { code: string; reason: string; said?: Said };
   /**
-   * The app's estimate, in the payment's own unit: msat for Lightning, minor units for a card.
-   * The charged amount is its maximum.
+   * The app's estimate, in the payment's own unit (`amount.unit`). The charged amount is its
+   * maximum.
    */
   estimate?: { min: bigint; max: bigint };
   /** The app's review policy: the charge is provisional until `endsAt` (set once paid). */
@@ -158,6 +157,44 @@ export interface PaymentRecord {
   updatedAt: number;
   paidAt?: number;
 }
+
+/** A Lightning charge (an L402, or MPP's Lightning method), paid by the worker or by the page's wallet. */
+export interface LightningPayment extends PaymentBase {
+  kind: 'lightning';
+  amount: { unit: 'msat'; value: bigint };
+  lightning: {
+    invoice: string;
+    paymentHash: string;
+    /** The wallet's proof of payment, once it gave one (checked against the hash, or disputed). */
+    preimage?: string;
+  };
+}
+
+/** A card charge through the card service: an authorization the app captures later. */
+export interface CardPayment extends PaymentBase {
+  kind: 'card';
+  /** The authorized maximum, in minor units of the card's currency (ISO 4217, upper case: the user's). */
+  amount: { unit: 'minor'; currency: string; value: bigint };
+  challenge: Extract<PaymentChallenge, { protocol: 'mpp' }>;
+  card: {
+    /** The card service's signed receipt for the authorization, and its PaymentIntent. */
+    receipt?: string;
+    paymentIntent?: string;
+  };
+}
+
+/** One payment on the ledger, by the kind of method that pays it. */
+export type PaymentRecord = LightningPayment | CardPayment;
+export type PaymentKind = PaymentRecord['kind'];
+
+/** `Omit` over each member of a union (the built-in one keeps only the members' common keys). */
+export type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
+/** What a write may change: the shared fields, and the method's own details as a whole. */
+export type PaymentPatch = Partial<Omit<PaymentBase, 'id' | 'state' | 'challenge'>> & {
+  lightning?: LightningPayment['lightning'];
+  card?: CardPayment['card'];
+};
 
 export interface Payee {
   kind: 'node' | 'card';
@@ -313,46 +350,8 @@ export class PayboundDb extends Dexie {
         sites: 'site',
       })
       .upgrade(upgradeToSites);
+    // Each payment becomes a record of its method: its amount with its unit, the method's own
+    // details in their own sub-object, the protocol's challenge on its own.
+    this.version(3).stores({}).upgrade(upgradeToMethods);
   }
-}
-
-/** The payee of a payment recorded before payees were kept: from its invoice or card challenge. */
-export function payeeOf(p: Pick<PaymentRecord, 'invoice' | 'mpp'>): Payee | undefined {
-  if (p.mpp?.request.recipient && !p.invoice) return { kind: 'card', id: p.mpp.request.recipient };
-  try {
-    return p.invoice ? { kind: 'node', id: decodeInvoice(p.invoice).payee } : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/**
- * Version 1 → 2: every payment gets its site and payee; the sites the user approved payments to
- * (by a click) become consented, with their payees; tokens belong to the site that paid for them.
- */
-async function upgradeToSites(tx: Transaction): Promise<void> {
-  const payments = tx.table<PaymentRecord, string>('payments');
-  const consents = new Map<string, SiteRecord>();
-  await payments.toCollection().modify((p) => {
-    p.site = siteOf(p.origin) ?? p.origin;
-    const payee = payeeOf(p);
-    if (payee) p.payee = payee;
-    if (p.approval !== 'approved') return;
-    const at = p.createdAt;
-    const known = consents.get(p.site) ?? { site: p.site, firstApprovedAt: at, payees: [] };
-    if (at < known.firstApprovedAt) known.firstApprovedAt = at;
-    if (payee && !known.payees.some((x) => x.id === payee.id)) known.payees.push({ ...payee, firstAt: at });
-    consents.set(p.site, known);
-  });
-  await tx.table<SiteRecord, string>('sites').bulkPut([...consents.values()]);
-  const bySite = new Map((await payments.toArray()).map((p) => [p.id, p]));
-  await tx
-    .table<TokenRecord, number>('tokens')
-    .toCollection()
-    .modify((t) => {
-      const paid = bySite.get(t.paymentId);
-      t.site = paid?.site ?? siteOf(t.origin) ?? t.origin;
-      t.resource = paid?.via === 'navigation' ? 'navigation' : 'fetch';
-      if (paid?.via === 'navigation' && paid.tabId !== undefined) t.tabId = paid.tabId;
-    });
 }

@@ -12,7 +12,7 @@
  */
 import { msatToMinor } from '../core/money/rates';
 import { refundSpend, settleReservation } from './ledger';
-import type { PayboundDb, PaymentRecord, PaymentState } from './schema';
+import type { PayboundDb, PaymentPatch, PaymentRecord, PaymentState } from './schema';
 
 /** Where each state may go, as the flow, the review and the disputes move payments today. */
 export const EDGES: Readonly<Record<PaymentState, readonly PaymentState[]>> = {
@@ -58,7 +58,7 @@ export async function transition(
   id: string,
   from: PaymentState | readonly PaymentState[],
   to: PaymentState,
-  patch: Partial<Omit<PaymentRecord, 'id' | 'state'>> = {},
+  patch: PaymentPatch = {},
   opts: TransitionOptions = {},
 ): Promise<TransitionResult> {
   const allowed: readonly PaymentState[] = typeof from === 'string' ? [from] : from;
@@ -91,9 +91,9 @@ export async function countRefunded(db: PayboundDb, id: string): Promise<void> {
     const refunded = p.settlement.refunded;
     let backMinor: bigint;
     // Without a rate (a card) the payment's own unit is already the user's currency.
-    if (!p.rate) backMinor = refunded;
+    if (p.kind === 'card' || !p.rate) backMinor = refunded;
     else {
-      const stillSpent = p.amountMsat - refunded;
+      const stillSpent = p.amount.value - refunded;
       backMinor = total - msatToMinor(stillSpent < 0n ? 0n : stillSpent, p.rate);
     }
     if (backMinor > total) backMinor = total;

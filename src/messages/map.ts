@@ -263,12 +263,14 @@ export interface QuoteView {
   description?: string;
   /** The app's words had characters removed or were cut. */
   descriptionAltered?: boolean;
+  /** Lightning, or a card authorization (whose `amountMsat` is 0: it has no sats). */
+  kind: 'lightning' | 'card';
   amountMsat: string;
   amountMinor?: string;
   currency: string;
   rate?: { minorPerBtc: string; source: string; ageMs: number; stale: boolean };
-  /** Unix seconds. */
-  invoiceExpiresAt: number;
+  /** Until when the offer can be paid (unix seconds). */
+  expiresAt: number;
   createdAt: number;
   tier: 'confirm' | 'strong' | 'overage';
   /** The app's estimate in the user's currency (the maximum is what is authorized). */
@@ -296,6 +298,8 @@ export interface PaymentView {
   via: 'fetch' | 'navigation';
   state: string;
   approval: string;
+  /** Lightning, or a card charge (whose `amountMsat` is 0 and `paymentHash` empty). */
+  kind: 'lightning' | 'card';
   amountMsat: string;
   amountMinor?: string;
   currency?: string;
@@ -403,7 +407,7 @@ export interface MessageOutputs {
   'rails.remove': { removed: boolean };
   'ledger.export': {
     format: 'paybound-backup';
-    version: 1;
+    version: 2;
     exportedAt: number;
     payments: unknown[];
     disputes?: unknown[];

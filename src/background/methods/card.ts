@@ -6,7 +6,7 @@
 import { MppChallengeError, mppCredential, readMppChallenge } from '../../core/challenge/mpp';
 import { ReviewTermsError, readReviewTerms } from '../../core/challenge/review';
 import { said } from '../../core/text/said';
-import type { RailRecord } from '../../db/schema';
+import type { CardPayment, PaymentRecord, RailRecord } from '../../db/schema';
 import { authorizeCard } from '../services/rails/card';
 import { RailError } from '../services/rails/types';
 import { EXPIRY_MARGIN_SECONDS, failure, scaleTerms } from './shared';
@@ -22,6 +22,11 @@ const cardChallenges = (detected: Detected) =>
     (d) => d.protocol === 'mpp' && d.challenge?.params.get('method')?.toLowerCase() === CARD_METHOD,
   );
 
+function cardRecord(p: PaymentRecord): CardPayment {
+  if (p.kind === 'card') return p;
+  throw new Error(`not a card charge: ${p.kind}`);
+}
+
 function cardRail(rail: RailRecord): CardRecord {
   if (rail.kind === 'card') return rail;
   throw new Error(`not a card: ${rail.kind}`);
@@ -32,7 +37,6 @@ export const card: PaymentMethod = {
   rails: ['card'],
   challenge: 'card',
   unit: 'minor',
-  wrote: (p) => p.mpp?.method.toLowerCase() === CARD_METHOD,
   sealed: true,
   offered: (detected) => cardChallenges(detected).length > 0,
 
@@ -61,16 +65,13 @@ export const card: PaymentMethod = {
         ...(terms ? { terms } : {}),
         // A card charge has no sats: its amount is the authorized maximum in the user's currency.
         part: (_rate, nowMs) => ({
-          protocol: 'mpp',
-          mpp,
-          amountMsat: 0n,
+          kind: 'card',
+          amount: { unit: 'minor', currency: currency.toUpperCase(), value: amountMinor },
+          challenge: { protocol: 'mpp', mpp },
           amountMinor,
           ...(mpp.request.description !== undefined ? { description: mpp.request.description } : {}),
-          invoice: '',
-          paymentHash: '',
-          invoiceExpiresAt: Math.floor((mpp.expiresAt ?? nowMs + 10 * 60_000) / 1000),
-          macaroon: '',
-          scheme: 'L402',
+          expiresAt: Math.floor((mpp.expiresAt ?? nowMs + 10 * 60_000) / 1000),
+          card: {},
         }),
       };
     } catch (e) {
@@ -79,9 +80,10 @@ export const card: PaymentMethod = {
     }
   },
 
-  async pay(p, rail, deps: MethodDeps): Promise<Outcome> {
-    const mpp = p.mpp;
-    if (!mpp?.request.recipient || p.amountMinor === undefined) {
+  async pay(record, rail, deps: MethodDeps): Promise<Outcome> {
+    const p = cardRecord(record);
+    const mpp = p.challenge.mpp;
+    if (!mpp.request.recipient) {
       return { kind: 'failed', code: 'bad_challenge', said: said('failureCardIncomplete') };
     }
     let receipt: string;
@@ -90,7 +92,7 @@ export const card: PaymentMethod = {
       const opened = await deps.openRail(cardRail(rail));
       ({ receipt, paymentIntent } = await authorizeCard(opened, {
         challengeId: mpp.id,
-        amount: p.amountMinor,
+        amount: p.amount.value,
         currency: mpp.request.currency,
         destination: mpp.request.recipient,
         ...(mpp.request.description !== undefined ? { description: mpp.request.description } : {}),
@@ -111,15 +113,18 @@ export const card: PaymentMethod = {
     }
     return {
       kind: 'paid',
-      patch: { receipt, paymentIntent, paidAt: deps.now() },
+      patch: { card: { receipt, paymentIntent }, paidAt: deps.now() },
       authorization: mppCredential(mpp, { receipt }),
       reason: 'authorized',
     };
   },
 
   credential: (p) =>
-    p.mpp && p.receipt
-      ? { authorization: mppCredential(p.mpp, { receipt: p.receipt }), reason: 'already authorized' }
+    p.kind === 'card' && p.card.receipt
+      ? {
+          authorization: mppCredential(p.challenge.mpp, { receipt: p.card.receipt }),
+          reason: 'already authorized',
+        }
       : undefined,
 
   // Asking again is safe: the card service answers a repeated challenge id with the same authorization.

@@ -2,7 +2,7 @@
  * The payment methods, by the rail kind each pays through. A new method is a module and a line
  * here.
  */
-import type { PaymentRecord, RailKind } from '../../db/schema';
+import type { RailKind } from '../../db/schema';
 import { card } from './card';
 import { lightningPage } from './lightning-page';
 import { lightningWorker } from './lightning-worker';
@@ -17,11 +17,6 @@ export function methodFor(rail: RailKind): PaymentMethod {
   const method = BY_RAIL.get(rail);
   if (!method) throw new Error(`no payment method pays through ${rail}`);
   return method;
-}
-
-/** The unit of a payment record's own amounts, as the method that wrote it keeps them. */
-export function unitOf(p: PaymentRecord): PaymentMethod['unit'] {
-  return (METHODS.find((m) => m.wrote(p)) ?? lightningWorker).unit;
 }
 
 export type { PaymentMethod } from './types';

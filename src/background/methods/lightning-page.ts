@@ -4,7 +4,7 @@
  */
 import { said } from '../../core/text/said';
 import { cleanMerchantText } from '../../core/text/sanitize';
-import { offersLightning, paidCredential, proofOutcome, quoteLightning, wroteLightning } from './lightning';
+import { lightningRecord, offersLightning, paidCredential, proofOutcome, quoteLightning } from './lightning';
 import { failure } from './shared';
 import type { Outcome, PaymentMethod } from './types';
 
@@ -13,7 +13,6 @@ export const lightningPage: PaymentMethod = {
   rails: ['webln'],
   challenge: 'lightning',
   unit: 'msat',
-  wrote: wroteLightning,
   // The wallet is the page's: there is nothing of it to unlock here.
   sealed: false,
   offered: offersLightning,
@@ -25,7 +24,7 @@ export const lightningPage: PaymentMethod = {
       verdict: {
         action: 'webln',
         paymentId: p.id,
-        invoice: p.invoice,
+        invoice: lightningRecord(p).lightning.invoice,
         reason: 'pay with the wallet in this page',
       },
     };
@@ -38,11 +37,12 @@ export const lightningPage: PaymentMethod = {
     return { kind: 'pending' };
   },
 
-  fromPage(p, input, deps): Outcome {
+  fromPage(record, input, deps): Outcome {
+    const p = lightningRecord(record);
     if (input.preimage !== undefined) return proofOutcome(p, input.preimage, deps.now());
     // The page's word cannot release money: its wallet may have paid all the same. Until the
     // invoice can no longer be paid, the amount stays reserved (then `expire` settles it).
-    const until = new Date(p.invoiceExpiresAt * 1000).toISOString();
+    const until = new Date(p.expiresAt * 1000).toISOString();
     return {
       kind: 'unknown',
       failure: failure(
@@ -54,7 +54,7 @@ export const lightningPage: PaymentMethod = {
         ),
       ),
       reason: 'the page wallet did not pay; the amount stays reserved until the invoice expires',
-      wakeAt: p.invoiceExpiresAt * 1000,
+      wakeAt: p.expiresAt * 1000,
     };
   },
 };

@@ -2,7 +2,7 @@
 import { said } from '../../core/text/said';
 import type { RailRecord, WorkerRailRecord } from '../../db/schema';
 import { RailError } from '../services/rails/types';
-import { offersLightning, paidCredential, proofOutcome, quoteLightning, wroteLightning } from './lightning';
+import { lightningRecord, offersLightning, paidCredential, proofOutcome, quoteLightning } from './lightning';
 import type { MethodDeps, Outcome, PaymentMethod } from './types';
 
 const WORKER_RAILS = ['lnbits', 'nwc'] as const;
@@ -17,15 +17,15 @@ export const lightningWorker: PaymentMethod = {
   rails: WORKER_RAILS,
   challenge: 'lightning',
   unit: 'msat',
-  wrote: wroteLightning,
   sealed: true,
   offered: offersLightning,
   quote: quoteLightning,
 
-  async pay(p, rail, deps: MethodDeps): Promise<Outcome> {
+  async pay(record, rail, deps: MethodDeps): Promise<Outcome> {
+    const p = lightningRecord(record);
     let preimage: string;
     try {
-      preimage = (await (await deps.railFor(workerRail(rail))).sendPayment(p.invoice)).preimage;
+      preimage = (await (await deps.railFor(workerRail(rail))).sendPayment(p.lightning.invoice)).preimage;
     } catch (e) {
       if (!(e instanceof RailError)) throw e;
       if (e.code === 'timeout') {
@@ -43,9 +43,10 @@ export const lightningWorker: PaymentMethod = {
 
   credential: paidCredential,
 
-  async reconcile(p, rail, deps): Promise<Outcome> {
+  async reconcile(record, rail, deps): Promise<Outcome> {
+    const p = lightningRecord(record);
     try {
-      const found = await (await deps.railFor(workerRail(rail))).lookup(p.paymentHash);
+      const found = await (await deps.railFor(workerRail(rail))).lookup(p.lightning.paymentHash);
       if (found.status === 'paid') return proofOutcome(p, found.preimage, deps.now());
       if (found.status === 'failed' || found.status === 'not_found') {
         return { kind: 'failed', code: 'not_paid', said: said('failureNotPaid') };

@@ -11,7 +11,7 @@ import { msatToMinor } from '../../core/money/rates';
 import { type L402Quote, type PreflightCode, preflightL402 } from '../../core/payments/l402-preflight';
 import { type MppLightningQuote, preflightMppLightning } from '../../core/payments/mpp-preflight';
 import { type SaidKey, said } from '../../core/text/said';
-import type { PaymentRecord, RailRecord } from '../../db/schema';
+import type { LightningPayment, PaymentRecord, RailRecord } from '../../db/schema';
 import { EXPIRY_MARGIN_SECONDS, failure, scaleTerms } from './shared';
 import type { ChallengeContext, Detected, Outcome, Quote, QuoteRefusal } from './types';
 
@@ -31,9 +31,11 @@ const mppLightningOf = (detected: Detected) =>
     (d) => d.protocol === 'mpp' && d.challenge?.params.get('method')?.toLowerCase() === 'lightning',
   );
 
-/** A record of a Lightning charge: an L402, or MPP's Lightning method. */
-export const wroteLightning = (p: PaymentRecord): boolean =>
-  p.protocol === 'l402' || p.mpp?.method.toLowerCase() === 'lightning';
+/** The record, as a Lightning charge (a method is only handed the records it wrote). */
+export function lightningRecord(p: PaymentRecord): LightningPayment {
+  if (p.kind === 'lightning') return p;
+  throw new Error(`not a Lightning charge: ${p.kind}`);
+}
 
 export const offersLightning = (detected: Detected): boolean =>
   detected.some((d) => d.protocol === 'l402') || mppLightningOf(detected).length > 0;
@@ -92,48 +94,50 @@ export async function quoteLightning(ctx: ChallengeContext, rail: RailRecord): P
     payee: { kind: 'node', id: q.invoice.payee },
     ...(terms ? { terms } : {}),
     part: (rate) => ({
-      protocol: q.kind,
-      ...(q.kind === 'mpp' ? { mpp: q.mpp } : {}),
-      amountMsat: q.amountMsat,
+      kind: 'lightning',
+      amount: { unit: 'msat', value: q.amountMsat },
+      challenge:
+        q.kind === 'mpp'
+          ? { protocol: 'mpp', mpp: q.mpp }
+          : { protocol: 'l402', macaroon: q.challenge.macaroon, scheme: q.challenge.scheme },
       amountMinor: msatToMinor(q.amountMsat, rate),
       rate,
       ...(q.invoice.description !== undefined ? { description: q.invoice.description } : {}),
-      invoice: q.invoice.paymentRequest,
-      paymentHash: q.paymentHash,
-      invoiceExpiresAt: q.invoice.expiresAt,
-      macaroon: q.kind === 'l402' ? q.challenge.macaroon : '',
-      scheme: q.kind === 'l402' ? q.challenge.scheme : 'L402',
+      expiresAt: q.invoice.expiresAt,
+      lightning: { invoice: q.invoice.paymentRequest, paymentHash: q.paymentHash },
     }),
   };
 }
 
 /** The Authorization value that proves this payment, in the protocol it was asked in. */
-export function lightningCredential(p: PaymentRecord, preimage: string): string {
-  return p.protocol === 'mpp' && p.mpp
-    ? mppCredential(p.mpp, { preimage })
-    : l402Credential(p.scheme, p.macaroon, preimage);
+export function lightningCredential(p: LightningPayment, preimage: string): string {
+  const c = p.challenge;
+  return c.protocol === 'mpp'
+    ? mppCredential(c.mpp, { preimage })
+    : l402Credential(c.scheme, c.macaroon, preimage);
 }
 
 /** A wallet's claim of payment: paid when the preimage matches the invoice, else a failed proof. */
-export function proofOutcome(p: PaymentRecord, preimage: string, nowMs: number): Outcome {
-  if (!verifyPreimage(preimage, p.paymentHash)) {
+export function proofOutcome(p: LightningPayment, preimage: string, nowMs: number): Outcome {
+  const lightning = { ...p.lightning, preimage };
+  if (!verifyPreimage(preimage, p.lightning.paymentHash)) {
     return {
       kind: 'proof_failed',
-      patch: { preimage, failure: failure('bad_preimage', said('failureBadProof')) },
+      patch: { lightning, failure: failure('bad_preimage', said('failureBadProof')) },
       dispute: 'the wallet returned a proof that does not match the invoice',
       reason: 'the wallet returned a wrong proof of payment; kept for a dispute',
     };
   }
   return {
     kind: 'paid',
-    patch: { preimage, paidAt: nowMs },
+    patch: { lightning, paidAt: nowMs },
     authorization: lightningCredential(p, preimage),
     reason: 'paid',
   };
 }
 
 export function paidCredential(p: PaymentRecord): { authorization: string; reason: string } | undefined {
-  return p.preimage
-    ? { authorization: lightningCredential(p, p.preimage), reason: 'already paid' }
+  return p.kind === 'lightning' && p.lightning.preimage
+    ? { authorization: lightningCredential(p, p.lightning.preimage), reason: 'already paid' }
     : undefined;
 }

@@ -7,7 +7,16 @@
 import type { detectChallenges } from '../../core/challenge/detect';
 import type { Said } from '../../core/text/said';
 import type { NewPayment } from '../../db/ledger';
-import type { Payee, PaymentRecord, RailKind, RailRecord, RateSnapshot, ReviewPolicy } from '../../db/schema';
+import type {
+  DistributiveOmit,
+  Payee,
+  PaymentPatch,
+  PaymentRecord,
+  RailKind,
+  RailRecord,
+  RateSnapshot,
+  ReviewPolicy,
+} from '../../db/schema';
 import type { ChallengeVerdict, MessageInput } from '../../messages/map';
 import type { LightningRail } from '../services/rails/types';
 
@@ -40,7 +49,7 @@ export interface ChallengeContext {
 }
 
 /** The method's part of the record: what it charges, and how the charge is identified. */
-export type MethodPart = Omit<
+export type MethodPart = DistributiveOmit<
   NewPayment,
   | 'id'
   | 'key'
@@ -83,9 +92,9 @@ export interface QuoteRefusal {
 /** What paying (or asking the rail again) came to. */
 export type Outcome =
   /** Paid: the record's proof, and the credential for the retry. */
-  | { kind: 'paid'; patch: Partial<PaymentRecord>; authorization: string; reason: string }
+  | { kind: 'paid'; patch: PaymentPatch; authorization: string; reason: string }
   /** The rail claims paid with a proof that does not hold: spent, and disputed. */
-  | { kind: 'proof_failed'; patch: Partial<PaymentRecord>; dispute: string; reason: string }
+  | { kind: 'proof_failed'; patch: PaymentPatch; dispute: string; reason: string }
   /** No answer: the amount stays reserved until the rail says (`wakeAt`: settle it then). */
   | { kind: 'unknown'; failure: NonNullable<PaymentRecord['failure']>; reason: string; wakeAt?: number }
   | { kind: 'failed'; code: string; said: Said }
@@ -102,8 +111,6 @@ export interface PaymentMethod {
   readonly challenge: 'lightning' | 'card';
   /** The unit of the record's own amounts: msat, or the user's currency's minor units. */
   readonly unit: 'msat' | 'minor';
-  /** Whether a payment record is one this method's challenge wrote. */
-  wrote(p: PaymentRecord): boolean;
   /** The rail holds a secret: a locked vault is said before the quote, not after the approval. */
   readonly sealed: boolean;
   /** Whether the 402 offers a challenge this method could pay. */

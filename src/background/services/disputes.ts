@@ -1,21 +1,15 @@
 /**
  * The dispute log: a failed proof opens one by itself; the user opens one by rejecting what was
- * delivered. A card charge is refunded through the card service (its authorization cancelled if
- * not yet captured); a Lightning refund is at the app's discretion, and the dispute says so.
+ * delivered (the review service decides what that does to the money, `settlement/` moves it); an
+ * app that over-reports and a card chargeback open their own.
  */
 
-import { english, type Said, SaidError, said } from '../../core/text/said';
-import { refundSpend } from '../../db/ledger';
-import type { DisputeRecord, DisputeStatus, PayboundDb, PaymentRecord, RailRecord } from '../../db/schema';
-import { transition } from '../../db/transitions';
-import { refundCard } from './rails/card';
-
-export class DisputeError extends SaidError {}
+import { english, type Said } from '../../core/text/said';
+import type { DisputeRecord, DisputeStatus, PayboundDb, PaymentRecord } from '../../db/schema';
 
 export class DisputeService {
   constructor(
     private readonly db: PayboundDb,
-    private readonly openRail: <T extends RailRecord>(r: T) => Promise<T>,
     private readonly now: () => number = Date.now,
   ) {}
 
@@ -37,18 +31,23 @@ export class DisputeService {
       evidence: {
         url: p.url,
         challengeHeaders: p.challengeHeaders ?? [],
-        amountMsat: p.amountMsat,
+        // The evidence keeps its shape: a card charge has no sats.
+        amountMsat: p.kind === 'lightning' ? p.amount.value : 0n,
         ...(p.amountMinor !== undefined ? { amountMinor: p.amountMinor } : {}),
         ...(p.rate
           ? { currency: p.rate.currency }
-          : p.mpp
-            ? { currency: p.mpp.request.currency.toUpperCase() }
+          : p.kind === 'card'
+            ? { currency: p.amount.currency }
             : {}),
-        proof: {
-          ...(p.preimage ? { preimage: p.preimage } : {}),
-          ...(p.receipt ? { receipt: p.receipt } : {}),
-          ...(p.paymentHash ? { paymentHash: p.paymentHash } : {}),
-        },
+        proof:
+          p.kind === 'lightning'
+            ? {
+                ...(p.lightning.preimage ? { preimage: p.lightning.preimage } : {}),
+                paymentHash: p.lightning.paymentHash,
+              }
+            : p.card.receipt
+              ? { receipt: p.card.receipt }
+              : {},
         ...(p.paidAt !== undefined ? { paidAt: p.paidAt } : {}),
         ...(p.rate ? { rate: p.rate } : {}),
         ...(p.estimate ? { estimate: p.estimate } : {}),
@@ -99,50 +98,6 @@ export class DisputeService {
     await this.db.disputes.update(id, {
       answer: { at: this.now(), status, ...(note !== undefined ? { note } : {}) },
     });
-  }
-
-  /**
-   * The user rejects a paid charge (all of it, or `amountMinor` of it). Once per payment: a second
-   * reject is refused, as is one of a payment that was never paid.
-   */
-  async reject(paymentId: string, reason: string, amountMinor?: bigint): Promise<DisputeRecord> {
-    const p = await this.db.payments.get(paymentId);
-    if (!p || (p.state !== 'paid' && p.state !== 'accepted')) throw new DisputeError(said('reviewOnlyPaid'));
-    if (await this.db.disputes.where('paymentId').equals(paymentId).first()) {
-      throw new DisputeError(said('disputeAlready'));
-    }
-    if (
-      amountMinor !== undefined &&
-      (amountMinor <= 0n || (p.amountMinor !== undefined && amountMinor > p.amountMinor))
-    ) {
-      throw new DisputeError(said('reviewBadAmount'));
-    }
-    await transition(this.db, paymentId, ['paid', 'accepted'], 'rejected', { updatedAt: this.now() });
-    const dispute = await this.open(p, reason, amountMinor, 'user');
-    const rail = await this.db.rails.get(p.railId);
-    if (rail?.kind === 'card' && p.paymentIntent) {
-      try {
-        const r = await refundCard(await this.openRail(rail), p.paymentIntent, amountMinor);
-        const partial =
-          amountMinor !== undefined && p.amountMinor !== undefined && amountMinor < p.amountMinor;
-        // What came back no longer counts against the budgets.
-        await refundSpend(this.db, p.id, amountMinor ?? p.amountMinor ?? 0n);
-        await this.move(
-          dispute,
-          partial ? 'partially_refunded' : 'refunded',
-          said(r === 'cancelled' ? 'noteCardCancelled' : 'noteCardRefundedCharge'),
-        );
-      } catch (e) {
-        await this.move(
-          dispute,
-          'escalated',
-          said('noteCardNotRefunded', e instanceof Error ? e.message : 'no answer'),
-        );
-      }
-    } else {
-      await this.move(dispute, 'open', said('noteLightningByApp'));
-    }
-    return (await this.db.disputes.get(dispute.id)) ?? dispute;
   }
 
   async list(): Promise<DisputeRecord[]> {

@@ -25,6 +25,14 @@ export interface NoticeApi {
   badge(text: string): Promise<void>;
 }
 
+/** A charge's amount as a notification says it: in the user's currency, or in sats without a rate. */
+function amountText(p: PaymentRecord): string {
+  if (p.kind === 'card') return formatMinor(p.amount.value, p.amount.currency);
+  return p.amountMinor !== undefined && p.rate
+    ? formatMinor(p.amountMinor, p.rate.currency)
+    : formatMsatAsSats(p.amount.value);
+}
+
 export class NoticeService {
   constructor(
     private readonly db: PayboundDb,
@@ -34,10 +42,7 @@ export class NoticeService {
 
   async paidAutomatically(p: PaymentRecord): Promise<void> {
     if (await getSetting(this.db, 'muteAutoNotices', false)) return;
-    const amount =
-      p.amountMinor !== undefined && p.rate
-        ? formatMinor(p.amountMinor, p.rate.currency)
-        : formatMsatAsSats(p.amountMsat);
+    const amount = amountText(p);
     await this.api.notify(
       `paid-${p.id}`,
       said('noticePaidAuto', amount),
@@ -75,10 +80,7 @@ export class NoticeService {
   }
 
   async approvalNeeded(tabId: number, p: PaymentRecord): Promise<void> {
-    const amount =
-      p.amountMinor !== undefined && p.rate
-        ? formatMinor(p.amountMinor, p.rate.currency)
-        : formatMsatAsSats(p.amountMsat);
+    const amount = amountText(p);
     await this.api.notify(
       `approve-${tabId}`,
       said('noticeApprovalNeeded'),

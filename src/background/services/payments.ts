@@ -310,7 +310,7 @@ export class PaymentService {
       if (verdict.action === 'retry') void this.deps.notify?.paidAutomatically(payment).catch(() => {});
       return verdict;
     }
-    const offerExpiresAt = payment.invoiceExpiresAt;
+    const offerExpiresAt = payment.expiresAt;
     const withdrawAt = offerExpiresAt * 1000 - EXPIRY_MARGIN_SECONDS * 1000;
     const expiresInMs = withdrawAt - this.now();
     // An alarm withdraws the quote even if this worker stops meanwhile; the timer is exact while
@@ -407,7 +407,7 @@ export class PaymentService {
       const p = await db.payments.get(paymentId);
       return p ? this.verdictFor(p) : pass('unknown payment');
     }
-    if (this.now() / 1000 >= payment.invoiceExpiresAt)
+    if (this.now() / 1000 >= payment.expiresAt)
       return this.fail(paymentId, 'paying', 'expired', said('failureInvoiceExpired'));
     const railRecord = await db.rails.get(payment.railId);
     if (!railRecord) return this.fail(paymentId, 'paying', 'no_rail', said('failureNoRail'));
@@ -501,7 +501,7 @@ export class PaymentService {
    * each such call is its own charge, settled and reviewed on its own.
    */
   private async cacheToken(payment: PaymentRecord, authorization: string): Promise<void> {
-    if (payment.protocol !== 'l402' || payment.review || payment.estimate) return;
+    if (payment.challenge.protocol !== 'l402' || payment.review || payment.estimate) return;
     const owner = {
       site: payment.site,
       resource: payment.via === 'navigation' ? ('navigation' as const) : ('fetch' as const),
@@ -549,18 +549,14 @@ export class PaymentService {
     const p = await this.deps.db.payments.get(paymentId);
     if (!p) return;
     const nowS = this.now() / 1000;
-    if (
-      p.state === 'reserved' &&
-      p.approval === 'waiting' &&
-      nowS + EXPIRY_MARGIN_SECONDS >= p.invoiceExpiresAt
-    ) {
+    if (p.state === 'reserved' && p.approval === 'waiting' && nowS + EXPIRY_MARGIN_SECONDS >= p.expiresAt) {
       await this.deps.approvals.withdraw(p.id);
       // With nobody waiting on the decision (another worker asked), release here.
       await this.release(p.id);
     } else if (
       p.state === 'unknown' &&
       p.failure?.code === 'page_wallet_unconfirmed' &&
-      nowS >= p.invoiceExpiresAt
+      nowS >= p.expiresAt
     ) {
       await this.setState(p.id, 'unknown', 'failed', {
         failure: failure(
@@ -583,7 +579,7 @@ export class PaymentService {
       await this.fail(p.id, 'reserved', 'switched', said('failureSwitched'));
       return;
     }
-    const expired = this.now() / 1000 + EXPIRY_MARGIN_SECONDS >= p.invoiceExpiresAt;
+    const expired = this.now() / 1000 + EXPIRY_MARGIN_SECONDS >= p.expiresAt;
     await this.fail(
       p.id,
       'reserved',

@@ -3,13 +3,15 @@ import { msatToMinor } from '../../core/money/rates';
 import { cleanMerchantText } from '../../core/text/sanitize';
 import type { ChallengeRecord, DisputeRecord, PaymentRecord } from '../../db/schema';
 import type { ChallengeRecordView, DisputeView, PaymentView, QuoteView } from '../../messages/map';
-import { unitOf } from '../methods';
 
 /** An amount in the payment's own unit (msat, or minor units for a card) in the user's currency. */
 function minorOf(p: PaymentRecord, native: bigint): bigint | undefined {
-  if (unitOf(p) === 'minor') return native; // a card: already minor units
+  if (p.kind === 'card') return native; // already minor units
   return p.rate ? msatToMinor(native, p.rate) : undefined;
 }
+
+/** The view's sats: a card charge has none. */
+const msatOf = (p: PaymentRecord): bigint => (p.kind === 'lightning' ? p.amount.value : 0n);
 
 function estimateMinor(p: PaymentRecord): { estimateMinor?: { min: string; max: string } } {
   if (!p.estimate) return {};
@@ -42,7 +44,8 @@ export function quoteView(
     url: p.url,
     method: p.method,
     ...merchantText(p.description),
-    amountMsat: p.amountMsat.toString(),
+    kind: p.kind,
+    amountMsat: msatOf(p).toString(),
     ...(p.amountMinor !== undefined ? { amountMinor: p.amountMinor.toString() } : {}),
     currency: p.rate?.currency ?? currency,
     ...(p.rate
@@ -55,7 +58,7 @@ export function quoteView(
           },
         }
       : {}),
-    invoiceExpiresAt: p.invoiceExpiresAt,
+    expiresAt: p.expiresAt,
     createdAt: p.createdAt,
     tier: p.tier === 'strong' || p.tier === 'overage' ? p.tier : 'confirm',
     ...estimateMinor(p),
@@ -80,7 +83,7 @@ export function paymentView(p: PaymentRecord, now: number = Date.now()): Payment
   // What came back, in the user's currency: what was charged less what is still spent.
   const refundedMinor =
     s && s.refunded > 0n && p.amountMinor !== undefined
-      ? p.amountMinor - (minorOf(p, (p.amountMsat || p.amountMinor) - s.refunded) ?? p.amountMinor)
+      ? p.amountMinor - (minorOf(p, p.amount.value - s.refunded) ?? p.amountMinor)
       : undefined;
   return {
     id: p.id,
@@ -92,17 +95,18 @@ export function paymentView(p: PaymentRecord, now: number = Date.now()): Payment
     via: p.via,
     state: p.state,
     approval: p.approval,
-    amountMsat: p.amountMsat.toString(),
+    kind: p.kind,
+    amountMsat: msatOf(p).toString(),
     ...(p.amountMinor !== undefined ? { amountMinor: p.amountMinor.toString() } : {}),
     ...(p.rate
       ? {
           currency: p.rate.currency,
           rate: { minorPerBtc: p.rate.minorPerBtc.toString(), source: p.rate.source, asOf: p.rate.asOf },
         }
-      : p.mpp && unitOf(p) === 'minor'
-        ? { currency: p.mpp.request.currency.toUpperCase() }
+      : p.kind === 'card'
+        ? { currency: p.amount.currency }
         : {}),
-    paymentHash: p.paymentHash,
+    paymentHash: p.kind === 'lightning' ? p.lightning.paymentHash : '',
     ...(p.failure ? { failure: p.failure } : {}),
     createdAt: p.createdAt,
     ...(p.paidAt !== undefined ? { paidAt: p.paidAt } : {}),

@@ -200,7 +200,7 @@ function Quote({ quote, position, total }: { quote: QuoteView; position: number;
   const over = quote.budgets.filter((b) => b.overMinor !== '0');
   const ready = (!needsPassword || password.length > 0) && (quote.tier !== 'overage' || exceed);
   const now = useNowSeconds();
-  const remaining = quote.invoiceExpiresAt - now;
+  const remaining = quote.expiresAt - now;
   const expired = remaining <= 0;
   const armed = useArmed(quote.id);
   const approveDisabled = busy || expired || !ready || !armed;

@@ -72,7 +72,7 @@ export function PaymentsTable({
         </tr>
       </thead>
       {rows.map((p) => {
-        const sats = p.amountMsat !== '0' ? formatMsatAsSats(BigInt(p.amountMsat)) : undefined;
+        const sats = p.kind === 'lightning' ? formatMsatAsSats(BigInt(p.amountMsat)) : undefined;
         const fiat =
           p.amountMinor !== undefined && p.currency
             ? formatMinor(BigInt(p.amountMinor), p.currency)

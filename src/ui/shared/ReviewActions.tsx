@@ -33,7 +33,7 @@ function RefundForm({
   const [amount, setAmount] = useState('');
   const [error, setError] = useState<string>();
   const [busy, setBusy] = useState(false);
-  const card = payment.amountMsat === '0';
+  const card = payment.kind === 'card';
   const submit = async (e: FormEvent) => {
     e.preventDefault();
     setBusy(true);

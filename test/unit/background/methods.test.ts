@@ -1,9 +1,30 @@
 import { describe, expect, it } from 'vitest';
-import { METHODS, methodFor, unitOf } from '../../../src/background/methods';
+import { LightningNode } from '../../../server/standins/lightning/node';
+import { METHODS, methodFor } from '../../../src/background/methods';
+import { isQuote } from '../../../src/background/methods/types';
 import { detectChallenges } from '../../../src/core/challenge/detect';
-import type { PaymentRecord, RailKind } from '../../../src/db/schema';
+import type { RailKind, RailRecord } from '../../../src/db/schema';
+import { l402Header, macaroonFor } from '../../fixtures/l402';
 
 const RAILS: RailKind[] = ['lnbits', 'nwc', 'webln', 'card'];
+const NOW = Date.now();
+const RATE = { currency: 'USD', minorPerBtc: 10_000_000n, source: 'test', asOf: NOW };
+const LNBITS: RailRecord = {
+  id: 'l',
+  kind: 'lnbits',
+  label: 'l',
+  network: 'regtest',
+  config: { url: 'http://wallet.invalid', adminKey: 'k' },
+  createdAt: 0,
+};
+const CARD: RailRecord = {
+  id: 'c',
+  kind: 'card',
+  label: 'c',
+  network: 'regtest',
+  config: { serviceUrl: 'http://card.invalid', token: 't' },
+  createdAt: 0,
+};
 
 describe('payment methods', () => {
   it('one method pays through each rail kind, and each rail kind has one', () => {
@@ -21,11 +42,43 @@ describe('payment methods', () => {
     expect(METHODS.filter((m) => !m.sealed).map((m) => m.kind)).toEqual(['lightning-page']);
   });
 
-  it('a card record keeps minor units, a Lightning one msat', () => {
-    const card = { protocol: 'mpp', mpp: { method: 'paybound-card' } } as unknown as PaymentRecord;
-    const mpp = { protocol: 'mpp', mpp: { method: 'lightning' } } as unknown as PaymentRecord;
-    const l402 = { protocol: 'l402' } as unknown as PaymentRecord;
-    expect([unitOf(card), unitOf(mpp), unitOf(l402)]).toEqual(['minor', 'msat', 'msat']);
+  it('a card record keeps minor units, a Lightning one msat', async () => {
+    const node = new LightningNode();
+    const app = node.createWallet({ name: 'app' });
+    const inv = node.createInvoice(app.id, { amountMsat: 21_000n, memo: 'a haiku' });
+    const b64url = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url');
+    const expires = new Date(NOW + 600_000).toISOString().replace(/\.\d+Z$/, 'Z');
+    const headers: Record<string, string> = {
+      l402: l402Header(macaroonFor(inv.paymentHash), inv.bolt11),
+      mpp: `Payment id="m1", realm="r", method="lightning", intent="charge", expires="${expires}", request="${b64url({ amount: '21', currency: 'sat', methodDetails: { invoice: inv.bolt11 } })}"`,
+      card: `Payment id="c1", realm="r", method="paybound-card", intent="charge", expires="${expires}", request="${b64url({ amount: '250', currency: 'usd', recipient: 'acct_1' })}"`,
+    };
+    const units: Record<string, [string, bigint, string]> = {};
+    for (const [name, header] of Object.entries(headers)) {
+      const detected = detectChallenges([['www-authenticate', header]]);
+      const rail = name === 'card' ? CARD : LNBITS;
+      const quote = await methodFor(rail.kind).quote(
+        {
+          url: 'https://app.example/x',
+          origin: 'https://app.example',
+          detected,
+          protocols: [...new Set(detected.map((d) => d.protocol))],
+          currency: async () => 'usd',
+          nowMs: NOW,
+        },
+        rail,
+      );
+      if (!isQuote(quote)) throw new Error(`not quoted: ${JSON.stringify(quote.error)}`);
+      const part = quote.part(RATE, NOW);
+      units[name] = [part.amount.unit, part.amount.value, part.kind];
+    }
+    expect(units).toEqual({
+      l402: ['msat', 21_000n, 'lightning'],
+      mpp: ['msat', 21_000n, 'lightning'],
+      card: ['minor', 250n, 'card'],
+    });
+    expect(methodFor('card').unit).toBe('minor');
+    expect(methodFor('lnbits').unit).toBe('msat');
   });
 
   it('offers a method only the challenges it can pay', () => {

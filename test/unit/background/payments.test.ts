@@ -123,14 +123,17 @@ describe('PaymentService', () => {
     expect(row).toMatchObject({
       state: 'paid',
       approval: 'approved',
-      amountMsat: 21_000n,
+      kind: 'lightning',
+      amount: { unit: 'msat', value: 21_000n },
       amountMinor: 3n, // 21 sat at $100 000/BTC is 2.1 cents, rounded up
       rate: { currency: 'USD', minorPerBtc: 10_000_000n, source: 'test' },
-      paymentHash: inv.paymentHash,
+      lightning: { paymentHash: inv.paymentHash },
       origin: 'https://app.example',
       description: 'a haiku',
     });
-    expect(verdict.action === 'retry' && verdict.authorization).toBe(`L402 ${row?.macaroon}:${inv.preimage}`);
+    expect(verdict.action === 'retry' && verdict.authorization).toBe(
+      `L402 ${row?.challenge.protocol === 'l402' ? row.challenge.macaroon : ''}:${inv.preimage}`,
+    );
     expect(env.node.wallet(env.user.id)?.balanceMsat).toBe(10_000_000n - 21_000n);
   });
 
@@ -293,7 +296,7 @@ describe('PaymentService', () => {
       reservationState: 'held',
       failure: { code: 'page_wallet_unconfirmed' },
     });
-    const expiresAt = (row?.invoiceExpiresAt ?? 0) * 1000;
+    const expiresAt = (row?.expiresAt ?? 0) * 1000;
     expect(wakes).toContainEqual([id, expiresAt]);
     // Before the invoice expires, nothing changes; after, the amount is given back, and it says why.
     await service.expire(id);

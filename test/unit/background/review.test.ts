@@ -14,7 +14,12 @@ import type { RateService } from '../../../src/background/services/rates';
 import { ReviewError, ReviewService } from '../../../src/background/services/review';
 import { type RuleApi, TokenService } from '../../../src/background/services/tokens';
 import { defaultRules } from '../../../src/core/policy/rules';
-import { PayboundDb, type RailRecord } from '../../../src/db/schema';
+import {
+  type LightningPayment,
+  PayboundDb,
+  type PaymentRecord,
+  type RailRecord,
+} from '../../../src/db/schema';
 import { balanceMsat, payInvoice, type Standin, startStandin, type WalletKeys } from '../merchant/helpers';
 
 let lightning: Standin;
@@ -42,6 +47,12 @@ afterAll(async () => {
   await lightning?.close();
 });
 
+/** The Lightning details of a payment these tests made (all are Lightning). */
+function lightningOf(p: PaymentRecord | undefined): LightningPayment['lightning'] {
+  if (p?.kind !== 'lightning') throw new Error('not a Lightning payment');
+  return p.lightning;
+}
+
 const actualMsat = (prompt: string) => draftActualMsat(prompt, countWords(writeDraft(prompt, 100)));
 
 function setup() {
@@ -56,7 +67,7 @@ function setup() {
     config: { url: lightning.url, adminKey: user.adminKey },
     createdAt: 0,
   };
-  const disputes = new DisputeService(db, async (r) => r, clock);
+  const disputes = new DisputeService(db, clock);
   const wakeAt = vi.fn(async () => {});
   const review = new ReviewService({
     db,
@@ -171,7 +182,7 @@ describe('ReviewService', () => {
     const before = await balanceMsat(lightning.url, user);
     const id = await env.buy('cut short');
     const p = await env.db.payments.get(id);
-    const back = (p?.amountMsat ?? 0n) - actualMsat('cut short');
+    const back = (p?.amount.value ?? 0n) - actualMsat('cut short');
     // What the first attempt left behind: an invoice written down, and paid by the app.
     const invoice = await new LnbitsRail(env.rail as Extract<RailRecord, { kind: 'lnbits' }>).makeInvoice(
       back,
@@ -203,7 +214,7 @@ describe('ReviewService', () => {
     appOffsetMs = 600_001;
     const late = await env.review.requestRefund(id, 'asked back later', undefined);
     expect(late.answer?.status).toBe('refund_queued');
-    await app.desk.payQueued((await env.db.payments.get(id))?.paymentHash ?? '');
+    await app.desk.payQueued(lightningOf(await env.db.payments.get(id)).paymentHash);
     await env.review.sweep();
     const byId = new Map((await env.db.disputes.toArray()).map((d) => [d.source, d.status]));
     expect(byId).toEqual(
@@ -260,7 +271,7 @@ describe('ReviewService', () => {
     expect(renewed?.paymentHash).not.toBe(first?.paymentHash);
     expect(renewed?.amount).toBe(first?.amount);
     const p = await env.db.payments.get(id);
-    await app.desk.payQueued(p?.paymentHash ?? '');
+    await app.desk.payQueued(lightningOf(p).paymentHash);
     await env.review.sweep();
     expect((await env.db.payments.get(id))?.state).toBe('refunded');
     expect(await balanceMsat(lightning.url, user)).toBe(before);
@@ -281,7 +292,8 @@ describe('ReviewService', () => {
       expect(accepted.state).toBe('accepted');
       expect(accepted.settlement?.refunded).toBeGreaterThan(0n);
       expect(sent.length).toBeGreaterThan(0);
-      for (const body of sent) expect(body.proof).toBe(`${p?.macaroon}:${p?.preimage}`);
+      const macaroon = p?.challenge.protocol === 'l402' ? p.challenge.macaroon : '';
+      for (const body of sent) expect(body.proof).toBe(`${macaroon}:${lightningOf(p).preimage}`);
     } finally {
       spy.mockRestore();
     }

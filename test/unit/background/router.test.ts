@@ -42,7 +42,7 @@ function setup() {
     'spend.summary': vi.fn(async () => []),
     'ledger.export': vi.fn(async () => ({
       format: 'paybound-backup' as const,
-      version: 1 as const,
+      version: 2 as const,
       exportedAt: 0,
       payments: [],
     })),
@@ -81,6 +81,7 @@ function setup() {
       via: 'fetch' as const,
       state: 'accepted',
       approval: 'approved',
+      kind: 'card' as const,
       amountMsat: '0',
       paymentHash: '',
       createdAt: 0,

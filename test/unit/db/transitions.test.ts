@@ -1,16 +1,17 @@
 import 'fake-indexeddb/auto';
 import { describe, expect, it } from 'vitest';
-import { PayboundDb, type PaymentRecord, type PaymentState } from '../../../src/db/schema';
+import { PayboundDb, type PaymentPatch, type PaymentRecord, type PaymentState } from '../../../src/db/schema';
 import { EDGES, isEdge, transition } from '../../../src/db/transitions';
 
 const NOW = Date.parse('2026-11-25T12:00:00Z');
 const STATES = Object.keys(EDGES) as PaymentState[];
 
-function payment(state: PaymentState, extra: Partial<PaymentRecord> = {}): PaymentRecord {
+function payment(state: PaymentState, extra: PaymentPatch = {}): PaymentRecord {
   return {
     id: 'p1',
     key: 'ln:p1',
-    protocol: 'l402',
+    kind: 'lightning',
+    challenge: { protocol: 'l402', macaroon: 'm', scheme: 'L402' },
     origin: 'https://app.example',
     site: 'app.example',
     url: 'https://app.example/api',
@@ -19,13 +20,10 @@ function payment(state: PaymentState, extra: Partial<PaymentRecord> = {}): Payme
     railId: 'r',
     state,
     approval: 'auto',
-    amountMsat: 1_000_000n,
+    amount: { unit: 'msat', value: 1_000_000n },
     amountMinor: 100n,
-    invoice: 'lnbcrt…',
-    paymentHash: 'h',
-    invoiceExpiresAt: NOW / 1000 + 600,
-    macaroon: 'm',
-    scheme: 'L402',
+    lightning: { invoice: 'lnbcrt…', paymentHash: 'h' },
+    expiresAt: NOW / 1000 + 600,
     tier: 'auto',
     reasons: [],
     budgetEffects: [],
@@ -80,7 +78,10 @@ describe('the payment state machine', () => {
   it.each(refused)('%s → %s is refused and changes nothing', async (from, to) => {
     const db = await dbWith(payment(from, { reservationState: reservationOf(from) }));
     const before = { p: await db.payments.get('p1'), spend: await db.spend.get('k') };
-    const moved = await transition(db, 'p1', from, to, { preimage: 'x', updatedAt: NOW + 1 });
+    const moved = await transition(db, 'p1', from, to, {
+      lightning: { invoice: 'lnbcrt…', paymentHash: 'h', preimage: 'x' },
+      updatedAt: NOW + 1,
+    });
     expect(moved.ok).toBe(false);
     expect({ p: await db.payments.get('p1'), spend: await db.spend.get('k') }).toEqual(before);
   });
@@ -104,13 +105,17 @@ describe('the payment state machine', () => {
   it('spends the reservation once when two callers race to pay', async () => {
     const db = await dbWith(payment('paying'));
     const results = await Promise.all([
-      transition(db, 'p1', ['paying', 'unknown'], 'paid', { preimage: 'a' }),
-      transition(db, 'p1', ['paying', 'unknown'], 'paid', { preimage: 'b' }),
+      transition(db, 'p1', ['paying', 'unknown'], 'paid', {
+        lightning: { invoice: 'lnbcrt…', paymentHash: 'h', preimage: 'a' },
+      }),
+      transition(db, 'p1', ['paying', 'unknown'], 'paid', {
+        lightning: { invoice: 'lnbcrt…', paymentHash: 'h', preimage: 'b' },
+      }),
       transition(db, 'p1', ['paying', 'unknown'], 'failed'),
     ]);
     expect(results.filter((r) => r.ok)).toHaveLength(1);
     expect(await db.spend.get('k')).toMatchObject({ reservedMinor: 0n, committedMinor: 100n });
-    expect(await db.payments.get('p1')).toMatchObject({ state: 'paid', preimage: 'a' });
+    expect(await db.payments.get('p1')).toMatchObject({ state: 'paid', lightning: { preimage: 'a' } });
   });
 
   it('releases the reservation once when two callers race to fail it', async () => {

@@ -20,6 +20,7 @@ function payment(over: Partial<PaymentView>): PaymentView {
     via: 'fetch',
     state: 'paid',
     approval: 'auto',
+    kind: 'lightning',
     amountMsat: '1000',
     amountMinor: '100',
     currency: 'USD',
