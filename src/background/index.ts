@@ -10,8 +10,9 @@ import { rulesToWire } from '../core/policy/rules';
 import { english, type Said, SaidError, type SaidKey, said } from '../core/text/said';
 import { exportBackup, importBackup } from '../db/backup';
 import { recheck } from '../db/ledger';
-import { getSetting, recentChallenges, setSetting } from '../db/queries';
+import { recentChallenges } from '../db/queries';
 import { PayboundDb } from '../db/schema';
+import { getSetting, setSetting, setSettings } from '../db/settings';
 import type { Broadcast } from '../messages/map';
 import { headersReceivedOptions } from '../platform/capabilities';
 import { AlarmRegistry } from './alarms';
@@ -124,7 +125,7 @@ const vault = new Vault(db, {
  * own pages. Payments do not count: a site that triggers payments must not keep the vault open.
  */
 async function touchAutoLock() {
-  const minutes = await getSetting(db, 'autoLockMinutes', 30);
+  const minutes = await getSetting(db, 'autoLockMinutes');
   await browser.alarms.create(AUTOLOCK_ALARM, { delayInMinutes: minutes });
 }
 const disputes = new DisputeService(db, (r) => vault.open(r));
@@ -181,7 +182,7 @@ const ready = (async () => {
   void review.sweep().catch((e: unknown) => console.error('paybound: review sweep', e));
   await browser.alarms.create(REVIEW_SWEEP_ALARM, { periodInMinutes: 5 });
   // Warm the rate cache so that the first quote does not wait for the rate source.
-  void getSetting(db, 'currency', 'USD')
+  void getSetting(db, 'currency')
     .then((c) => rates.current(c))
     .catch(() => {});
 })();
@@ -297,7 +298,7 @@ const route = createRouter(
       return { removed: record !== undefined };
     },
     'card.linkStart': async ({ serviceUrl }) => {
-      const url = serviceUrl ?? (await getSetting<string | null>(db, 'cardServiceUrl', null));
+      const url = serviceUrl ?? (await getSetting(db, 'cardServiceUrl'));
       if (!url) throw new HandlerError('bad_message', said('errorNoCardService'));
       const random = () => base64urlnopad.encode(crypto.getRandomValues(new Uint8Array(32)));
       const state = random();
@@ -395,10 +396,7 @@ const route = createRouter(
     },
     'settings.get': () => generalSettings(db),
     'settings.set': async (input) => {
-      await db.transaction('rw', db.settings, async () => {
-        for (const [key, value] of Object.entries(input))
-          if (value !== undefined) await setSetting(db, key, value);
-      });
+      await setSettings(db, input);
       return generalSettings(db);
     },
     'pause.set': async ({ paused }) => {
@@ -406,7 +404,7 @@ const route = createRouter(
       return { paused };
     },
     'rates.setManual': async ({ rate, validForHours }) => {
-      const currency = await getSetting(db, 'currency', 'USD');
+      const currency = await getSetting(db, 'currency');
       try {
         await rates.setManual(rate, currency, validForHours * 3600 * 1000);
       } catch (e) {
@@ -424,7 +422,7 @@ const route = createRouter(
     },
     'challenges.recent': async (input) => (await recentChallenges(db, input.limit)).map(challengeView),
     'approvals.pending': async ({ tabId }) => {
-      const currency = await getSetting(db, 'currency', 'USD');
+      const currency = await getSetting(db, 'currency');
       const kinds = new Map((await db.rails.toArray()).map((r) => [r.id, r.kind]));
       return Promise.all(
         (await approvals.shown(tabId)).map(async (p) =>

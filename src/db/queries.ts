@@ -33,12 +33,3 @@ export async function recentChallenges(db: PayboundDb, limit: number): Promise<C
 export async function listRails(db: PayboundDb): Promise<RailRecord[]> {
   return db.rails.toArray();
 }
-
-export async function getSetting<T>(db: PayboundDb, key: string, fallback: T): Promise<T> {
-  const row = await db.settings.get(key);
-  return row === undefined ? fallback : (row.value as T);
-}
-
-export async function setSetting(db: PayboundDb, key: string, value: unknown): Promise<void> {
-  await db.settings.put({ key, value });
-}
