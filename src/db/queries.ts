@@ -1,4 +1,4 @@
-import type { ChallengeRecord, PayboundDb, RailRecord } from './schema';
+import type { ChallengeRecord, PayboundDb, PaymentRecord, RailRecord } from './schema';
 
 /**
  * The request log is bounded: at most this many rows, each with its URL and reason cut to a few
@@ -28,6 +28,11 @@ export async function recordChallenge(db: PayboundDb, record: Omit<ChallengeReco
 
 export async function recentChallenges(db: PayboundDb, limit: number): Promise<ChallengeRecord[]> {
   return db.challenges.orderBy('seenAt').reverse().limit(limit).toArray();
+}
+
+/** The ledger, newest first. */
+export async function recentPayments(db: PayboundDb, limit: number): Promise<PaymentRecord[]> {
+  return db.payments.orderBy('createdAt').reverse().limit(limit).toArray();
 }
 
 export async function listRails(db: PayboundDb): Promise<RailRecord[]> {

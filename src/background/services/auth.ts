@@ -7,7 +7,7 @@
 import { base64 } from '@scure/base';
 import { Secret, TOTP } from 'otpauth';
 import { type Said, SaidError, said } from '../../core/text/said';
-import type { PayboundDb } from '../../db/schema';
+import type { PayboundDb, Tier } from '../../db/schema';
 import { getSetting, setSetting } from '../../db/settings';
 
 const ITERATIONS = 600_000;
@@ -133,6 +133,16 @@ export class AuthService {
     const lockedUntil = count >= MAX_FAILURES ? this.now() + LOCK_MS : 0;
     await setSetting(this.db, 'authFailures', { count: lockedUntil ? 0 : count, lockedUntil });
     throw new AuthError(said(lockedUntil ? 'errorLockedOut' : 'errorWrongAnswer'));
+  }
+
+  /**
+   * An approval of a quote in `tier`: strong and overage quotes need the password or a code, an
+   * overage also the separate "exceed my budget" confirmation. Throws AuthError when refused.
+   */
+  async authorizeApproval(tier: Tier, answer: { password?: string; exceed?: boolean }): Promise<void> {
+    if (tier !== 'strong' && tier !== 'overage') return;
+    if (tier === 'overage' && answer.exceed !== true) throw new AuthError(said('errorConfirmExceed'));
+    await this.verify(answer.password ?? '');
   }
 
   private async checkPassword(answer: string): Promise<boolean> {
