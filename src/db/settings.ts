@@ -25,7 +25,7 @@ const Url = v.pipe(v.string(), v.url());
 const Sealed = v.object({ iv: v.string(), ct: v.string() });
 
 /** A rate as the cache and the ledger keep it: minor units of `currency` per BTC. */
-export const RateSnapshotSchema = v.object({
+const RateSnapshotSchema = v.object({
   currency: v.string(),
   minorPerBtc: v.bigint(),
   source: v.string(),
@@ -117,7 +117,7 @@ function definition(key: string): Setting<v.GenericSchema> {
 }
 
 /** What a stored row holds, checked against its schema; the default when absent or unreadable. */
-export function readSetting<K extends SettingKey>(key: K, stored: unknown): SettingValue<K> {
+function readSetting<K extends SettingKey>(key: K, stored: unknown): SettingValue<K> {
   const def = definition(key);
   if (stored === undefined) return def.fallback() as SettingValue<K>;
   try {

@@ -4,7 +4,7 @@ import type { SenderContext } from '../sender';
 import { paymentHeaders } from '../services/observed';
 import type { HandlerGroup, Services } from './services';
 
-type Headers = readonly (readonly [string, string])[];
+type HeaderList = readonly (readonly [string, string])[];
 
 export function pageHandlers({
   payments,
@@ -19,7 +19,7 @@ export function pageHandlers({
   async function reportedHeaders(
     input: { url: string; method: string; headers: [string, string][] },
     sender: SenderContext,
-  ): Promise<Headers | undefined> {
+  ): Promise<HeaderList | undefined> {
     if (!responses) return input.headers;
     const seen = responses.take({
       tabId: sender.tabId ?? -1,
