@@ -30,3 +30,15 @@ export class AlarmRegistry {
     return true;
   }
 }
+
+/** The worker's alarm names; the families carry a payment id after the prefix. */
+export const ALARMS = {
+  /** The unlocked vault locks (AutoLock restarts it on each user action). */
+  autoLock: 'paybound-autolock',
+  /** A payment's review window ended: it is accepted. */
+  review: 'paybound-review:',
+  /** A quote's offer or a page-wallet payment's invoice runs out: `payments.expire`. */
+  expire: 'paybound-expire:',
+  /** Ended windows, refunds paid and chargebacks are looked for every few minutes. */
+  reviewSweep: 'paybound-review-sweep',
+} as const;

@@ -1,4 +1,4 @@
-import type { ChallengeRecord, PayboundDb, RailRecord } from './schema';
+import type { ChallengeRecord, PayboundDb, PaymentRecord, RailRecord } from './schema';
 
 /**
  * The request log is bounded: at most this many rows, each with its URL and reason cut to a few
@@ -30,15 +30,11 @@ export async function recentChallenges(db: PayboundDb, limit: number): Promise<C
   return db.challenges.orderBy('seenAt').reverse().limit(limit).toArray();
 }
 
+/** The ledger, newest first. */
+export async function recentPayments(db: PayboundDb, limit: number): Promise<PaymentRecord[]> {
+  return db.payments.orderBy('createdAt').reverse().limit(limit).toArray();
+}
+
 export async function listRails(db: PayboundDb): Promise<RailRecord[]> {
   return db.rails.toArray();
-}
-
-export async function getSetting<T>(db: PayboundDb, key: string, fallback: T): Promise<T> {
-  const row = await db.settings.get(key);
-  return row === undefined ? fallback : (row.value as T);
-}
-
-export async function setSetting(db: PayboundDb, key: string, value: unknown): Promise<void> {
-  await db.settings.put({ key, value });
 }

@@ -160,6 +160,12 @@ export class ApprovalService {
     return (await this.session.get())[String(tabId)];
   }
 
+  /** Brings a tab's quote window to the front; false when the tab has none (or it just closed). */
+  async focus(tabId: number): Promise<boolean> {
+    const windowId = await this.windowOf(tabId);
+    return windowId !== undefined && (await this.windows.focus(windowId));
+  }
+
   /** True while someone in this worker waits for the decision (false after a worker restart). */
   isAwaited(paymentId: string): boolean {
     return this.waiters.has(paymentId);

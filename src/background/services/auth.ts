@@ -7,24 +7,12 @@
 import { base64 } from '@scure/base';
 import { Secret, TOTP } from 'otpauth';
 import { type Said, SaidError, said } from '../../core/text/said';
-import { getSetting, setSetting } from '../../db/queries';
-import type { PayboundDb } from '../../db/schema';
+import type { PayboundDb, Tier } from '../../db/schema';
+import { getSetting, setSetting } from '../../db/settings';
 
 const ITERATIONS = 600_000;
 const MAX_FAILURES = 5;
 const LOCK_MS = 5 * 60 * 1000;
-
-interface StoredPassword {
-  salt: string;
-  hash: string;
-  iterations: number;
-}
-
-interface StoredTotp {
-  secret: string;
-  /** The last time step whose code was accepted: codes are single use. */
-  lastCounter?: number;
-}
 
 function totpFor(secretBase32: string): TOTP {
   return new TOTP({
@@ -35,11 +23,6 @@ function totpFor(secretBase32: string): TOTP {
     period: 30,
     secret: Secret.fromBase32(secretBase32),
   });
-}
-
-interface Failures {
-  count: number;
-  lockedUntil: number;
 }
 
 /** A wrong, missing or locked answer; what it says is a Said for the pages. */
@@ -80,11 +63,11 @@ export class AuthService {
 
   async status(): Promise<{ hasPassword: boolean; hasTotp: boolean; lockedUntil?: number }> {
     const [stored, totp, failures] = await Promise.all([
-      getSetting<StoredPassword | null>(this.db, 'password', null),
-      getSetting<StoredTotp | null>(this.db, 'totp', null),
-      getSetting<Failures | null>(this.db, 'authFailures', null),
+      getSetting(this.db, 'password'),
+      getSetting(this.db, 'totp'),
+      getSetting(this.db, 'authFailures'),
     ]);
-    const locked = failures && failures.lockedUntil > this.now() ? { lockedUntil: failures.lockedUntil } : {};
+    const locked = failures.lockedUntil > this.now() ? { lockedUntil: failures.lockedUntil } : {};
     return { hasPassword: stored !== null, hasTotp: totp !== null, ...locked };
   }
 
@@ -96,7 +79,7 @@ export class AuthService {
   }
 
   async totpConfirm(code: string): Promise<void> {
-    const pending = await getSetting<StoredTotp | null>(this.db, 'totpPending', null);
+    const pending = await getSetting(this.db, 'totpPending');
     if (!pending) throw new AuthError(said('errorTotpNotStarted'));
     const delta = totpFor(pending.secret).validate({ token: code, timestamp: this.now(), window: 1 });
     if (delta === null) throw new AuthError(said('errorTotpMismatch'));
@@ -110,7 +93,7 @@ export class AuthService {
   /** A 6-digit answer is tried as a TOTP code first (when 2FA is on), then as the password. */
   private async checkTotp(answer: string): Promise<boolean> {
     if (!/^\d{6}$/.test(answer)) return false;
-    const totp = await getSetting<StoredTotp | null>(this.db, 'totp', null);
+    const totp = await getSetting(this.db, 'totp');
     if (!totp) return false;
     const delta = totpFor(totp.secret).validate({ token: answer, timestamp: this.now(), window: 1 });
     if (delta === null) return false;
@@ -138,10 +121,7 @@ export class AuthService {
     if (!hasPassword && !hasTotp) {
       throw new AuthError(said('errorNeedsSecret'));
     }
-    const failures = (await getSetting<Failures | null>(this.db, 'authFailures', null)) ?? {
-      count: 0,
-      lockedUntil: 0,
-    };
+    const failures = await getSetting(this.db, 'authFailures');
     if (failures.lockedUntil > this.now()) {
       throw new AuthError(said('errorLockedUntil', new Date(failures.lockedUntil).toLocaleTimeString()));
     }
@@ -155,8 +135,18 @@ export class AuthService {
     throw new AuthError(said(lockedUntil ? 'errorLockedOut' : 'errorWrongAnswer'));
   }
 
+  /**
+   * An approval of a quote in `tier`: strong and overage quotes need the password or a code, an
+   * overage also the separate "exceed my budget" confirmation. Throws AuthError when refused.
+   */
+  async authorizeApproval(tier: Tier, answer: { password?: string; exceed?: boolean }): Promise<void> {
+    if (tier !== 'strong' && tier !== 'overage') return;
+    if (tier === 'overage' && answer.exceed !== true) throw new AuthError(said('errorConfirmExceed'));
+    await this.verify(answer.password ?? '');
+  }
+
   private async checkPassword(answer: string): Promise<boolean> {
-    const stored = await getSetting<StoredPassword | null>(this.db, 'password', null);
+    const stored = await getSetting(this.db, 'password');
     if (!stored) return false;
     const hash = await derive(answer, new Uint8Array(base64.decode(stored.salt)), stored.iterations);
     return sameBytes(hash, base64.decode(stored.hash));

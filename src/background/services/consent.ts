@@ -5,8 +5,8 @@
  */
 import { DEFAULT_SITE_DAY_LIMIT_MINOR } from '../../core/policy/decide';
 import { isInternationalName } from '../../core/site/site';
-import { setSetting } from '../../db/queries';
 import type { PayboundDb, PaymentRecord, SiteRecord } from '../../db/schema';
+import { setSetting } from '../../db/settings';
 import type { QuoteView } from '../../messages/map';
 import { loadRules } from './rules';
 

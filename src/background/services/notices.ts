@@ -10,8 +10,8 @@ import { type Period, periodKey } from '../../core/policy/periods';
 import { type Rules, totalKey } from '../../core/policy/rules';
 import { type Said, type SaidKey, said } from '../../core/text/said';
 import { cleanMerchantText } from '../../core/text/sanitize';
-import { getSetting } from '../../db/queries';
 import type { PayboundDb, PaymentRecord } from '../../db/schema';
+import { getSetting } from '../../db/settings';
 
 const SPENT_THIS: Record<Period, SaidKey> = {
   day: 'noticeBudgetSpentDay',
@@ -41,7 +41,7 @@ export class NoticeService {
   ) {}
 
   async paidAutomatically(p: PaymentRecord): Promise<void> {
-    if (await getSetting(this.db, 'muteAutoNotices', false)) return;
+    if (await getSetting(this.db, 'muteAutoNotices')) return;
     const amount = amountText(p);
     await this.api.notify(
       `paid-${p.id}`,

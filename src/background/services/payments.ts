@@ -14,8 +14,9 @@ import type { Rules } from '../../core/policy/rules';
 import { siteOf } from '../../core/site/site';
 import { english, type Said, said } from '../../core/text/said';
 import { type NewPayment, reserve } from '../../db/ledger';
-import { getSetting, recordChallenge } from '../../db/queries';
+import { recordChallenge } from '../../db/queries';
 import type { PayboundDb, PaymentRecord, PaymentState, RailRecord, WorkerRailRecord } from '../../db/schema';
+import { getSetting } from '../../db/settings';
 import { transition } from '../../db/transitions';
 import type { ChallengeVerdict, MessageInput } from '../../messages/map';
 import { METHODS, methodFor } from '../methods';
@@ -203,7 +204,7 @@ export class PaymentService {
         origin: req.origin,
         detected,
         protocols,
-        currency: async () => (await getSetting(db, 'currency', 'USD')).toLowerCase(),
+        currency: async () => (await getSetting(db, 'currency')).toLowerCase(),
         nowMs: this.now(),
       },
       railRecord,
@@ -251,15 +252,11 @@ export class PaymentService {
   ): Promise<ChallengeVerdict> {
     const { db } = this.deps;
     // The rate and the rules are read while the ledger is checked for this challenge.
-    const rateLookup = getSetting(db, 'currency', 'USD').then((c) => this.deps.rates.current(c));
+    const rateLookup = getSetting(db, 'currency').then((c) => this.deps.rates.current(c));
     const rulesLookup = this.deps.rules();
     const known = await db.payments.where('key').equals(key).first();
     if (known) return this.verdictFor(known);
-    const [rate, rules, paused] = await Promise.all([
-      rateLookup,
-      rulesLookup,
-      getSetting(db, 'paused', false),
-    ]);
+    const [rate, rules, paused] = await Promise.all([rateLookup, rulesLookup, getSetting(db, 'paused')]);
     if (paused) return pass(said('refusedPaused'), true);
     if (!rate) return pass(said('refusedNoRate'), true);
     const now = this.now();

@@ -3,13 +3,13 @@
  * build has none (the constant is null), so this does nothing there.
  */
 import { type Provision, parseProvision } from '../../core/config/provisioning';
-import { getSetting, setSetting } from '../../db/queries';
 import type { PayboundDb, RailRecord } from '../../db/schema';
+import { getSetting, setSetting } from '../../db/settings';
 import { loadRules } from './rules';
 
 export async function applyProvisioning(db: PayboundDb, raw: unknown, now = Date.now()): Promise<boolean> {
   if (raw === null || raw === undefined) return false;
-  if (await getSetting(db, 'provisionedAt', null)) return false;
+  if (await getSetting(db, 'provisionedAt')) return false;
   const provision = parseProvision(raw);
   await db.transaction('rw', [db.rails, db.settings, db.sites], async () => {
     for (const site of provision.sites) {

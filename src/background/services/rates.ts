@@ -5,8 +5,8 @@
  * With no rate from a source at all, only a manual rate the user set, until its expiry, is used.
  */
 import { parseDecimalRate } from '../../core/money/rates';
-import { getSetting, setSetting } from '../../db/queries';
 import type { PayboundDb, RateSnapshot } from '../../db/schema';
+import { getSetting, type SettingValue, setSetting } from '../../db/settings';
 
 const FRESH_MS = 10 * 60 * 1000;
 const STALE_MS = 6 * 60 * 60 * 1000;
@@ -19,12 +19,7 @@ export interface QuotedRate {
   stale: boolean;
 }
 
-interface ManualRate {
-  currency: string;
-  minorPerBtc: bigint;
-  setAt: number;
-  expiresAt: number;
-}
+type ManualRate = NonNullable<SettingValue<'manualRate'>>;
 
 interface RateResponse {
   rates?: Record<string, unknown>;
@@ -39,7 +34,7 @@ export class RateService {
   ) {}
 
   private async fetchRate(currency: string): Promise<RateSnapshot | undefined> {
-    const base = await getSetting<string | null>(this.db, 'rateSourceUrl', null);
+    const base = await getSetting(this.db, 'rateSourceUrl');
     if (!base) return undefined;
     try {
       const res = await fetch(`${base.replace(/\/+$/, '')}/v1/rates?base=BTC`, {
@@ -74,7 +69,7 @@ export class RateService {
   }
 
   private async manual(currency: string): Promise<QuotedRate | undefined> {
-    const m = await getSetting<ManualRate | null>(this.db, 'manualRate', null);
+    const m = await getSetting(this.db, 'manualRate');
     if (!m || m.currency !== currency || m.expiresAt <= this.now()) return undefined;
     return {
       rate: { currency, minorPerBtc: m.minorPerBtc, source: 'manual', asOf: m.setAt },
@@ -84,8 +79,8 @@ export class RateService {
   }
 
   async current(currency: string): Promise<QuotedRate | undefined> {
-    const key = `rate:${currency}`;
-    let rate = await getSetting<RateSnapshot | null>(this.db, key, null);
+    const key = `rate:${currency}` as const;
+    let rate = await getSetting(this.db, key);
     if (!rate || this.now() - rate.asOf > FRESH_MS) {
       const fetched = await this.fetchRate(currency);
       if (fetched) {

@@ -1,12 +1,11 @@
 /** The user's spending rules, kept in the settings table (with bigints, as IndexedDB allows). */
-import { defaultRules, parseRules, type Rules, type RulesWire, rulesToWire } from '../../core/policy/rules';
-import { getSetting, setSetting } from '../../db/queries';
+import { parseRules, type Rules, type RulesWire, rulesToWire } from '../../core/policy/rules';
 import type { PayboundDb } from '../../db/schema';
+import { getSetting, setSetting } from '../../db/settings';
 
-const localTimeZone = () => Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
-
+/** The stored rules; the defaults (in this browser's time zone) until the user saves some. */
 export async function loadRules(db: PayboundDb): Promise<Rules> {
-  return (await getSetting<Rules | null>(db, 'rules', null)) ?? defaultRules(localTimeZone());
+  return getSetting(db, 'rules');
 }
 
 /** Validates and stores rules sent by the settings page; throws with the reason on invalid ones. */

@@ -1,13 +1,13 @@
 /** This period's spend against each budget, for the popup and the settings page. */
 import { nextPeriodStart, periodKey } from '../../core/policy/periods';
 import { totalKey } from '../../core/policy/rules';
-import { getSetting } from '../../db/queries';
 import type { PayboundDb } from '../../db/schema';
+import { getSetting } from '../../db/settings';
 import type { BudgetSpendView } from '../../messages/map';
 import { loadRules } from './rules';
 
 export async function spendSummary(db: PayboundDb, now = Date.now()): Promise<BudgetSpendView[]> {
-  const [rules, currency] = await Promise.all([loadRules(db), getSetting(db, 'currency', 'USD')]);
+  const [rules, currency] = await Promise.all([loadRules(db), getSetting(db, 'currency')]);
   return Promise.all(
     rules.budgets.map(async (b) => {
       const total = await db.spend.get(totalKey(b, periodKey(b.period, now, rules.timeZone)));

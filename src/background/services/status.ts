@@ -1,5 +1,6 @@
-import { getSetting, listRails } from '../../db/queries';
+import { listRails } from '../../db/queries';
 import type { PayboundDb } from '../../db/schema';
+import { getSetting } from '../../db/settings';
 import type { GeneralSettings, StatusView } from '../../messages/map';
 import { defaultRail } from './rails/index';
 
@@ -7,9 +8,9 @@ export async function getStatus(db: PayboundDb, version: string): Promise<Status
   const [rails, challengesSeen, currency, chosen, paused] = await Promise.all([
     listRails(db),
     db.challenges.count(),
-    getSetting(db, 'currency', 'USD'),
+    getSetting(db, 'currency'),
     defaultRail(db),
-    getSetting(db, 'paused', false),
+    getSetting(db, 'paused'),
   ]);
   return {
     version,
@@ -23,11 +24,11 @@ export async function getStatus(db: PayboundDb, version: string): Promise<Status
 
 export async function generalSettings(db: PayboundDb): Promise<GeneralSettings> {
   const [currency, rateSourceUrl, autoLockMinutes, muteAutoNotices, cardServiceUrl] = await Promise.all([
-    getSetting(db, 'currency', 'USD'),
-    getSetting<string | null>(db, 'rateSourceUrl', null),
-    getSetting(db, 'autoLockMinutes', 30),
-    getSetting(db, 'muteAutoNotices', false),
-    getSetting<string | null>(db, 'cardServiceUrl', null),
+    getSetting(db, 'currency'),
+    getSetting(db, 'rateSourceUrl'),
+    getSetting(db, 'autoLockMinutes'),
+    getSetting(db, 'muteAutoNotices'),
+    getSetting(db, 'cardServiceUrl'),
   ]);
   return { currency, rateSourceUrl, autoLockMinutes, muteAutoNotices, cardServiceUrl };
 }

@@ -7,8 +7,8 @@
  */
 import { base64 } from '@scure/base';
 import { said } from '../../core/text/said';
-import { getSetting, setSetting } from '../../db/queries';
 import type { PayboundDb, RailRecord } from '../../db/schema';
+import { getSetting, setSetting } from '../../db/settings';
 import { RailError } from './rails/types';
 
 const ITERATIONS = 600_000;
@@ -16,12 +16,6 @@ const ITERATIONS = 600_000;
 export interface KeyStore {
   get(): Promise<string | undefined>;
   set(rawKeyBase64: string | undefined): Promise<void>;
-}
-
-interface VaultMeta {
-  salt: string;
-  /** A known text sealed with the key: proves a derived key is the right one. */
-  check: Sealed;
 }
 
 export interface Sealed {
@@ -100,7 +94,7 @@ export class Vault {
   ) {}
 
   async status(): Promise<'none' | 'locked' | 'unlocked'> {
-    const meta = await getSetting<VaultMeta | null>(this.db, 'vault', null);
+    const meta = await getSetting(this.db, 'vault');
     if (!meta) return 'none';
     return (await this.keys.get()) ? 'unlocked' : 'locked';
   }
@@ -112,7 +106,7 @@ export class Vault {
 
   /** Opens the vault with the password; false when it is not the right one. */
   async unlock(password: string): Promise<boolean> {
-    const meta = await getSetting<VaultMeta | null>(this.db, 'vault', null);
+    const meta = await getSetting(this.db, 'vault');
     if (!meta) return false;
     const raw = await deriveRaw(password, new Uint8Array(base64.decode(meta.salt)));
     const ok = await unseal(raw, meta.check).then(
@@ -132,7 +126,7 @@ export class Vault {
    * is sealed again under it. The old key is the unlocked one, or derived from the old password.
    */
   async rekey(password: string, oldPassword?: string): Promise<void> {
-    const meta = await getSetting<VaultMeta | null>(this.db, 'vault', null);
+    const meta = await getSetting(this.db, 'vault');
     let oldRaw = await this.key();
     if (meta && !oldRaw && oldPassword !== undefined) {
       oldRaw = await deriveRaw(oldPassword, new Uint8Array(base64.decode(meta.salt)));

@@ -197,6 +197,48 @@ export function autoTotalKeys(site: string, dayKey: string): { all: string; site
   return { all: `auto:all|${dayKey}`, site: `auto:site:${site}|${dayKey}` };
 }
 
+/**
+ * Rules as the database keeps them (bigints), checked when read back: the shape only, since what
+ * is stored went through `parseRules` or was built from rules that did. Rules written before sites
+ * were registrable domains are read in today's shape first.
+ */
+const StoredScope = v.variant('kind', [
+  v.object({ kind: v.literal('global') }),
+  v.object({ kind: v.literal('site'), site: v.string() }),
+]);
+export function storedRulesSchema(fallback: () => Rules) {
+  return v.pipe(
+    v.unknown(),
+    v.check((raw) => typeof raw === 'object' && raw !== null, 'rules are an object'),
+    v.transform((raw) => upgradeStoredRules(raw, fallback())),
+    v.object({
+      autoMaxMinor: v.bigint(),
+      autoDayCapMinor: v.bigint(),
+      confirmMaxMinor: v.bigint(),
+      budgets: v.array(
+        v.object({
+          id: v.string(),
+          label: v.string(),
+          scope: StoredScope,
+          period: v.picklist(['day', 'week', 'month']),
+          limitMinor: v.bigint(),
+          milestones: v.array(v.number()),
+        }),
+      ),
+      sites: v.array(
+        v.object({
+          site: v.string(),
+          mode: v.picklist(['block', 'ask', 'trusted']),
+          autoLimitMinor: v.optional(v.bigint()),
+          dayLimitMinor: v.optional(v.bigint()),
+        }),
+      ),
+      runaway: v.object({ maxAuto: v.number(), windowMs: v.number() }),
+      timeZone: v.string(),
+    }),
+  );
+}
+
 /** Rules stored before sites were registrable domains: read in today's shape. */
 export function upgradeStoredRules(stored: unknown, fallback: Rules): Rules {
   if (typeof stored !== 'object' || stored === null) return fallback;

@@ -61,3 +61,16 @@ describe('AuthService', () => {
     await expect(auth.verify(codeAt(secret, now))).rejects.toThrow('wrong password or code');
   });
 });
+
+describe('AuthService.authorizeApproval', () => {
+  it('passes auto and confirm quotes; strong ones need the answer; an overage also "exceed"', async () => {
+    const auth = make();
+    await auth.authorizeApproval('confirm', {});
+    await expect(auth.authorizeApproval('strong', {})).rejects.toThrow(/set a password or 2FA/);
+    await auth.setPassword('correct horse');
+    await expect(auth.authorizeApproval('strong', { password: 'nope' })).rejects.toThrow(AuthError);
+    await auth.authorizeApproval('strong', { password: 'correct horse' });
+    await expect(auth.authorizeApproval('overage', { password: 'correct horse' })).rejects.toThrow(/exceed/);
+    await auth.authorizeApproval('overage', { password: 'correct horse', exceed: true });
+  });
+});

@@ -1,8 +1,8 @@
 import 'fake-indexeddb/auto';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { RateService } from '../../../src/background/services/rates';
-import { setSetting } from '../../../src/db/queries';
 import { PayboundDb } from '../../../src/db/schema';
+import { setSetting } from '../../../src/db/settings';
 
 let now = Date.parse('2026-11-25T12:00:00Z');
 let db: PayboundDb;

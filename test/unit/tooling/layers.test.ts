@@ -1,6 +1,7 @@
 /**
  * The lint rule that keeps the layers apart (biome.json overrides): run on a scratch tree laid out
- * like src/, it refuses each crossing and lets the worker import the database.
+ * like src/, it refuses each crossing and lets the worker import the database (and its composition
+ * root the browser adapters).
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -23,6 +24,20 @@ const files: Record<string, string> = {
     "import { PayboundDb } from '../../db/schema';\nexport const a = PayboundDb;\n",
   'src/ui/popup/core.ts':
     "import { formatMinor } from '../../core/money/rates';\nexport const a = formatMinor;\n",
+  'src/platform/db.ts': "import { PayboundDb } from '../db/schema';\nexport const a = PayboundDb;\n",
+  'src/platform/worker.ts': "import { ALARMS } from '../background/alarms';\nexport const a = ALARMS;\n",
+  'src/platform/core.ts': "import { english } from '../core/text/said';\nexport const a = english;\n",
+  'src/background/handlers/browser.ts':
+    "import browser from 'webextension-polyfill';\nexport const a = browser;\n",
+  'src/background/handlers/react.ts': "import { useState } from 'react';\nexport const a = useState;\n",
+  'src/background/handlers/platform.ts':
+    "import { popupWindows } from '../../platform/windows';\nexport const a = popupWindows;\n",
+  'src/background/handlers/service.ts':
+    "import { loadRules } from '../services/rules';\nimport { getSetting } from '../../db/settings';\nexport const a = [loadRules, getSetting];\n",
+  'src/background/services/platform.ts':
+    "import { popupWindows } from '../../platform/windows';\nexport const a = popupWindows;\n",
+  'src/background/root.ts':
+    "import { popupWindows } from '../platform/windows';\nexport const a = popupWindows;\n",
 };
 
 /** The files biome refused for a restricted import. */
@@ -61,12 +76,18 @@ beforeAll(() => {
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('layers', () => {
-  it('core imports no browser, database or React; content no parser; pages no database or worker', () => {
+  it('core imports no browser, database or React; content no parser; pages no database or worker; handlers and services no browser adapters; platform no database or worker', () => {
     expect(refused()).toEqual([
+      'src/background/handlers/browser.ts',
+      'src/background/handlers/platform.ts',
+      'src/background/handlers/react.ts',
+      'src/background/services/platform.ts',
       'src/content/parser.ts',
       'src/core/money/browser.ts',
       'src/core/money/db.ts',
       'src/core/money/react.ts',
+      'src/platform/db.ts',
+      'src/platform/worker.ts',
       'src/ui/popup/db.ts',
       'src/ui/popup/worker.ts',
     ]);

@@ -1,5 +1,5 @@
-import { getSetting } from '../../../db/queries';
 import type { PayboundDb, RailRecord, WorkerRailRecord } from '../../../db/schema';
+import { getSetting } from '../../../db/settings';
 import { LnbitsRail } from './lnbits';
 import { NwcRail } from './nwc';
 import type { LightningRail } from './types';
@@ -15,6 +15,6 @@ export function railFor(record: WorkerRailRecord): LightningRail {
 
 /** The rail that pays: the one the user chose, else the first linked one. */
 export async function defaultRail(db: PayboundDb): Promise<RailRecord | undefined> {
-  const chosen = await getSetting<string | null>(db, 'defaultRailId', null);
+  const chosen = await getSetting(db, 'defaultRailId');
   return (chosen ? await db.rails.get(chosen) : undefined) ?? (await db.rails.orderBy('id').first());
 }

@@ -1,0 +1,104 @@
+/**
+ * What the worker does with each browser event. The composition root registers these at the top
+ * level; everything but the vault's lock waits for start-up (provisioning, tidying) first.
+ */
+import type { Runtime, WebRequest } from 'webextension-polyfill';
+import type { Reply } from '../messages/map';
+import { ALARMS, type AlarmRegistry } from './alarms';
+import { originOf } from './sender';
+import type { ApprovalService } from './services/approvals';
+import type { AutoLock } from './services/autolock';
+import type { ObservedResponses } from './services/observed';
+import type { PaymentService } from './services/payments';
+import type { TokenService } from './services/tokens';
+
+export interface EventDeps {
+  ready: Promise<void>;
+  route: (message: unknown, sender: Runtime.MessageSender) => Promise<Reply<unknown>>;
+  alarms: AlarmRegistry;
+  autoLock: AutoLock;
+  approvals: ApprovalService;
+  payments: PaymentService;
+  tokens: TokenService;
+  responses: ObservedResponses | undefined;
+  clearNotice: (id: string) => Promise<void>;
+  /** Opens a page of the options (`budgets`, `history`) in a new tab. */
+  openOptions: (page: string) => Promise<void>;
+  reloadTab: (tabId: number) => Promise<void>;
+}
+
+const headerPairs = (details: WebRequest.OnHeadersReceivedDetailsType) =>
+  (details.responseHeaders ?? []).map((h) => [h.name, h.value ?? ''] as const);
+
+export function createEvents(d: EventDeps) {
+  return {
+    message(message: unknown, sender: Runtime.MessageSender): Promise<Reply<unknown>> {
+      return d.ready.then(async () => {
+        const reply = await d.route(message, sender);
+        // Only a message our own pages may send gets this far with `ok` (the router checks audiences).
+        await d.autoLock.answered((message as { type?: unknown } | null)?.type, reply.ok).catch(() => {});
+        return reply;
+      });
+    },
+
+    /** A notice leads to the place it speaks of. */
+    notificationClicked(id: string): void {
+      void (async () => {
+        await d.ready;
+        if (id.startsWith('approve-')) await d.approvals.focus(Number(id.slice('approve-'.length)));
+        // Budget milestones lead to the budgets; payments, reviews and refunds to the history.
+        else await d.openOptions(id.startsWith('milestone|') ? 'budgets' : 'history');
+        await d.clearNotice(id);
+      })().catch(() => {});
+    },
+
+    alarm({ name }: { name: string }): void {
+      // The vault locks at once; everything else waits for start-up first.
+      const run =
+        name === ALARMS.autoLock ? d.alarms.dispatch(name) : d.ready.then(() => d.alarms.dispatch(name));
+      void run.catch((e: unknown) => console.error(`paybound: alarm ${name}`, e));
+    },
+
+    /** A page-load token belongs to the tab that paid for it. */
+    tabRemoved(tabId: number): void {
+      void d.ready.then(() => d.tokens.dropTabTokens(tabId)).catch(() => {});
+    },
+
+    windowRemoved(windowId: number): void {
+      void d.ready.then(() => d.approvals.windowClosed(windowId));
+    },
+
+    /**
+     * A 402 on a page load never reaches the page's scripts: the browser shows it to us here.
+     * After payment the token's session rule adds the credential, and the tab reloads.
+     */
+    pageLoadHeaders(details: WebRequest.OnHeadersReceivedDetailsType): void {
+      if (details.statusCode !== 402 || details.tabId < 0) return;
+      const origin = originOf(details.url);
+      if (!origin) return;
+      const headers = headerPairs(details);
+      void d.ready
+        .then(() =>
+          d.payments.onChallenge({
+            url: details.url,
+            method: details.method,
+            headers,
+            origin,
+            tabId: details.tabId,
+            via: 'navigation',
+          }),
+        )
+        .then((verdict) => (verdict.action === 'retry' ? d.reloadTab(details.tabId) : undefined))
+        .catch((e: unknown) => console.error('paybound: navigation 402', e));
+    },
+
+    /** Firefox: the 402s of pages' fetch and XHR, for the reports whose challenge fetch() hid. */
+    requestHeaders(details: WebRequest.OnHeadersReceivedDetailsType): void {
+      if (!d.responses || details.statusCode !== 402 || details.tabId < 0) return;
+      d.responses.record(
+        { tabId: details.tabId, frameId: details.frameId, method: details.method, url: details.url },
+        headerPairs(details),
+      );
+    },
+  };
+}

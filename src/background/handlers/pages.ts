@@ -1,0 +1,53 @@
+/** What web pages send (relayed by the bridge): the 402s they met, and how their payments went. */
+import { english, said } from '../../core/text/said';
+import type { SenderContext } from '../sender';
+import { paymentHeaders } from '../services/observed';
+import type { HandlerGroup, Services } from './services';
+
+type HeaderList = readonly (readonly [string, string])[];
+
+export function pageHandlers({
+  payments,
+  responses,
+}: Pick<Services, 'payments' | 'responses'>): HandlerGroup<
+  'challenge.seen' | 'webln.result' | 'payment.delivered'
+> {
+  /**
+   * The headers a page's 402 report stands for. In Firefox every report claims the response
+   * webRequest saw, and one whose challenge fetch() hid takes that response's headers.
+   */
+  async function reportedHeaders(
+    input: { url: string; method: string; headers: [string, string][] },
+    sender: SenderContext,
+  ): Promise<HeaderList | undefined> {
+    if (!responses) return input.headers;
+    const seen = responses.take({
+      tabId: sender.tabId ?? -1,
+      frameId: sender.frameId ?? 0,
+      method: input.method,
+      url: input.url,
+    });
+    if (paymentHeaders(input.headers).length > 0) return input.headers;
+    const headers = await seen;
+    return headers && headers.length > 0 ? headers : undefined;
+  }
+
+  return {
+    'challenge.seen': async (input, sender) => {
+      const headers = await reportedHeaders(input, sender);
+      // A 402 without any challenge: nothing to record, the page keeps its response.
+      if (!headers)
+        return { action: 'pass', reason: english(said('refusedUnknown')), said: said('refusedUnknown') };
+      return payments.onChallenge({
+        ...input,
+        headers,
+        origin: sender.origin,
+        ...(sender.topOrigin !== undefined ? { topOrigin: sender.topOrigin } : {}),
+        tabId: sender.tabId,
+        via: 'fetch',
+      });
+    },
+    'webln.result': (input, sender) => payments.weblnResult(input, sender),
+    'payment.delivered': (input, sender) => payments.delivered(input, sender),
+  };
+}

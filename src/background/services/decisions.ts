@@ -1,0 +1,127 @@
+/**
+ * The user's answers in the quote window: approve or deny a quote (with the password a strong
+ * one needs), block its site, pay it with another wallet; and the quotes the window shows.
+ */
+import type { Rules } from '../../core/policy/rules';
+import { SaidError, type SaidKey, said } from '../../core/text/said';
+import { recheck } from '../../db/ledger';
+import type { PayboundDb } from '../../db/schema';
+import { getSetting } from '../../db/settings';
+import type { Broadcast, MessageInput, QuoteView } from '../../messages/map';
+import type { ApprovalService } from './approvals';
+import type { AuthService } from './auth';
+import { allowAutomatic, blockSite, consentView, recordApproval } from './consent';
+import type { PaymentService } from './payments';
+import { quoteView } from './views';
+
+/** A decision that could not be recorded: the quote is gone, or changed under the user. */
+export class DecisionError extends SaidError {}
+
+export interface DecisionDeps {
+  db: PayboundDb;
+  approvals: ApprovalService;
+  auth: AuthService;
+  payments: PaymentService;
+  rules: () => Promise<Rules>;
+  broadcast: (msg: Broadcast) => Promise<void>;
+  now?: () => number;
+}
+
+export class DecisionService {
+  private readonly now: () => number;
+
+  constructor(private readonly deps: DecisionDeps) {
+    this.now = deps.now ?? Date.now;
+  }
+
+  /** The quotes a tab's window shows, as it shows them. */
+  async quotes(tabId: number): Promise<QuoteView[]> {
+    const { db, approvals, payments } = this.deps;
+    const currency = await getSetting(db, 'currency');
+    const kinds = new Map((await db.rails.toArray()).map((r) => [r.id, r.kind]));
+    return Promise.all(
+      (await approvals.shown(tabId)).map(async (p) =>
+        quoteView(
+          p,
+          this.now(),
+          currency,
+          kinds.get(p.railId) ?? '',
+          (await payments.alternatives(p)).map(({ id, label, kind }) => ({ id, label, kind })),
+          await consentView(db, p),
+        ),
+      ),
+    );
+  }
+
+  async decide(input: MessageInput<'approval.decide'>): Promise<{ accepted: boolean }> {
+    const { db, approvals, auth, payments } = this.deps;
+    const { paymentId, decision, allowAuto } = input;
+    const pending = await db.payments.get(paymentId);
+    if (decision === 'approve' && pending) await auth.authorizeApproval(pending.tier, input);
+    if (decision === 'approve' && allowAuto && pending) {
+      try {
+        await allowAutomatic(
+          db,
+          pending.site,
+          BigInt(allowAuto.perChargeMinor),
+          BigInt(allowAuto.perDayMinor),
+        );
+      } catch (e) {
+        if (e instanceof RangeError) throw new DecisionError(said('errorInvalid', e.message));
+        throw e;
+      }
+    }
+    const awaited = approvals.isAwaited(paymentId);
+    // Quotes of other sites approved meanwhile may have used up a budget: decided again, in the
+    // same transaction as the approval, so two approvals cannot both take the last of a budget.
+    const rules = await this.deps.rules();
+    let escalated = false;
+    const guard = async () => {
+      const checked = await recheck(db, paymentId, rules, this.now());
+      escalated = checked.kind === 'escalated';
+      return checked.kind === 'ok';
+    };
+    const accepted = await approvals.decide(
+      paymentId,
+      decision === 'approve' ? 'approved' : 'denied',
+      decision === 'approve' ? guard : undefined,
+    );
+    // The window that asked loads the quote again (now an overage) and shows why.
+    if (escalated) throw refused('reasonBudgetsChanged', 'auth');
+    if (!accepted) throw refused('errorNotWaiting', 'not_found');
+    // The user's own click: this site and its payee are known from now on.
+    if (decision === 'approve' && pending) await recordApproval(db, pending, this.now());
+    // After a worker restart nobody waits on the decision: pay here; the token serves the page's next request.
+    if (!awaited && decision === 'approve') void payments.pay(paymentId);
+    return { accepted };
+  }
+
+  /** "Block this site": the quote's site is blocked and every quote of it still waiting denied. */
+  async blockSite(paymentId: string): Promise<{ blocked: string; denied: number }> {
+    const { db, approvals } = this.deps;
+    const p = await db.payments.get(paymentId);
+    if (!p) throw refused('errorNoSuchPayment', 'not_found');
+    await blockSite(db, p.site);
+    let denied = 0;
+    for (const w of await approvals.allWaiting()) {
+      if (w.site === p.site && (await approvals.decide(w.id, 'denied'))) denied += 1;
+    }
+    await this.quotesChanged(p.tabId);
+    return { blocked: p.site, denied };
+  }
+
+  /** Pays a waiting quote with another of the wallets it offers. */
+  async switchRail(paymentId: string, railId: string): Promise<{ switched: boolean }> {
+    const switched = await this.deps.payments.switchRail(paymentId, railId);
+    if (!switched) throw refused('errorCannotSwitch', 'not_found');
+    await this.quotesChanged((await this.deps.db.payments.get(paymentId))?.tabId);
+    return { switched };
+  }
+
+  /** Tells a tab's quote window to load its quotes again. */
+  private async quotesChanged(tabId: number | undefined): Promise<void> {
+    await this.deps.broadcast({ broadcast: 'approvals.changed', data: { tabId: tabId ?? -1 } });
+  }
+}
+
+const refused = (key: SaidKey, code: 'auth' | 'not_found') => new DecisionError(said(key), code);
