@@ -237,7 +237,7 @@ const route = createRouter(
         via: 'fetch',
       });
     },
-    'webln.result': (input, sender) => payments.weblnResult(input, sender),
+    'page.payResult': (input, sender) => payments.pageResult(input, sender),
     'payment.delivered': (input, sender) => payments.delivered(input, sender),
     'rails.setDefault': async ({ railId }) => {
       if (!(await db.rails.get(railId))) throw new HandlerError('not_found', said('errorNoSuchWallet'));
@@ -605,7 +605,13 @@ browser.webRequest.onHeadersReceived.addListener(
           via: 'navigation',
         }),
       )
-      .then((verdict) => (verdict.action === 'retry' ? browser.tabs.reload(details.tabId) : undefined))
+      // Only a token rule can carry a credential into a page load, and only Authorization ones
+      // become tokens: reloading without it would just meet the 402 again.
+      .then((verdict) =>
+        verdict.action === 'retry' && verdict.credential.header === 'Authorization'
+          ? browser.tabs.reload(details.tabId)
+          : undefined,
+      )
       .catch((e: unknown) => console.error('paybound: navigation 402', e));
   },
   { urls: ['http://*/*', 'https://*/*'], types: ['main_frame'] },

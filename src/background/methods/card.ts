@@ -112,14 +112,18 @@ export const card: PaymentMethod = {
     return {
       kind: 'paid',
       patch: { receipt, paymentIntent, paidAt: deps.now() },
-      authorization: mppCredential(mpp, { receipt }),
+      // MPP answers in Authorization, whatever its method.
+      credential: { header: 'Authorization', value: mppCredential(mpp, { receipt }) },
       reason: 'authorized',
     };
   },
 
   credential: (p) =>
     p.mpp && p.receipt
-      ? { authorization: mppCredential(p.mpp, { receipt: p.receipt }), reason: 'already authorized' }
+      ? {
+          credential: { header: 'Authorization', value: mppCredential(p.mpp, { receipt: p.receipt }) },
+          reason: 'already authorized',
+        }
       : undefined,
 
   // Asking again is safe: the card service answers a repeated challenge id with the same authorization.

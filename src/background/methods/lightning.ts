@@ -10,6 +10,7 @@ import { verifyPreimage } from '../../core/lightning/bolt11';
 import { msatToMinor } from '../../core/money/rates';
 import { type L402Quote, type PreflightCode, preflightL402 } from '../../core/payments/l402-preflight';
 import { type MppLightningQuote, preflightMppLightning } from '../../core/payments/mpp-preflight';
+import type { RetryCredential } from '../../core/payments/retry-credential';
 import { type SaidKey, said } from '../../core/text/said';
 import type { PaymentRecord, RailRecord } from '../../db/schema';
 import { EXPIRY_MARGIN_SECONDS, failure, scaleTerms } from './shared';
@@ -107,11 +108,15 @@ export async function quoteLightning(ctx: ChallengeContext, rail: RailRecord): P
   };
 }
 
-/** The Authorization value that proves this payment, in the protocol it was asked in. */
-export function lightningCredential(p: PaymentRecord, preimage: string): string {
-  return p.protocol === 'mpp' && p.mpp
-    ? mppCredential(p.mpp, { preimage })
-    : l402Credential(p.scheme, p.macaroon, preimage);
+/** The credential that proves this payment, in the protocol it was asked in (both use Authorization). */
+export function lightningCredential(p: PaymentRecord, preimage: string): RetryCredential {
+  return {
+    header: 'Authorization',
+    value:
+      p.protocol === 'mpp' && p.mpp
+        ? mppCredential(p.mpp, { preimage })
+        : l402Credential(p.scheme, p.macaroon, preimage),
+  };
 }
 
 /** A wallet's claim of payment: paid when the preimage matches the invoice, else a failed proof. */
@@ -127,13 +132,13 @@ export function proofOutcome(p: PaymentRecord, preimage: string, nowMs: number):
   return {
     kind: 'paid',
     patch: { preimage, paidAt: nowMs },
-    authorization: lightningCredential(p, preimage),
+    credential: lightningCredential(p, preimage),
     reason: 'paid',
   };
 }
 
-export function paidCredential(p: PaymentRecord): { authorization: string; reason: string } | undefined {
-  return p.preimage
-    ? { authorization: lightningCredential(p, p.preimage), reason: 'already paid' }
-    : undefined;
+export function paidCredential(
+  p: PaymentRecord,
+): { credential: RetryCredential; reason: string } | undefined {
+  return p.preimage ? { credential: lightningCredential(p, p.preimage), reason: 'already paid' } : undefined;
 }
