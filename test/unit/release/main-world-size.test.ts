@@ -23,7 +23,7 @@ async function built(target: 'chrome' | 'firefox'): Promise<string> {
   });
   const [first] = (Array.isArray(out) ? out : [out]) as Rolldown.RolldownOutput[];
   const chunk = first?.output[0];
-  if (!chunk || chunk.type !== 'chunk') throw new Error('no script was built');
+  if (chunk?.type !== 'chunk') throw new Error('no script was built');
   return chunk.code;
 }
 
