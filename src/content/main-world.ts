@@ -73,7 +73,7 @@ import {
   }
 
   type Call = (request: { method: string; params: unknown[] }) => Promise<unknown>;
-  type Provider = Record<string, unknown>;
+  type Provider = Record<string, unknown> & { enable?(): unknown };
   /** How each kind of page wallet is asked. A kind missing here is refused (EIP-1193 comes with x402). */
   const WALLETS: { [K in PageWallet]?: Call } = {
     async webln({ method, params }) {
@@ -100,7 +100,8 @@ import {
 
   /**
    * The credential to retry with (and the payment it proves), or nothing: the page keeps its 402.
-   * Its header is the bridge's to check: an answer forged by the page only misleads the page.
+   * The worker checked its header against its closed list; an answer forged by the page only
+   * misleads the page itself.
    */
   async function ask(
     url: string,

@@ -8,15 +8,15 @@ import { AddRailInput } from '../core/config/rails';
 import { answerFits, PAGE_WALLETS, type PageWalletRequest } from '../core/payments/page-wallet';
 import type { RetryCredential } from '../core/payments/retry-credential';
 import type { RulesWire } from '../core/policy/rules';
+import type { Said } from '../core/text/said';
 
+// The content scripts take these types from here: they import nothing of src/core themselves.
 export type {
   PageWallet,
   PageWalletRequest,
   PageWalletResult,
 } from '../core/payments/page-wallet';
 export type { RetryCredential, RetryHeader } from '../core/payments/retry-credential';
-
-import type { Said } from '../core/text/said';
 
 /** `page`: relayed by the bridge from a web page (untrusted). `extension`: our own pages only. */
 export type Audience = 'page' | 'extension';
