@@ -88,7 +88,13 @@ export function createEvents(d: EventDeps) {
             via: 'navigation',
           }),
         )
-        .then((verdict) => (verdict.action === 'retry' ? d.reloadTab(details.tabId) : undefined))
+        // Only a token rule can carry a credential into a page load, and only Authorization ones
+        // become tokens: reloading without it would just meet the 402 again.
+        .then((verdict) =>
+          verdict.action === 'retry' && verdict.credential.header === 'Authorization'
+            ? d.reloadTab(details.tabId)
+            : undefined,
+        )
         .catch((e: unknown) => console.error('paybound: navigation 402', e));
     },
 

@@ -4,11 +4,12 @@
  */
 import browser from 'webextension-polyfill';
 import type { ChallengeVerdict, Reply } from '../messages/map';
-import { type BridgeAck, type BridgeAnswer, type BridgeQuery, CHANNEL } from './channel';
+import { answerFor } from './bridge-answer';
+import { type BridgeAck, type BridgeQuery, CHANNEL } from './channel';
 
 const FORWARD = {
   query: 'challenge.seen',
-  'webln-result': 'webln.result',
+  'pay-result': 'page.payResult',
   delivered: 'payment.delivered',
 } as const;
 
@@ -20,15 +21,7 @@ window.addEventListener('message', (ev: MessageEvent<BridgeQuery>) => {
   const id = d.id;
   const ack: BridgeAck = { channel: CHANNEL, kind: 'ack', id };
   window.postMessage(ack, '*');
-  const answer = (verdict?: ChallengeVerdict) => {
-    const msg: BridgeAnswer = { channel: CHANNEL, kind: 'answer', id };
-    if (verdict?.action === 'retry') {
-      msg.authorization = verdict.authorization;
-      if (verdict.paymentId) msg.paymentId = verdict.paymentId;
-    }
-    if (verdict?.action === 'webln') msg.webln = { paymentId: verdict.paymentId, invoice: verdict.invoice };
-    window.postMessage(msg, '*');
-  };
+  const answer = (verdict?: ChallengeVerdict) => window.postMessage(answerFor(id, verdict), '*');
   browser.runtime
     .sendMessage({ type, payload: d.payload })
     .then((raw: unknown) => {

@@ -2,6 +2,8 @@
  * The main-world ⇄ bridge channel over `window.postMessage`. Page scripts can read and forge these
  * messages, so the bridge forwards only page-callable requests and the worker trusts none of them.
  */
+import type { PageWalletRequest, PageWalletResult, RetryCredential } from '../messages/map';
+
 export const CHANNEL = 'paybound:v1';
 
 export interface ChallengePayload {
@@ -11,11 +13,8 @@ export interface ChallengePayload {
   headers: [string, string][];
 }
 
-export interface WeblnResultPayload {
-  paymentId: string;
-  preimage?: string;
-  error?: string;
-}
+/** The page wallet's raw answer (or its error's message), for the worker to check. */
+export type PayResultPayload = PageWalletResult;
 
 export interface DeliveredPayload {
   paymentId: string;
@@ -24,12 +23,12 @@ export interface DeliveredPayload {
 }
 
 /**
- * main → bridge. `query`: a 402 was seen. `webln-result`: the page's wallet paid what it was
- * handed. `delivered`: the paid retry's response (its status and body hash, for disputes).
+ * main → bridge. `query`: a 402 was seen. `pay-result`: the page's wallet answered what it was
+ * asked. `delivered`: the paid retry's response (its status and body hash, for disputes).
  */
 export type BridgeQuery =
   | { channel: typeof CHANNEL; kind: 'query'; id: number; payload: ChallengePayload }
-  | { channel: typeof CHANNEL; kind: 'webln-result'; id: number; payload: WeblnResultPayload }
+  | { channel: typeof CHANNEL; kind: 'pay-result'; id: number; payload: PayResultPayload }
   | { channel: typeof CHANNEL; kind: 'delivered'; id: number; payload: DeliveredPayload };
 
 export interface BridgeAck {
@@ -42,10 +41,13 @@ export interface BridgeAnswer {
   channel: typeof CHANNEL;
   kind: 'answer';
   id: number;
-  /** An `Authorization` value to retry with. Without it (and without `webln`) the page keeps its 402. */
-  authorization?: string;
-  /** The payment the authorization proves, to report what was delivered. */
+  /**
+   * The header and value to retry with (the header one of RETRY_HEADERS). Without it (and
+   * without `pay`) the page keeps its 402.
+   */
+  retry?: RetryCredential;
+  /** The payment the credential proves, to report what was delivered. */
   paymentId?: string;
-  /** Pay this invoice with the page's window.webln, then report with a `webln-result` query. */
-  webln?: { paymentId: string; invoice: string };
+  /** Ask the page's own wallet this, then report its answer with a `pay-result` query. */
+  pay?: { paymentId: string } & PageWalletRequest;
 }

@@ -5,8 +5,14 @@
  * passes through at once. Synchronous XHR is left alone: it cannot wait for an approval.
  * Kept tiny on purpose: it runs in every frame of every page. Untrusted by design.
  */
-import type { WebLNProvider } from '@webbtc/webln-types';
-import { type BridgeAck, type BridgeAnswer, type BridgeQuery, CHANNEL } from './channel';
+import type { PageWallet, RetryCredential } from '../messages/map';
+import {
+  type BridgeAck,
+  type BridgeAnswer,
+  type BridgeQuery,
+  CHANNEL,
+  type PayResultPayload,
+} from './channel';
 
 (() => {
   const w = window as Window & { __paybound?: true };
@@ -66,29 +72,45 @@ import { type BridgeAck, type BridgeAnswer, type BridgeQuery, CHANNEL } from './
     });
   }
 
-  /** The page's own WebLN wallet pays what the worker handed over; the worker checks the proof. */
-  async function payInPage(paymentId: string, invoice: string): Promise<BridgeAnswer | undefined> {
-    const wallet = (window as Window & { webln?: WebLNProvider }).webln;
+  type Call = (request: { method: string; params: unknown[] }) => Promise<unknown>;
+  type Provider = Record<string, unknown> & { enable?(): unknown };
+  /** How each kind of page wallet is asked. A kind missing here is refused (EIP-1193 comes with x402). */
+  const WALLETS: { [K in PageWallet]?: Call } = {
+    async webln({ method, params }) {
+      const w = (window as Window & { webln?: Provider }).webln;
+      if (!w) throw new Error('no WebLN wallet in this page');
+      await w.enable?.();
+      return (w[method] as (...a: unknown[]) => Promise<unknown>)(...params);
+    },
+  };
+
+  /** Asks the page's own wallet what the worker handed over; the worker checks its raw answer. */
+  async function payInPage({ paymentId, wallet, request }: NonNullable<BridgeAnswer['pay']>) {
+    const payload: PayResultPayload = { paymentId, wallet };
     try {
-      if (!wallet) throw new Error('no WebLN wallet in this page');
-      await wallet.enable();
-      return post('webln-result', { paymentId, preimage: (await wallet.sendPayment(invoice)).preimage });
+      const call = Object.hasOwn(WALLETS, wallet) && WALLETS[wallet];
+      if (!call) throw new Error(`Paybound cannot pay with a page's ${wallet} wallet`);
+      // Throws here, not in postMessage, for an answer that cannot cross to the worker.
+      payload.answer = structuredClone(await call(request));
     } catch (e) {
-      return post('webln-result', { paymentId, error: String((e as Error)?.message ?? e).slice(0, 300) });
+      payload.error = String((e as Error)?.message ?? e).slice(0, 300);
     }
+    return post('pay-result', payload);
   }
 
-  /** The credential to retry with (and the payment it proves), or nothing: the page keeps its 402. */
+  /**
+   * The credential to retry with (and the payment it proves), or nothing: the page keeps its 402.
+   * The worker checked its header against its closed list; an answer forged by the page only
+   * misleads the page itself.
+   */
   async function ask(
     url: string,
     method: string,
     headers: [string, string][],
-  ): Promise<{ auth: string; paymentId?: string } | undefined> {
+  ): Promise<{ retry: RetryCredential; paymentId?: string } | undefined> {
     let answer = await post('query', { url, method, status: 402, headers });
-    if (answer?.webln) answer = await payInPage(answer.webln.paymentId, answer.webln.invoice);
-    return typeof answer?.authorization === 'string'
-      ? { auth: answer.authorization, paymentId: answer.paymentId }
-      : undefined;
+    if (answer?.pay) answer = await payInPage(answer.pay);
+    return typeof answer?.retry?.value === 'string' ? (answer as { retry: RetryCredential }) : undefined;
   }
 
   /** What the paid retry delivered (status, sha256 of the body): the dispute log's evidence. */
@@ -107,7 +129,7 @@ import { type BridgeAck, type BridgeAnswer, type BridgeQuery, CHANNEL } from './
     const req = new Request(spare, init);
     const paid = await ask(req.url, req.method, paymentHeaders(res.headers));
     if (!paid) return res;
-    req.headers.set('Authorization', paid.auth);
+    req.headers.set(paid.retry.header, paid.retry.value);
     const out = await nativeFetch(req);
     delivered(paid.paymentId, out.status, out.clone().arrayBuffer()).catch(() => {});
     return out;
@@ -167,7 +189,7 @@ import { type BridgeAck, type BridgeAnswer, type BridgeQuery, CHANNEL } from './
       st.paymentId = paid.paymentId;
       open.call(xhr, st.method, st.url, true); // its readystatechange is still held
       for (const [k, v] of st.headers) setRequestHeader.call(xhr, k, v);
-      setRequestHeader.call(xhr, 'Authorization', paid.auth);
+      setRequestHeader.call(xhr, paid.retry.header, paid.retry.value);
       st.held = undefined;
       send.call(xhr, st.body);
       return;

@@ -5,8 +5,18 @@
  */
 import * as v from 'valibot';
 import { AddRailInput } from '../core/config/rails';
+import { answerFits, PAGE_WALLETS, type PageWalletRequest } from '../core/payments/page-wallet';
+import type { RetryCredential } from '../core/payments/retry-credential';
 import type { RulesWire } from '../core/policy/rules';
 import type { Said } from '../core/text/said';
+
+// The content scripts take these types from here: they import nothing of src/core themselves.
+export type {
+  PageWallet,
+  PageWalletRequest,
+  PageWalletResult,
+} from '../core/payments/page-wallet';
+export type { RetryCredential, RetryHeader } from '../core/payments/retry-credential';
 
 /** `page`: relayed by the bridge from a web page (untrusted). `extension`: our own pages only. */
 export type Audience = 'page' | 'extension';
@@ -67,9 +77,14 @@ export const SetPasswordInput = v.strictObject({
   current: v.optional(v.pipe(v.string(), v.maxLength(200))),
 });
 
-export const WeblnResultInput = v.strictObject({
+/**
+ * What the page's wallet answered to a `pay-in-page` verdict: its raw answer (checked per wallet
+ * kind by the method that handed the payment over), or the message of the error it threw.
+ */
+export const PagePayResultInput = v.strictObject({
   paymentId: v.pipe(v.string(), v.regex(/^[0-9a-f-]{36}$/)),
-  preimage: v.optional(v.pipe(v.string(), v.regex(/^[0-9a-fA-F]{64}$/))),
+  wallet: v.picklist(PAGE_WALLETS),
+  answer: v.optional(v.pipe(v.unknown(), v.check(answerFits, 'the wallet answer is too large'))),
   error: v.optional(v.pipe(v.string(), v.maxLength(300))),
 });
 
@@ -87,8 +102,8 @@ export const RailIdInput = v.strictObject({ railId: v.pipe(v.string(), v.maxLeng
 export const messageSchemas = {
   /** The page's request was answered 402 with a challenge the main-world script recognised. */
   'challenge.seen': { audience: 'page', input: ChallengeSeenInput },
-  /** The page's own WebLN wallet paid (or refused) the invoice the worker handed over. */
-  'webln.result': { audience: 'page', input: WeblnResultInput },
+  /** The page's own wallet answered (or refused) what a `pay-in-page` verdict asked it. */
+  'page.payResult': { audience: 'page', input: PagePayResultInput },
   /** The paid retry's response arrived: its status and the sha256 of its body. */
   'payment.delivered': { audience: 'page', input: DeliveredInput },
   /** Choose the rail that pays. */
@@ -226,9 +241,10 @@ export type MessageInput<T extends MessageType> = v.InferOutput<(typeof messageS
 export type ChallengeVerdict =
   /** `refusedBeforeLedger`: refused before a payment was recorded (the request's log entry says why). */
   | { action: 'pass'; reason: string; said?: Said; refusedBeforeLedger?: true }
-  | { action: 'retry'; authorization: string; reason: string; paymentId?: string }
-  /** Pay `invoice` with the page's window.webln and report through `webln.result`. */
-  | { action: 'webln'; paymentId: string; invoice: string; reason: string };
+  /** Retry the request with `credential` (its header is one of RETRY_HEADERS, checked before it leaves). */
+  | { action: 'retry'; credential: RetryCredential; reason: string; paymentId?: string }
+  /** Ask the page's own wallet `request`, and report its answer through `page.payResult`. */
+  | ({ action: 'pay-in-page'; paymentId: string; reason: string } & PageWalletRequest);
 
 export interface ChallengeRecordView {
   id: number;
@@ -374,7 +390,7 @@ export interface StatusView {
 
 export interface MessageOutputs {
   'challenge.seen': ChallengeVerdict;
-  'webln.result': ChallengeVerdict;
+  'page.payResult': ChallengeVerdict;
   'payment.delivered': { recorded: boolean };
   'rails.setDefault': { railId: string };
   'rules.get': RulesWire;

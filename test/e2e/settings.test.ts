@@ -179,7 +179,7 @@ test('a web page cannot change settings or read the ledger', async ({ demoPage, 
     ),
   ).toBe('undefined');
   await demoPage.evaluate(() => {
-    for (const kind of ['rules.set', 'query', 'webln-result']) {
+    for (const kind of ['rules.set', 'query', 'pay-result']) {
       window.postMessage(
         { channel: 'paybound:v1', kind, id: 7, type: 'rules.set', payload: { autoMaxMinor: '999999' } },
         '*',

@@ -54,13 +54,14 @@ import { type DecodedInvoice, decodeInvoice, InvoiceError } from '../../src/core
 import { MacaroonError, macaroonIdentifier, parseL402Identifier } from '../../src/core/macaroon/identifier';
 import { type L402Quote, preflightL402 } from '../../src/core/payments/l402-preflight';
 import { type MppLightningQuote, preflightMppLightning } from '../../src/core/payments/mpp-preflight';
+import { answerFits, PAGE_WALLETS, weblnPreimage } from '../../src/core/payments/page-wallet';
 import {
   ChallengeSeenInput,
   DeliveredInput,
   EnvelopeSchema,
   type MessageType,
   messageSchemas,
-  WeblnResultInput,
+  PagePayResultInput,
 } from '../../src/messages/map';
 
 /** Longest a single parser call may take before it counts as a hang. */
@@ -2203,19 +2204,33 @@ const challengeSeen = schemaProperty(
   },
 );
 
-const weblnResult = schemaProperty(
-  'messages/webln.result',
-  WeblnResultInput,
+const pagePayResult = schemaProperty(
+  'messages/page.payResult',
+  PagePayResultInput,
   () =>
     withExtra(
       fc.record(
-        { paymentId, preimage: hex64, error: fc.oneof({ weight: 3, arbitrary: wildString(40) }, longString) },
-        { requiredKeys: ['paymentId'] },
+        {
+          paymentId,
+          wallet: fc.constantFrom('webln', 'eip1193', 'WEBLN', 'ethereum', '__proto__', ''),
+          // A WebLN answer (its preimage near-valid), a wallet's odd answer, or an oversized one.
+          answer: fc.oneof(
+            { weight: 3, arbitrary: fc.record({ preimage: hex64 }, { requiredKeys: [] }) },
+            { weight: 1, arbitrary: anything },
+            { weight: 1, arbitrary: longString.map((preimage) => ({ preimage })) },
+          ),
+          error: fc.oneof({ weight: 3, arbitrary: wildString(40) }, longString),
+        },
+        { requiredKeys: ['paymentId', 'wallet'] },
       ),
     ),
   (msg) => {
     if (!/^[0-9a-f-]{36}$/.test(msg.paymentId)) fail(`accepted paymentId ${JSON.stringify(msg.paymentId)}`);
-    if (msg.preimage !== undefined && !/^[0-9a-fA-F]{64}$/.test(msg.preimage)) fail('accepted a preimage');
+    if (!(PAGE_WALLETS as readonly string[]).includes(msg.wallet)) fail(`accepted wallet ${msg.wallet}`);
+    if (!answerFits(msg.answer)) fail('accepted an answer too large to be a wallet answer');
+    // What the worker believes of a WebLN answer: only 32 bytes of hex count as a preimage.
+    const preimage = weblnPreimage(msg.answer);
+    if (preimage !== undefined && !/^[0-9a-f]{64}$/.test(preimage)) fail('accepted a preimage');
     if (msg.error !== undefined && msg.error.length > 300) fail('accepted a long error');
   },
 );
@@ -2355,7 +2370,15 @@ const syntaxRuns = defineProperty(
         call('safeParse', () =>
           v.safeParse(ChallengeSeenInput, { url: run, method: run, status: 402, headers: [[run, run]] }),
         );
-        call('safeParse', () => v.safeParse(WeblnResultInput, { paymentId: run, preimage: run, error: run }));
+        call('safeParse', () =>
+          v.safeParse(PagePayResultInput, {
+            paymentId: run,
+            wallet: run,
+            answer: { preimage: run },
+            error: run,
+          }),
+        );
+        call('weblnPreimage', () => weblnPreimage({ preimage: run }));
         break;
     }
     if (out?.stage === 'quote') {
@@ -2386,7 +2409,7 @@ export const fuzzProperties: readonly FuzzProperty[] = [
   mppMutated,
   mppStatedHash,
   challengeSeen,
-  weblnResult,
+  pagePayResult,
   delivered,
   envelope,
   syntaxRuns,

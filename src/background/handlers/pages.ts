@@ -10,7 +10,7 @@ export function pageHandlers({
   payments,
   responses,
 }: Pick<Services, 'payments' | 'responses'>): HandlerGroup<
-  'challenge.seen' | 'webln.result' | 'payment.delivered'
+  'challenge.seen' | 'page.payResult' | 'payment.delivered'
 > {
   /**
    * The headers a page's 402 report stands for. In Firefox every report claims the response
@@ -47,7 +47,7 @@ export function pageHandlers({
         via: 'fetch',
       });
     },
-    'webln.result': (input, sender) => payments.weblnResult(input, sender),
+    'page.payResult': (input, sender) => payments.pageResult(input, sender),
     'payment.delivered': (input, sender) => payments.delivered(input, sender),
   };
 }

@@ -114,7 +114,8 @@ export const card: PaymentMethod = {
     return {
       kind: 'paid',
       patch: { card: { receipt, paymentIntent }, paidAt: deps.now() },
-      authorization: mppCredential(mpp, { receipt }),
+      // MPP answers in Authorization, whatever its method.
+      credential: { header: 'Authorization', value: mppCredential(mpp, { receipt }) },
       reason: 'authorized',
     };
   },
@@ -122,7 +123,10 @@ export const card: PaymentMethod = {
   credential: (p) =>
     p.kind === 'card' && p.card.receipt
       ? {
-          authorization: mppCredential(p.challenge.mpp, { receipt: p.card.receipt }),
+          credential: {
+            header: 'Authorization',
+            value: mppCredential(p.challenge.mpp, { receipt: p.card.receipt }),
+          },
           reason: 'already authorized',
         }
       : undefined,

@@ -2,6 +2,7 @@
  * Lightning paid by the page's own wallet (`window.webln`, e.g. Alby): only the page's main world
  * can reach it, so the worker hands the invoice over and checks the proof the page reports.
  */
+import { weblnPreimage } from '../../core/payments/page-wallet';
 import { said } from '../../core/text/said';
 import { cleanMerchantText } from '../../core/text/sanitize';
 import { lightningRecord, offersLightning, paidCredential, proofOutcome, quoteLightning } from './lightning';
@@ -18,13 +19,16 @@ export const lightningPage: PaymentMethod = {
   offered: offersLightning,
   quote: quoteLightning,
 
+  pageWallet: 'webln',
+
   async pay(p): Promise<Outcome> {
     return {
       kind: 'handover',
       verdict: {
-        action: 'webln',
+        action: 'pay-in-page',
         paymentId: p.id,
-        invoice: lightningRecord(p).lightning.invoice,
+        wallet: 'webln',
+        request: { method: 'sendPayment', params: [lightningRecord(p).lightning.invoice] },
         reason: 'pay with the wallet in this page',
       },
     };
@@ -37,21 +41,22 @@ export const lightningPage: PaymentMethod = {
     return { kind: 'pending' };
   },
 
-  fromPage(record, input, deps): Outcome {
+  fromPage(record, result, deps): Outcome {
     const p = lightningRecord(record);
-    if (input.preimage !== undefined) return proofOutcome(p, input.preimage, deps.now());
-    // The page's word cannot release money: its wallet may have paid all the same. Until the
-    // invoice can no longer be paid, the amount stays reserved (then `expire` settles it).
+    // A preimage is checked against the invoice's payment hash: a forged one is a failed proof.
+    const preimage = weblnPreimage(result.answer);
+    if (preimage !== undefined) return proofOutcome(p, preimage, deps.now());
+    // No proof, and the page's word cannot release money: its wallet may have paid all the same.
+    // Until the invoice can no longer be paid, the amount stays reserved (then `expire` settles it).
+    const why =
+      result.error ??
+      (result.answer === undefined ? 'no reason given' : 'the wallet answered without a valid preimage');
     const until = new Date(p.expiresAt * 1000).toISOString();
     return {
       kind: 'unknown',
       failure: failure(
         'page_wallet_unconfirmed',
-        said(
-          'failurePageWalletUnconfirmed',
-          cleanMerchantText(input.error ?? 'no reason given', 200).text,
-          until,
-        ),
+        said('failurePageWalletUnconfirmed', cleanMerchantText(why, 200).text, until),
       ),
       reason: 'the page wallet did not pay; the amount stays reserved until the invoice expires',
       wakeAt: p.expiresAt * 1000,

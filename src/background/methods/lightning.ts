@@ -10,6 +10,7 @@ import { verifyPreimage } from '../../core/lightning/bolt11';
 import { msatToMinor } from '../../core/money/rates';
 import { type L402Quote, type PreflightCode, preflightL402 } from '../../core/payments/l402-preflight';
 import { type MppLightningQuote, preflightMppLightning } from '../../core/payments/mpp-preflight';
+import type { RetryCredential } from '../../core/payments/retry-credential';
 import { type SaidKey, said } from '../../core/text/said';
 import type { LightningPayment, PaymentRecord, RailRecord } from '../../db/schema';
 import { EXPIRY_MARGIN_SECONDS, failure, scaleTerms } from './shared';
@@ -109,12 +110,16 @@ export async function quoteLightning(ctx: ChallengeContext, rail: RailRecord): P
   };
 }
 
-/** The Authorization value that proves this payment, in the protocol it was asked in. */
-export function lightningCredential(p: LightningPayment, preimage: string): string {
+/** The credential that proves this payment, in the protocol it was asked in (both use Authorization). */
+export function lightningCredential(p: LightningPayment, preimage: string): RetryCredential {
   const c = p.challenge;
-  return c.protocol === 'mpp'
-    ? mppCredential(c.mpp, { preimage })
-    : l402Credential(c.scheme, c.macaroon, preimage);
+  return {
+    header: 'Authorization',
+    value:
+      c.protocol === 'mpp'
+        ? mppCredential(c.mpp, { preimage })
+        : l402Credential(c.scheme, c.macaroon, preimage),
+  };
 }
 
 /** A wallet's claim of payment: paid when the preimage matches the invoice, else a failed proof. */
@@ -131,13 +136,15 @@ export function proofOutcome(p: LightningPayment, preimage: string, nowMs: numbe
   return {
     kind: 'paid',
     patch: { lightning, paidAt: nowMs },
-    authorization: lightningCredential(p, preimage),
+    credential: lightningCredential(p, preimage),
     reason: 'paid',
   };
 }
 
-export function paidCredential(p: PaymentRecord): { authorization: string; reason: string } | undefined {
+export function paidCredential(
+  p: PaymentRecord,
+): { credential: RetryCredential; reason: string } | undefined {
   return p.kind === 'lightning' && p.lightning.preimage
-    ? { authorization: lightningCredential(p, p.lightning.preimage), reason: 'already paid' }
+    ? { credential: lightningCredential(p, p.lightning.preimage), reason: 'already paid' }
     : undefined;
 }

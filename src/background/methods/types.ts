@@ -5,6 +5,8 @@
  * the credential the page retries with, and what to do after a worker restart.
  */
 import type { detectChallenges } from '../../core/challenge/detect';
+import type { PageWallet, PageWalletResult } from '../../core/payments/page-wallet';
+import type { RetryCredential } from '../../core/payments/retry-credential';
 import type { Said } from '../../core/text/said';
 import type { NewPayment } from '../../db/ledger';
 import type {
@@ -17,7 +19,7 @@ import type {
   RateSnapshot,
   ReviewPolicy,
 } from '../../db/schema';
-import type { ChallengeVerdict, MessageInput } from '../../messages/map';
+import type { ChallengeVerdict } from '../../messages/map';
 import type { LightningRail } from '../services/rails/types';
 
 export type Detected = ReturnType<typeof detectChallenges>;
@@ -92,7 +94,7 @@ export interface QuoteRefusal {
 /** What paying (or asking the rail again) came to. */
 export type Outcome =
   /** Paid: the record's proof, and the credential for the retry. */
-  | { kind: 'paid'; patch: PaymentPatch; authorization: string; reason: string }
+  | { kind: 'paid'; patch: PaymentPatch; credential: RetryCredential; reason: string }
   /** The rail claims paid with a proof that does not hold: spent, and disputed. */
   | { kind: 'proof_failed'; patch: PaymentPatch; dispute: string; reason: string }
   /** No answer: the amount stays reserved until the rail says (`wakeAt`: settle it then). */
@@ -120,11 +122,16 @@ export interface PaymentMethod {
   /** Pays an approved charge through the rail. */
   pay(p: PaymentRecord, rail: RailRecord, deps: MethodDeps): Promise<Outcome>;
   /** The credential a paid charge is retried with again (a page asking after a restart). */
-  credential(p: PaymentRecord): { authorization: string; reason: string } | undefined;
+  credential(p: PaymentRecord): { credential: RetryCredential; reason: string } | undefined;
   /** A charge whose outcome was lost (the worker stopped, the rail timed out): ask again. */
   reconcile(p: PaymentRecord, rail: RailRecord, deps: MethodDeps): Promise<Outcome>;
-  /** The page's own wallet reports (only a method the page pays for takes such a report). */
-  fromPage?(p: PaymentRecord, input: MessageInput<'webln.result'>, deps: MethodDeps): Outcome;
+  /**
+   * The kind of page wallet this method hands its payments to (its `pay` answers `handover` with
+   * a `pay-in-page` verdict); only a report from that kind of wallet is taken.
+   */
+  readonly pageWallet?: PageWallet;
+  /** What the page's wallet answered, checked: the page could report anything. */
+  fromPage?(p: PaymentRecord, result: PageWalletResult, deps: MethodDeps): Outcome;
 }
 
 export const isQuote = (q: Quote | QuoteRefusal): q is Quote => 'key' in q;

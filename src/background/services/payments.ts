@@ -10,6 +10,13 @@
  */
 import { detectChallenges } from '../../core/challenge/detect';
 import { ChallengeSyntaxError } from '../../core/challenge/www-authenticate';
+import type { PageWalletResult } from '../../core/payments/page-wallet';
+import {
+  checkRetryCredential,
+  isReusable,
+  type RetryCredential,
+  RetryCredentialError,
+} from '../../core/payments/retry-credential';
 import type { Rules } from '../../core/policy/rules';
 import { siteOf } from '../../core/site/site';
 import { english, type Said, said } from '../../core/text/said';
@@ -97,12 +104,33 @@ const pass = (reason: string | Said, refusedBeforeLedger?: true): ChallengeVerdi
   ...(refusedBeforeLedger ? { refusedBeforeLedger } : {}),
 });
 
+/**
+ * The verdict that hands the page a paid credential, once its header is checked against the
+ * closed list (RETRY_HEADERS): a credential naming any other header never leaves the worker.
+ * The payment stays as it is on the ledger (paid is paid); the page keeps its 402 and says why.
+ */
+export function retryVerdict(
+  credential: RetryCredential,
+  reason: string,
+  paymentId: string,
+): ChallengeVerdict {
+  try {
+    return { action: 'retry', credential: checkRetryCredential(credential), reason, paymentId };
+  } catch (e) {
+    if (!(e instanceof RetryCredentialError)) throw e;
+    console.error('paybound: credential refused', paymentId, e.message);
+    return pass(e.message);
+  }
+}
+
 export class PaymentService {
   private readonly inflight = new Map<string, Promise<ChallengeVerdict>>();
   /** Per-tab token buckets for incoming payment requests (in memory: a restart only resets them). */
   private readonly buckets = new Map<number, { tokens: number; at: number; warned: boolean }>();
   /** Quotes withdrawn because the user switched wallets, and the flow that replaced each. */
   private readonly switchedTo = new Map<string, Promise<ChallengeVerdict>>();
+  /** Payments whose page-wallet result is being checked: a second result meanwhile is refused. */
+  private readonly pageResults = new Set<string>();
   private readonly now: () => number;
   private readonly newId: () => string;
 
@@ -414,18 +442,41 @@ export class PaymentService {
   }
 
   /**
-   * The page's WebLN wallet reports back. Only the tab and origin the payment was handed to may
-   * report, only while it is paying, and the proof is checked like any other: the page could lie.
+   * The page's own wallet reports back on a `pay-in-page` handover. Only for a payment that is
+   * paying through a method that handed it to this kind of page wallet, only from the tab and
+   * origin it was handed to, and once: a result for another payment, another tab or site, another
+   * wallet kind, or a second result is refused. The answer is checked by the method like any
+   * proof: the page could lie.
    */
-  async weblnResult(input: MessageInput<'webln.result'>, sender: SenderContext): Promise<ChallengeVerdict> {
+  async pageResult(input: MessageInput<'page.payResult'>, sender: SenderContext): Promise<ChallengeVerdict> {
     const { db } = this.deps;
-    const p = await db.payments.get(input.paymentId);
-    const rail = p ? await db.rails.get(p.railId) : undefined;
-    const fromPage = rail ? methodFor(rail.kind).fromPage : undefined;
-    if (!p || !fromPage || p.state !== 'paying' || p.tabId !== sender.tabId || p.origin !== sender.origin) {
-      return pass('no payment is waiting for this page wallet');
+    const refused = pass('no payment is waiting for this page wallet');
+    if (this.pageResults.has(input.paymentId)) return refused;
+    this.pageResults.add(input.paymentId);
+    try {
+      const p = await db.payments.get(input.paymentId);
+      const rail = p ? await db.rails.get(p.railId) : undefined;
+      const method = rail ? methodFor(rail.kind) : undefined;
+      if (
+        !p ||
+        !method?.fromPage ||
+        method.pageWallet !== input.wallet ||
+        p.state !== 'paying' ||
+        p.tabId !== sender.tabId ||
+        p.origin !== sender.origin
+      ) {
+        return refused;
+      }
+      const result: PageWalletResult = {
+        paymentId: input.paymentId,
+        wallet: input.wallet,
+        ...(input.answer !== undefined ? { answer: input.answer } : {}),
+        ...(input.error !== undefined ? { error: input.error } : {}),
+      };
+      return await this.settle(p, OUTCOME_PENDING, method.fromPage(p, result, this.methodDeps));
+    } finally {
+      this.pageResults.delete(input.paymentId);
     }
-    return this.settle(p, OUTCOME_PENDING, fromPage(p, input, this.methodDeps));
   }
 
   /**
@@ -477,39 +528,41 @@ export class PaymentService {
         if (flagged) await this.deps.openDispute?.(flagged, outcome.dispute);
         return pass(outcome.reason);
       }
-      case 'paid':
-        await this.cacheToken(payment, outcome.authorization);
+      case 'paid': {
+        const verdict = retryVerdict(outcome.credential, outcome.reason, payment.id);
+        if (verdict.action === 'retry') await this.cacheToken(payment, verdict.credential);
         // Recorded paid only once the token is in place: whoever sees `paid` (the popup, a page
         // asking again after a worker restart) finds the browser already sending it. Should the
         // worker die in between, the payment is still `paying` and `reconcile` settles it.
         await this.setState(payment.id, from, 'paid', outcome.patch);
-        return {
-          action: 'retry',
-          authorization: outcome.authorization,
-          reason: outcome.reason,
-          paymentId: payment.id,
-        };
+        return verdict;
+      }
     }
   }
 
   /**
-   * Paid is paid: failing to cache the token must not keep the credential from the page. MPP
-   * credentials are single use: never cached. Nor is an estimated or reviewed charge's token:
-   * each such call is its own charge, settled and reviewed on its own.
+   * Paid is paid: failing to cache the token must not keep the credential from the page. Only an
+   * `Authorization` credential becomes a token (a session rule sets that header, from
+   * `TokenRecord.authorization`); x402's payment headers are one-shot, never reused. Among
+   * Authorization credentials, MPP ones are single use: never cached. Nor is an estimated or
+   * reviewed charge's token: each such call is its own charge, settled and reviewed on its own.
    */
-  private async cacheToken(payment: PaymentRecord, authorization: string): Promise<void> {
+  private async cacheToken(payment: PaymentRecord, credential: RetryCredential): Promise<void> {
+    if (!isReusable(credential)) return;
     if (payment.challenge.protocol !== 'l402' || payment.review || payment.estimate) return;
     const owner = {
       site: payment.site,
       resource: payment.via === 'navigation' ? ('navigation' as const) : ('fetch' as const),
       ...(payment.tabId !== undefined ? { tabId: payment.tabId } : {}),
     };
-    await this.deps.tokens.store(owner, payment.url, authorization, payment.id).catch(async (e: unknown) => {
-      console.error('paybound: token not cached', e);
-      // The old token's rule would overwrite the retry's new credential: take it away.
-      const stale = await this.deps.tokens.matching(owner, payment.url).catch(() => undefined);
-      if (stale) await this.deps.tokens.drop(stale).catch(() => {});
-    });
+    await this.deps.tokens
+      .store(owner, payment.url, credential.value, payment.id)
+      .catch(async (e: unknown) => {
+        console.error('paybound: token not cached', e);
+        // The old token's rule would overwrite the retry's new credential: take it away.
+        const stale = await this.deps.tokens.matching(owner, payment.url).catch(() => undefined);
+        if (stale) await this.deps.tokens.drop(stale).catch(() => {});
+      });
   }
 
   /**
@@ -602,7 +655,7 @@ export class PaymentService {
     if (p.state === 'paid' || p.state === 'accepted') {
       for (const m of METHODS) {
         const c = m.credential(p);
-        if (c) return { action: 'retry', authorization: c.authorization, reason: c.reason, paymentId: p.id };
+        if (c) return retryVerdict(c.credential, c.reason, p.id);
       }
     }
     return pass(p.failure?.reason ?? `this payment request is ${p.state}`);

@@ -2,7 +2,9 @@
  * Paid L402 tokens, cached per paying site, API origin and path prefix, and attached by the
  * browser itself: each token is a declarativeNetRequest session rule that sets `Authorization`
  * on matching requests. Pages pay nothing extra per request, and the page's script never holds a
- * token before it has paid for one.
+ * token before it has paid for one. A token is always an `Authorization` value (kept as
+ * `TokenRecord.authorization`): credentials in other headers (x402's) prove one payment for one
+ * request and are never stored here.
  *
  * A token stays with the site that paid (DESIGN §9): a fetch/XHR token is attached only to
  * XHR/fetch requests that site's pages start (`initiatorDomains`), a page-load token only to the
@@ -87,7 +89,8 @@ export class TokenService {
   /**
    * Keeps the token for its owner and scope, replacing that owner's token before. Stores run one
    * after another: the database row and the session rule of a scope must change together, or a
-   * stale rule could outlive its row.
+   * stale rule could outlive its row. `authorization` is the value of an `Authorization`
+   * credential: the only header a token rule sets.
    */
   store(owner: TokenOwner, url: string, authorization: string, paymentId: string): Promise<void> {
     const run = this.queue.then(() => this.storeNow(owner, url, authorization, paymentId));

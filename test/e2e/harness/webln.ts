@@ -4,9 +4,10 @@ import type { StackInfo } from '../../../server/dev/stack';
 
 /**
  * `honest` pays and returns the preimage; `wrong-preimage` pays and returns another one;
- * `error-after-paying` pays and then tells the page it failed.
+ * `error-after-paying` pays and then tells the page it failed; `held` counts the request
+ * (`weblnAsked`) and pays honestly only once the test calls `weblnRelease()`.
  */
-export type WeblnBehaviour = 'honest' | 'wrong-preimage' | 'error-after-paying';
+export type WeblnBehaviour = 'honest' | 'wrong-preimage' | 'error-after-paying' | 'held';
 
 export async function pageWithWebln(
   context: BrowserContext,
@@ -19,7 +20,17 @@ export async function pageWithWebln(
       (window as unknown as { webln: object }).webln = {
         enable: async () => {},
         sendPayment: async (invoice: string) => {
-          const w = window as unknown as { weblnPaid?: number };
+          const w = window as unknown as {
+            weblnPaid?: number;
+            weblnAsked?: number;
+            weblnRelease?: () => void;
+          };
+          if (how === 'held') {
+            w.weblnAsked = (w.weblnAsked ?? 0) + 1;
+            await new Promise<void>((release) => {
+              w.weblnRelease = release;
+            });
+          }
           w.weblnPaid = (w.weblnPaid ?? 0) + 1;
           const res = await fetch(`${lnbits}/api/v1/payments`, {
             method: 'POST',

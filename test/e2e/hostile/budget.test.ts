@@ -51,11 +51,11 @@ test('6. flood: a tab keeps a few quotes waiting, the rest are refused and logge
   await evilQuote.waitForSelector('[data-testid=exceed]');
   // "Block this site": every quote it has waiting is denied, and its next one is refused at once.
   await evilQuote.click('[data-testid=block-site]');
-  for (const a of answers) expect((await a)?.authorization).toBeUndefined();
+  for (const a of answers) expect((await a)?.retry).toBeUndefined();
   const more = await l402Challenge(stack, 1);
   expect(
     (await forge(evil, { url: `${otherSite(stack)}/api/more`, headers: [['www-authenticate', more.header]] }))
-      ?.authorization,
+      ?.retry,
   ).toBeUndefined();
   const [last] = await ask(popup, 'challenges.recent', { limit: 1 });
   expect(last?.error).toContain('you blocked payments to this site');

@@ -59,10 +59,10 @@ test('4a. the first payment to a site asks however small; after "let it pay auto
   expect(await quote.textContent('[data-testid=reasons]')).toContain('the first payment to this site');
   await quote.check('[data-testid=allow-auto]');
   await quote.click('[data-testid=approve]');
-  expect((await answer)?.authorization).toMatch(/^L402 /);
+  expect((await answer)?.retry?.value).toMatch(/^L402 /);
   expect(windows()).toBe(1);
   // Allowed now, and the payee is known: the next small charge pays without a window.
-  expect((await oneSat(page, stack, `${site}/api/y`))?.authorization).toMatch(/^L402 /);
+  expect((await oneSat(page, stack, `${site}/api/y`))?.retry?.value).toMatch(/^L402 /);
   expect(windows()).toBe(1);
   const rows = await ledger(await openExtensionPage(POPUP));
   expect(rows.map((r) => r.approval)).toEqual(['auto', 'approved']);
@@ -110,15 +110,15 @@ test('4b. frames of one registrable domain share its runaway guard; the daily ca
   const shop = await approveAllowingAuto(context, '0.05', '1.00', () =>
     oneSat(a, stack, 'http://a.shop.example/api/1'),
   );
-  expect(shop?.authorization).toMatch(/^L402 /);
+  expect(shop?.retry?.value).toMatch(/^L402 /);
   const other = await approveAllowingAuto(context, '0.05', '1.00', () =>
     oneSat(c, stack, 'http://c.other.example/api/1'),
   );
-  expect(other?.authorization).toMatch(/^L402 /);
+  expect(other?.retry?.value).toMatch(/^L402 /);
   const windows = countWindows(context);
   // a and b are one site (shop.example): after two automatic payments between them the guard asks.
-  expect((await oneSat(a, stack, 'http://a.shop.example/api/2'))?.authorization).toMatch(/^L402 /);
-  expect((await oneSat(b, stack, 'http://b.shop.example/api/2'))?.authorization).toMatch(/^L402 /);
+  expect((await oneSat(a, stack, 'http://a.shop.example/api/2'))?.retry?.value).toMatch(/^L402 /);
+  expect((await oneSat(b, stack, 'http://b.shop.example/api/2'))?.retry?.value).toMatch(/^L402 /);
   expect(windows()).toBe(0);
   const guarded = nextQuoteWindow(context);
   oneSat(b, stack, 'http://b.shop.example/api/3').catch(() => {});
@@ -129,7 +129,7 @@ test('4b. frames of one registrable domain share its runaway guard; the daily ca
   await guard.click('[data-testid=deny]');
   // Two cents went automatically today; other.example's first automatic cent fills the cap of
   // three, and its next is asked for, whatever site it is.
-  expect((await oneSat(c, stack, 'http://c.other.example/api/2'))?.authorization).toMatch(/^L402 /);
+  expect((await oneSat(c, stack, 'http://c.other.example/api/2'))?.retry?.value).toMatch(/^L402 /);
   const capped = nextQuoteWindow(context);
   oneSat(c, stack, 'http://c.other.example/api/3').catch(() => {});
   expect(await (await capped).textContent('[data-testid=reasons]')).toContain(

@@ -39,7 +39,7 @@ test('1. a forged 402 naming another site cannot plant a credential there: that 
   const quote = await quoteOpened;
   expect(await quote.textContent('[data-testid=site]')).toContain('localhost');
   await quote.click('[data-testid=approve]');
-  expect((await answer)?.authorization).toMatch(/^L402 /);
+  expect((await answer)?.retry?.value).toMatch(/^L402 /);
   const [row] = await ledger(await openExtensionPage(POPUP));
   expect(row).toMatchObject({ state: 'paid' });
   // The demo site's own requests are its own: its credential arrives as it sent it, and without
@@ -90,8 +90,8 @@ test('3. a junk challenge naming an API leaves its token in place, from another 
     headers: [['www-authenticate', 'L402 macaroon="junk", invoice="lnbcrt1junk"']] as [string, string][],
   };
   const evil = await openOtherSite(context, stack);
-  expect((await forge(evil, junk))?.authorization).toBeUndefined();
-  expect((await forge(demoPage, junk))?.authorization).toBeUndefined();
+  expect((await forge(evil, junk))?.retry).toBeUndefined();
+  expect((await forge(demoPage, junk))?.retry).toBeUndefined();
   // The next request is served with the token it paid for: no window, nothing paid.
   const w = wallets(stack);
   const before = await w.balance('user');

@@ -26,7 +26,7 @@ test('11. a payment a site triggers does not re-arm the auto-lock; the user’s 
     url: `${stack.demo}/api/x`,
     headers: [['www-authenticate', c.header]],
   });
-  expect(paid?.authorization).toMatch(/^L402 /);
+  expect(paid?.retry?.value).toMatch(/^L402 /);
   expect((await ask(popup, 'payments.recent', { limit: 1 }))[0]).toMatchObject({
     approval: 'auto',
     state: 'paid',

@@ -51,12 +51,12 @@ test('8. a flood of forged 402s from one tab is rate-limited and the log stays s
     url: `${otherSite(stack)}/big`,
     headers: [['www-authenticate', `L402 macaroon="${'a'.repeat(9000)}", invoice="x"`]],
   });
-  expect(big?.authorization).toBeUndefined();
+  expect(big?.retry).toBeUndefined();
   const many = await forge(evil, {
     url: `${otherSite(stack)}/many`,
     headers: Array.from({ length: 40 }, (_, i) => [`x-h${i}`, 'v'] as [string, string]),
   });
-  expect(many?.authorization).toBeUndefined();
+  expect(many?.retry).toBeUndefined();
   const after = await ask(popup, 'challenges.recent', { limit: 500 });
   expect(after.filter((c) => c.url.includes('/big') || c.url.includes('/many'))).toEqual([]);
   expect(after.length).toBeLessThanOrEqual(before);
@@ -75,7 +75,7 @@ test('9. review calls only to the paying page’s own site over https: another s
     url: `${stack.demo}/api/x`,
     headers: [['www-authenticate', `${c.header}, paybound="${terms(`${stack.demo}/paybound/review`)}"`]],
   });
-  expect(onDemo?.authorization).toBeUndefined();
+  expect(onDemo?.retry).toBeUndefined();
   // A site of its own, but a plain-http review endpoint on a public name.
   const app = await openSite(context, 'http://app.example.com/');
   const d = await l402Challenge(stack, 5);
@@ -85,7 +85,7 @@ test('9. review calls only to the paying page’s own site over https: another s
       ['www-authenticate', `${d.header}, paybound="${terms('http://app.example.com/paybound/review')}"`],
     ],
   });
-  expect(plain?.authorization).toBeUndefined();
+  expect(plain?.retry).toBeUndefined();
   const popup = await openExtensionPage(POPUP);
   const [second, first] = await ask(popup, 'challenges.recent', { limit: 2 });
   expect(first?.error).toContain('another site than the page that paid');

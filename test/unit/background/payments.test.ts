@@ -1,11 +1,13 @@
 import 'fake-indexeddb/auto';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { LightningNode } from '../../../server/standins/lightning/node';
+import { lightningWorker } from '../../../src/background/methods/lightning-worker';
 import type { ApprovalService, Decision } from '../../../src/background/services/approvals';
-import { PaymentService, TAB_RATE } from '../../../src/background/services/payments';
+import { PaymentService, retryVerdict, TAB_RATE } from '../../../src/background/services/payments';
 import { type LightningRail, RailError } from '../../../src/background/services/rails/types';
 import type { RateService } from '../../../src/background/services/rates';
 import { type RuleApi, TokenService } from '../../../src/background/services/tokens';
+import type { RetryHeader } from '../../../src/core/payments/retry-credential';
 import { defaultRules, type Rules } from '../../../src/core/policy/rules';
 import { said } from '../../../src/core/text/said';
 import { PayboundDb, type RailRecord } from '../../../src/db/schema';
@@ -131,9 +133,10 @@ describe('PaymentService', () => {
       origin: 'https://app.example',
       description: 'a haiku',
     });
-    expect(verdict.action === 'retry' && verdict.authorization).toBe(
-      `L402 ${row?.challenge.protocol === 'l402' ? row.challenge.macaroon : ''}:${inv.preimage}`,
-    );
+    expect(verdict.action === 'retry' && verdict.credential).toEqual({
+      header: 'Authorization',
+      value: `L402 ${row?.challenge.protocol === 'l402' ? row.challenge.macaroon : ''}:${inv.preimage}`,
+    });
     expect(env.node.wallet(env.user.id)?.balanceMsat).toBe(10_000_000n - 21_000n);
   });
 
@@ -152,7 +155,7 @@ describe('PaymentService', () => {
     const again = await env.present(headers);
     expect(again).toMatchObject({
       action: 'retry',
-      authorization: first.action === 'retry' ? first.authorization : '',
+      credential: first.action === 'retry' ? first.credential : {},
     });
     expect(env.pay).toHaveBeenCalledTimes(1);
   });
@@ -213,7 +216,7 @@ describe('PaymentService', () => {
     const tokens = await env.db.tokens.toArray();
     expect(tokens).toHaveLength(1);
     expect(verdict.action === 'retry' && tokens[0]?.authorization).toBe(
-      verdict.action === 'retry' && verdict.authorization,
+      verdict.action === 'retry' && verdict.credential.value,
     );
   });
 
@@ -284,10 +287,16 @@ describe('PaymentService', () => {
       tabId: 3,
       via: 'fetch',
     });
-    expect(handed.action).toBe('webln');
-    const id = handed.action === 'webln' ? handed.paymentId : '';
+    expect(handed).toMatchObject({
+      action: 'pay-in-page',
+      wallet: 'webln',
+      request: { method: 'sendPayment', params: [inv.bolt11] },
+    });
+    const id = handed.action === 'pay-in-page' ? handed.paymentId : '';
     const sender = { audience: 'page' as const, origin: 'https://app.example', tabId: 3 };
-    expect(await service.weblnResult({ paymentId: id, error: 'User rejected' }, sender)).toMatchObject({
+    expect(
+      await service.pageResult({ paymentId: id, wallet: 'webln', error: 'User rejected' }, sender),
+    ).toMatchObject({
       action: 'pass',
     });
     const row = await env.db.payments.get(id);
@@ -326,5 +335,225 @@ describe('PaymentService', () => {
     });
     expect((await waiting.db.spend.toArray()).every((r) => r.reservedMinor === 0n)).toBe(true);
     await waiting.db.delete();
+  });
+});
+
+describe('page wallet results: the page is untrusted', () => {
+  const WEBLN: RailRecord = {
+    id: 'webln-page',
+    kind: 'webln',
+    label: 'page',
+    network: 'regtest',
+    config: {},
+    createdAt: 0,
+  };
+  const APP = { audience: 'page' as const, origin: 'https://app.example', tabId: 3 };
+  let page: ReturnType<typeof setup>;
+  beforeEach(async () => {
+    page = setup({ rail: WEBLN });
+    await page.db.rails.bulkPut([RAIL, WEBLN]);
+  });
+  afterEach(async () => {
+    await page.db.delete();
+  });
+
+  /** A challenge presented by tab 3 of app.example, handed to its page wallet. */
+  async function handed() {
+    const { inv, headers } = page.challenge();
+    const verdict = await page.present(headers);
+    if (verdict.action !== 'pay-in-page') throw new Error(`not handed over: ${verdict.action}`);
+    return { inv, paymentId: verdict.paymentId };
+  }
+  const state = async (id: string) => (await page.db.payments.get(id))?.state;
+
+  it('an honest preimage pays: the retry carries the Authorization credential and the token is cached', async () => {
+    const { inv, paymentId } = await handed();
+    const verdict = await page.service.pageResult(
+      { paymentId, wallet: 'webln', answer: { preimage: inv.preimage.toUpperCase(), route: {} } },
+      APP,
+    );
+    const row = await page.db.payments.get(paymentId);
+    expect(verdict).toEqual({
+      action: 'retry',
+      credential: {
+        header: 'Authorization',
+        value: `L402 ${row?.challenge.protocol === 'l402' ? row.challenge.macaroon : ''}:${inv.preimage}`,
+      },
+      reason: 'paid',
+      paymentId,
+    });
+    expect(row).toMatchObject({ state: 'paid', lightning: { preimage: inv.preimage } });
+    expect(await page.db.tokens.count()).toBe(1);
+  });
+
+  it('a forged preimage (64 hex that does not hash to the invoice) is a failed proof: no token, the page keeps its 402', async () => {
+    const { paymentId } = await handed();
+    const verdict = await page.service.pageResult(
+      { paymentId, wallet: 'webln', answer: { preimage: 'ab'.repeat(32) } },
+      APP,
+    );
+    expect(verdict.action).toBe('pass');
+    expect(await page.db.payments.get(paymentId)).toMatchObject({
+      state: 'proof_failed',
+      failure: { code: 'bad_preimage' },
+    });
+    expect(await page.db.tokens.count()).toBe(0);
+  });
+
+  it('an answer without a preimage (or a malformed one) proves nothing: the amount stays reserved', async () => {
+    for (const answer of [
+      { preimage: 'zz'.repeat(32) },
+      { preimage: 'ab'.repeat(31) },
+      'ok',
+      { paid: true },
+    ]) {
+      const { paymentId } = await handed();
+      expect(await page.service.pageResult({ paymentId, wallet: 'webln', answer }, APP)).toMatchObject({
+        action: 'pass',
+      });
+      expect(await page.db.payments.get(paymentId), JSON.stringify(answer)).toMatchObject({
+        state: 'unknown',
+        reservationState: 'held',
+        failure: { code: 'page_wallet_unconfirmed' },
+      });
+    }
+    expect(await page.db.tokens.count()).toBe(0);
+  });
+
+  it("a result for another tab's payment, or from another site in the same tab, is refused and changes nothing", async () => {
+    const { inv, paymentId } = await handed();
+    const honest = { paymentId, wallet: 'webln' as const, answer: { preimage: inv.preimage } };
+    const refused = { action: 'pass', reason: 'no payment is waiting for this page wallet' };
+    expect(await page.service.pageResult(honest, { ...APP, tabId: 4 })).toEqual(refused);
+    expect(await page.service.pageResult(honest, { ...APP, origin: 'https://evil.example' })).toEqual(
+      refused,
+    );
+    expect(await page.service.pageResult(honest, { audience: 'page', origin: APP.origin })).toEqual(refused);
+    expect(await state(paymentId)).toBe('paying');
+    expect(await page.db.tokens.count()).toBe(0);
+  });
+
+  it('a result for a payment that was never handed to a page wallet, or naming another wallet kind, is refused', async () => {
+    const { inv, paymentId } = await handed();
+    const refused = { action: 'pass', reason: 'no payment is waiting for this page wallet' };
+    // No such payment.
+    const unknownId = '00000000-0000-4000-8000-000000000000';
+    expect(
+      await page.service.pageResult(
+        { paymentId: unknownId, wallet: 'webln', answer: { preimage: inv.preimage } },
+        APP,
+      ),
+    ).toEqual(refused);
+    // The right payment, reported as another kind of wallet's answer.
+    expect(
+      await page.service.pageResult(
+        { paymentId, wallet: 'eip1193', answer: { preimage: inv.preimage } },
+        APP,
+      ),
+    ).toEqual(refused);
+    expect(await state(paymentId)).toBe('paying');
+  });
+
+  it("a result for a payment the worker's own wallet is paying is refused: it was never the page's", async () => {
+    let release = () => {};
+    env.pay.mockImplementationOnce(
+      () => new Promise((resolve) => (release = () => resolve({ preimage: '' }))),
+    );
+    const { inv, headers } = env.challenge();
+    const flow = env.present(headers);
+    await vi.waitFor(() => expect(env.pay).toHaveBeenCalled());
+    const [paying] = await env.db.payments.toArray();
+    expect(paying?.state).toBe('paying');
+    expect(
+      await env.service.pageResult(
+        { paymentId: paying?.id ?? '', wallet: 'webln', answer: { preimage: inv.preimage } },
+        APP,
+      ),
+    ).toEqual({ action: 'pass', reason: 'no payment is waiting for this page wallet' });
+    expect((await env.db.payments.get(paying?.id ?? ''))?.state).toBe('paying');
+    release();
+    await flow;
+  });
+
+  it('a second result is refused, whether it comes after the first or while the first is checked', async () => {
+    const { inv, paymentId } = await handed();
+    const forged = { paymentId, wallet: 'webln' as const, answer: { preimage: 'ab'.repeat(32) } };
+    const honest = { paymentId, wallet: 'webln' as const, answer: { preimage: inv.preimage } };
+    // At once: the honest one is checked; the forged one does not get to turn it into a failed proof.
+    const [first, second] = await Promise.all([
+      page.service.pageResult(honest, APP),
+      page.service.pageResult(forged, APP),
+    ]);
+    expect(first.action).toBe('retry');
+    expect(second).toEqual({ action: 'pass', reason: 'no payment is waiting for this page wallet' });
+    // After: the payment is paid; nothing a page says now changes it.
+    expect(await page.service.pageResult(forged, APP)).toMatchObject({ action: 'pass' });
+    expect(await page.service.pageResult({ paymentId, wallet: 'webln', error: 'failed' }, APP)).toMatchObject(
+      {
+        action: 'pass',
+      },
+    );
+    expect(await page.db.payments.get(paymentId)).toMatchObject({
+      state: 'paid',
+      lightning: { preimage: inv.preimage },
+    });
+    expect(await page.db.tokens.count()).toBe(1);
+  });
+});
+
+describe('retry credentials: only the listed headers leave the worker', () => {
+  it('a credential naming another header is refused: paid is paid, but no token and no retry', async () => {
+    const { inv, headers } = env.challenge();
+    const spy = vi.spyOn(lightningWorker, 'pay');
+    spy.mockImplementationOnce(async (p) => {
+      if (p.kind !== 'lightning') throw new Error('a Lightning charge was expected');
+      await env.node.payInvoice(env.user.id, p.lightning.invoice);
+      return {
+        kind: 'paid',
+        patch: { lightning: { ...p.lightning, preimage: inv.preimage }, paidAt: Date.now() },
+        credential: { header: 'Cookie' as RetryHeader, value: 'session=merchant-chosen' },
+        reason: 'paid',
+      };
+    });
+    const verdict = await env.present(headers);
+    expect(verdict).toMatchObject({ action: 'pass', reason: expect.stringContaining('"Cookie"') });
+    expect((await env.db.payments.toArray())[0]?.state).toBe('paid');
+    expect(await env.db.tokens.count()).toBe(0);
+    expect(env.rules.updateSessionRules).not.toHaveBeenCalled();
+    spy.mockRestore();
+  });
+
+  it('a one-shot x402 header is handed to the page but never becomes a token', async () => {
+    const { inv, headers } = env.challenge();
+    const spy = vi.spyOn(lightningWorker, 'pay');
+    spy.mockImplementationOnce(async () => ({
+      kind: 'paid',
+      patch: {
+        lightning: { invoice: inv.bolt11, paymentHash: inv.paymentHash, preimage: inv.preimage },
+        paidAt: Date.now(),
+      },
+      credential: { header: 'PAYMENT-SIGNATURE', value: 'eyJ4NDAyVmVyc2lvbiI6Mn0' },
+      reason: 'paid',
+    }));
+    expect(await env.present(headers)).toMatchObject({
+      action: 'retry',
+      credential: { header: 'PAYMENT-SIGNATURE', value: 'eyJ4NDAyVmVyc2lvbiI6Mn0' },
+    });
+    expect(await env.db.tokens.count()).toBe(0);
+    spy.mockRestore();
+  });
+
+  it('retryVerdict spells a listed header the canonical way and refuses any other', () => {
+    expect(retryVerdict({ header: 'x-payment' as RetryHeader, value: 'abc' }, 'paid', 'p1')).toEqual({
+      action: 'retry',
+      credential: { header: 'X-PAYMENT', value: 'abc' },
+      reason: 'paid',
+      paymentId: 'p1',
+    });
+    for (const header of ['Cookie', 'Host', 'Proxy-Authorization', 'Authorization ', '']) {
+      expect(retryVerdict({ header: header as RetryHeader, value: 'abc' }, 'paid', 'p1').action, header).toBe(
+        'pass',
+      );
+    }
   });
 });

@@ -125,7 +125,7 @@ function setup() {
       via: 'fetch',
     });
     if (verdict.action !== 'retry') throw new Error(`not paid: ${verdict.reason}`);
-    expect((await send(verdict.authorization)).status).toBe(200);
+    expect((await send(verdict.credential.value)).status).toBe(200);
     return verdict.paymentId ?? '';
   }
   const spent = async () => (await db.spend.toArray()).map((r) => r.committedMinor);
@@ -344,13 +344,16 @@ describe('ReviewService', () => {
         via: 'fetch',
       });
       if (verdict.action !== 'retry') throw new Error(`not paid: ${verdict.reason}`);
-      expect(verdict.authorization).toMatch(/^Payment /);
-      expect((await send(verdict.authorization)).status).toBe(200);
+      expect(verdict.credential).toMatchObject({
+        header: 'Authorization',
+        value: expect.stringMatching(/^Payment /),
+      });
+      expect((await send(verdict.credential.value)).status).toBe(200);
       const accepted = await env.review.accept(verdict.paymentId ?? '', 'user');
       expect(accepted.state).toBe('accepted');
       expect(accepted.settlement?.refunded).toBeGreaterThan(0n);
       expect(sent.length).toBeGreaterThan(0);
-      for (const body of sent) expect(body.proof).toBe(verdict.authorization);
+      for (const body of sent) expect(body.proof).toBe(verdict.credential.value);
     } finally {
       spy.mockRestore();
       await mpp.close();

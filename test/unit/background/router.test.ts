@@ -31,7 +31,7 @@ function setup() {
     'approval.blockSite': vi.fn(async () => ({ blocked: 'example.com', denied: 0 })),
     'rails.cardLimits': vi.fn(async () => ({ perChargeMinor: null, perDayMinor: null, pending: null })),
     'payments.recent': vi.fn(async () => []),
-    'webln.result': vi.fn(async () => ({ action: 'pass' as const, reason: 'test' })),
+    'page.payResult': vi.fn(async () => ({ action: 'pass' as const, reason: 'test' })),
     'rails.setDefault': vi.fn(async () => ({ railId: 'x' })),
     'auth.status': vi.fn(async () => ({ hasPassword: false, hasTotp: false })),
     'vault.unlock': vi.fn(async () => ({ unlocked: true as const })),

@@ -1,0 +1,163 @@
+/**
+ * The main-world script in a stand-in page: a window whose postMessage delivers (cloned) to its
+ * own listeners, a stand-in bridge answering the script's queries, and a server behind `fetch`.
+ */
+import { beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { BridgeAnswer, BridgeQuery } from '../../../src/content/channel';
+
+type Answer = Omit<BridgeAnswer, 'channel' | 'kind' | 'id'>;
+
+const page = new EventTarget() as EventTarget & Record<string, unknown>;
+const posted: BridgeQuery[] = [];
+/** What the stand-in bridge answers to each query the script posts. */
+let bridge: (q: BridgeQuery) => Answer = () => ({});
+
+function deliver(data: unknown) {
+  const ev = new Event('message');
+  Object.assign(ev, { data, source: page });
+  page.dispatchEvent(ev);
+}
+page.postMessage = (message: unknown) => {
+  const data = structuredClone(message) as BridgeQuery;
+  setTimeout(() => {
+    deliver(data);
+    if (data.kind === 'query' || data.kind === 'pay-result' || data.kind === 'delivered') {
+      posted.push(data);
+      deliver({ channel: 'paybound:v1', kind: 'ack', id: data.id });
+      deliver({ channel: 'paybound:v1', kind: 'answer', id: data.id, ...bridge(data) });
+    }
+  });
+};
+
+/** The server: a 402 with an L402 challenge, then whatever the retry carried. */
+const retries: Headers[] = [];
+const server = vi.fn(async (input: RequestInfo | URL) => {
+  if (input instanceof Request) {
+    retries.push(input.headers);
+    return new Response('paid', { status: 200 });
+  }
+  return new Response('pay first', {
+    status: 402,
+    headers: { 'www-authenticate': 'L402 macaroon="bWFj", invoice="lnbcrt10n1x"' },
+  });
+});
+
+class StandInXHR extends EventTarget {}
+
+beforeAll(async () => {
+  page.fetch = server;
+  vi.stubGlobal('window', page);
+  vi.stubGlobal('XMLHttpRequest', StandInXHR);
+  await import('../../../src/content/main-world');
+});
+
+beforeEach(() => {
+  posted.length = 0;
+  retries.length = 0;
+  server.mockClear();
+  delete page.webln;
+  delete page.ethereum;
+});
+
+const pageFetch = () => (page.fetch as typeof fetch)('https://app.example/api/generate', { method: 'POST' });
+const PAYMENT = '1b4e28ba-2fa1-41d2-883f-0016d3cca427';
+const payResults = () => posted.filter((q) => q.kind === 'pay-result').map((q) => q.payload);
+
+describe('main world: the retry', () => {
+  it('sets the header the credential names, with its value', async () => {
+    bridge = (q) =>
+      q.kind === 'query' ? { retry: { header: 'X-PAYMENT', value: 'eyJ4In0' }, paymentId: PAYMENT } : {};
+    const res = await pageFetch();
+    expect(res.status).toBe(200);
+    expect(retries).toHaveLength(1);
+    expect(retries[0]?.get('x-payment')).toBe('eyJ4In0');
+    expect(retries[0]?.has('authorization')).toBe(false);
+  });
+
+  it('no credential: the page gets its 402', async () => {
+    bridge = () => ({});
+    expect((await pageFetch()).status).toBe(402);
+    expect(server).toHaveBeenCalledTimes(1);
+  });
+});
+
+describe('main world: pay in page', () => {
+  const webln = { paymentId: PAYMENT, wallet: 'webln' as const };
+  const sendPayment = { method: 'sendPayment' as const, params: ['lnbcrt10n1x'] as [string] };
+
+  it("asks the page's WebLN wallet what the worker named and posts its raw answer back", async () => {
+    const calls: string[] = [];
+    page.webln = {
+      enable: async () => {
+        calls.push('enable');
+      },
+      sendPayment: async (invoice: string) => {
+        calls.push(`sendPayment ${invoice}`);
+        return { preimage: 'ab'.repeat(32), route: { hops: 1 } };
+      },
+    };
+    bridge = (q) =>
+      q.kind === 'query'
+        ? { pay: { ...webln, request: sendPayment } }
+        : q.kind === 'pay-result'
+          ? { retry: { header: 'Authorization', value: `L402 bWFj:${'ab'.repeat(32)}` }, paymentId: PAYMENT }
+          : {};
+    expect((await pageFetch()).status).toBe(200);
+    expect(calls).toEqual(['enable', 'sendPayment lnbcrt10n1x']);
+    // Raw: the script does not read the answer; the worker does.
+    expect(payResults()).toEqual([{ ...webln, answer: { preimage: 'ab'.repeat(32), route: { hops: 1 } } }]);
+    expect(retries[0]?.get('authorization')).toBe(`L402 bWFj:${'ab'.repeat(32)}`);
+  });
+
+  it('refuses a wallet kind it has no caller for, with a clear error, and asks no wallet', async () => {
+    const request = vi.fn(async () => '0xhash');
+    page.ethereum = { request };
+    page.webln = { enable: vi.fn(), sendPayment: vi.fn() };
+    for (const wallet of ['eip1193', 'toString', '__proto__', 'constructor']) {
+      posted.length = 0;
+      bridge = (q) =>
+        q.kind === 'query'
+          ? {
+              pay: {
+                paymentId: PAYMENT,
+                wallet,
+                request: { method: 'eth_sendTransaction', params: [] },
+              } as Answer['pay'],
+            }
+          : {};
+      expect((await pageFetch()).status, wallet).toBe(402);
+      expect(payResults(), wallet).toEqual([
+        { paymentId: PAYMENT, wallet, error: `Paybound cannot pay with a page's ${wallet} wallet` },
+      ]);
+    }
+    expect(request).not.toHaveBeenCalled();
+    expect((page.webln as { sendPayment: () => void }).sendPayment).not.toHaveBeenCalled();
+    expect(retries).toEqual([]);
+  });
+
+  it('a page without the wallet, or a wallet that throws, is reported as an error; the page keeps its 402', async () => {
+    bridge = (q) => (q.kind === 'query' ? { pay: { ...webln, request: sendPayment } } : {});
+    expect((await pageFetch()).status).toBe(402);
+    page.webln = {
+      enable: async () => {},
+      sendPayment: async () => {
+        throw new Error('User rejected');
+      },
+    };
+    expect((await pageFetch()).status).toBe(402);
+    expect(payResults()).toEqual([
+      { ...webln, error: 'no WebLN wallet in this page' },
+      { ...webln, error: 'User rejected' },
+    ]);
+  });
+
+  it('an answer that cannot cross to the worker is reported as an error, not thrown at the page', async () => {
+    page.webln = { enable: async () => {}, sendPayment: async () => ({ preimage: 'ab'.repeat(32), f() {} }) };
+    bridge = (q) => (q.kind === 'query' ? { pay: { ...webln, request: sendPayment } } : {});
+    expect((await pageFetch()).status).toBe(402);
+    const [result] = payResults();
+    expect(result).toMatchObject(webln);
+    expect(result && 'answer' in result).toBe(false);
+    expect(result?.error).toBeTruthy();
+  });
+});
