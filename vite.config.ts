@@ -4,6 +4,7 @@ import { crx } from '@crxjs/vite-plugin';
 import react from '@vitejs/plugin-react';
 import { defineConfig } from 'vite';
 import { manifestFor, parseTarget } from './manifest.config';
+import { pureNamespacesPlugin } from './server/dev/pure-namespaces';
 import { parseProvision } from './src/core/config/provisioning';
 
 /**
@@ -21,6 +22,8 @@ export default defineConfig(({ mode }) => {
   const provision = provisionPath ? parseProvision(JSON.parse(readFileSync(provisionPath, 'utf8'))) : null;
   return {
     plugins: [
+      // The worker's NWC client: its bundled nostr-tools keeps every NIP otherwise (~7 KB gzipped).
+      pureNamespacesPlugin(['@getalby/sdk/dist/esm/nwc.js']),
       react(),
       crx({
         manifest: manifestFor(target),
@@ -30,6 +33,16 @@ export default defineConfig(({ mode }) => {
         contentScripts: { standaloneFiles: ['src/content/main-world.ts', 'src/content/bridge.ts'] },
       }),
     ],
+    resolve: {
+      alias: [
+        // Dexie's package entry wraps its down-levelled UMD build; the ES module built for current
+        // engines is the same library ~1.4 KB gzipped smaller, and every browser we ship to runs it.
+        {
+          find: /^dexie$/,
+          replacement: resolve(import.meta.dirname, 'node_modules/dexie/dist/modern/dexie.mjs'),
+        },
+      ],
+    },
     define: {
       __PAYBOUND_PROVISION__: JSON.stringify(provision),
       __PAYBOUND_TARGET__: JSON.stringify(target),
