@@ -59,6 +59,9 @@ export default defineConfig(({ mode }) => {
         // Inlining imported constants copied the Public Suffix List's 100 KB label string into each
         // place that reads it (three times, +70 KB gzipped in the worker): constants stay referenced.
         optimization: { inlineConst: false },
+        // @noble/ciphers builds its unused ChaCha20-Poly1305 exports from this factory's result at load;
+        // the factory only returns a function, so the bundler may drop them with Poly1305 (~2 KB).
+        treeshake: { manualPureFunctions: ['_poly1305_aead'] },
       },
     },
     server: { port: 5173, strictPort: true },

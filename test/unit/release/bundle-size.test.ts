@@ -11,7 +11,7 @@ import { type BundleSizes, bundleSizes, workerModules } from '../../../server/de
 import { buildRelease } from '../../../server/dev/package';
 
 /** Bytes, gzipped (kB as vite prints them: 1000 bytes). */
-const WORKER_GZIP_LIMIT = 170_000;
+const WORKER_GZIP_LIMIT = 168_000;
 const MAIN_WORLD_GZIP_LIMIT = 2_000;
 
 const work = mkdtempSync(join(tmpdir(), 'paybound-size-'));
