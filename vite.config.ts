@@ -4,6 +4,7 @@ import { crx } from '@crxjs/vite-plugin';
 import react from '@vitejs/plugin-react';
 import { defineConfig } from 'vite';
 import { manifestFor, parseTarget } from './manifest.config';
+import { relinkNwcPlugin } from './server/dev/relink-nwc';
 import { parseProvision } from './src/core/config/provisioning';
 
 /**
@@ -21,6 +22,8 @@ export default defineConfig(({ mode }) => {
   const provision = provisionPath ? parseProvision(JSON.parse(readFileSync(provisionPath, 'utf8'))) : null;
   return {
     plugins: [
+      // The worker's NWC client on the installed nostr-tools, not the copy the sdk inlines.
+      relinkNwcPlugin(),
       react(),
       crx({
         manifest: manifestFor(target),
@@ -30,6 +33,16 @@ export default defineConfig(({ mode }) => {
         contentScripts: { standaloneFiles: ['src/content/main-world.ts', 'src/content/bridge.ts'] },
       }),
     ],
+    resolve: {
+      alias: [
+        // Dexie's package entry wraps its down-levelled UMD build; the ES module built for current
+        // engines is the same library ~1.4 KB gzipped smaller, and every browser we ship to runs it.
+        {
+          find: /^dexie$/,
+          replacement: resolve(import.meta.dirname, 'node_modules/dexie/dist/modern/dexie.mjs'),
+        },
+      ],
+    },
     define: {
       __PAYBOUND_PROVISION__: JSON.stringify(provision),
       __PAYBOUND_TARGET__: JSON.stringify(target),
@@ -46,6 +59,9 @@ export default defineConfig(({ mode }) => {
         // Inlining imported constants copied the Public Suffix List's 100 KB label string into each
         // place that reads it (three times, +70 KB gzipped in the worker): constants stay referenced.
         optimization: { inlineConst: false },
+        // @noble/ciphers builds its unused ChaCha20-Poly1305 exports from this factory's result at load;
+        // the factory only returns a function, so the bundler may drop them with Poly1305 (~2 KB).
+        treeshake: { manualPureFunctions: ['_poly1305_aead'] },
       },
     },
     server: { port: 5173, strictPort: true },

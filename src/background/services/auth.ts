@@ -4,8 +4,12 @@
  * WebCrypto, compared in constant time. Five wrong answers lock strong approvals for five minutes;
  * the count lives in the database, so a restarted worker does not forget it.
  */
+import { hmac } from '@noble/hashes/hmac.js';
+import { sha1 } from '@noble/hashes/legacy.js';
 import { base64 } from '@scure/base';
-import { Secret, TOTP } from 'otpauth';
+// The bare build carries no hash functions of its own: HMAC-SHA1 comes from the @noble/hashes the
+// worker already ships, instead of a second bundled copy with SHA-2 and SHA-3 it never uses.
+import { Secret, TOTP } from 'otpauth/bare';
 import { type Said, SaidError, said } from '../../core/text/said';
 import type { PayboundDb, Tier } from '../../db/schema';
 import { getSetting, setSetting } from '../../db/settings';
@@ -14,8 +18,14 @@ const ITERATIONS = 600_000;
 const MAX_FAILURES = 5;
 const LOCK_MS = 5 * 60 * 1000;
 
+function hmacSha1(algorithm: string, key: Uint8Array, message: Uint8Array): Uint8Array {
+  if (algorithm !== 'SHA1') throw new Error(`TOTP algorithm ${algorithm} is not offered`);
+  return hmac(sha1, key, message);
+}
+
 function totpFor(secretBase32: string): TOTP {
   return new TOTP({
+    hmac: hmacSha1,
     issuer: 'Paybound',
     label: 'strong approvals',
     algorithm: 'SHA1',
