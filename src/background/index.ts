@@ -27,7 +27,7 @@ import { PaymentService } from './services/payments';
 import { applyProvisioning } from './services/provisioning';
 import { claimCard, linkCommitment, revokeCard, setCardLimits } from './services/rails/card';
 import { defaultRail, railFor } from './services/rails/index';
-import { RateService } from './services/rates';
+import { migrateRateSettings, RateService } from './services/rates';
 import { ReviewError, ReviewService } from './services/review';
 import { loadRules, saveRules } from './services/rules';
 import { spendSummary } from './services/spend';
@@ -170,6 +170,7 @@ const payments = new PaymentService({
 
 // Before the first message is answered: provisioning, token rules, payments left open by a dead worker.
 const ready = (async () => {
+  await migrateRateSettings(db).catch((e: unknown) => console.error('paybound: rate settings', e));
   await applyProvisioning(db, __PAYBOUND_PROVISION__).catch((e: unknown) =>
     console.error('paybound: provisioning failed', e),
   );
@@ -399,6 +400,8 @@ const route = createRouter(
         for (const [key, value] of Object.entries(input))
           if (value !== undefined) await setSetting(db, key, value);
       });
+      // Other sources, or another currency: the cached rate is no longer theirs.
+      if (input.rateSources !== undefined || input.currency !== undefined) await rates.forget();
       return generalSettings(db);
     },
     'pause.set': async ({ paused }) => {

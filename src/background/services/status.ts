@@ -1,7 +1,9 @@
+import type { RateCheck } from '../../core/money/rate-sources';
 import { getSetting, listRails } from '../../db/queries';
 import type { PayboundDb } from '../../db/schema';
 import type { GeneralSettings, StatusView } from '../../messages/map';
 import { defaultRail } from './rails/index';
+import { rateSources } from './rates';
 
 export async function getStatus(db: PayboundDb, version: string): Promise<StatusView> {
   const [rails, challengesSeen, currency, chosen, paused] = await Promise.all([
@@ -22,12 +24,13 @@ export async function getStatus(db: PayboundDb, version: string): Promise<Status
 }
 
 export async function generalSettings(db: PayboundDb): Promise<GeneralSettings> {
-  const [currency, rateSourceUrl, autoLockMinutes, muteAutoNotices, cardServiceUrl] = await Promise.all([
+  const [currency, sources, rateCheck, autoLockMinutes, muteAutoNotices, cardServiceUrl] = await Promise.all([
     getSetting(db, 'currency', 'USD'),
-    getSetting<string | null>(db, 'rateSourceUrl', null),
+    rateSources(db),
+    getSetting<RateCheck | null>(db, 'rateCheck', null),
     getSetting(db, 'autoLockMinutes', 30),
     getSetting(db, 'muteAutoNotices', false),
     getSetting<string | null>(db, 'cardServiceUrl', null),
   ]);
-  return { currency, rateSourceUrl, autoLockMinutes, muteAutoNotices, cardServiceUrl };
+  return { currency, rateSources: sources, rateCheck, autoLockMinutes, muteAutoNotices, cardServiceUrl };
 }
