@@ -233,7 +233,8 @@ export function provisionFor(info: StackInfo) {
         network: 'regtest' as const,
       },
     ],
-    rateSourceUrl: info.rates,
+    // The production defaults, each pointed at the stand-in, which serves every provider's own paths.
+    rateSources: (['coinbase', 'kraken', 'mempool'] as const).map((kind) => ({ kind, url: info.rates })),
     cardServiceUrl: info.cardService,
   };
 }

@@ -212,12 +212,14 @@ function isTimeout(e: unknown): boolean {
  * speaks: that setting is dropped, and the public sources apply until the user picks others.
  */
 export async function migrateRateSettings(db: PayboundDb): Promise<void> {
-  if ((await getSetting<string | null>(db, 'rateSourceUrl', null)) !== null) await db.settings.delete('rateSourceUrl');
+  if ((await getSetting<string | null>(db, 'rateSourceUrl', null)) !== null)
+    await db.settings.delete('rateSourceUrl');
 }
 
 function refusalFor(agreement: Agreement | undefined, currency: string): Said {
   if (!agreement || agreement.ok) return said('refusedNoRate');
-  if (agreement.why === 'disagree') return said('refusedRatesDisagree', answersText(agreement.answers, currency));
+  if (agreement.why === 'disagree')
+    return said('refusedRatesDisagree', answersText(agreement.answers, currency));
   return said('refusedRatesTooFew', failuresText(agreement.dropped) || 'none answered');
 }
 

@@ -62,7 +62,6 @@ const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !
 
 /** A source's own error words, cut short and kept to printable ASCII (they are shown as data). */
 function theirWords(v: unknown): string {
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is removed
   return typeof v === 'string' ? v.replace(/[^\x20-\x7E]/g, '').slice(0, 80) : '';
 }
 
@@ -78,7 +77,8 @@ export const RATE_PROVIDERS: Record<RateSourceKind, Provider> = {
         throw new RateSourceError(`error: ${theirWords(isObj(first) ? first.message : undefined)}`);
       }
       const data = isObj(body) ? body.data : undefined;
-      if (!isObj(data) || data.currency !== 'BTC' || !isObj(data.rates)) throw new RateSourceError('unknown shape');
+      if (!isObj(data) || data.currency !== 'BTC' || !isObj(data.rates))
+        throw new RateSourceError('unknown shape');
       const value = data.rates[currency];
       if (value === undefined) throw new RateSourceError(`no ${currency}`);
       if (typeof value !== 'string') throw new RateSourceError('rate is not a decimal string');

@@ -88,7 +88,7 @@ export function General({ onSaved }: { onSaved(): void }) {
           />
         </Field>
         <div className="field">
-          <span>{t('generalRateSource')}</span>
+          <span className="label">{t('generalRateSource')}</span>
           <fieldset className="control rate-sources" data-testid="rate-sources">
             <legend className="muted small">{t('generalRateSourcesHint')}</legend>
             {RATE_SOURCE_KINDS.map((kind) => (
