@@ -28,7 +28,7 @@
  *   replaces the given rates; `asOf` pins the time the sources that state one (mempool's `time`,
  *   yadio's `timestamp`) state (null: the current time again); a fault makes one provider
  *   `down` (503 with its error shape), answer `html` (a 200 page), `garbage` (200 JSON of another
- *   shape), `hang` (never answer, until the fault is cleared), or lie by `{offsetBps}` (its rates
+ *   shape), `hang` (hold the connection; clearing the fault cuts it), or lie by `{offsetBps}` (its rates
  *   that much off). Unknown paths: 404.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -129,7 +129,7 @@ export async function startRateStandin(opts: RateStandinOptions = {}): Promise<R
   let pinnedAsOf: string | null = null;
   const faults = new Map<RateProvider, RateFault>();
   /** Answers held by a `hang` fault, let go when it is cleared. */
-  const held = new Set<ServerResponse>();
+  const held = new Map<ServerResponse, RateProvider>();
   const now = opts.now ?? Date.now;
 
   const setRates = (next: Record<string, string>, asOf?: string | null) => {
@@ -141,9 +141,11 @@ export async function startRateStandin(opts: RateStandinOptions = {}): Promise<R
   const setFault = (provider: RateProvider, fault: RateFault | null) => {
     if (fault === null) faults.delete(provider);
     else faults.set(provider, fault);
-    if (fault !== 'hang') {
-      for (const res of held) res.destroy();
-      held.clear();
+    if (fault === 'hang') return;
+    for (const [res, of] of held) {
+      if (of !== provider) continue;
+      res.destroy();
+      held.delete(res);
     }
   };
 
@@ -355,7 +357,7 @@ export async function startRateStandin(opts: RateStandinOptions = {}): Promise<R
       );
     if (fault === 'garbage') return answer(res, 200, { price: 'high', rates: [1, 2, 3] });
     if (fault === 'hang') {
-      held.add(res);
+      held.set(res, provider);
       res.on('close', () => held.delete(res));
       return;
     }
@@ -374,7 +376,7 @@ export async function startRateStandin(opts: RateStandinOptions = {}): Promise<R
     setRates,
     setFault,
     close: async () => {
-      for (const res of held) res.destroy();
+      for (const res of held.keys()) res.destroy();
       held.clear();
       await close();
     },
