@@ -64,7 +64,7 @@ test('one source lying 10 % off and then one down: the others still agree, and s
   await expect
     .poll(() => options.textContent('[data-testid=rate-check]'))
     .toMatch(
-      new RegExp(`Kraken \\(${host.replace('.', '\\.')}\\): not used \\(9\\.\\d\\d % from the median\\)`),
+      new RegExp(`Kraken \\(${host.replaceAll('.', '\\.')}\\): not used \\(10\\.00 % from the median\\)`),
     );
 
   await faults(stack.rates, { kraken: null, mempool: 'down' });
