@@ -32,6 +32,7 @@
  *   that much off). Unknown paths: 404.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import { closer, listen } from '../lib/listen';
 
 export const DEFAULT_RATES: Readonly<Record<string, string>> = {
@@ -59,6 +60,8 @@ export interface RateStandinOptions {
   host?: string;
   rates?: Record<string, string>;
   now?: () => number;
+  /** Serve over TLS with this key and certificate (PEM), as the real hosts do. */
+  tls?: { key: string; cert: string };
 }
 
 export interface RateStandin {
@@ -364,14 +367,16 @@ export async function startRateStandin(opts: RateStandinOptions = {}): Promise<R
     return serve(res);
   };
 
-  const server = createServer((req, res) => {
+  const onRequest = (req: IncomingMessage, res: ServerResponse) => {
     handle(req, res).catch(() => {
       if (!res.headersSent) answer(res, 500, { error: 'internal error' });
     });
-  });
+  };
+  const server = opts.tls ? createTlsServer(opts.tls, onRequest) : createServer(onRequest);
   const close = closer(server);
+  const url = await listen(server, opts.port, opts.host);
   return {
-    url: await listen(server, opts.port, opts.host),
+    url: opts.tls ? url.replace(/^http:/, 'https:') : url,
     rates: () => ({ ...rates }),
     setRates,
     setFault,
