@@ -9,6 +9,7 @@ import {
 } from '../../core/money/rate-sources';
 import { send } from '../../messages/client';
 import type { GeneralSettings } from '../../messages/map';
+import { dateTime } from '../shared/format';
 import { errorText, t } from '../shared/i18n';
 import { Field } from './Field';
 
@@ -34,16 +35,19 @@ function sourcesOf(rows: SourceRows): RateSourceSetting[] {
 /** What the sources said the last time they were asked, one line each. */
 function RateCheckList({ check }: { check: RateCheck }) {
   return (
-    <ul className="muted small" data-testid="rate-check">
-      {check.used.map((u) => (
-        <li key={`u-${u.source}`}>{t('generalRateSourceUsed', u.source)}</li>
-      ))}
-      {check.dropped.map((d) => (
-        <li key={`d-${d.source}`} className="error">
-          {t('generalRateSourceDropped', d.source, d.reason)}
-        </li>
-      ))}
-    </ul>
+    <div className="muted small" data-testid="rate-check">
+      <p>{t('generalRateCheckAt', dateTime(check.at), check.currency)}</p>
+      <ul>
+        {check.used.map((u) => (
+          <li key={`u-${u.source}`}>{t('generalRateSourceUsed', u.source)}</li>
+        ))}
+        {check.dropped.map((d) => (
+          <li key={`d-${d.source}`} className="error">
+            {t('generalRateSourceDropped', d.source, d.reason)}
+          </li>
+        ))}
+      </ul>
+    </div>
   );
 }
 
