@@ -81,6 +81,29 @@ test('one source lying 10 % off and then one down: the others still agree, and s
   ]);
 });
 
+test('a source that never answers is cut off by its timeout; the quote comes from the others', async ({
+  context,
+  demoPage,
+  stack,
+  openExtensionPage,
+}) => {
+  ratesUrl = stack.rates;
+  const host = new URL(stack.rates).host;
+  const popup = await openExtensionPage(POPUP);
+  await faults(stack.rates, { kraken: 'hang' });
+  await ask(popup, 'settings.set', { currency: 'USD' });
+  const status = generate(demoPage);
+  const quote = await nextQuoteWindow(context);
+  expect(await quote.textContent('[data-testid=rate]')).toContain(
+    `from Coinbase (${host}), mempool.space (${host})`,
+  );
+  await quote.click('[data-testid=deny]');
+  expect(await status).toBe(402);
+  expect((await ask(popup, 'settings.get', {})).rateCheck?.dropped).toEqual([
+    { source: `Kraken (${host})`, reason: 'timeout' },
+  ]);
+});
+
 test('all sources down and nothing cached: refused, saying why, until the user sets a manual rate', async ({
   context,
   demoPage,
