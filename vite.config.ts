@@ -10,7 +10,7 @@ import { parseProvision } from './src/core/config/provisioning';
 /**
  * Builds the extension for PAYBOUND_TARGET (chrome, the default, or firefox) into dist/ or
  * dist-firefox/ (or PAYBOUND_OUT_DIR).
- * `--mode development` reads PAYBOUND_PROVISION (a JSON file: rails, currency, rate source) and bakes
+ * `--mode development` reads PAYBOUND_PROVISION (a JSON file: rails, currency, rate sources) and bakes
  * it in; a production build refuses it, so a release can never carry a developer's wallet keys.
  */
 export default defineConfig(({ mode }) => {

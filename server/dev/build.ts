@@ -7,12 +7,17 @@ import type { ProvisionInput } from '../../src/core/config/provisioning';
 
 export const ROOT = resolve(import.meta.dirname, '../..');
 
-/** A development build (source maps; the provisioning baked in) for Chrome, or for Firefox. */
+/**
+ * A development build (source maps; the provisioning baked in) for Chrome, or for Firefox; or, with
+ * `production`, the build a user installs (no provisioning at all).
+ */
 export function buildExtension(opts: {
   outDir: string;
   provision?: ProvisionInput;
   target?: Target;
+  production?: boolean;
 }): string {
+  if (opts.production && opts.provision) throw new Error('a production build carries no provisioning');
   const outDir = resolve(ROOT, opts.outDir);
   const env: NodeJS.ProcessEnv = {
     ...process.env,
@@ -28,7 +33,7 @@ export function buildExtension(opts: {
   }
   execFileSync(
     join(ROOT, 'node_modules/.bin/vite'),
-    ['build', '--mode', 'development', '--logLevel', 'warn'],
+    ['build', '--mode', opts.production ? 'production' : 'development', '--logLevel', 'warn'],
     {
       cwd: ROOT,
       env,

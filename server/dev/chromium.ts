@@ -39,6 +39,8 @@ export async function launchWithExtension(opts: {
   userDataDir?: string;
   /** The browser's language, e.g. 'de': Chrome picks the extension's messages from it. */
   lang?: string;
+  /** More command-line switches (e.g. host resolver rules for a test). */
+  args?: string[];
 }): Promise<LaunchedBrowser> {
   const userDataDir = opts.userDataDir ?? mkdtempSync(join(tmpdir(), 'paybound-profile-'));
   const context = await chromium.launchPersistentContext(userDataDir, {
@@ -49,6 +51,7 @@ export async function launchWithExtension(opts: {
       `--load-extension=${opts.extensionDir}`,
       '--disable-component-update',
       ...(opts.lang ? [`--lang=${opts.lang}`] : []),
+      ...(opts.args ?? []),
     ],
     ...(opts.lang ? { locale: opts.lang } : {}),
     viewport: { width: 1100, height: 760 },

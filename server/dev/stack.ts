@@ -1,6 +1,6 @@
 /**
  * The local stack: the Lightning stand-in (LNbits API, and NWC through a local relay), the rate
- * stand-in, the Stripe stand-in with the card service on it, and the demo AI app (L402, and cards
+ * stand-in (Coinbase's, Kraken's, mempool.space's, Alby's and yadio's price APIs on one port), the Stripe stand-in with the card service on it, and the demo AI app (L402, and cards
  * as a connected account of the card service). Used by `npm run stack`, `npm start` and the
  * end-to-end tests.
  */
@@ -29,7 +29,7 @@ export const DEFAULT_PORTS = {
 const PARTS: Record<keyof typeof DEFAULT_PORTS, string> = {
   demo: 'the demo app',
   lnbits: 'the Lightning stand-in',
-  rates: 'the rate source',
+  rates: 'the rate stand-in',
   relay: 'the Nostr relay',
   stripe: 'the Stripe stand-in',
   card: 'the card service',
@@ -233,7 +233,8 @@ export function provisionFor(info: StackInfo) {
         network: 'regtest' as const,
       },
     ],
-    rateSourceUrl: info.rates,
+    // The production defaults, each pointed at the stand-in, which serves every provider's own paths.
+    rateSources: (['coinbase', 'kraken', 'mempool'] as const).map((kind) => ({ kind, url: info.rates })),
     cardServiceUrl: info.cardService,
   };
 }

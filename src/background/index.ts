@@ -31,7 +31,7 @@ import { ObservedResponses } from './services/observed';
 import { PaymentService } from './services/payments';
 import { applyProvisioning } from './services/provisioning';
 import { defaultRail, railFor } from './services/rails/index';
-import { RateService } from './services/rates';
+import { migrateRateSettings, RateService } from './services/rates';
 import { ReviewError, ReviewService } from './services/review';
 import { loadRules } from './services/rules';
 import { TokenService } from './services/tokens';
@@ -108,6 +108,7 @@ const responses = __PAYBOUND_TARGET__ === 'firefox' ? new ObservedResponses() : 
 
 // Before the first message is answered: provisioning, token rules, payments left open by a dead worker.
 const ready = (async () => {
+  await migrateRateSettings(db).catch((e: unknown) => console.error('paybound: rate settings', e));
   await applyProvisioning(db, __PAYBOUND_PROVISION__).catch((e: unknown) =>
     console.error('paybound: provisioning failed', e),
   );

@@ -6,6 +6,7 @@
  * failing every message that reads it.
  */
 import * as v from 'valibot';
+import { RateSourcesSchema } from '../core/config/rate-sources';
 import { defaultRules, storedRulesSchema } from '../core/policy/rules';
 import type { PayboundDb } from './schema';
 
@@ -48,8 +49,22 @@ export const SETTINGS = {
   autoLockMinutes: setting(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(24 * 60)), () => 30),
   /** No notice for automatic payments. */
   muteAutoNotices: setting(v.boolean(), () => false),
-  /** Where BTC exchange rates come from (GET {url}/v1/rates?base=BTC); null: none. */
-  rateSourceUrl: setting(v.nullable(Url), () => null),
+  /** The exchange-rate sources the user chose; null: the defaults (an empty list: none, manual only). */
+  rateSources: setting(v.nullable(RateSourcesSchema), () => null),
+  /** The last time the sources were asked: what each said (for the settings page); null: never. */
+  rateCheck: setting(
+    v.nullable(
+      v.object({
+        at: v.number(),
+        currency: v.string(),
+        used: v.array(v.object({ source: v.string(), minorPerBtc: v.string() })),
+        dropped: v.array(v.object({ source: v.string(), reason: v.string() })),
+      }),
+    ),
+    () => null,
+  ),
+  /** Older versions' single rate source, in a format of Paybound's own: read once, to be dropped. */
+  rateSourceUrl: setting(v.nullable(v.string()), () => null),
   /** The user's own rate, used only while no source answers, until it expires. */
   manualRate: setting(
     v.nullable(
@@ -153,4 +168,14 @@ export async function setSettings(db: PayboundDb, values: Partial<SettingValues>
       if (value !== undefined) await setSetting(db, key, value);
     }
   });
+}
+
+/** Forgets a setting: it reads as its default again. */
+export async function deleteSetting(db: PayboundDb, key: SettingKey): Promise<void> {
+  await db.settings.delete(key);
+}
+
+/** Forgets every row of a family (e.g. all cached rates). */
+export async function deleteSettingFamily(db: PayboundDb, prefix: keyof Families): Promise<void> {
+  await db.settings.where('key').startsWith(prefix).delete();
 }

@@ -5,6 +5,8 @@
  */
 import * as v from 'valibot';
 import { AddRailInput } from '../core/config/rails';
+import { RateSourcesSchema } from '../core/config/rate-sources';
+import type { RateCheck, RateSourceSetting } from '../core/money/rate-sources';
 import { answerFits, PAGE_WALLETS, type PageWalletRequest } from '../core/payments/page-wallet';
 import type { RetryCredential } from '../core/payments/retry-credential';
 import type { RulesWire } from '../core/policy/rules';
@@ -196,7 +198,7 @@ export const messageSchemas = {
     audience: 'extension',
     input: v.strictObject({
       currency: v.optional(v.pipe(v.string(), v.regex(/^[A-Z]{3}$/, 'a currency code such as USD'))),
-      rateSourceUrl: v.optional(v.pipe(v.string(), v.url('the rate source must be a URL'))),
+      rateSources: v.optional(RateSourcesSchema),
       autoLockMinutes: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(24 * 60))),
       muteAutoNotices: v.optional(v.boolean()),
       cardServiceUrl: v.optional(v.pipe(v.string(), v.url('the card service must be a URL'))),
@@ -358,7 +360,10 @@ export interface DisputeView {
 
 export interface GeneralSettings {
   currency: string;
-  rateSourceUrl: string | null;
+  /** The exchange-rate sources read (the defaults when the user chose none). */
+  rateSources: RateSourceSetting[];
+  /** What the sources said the last time they were asked. */
+  rateCheck: RateCheck | null;
   autoLockMinutes: number;
   muteAutoNotices: boolean;
   cardServiceUrl: string | null;

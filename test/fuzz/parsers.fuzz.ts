@@ -52,6 +52,7 @@ import {
 } from '../../src/core/challenge/www-authenticate';
 import { type DecodedInvoice, decodeInvoice, InvoiceError } from '../../src/core/lightning/bolt11';
 import { MacaroonError, macaroonIdentifier, parseL402Identifier } from '../../src/core/macaroon/identifier';
+import { RATE_SOURCE_KINDS, RateSourceError, readRateBody } from '../../src/core/money/rate-sources';
 import { type L402Quote, preflightL402 } from '../../src/core/payments/l402-preflight';
 import { type MppLightningQuote, preflightMppLightning } from '../../src/core/payments/mpp-preflight';
 import { answerFits, PAGE_WALLETS, weblnPreimage } from '../../src/core/payments/page-wallet';
@@ -2390,7 +2391,49 @@ const syntaxRuns = defineProperty(
 
 // ---------------------------------------------------------------------------------------------
 
+/**
+ * Whatever a rate source answers (its own shape with any value in any field, or anything at all),
+ * reading it either gives a positive integer rate or refuses with a RateSourceError, and a rate
+ * accepted is the decimal the body carried, never rounded down.
+ */
+const rateBodies = defineProperty(
+  'rates/source bodies',
+  () => {
+    const value = fc.oneof(
+      fc.double(),
+      fc.integer(),
+      fc.constantFrom(0, -1, 1e21, 1e-7, Number.MAX_VALUE, '97123.45', '-1', '1e5', '', ' 5', '0.00'),
+      fc.stringMatching(/^\d{0,17}(\.\d{0,20})?$/),
+      junk,
+      anything,
+    );
+    const shaped = fc.oneof(
+      value.map((v) => ['coinbase', { data: { currency: 'BTC', rates: { USD: v } } }] as const),
+      value.map((v) => ['kraken', { error: [], result: { XXBTZUSD: { c: [v, '1'] } } }] as const),
+      fc.tuple(value, value).map(([v, t]) => ['mempool', { time: t, USD: v }] as const),
+      value.map((v) => ['alby', { code: 'USD', rate_float: v }] as const),
+      fc.tuple(value, value).map(([v, t]) => ['yadio', { base: 'USD', BTC: v, timestamp: t }] as const),
+      fc.tuple(fc.constantFrom(...RATE_SOURCE_KINDS), fc.oneof(anything, protoJson)),
+    );
+    return shaped;
+  },
+  ([kind, body], tally) => {
+    let quote: ReturnType<typeof readRateBody>;
+    try {
+      quote = readRateBody({ kind }, body, 'USD', 1_800_000_000_000);
+    } catch (e) {
+      if (e instanceof RateSourceError) return;
+      throw e;
+    }
+    tally.accept();
+    if (typeof quote.minorPerBtc !== 'bigint' || quote.minorPerBtc <= 0n)
+      fail(`accepted ${quote.minorPerBtc}`);
+    if (!Number.isFinite(quote.asOf) || quote.asOf > 1_800_000_000_000) fail(`asOf ${quote.asOf}`);
+  },
+);
+
 export const fuzzProperties: readonly FuzzProperty[] = [
+  rateBodies,
   wwwWild,
   wwwGrammar,
   wwwMutated,

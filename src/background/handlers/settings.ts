@@ -24,6 +24,8 @@ export function settingsHandlers({
     'settings.get': () => generalSettings(db),
     'settings.set': async (input) => {
       await setSettings(db, input);
+      // Other sources, or another currency: the cached rate is no longer theirs.
+      if (input.rateSources !== undefined || input.currency !== undefined) await rates.forget();
       return generalSettings(db);
     },
     'pause.set': async ({ paused }) => {

@@ -33,7 +33,7 @@ import type { SenderContext } from '../sender';
 import type { ApprovalService } from './approvals';
 import { notePaid } from './consent';
 import { type LightningRail, RailError } from './rails/types';
-import type { RateService } from './rates';
+import { isRefusal, type RateService } from './rates';
 import type { TokenService } from './tokens';
 
 export { CARD_METHOD } from '../methods/card';
@@ -286,7 +286,7 @@ export class PaymentService {
     if (known) return this.verdictFor(known);
     const [rate, rules, paused] = await Promise.all([rateLookup, rulesLookup, getSetting(db, 'paused')]);
     if (paused) return pass(said('refusedPaused'), true);
-    if (!rate) return pass(said('refusedNoRate'), true);
+    if (isRefusal(rate)) return pass(rate?.refused ?? said('refusedNoRate'), true);
     const now = this.now();
     const site = siteOf(req.origin) ?? req.origin;
     const topSite = req.topOrigin !== undefined ? siteOf(req.topOrigin) : undefined;

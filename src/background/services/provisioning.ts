@@ -51,7 +51,7 @@ export async function applyProvisioning(db: PayboundDb, raw: unknown, now = Date
     const first = provision.rails[0];
     if (first) await setSetting(db, 'defaultRailId', first.id ?? `${first.kind}-1`);
     await setSetting(db, 'currency', provision.currency);
-    if (provision.rateSourceUrl) await setSetting(db, 'rateSourceUrl', provision.rateSourceUrl);
+    if (provision.rateSources) await setSetting(db, 'rateSources', provision.rateSources);
     if (provision.cardServiceUrl) await setSetting(db, 'cardServiceUrl', provision.cardServiceUrl);
     await setSetting(db, 'provisionedAt', now);
   });

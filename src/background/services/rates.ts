@@ -1,16 +1,44 @@
 /**
- * BTC exchange rates from a pluggable source, cached in the database: fresher than 10 minutes is
- * used as is; older is refreshed; when the refresh fails, a rate up to 6 hours old is still used,
- * and an older one gets a 2 % safety margin (charges count slightly more, never less) and a warning.
- * With no rate from a source at all, only a manual rate the user set, until its expiry, is used.
+ * BTC exchange rates from the public sources the user chose (Coinbase, Kraken and mempool.space
+ * unless they chose otherwise), asked at once, each read from its own shape
+ * (core/money/rate-sources.ts), agreed on by median, and cached in the database: fresher than 10
+ * minutes is used as is; older is refreshed; when the refresh fails (sources down or in
+ * disagreement), a rate up to 6 hours old is still used, and an older one gets a 2 % safety margin
+ * (charges count slightly more, never less) and a warning. With no rate from the sources at all,
+ * only a manual rate the user set, until its expiry, is used; else the charge is refused, saying why.
  */
+import {
+  type Agreement,
+  agreeOnRate,
+  answersText,
+  DEFAULT_RATE_SOURCES,
+  failuresText,
+  RATE_BODY_MAX_BYTES,
+  RATE_SOURCE_KINDS,
+  type RateCheck,
+  RateSourceError,
+  type RateSourceSetting,
+  rateSourceLabel,
+  rateSourceUrl,
+  readRateBody,
+  type SourceFailure,
+  type SourceQuote,
+} from '../../core/money/rate-sources';
 import { parseDecimalRate } from '../../core/money/rates';
+import { type Said, said } from '../../core/text/said';
 import type { PayboundDb, RateSnapshot } from '../../db/schema';
-import { getSetting, type SettingValue, setSetting } from '../../db/settings';
+import {
+  deleteSetting,
+  deleteSettingFamily,
+  getSetting,
+  type SettingValue,
+  setSetting,
+} from '../../db/settings';
 
-const FRESH_MS = 10 * 60 * 1000;
-const STALE_MS = 6 * 60 * 60 * 1000;
-const FETCH_TIMEOUT_MS = 5000;
+export const FRESH_MS = 10 * 60 * 1000;
+export const STALE_MS = 6 * 60 * 60 * 1000;
+/** Each source gets this long; they are asked in parallel, so a quote waits at most this. */
+export const FETCH_TIMEOUT_MS = 5000;
 
 export interface QuotedRate {
   rate: RateSnapshot;
@@ -19,42 +47,111 @@ export interface QuotedRate {
   stale: boolean;
 }
 
+/** No rate to quote at, and why (for the record and the page). */
+export interface RateRefusal {
+  refused: Said;
+}
+
+export type RateAnswer = QuotedRate | RateRefusal;
+
+export function isRefusal(answer: RateAnswer | undefined): answer is RateRefusal | undefined {
+  return answer === undefined || 'refused' in answer;
+}
+
 type ManualRate = NonNullable<SettingValue<'manualRate'>>;
 
-interface RateResponse {
-  rates?: Record<string, unknown>;
-  source?: unknown;
-  asOf?: unknown;
+/** The user's sources: the setting when it holds any, else the defaults. */
+export async function rateSources(db: PayboundDb): Promise<RateSourceSetting[]> {
+  const chosen = await getSetting(db, 'rateSources');
+  const known = (chosen ?? []).filter((s) => (RATE_SOURCE_KINDS as readonly string[]).includes(s.kind));
+  return chosen === null ? [...DEFAULT_RATE_SOURCES] : known;
 }
 
 export class RateService {
+  private readonly inflight = new Map<string, Promise<Agreement | undefined>>();
+
   constructor(
     private readonly db: PayboundDb,
     private readonly now: () => number = Date.now,
+    private readonly fetchImpl: typeof fetch = (...args) => fetch(...args),
   ) {}
 
-  private async fetchRate(currency: string): Promise<RateSnapshot | undefined> {
-    const base = await getSetting(this.db, 'rateSourceUrl');
-    if (!base) return undefined;
+  /** One source, one currency: its quote, or why not. Never throws. */
+  private async ask(source: RateSourceSetting, currency: string): Promise<SourceQuote | SourceFailure> {
+    const name = rateSourceLabel(source);
     try {
-      const res = await fetch(`${base.replace(/\/+$/, '')}/v1/rates?base=BTC`, {
-        signal: AbortSignal.timeout(FETCH_TIMEOUT_MS),
-      });
-      if (!res.ok) return undefined;
-      const body = (await res.json()) as RateResponse;
-      const decimal = body.rates?.[currency];
-      if (typeof decimal !== 'string') return undefined;
-      const asOf = typeof body.asOf === 'string' ? Date.parse(body.asOf) : Number.NaN;
-      return {
-        currency,
-        minorPerBtc: parseDecimalRate(decimal, currency),
-        source: typeof body.source === 'string' ? body.source.slice(0, 80) : new URL(base).host,
-        // A source's clock ahead of ours would make the rate look fresher than it is.
-        asOf: Number.isFinite(asOf) ? Math.min(asOf, this.now()) : this.now(),
-      };
-    } catch {
-      return undefined;
+      let res: Response;
+      try {
+        res = await this.fetchImpl(rateSourceUrl(source, currency), {
+          signal: AbortSignal.timeout(FETCH_TIMEOUT_MS),
+          credentials: 'omit',
+          cache: 'no-store',
+          headers: { accept: 'application/json' },
+        });
+      } catch (e) {
+        return { source: name, reason: isTimeout(e) ? 'timeout' : 'unreachable' };
+      }
+      let text: string | undefined;
+      try {
+        text = await readCapped(res);
+      } catch (e) {
+        // The timeout covers the body too: a source that starts answering and then stalls.
+        return { source: name, reason: isTimeout(e) ? 'timeout' : 'answer cut off' };
+      }
+      if (text === undefined) return { source: name, reason: 'answer too large' };
+      let body: unknown;
+      try {
+        body = JSON.parse(text);
+      } catch {
+        return { source: name, reason: res.ok ? 'not JSON' : `HTTP ${res.status}` };
+      }
+      // Kraken says its errors over 200; the others with a status. A body is read either way,
+      // so that a source's own error words are kept.
+      if (!res.ok) {
+        try {
+          readRateBody(source, body, currency, this.now());
+        } catch (e) {
+          if (e instanceof RateSourceError && e.message.startsWith('error:'))
+            return { source: name, reason: `HTTP ${res.status}, ${e.message}` };
+        }
+        return { source: name, reason: `HTTP ${res.status}` };
+      }
+      return readRateBody(source, body, currency, this.now());
+    } catch (e) {
+      return { source: name, reason: e instanceof RateSourceError ? e.message : 'unreadable answer' };
     }
+  }
+
+  /** Asks every chosen source at once and agrees on one rate; undefined when none is chosen. */
+  private refresh(currency: string): Promise<Agreement | undefined> {
+    let flow = this.inflight.get(currency);
+    if (!flow) {
+      flow = this.askAll(currency).finally(() => this.inflight.delete(currency));
+      this.inflight.set(currency, flow);
+    }
+    return flow;
+  }
+
+  private async askAll(currency: string): Promise<Agreement | undefined> {
+    const sources = await rateSources(this.db);
+    if (sources.length === 0) return undefined;
+    const results = await Promise.all(sources.map((s) => this.ask(s, currency)));
+    const answers = results.filter((r): r is SourceQuote => 'minorPerBtc' in r);
+    const failures = results.filter((r): r is SourceFailure => 'reason' in r);
+    // One source chosen is the user's own decision; with more, no single one decides.
+    const agreement = agreeOnRate(answers, failures, Math.min(2, sources.length));
+    const check: RateCheck = {
+      at: this.now(),
+      currency,
+      used: (agreement.ok ? agreement.used : []).map((a) => ({
+        source: a.source,
+        minorPerBtc: a.minorPerBtc.toString(),
+      })),
+      dropped: agreement.dropped,
+    };
+    await setSetting(this.db, 'rateCheck', check);
+    if (!agreement.ok) console.warn('paybound: no agreed rate', currency, agreement.why, agreement.dropped);
+    return agreement;
   }
 
   /** The user's own rate (major units per BTC, e.g. "97000.00"), used only while no source answers. */
@@ -68,6 +165,11 @@ export class RateService {
     await setSetting(this.db, 'manualRate', manual);
   }
 
+  /** Forgets cached rates, so that the next quote asks the sources (after the user changed them). */
+  async forget(): Promise<void> {
+    await deleteSettingFamily(this.db, 'rate:');
+  }
+
   private async manual(currency: string): Promise<QuotedRate | undefined> {
     const m = await getSetting(this.db, 'manualRate');
     if (!m || m.currency !== currency || m.expiresAt <= this.now()) return undefined;
@@ -78,20 +180,75 @@ export class RateService {
     };
   }
 
-  async current(currency: string): Promise<QuotedRate | undefined> {
+  async current(currency: string): Promise<RateAnswer> {
     const key = `rate:${currency}` as const;
     let rate = await getSetting(this.db, key);
+    let agreement: Agreement | undefined;
     if (!rate || this.now() - rate.asOf > FRESH_MS) {
-      const fetched = await this.fetchRate(currency);
-      if (fetched) {
-        rate = fetched;
+      agreement = await this.refresh(currency);
+      if (agreement?.ok) {
+        rate = {
+          currency,
+          minorPerBtc: agreement.minorPerBtc,
+          source: agreement.used.map((a) => a.source).join(', '),
+          asOf: agreement.asOf,
+        };
         await setSetting(this.db, key, rate);
       }
     }
-    if (!rate) return this.manual(currency);
+    if (!rate) return (await this.manual(currency)) ?? { refused: refusalFor(agreement, currency) };
     const ageMs = this.now() - rate.asOf;
     if (ageMs <= STALE_MS) return { rate, ageMs, stale: false };
     const margined = { ...rate, minorPerBtc: (rate.minorPerBtc * 102n + 99n) / 100n };
     return { rate: margined, ageMs, stale: true };
   }
+}
+
+function isTimeout(e: unknown): boolean {
+  return e instanceof DOMException && (e.name === 'TimeoutError' || e.name === 'AbortError');
+}
+
+/**
+ * The rate source used to be one URL speaking a format of Paybound's own, which no public source
+ * speaks: that setting is dropped, and the public sources apply until the user picks others.
+ */
+export async function migrateRateSettings(db: PayboundDb): Promise<void> {
+  if ((await getSetting(db, 'rateSourceUrl')) !== null) await deleteSetting(db, 'rateSourceUrl');
+}
+
+function refusalFor(agreement: Agreement | undefined, currency: string): Said {
+  if (!agreement || agreement.ok) return said('refusedNoRate');
+  if (agreement.why === 'disagree')
+    return said('refusedRatesDisagree', answersText(agreement.answers, currency));
+  return said('refusedRatesTooFew', failuresText(agreement.dropped) || 'none answered');
+}
+
+/** The body as text, or undefined past the size cap (a source has no business sending more). */
+async function readCapped(res: Response): Promise<string | undefined> {
+  const declared = Number(res.headers.get('content-length') ?? '0');
+  if (declared > RATE_BODY_MAX_BYTES) {
+    await res.body?.cancel().catch(() => {});
+    return undefined;
+  }
+  if (!res.body) return '';
+  const reader = res.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > RATE_BODY_MAX_BYTES) {
+      await reader.cancel().catch(() => {});
+      return undefined;
+    }
+    chunks.push(value);
+  }
+  const all = new Uint8Array(size);
+  let at = 0;
+  for (const c of chunks) {
+    all.set(c, at);
+    at += c.byteLength;
+  }
+  return new TextDecoder().decode(all);
 }

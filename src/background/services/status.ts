@@ -3,6 +3,7 @@ import type { PayboundDb } from '../../db/schema';
 import { getSetting } from '../../db/settings';
 import type { GeneralSettings, StatusView } from '../../messages/map';
 import { defaultRail } from './rails/index';
+import { rateSources } from './rates';
 
 export async function getStatus(db: PayboundDb, version: string): Promise<StatusView> {
   const [rails, challengesSeen, currency, chosen, paused] = await Promise.all([
@@ -23,12 +24,13 @@ export async function getStatus(db: PayboundDb, version: string): Promise<Status
 }
 
 export async function generalSettings(db: PayboundDb): Promise<GeneralSettings> {
-  const [currency, rateSourceUrl, autoLockMinutes, muteAutoNotices, cardServiceUrl] = await Promise.all([
+  const [currency, sources, rateCheck, autoLockMinutes, muteAutoNotices, cardServiceUrl] = await Promise.all([
     getSetting(db, 'currency'),
-    getSetting(db, 'rateSourceUrl'),
+    rateSources(db),
+    getSetting(db, 'rateCheck'),
     getSetting(db, 'autoLockMinutes'),
     getSetting(db, 'muteAutoNotices'),
     getSetting(db, 'cardServiceUrl'),
   ]);
-  return { currency, rateSourceUrl, autoLockMinutes, muteAutoNotices, cardServiceUrl };
+  return { currency, rateSources: sources, rateCheck, autoLockMinutes, muteAutoNotices, cardServiceUrl };
 }

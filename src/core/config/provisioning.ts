@@ -4,6 +4,7 @@
  * Production builds never carry it (see vite.config.ts).
  */
 import * as v from 'valibot';
+import { RateSourcesSchema } from './rate-sources';
 
 const railCommon = {
   id: v.optional(v.pipe(v.string(), v.regex(/^[a-z0-9-]{1,40}$/))),
@@ -65,8 +66,11 @@ export const ProvisionSchema = v.strictObject({
   autoDayCapMinor: v.optional(v.pipe(v.string(), v.regex(/^\d{1,15}$/))),
   /** Base URL of the card service that links cards (server/card). */
   cardServiceUrl: v.optional(v.pipe(v.string(), v.url())),
-  /** Base URL of the rate source (`GET <url>/v1/rates?base=BTC`). */
-  rateSourceUrl: v.optional(v.pipe(v.string(), v.url())),
+  /**
+   * The exchange-rate sources, each a known kind (coinbase, kraken, mempool, alby, yadio) at its
+   * public API or at a URL that serves that API's paths and shape (the dev stack's stand-in).
+   */
+  rateSources: v.optional(RateSourcesSchema),
 });
 
 export type Provision = v.InferOutput<typeof ProvisionSchema>;

@@ -82,6 +82,10 @@ export const ENGLISH = {
   refusedNoWallet: 'no wallet linked',
   refusedPaused: 'payments are paused: resume them in the Paybound popup',
   refusedNoRate: 'no exchange rate is available to check this charge against your budgets',
+  refusedRatesDisagree:
+    'the exchange-rate sources disagree ($1), so there is no rate to check this charge against your budgets',
+  refusedRatesTooFew:
+    'too few exchange-rate sources gave a usable rate ($1), so there is no rate to check this charge against your budgets',
   refusedNoLightning: 'this app takes no Lightning payment; link a card to pay it',
   refusedNoCard: 'this app takes no card payment; choose a Lightning wallet to pay it',
   refusedChallenge: "the app's payment request cannot be used: $1",

@@ -56,7 +56,8 @@ describe('handler groups', () => {
       ok: true,
       data: {
         currency: 'EUR',
-        rateSourceUrl: null,
+        rateSources: [{ kind: 'coinbase' }, { kind: 'kraken' }, { kind: 'mempool' }],
+        rateCheck: null,
         autoLockMinutes: 10,
         muteAutoNotices: false,
         cardServiceUrl: null,

@@ -93,14 +93,16 @@ function setup() {
     'approvals.focus': vi.fn(async () => ({ focused: true })),
     'settings.get': vi.fn(async () => ({
       currency: 'USD',
-      rateSourceUrl: null,
+      rateSources: [],
+      rateCheck: null,
       autoLockMinutes: 30,
       muteAutoNotices: false,
       cardServiceUrl: null,
     })),
     'settings.set': vi.fn(async () => ({
       currency: 'USD',
-      rateSourceUrl: null,
+      rateSources: [],
+      rateCheck: null,
       autoLockMinutes: 30,
       muteAutoNotices: false,
       cardServiceUrl: null,

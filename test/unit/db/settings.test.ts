@@ -96,7 +96,8 @@ describe('settings', () => {
     // The services that read them carry on with the defaults.
     expect(await generalSettings(db)).toEqual({
       currency: 'USD',
-      rateSourceUrl: null,
+      rateSources: [{ kind: 'coinbase' }, { kind: 'kraken' }, { kind: 'mempool' }],
+      rateCheck: null,
       autoLockMinutes: 30,
       muteAutoNotices: false,
       cardServiceUrl: null,
@@ -152,7 +153,9 @@ describe('settings', () => {
       'password',
       'paused',
       'provisionedAt',
+      'rateCheck',
       'rateSourceUrl',
+      'rateSources',
       'rules',
       'totp',
       'totpPending',

@@ -10,8 +10,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type BundleSizes, bundleSizes, workerModules } from '../../../server/dev/bundle-size';
 import { buildRelease } from '../../../server/dev/package';
 
-/** Bytes, gzipped (kB as vite prints them: 1000 bytes). */
-const WORKER_GZIP_LIMIT = 168_000;
+/**
+ * Bytes, gzipped (kB as vite prints them: 1000 bytes). The worker's goal is 150 kB; today it
+ * holds the Public Suffix List (~45 kB) and Dexie (~29 kB), which leave too little for the rest
+ * (docs/design.md, "What the worker weighs"). This ceiling keeps it from growing unnoticed: raise
+ * it only with the reason in the commit.
+ */
+const WORKER_GZIP_LIMIT = 172_000;
 const MAIN_WORLD_GZIP_LIMIT = 2_000;
 
 const work = mkdtempSync(join(tmpdir(), 'paybound-size-'));

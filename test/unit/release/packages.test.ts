@@ -40,7 +40,7 @@ describe('npm run package', () => {
           adminKey: `key-${secret}`,
         },
       ],
-      rateSourceUrl: `http://rates-${secret}.test`,
+      rateSources: [{ kind: 'mempool', url: `http://rates-${secret}.test` }],
     };
     const file = join(work, 'provision.json');
     writeFileSync(file, JSON.stringify(provision));

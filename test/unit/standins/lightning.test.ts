@@ -6,6 +6,7 @@ import {
 } from '../../../server/standins/lightning/index';
 import { type RateStandin, startRateStandin } from '../../../server/standins/rates';
 import { decodeInvoice, verifyPreimage } from '../../../src/core/lightning/bolt11';
+import { type RateSourceKind, rateSourceUrl, readRateBody } from '../../../src/core/money/rate-sources';
 
 // Invoice timestamps have one-second resolution; a fixed clock keeps expiry exact.
 const START_MS = 1_760_000_000_000;
@@ -488,35 +489,103 @@ describe('rate stand-in', () => {
   afterEach(async () => {
     await rates.close();
   });
+  /** What the extension's own parser reads from the stand-in, for one provider and currency. */
+  const readFrom = async (kind: RateSourceKind, currency = 'USD') => {
+    const res = await fetch(rateSourceUrl({ kind, url: rates.url }, currency));
+    return readRateBody({ kind, url: rates.url }, await res.json(), currency, Date.now());
+  };
 
-  it('quotes BTC rates as decimal strings and lets tests change them', async () => {
-    const res = await fetch(`${rates.url}/v1/rates?base=BTC`);
-    expect(res.headers.get('access-control-allow-origin')).toBe('*');
-    const quote = (await res.json()) as Obj;
-    expect(quote).toMatchObject({ base: 'BTC', source: 'paybound-standin', rates: { USD: '100000.00' } });
-    expect(Object.values(quote.rates as Obj).every((v) => typeof v === 'string')).toBe(true);
-    expect(Number.isNaN(Date.parse(quote.asOf as string))).toBe(false);
+  it('serves each provider at its own path, in its own shape, read by the same parsers as the real ones', async () => {
+    for (const kind of ['coinbase', 'kraken', 'mempool', 'alby', 'yadio'] as const) {
+      expect((await readFrom(kind)).minorPerBtc, kind).toBe(10_000_000n);
+      expect((await readFrom(kind, 'JPY')).minorPerBtc, kind).toBe(15_000_000n);
+    }
+    expect((await readFrom('kraken', 'CHF')).minorPerBtc).toBe(8_800_000n);
+    const coinbase = await fetch(`${rates.url}/v2/exchange-rates?currency=BTC`);
+    expect(coinbase.headers.get('access-control-allow-origin')).toBe('*');
+    const body = (await coinbase.json()) as { data: { rates: Obj } };
+    expect(body.data).toMatchObject({ currency: 'BTC', rates: { USD: '100000.00', EUR: '92000.00' } });
+    // Decimal strings where the real API has them, JSON numbers where it has those.
+    expect(Object.values(body.data.rates).every((v) => typeof v === 'string')).toBe(true);
+    const mempool = (await (await fetch(`${rates.url}/api/v1/prices`)).json()) as Obj;
+    expect(Object.keys(mempool).sort()).toEqual(['AUD', 'CAD', 'CHF', 'EUR', 'GBP', 'JPY', 'USD', 'time']);
+    expect(Object.values(mempool).every((v) => Number.isInteger(v))).toBe(true);
+    const kraken = (await (await fetch(`${rates.url}/0/public/Ticker?pair=XBTEUR`)).json()) as Obj;
+    expect(Object.keys(kraken.result as Obj)).toEqual(['XXBTZEUR']);
+  });
 
+  it('lets tests change the rates and pin the time the sources state', async () => {
     const change = await fetch(`${rates.url}/_standin/rates`, {
       method: 'POST',
       body: JSON.stringify({ rates: { USD: '65432.10' }, asOf: '2025-01-01T00:00:00Z' }),
     });
     expect(change.status).toBe(200);
-    const after = (await (await fetch(`${rates.url}/v1/rates?base=BTC`)).json()) as Obj;
-    expect(after).toMatchObject({
-      rates: { USD: '65432.10', EUR: '92000.00' },
-      asOf: '2025-01-01T00:00:00.000Z',
+    expect(await readFrom('coinbase')).toMatchObject({ minorPerBtc: 6_543_210n });
+    expect(await readFrom('mempool')).toMatchObject({
+      minorPerBtc: 6_543_200n,
+      asOf: Date.parse('2025-01-01T00:00:00Z'),
     });
+    expect(await readFrom('yadio')).toMatchObject({ asOf: Date.parse('2025-01-01T00:00:00Z') });
+    expect(rates.rates()).toMatchObject({ USD: '65432.10', EUR: '92000.00' });
   });
 
-  it('refuses other bases and non-decimal rates', async () => {
-    expect((await fetch(`${rates.url}/v1/rates?base=ETH`)).status).toBe(400);
+  it("answers unknown currencies with each provider's own error", async () => {
+    const get = async (path: string) => {
+      const res = await fetch(`${rates.url}${path}`);
+      return [res.status, await res.json()];
+    };
+    expect(await get('/v2/exchange-rates?currency=ETH')).toEqual([
+      400,
+      { errors: [{ id: 'invalid_request', message: 'Invalid currency (ETH)' }] },
+    ]);
+    expect(await get('/0/public/Ticker?pair=XBTBRL')).toEqual([
+      200,
+      { error: ['EQuery:Unknown asset pair'] },
+    ]);
+    expect(await get('/api/rates/brl.json')).toEqual([404, { status: 404, error: 'Not Found' }]);
+    expect((await get('/exrates/BRL'))[0]).toBe(404);
+    // The home-made format is gone.
+    expect((await fetch(`${rates.url}/v1/rates?base=BTC`)).status).toBe(404);
+    expect((await fetch(`${rates.url}/nope`)).status).toBe(404);
+  });
+
+  it('makes one provider fail or lie on demand, and answer again when told', async () => {
+    rates.setFault('kraken', { offsetBps: 1000 });
+    expect((await readFrom('kraken')).minorPerBtc).toBe(11_000_000n);
+    expect((await readFrom('coinbase')).minorPerBtc).toBe(10_000_000n);
+    rates.setFault('kraken', 'down');
+    const down = await fetch(`${rates.url}/0/public/Ticker?pair=XBTUSD`);
+    expect([down.status, await down.json()]).toEqual([503, { error: ['EService:Unavailable'] }]);
+    rates.setFault('mempool', 'html');
+    const html = await fetch(`${rates.url}/api/v1/prices`);
+    expect(html.headers.get('content-type')).toBe('text/html');
+    rates.setFault('kraken', null);
+    expect((await readFrom('kraken')).minorPerBtc).toBe(10_000_000n);
+    const bad = await fetch(`${rates.url}/_standin/rates`, {
+      method: 'POST',
+      body: JSON.stringify({ faults: { nobody: 'down' } }),
+    });
+    expect(bad.status).toBe(400);
+  });
+
+  it('holds a hanging answer until the fault is cleared', async () => {
+    rates.setFault('coinbase', 'hang');
+    const pending = fetch(`${rates.url}/v2/exchange-rates?currency=BTC`).then(
+      () => 'answered',
+      () => 'cut off',
+    );
+    // The mempool path still answers meanwhile.
+    expect((await readFrom('mempool')).minorPerBtc).toBe(10_000_000n);
+    rates.setFault('coinbase', null);
+    expect(await pending).toBe('cut off');
+  });
+
+  it('refuses non-decimal rates', async () => {
     const bad = await fetch(`${rates.url}/_standin/rates`, {
       method: 'POST',
       body: JSON.stringify({ rates: { USD: 1.5 } }),
     });
     expect(bad.status).toBe(400);
     expect(rates.rates().USD).toBe('100000.00');
-    expect((await fetch(`${rates.url}/nope`)).status).toBe(404);
   });
 });
