@@ -16,6 +16,12 @@ const Big = v.pipe(
   Digits,
   v.transform((s) => BigInt(s)),
 );
+/** An amount charged: a whole number of its unit, never negative. */
+const Amount = v.pipe(
+  v.string(),
+  v.regex(/^\d{1,30}$/),
+  v.transform((s) => BigInt(s)),
+);
 const FINAL = [
   'paid',
   'failed',
@@ -101,7 +107,7 @@ const MethodRow = v.variant('kind', [
   v.looseObject({
     ...shared,
     kind: v.literal('lightning'),
-    amount: v.strictObject({ unit: v.literal('msat'), value: Big }),
+    amount: v.strictObject({ unit: v.literal('msat'), value: Amount }),
     challenge: v.variant('protocol', [
       v.looseObject({
         protocol: v.literal('l402'),
@@ -120,7 +126,11 @@ const MethodRow = v.variant('kind', [
   v.looseObject({
     ...shared,
     kind: v.literal('card'),
-    amount: v.strictObject({ unit: v.literal('minor'), currency: v.string(), value: Big }),
+    amount: v.strictObject({
+      unit: v.literal('minor'),
+      currency: v.pipe(v.string(), v.regex(/^[A-Z]{3}$/)),
+      value: Amount,
+    }),
     challenge: MppRow,
     expiresAt: v.number(),
     card: v.looseObject({ receipt: v.optional(v.string()), paymentIntent: v.optional(v.string()) }),

@@ -122,7 +122,8 @@ test('export → import into another profile is lossless, and importing twice ad
         return rest;
       });
     expect(strip(roundTrip.payments)).toEqual(strip(backup.payments));
-    const forged = { ...backup, payments: [{ ...(backup.payments[0] as object), amountMsat: '-5x' }] };
+    const first = backup.payments[0] as { amount: { unit: string; value: string } };
+    const forged = { ...backup, payments: [{ ...first, amount: { ...first.amount, value: '-5x' } }] };
     expect(await ask(page, 'ledger.import', { backup: forged })).toMatchObject({ added: 0, refused: 1 });
   } finally {
     await other.close();

@@ -226,6 +226,7 @@ describe('schema version 3', () => {
       { ...card, id: 'a', key: 'a', amount: { unit: 'msat', value: '1000' } },
       { ...first, id: 'b', key: 'b', kind: 'x402' },
       { ...second, id: 'c', key: 'c', amount: { unit: 'msat', value: '1.5' } },
+      { ...second, id: 'e', key: 'e', amount: { unit: 'msat', value: '-5' } },
       {
         ...third,
         id: 'd',
@@ -238,7 +239,7 @@ describe('schema version 3', () => {
     const target = new PayboundDb(`lies-${Math.random()}`);
     opened.push(target);
     const summary = await importBackup(target, { ...backup, payments: lies });
-    expect(summary).toMatchObject({ added: 0, refused: 4 });
+    expect(summary).toMatchObject({ added: 0, refused: 5 });
     expect(await target.payments.count()).toBe(0);
   });
 });
