@@ -196,15 +196,16 @@ describe('a refund whose payment times out while in flight (item 3)', () => {
     const before = await balanceMsat(standin.url, user);
     await failNextPayment(standin.url, 'app', 'hold');
     const operator = () => app.desk.payQueued(charge).catch((err: { code?: string }) => err.code);
-    const later = <T>(ms: number, work: () => Promise<T>) =>
-      new Promise<T>((resolve, fail) => setTimeout(() => work().then(resolve, fail), ms));
-    // The first reject's payment is in flight (its call times out at 300 ms) while the others arrive.
+    const first = reject(charge, proof, invoices[0]!.bolt11, '2000000');
+    // The others arrive once the first reject's payment is held at the wallet: in flight until the
+    // test releases it, whether or not the first call has timed out meanwhile.
+    await until(() => paymentStatus(standin.url, appWallet, invoices[0]!.paymentHash), 'pending');
     const results = await Promise.all([
-      reject(charge, proof, invoices[0]!.bolt11, '2000000'),
-      later(30, () => reject(charge, proof, invoices[1]!.bolt11, '2000000')),
-      later(60, operator),
-      later(90, () => reject(charge, proof, invoices[2]!.bolt11, '2000000')),
-      later(120, operator),
+      first,
+      reject(charge, proof, invoices[1]!.bolt11, '2000000'),
+      operator(),
+      reject(charge, proof, invoices[2]!.bolt11, '2000000'),
+      operator(),
     ]);
     for (const r of [results[0], results[1], results[3]]) expect(r).toMatchObject({ status: 200 });
     expect(results[2]).toMatchObject({ status: 'refund_queued', refunded: '0' });
