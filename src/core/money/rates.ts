@@ -87,12 +87,21 @@ export function parseMoneyInput(text: string, currency: string): bigint {
   return BigInt(m[1] ?? '0') * 10n ** BigInt(digits) + BigInt(frac.padEnd(digits, '0') || '0');
 }
 
-/** Minor units → the plain decimal a person edits ("12.50"), without currency symbol or grouping. */
-export function minorToInput(minor: bigint, currency: string): string {
+/**
+ * Minor units → the plain decimal a person edits, without currency symbol or grouping, with the
+ * locale's decimal mark ("12.50"; "12,50" in German). `parseMoneyInput` reads either mark back.
+ */
+export function minorToInput(minor: bigint, currency: string, locale?: string): string {
   const digits = minorDigits(currency);
   if (digits === 0) return minor.toString();
   const sign = minor < 0n ? '-' : '';
   const abs = minor < 0n ? -minor : minor;
   const unit = 10n ** BigInt(digits);
-  return `${sign}${abs / unit}.${(abs % unit).toString().padStart(digits, '0')}`;
+  return `${sign}${abs / unit}${decimalMark(locale ?? defaultLocale)}${(abs % unit).toString().padStart(digits, '0')}`;
+}
+
+/** The locale's decimal mark: only "." or ",", the two marks `parseMoneyInput` reads. */
+function decimalMark(locale: string): '.' | ',' {
+  const part = new Intl.NumberFormat(locale).formatToParts(1.5).find((x) => x.type === 'decimal');
+  return part?.value === ',' ? ',' : '.';
 }

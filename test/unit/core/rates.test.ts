@@ -68,5 +68,9 @@ describe('money typed by a person', () => {
     expect(() => parseMoneyInput('1e3', 'USD')).toThrow();
     expect(minorToInput(1250n, 'USD')).toBe('12.50');
     expect(minorToInput(5n, 'USD')).toBe('0.05');
+    // In the user's own decimal mark, and read back either way.
+    expect(minorToInput(1250n, 'EUR', 'de')).toBe('12,50');
+    expect(parseMoneyInput(minorToInput(1250n, 'EUR', 'de'), 'EUR')).toBe(1250n);
+    expect(minorToInput(1250n, 'USD', 'en-US')).toBe('12.50');
   });
 });
