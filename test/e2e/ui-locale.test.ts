@@ -91,6 +91,16 @@ test('every settings page reads German', async () => {
     await section.waitFor();
     await expect.poll(() => section.textContent()).toContain(words);
     expect((await section.textContent()) ?? '').not.toMatch(KEY_LIKE);
+    // Amounts are German numbers, never a number that failed to parse.
+    if (id === 'overview') {
+      await expect
+        .poll(async () => (await section.locator('[data-testid=budget-bars]').textContent()) ?? '')
+        .toMatch(/\d+,\d\d\u00a0\$ von 50,00\u00a0\$/);
+    }
+    if (id === 'budgets') {
+      expect(await section.locator('input[inputmode=decimal]').first().inputValue()).toMatch(/^\d+,\d\d$/);
+    }
+    expect((await section.textContent()) ?? '').not.toMatch(/NaN/);
     await page.screenshot({ path: join(SHOTS, `settings-${id}-de.png`), fullPage: true });
   }
   expect(await page.title()).toBe('Streitfälle · Paybound-Einstellungen');

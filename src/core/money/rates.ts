@@ -51,7 +51,12 @@ export function msatToMinor(msat: bigint, rate: Pick<Rate, 'minorPerBtc'>): bigi
 export function formatMinor(minor: bigint, currency: string, locale?: string): string {
   const nf = new Intl.NumberFormat(locale ?? defaultLocale, { style: 'currency', currency });
   // Intl takes exact decimal strings (ES2023); the bundled type definitions only know numbers.
-  return (nf.format as (value: string) => string)(minorToInput(minor, currency));
+  return (nf.format as (value: string) => string)(exactDecimal(minor, currency));
+}
+
+/** Minor units → an exact decimal string with a "." ("12.50"): what Intl and parsers read. */
+function exactDecimal(minor: bigint, currency: string): string {
+  return minorToInput(minor, currency, 'en');
 }
 
 let defaultLocale = 'en';

@@ -58,7 +58,7 @@ describe('rates', () => {
 
 describe('money typed by a person', () => {
   it('parses exactly and refuses what it cannot represent', async () => {
-    const { parseMoneyInput, minorToInput } = await import('../../../src/core/money/rates');
+    const { parseMoneyInput, minorToInput, formatMinor } = await import('../../../src/core/money/rates');
     expect(parseMoneyInput('12', 'USD')).toBe(1200n);
     expect(parseMoneyInput('12.5', 'USD')).toBe(1250n);
     expect(parseMoneyInput(' 0.25 ', 'USD')).toBe(25n);
@@ -72,5 +72,7 @@ describe('money typed by a person', () => {
     expect(minorToInput(1250n, 'EUR', 'de')).toBe('12,50');
     expect(parseMoneyInput(minorToInput(1250n, 'EUR', 'de'), 'EUR')).toBe(1250n);
     expect(minorToInput(1250n, 'USD', 'en-US')).toBe('12.50');
+    // Display in German is still exact (the decimal mark of inputs is not the one Intl reads).
+    expect(formatMinor(1250n, 'EUR', 'de')).toBe('12,50\u00a0€');
   });
 });
