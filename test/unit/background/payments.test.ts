@@ -76,7 +76,7 @@ function setup(
       stale: false,
     }),
   } as unknown as RateService;
-  const service = new PaymentService({
+  const deps: ConstructorParameters<typeof PaymentService>[0] = {
     db,
     rates,
     approvals,
@@ -87,7 +87,10 @@ function setup(
     rules: async () => spendingRules,
     ...(opts.now ? { now: opts.now } : {}),
     ...(opts.wakeAt ? { wakeAt: opts.wakeAt } : {}),
-  });
+  };
+  const service = new PaymentService(deps);
+  // A worker started again: the same database and wallet, nothing of the last one's memory.
+  const restart = () => new PaymentService(deps);
   const challenge = (amountMsat = 21_000n) => {
     const inv = node.createInvoice(app.id, { amountMsat, memo: 'a haiku' });
     return {
@@ -104,7 +107,7 @@ function setup(
       tabId: 3,
       via: 'fetch',
     });
-  return { db, node, user, app, pay, lookup, rules, approvals, service, challenge, present };
+  return { db, node, user, app, pay, lookup, rules, approvals, service, restart, challenge, present };
 }
 
 let env: ReturnType<typeof setup>;
@@ -555,5 +558,195 @@ describe('retry credentials: only the listed headers leave the worker', () => {
         'pass',
       );
     }
+  });
+});
+
+describe('never paid twice for one request: a payment whose outcome was lost holds back its scope', () => {
+  type Env = ReturnType<typeof setup>;
+  const ASK = { method: 'POST', origin: 'https://app.example', tabId: 3, via: 'fetch' as const };
+  const askOn = (
+    service: PaymentService,
+    headers: ReadonlyArray<readonly [string, string]>,
+    over: Partial<Parameters<PaymentService['onChallenge']>[0]> = {},
+  ) => service.onChallenge({ url: URL_, headers, ...ASK, ...over });
+
+  /**
+   * The wallet holds its answer to the first payment and the worker "dies" waiting for it: that
+   * worker's flow never returns (the page got its 402). The wallet itself has the invoice and,
+   * answered a lookup, says what the node says of it.
+   */
+  async function diesWhilePaying(e: Env, headers: ReadonlyArray<readonly [string, string]>) {
+    let held: string | undefined;
+    e.pay.mockImplementationOnce(async (invoice: string) => {
+      held = invoice;
+      return new Promise<never>(() => {});
+    });
+    void askOn(e.service, headers);
+    await vi.waitFor(() => expect(held).toBeDefined());
+    const [first] = await e.db.payments.toArray();
+    expect(first?.state).toBe('paying');
+    return { invoice: held ?? '', first: first! };
+  }
+  /** The lookup answers as a wallet would: paid (with its preimage), failed, or still in flight. */
+  function walletSays(e: Env, answer: 'node' | 'failed' | 'pending') {
+    e.lookup.mockImplementation(async (hash) => {
+      if (answer === 'failed') return { status: 'failed' };
+      const inv = e.node.invoice(hash);
+      return answer === 'node' && inv && e.node.invoiceState(inv) === 'settled'
+        ? { status: 'paid', preimage: inv.preimage }
+        : { status: 'pending' };
+    });
+  }
+  const credentialOf = (p: { challenge: { protocol: string; macaroon?: string } }, preimage: string) =>
+    `L402 ${p.challenge.protocol === 'l402' ? p.challenge.macaroon : ''}:${preimage}`;
+
+  it('paid by the wallet while the worker was gone: the next challenge for the URL is retried with that payment’s token, and nothing new is paid', async () => {
+    const first = env.challenge();
+    const { invoice, first: row } = await diesWhilePaying(env, first.headers);
+    // The wallet went on and paid.
+    await env.node.payInvoice(env.user.id, invoice);
+    walletSays(env, 'node');
+    const paidOnce = env.node.wallet(env.user.id)?.balanceMsat;
+    // A new worker; the page asks again at once, and the server answers with a fresh challenge.
+    const worker = env.restart();
+    const verdict = await askOn(worker, env.challenge().headers);
+    expect(verdict).toMatchObject({
+      action: 'retry',
+      paymentId: row.id,
+      credential: { header: 'Authorization', value: credentialOf(row, first.inv.preimage) },
+    });
+    expect(env.pay).toHaveBeenCalledTimes(1);
+    expect(env.node.wallet(env.user.id)?.balanceMsat).toBe(paidOnce);
+    expect(await env.db.payments.toArray()).toEqual([expect.objectContaining({ id: row.id, state: 'paid' })]);
+    expect((await env.db.payments.get(row.id))?.credentialUnused).toBeUndefined();
+    expect(await env.db.tokens.toArray()).toEqual([
+      expect.objectContaining({ paymentId: row.id, authorization: credentialOf(row, first.inv.preimage) }),
+    ]);
+  });
+
+  it('settled by the start-up check before the page asks again: the challenge takes that unused credential, once', async () => {
+    const first = env.challenge();
+    const { invoice, first: row } = await diesWhilePaying(env, first.headers);
+    await env.node.payInvoice(env.user.id, invoice);
+    walletSays(env, 'node');
+    const worker = env.restart();
+    await worker.reconcile();
+    expect(await env.db.payments.get(row.id)).toMatchObject({ state: 'paid', credentialUnused: true });
+    expect(await askOn(worker, env.challenge().headers)).toMatchObject({
+      action: 'retry',
+      paymentId: row.id,
+    });
+    expect(env.pay).toHaveBeenCalledTimes(1);
+    expect((await env.db.payments.get(row.id))?.credentialUnused).toBeUndefined();
+    // Used now: a challenge after that (its token refused by the server) is a new charge.
+    expect(await askOn(worker, env.challenge().headers)).toMatchObject({ action: 'retry' });
+    expect(env.pay).toHaveBeenCalledTimes(2);
+    expect(await env.db.payments.count()).toBe(2);
+  });
+
+  it('an MPP credential no page has used is retried once: the next challenge after that is paid', async () => {
+    const b64url = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url');
+    const expires = new Date(Date.now() + 600_000).toISOString().replace(/\.\d+Z$/, 'Z');
+    const mpp = (id: string) => {
+      const inv = env.node.createInvoice(env.app.id, { amountMsat: 21_000n, memo: 'a haiku' });
+      const request = b64url({ amount: '21', currency: 'sat', methodDetails: { invoice: inv.bolt11 } });
+      const header = `Payment id="${id}", realm="r", method="lightning", intent="charge", expires="${expires}", request="${request}"`;
+      return { inv, headers: [['www-authenticate', header]] as const };
+    };
+    const first = mpp('m1');
+    const { invoice, first: row } = await diesWhilePaying(env, first.headers);
+    await env.node.payInvoice(env.user.id, invoice);
+    walletSays(env, 'node');
+    const worker = env.restart();
+    const retried = await askOn(worker, mpp('m2').headers);
+    expect(retried).toMatchObject({ action: 'retry', paymentId: row.id });
+    expect(retried.action === 'retry' && retried.credential.value).toMatch(/^Payment /);
+    expect(env.pay).toHaveBeenCalledTimes(1);
+    // MPP credentials are single use, and no token serves the scope: the next one is its own charge.
+    const next = await askOn(worker, mpp('m3').headers);
+    expect(next.action === 'retry' && next.paymentId).not.toBe(row.id);
+    expect(env.pay).toHaveBeenCalledTimes(2);
+  });
+
+  it('failed at the wallet: the next challenge is paid as a new charge', async () => {
+    const { first: row } = await diesWhilePaying(env, env.challenge().headers);
+    walletSays(env, 'failed');
+    const worker = env.restart();
+    const second = env.challenge();
+    const verdict = await askOn(worker, second.headers);
+    expect(verdict).toMatchObject({ action: 'retry' });
+    expect(verdict.action === 'retry' && verdict.paymentId).not.toBe(row.id);
+    expect(env.pay).toHaveBeenCalledTimes(2);
+    expect(await env.db.payments.get(row.id)).toMatchObject({
+      state: 'failed',
+      reservationState: 'released',
+      failure: { code: 'not_paid' },
+    });
+    expect(env.node.invoiceState(second.inv)).toBe('settled');
+  });
+
+  it('still not known to the wallet: the next challenge is refused with the reason and nothing is paid; once the wallet says paid, it is served', async () => {
+    const first = env.challenge();
+    const { invoice, first: row } = await diesWhilePaying(env, first.headers);
+    walletSays(env, 'pending');
+    const before = env.node.wallet(env.user.id)?.balanceMsat;
+    const worker = env.restart();
+    expect(await askOn(worker, env.challenge().headers)).toEqual({
+      action: 'pass',
+      reason: 'a payment for this is still being checked with your wallet; ask again in a moment',
+      said: { key: 'refusedStillChecking' },
+      refusedBeforeLedger: true,
+    });
+    expect(env.pay).toHaveBeenCalledTimes(1);
+    expect(env.lookup).toHaveBeenCalledTimes(1);
+    expect(env.node.wallet(env.user.id)?.balanceMsat).toBe(before);
+    expect(await env.db.payments.toArray()).toEqual([
+      expect.objectContaining({ id: row.id, state: 'unknown', reservationState: 'held' }),
+    ]);
+    // The request log says why, in the words a person reads.
+    const logged = await env.db.challenges.toArray();
+    expect(logged.at(-1)).toMatchObject({ errorSaid: { key: 'refusedStillChecking' } });
+    // The same challenge presented again is checked too, and refused the same way.
+    expect(await askOn(worker, first.headers)).toMatchObject({ said: { key: 'refusedStillChecking' } });
+    // The wallet finishes: asking again is served by that payment.
+    await env.node.payInvoice(env.user.id, invoice);
+    walletSays(env, 'node');
+    expect(await askOn(worker, env.challenge().headers)).toMatchObject({
+      action: 'retry',
+      paymentId: row.id,
+    });
+    expect(env.pay).toHaveBeenCalledTimes(1);
+  });
+
+  it('another scope is not held back: another path, a page load, another paying site', async () => {
+    await diesWhilePaying(env, env.challenge().headers);
+    walletSays(env, 'pending');
+    const worker = env.restart();
+    const elsewhere = [
+      { url: 'https://app.example/other/generate' },
+      { url: 'https://api.example/api/generate' },
+      { via: 'navigation' as const },
+      { origin: 'https://other.example' },
+    ];
+    for (const over of elsewhere) {
+      expect((await askOn(worker, env.challenge().headers, over)).action, JSON.stringify(over)).toBe('retry');
+    }
+    expect(env.pay).toHaveBeenCalledTimes(1 + elsewhere.length);
+    expect(env.lookup).not.toHaveBeenCalled();
+  });
+
+  it('a payment this worker is still paying does not hold back the next challenge: its own flow answers its page', async () => {
+    let release = () => {};
+    env.pay.mockImplementationOnce(async (invoice: string) => {
+      await new Promise<void>((go) => (release = go));
+      return { preimage: (await env.node.payInvoice(env.user.id, invoice)).preimage ?? '' };
+    });
+    const first = env.present(env.challenge().headers);
+    await vi.waitFor(() => expect(env.pay).toHaveBeenCalledTimes(1));
+    expect((await env.present(env.challenge().headers)).action).toBe('retry');
+    expect(env.lookup).not.toHaveBeenCalled();
+    release();
+    expect((await first).action).toBe('retry');
+    expect(env.pay).toHaveBeenCalledTimes(2);
   });
 });
