@@ -157,6 +157,13 @@ export class PaymentService {
   private readonly live = new Set<string>();
   /** One question to the wallet per payment at a time: start-up and a waiting challenge share it. */
   private readonly checking = new Map<string, Promise<void>>();
+  /**
+   * L402 payments this worker settled with nobody waiting, their token now a rule. A request that
+   * left before the rule was in place comes back with a 402 moments later, to this worker; after
+   * that the rule carries the token, and a 402 in its scope means the server refused it. So these
+   * are offered in memory only, once.
+   */
+  private readonly freshTokens = new Set<string>();
   private readonly now: () => number;
   private readonly newId: () => string;
 
@@ -573,10 +580,15 @@ export class PaymentService {
         // Recorded paid only once the token is in place: whoever sees `paid` (the popup, a page
         // asking again after a worker restart) finds the browser already sending it. Should the
         // worker die in between, the payment is still `paying` and `reconcile` settles it.
-        await this.setState(payment.id, from, 'paid', {
+        // Nobody waits: the credential is kept for the next challenge in its scope (a token is
+        // offered while this worker lives; any other credential is kept on the record).
+        const unused = orphan && verdict.action === 'retry';
+        const asToken = unused && reusableToken(payment) && isReusable(verdict.credential);
+        const moved = await this.setState(payment.id, from, 'paid', {
           ...outcome.patch,
-          ...(orphan && verdict.action === 'retry' ? { credentialUnused: true as const } : {}),
+          ...(unused && !asToken ? { credentialUnused: true as const } : {}),
         });
+        if (moved && asToken) this.freshTokens.add(payment.id);
         return verdict;
       }
     }
@@ -666,7 +678,8 @@ export class PaymentService {
       if (OUTCOME_PENDING.includes(p.state)) return pass(said('refusedStillChecking'));
     }
     // Its credential is used now: no other challenge in its scope may take it as unused.
-    if (p.credentialUnused) return (await this.claim(p.id)) ?? this.verdictFor(p);
+    if (p.credentialUnused || this.freshTokens.has(p.id))
+      return (await this.claim(p.id)) ?? this.verdictFor(p);
     return this.verdictFor(p);
   }
 
@@ -700,9 +713,14 @@ export class PaymentService {
       .filter((p) => p.credentialUnused === true && inScope(p))
       .toArray();
     const checked = await db.payments.bulkGet(open.map((p) => p.id));
-    const unused = [...checked, ...recent].filter(
+    const tokens = (await db.payments.bulkGet([...this.freshTokens])).filter(
+      (p): p is PaymentRecord => p !== undefined && inScope(p),
+    );
+    const unused = [...checked, ...recent, ...tokens].filter(
       (p, i, all): p is PaymentRecord =>
-        p?.credentialUnused === true && all.findIndex((q) => q?.id === p.id) === i,
+        p !== undefined &&
+        (p.credentialUnused === true || this.freshTokens.has(p.id)) &&
+        all.findIndex((q) => q?.id === p.id) === i,
     );
     for (const p of unused.sort((a, b) => a.createdAt - b.createdAt)) {
       // An MPP credential answers its own challenge: once that has run out, the server takes it no more.
@@ -729,6 +747,11 @@ export class PaymentService {
    */
   private async claim(paymentId: string): Promise<ChallengeVerdict | undefined> {
     const { db } = this.deps;
+    if (this.freshTokens.delete(paymentId)) {
+      const p = await db.payments.get(paymentId);
+      const verdict = p && (p.state === 'paid' || p.state === 'accepted') ? this.verdictFor(p) : undefined;
+      return verdict?.action === 'retry' ? verdict : undefined;
+    }
     const claimed = await db.transaction('rw', db.payments, async () => {
       const p = await db.payments.get(paymentId);
       if (p?.credentialUnused !== true || (p.state !== 'paid' && p.state !== 'accepted')) return undefined;

@@ -597,6 +597,15 @@ describe('never paid twice for one request: a payment whose outcome was lost hol
         : { status: 'pending' };
     });
   }
+  /** An MPP Lightning challenge for a new invoice of the app's. */
+  function mppChallenge(e: Env, id: string) {
+    const b64url = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url');
+    const expires = new Date(Date.now() + 600_000).toISOString().replace(/\.\d+Z$/, 'Z');
+    const inv = e.node.createInvoice(e.app.id, { amountMsat: 21_000n, memo: 'a haiku' });
+    const request = b64url({ amount: '21', currency: 'sat', methodDetails: { invoice: inv.bolt11 } });
+    const header = `Payment id="${id}", realm="r", method="lightning", intent="charge", expires="${expires}", request="${request}"`;
+    return { inv, headers: [['www-authenticate', header]] as const };
+  }
   const credentialOf = (p: { challenge: { protocol: string; macaroon?: string } }, preimage: string) =>
     `L402 ${p.challenge.protocol === 'l402' ? p.challenge.macaroon : ''}:${preimage}`;
 
@@ -631,28 +640,54 @@ describe('never paid twice for one request: a payment whose outcome was lost hol
     walletSays(env, 'node');
     const worker = env.restart();
     await worker.reconcile();
-    expect(await env.db.payments.get(row.id)).toMatchObject({ state: 'paid', credentialUnused: true });
+    // Its token is a rule now; the page's request left before it was.
+    expect(await env.db.payments.get(row.id)).toMatchObject({ state: 'paid' });
+    expect(await env.db.tokens.count()).toBe(1);
     expect(await askOn(worker, env.challenge().headers)).toMatchObject({
       action: 'retry',
       paymentId: row.id,
     });
     expect(env.pay).toHaveBeenCalledTimes(1);
-    expect((await env.db.payments.get(row.id))?.credentialUnused).toBeUndefined();
     // Used now: a challenge after that (its token refused by the server) is a new charge.
-    expect(await askOn(worker, env.challenge().headers)).toMatchObject({ action: 'retry' });
+    const next = await askOn(worker, env.challenge().headers);
+    expect(next.action === 'retry' && next.paymentId).not.toBe(row.id);
     expect(env.pay).toHaveBeenCalledTimes(2);
     expect(await env.db.payments.count()).toBe(2);
   });
 
+  it('an L402 token an earlier worker settled is not offered again: by then its rule carries it, and a 402 in its scope means it was refused', async () => {
+    const { invoice, first: row } = await diesWhilePaying(env, env.challenge().headers);
+    await env.node.payInvoice(env.user.id, invoice);
+    walletSays(env, 'node');
+    await env.restart().reconcile();
+    expect((await env.db.payments.get(row.id))?.credentialUnused).toBeUndefined();
+    const verdict = await askOn(env.restart(), env.challenge().headers);
+    expect(verdict.action === 'retry' && verdict.paymentId).not.toBe(row.id);
+    expect(env.pay).toHaveBeenCalledTimes(2);
+  });
+
+  it('an MPP credential settled by an earlier worker is kept on the record, and offered to the next challenge once', async () => {
+    const { inv, headers } = mppChallenge(env, 'm1');
+    const { invoice, first: row } = await diesWhilePaying(env, headers);
+    expect(invoice).toBe(inv.bolt11);
+    await env.node.payInvoice(env.user.id, invoice);
+    walletSays(env, 'node');
+    await env.restart().reconcile();
+    expect(await env.db.payments.get(row.id)).toMatchObject({ state: 'paid', credentialUnused: true });
+    const worker = env.restart();
+    const [a, b] = await Promise.all([
+      askOn(worker, mppChallenge(env, 'm2').headers),
+      askOn(worker, mppChallenge(env, 'm3').headers),
+    ]);
+    // One of the two gets the unused credential; the other is its own charge.
+    expect([a, b].filter((v) => v.action === 'retry' && v.paymentId === row.id)).toHaveLength(1);
+    expect([a, b].every((v) => v.action === 'retry')).toBe(true);
+    expect(env.pay).toHaveBeenCalledTimes(2);
+    expect((await env.db.payments.get(row.id))?.credentialUnused).toBeUndefined();
+  });
+
   it('an MPP credential no page has used is retried once: the next challenge after that is paid', async () => {
-    const b64url = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url');
-    const expires = new Date(Date.now() + 600_000).toISOString().replace(/\.\d+Z$/, 'Z');
-    const mpp = (id: string) => {
-      const inv = env.node.createInvoice(env.app.id, { amountMsat: 21_000n, memo: 'a haiku' });
-      const request = b64url({ amount: '21', currency: 'sat', methodDetails: { invoice: inv.bolt11 } });
-      const header = `Payment id="${id}", realm="r", method="lightning", intent="charge", expires="${expires}", request="${request}"`;
-      return { inv, headers: [['www-authenticate', header]] as const };
-    };
+    const mpp = (id: string) => mppChallenge(env, id);
     const first = mpp('m1');
     const { invoice, first: row } = await diesWhilePaying(env, first.headers);
     await env.node.payInvoice(env.user.id, invoice);
