@@ -9,6 +9,9 @@ import { expect, test } from './harness/fixtures';
 import { ask, generate, ledger, POPUP, setRules, step } from './harness/flows';
 import { wallets } from './harness/wallets';
 
+// Waits for what the worker and the wallet do meanwhile (the machine may be busy); asserts no timing.
+const WAIT = { timeout: 15_000 };
+
 afterEach(async () => {
   const w = wallets(inject('stack'));
   await w.clearFailures();
@@ -27,9 +30,9 @@ test('the wallet paid but its answer is late, and the worker stops: asked again 
   await w.injectFailure('user', 'late_answer');
   const before = await w.balance('user');
   const status = generate(demoPage, 'paid, answered late');
-  await expect.poll(async () => (await ledger(popup))[0]?.state).toBe('paying');
+  await expect.poll(async () => (await ledger(popup))[0]?.state, WAIT).toBe('paying');
   // The wallet has paid; its answer is still held when the worker stops.
-  await expect.poll(() => w.balance('user')).toBeLessThan(before);
+  await expect.poll(() => w.balance('user'), WAIT).toBeLessThan(before);
   const price = before - (await w.balance('user'));
   // Nothing of ours may wake the next worker before the page asks again.
   await popup.close();
@@ -63,7 +66,7 @@ test('the wallet is still paying when the worker stops: asking again is refused 
   await w.injectFailure('user', 'hold');
   const before = await w.balance('user');
   const status = generate(demoPage, 'still in flight');
-  await expect.poll(async () => (await ledger(popup))[0]?.state).toBe('paying');
+  await expect.poll(async () => (await ledger(popup))[0]?.state, WAIT).toBe('paying');
   await popup.close();
   await stopServiceWorkers(context, demoPage);
   expect(await step('the page gets its 402 once the worker is gone', status)).toBe(402);
@@ -78,7 +81,7 @@ test('the wallet is still paying when the worker stops: asking again is refused 
   expect(logged?.errorSaid).toEqual({ key: 'refusedStillChecking' });
   // The wallet finishes the payment it was given; the page asks again and is served by it.
   await w.release();
-  await expect.poll(() => w.balance('user')).toBeLessThan(before);
+  await expect.poll(() => w.balance('user'), WAIT).toBeLessThan(before);
   const price = before - (await w.balance('user'));
   expect(
     await step('asked again once paid, the content arrives', generate(demoPage, 'still in flight')),
