@@ -478,6 +478,24 @@ describe('page wallet results: the page is untrusted', () => {
     await flow;
   });
 
+  it("a page wallet's payment left unconfirmed does not hold back its scope: only the page could settle it", async () => {
+    const { paymentId } = await handed();
+    await page.service.pageResult({ paymentId, wallet: 'webln', error: 'User rejected' }, APP);
+    expect(await state(paymentId)).toBe('unknown');
+    // The user tries again: a new invoice, handed to the page's wallet, not refused as "being checked".
+    const again = await page.restart().onChallenge({
+      url: URL_,
+      method: 'POST',
+      headers: page.challenge().headers,
+      origin: APP.origin,
+      tabId: APP.tabId,
+      via: 'fetch',
+    });
+    expect(again).toMatchObject({ action: 'pay-in-page', wallet: 'webln' });
+    expect(again.action === 'pay-in-page' && again.paymentId).not.toBe(paymentId);
+    expect(page.lookup).not.toHaveBeenCalled();
+  });
+
   it('a second result is refused, whether it comes after the first or while the first is checked', async () => {
     const { inv, paymentId } = await handed();
     const forged = { paymentId, wallet: 'webln' as const, answer: { preimage: 'ab'.repeat(32) } };
