@@ -3,6 +3,7 @@
  * asks again at once. The server answers with a new challenge; the new worker checks the payment
  * it lost with the wallet instead of paying the new invoice.
  */
+import { createHash } from 'node:crypto';
 import { afterEach, inject } from 'vitest';
 import { stopServiceWorkers } from '../../server/dev/chromium';
 import { expect, test } from './harness/fixtures';
@@ -91,4 +92,70 @@ test('the wallet is still paying when the worker stops: asking again is refused 
   expect(rows).toHaveLength(1);
   expect(rows[0]).toMatchObject({ state: 'paid' });
   expect(BigInt(rows[0]?.amountMsat ?? -1)).toBe(price);
+});
+
+test('MPP: the wallet paid but answered late, and the worker stops: asked again at once, the unused credential is taken and nothing new is paid', async ({
+  context,
+  demoPage,
+  stack,
+  openExtensionPage,
+}) => {
+  const w = wallets(stack);
+  const b64url = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url');
+  const expires = new Date(Date.now() + 5 * 60_000).toISOString().replace(/\.\d+Z$/, 'Z');
+  // A server that answers every request without a credential with a new challenge (a new
+  // invoice), and takes a credential once, for a challenge it issued.
+  const issued = new Map<string, { request: string; paymentHash: string }>();
+  const used = new Set<string>();
+  const url = `${stack.demo}/api/mpp-once`;
+  await demoPage.route(url, async (route) => {
+    const auth = route.request().headers().authorization;
+    const credential = auth?.startsWith('Payment ')
+      ? JSON.parse(Buffer.from(auth.slice(8), 'base64url').toString())
+      : null;
+    const id: string | undefined = credential?.challenge?.id;
+    const preimage: string | undefined = credential?.payload?.preimage;
+    const challenge = id !== undefined ? issued.get(id) : undefined;
+    if (
+      id !== undefined &&
+      challenge &&
+      !used.has(id) &&
+      credential.challenge.request === challenge.request &&
+      preimage !== undefined &&
+      createHash('sha256').update(Buffer.from(preimage, 'hex')).digest('hex') === challenge.paymentHash
+    ) {
+      used.add(id);
+      return route.fulfill({ status: 200, contentType: 'application/json', body: '{"ok":true}' });
+    }
+    const invoice = await w.createInvoice('app', 1500, 'MPP once');
+    const request = b64url({ amount: '1500', currency: 'sat', methodDetails: { invoice: invoice.bolt11 } });
+    const next = `mpp-${issued.size + 1}`;
+    issued.set(next, { request, paymentHash: invoice.paymentHash });
+    return route.fulfill({
+      status: 402,
+      headers: {
+        'www-authenticate': `Payment id="${next}", realm="quill", method="lightning", intent="charge", expires="${expires}", request="${request}"`,
+      },
+      body: '{}',
+    });
+  });
+  const post = () => demoPage.evaluate(async (u) => (await fetch(u, { method: 'POST' })).status, url);
+  const popup = await openExtensionPage(POPUP);
+  await setRules(popup, (r) => ({ ...r, autoMaxMinor: '500', confirmMaxMinor: '500' }));
+  await w.injectFailure('user', 'late_answer');
+  const before = await w.balance('user');
+  const status = post();
+  await expect.poll(async () => (await ledger(popup))[0]?.state, WAIT).toBe('paying');
+  await expect.poll(() => w.balance('user'), WAIT).toBe(before - 1_500_000n);
+  await popup.close();
+  await stopServiceWorkers(context, demoPage);
+  expect(await step('the page gets its 402 once the worker is gone', status)).toBe(402);
+  expect(await step('asked again, the page gets its content', post())).toBe(200);
+  // Two challenges issued, the first one's credential taken; one payment.
+  expect([...issued.keys()]).toEqual(['mpp-1', 'mpp-2']);
+  expect([...used]).toEqual(['mpp-1']);
+  expect(before - (await w.balance('user'))).toBe(1_500_000n);
+  const rows = await ledger(await openExtensionPage(POPUP));
+  expect(rows).toHaveLength(1);
+  expect(rows[0]).toMatchObject({ state: 'paid', paymentHash: issued.get('mpp-1')?.paymentHash });
 });
