@@ -6,7 +6,8 @@
  *
  * Every step is on the ledger; a failure says why and leaves nothing half-paid. The challenge's
  * identity (its payment hash) is a unique key, so the same challenge is never paid twice, even
- * when several tabs or a page replaying messages present it at once.
+ * when several tabs or a page replaying messages present it at once. A new challenge for a request
+ * whose payment's outcome was lost waits for that payment instead (`earlierInScope`).
  */
 import { detectChallenges } from '../../core/challenge/detect';
 import { ChallengeSyntaxError } from '../../core/challenge/www-authenticate';
