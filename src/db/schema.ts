@@ -137,6 +137,12 @@ interface PaymentBase {
   review?: ReviewPolicy;
   /** What the paid retry delivered, as the page reported it (advisory: the page is untrusted). */
   delivery?: { status: number; sha256: string; at: number };
+  /**
+   * Paid after the request it answered was gone (the worker stopped, the wallet answered late): no
+   * page has been handed its credential yet. The next challenge in its scope takes that credential
+   * instead of paying again, and clears this.
+   */
+  credentialUnused?: true;
   /** What the app settled, and what came back (Lightning: counted from the user's own wallet). */
   settlement?: Settlement;
   /** The policy's decision when the challenge arrived, with its reasons and budget effects. */

@@ -28,9 +28,10 @@
  * Stand-in control endpoints (not in LNbits; no key needed, the stand-in listens on localhost):
  *   POST /_standin/fail   {wallet: id|name, mode, count?, delayMs?}  queue failures for the next
  *        outgoing payments: insufficient_balance | timeout (held delayMs, then 520) |
- *        route_failure | wrong_preimage (debits, answers success with a random preimage)
+ *        route_failure | wrong_preimage (debits, answers success with a random preimage) |
+ *        hold (in flight until released) | late_answer (paid at once, answered when released)
  *   POST /_standin/clear  {wallet?}                   drop queued failures (all wallets if omitted)
- *   POST /_standin/release                           let payments held by a `hold` failure go on
+ *   POST /_standin/release                           let `hold` payments and `late_answer` answers go on
  *   POST /_standin/fund   {wallet, amountMsat}        add (or remove, if negative) funds
  *   GET  /_standin/invoices/{hash}                    invoice state: open|settled|cancelled|expired
  *   POST /_standin/invoices/{hash}/cancel             cancel an open invoice

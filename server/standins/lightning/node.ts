@@ -72,14 +72,23 @@ export interface Payment {
 /**
  * `hold`: the payment waits, in flight, until `releaseHeld()`, then goes through normally; for
  * testing what happens when the payer disappears while its wallet is paying.
+ * `late_answer`: the payment goes through at once (a lookup shows it paid), but the answer to the
+ * caller waits until `releaseHeld()`: a wallet that pays and answers late.
  */
-export type FailureMode = 'insufficient_balance' | 'timeout' | 'route_failure' | 'wrong_preimage' | 'hold';
+export type FailureMode =
+  | 'insufficient_balance'
+  | 'timeout'
+  | 'route_failure'
+  | 'wrong_preimage'
+  | 'hold'
+  | 'late_answer';
 export const FAILURE_MODES: readonly FailureMode[] = [
   'insufficient_balance',
   'timeout',
   'route_failure',
   'wrong_preimage',
   'hold',
+  'late_answer',
 ];
 
 export interface FailureSpec {
@@ -422,7 +431,7 @@ export class LightningNode {
       incoming.preimage = invoice.preimage;
       incoming.amountMsat = amountMsat;
     }
-    return this.#record(
+    const paid = this.#record(
       wallet,
       decoded,
       amountMsat,
@@ -430,6 +439,8 @@ export class LightningNode {
       invoice.preimage,
       `internal_${decoded.paymentHash}`,
     );
+    if (rule?.mode === 'late_answer') await new Promise<void>((resolve) => this.#held.add(resolve));
+    return paid;
   }
 
   /** A wallet's payments, newest first. Incoming ones show the state of their invoice. */
@@ -484,7 +495,7 @@ export class LightningNode {
     this.releaseHeld();
   }
 
-  /** Lets every payment held by a `hold` failure go on. Returns how many there were. */
+  /** Lets every payment held by `hold` go on, and every answer held by `late_answer`. Returns how many. */
   releaseHeld(): number {
     const n = this.#held.size;
     for (const go of this.#held) go();

@@ -123,7 +123,10 @@ export interface PaymentMethod {
   pay(p: PaymentRecord, rail: RailRecord, deps: MethodDeps): Promise<Outcome>;
   /** The credential a paid charge is retried with again (a page asking after a restart). */
   credential(p: PaymentRecord): { credential: RetryCredential; reason: string } | undefined;
-  /** A charge whose outcome was lost (the worker stopped, the rail timed out): ask again. */
+  /**
+   * A charge whose outcome was lost (the worker stopped, the rail timed out): ask again. A new
+   * challenge in the charge's scope waits for this answer, so it must end (the rail's timeout).
+   */
   reconcile(p: PaymentRecord, rail: RailRecord, deps: MethodDeps): Promise<Outcome>;
   /**
    * The kind of page wallet this method hands its payments to (its `pay` answers `handover` with

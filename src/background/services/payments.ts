@@ -6,7 +6,8 @@
  *
  * Every step is on the ledger; a failure says why and leaves nothing half-paid. The challenge's
  * identity (its payment hash) is a unique key, so the same challenge is never paid twice, even
- * when several tabs or a page replaying messages present it at once.
+ * when several tabs or a page replaying messages present it at once. A new challenge for a request
+ * whose payment's outcome was lost waits for that payment instead (`earlierInScope`).
  */
 import { detectChallenges } from '../../core/challenge/detect';
 import { ChallengeSyntaxError } from '../../core/challenge/www-authenticate';
@@ -34,12 +35,19 @@ import type { ApprovalService } from './approvals';
 import { notePaid } from './consent';
 import { type LightningRail, RailError } from './rails/types';
 import { isRefusal, type RateService } from './rates';
-import type { TokenService } from './tokens';
+import { scopeKey, type TokenOwner, type TokenService } from './tokens';
 
 export { CARD_METHOD } from '../methods/card';
 
 /** A payment whose outcome the rail has yet to give: being paid, or asked again after a restart. */
 const OUTCOME_PENDING: readonly PaymentState[] = ['paying', 'unknown'];
+
+/**
+ * How long a payment that was paid after its request was gone offers its credential to the next
+ * challenge in its scope. The page that lost its answer asks again within moments; a day bounds
+ * the search (and an MPP credential is offered only while its challenge stands).
+ */
+const UNUSED_CREDENTIAL_WINDOW_MS = 24 * 60 * 60 * 1000;
 
 /** The longest delay a timer can hold (about 24.8 days); longer waits are alarms only. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -123,6 +131,21 @@ export function retryVerdict(
   }
 }
 
+/** An L402 charge that is not its own per-call charge (estimated, reviewed): its token serves its scope. */
+const reusableToken = (p: PaymentRecord): boolean =>
+  p.challenge.protocol === 'l402' && !p.review && !p.estimate;
+
+/** Who a token for this request would belong to: the site that pays, fetch or page load, the tab. */
+const ownerOf = (p: {
+  site: string;
+  via: 'fetch' | 'navigation';
+  tabId?: number | undefined;
+}): TokenOwner => ({
+  site: p.site,
+  resource: p.via,
+  ...(p.tabId !== undefined ? { tabId: p.tabId } : {}),
+});
+
 export class PaymentService {
   private readonly inflight = new Map<string, Promise<ChallengeVerdict>>();
   /** Per-tab token buckets for incoming payment requests (in memory: a restart only resets them). */
@@ -131,6 +154,17 @@ export class PaymentService {
   private readonly switchedTo = new Map<string, Promise<ChallengeVerdict>>();
   /** Payments whose page-wallet result is being checked: a second result meanwhile is refused. */
   private readonly pageResults = new Set<string>();
+  /** Payments this worker's own flow is paying right now: their request still waits for the outcome. */
+  private readonly live = new Set<string>();
+  /** One question to the wallet per payment at a time: start-up and a waiting challenge share it. */
+  private readonly checking = new Map<string, Promise<void>>();
+  /**
+   * L402 payments this worker settled with nobody waiting, their token now a rule. A request that
+   * left before the rule was in place comes back with a 402 moments later, to this worker; after
+   * that the rule carries the token, and a 402 in its scope means the server refused it. So these
+   * are offered in memory only, once.
+   */
+  private readonly freshTokens = new Set<string>();
   private readonly now: () => number;
   private readonly newId: () => string;
 
@@ -283,7 +317,9 @@ export class PaymentService {
     const rateLookup = getSetting(db, 'currency').then((c) => this.deps.rates.current(c));
     const rulesLookup = this.deps.rules();
     const known = await db.payments.where('key').equals(key).first();
-    if (known) return this.verdictFor(known);
+    if (known) return this.answerKnown(known);
+    const earlier = await this.earlierInScope(req);
+    if (earlier) return earlier;
     const [rate, rules, paused] = await Promise.all([rateLookup, rulesLookup, getSetting(db, 'paused')]);
     if (paused) return pass(said('refusedPaused'), true);
     if (isRefusal(rate)) return pass(rate?.refused ?? said('refusedNoRate'), true);
@@ -437,8 +473,14 @@ export class PaymentService {
     const railRecord = await db.rails.get(payment.railId);
     if (!railRecord) return this.fail(paymentId, 'paying', 'no_rail', said('failureNoRail'));
 
-    const outcome = await methodFor(railRecord.kind).pay(payment, railRecord, this.methodDeps);
-    return this.settle(payment, OUTCOME_PENDING, outcome);
+    // While it pays, a new challenge in its scope is not held back: this flow answers its own page.
+    this.live.add(paymentId);
+    try {
+      const outcome = await methodFor(railRecord.kind).pay(payment, railRecord, this.methodDeps);
+      return await this.settle(payment, OUTCOME_PENDING, outcome);
+    } finally {
+      this.live.delete(paymentId);
+    }
   }
 
   /**
@@ -504,11 +546,16 @@ export class PaymentService {
     return { railFor: (r) => this.deps.railFor(r), openRail: (r) => this.deps.openRail(r), now: this.now };
   }
 
-  /** Writes what paying came to, and gives the page its verdict. */
+  /**
+   * Writes what paying came to, and gives the page its verdict. `orphan`: nobody waits for this
+   * verdict (the request it answered is gone), so a paid credential is kept for the next challenge
+   * in its scope.
+   */
   private async settle(
     payment: PaymentRecord,
     from: PaymentState | readonly PaymentState[],
     outcome: Outcome,
+    orphan = false,
   ): Promise<ChallengeVerdict> {
     switch (outcome.kind) {
       case 'handover':
@@ -534,7 +581,15 @@ export class PaymentService {
         // Recorded paid only once the token is in place: whoever sees `paid` (the popup, a page
         // asking again after a worker restart) finds the browser already sending it. Should the
         // worker die in between, the payment is still `paying` and `reconcile` settles it.
-        await this.setState(payment.id, from, 'paid', outcome.patch);
+        // Nobody waits: the credential is kept for the next challenge in its scope (a token is
+        // offered while this worker lives; any other credential is kept on the record).
+        const unused = orphan && verdict.action === 'retry';
+        const asToken = unused && reusableToken(payment) && isReusable(verdict.credential);
+        const moved = await this.setState(payment.id, from, 'paid', {
+          ...outcome.patch,
+          ...(unused && !asToken ? { credentialUnused: true as const } : {}),
+        });
+        if (moved && asToken) this.freshTokens.add(payment.id);
         return verdict;
       }
     }
@@ -548,13 +603,8 @@ export class PaymentService {
    * reviewed charge's token: each such call is its own charge, settled and reviewed on its own.
    */
   private async cacheToken(payment: PaymentRecord, credential: RetryCredential): Promise<void> {
-    if (!isReusable(credential)) return;
-    if (payment.challenge.protocol !== 'l402' || payment.review || payment.estimate) return;
-    const owner = {
-      site: payment.site,
-      resource: payment.via === 'navigation' ? ('navigation' as const) : ('fetch' as const),
-      ...(payment.tabId !== undefined ? { tabId: payment.tabId } : {}),
-    };
+    if (!isReusable(credential) || !reusableToken(payment)) return;
+    const owner = ownerOf(payment);
     await this.deps.tokens
       .store(owner, payment.url, credential.value, payment.id)
       .catch(async (e: unknown) => {
@@ -570,24 +620,153 @@ export class PaymentService {
    * asking the wallet. Until the wallet says, the reservation stays.
    */
   async reconcile(): Promise<void> {
-    const { db } = this.deps;
-    const open = await db.payments.where('state').anyOf('paying', 'unknown').toArray();
-    for (const p of open) {
-      const railRecord = await db.rails.get(p.railId);
-      if (!railRecord) continue;
-      const outcome = await methodFor(railRecord.kind)
-        .reconcile(p, railRecord, this.methodDeps)
-        .catch((e: unknown) => {
-          // The rail's own failures are pending answers; anything else is logged, the row kept.
-          console.error('paybound: reconcile', p.id, e);
-          return undefined;
-        });
-      if (!outcome) continue;
-      // Until the wallet says, the reservation stays; the payment shows as unknown.
-      if (outcome.kind === 'pending') {
-        if (p.state === 'paying') await this.setState(p.id, 'paying', 'unknown');
-      } else await this.settle(p, OUTCOME_PENDING, outcome);
+    const open = await this.deps.db.payments.where('state').anyOf(OUTCOME_PENDING).toArray();
+    for (const p of open) await this.check(p.id);
+  }
+
+  /** Asks the wallet once about a payment whose outcome was lost; callers at once share the question. */
+  private check(paymentId: string): Promise<void> {
+    let running = this.checking.get(paymentId);
+    if (!running) {
+      running = this.checkNow(paymentId).finally(() => this.checking.delete(paymentId));
+      this.checking.set(paymentId, running);
     }
+    return running;
+  }
+
+  private async checkNow(paymentId: string): Promise<void> {
+    const { db } = this.deps;
+    const p = await db.payments.get(paymentId);
+    // This worker's own flow is paying it: that flow gets the answer.
+    if (!p || !OUTCOME_PENDING.includes(p.state) || this.live.has(p.id)) return;
+    const railRecord = await db.rails.get(p.railId);
+    if (!railRecord) return;
+    const outcome = await methodFor(railRecord.kind)
+      .reconcile(p, railRecord, this.methodDeps)
+      .catch((e: unknown) => {
+        // The rail's own failures are pending answers; anything else is logged, the row kept.
+        console.error('paybound: reconcile', p.id, e);
+        return undefined;
+      });
+    if (!outcome) return;
+    // Until the wallet says, the reservation stays; the payment shows as unknown.
+    if (outcome.kind === 'pending') {
+      if (p.state === 'paying') await this.setState(p.id, 'paying', 'unknown');
+    } else await this.settle(p, OUTCOME_PENDING, outcome, true);
+  }
+
+  /**
+   * Whether a new challenge must wait for this payment: its outcome is not known, no flow of this
+   * worker is paying it (so its page was answered without a credential), and its wallet can be
+   * asked. A page wallet's payment only the page can settle: waiting on it would refuse its scope
+   * until the invoice expires, so it does not hold anything back.
+   */
+  private async awaitable(p: PaymentRecord): Promise<boolean> {
+    if (!OUTCOME_PENDING.includes(p.state) || this.live.has(p.id)) return false;
+    const rail = await this.deps.db.rails.get(p.railId);
+    return rail !== undefined && methodFor(rail.kind).pageWallet === undefined;
+  }
+
+  /**
+   * A challenge seen before: as it stands, except that one whose outcome was lost is checked with
+   * the wallet first (bounded by the rail's own timeout), so a page asking again gets the answer.
+   */
+  private async answerKnown(known: PaymentRecord): Promise<ChallengeVerdict> {
+    let p = known;
+    if (await this.awaitable(p)) {
+      await this.check(p.id);
+      p = (await this.deps.db.payments.get(p.id)) ?? p;
+      if (OUTCOME_PENDING.includes(p.state)) return pass(said('refusedStillChecking'));
+    }
+    // Its credential is used now: no other challenge in its scope may take it as unused.
+    if (p.credentialUnused || this.freshTokens.has(p.id))
+      return (await this.claim(p.id)) ?? this.verdictFor(p);
+    return this.verdictFor(p);
+  }
+
+  /**
+   * Never paid twice for one request. A new challenge whose scope (`scopeKey`: the site that pays,
+   * fetch or page load (and then its tab), the API origin, the token's path prefix) has a payment
+   * whose outcome was lost (the worker stopped while paying, the wallet answered too late) waits
+   * for that payment to be checked with its wallet, once:
+   * - paid: the request is retried with that payment's credential (L402: its token; MPP: its
+   *   credential, which no page has used), and nothing new is paid;
+   * - failed, or a proof that does not hold (disputed): the new challenge is charged as usual;
+   * - still not known: refused, saying a payment for this is still being checked.
+   * Undefined: nothing holds the challenge back.
+   */
+  private async earlierInScope(req: ChallengeRequest): Promise<ChallengeVerdict | undefined> {
+    const { db } = this.deps;
+    const site = siteOf(req.origin) ?? req.origin;
+    const scope = scopeKey(ownerOf({ site, via: req.via, tabId: req.tabId }), req.url);
+    if (scope === undefined) return undefined;
+    const inScope = (p: PaymentRecord) => scopeKey(ownerOf(p), p.url) === scope;
+    const open: PaymentRecord[] = [];
+    for (const p of await db.payments.where('state').anyOf(OUTCOME_PENDING).toArray()) {
+      if (inScope(p) && (await this.awaitable(p))) open.push(p);
+    }
+    await Promise.all(open.map((p) => this.check(p.id)));
+    // Paid meanwhile (just now, or by the start-up check before this challenge came).
+    const now = this.now();
+    const recent = await db.payments
+      .where('[site+createdAt]')
+      .between([site, now - UNUSED_CREDENTIAL_WINDOW_MS], [site, Number.MAX_SAFE_INTEGER])
+      .filter((p) => p.credentialUnused === true && inScope(p))
+      .toArray();
+    const checked = await db.payments.bulkGet(open.map((p) => p.id));
+    const tokens = (await db.payments.bulkGet([...this.freshTokens])).filter(
+      (p): p is PaymentRecord => p !== undefined && inScope(p),
+    );
+    const unused = [...checked, ...recent, ...tokens].filter(
+      (p, i, all): p is PaymentRecord =>
+        p !== undefined &&
+        (p.credentialUnused === true || this.freshTokens.has(p.id)) &&
+        all.findIndex((q) => q?.id === p.id) === i,
+    );
+    for (const p of unused.sort((a, b) => a.createdAt - b.createdAt)) {
+      // An MPP credential answers its own challenge: once that has run out, the server takes it no more.
+      if (p.challenge.protocol === 'mpp' && now / 1000 >= p.expiresAt) continue;
+      const verdict = await this.claim(p.id);
+      if (verdict) return verdict;
+    }
+    // Another challenge claimed it while this one waited too: an L402 token serves both (as its
+    // rule would have, had it been in place before these requests left).
+    for (const p of checked) {
+      if (p && (p.state === 'paid' || p.state === 'accepted') && reusableToken(p)) {
+        const verdict = this.verdictFor(p);
+        if (verdict.action === 'retry') return verdict;
+      }
+    }
+    if (checked.some((p) => p !== undefined && OUTCOME_PENDING.includes(p.state)))
+      return pass(said('refusedStillChecking'), true);
+    return undefined;
+  }
+
+  /**
+   * Hands a paid credential no page has used to this challenge's request, once: two challenges
+   * racing for it, one gets it (an MPP credential is good for one request).
+   */
+  private async claim(paymentId: string): Promise<ChallengeVerdict | undefined> {
+    const { db } = this.deps;
+    if (this.freshTokens.delete(paymentId)) {
+      const p = await db.payments.get(paymentId);
+      const verdict = p && (p.state === 'paid' || p.state === 'accepted') ? this.verdictFor(p) : undefined;
+      return verdict?.action === 'retry' ? verdict : undefined;
+    }
+    const claimed = await db.transaction('rw', db.payments, async () => {
+      const p = await db.payments.get(paymentId);
+      if (p?.credentialUnused !== true || (p.state !== 'paid' && p.state !== 'accepted')) return undefined;
+      await db.payments
+        .where('id')
+        .equals(paymentId)
+        .modify((r) => {
+          delete r.credentialUnused;
+        });
+      return p;
+    });
+    if (!claimed) return undefined;
+    const verdict = this.verdictFor(claimed);
+    return verdict.action === 'retry' ? verdict : undefined;
   }
 
   /**

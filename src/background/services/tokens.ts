@@ -41,6 +41,24 @@ export function tokenScope(url: string): { origin: string; pathPrefix: string } 
   };
 }
 
+/**
+ * A request's scope: exactly what one token rule would cover. The site that pays, the kind of
+ * request (a page's fetch/XHR, or a top-level page load, which is also its tab's), the API origin,
+ * and the path prefix. Two requests in one scope are served by one L402 token; a payment whose
+ * outcome is not yet known holds back new charges in its scope (see `PaymentService`). Undefined
+ * for a URL that does not parse (it has no scope, and no token either).
+ */
+export function scopeKey(owner: TokenOwner, url: string): string | undefined {
+  let scope: ReturnType<typeof tokenScope>;
+  try {
+    scope = tokenScope(url);
+  } catch {
+    return undefined;
+  }
+  const tab = owner.resource === 'navigation' ? (owner.tabId ?? -1) : null;
+  return JSON.stringify([owner.site, owner.resource, tab, scope.origin, scope.pathPrefix]);
+}
+
 // urlFilter gives '*', '^' and '|' special meanings; a scope containing them is not cached.
 const FILTER_SAFE = /^[^*^|]*$/;
 

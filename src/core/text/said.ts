@@ -98,6 +98,7 @@ export const ENGLISH = {
   refusedHashMismatch: 'the access token is for a different payment than the invoice',
   refusedAmountMismatch: 'the invoice amount differs from the price the app stated',
   refusedReviewTerms: "the app's estimate or review terms are unusable",
+  refusedStillChecking: 'a payment for this is still being checked with your wallet; ask again in a moment',
 
   // Answers to the user's own actions.
   errorNoSuchWallet: 'no such wallet',

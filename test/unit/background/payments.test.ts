@@ -76,7 +76,7 @@ function setup(
       stale: false,
     }),
   } as unknown as RateService;
-  const service = new PaymentService({
+  const deps: ConstructorParameters<typeof PaymentService>[0] = {
     db,
     rates,
     approvals,
@@ -87,7 +87,10 @@ function setup(
     rules: async () => spendingRules,
     ...(opts.now ? { now: opts.now } : {}),
     ...(opts.wakeAt ? { wakeAt: opts.wakeAt } : {}),
-  });
+  };
+  const service = new PaymentService(deps);
+  // A worker started again: the same database and wallet, nothing of the last one's memory.
+  const restart = () => new PaymentService(deps);
   const challenge = (amountMsat = 21_000n) => {
     const inv = node.createInvoice(app.id, { amountMsat, memo: 'a haiku' });
     return {
@@ -104,7 +107,7 @@ function setup(
       tabId: 3,
       via: 'fetch',
     });
-  return { db, node, user, app, pay, lookup, rules, approvals, service, challenge, present };
+  return { db, node, user, app, pay, lookup, rules, approvals, service, restart, challenge, present };
 }
 
 let env: ReturnType<typeof setup>;
@@ -475,6 +478,24 @@ describe('page wallet results: the page is untrusted', () => {
     await flow;
   });
 
+  it("a page wallet's payment left unconfirmed does not hold back its scope: only the page could settle it", async () => {
+    const { paymentId } = await handed();
+    await page.service.pageResult({ paymentId, wallet: 'webln', error: 'User rejected' }, APP);
+    expect(await state(paymentId)).toBe('unknown');
+    // The user tries again: a new invoice, handed to the page's wallet, not refused as "being checked".
+    const again = await page.restart().onChallenge({
+      url: URL_,
+      method: 'POST',
+      headers: page.challenge().headers,
+      origin: APP.origin,
+      tabId: APP.tabId,
+      via: 'fetch',
+    });
+    expect(again).toMatchObject({ action: 'pay-in-page', wallet: 'webln' });
+    expect(again.action === 'pay-in-page' && again.paymentId).not.toBe(paymentId);
+    expect(page.lookup).not.toHaveBeenCalled();
+  });
+
   it('a second result is refused, whether it comes after the first or while the first is checked', async () => {
     const { inv, paymentId } = await handed();
     const forged = { paymentId, wallet: 'webln' as const, answer: { preimage: 'ab'.repeat(32) } };
@@ -555,5 +576,230 @@ describe('retry credentials: only the listed headers leave the worker', () => {
         'pass',
       );
     }
+  });
+});
+
+describe('never paid twice for one request: a payment whose outcome was lost holds back its scope', () => {
+  type Env = ReturnType<typeof setup>;
+  const ASK = { method: 'POST', origin: 'https://app.example', tabId: 3, via: 'fetch' as const };
+  const askOn = (
+    service: PaymentService,
+    headers: ReadonlyArray<readonly [string, string]>,
+    over: Partial<Parameters<PaymentService['onChallenge']>[0]> = {},
+  ) => service.onChallenge({ url: URL_, headers, ...ASK, ...over });
+
+  /**
+   * The wallet holds its answer to the first payment and the worker "dies" waiting for it: that
+   * worker's flow never returns (the page got its 402). The wallet itself has the invoice and,
+   * answered a lookup, says what the node says of it.
+   */
+  async function diesWhilePaying(e: Env, headers: ReadonlyArray<readonly [string, string]>) {
+    let held: string | undefined;
+    e.pay.mockImplementationOnce(async (invoice: string) => {
+      held = invoice;
+      return new Promise<never>(() => {});
+    });
+    void askOn(e.service, headers);
+    await vi.waitFor(() => expect(held).toBeDefined());
+    const [first] = await e.db.payments.toArray();
+    expect(first?.state).toBe('paying');
+    return { invoice: held ?? '', first: first! };
+  }
+  /** The lookup answers as a wallet would: paid (with its preimage), failed, or still in flight. */
+  function walletSays(e: Env, answer: 'node' | 'failed' | 'pending') {
+    e.lookup.mockImplementation(async (hash) => {
+      if (answer === 'failed') return { status: 'failed' };
+      const inv = e.node.invoice(hash);
+      return answer === 'node' && inv && e.node.invoiceState(inv) === 'settled'
+        ? { status: 'paid', preimage: inv.preimage }
+        : { status: 'pending' };
+    });
+  }
+  /** An MPP Lightning challenge for a new invoice of the app's. */
+  function mppChallenge(e: Env, id: string) {
+    const b64url = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url');
+    const expires = new Date(Date.now() + 600_000).toISOString().replace(/\.\d+Z$/, 'Z');
+    const inv = e.node.createInvoice(e.app.id, { amountMsat: 21_000n, memo: 'a haiku' });
+    const request = b64url({ amount: '21', currency: 'sat', methodDetails: { invoice: inv.bolt11 } });
+    const header = `Payment id="${id}", realm="r", method="lightning", intent="charge", expires="${expires}", request="${request}"`;
+    return { inv, headers: [['www-authenticate', header]] as const };
+  }
+  const credentialOf = (p: { challenge: { protocol: string; macaroon?: string } }, preimage: string) =>
+    `L402 ${p.challenge.protocol === 'l402' ? p.challenge.macaroon : ''}:${preimage}`;
+
+  it('paid by the wallet while the worker was gone: the next challenge for the URL is retried with that payment’s token, and nothing new is paid', async () => {
+    const first = env.challenge();
+    const { invoice, first: row } = await diesWhilePaying(env, first.headers);
+    // The wallet went on and paid.
+    await env.node.payInvoice(env.user.id, invoice);
+    walletSays(env, 'node');
+    const paidOnce = env.node.wallet(env.user.id)?.balanceMsat;
+    // A new worker; the page asks again at once, and the server answers with a fresh challenge.
+    const worker = env.restart();
+    const verdict = await askOn(worker, env.challenge().headers);
+    expect(verdict).toMatchObject({
+      action: 'retry',
+      paymentId: row.id,
+      credential: { header: 'Authorization', value: credentialOf(row, first.inv.preimage) },
+    });
+    expect(env.pay).toHaveBeenCalledTimes(1);
+    expect(env.node.wallet(env.user.id)?.balanceMsat).toBe(paidOnce);
+    expect(await env.db.payments.toArray()).toEqual([expect.objectContaining({ id: row.id, state: 'paid' })]);
+    expect((await env.db.payments.get(row.id))?.credentialUnused).toBeUndefined();
+    expect(await env.db.tokens.toArray()).toEqual([
+      expect.objectContaining({ paymentId: row.id, authorization: credentialOf(row, first.inv.preimage) }),
+    ]);
+  });
+
+  it('settled by the start-up check before the page asks again: the challenge takes that unused credential, once', async () => {
+    const first = env.challenge();
+    const { invoice, first: row } = await diesWhilePaying(env, first.headers);
+    await env.node.payInvoice(env.user.id, invoice);
+    walletSays(env, 'node');
+    const worker = env.restart();
+    await worker.reconcile();
+    // Its token is a rule now; the page's request left before it was.
+    expect(await env.db.payments.get(row.id)).toMatchObject({ state: 'paid' });
+    expect(await env.db.tokens.count()).toBe(1);
+    expect(await askOn(worker, env.challenge().headers)).toMatchObject({
+      action: 'retry',
+      paymentId: row.id,
+    });
+    expect(env.pay).toHaveBeenCalledTimes(1);
+    // Used now: a challenge after that (its token refused by the server) is a new charge.
+    const next = await askOn(worker, env.challenge().headers);
+    expect(next.action === 'retry' && next.paymentId).not.toBe(row.id);
+    expect(env.pay).toHaveBeenCalledTimes(2);
+    expect(await env.db.payments.count()).toBe(2);
+  });
+
+  it('an L402 token an earlier worker settled is not offered again: by then its rule carries it, and a 402 in its scope means it was refused', async () => {
+    const { invoice, first: row } = await diesWhilePaying(env, env.challenge().headers);
+    await env.node.payInvoice(env.user.id, invoice);
+    walletSays(env, 'node');
+    await env.restart().reconcile();
+    expect((await env.db.payments.get(row.id))?.credentialUnused).toBeUndefined();
+    const verdict = await askOn(env.restart(), env.challenge().headers);
+    expect(verdict.action === 'retry' && verdict.paymentId).not.toBe(row.id);
+    expect(env.pay).toHaveBeenCalledTimes(2);
+  });
+
+  it('an MPP credential settled by an earlier worker is kept on the record, and offered to the next challenge once', async () => {
+    const { inv, headers } = mppChallenge(env, 'm1');
+    const { invoice, first: row } = await diesWhilePaying(env, headers);
+    expect(invoice).toBe(inv.bolt11);
+    await env.node.payInvoice(env.user.id, invoice);
+    walletSays(env, 'node');
+    await env.restart().reconcile();
+    expect(await env.db.payments.get(row.id)).toMatchObject({ state: 'paid', credentialUnused: true });
+    const worker = env.restart();
+    const [a, b] = await Promise.all([
+      askOn(worker, mppChallenge(env, 'm2').headers),
+      askOn(worker, mppChallenge(env, 'm3').headers),
+    ]);
+    // One of the two gets the unused credential; the other is its own charge.
+    expect([a, b].filter((v) => v.action === 'retry' && v.paymentId === row.id)).toHaveLength(1);
+    expect([a, b].every((v) => v.action === 'retry')).toBe(true);
+    expect(env.pay).toHaveBeenCalledTimes(2);
+    expect((await env.db.payments.get(row.id))?.credentialUnused).toBeUndefined();
+  });
+
+  it('an MPP credential no page has used is retried once: the next challenge after that is paid', async () => {
+    const mpp = (id: string) => mppChallenge(env, id);
+    const first = mpp('m1');
+    const { invoice, first: row } = await diesWhilePaying(env, first.headers);
+    await env.node.payInvoice(env.user.id, invoice);
+    walletSays(env, 'node');
+    const worker = env.restart();
+    const retried = await askOn(worker, mpp('m2').headers);
+    expect(retried).toMatchObject({ action: 'retry', paymentId: row.id });
+    expect(retried.action === 'retry' && retried.credential.value).toMatch(/^Payment /);
+    expect(env.pay).toHaveBeenCalledTimes(1);
+    // MPP credentials are single use, and no token serves the scope: the next one is its own charge.
+    const next = await askOn(worker, mpp('m3').headers);
+    expect(next.action === 'retry' && next.paymentId).not.toBe(row.id);
+    expect(env.pay).toHaveBeenCalledTimes(2);
+  });
+
+  it('failed at the wallet: the next challenge is paid as a new charge', async () => {
+    const { first: row } = await diesWhilePaying(env, env.challenge().headers);
+    walletSays(env, 'failed');
+    const worker = env.restart();
+    const second = env.challenge();
+    const verdict = await askOn(worker, second.headers);
+    expect(verdict).toMatchObject({ action: 'retry' });
+    expect(verdict.action === 'retry' && verdict.paymentId).not.toBe(row.id);
+    expect(env.pay).toHaveBeenCalledTimes(2);
+    expect(await env.db.payments.get(row.id)).toMatchObject({
+      state: 'failed',
+      reservationState: 'released',
+      failure: { code: 'not_paid' },
+    });
+    expect(env.node.invoiceState(second.inv)).toBe('settled');
+  });
+
+  it('still not known to the wallet: the next challenge is refused with the reason and nothing is paid; once the wallet says paid, it is served', async () => {
+    const first = env.challenge();
+    const { invoice, first: row } = await diesWhilePaying(env, first.headers);
+    walletSays(env, 'pending');
+    const before = env.node.wallet(env.user.id)?.balanceMsat;
+    const worker = env.restart();
+    expect(await askOn(worker, env.challenge().headers)).toEqual({
+      action: 'pass',
+      reason: 'a payment for this is still being checked with your wallet; ask again in a moment',
+      said: { key: 'refusedStillChecking' },
+      refusedBeforeLedger: true,
+    });
+    expect(env.pay).toHaveBeenCalledTimes(1);
+    expect(env.lookup).toHaveBeenCalledTimes(1);
+    expect(env.node.wallet(env.user.id)?.balanceMsat).toBe(before);
+    expect(await env.db.payments.toArray()).toEqual([
+      expect.objectContaining({ id: row.id, state: 'unknown', reservationState: 'held' }),
+    ]);
+    // The request log says why, in the words a person reads.
+    const logged = await env.db.challenges.toArray();
+    expect(logged.at(-1)).toMatchObject({ errorSaid: { key: 'refusedStillChecking' } });
+    // The same challenge presented again is checked too, and refused the same way.
+    expect(await askOn(worker, first.headers)).toMatchObject({ said: { key: 'refusedStillChecking' } });
+    // The wallet finishes: asking again is served by that payment.
+    await env.node.payInvoice(env.user.id, invoice);
+    walletSays(env, 'node');
+    expect(await askOn(worker, env.challenge().headers)).toMatchObject({
+      action: 'retry',
+      paymentId: row.id,
+    });
+    expect(env.pay).toHaveBeenCalledTimes(1);
+  });
+
+  it('another scope is not held back: another path, a page load, another paying site', async () => {
+    await diesWhilePaying(env, env.challenge().headers);
+    walletSays(env, 'pending');
+    const worker = env.restart();
+    const elsewhere = [
+      { url: 'https://app.example/other/generate' },
+      { url: 'https://api.example/api/generate' },
+      { via: 'navigation' as const },
+      { origin: 'https://other.example' },
+    ];
+    for (const over of elsewhere) {
+      expect((await askOn(worker, env.challenge().headers, over)).action, JSON.stringify(over)).toBe('retry');
+    }
+    expect(env.pay).toHaveBeenCalledTimes(1 + elsewhere.length);
+    expect(env.lookup).not.toHaveBeenCalled();
+  });
+
+  it('a payment this worker is still paying does not hold back the next challenge: its own flow answers its page', async () => {
+    let release = () => {};
+    env.pay.mockImplementationOnce(async (invoice: string) => {
+      await new Promise<void>((go) => (release = go));
+      return { preimage: (await env.node.payInvoice(env.user.id, invoice)).preimage ?? '' };
+    });
+    const first = env.present(env.challenge().headers);
+    await vi.waitFor(() => expect(env.pay).toHaveBeenCalledTimes(1));
+    expect((await env.present(env.challenge().headers)).action).toBe('retry');
+    expect(env.lookup).not.toHaveBeenCalled();
+    release();
+    expect((await first).action).toBe('retry');
+    expect(env.pay).toHaveBeenCalledTimes(2);
   });
 });

@@ -428,6 +428,29 @@ describe('failure injection', () => {
     expect(await held).toEqual(failure(520, 'Payment failed: timeout'));
   });
 
+  it('late_answer pays at once (a lookup reads paid) and holds the answer until released', async () => {
+    await inject({ wallet: 'user', mode: 'late_answer' });
+    const created = await createInvoice(10);
+    let answered = false;
+    const late = pay(created.payment_request as string).then((a) => {
+      answered = true;
+      return a;
+    });
+    await vi.waitFor(async () =>
+      expect((await call('GET', `/_standin/invoices/${created.payment_hash}`)).body).toMatchObject({
+        state: 'settled',
+      }),
+    );
+    const lookup = await call('GET', `/api/v1/payments/${created.payment_hash}`, { key: user().invoiceKey });
+    expect(lookup.body).toMatchObject({ paid: true, status: 'success' });
+    expect(await balance(user().adminKey)).toBe(1_000_000_000 - 10_000);
+    expect(answered).toBe(false);
+    expect((await call('POST', '/_standin/release')).status).toBe(200);
+    const answer = await late;
+    expect(answer.status).toBe(201);
+    expect(verifyPreimage(obj(answer).preimage as string, created.payment_hash as string)).toBe(true);
+  });
+
   it('wrong_preimage debits and claims success with a preimage that does not match', async () => {
     await inject({ wallet: 'user', mode: 'wrong_preimage' });
     const created = await createInvoice(10);
