@@ -160,7 +160,9 @@ export function readMppChallenge(c: AuthChallenge, nowMs: number, bodySha256?: s
   if (!id || !method || !intent || !requestEncoded) {
     throw new MppChallengeError('the Payment challenge lacks id, method, intent or request');
   }
-  if (!METHOD_ID.test(method) && !LEGACY_METHOD_IDS.has(method.toLowerCase())) {
+  // Matched without case, as before; the credential still echoes the id as the server sent it.
+  const methodId = method.toLowerCase();
+  if (!METHOD_ID.test(methodId) && !LEGACY_METHOD_IDS.has(methodId)) {
     throw new MppChallengeError(`the payment method id "${method.slice(0, 40)}" is not lowercase letters`);
   }
   if (intent !== 'charge') throw new MppChallengeError(`unsupported payment intent "${intent}"`);
@@ -187,7 +189,7 @@ export function readMppChallenge(c: AuthChallenge, nowMs: number, bodySha256?: s
   return {
     id,
     realm,
-    method: method.toLowerCase(),
+    method: methodId,
     intent,
     requestEncoded,
     request,
