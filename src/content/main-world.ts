@@ -115,7 +115,7 @@ import {
     headers: [string, string][],
     body: () => Promise<ArrayBuffer>,
   ): Promise<{ retry: RetryCredential; paymentId?: string } | undefined> {
-    const bodySha256 = headers.some(([, v]) => /digest=/i.test(v))
+    const bodySha256 = /digest=/i.test(headers.join())
       ? await body().then(sha256, () => undefined)
       : undefined;
     let answer = await post('query', { url, method, status: 402, headers, bodySha256 });
@@ -139,8 +139,9 @@ import {
       paymentId,
       status,
       sha256: await sha256(buf),
-      receipt: header('payment-receipt') ?? undefined,
-      problem: /problem\+json/i.test(header('content-type') ?? '')
+      receipt: header('payment-receipt'),
+      // test(null) reads "null": no match.
+      problem: /problem\+json/i.test(header('content-type') as string)
         ? new TextDecoder().decode(buf).slice(0, 4096)
         : undefined,
     });
@@ -261,15 +262,10 @@ import {
       st.held = [];
     }
     if (st.retried && st.paymentId && ev.type === 'loadend') {
-      // Text bodies are hashed as UTF-8 (what the page's JSON and text APIs deliver).
+      // Text bodies are hashed as UTF-8 (what the page's JSON and text APIs deliver), as a
+      // Response encodes them; a parsed JSON or document body is not reported.
       const body =
-        this.responseType === '' || this.responseType === 'text'
-          ? Promise.resolve(new TextEncoder().encode(this.responseText).buffer as ArrayBuffer)
-          : this.responseType === 'arraybuffer'
-            ? Promise.resolve(this.response as ArrayBuffer)
-            : this.responseType === 'blob'
-              ? (this.response as Blob).arrayBuffer()
-              : undefined;
+        /^(|text|arraybuffer|blob)$/.test(this.responseType) && new Response(this.response).arrayBuffer();
       if (body) delivered(st.paymentId, this.status, body, (n) => this.getResponseHeader(n)).catch(() => {});
       st.paymentId = undefined;
     }

@@ -98,8 +98,8 @@ export const DeliveredInput = v.strictObject({
   paymentId: v.pipe(v.string(), v.regex(/^[0-9a-f-]{36}$/)),
   status: v.pipe(v.number(), v.integer(), v.minValue(100), v.maxValue(599)),
   sha256: v.pipe(v.string(), v.regex(/^[0-9a-f]{64}$/)),
-  /** The response's `Payment-Receipt` header, as received. */
-  receipt: v.optional(v.pipe(v.string(), v.maxLength(RECEIPT_LIMIT))),
+  /** The response's `Payment-Receipt` header, as received (null: the response had none). */
+  receipt: v.nullish(v.pipe(v.string(), v.maxLength(RECEIPT_LIMIT))),
   /** The body of an `application/problem+json` response (cut to its first 4 KB). */
   problem: v.optional(v.pipe(v.string(), v.maxLength(PROBLEM_LIMIT))),
 });

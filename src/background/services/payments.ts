@@ -499,7 +499,7 @@ export class PaymentService {
       const p = await db.payments.get(input.paymentId);
       if (!p || p.delivery || p.tabId !== sender.tabId || p.origin !== sender.origin || !p.paidAt)
         return { recorded: false };
-      const receipt = input.receipt !== undefined ? readPaymentReceipt(input.receipt) : undefined;
+      const receipt = typeof input.receipt === 'string' ? readPaymentReceipt(input.receipt) : undefined;
       const problem = input.problem !== undefined ? readProblem(input.problem) : undefined;
       await db.payments.update(p.id, {
         delivery: {
