@@ -11,6 +11,8 @@ export interface ChallengePayload {
   method: string;
   status: 402;
   headers: [string, string][];
+  /** SHA-256 (hex) of the body the retry would send, when a challenge binds it with a digest. */
+  bodySha256?: string;
 }
 
 /** The page wallet's raw answer (or its error's message), for the worker to check. */
@@ -20,6 +22,10 @@ export interface DeliveredPayload {
   paymentId: string;
   status: number;
   sha256: string;
+  /** The `Payment-Receipt` header of the response (null: none). */
+  receipt?: string | null;
+  /** The body of a Problem Details (`application/problem+json`) response, cut short. */
+  problem?: string;
 }
 
 /**

@@ -98,27 +98,53 @@ import {
     return post('pay-result', payload);
   }
 
+  const sha256 = async (b: BufferSource) =>
+    Array.from(new Uint8Array(await crypto.subtle.digest('SHA-256', b)), (x) =>
+      x.toString(16).padStart(2, '0'),
+    ).join('');
+
   /**
    * The credential to retry with (and the payment it proves), or nothing: the page keeps its 402.
    * The worker checked its header against its closed list; an answer forged by the page only
-   * misleads the page itself.
+   * misleads the page itself. A challenge that binds the body (MPP `digest`) gets the hash of the
+   * body the retry will send, for the worker to compare before paying.
    */
   async function ask(
     url: string,
     method: string,
     headers: [string, string][],
+    body: () => Promise<ArrayBuffer>,
   ): Promise<{ retry: RetryCredential; paymentId?: string } | undefined> {
-    let answer = await post('query', { url, method, status: 402, headers });
+    const bodySha256 = /digest=/i.test(headers.join())
+      ? await body().then(sha256, () => undefined)
+      : undefined;
+    let answer = await post('query', { url, method, status: 402, headers, bodySha256 });
     if (answer?.pay) answer = await payInPage(answer.pay);
     return typeof answer?.retry?.value === 'string' ? (answer as { retry: RetryCredential }) : undefined;
   }
 
-  /** What the paid retry delivered (status, sha256 of the body): the dispute log's evidence. */
-  async function delivered(paymentId: string | undefined, status: number, body: Promise<ArrayBuffer>) {
+  /**
+   * What the paid retry delivered (status, sha256 of the body, the app's Payment-Receipt, a
+   * Problem Details body): the dispute log's evidence.
+   */
+  async function delivered(
+    paymentId: string | undefined,
+    status: number,
+    body: Promise<ArrayBuffer>,
+    header: (name: string) => string | null,
+  ) {
     if (!paymentId) return;
-    const hash = new Uint8Array(await crypto.subtle.digest('SHA-256', await body));
-    const sha256 = Array.from(hash, (b) => b.toString(16).padStart(2, '0')).join('');
-    void post('delivered', { paymentId, status, sha256 });
+    const buf = await body;
+    void post('delivered', {
+      paymentId,
+      status,
+      sha256: await sha256(buf),
+      receipt: header('payment-receipt'),
+      // test(null) reads "null": no match.
+      problem: /problem\+json/i.test(header('content-type') as string)
+        ? new TextDecoder().decode(buf).slice(0, 4096)
+        : undefined,
+    });
   }
 
   window.fetch = async function fetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response> {
@@ -127,11 +153,13 @@ import {
     const res = await nativeFetch(input, init);
     if (res.status !== 402 || !(isChallenge(res.headers) || mayHideChallenge(res.headers))) return res;
     const req = new Request(spare, init);
-    const paid = await ask(req.url, req.method, paymentHeaders(res.headers));
+    const paid = await ask(req.url, req.method, paymentHeaders(res.headers), () => req.clone().arrayBuffer());
     if (!paid) return res;
     req.headers.set(paid.retry.header, paid.retry.value);
     const out = await nativeFetch(req);
-    delivered(paid.paymentId, out.status, out.clone().arrayBuffer()).catch(() => {});
+    delivered(paid.paymentId, out.status, out.clone().arrayBuffer(), (n) => out.headers.get(n)).catch(
+      () => {},
+    );
     return out;
   };
 
@@ -183,6 +211,8 @@ import {
       new URL(st.url, location.href).href,
       st.method,
       paymentHeaders(parseHeaders(xhr.getAllResponseHeaders())),
+      // The bytes XHR would send again (a FormData's boundary differs: the worker then refuses).
+      () => new Response(st.body as BodyInit | null | undefined).arrayBuffer(),
     );
     if (paid) {
       st.retried = true;
@@ -232,16 +262,11 @@ import {
       st.held = [];
     }
     if (st.retried && st.paymentId && ev.type === 'loadend') {
-      // Text bodies are hashed as UTF-8 (what the page's JSON and text APIs deliver).
+      // Text bodies are hashed as UTF-8 (what the page's JSON and text APIs deliver), as a
+      // Response encodes them; a parsed JSON or document body is not reported.
       const body =
-        this.responseType === '' || this.responseType === 'text'
-          ? Promise.resolve(new TextEncoder().encode(this.responseText).buffer as ArrayBuffer)
-          : this.responseType === 'arraybuffer'
-            ? Promise.resolve(this.response as ArrayBuffer)
-            : this.responseType === 'blob'
-              ? (this.response as Blob).arrayBuffer()
-              : undefined;
-      if (body) delivered(st.paymentId, this.status, body).catch(() => {});
+        /^(|text|arraybuffer|blob)$/.test(this.responseType) && new Response(this.response).arrayBuffer();
+      if (body) delivered(st.paymentId, this.status, body, (n) => this.getResponseHeader(n)).catch(() => {});
       st.paymentId = undefined;
     }
     if (!st.held) return;

@@ -5,6 +5,7 @@
 import Dexie, { type Table } from 'dexie';
 import type { MppChallenge } from '../core/challenge/mpp';
 import type { BitcoinNetwork } from '../core/lightning/bolt11';
+import type { PaymentReceipt, ProblemDetails } from '../core/payments/delivery';
 import type { Said } from '../core/text/said';
 import { upgradeToMethods, upgradeToSites } from './migrations';
 
@@ -136,13 +137,18 @@ interface PaymentBase {
   /** The app's review policy: the charge is provisional until `endsAt` (set once paid). */
   review?: ReviewPolicy;
   /** What the paid retry delivered, as the page reported it (advisory: the page is untrusted). */
-  delivery?: { status: number; sha256: string; at: number };
+  delivery?: Delivery;
   /**
    * Paid after the request it answered was gone (the worker stopped, the wallet answered late): no
    * page has been handed its credential yet. The next challenge in its scope takes that credential
    * instead of paying again, and clears this.
    */
   credentialUnused?: true;
+  /**
+   * The SHA-256 (hex) of the request body the page retries with, when the challenge bound the
+   * payment to it (MPP `digest`): to quote the same request again for another wallet.
+   */
+  requestBodySha256?: string;
   /** What the app settled, and what came back (Lightning: counted from the user's own wallet). */
   settlement?: Settlement;
   /** The policy's decision when the challenge arrived, with its reasons and budget effects. */
@@ -287,6 +293,19 @@ export interface NoticeRecord {
   at: number;
 }
 
+/**
+ * The paid retry's response as the page reported it: status, the sha256 of its body, and what it
+ * said of the payment (MPP: the `Payment-Receipt`, or the Problem Details of a refusal). Older
+ * records have only the first three.
+ */
+export interface Delivery {
+  status: number;
+  sha256: string;
+  at: number;
+  receipt?: PaymentReceipt;
+  problem?: ProblemDetails;
+}
+
 export type DisputeStatus = 'open' | 'refunded' | 'partially_refunded' | 'denied' | 'escalated';
 
 /** A complaint about a payment: a rejected delivery, a failed proof, a chargeback. */
@@ -312,7 +331,7 @@ export interface DisputeRecord {
     rate?: RateSnapshot;
     estimate?: { min: bigint; max: bigint };
     /** The response the user got after paying: its status and the sha256 of its body. */
-    delivery?: { status: number; sha256: string; at: number };
+    delivery?: Delivery;
   };
   status: DisputeStatus;
   timeline: { at: number; status: DisputeStatus; note: string; said?: Said }[];

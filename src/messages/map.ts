@@ -7,6 +7,7 @@ import * as v from 'valibot';
 import { AddRailInput } from '../core/config/rails';
 import { RateSourcesSchema } from '../core/config/rate-sources';
 import type { RateCheck, RateSourceSetting } from '../core/money/rate-sources';
+import { PROBLEM_LIMIT, RECEIPT_LIMIT } from '../core/payments/delivery';
 import { answerFits, PAGE_WALLETS, type PageWalletRequest } from '../core/payments/page-wallet';
 import type { RetryCredential } from '../core/payments/retry-credential';
 import type { RulesWire } from '../core/policy/rules';
@@ -48,6 +49,8 @@ export const ChallengeSeenInput = v.strictObject({
   method: v.pipe(v.string(), v.regex(/^[A-Za-z]{1,16}$/)),
   status: v.literal(402),
   headers: HeaderList,
+  /** The SHA-256 of the body the page would retry with (sent when a challenge names a digest). */
+  bodySha256: v.optional(v.pipe(v.string(), v.regex(/^[0-9a-f]{64}$/))),
 });
 
 export const RecentChallengesInput = v.strictObject({
@@ -95,6 +98,10 @@ export const DeliveredInput = v.strictObject({
   paymentId: v.pipe(v.string(), v.regex(/^[0-9a-f-]{36}$/)),
   status: v.pipe(v.number(), v.integer(), v.minValue(100), v.maxValue(599)),
   sha256: v.pipe(v.string(), v.regex(/^[0-9a-f]{64}$/)),
+  /** The response's `Payment-Receipt` header, as received (null: the response had none). */
+  receipt: v.nullish(v.pipe(v.string(), v.maxLength(RECEIPT_LIMIT))),
+  /** The body of an `application/problem+json` response (cut to its first 4 KB). */
+  problem: v.optional(v.pipe(v.string(), v.maxLength(PROBLEM_LIMIT))),
 });
 
 export const SetDefaultRailInput = v.strictObject({ railId: v.pipe(v.string(), v.maxLength(40)) });
@@ -355,7 +362,13 @@ export interface DisputeView {
   source?: string;
   answer?: { at: number; status: string; note?: string };
   /** What a reviewer looks at first; the export has all of it. */
-  evidence: { url: string; paidAt?: number; proof?: string; delivered?: { status: number; sha256: string } };
+  evidence: {
+    url: string;
+    paidAt?: number;
+    proof?: string;
+    /** `receipt`: the app's Payment-Receipt reference; `problem`: the reason its refusal gave. */
+    delivered?: { status: number; sha256: string; receipt?: string; problem?: string };
+  };
 }
 
 export interface GeneralSettings {

@@ -50,7 +50,7 @@ test('card, auto tier: pays without a window; the same challenge presented again
   expect(await generate(demoPage)).toBe(200);
   expect((await ledger(popup))[0]).toMatchObject({ state: 'paid', approval: 'auto' });
   const header = challenge?.['www-authenticate'] ?? '';
-  expect(header).toContain('paybound-card');
+  expect(header).toContain('method="card"');
   await demoPage.route('**/replayed', (route) =>
     route.fulfill({ status: 402, headers: { 'www-authenticate': header }, body: '{}' }),
   );

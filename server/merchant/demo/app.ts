@@ -36,7 +36,7 @@ import {
   quoteGenerateMsat,
 } from './pricing';
 
-/** What the demo needs to take cards through a Paybound card service (MPP method `paybound-card`). */
+/** What the demo needs to take cards through a Paybound card service (MPP method `card`). */
 export interface DemoCardOptions {
   /** The card service's base URL (also sent to wallets in the challenge). */
   cardServiceUrl: string;
@@ -73,7 +73,7 @@ export interface DemoAppOptions {
   pricing?: Partial<DemoPricing>;
   /** Token lifetime in seconds; default 3600. */
   tokenLifetimeSeconds?: number;
-  /** Also offer card payments (an MPP `paybound-card` challenge next to L402). */
+  /** Also offer card payments (an MPP `card` challenge next to L402). */
   card?: DemoCardOptions;
   /** Also offer MPP's `lightning` method (a second invoice, in a Payment challenge); default false. */
   mppLightning?: boolean;

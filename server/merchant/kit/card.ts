@@ -1,4 +1,4 @@
-// The `paybound-card` MPP method: an app that is a connected account of a Paybound card service
+// The `card` MPP method (`paybound-card` before method ids had to be lowercase letters): an app that is a connected account of a Paybound card service
 // offers a card price next to its Lightning price, and accepts the receipt the card service signed
 // when it authorized the user's card.
 //
@@ -19,7 +19,7 @@ import {
 } from '../../card/receipt';
 import type { MppMethod, MppVerdict } from './mpp-method';
 
-export const CARD_METHOD = 'paybound-card';
+export const CARD_METHOD = 'card';
 // One definition of the receipt format: the card service signs it, the kit checks it.
 export { CARD_RECEIPT_TYPE, type CardReceiptClaims };
 
@@ -320,7 +320,7 @@ export function cardMethod<B>(options: CardMethodOptions<B>): MppMethod<B> {
         return {
           ok: false,
           code: 'invalid-payload',
-          reason: 'the paybound-card payload needs a "receipt" string',
+          reason: 'the card payload needs a "receipt" string',
         };
       }
       let checked: ReceiptCheck;

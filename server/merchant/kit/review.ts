@@ -181,7 +181,7 @@ export interface RefundAttempt {
 
 export interface ChargeRecord {
   charge: string;
-  /** `l402`, or the MPP method name (`lightning`, `paybound-card`). */
+  /** `l402`, or the MPP method name (`lightning`, `card`). */
   method: string;
   proof: 'lightning' | 'card';
   /** msat (L402), sat (MPP lightning), or the card currency's minor unit (e.g. usd). */

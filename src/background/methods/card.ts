@@ -1,5 +1,5 @@
 /**
- * A card linked through the card service: the challenge is MPP's `paybound-card` method, priced
+ * A card linked through the card service: the challenge is MPP's `card` method, priced
  * in the user's currency (no rate); paying authorizes the approved maximum, and the app captures
  * the actual amount later.
  */
@@ -12,14 +12,18 @@ import { RailError } from '../services/rails/types';
 import { EXPIRY_MARGIN_SECONDS, failure, scaleTerms } from './shared';
 import type { Detected, MethodDeps, Outcome, PaymentMethod, Quote, QuoteRefusal } from './types';
 
-/** Our MPP method for cards paid through the card service (server/card). */
-export const CARD_METHOD = 'paybound-card';
+/**
+ * Our MPP method for cards paid through the card service (server/card). Method ids are
+ * `1*LOWERALPHA`; card services before the rename issued `paybound-card`, still read.
+ */
+export const CARD_METHOD = 'card';
+const CARD_METHODS = new Set([CARD_METHOD, 'paybound-card']);
 
 type CardRecord = Extract<RailRecord, { kind: 'card' }>;
 
 const cardChallenges = (detected: Detected) =>
   detected.filter(
-    (d) => d.protocol === 'mpp' && d.challenge?.params.get('method')?.toLowerCase() === CARD_METHOD,
+    (d) => d.protocol === 'mpp' && CARD_METHODS.has(d.challenge?.params.get('method')?.toLowerCase() ?? ''),
   );
 
 function cardRecord(p: PaymentRecord): CardPayment {
@@ -46,7 +50,7 @@ export const card: PaymentMethod = {
       if (!first)
         throw new MppChallengeError('this app takes no card payment; choose a Lightning wallet to pay it');
       const currency = await ctx.currency();
-      const mpp = readMppChallenge(first, ctx.nowMs);
+      const mpp = readMppChallenge(first, ctx.nowMs, ctx.bodySha256);
       if (mpp.request.currency !== currency) {
         throw new MppChallengeError(
           `the app charges in ${mpp.request.currency.toUpperCase()}, your card budget is in ${currency.toUpperCase()}`,

@@ -56,7 +56,7 @@ export async function quoteLightning(ctx: ChallengeContext, rail: RailRecord): P
     }
     const checked = protocols.includes('l402')
       ? preflightL402(readL402Challenge(detected.flatMap((d) => (d.challenge ? [d.challenge] : []))), opts)
-      : preflightMppLightning(readMppChallenge(mppLightning[0]!.challenge!, ctx.nowMs), opts);
+      : preflightMppLightning(readMppChallenge(mppLightning[0]!.challenge!, ctx.nowMs, ctx.bodySha256), opts);
     if (!checked.ok) {
       return { error: checked.reason, shown: said(PREFLIGHT_SAID[checked.code]), reason: checked.reason };
     }

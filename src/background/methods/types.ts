@@ -48,6 +48,8 @@ export interface ChallengeContext {
   /** The user's currency, lower case. */
   currency(): Promise<string>;
   nowMs: number;
+  /** SHA-256 (hex) of the body the page retries with, as it reported it: checked against a `digest`. */
+  bodySha256?: string;
 }
 
 /** The method's part of the record: what it charges, and how the charge is identified. */

@@ -11,6 +11,7 @@
  */
 import { detectChallenges } from '../../core/challenge/detect';
 import { ChallengeSyntaxError } from '../../core/challenge/www-authenticate';
+import { readPaymentReceipt, readProblem } from '../../core/payments/delivery';
 import type { PageWalletResult } from '../../core/payments/page-wallet';
 import {
   checkRetryCredential,
@@ -71,6 +72,8 @@ export interface ChallengeRequest {
   via: 'fetch' | 'navigation';
   /** Pay with this wallet rather than the default (the user switched in the quote window). */
   railId?: string;
+  /** SHA-256 (hex) of the body the page retries with, as the page reported it (MPP `digest`). */
+  bodySha256?: string;
 }
 
 export interface PaymentDeps {
@@ -268,6 +271,7 @@ export class PaymentService {
         protocols,
         currency: async () => (await getSetting(db, 'currency')).toLowerCase(),
         nowMs: this.now(),
+        ...(req.bodySha256 !== undefined ? { bodySha256: req.bodySha256 } : {}),
       },
       railRecord,
     );
@@ -342,6 +346,7 @@ export class PaymentService {
       railId: railRecord.id,
       // Kept so that the user can switch wallets in the quote window: the same request, another rail.
       challengeHeaders: req.headers.map(([k, v]) => [k, v] as [string, string]),
+      ...(req.bodySha256 !== undefined ? { requestBodySha256: req.bodySha256 } : {}),
       ...(quote.terms?.estimate ? { estimate: quote.terms.estimate } : {}),
       ...(quote.terms?.review ? { review: quote.terms.review } : {}),
       createdAt: now,
@@ -439,6 +444,7 @@ export class PaymentService {
       ...(p.tabId !== undefined ? { tabId: p.tabId } : {}),
       via: p.via,
       railId,
+      ...(p.requestBodySha256 !== undefined ? { bodySha256: p.requestBodySha256 } : {}),
     };
     // The flow waiting on this quote hands over to the new one; the old reservation is released.
     this.switchedTo.set(
@@ -535,8 +541,16 @@ export class PaymentService {
       const p = await db.payments.get(input.paymentId);
       if (!p || p.delivery || p.tabId !== sender.tabId || p.origin !== sender.origin || !p.paidAt)
         return { recorded: false };
+      const receipt = typeof input.receipt === 'string' ? readPaymentReceipt(input.receipt) : undefined;
+      const problem = input.problem !== undefined ? readProblem(input.problem) : undefined;
       await db.payments.update(p.id, {
-        delivery: { status: input.status, sha256: input.sha256, at: this.now() },
+        delivery: {
+          status: input.status,
+          sha256: input.sha256,
+          at: this.now(),
+          ...(receipt ? { receipt } : {}),
+          ...(problem ? { problem } : {}),
+        },
       });
       return { recorded: true };
     });

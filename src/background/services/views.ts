@@ -1,7 +1,8 @@
 /** Ledger records as the UI sees them: bigints become decimal strings (messages are JSON). */
 import { msatToMinor } from '../../core/money/rates';
+import { problemReason } from '../../core/payments/delivery';
 import { cleanMerchantText } from '../../core/text/sanitize';
-import type { ChallengeRecord, DisputeRecord, PaymentRecord } from '../../db/schema';
+import type { ChallengeRecord, Delivery, DisputeRecord, PaymentRecord } from '../../db/schema';
 import type { ChallengeRecordView, DisputeView, PaymentView, QuoteView } from '../../messages/map';
 
 /** An amount in the payment's own unit (msat, or minor units for a card) in the user's currency. */
@@ -146,9 +147,18 @@ export function disputeView(d: DisputeRecord): DisputeView {
       ...(d.evidence.proof?.preimage || d.evidence.proof?.receipt
         ? { proof: d.evidence.proof.preimage ?? d.evidence.proof.receipt }
         : {}),
-      ...(d.evidence.delivery
-        ? { delivered: { status: d.evidence.delivery.status, sha256: d.evidence.delivery.sha256 } }
-        : {}),
+      ...(d.evidence.delivery ? { delivered: deliveredView(d.evidence.delivery) } : {}),
     },
+  };
+}
+
+/** What a reviewer reads of the paid retry's response: the app's receipt reference or refusal reason. */
+function deliveredView(d: Delivery): NonNullable<DisputeView['evidence']['delivered']> {
+  const receipt = d.receipt?.reference ?? d.receipt?.raw;
+  return {
+    status: d.status,
+    sha256: d.sha256,
+    ...(receipt ? { receipt } : {}),
+    ...(d.problem ? { problem: cleanMerchantText(problemReason(d.problem)).text } : {}),
   };
 }

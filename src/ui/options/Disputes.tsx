@@ -85,6 +85,18 @@ export function Disputes({ version, payments = [] }: { version: string; payments
                     <dd className="mono">
                       HTTP {d.evidence.delivered.status} · sha256 {d.evidence.delivered.sha256}
                     </dd>
+                    {d.evidence.delivered.receipt && (
+                      <>
+                        <dt>{t('disputeReceipt')}</dt>
+                        <dd className="mono">{d.evidence.delivered.receipt}</dd>
+                      </>
+                    )}
+                    {d.evidence.delivered.problem && (
+                      <>
+                        <dt>{t('disputeRefusal')}</dt>
+                        <dd>{d.evidence.delivered.problem}</dd>
+                      </>
+                    )}
                   </>
                 )}
               </dl>

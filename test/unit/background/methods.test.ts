@@ -51,12 +51,13 @@ describe('payment methods', () => {
     const headers: Record<string, string> = {
       l402: l402Header(macaroonFor(inv.paymentHash), inv.bolt11),
       mpp: `Payment id="m1", realm="r", method="lightning", intent="charge", expires="${expires}", request="${b64url({ amount: '21', currency: 'sat', methodDetails: { invoice: inv.bolt11 } })}"`,
-      card: `Payment id="c1", realm="r", method="paybound-card", intent="charge", expires="${expires}", request="${b64url({ amount: '250', currency: 'usd', recipient: 'acct_1' })}"`,
+      card: `Payment id="c1", realm="r", method="card", intent="charge", expires="${expires}", request="${b64url({ amount: '250', currency: 'usd', recipient: 'acct_1' })}"`,
+      legacyCard: `Payment id="c2", realm="r", method="paybound-card", intent="charge", expires="${expires}", request="${b64url({ amount: '250', currency: 'usd', recipient: 'acct_1' })}"`,
     };
     const units: Record<string, [string, bigint, string]> = {};
     for (const [name, header] of Object.entries(headers)) {
       const detected = detectChallenges([['www-authenticate', header]]);
-      const rail = name === 'card' ? CARD : LNBITS;
+      const rail = name.endsWith('ard') ? CARD : LNBITS;
       const quote = await methodFor(rail.kind).quote(
         {
           url: 'https://app.example/x',
@@ -76,20 +77,21 @@ describe('payment methods', () => {
       l402: ['msat', 21_000n, 'lightning'],
       mpp: ['msat', 21_000n, 'lightning'],
       card: ['minor', 250n, 'card'],
+      legacyCard: ['minor', 250n, 'card'],
     });
     expect(methodFor('card').unit).toBe('minor');
     expect(methodFor('lnbits').unit).toBe('msat');
   });
 
   it('offers a method only the challenges it can pay', () => {
-    const card = detectChallenges([
-      [
-        'www-authenticate',
-        'Payment id="x", realm="r", method="paybound-card", intent="charge", request="e30"',
-      ],
-    ]);
-    expect(methodFor('card').offered(card)).toBe(true);
-    expect(methodFor('lnbits').offered(card)).toBe(false);
-    expect(methodFor('webln').offered(card)).toBe(false);
+    // `card` is the conformant id (1*LOWERALPHA); `paybound-card` is what older card services issue.
+    for (const id of ['card', 'paybound-card']) {
+      const card = detectChallenges([
+        ['www-authenticate', `Payment id="x", realm="r", method="${id}", intent="charge", request="e30"`],
+      ]);
+      expect(methodFor('card').offered(card)).toBe(true);
+      expect(methodFor('lnbits').offered(card)).toBe(false);
+      expect(methodFor('webln').offered(card)).toBe(false);
+    }
   });
 });

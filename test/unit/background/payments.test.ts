@@ -1,7 +1,9 @@
 import 'fake-indexeddb/auto';
+import { createHash } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { LightningNode } from '../../../server/standins/lightning/node';
 import { lightningWorker } from '../../../src/background/methods/lightning-worker';
+import type { SenderContext } from '../../../src/background/sender';
 import type { ApprovalService, Decision } from '../../../src/background/services/approvals';
 import { PaymentService, retryVerdict, TAB_RATE } from '../../../src/background/services/payments';
 import { type LightningRail, RailError } from '../../../src/background/services/rails/types';
@@ -801,5 +803,98 @@ describe('never paid twice for one request: a payment whose outcome was lost hol
     release();
     expect((await first).action).toBe('retry');
     expect(env.pay).toHaveBeenCalledTimes(2);
+  });
+});
+
+describe('MPP conformance: refused before paying, evidence kept after', () => {
+  const b64url = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url');
+  const sha256hex = (s: string) => createHash('sha256').update(s).digest('hex');
+  const BODY = '{"prompt":"a haiku"}';
+  const DIGEST = `sha-256=:${createHash('sha256').update(BODY).digest('base64')}:`;
+  const OPAQUE = b64url({ pi: 'pi_42' });
+
+  function mppChallenge(extra: string) {
+    const inv = env.node.createInvoice(env.app.id, { amountMsat: 21_000n, memo: 'a haiku' });
+    const request = b64url({ amount: '21', currency: 'sat', methodDetails: { invoice: inv.bolt11 } });
+    const header = `Payment id="m-${inv.paymentHash.slice(0, 8)}", realm="quill", method="lightning", intent="charge", request="${request}"${extra}`;
+    return { inv, headers: [['www-authenticate', header]] as [string, string][] };
+  }
+  const presentWithBody = (headers: [string, string][], bodySha256?: string) =>
+    env.service.onChallenge({
+      url: URL_,
+      method: 'POST',
+      headers,
+      origin: 'https://app.example',
+      tabId: 3,
+      via: 'fetch',
+      ...(bodySha256 !== undefined ? { bodySha256 } : {}),
+    });
+  const balance = () => env.node.wallet(env.user.id)?.balanceMsat;
+
+  it('a digest of another body is refused before paying: nothing recorded, nothing charged', async () => {
+    const { headers } = mppChallenge(`, digest="${DIGEST}"`);
+    const verdict = await presentWithBody(headers, sha256hex('{"prompt":"something else"}'));
+    expect(verdict).toMatchObject({ action: 'pass' });
+    expect(verdict.action === 'pass' && verdict.reason).toMatch(/another request body/);
+    expect(env.pay).not.toHaveBeenCalled();
+    expect(await env.db.payments.count()).toBe(0);
+    expect(balance()).toBe(10_000_000n);
+    const [logged] = await env.db.challenges.toArray();
+    expect(logged?.error).toMatch(/another request body/);
+  });
+
+  it('a digest with an unknown algorithm, or an opaque that is not base64url, charges nothing', async () => {
+    for (const extra of [', digest="md5=:1B2M2Y8AsgTpgAmY7PhCfg==:"', ', opaque="not+base64url="']) {
+      const verdict = await presentWithBody(mppChallenge(extra).headers, sha256hex(BODY));
+      expect(verdict.action).toBe('pass');
+    }
+    expect(env.pay).not.toHaveBeenCalled();
+    expect(await env.db.payments.count()).toBe(0);
+    expect(balance()).toBe(10_000_000n);
+  });
+
+  it('the matching body is paid once, and the credential echoes opaque and digest as sent', async () => {
+    const { inv, headers } = mppChallenge(`, digest="${DIGEST}", opaque="${OPAQUE}", x-trace="t 1"`);
+    const verdict = await presentWithBody(headers, sha256hex(BODY));
+    expect(verdict.action).toBe('retry');
+    const value = verdict.action === 'retry' ? verdict.credential.value : '';
+    const decoded = JSON.parse(Buffer.from(value.slice(8), 'base64url').toString());
+    expect(decoded.challenge).toMatchObject({ opaque: OPAQUE, digest: DIGEST, 'x-trace': 't 1' });
+    expect(decoded.payload).toEqual({ preimage: inv.preimage });
+    expect(balance()).toBe(10_000_000n - 21_000n);
+    expect((await env.db.payments.toArray())[0]?.requestBodySha256).toBe(sha256hex(BODY));
+  });
+
+  it("keeps the app's Payment-Receipt and the reason of a Problem Details refusal on the delivery", async () => {
+    const first = mppChallenge('');
+    await presentWithBody(first.headers);
+    const second = mppChallenge('');
+    await presentWithBody(second.headers);
+    const [a, b] = await env.db.payments.orderBy('createdAt').toArray();
+    const sender: SenderContext = { audience: 'page', tabId: 3, origin: 'https://app.example', frameId: 0 };
+    const receipt = b64url({
+      status: 'success',
+      method: 'lightning',
+      timestamp: '2026-11-25T12:00:00Z',
+      reference: 'ref-1',
+    });
+    expect(
+      await env.service.delivered({ paymentId: a!.id, status: 200, sha256: 'a'.repeat(64), receipt }, sender),
+    ).toEqual({ recorded: true });
+    const problem = JSON.stringify({
+      type: 'https://paymentauth.org/problems/verification-failed',
+      title: 'Verification failed',
+      status: 402,
+      detail: 'the preimage does not match',
+    });
+    await env.service.delivered({ paymentId: b!.id, status: 402, sha256: 'b'.repeat(64), problem }, sender);
+    expect((await env.db.payments.get(a!.id))?.delivery).toMatchObject({
+      status: 200,
+      receipt: { raw: receipt, status: 'success', method: 'lightning', reference: 'ref-1' },
+    });
+    expect((await env.db.payments.get(b!.id))?.delivery).toMatchObject({
+      status: 402,
+      problem: { title: 'Verification failed', detail: 'the preimage does not match', status: 402 },
+    });
   });
 });

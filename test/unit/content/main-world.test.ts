@@ -2,13 +2,25 @@
  * The main-world script in a stand-in page: a window whose postMessage delivers (cloned) to its
  * own listeners, a stand-in bridge answering the script's queries, and a server behind `fetch`.
  */
+
+import * as v from 'valibot';
 import { beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { BridgeAnswer, BridgeQuery } from '../../../src/content/channel';
+import { DeliveredInput } from '../../../src/messages/map';
 
 type Answer = Omit<BridgeAnswer, 'channel' | 'kind' | 'id'>;
 
 const page = new EventTarget() as EventTarget & Record<string, unknown>;
 const posted: BridgeQuery[] = [];
+const waiters: (() => void)[] = [];
+/** The first query of this kind the script posts (the delivered report is not awaited by the page). */
+async function postedOf<K extends BridgeQuery['kind']>(kind: K): Promise<Extract<BridgeQuery, { kind: K }>> {
+  for (;;) {
+    const found = posted.find((q) => q.kind === kind);
+    if (found) return found as Extract<BridgeQuery, { kind: K }>;
+    await new Promise<void>((resolve) => waiters.push(resolve));
+  }
+}
 /** What the stand-in bridge answers to each query the script posts. */
 let bridge: (q: BridgeQuery) => Answer = () => ({});
 
@@ -23,6 +35,7 @@ page.postMessage = (message: unknown) => {
     deliver(data);
     if (data.kind === 'query' || data.kind === 'pay-result' || data.kind === 'delivered') {
       posted.push(data);
+      for (const w of waiters.splice(0)) w();
       deliver({ channel: 'paybound:v1', kind: 'ack', id: data.id });
       deliver({ channel: 'paybound:v1', kind: 'answer', id: data.id, ...bridge(data) });
     }
@@ -159,5 +172,71 @@ describe('main world: pay in page', () => {
     expect(result).toMatchObject(webln);
     expect(result && 'answer' in result).toBe(false);
     expect(result?.error).toBeTruthy();
+  });
+});
+
+describe('main world: MPP body digest and what the paid retry said', () => {
+  const BODY = '{"prompt":"a haiku"}';
+  const hex = async (s: string) =>
+    Buffer.from(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(s))).toString('hex');
+  const mpp402 = (extra: string) =>
+    new Response('{}', {
+      status: 402,
+      headers: {
+        'www-authenticate': `Payment id="a", realm="r", method="lightning", intent="charge", request="e30"${extra}`,
+      },
+    });
+  const postBody = () =>
+    (page.fetch as typeof fetch)('https://app.example/api/generate', { method: 'POST', body: BODY });
+
+  it('sends the sha256 of the body it would retry with when the challenge names a digest', async () => {
+    server.mockImplementationOnce(async () => mpp402(', digest="sha-256=:AAAA:"'));
+    bridge = () => ({});
+    expect((await postBody()).status).toBe(402);
+    expect((await postedOf('query')).payload.bodySha256).toBe(await hex(BODY));
+  });
+
+  it('sends no body hash for a challenge without a digest', async () => {
+    server.mockImplementationOnce(async () => mpp402(''));
+    bridge = () => ({});
+    await postBody();
+    expect((await postedOf('query')).payload.bodySha256).toBeUndefined();
+  });
+
+  it("reports the app's Payment-Receipt with what was delivered", async () => {
+    server.mockImplementationOnce(async () => mpp402(''));
+    server.mockImplementationOnce(
+      async () => new Response('paid', { status: 200, headers: { 'payment-receipt': 'eyJzIjoiMSJ9' } }),
+    );
+    bridge = (q) =>
+      q.kind === 'query'
+        ? { retry: { header: 'Authorization', value: 'Payment eA' }, paymentId: PAYMENT }
+        : {};
+    expect((await postBody()).status).toBe(200);
+    expect((await postedOf('delivered')).payload).toMatchObject({
+      paymentId: PAYMENT,
+      status: 200,
+      sha256: await hex('paid'),
+      receipt: 'eyJzIjoiMSJ9',
+    });
+  });
+
+  it('reports the body of a Problem Details refusal, and no body of other responses', async () => {
+    const problem = '{"title":"Verification failed","detail":"the preimage does not match"}';
+    server.mockImplementationOnce(async () => mpp402(''));
+    server.mockImplementationOnce(
+      async () =>
+        new Response(problem, { status: 402, headers: { 'content-type': 'application/problem+json' } }),
+    );
+    bridge = (q) =>
+      q.kind === 'query'
+        ? { retry: { header: 'Authorization', value: 'Payment eA' }, paymentId: PAYMENT }
+        : {};
+    await postBody();
+    const report = (await postedOf('delivered')).payload;
+    expect(report.problem).toBe(problem);
+    expect(report.receipt).toBeNull();
+    // What the worker takes: the report as posted, a missing receipt included.
+    expect(v.safeParse(DeliveredInput, report).success).toBe(true);
   });
 });

@@ -154,7 +154,7 @@ describe('the result', () => {
     expect(p.el('output').textContent).toBe('Hello.');
     expect(p.el('paid').textContent).toBe('This request cost 2,050 sats · $2.05.');
 
-    body = { ...body, paid: { method: 'paybound-card', amount: '205', currency: 'usd' } };
+    body = { ...body, paid: { method: 'card', amount: '205', currency: 'usd' } };
     await p.click('generate');
     expect(p.el('paid').textContent).toBe('Paid $2.05 by card.');
 

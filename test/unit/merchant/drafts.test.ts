@@ -388,7 +388,7 @@ describe('drafts by card and MPP Lightning', () => {
   }
 
   async function payByCard(prompt: string) {
-    const card = (await challenges(prompt)).find((c) => c.params.method === 'paybound-card')!;
+    const card = (await challenges(prompt)).find((c) => c.params.method === 'card')!;
     const req = request(card);
     const paid = await api(cards.card.url, deviceToken, 'POST', '/api/payments', {
       challengeId: card.params.id,
@@ -412,12 +412,7 @@ describe('drafts by card and MPP Lightning', () => {
 
   it('every challenge carries the terms in its own unit: msat, card cents, sats', async () => {
     const list = await challenges(PROMPT);
-    expect(list.map((c) => c.params.method ?? c.scheme)).toEqual([
-      'L402',
-      'LSAT',
-      'paybound-card',
-      'lightning',
-    ]);
+    expect(list.map((c) => c.params.method ?? c.scheme)).toEqual(['L402', 'LSAT', 'card', 'lightning']);
     const review = { window: 120, refund: `${both.url}/paybound/review` };
     expect(decodePaybound(list[0]!.params.paybound)).toEqual({
       v: 1,
@@ -455,7 +450,7 @@ describe('drafts by card and MPP Lightning', () => {
     });
     expect(actualCents).toBeLessThan(402n);
     expect(settlements).toContainEqual({
-      method: 'paybound-card',
+      method: 'card',
       challengeId,
       outcome: 'reported',
       amount: actualCents,

@@ -1,4 +1,4 @@
-// The demo app's card offer (MPP method `paybound-card`) and MPP Lightning, next to L402, over real
+// The demo app's card offer (MPP method `card`) and MPP Lightning, next to L402, over real
 // HTTP: the Lightning stand-in, the Stripe stand-in and the card service.
 import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
@@ -64,9 +64,7 @@ async function cardChallenge(base: string, prompt = PROMPT): Promise<PaymentChal
   const res = await generate(base, prompt);
   expect(res.status).toBe(402);
   await res.arrayBuffer();
-  const challenge = paymentChallenges(res.headers.get('www-authenticate')).find(
-    (c) => c.method === 'paybound-card',
-  );
+  const challenge = paymentChallenges(res.headers.get('www-authenticate')).find((c) => c.method === 'card');
   expect(challenge).toBeDefined();
   return challenge!;
 }
@@ -126,7 +124,7 @@ describe('the 402', () => {
     const header = res.headers.get('www-authenticate');
     expect(parseChallenges(header).map((c) => c.scheme)).toEqual(['L402', 'LSAT']);
     const payments = paymentChallenges(header);
-    expect(payments.map((c) => c.method)).toEqual(['paybound-card', 'lightning']);
+    expect(payments.map((c) => c.method)).toEqual(['card', 'lightning']);
     const card = payments[0]!;
     expect(card).toMatchObject({ realm: 'paybound-demo', intent: 'charge' });
     expect(card.expires).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
@@ -176,13 +174,13 @@ describe('paying by card', () => {
     const res = await generate(app.url, PROMPT, credential(challenge, { receipt }));
     expect(res.status).toBe(200);
     const body = (await res.json()) as Record<string, unknown>;
-    expect(body.paid).toEqual({ method: 'paybound-card', amount: '209', currency: 'usd' });
+    expect(body.paid).toEqual({ method: 'card', amount: '209', currency: 'usd' });
     expect(String(body.text)).toContain('bakery');
     const paymentReceipt = JSON.parse(
       Buffer.from(res.headers.get('payment-receipt') ?? '', 'base64url').toString(),
     ) as Record<string, unknown>;
     expect(paymentReceipt).toMatchObject({
-      method: 'paybound-card',
+      method: 'card',
       challengeId: challenge.id,
       status: 'success',
     });
@@ -190,7 +188,7 @@ describe('paying by card', () => {
 
     await app.settled();
     expect(settlements).toContainEqual({
-      method: 'paybound-card',
+      method: 'card',
       challengeId: challenge.id,
       outcome: 'captured',
       amount: 209n,
@@ -264,7 +262,7 @@ describe('paying by card', () => {
       type: 'https://paymentauth.org/problems/verification-failed',
     });
     const fresh = paymentChallenges(res.headers.get('www-authenticate'));
-    expect(fresh.map((c) => c.method)).toContain('paybound-card');
+    expect(fresh.map((c) => c.method)).toContain('card');
     expect(fresh.every((c) => c.id !== challenge.id)).toBe(true);
   });
 
