@@ -20,6 +20,8 @@ export interface DeliveredPayload {
   paymentId: string;
   status: number;
   sha256: string;
+  /** The response's evidence headers (payment ones, receipt, content type). */
+  headers: [string, string][];
 }
 
 /**

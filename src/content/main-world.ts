@@ -38,8 +38,10 @@ import {
   });
 
   // Only the payment headers cross to the worker: nothing else of the response is its business.
-  const PAYMENT_HEADERS = /^(?:www-authenticate|payment-required)$/i;
-  const paymentHeaders = (hs: Iterable<[string, string]>) => [...hs].filter(([k]) => PAYMENT_HEADERS.test(k));
+  // Of the paid retry's response, also its receipt and content type: evidence if it was refused.
+  const only = (names: RegExp) => (hs: Iterable<[string, string]>) => [...hs].filter(([k]) => names.test(k));
+  const paymentHeaders = only(/^(?:www-authenticate|payment-required)$/i);
+  const evidenceHeaders = only(/^(?:www-authenticate|payment-required|payment-receipt|content-type)$/i);
 
   const isChallenge = (h: Headers) =>
     KNOWN.test(h.get('www-authenticate') ?? '') || h.has('payment-required');
@@ -113,12 +115,17 @@ import {
     return typeof answer?.retry?.value === 'string' ? (answer as { retry: RetryCredential }) : undefined;
   }
 
-  /** What the paid retry delivered (status, sha256 of the body): the dispute log's evidence. */
-  async function delivered(paymentId: string | undefined, status: number, body: Promise<ArrayBuffer>) {
+  /** What the paid retry delivered (status, a few headers, sha256 of the body): the dispute log's evidence. */
+  async function delivered(
+    paymentId: string | undefined,
+    status: number,
+    body: Promise<ArrayBuffer>,
+    headers: Iterable<[string, string]>,
+  ) {
     if (!paymentId) return;
     const hash = new Uint8Array(await crypto.subtle.digest('SHA-256', await body));
     const sha256 = Array.from(hash, (b) => b.toString(16).padStart(2, '0')).join('');
-    void post('delivered', { paymentId, status, sha256 });
+    void post('delivered', { paymentId, status, sha256, headers: evidenceHeaders(headers) });
   }
 
   window.fetch = async function fetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response> {
@@ -131,7 +138,7 @@ import {
     if (!paid) return res;
     req.headers.set(paid.retry.header, paid.retry.value);
     const out = await nativeFetch(req);
-    delivered(paid.paymentId, out.status, out.clone().arrayBuffer()).catch(() => {});
+    delivered(paid.paymentId, out.status, out.clone().arrayBuffer(), out.headers).catch(() => {});
     return out;
   };
 
@@ -241,7 +248,10 @@ import {
             : this.responseType === 'blob'
               ? (this.response as Blob).arrayBuffer()
               : undefined;
-      if (body) delivered(st.paymentId, this.status, body).catch(() => {});
+      if (body)
+        delivered(st.paymentId, this.status, body, parseHeaders(this.getAllResponseHeaders())).catch(
+          () => {},
+        );
       st.paymentId = undefined;
     }
     if (!st.held) return;

@@ -95,6 +95,13 @@ export const DeliveredInput = v.strictObject({
   paymentId: v.pipe(v.string(), v.regex(/^[0-9a-f-]{36}$/)),
   status: v.pipe(v.number(), v.integer(), v.minValue(100), v.maxValue(599)),
   sha256: v.pipe(v.string(), v.regex(/^[0-9a-f]{64}$/)),
+  /** The response's evidence headers (the main world sends only those; the worker filters again). */
+  headers: v.optional(
+    v.pipe(
+      v.array(v.tuple([v.pipe(v.string(), v.maxLength(64)), v.pipe(v.string(), v.maxLength(8192))])),
+      v.maxLength(32),
+    ),
+  ),
 });
 
 export const SetDefaultRailInput = v.strictObject({ railId: v.pipe(v.string(), v.maxLength(40)) });
@@ -241,7 +248,10 @@ export type MessageInput<T extends MessageType> = v.InferOutput<(typeof messageS
 
 /** What the worker tells the page to do with a 402. */
 export type ChallengeVerdict =
-  /** `refusedBeforeLedger`: refused before a payment was recorded (the request's log entry says why). */
+  /**
+   * `refusedBeforeLedger`: nothing was paid for this request (refused before a payment was
+   * recorded, or the challenge's earlier payment was refused by the app): its log entry says why.
+   */
   | { action: 'pass'; reason: string; said?: Said; refusedBeforeLedger?: true }
   /** Retry the request with `credential` (its header is one of RETRY_HEADERS, checked before it leaves). */
   | { action: 'retry'; credential: RetryCredential; reason: string; paymentId?: string }
@@ -338,6 +348,8 @@ export interface PaymentView {
   refundPending?: boolean;
   settlementNote?: string;
   settlementNoteSaid?: Said;
+  /** Paid, and the app refused the valid proof: the status, and who saw it (the page or the browser). */
+  deliveredNothing?: { status: number; by: 'page' | 'browser' };
 }
 
 export interface DisputeView {
@@ -355,7 +367,18 @@ export interface DisputeView {
   source?: string;
   answer?: { at: number; status: string; note?: string };
   /** What a reviewer looks at first; the export has all of it. */
-  evidence: { url: string; paidAt?: number; proof?: string; delivered?: { status: number; sha256: string } };
+  evidence: {
+    url: string;
+    paidAt?: number;
+    proof?: string;
+    delivered?: {
+      status: number;
+      sha256?: string;
+      by?: 'page' | 'browser';
+      refused?: true;
+      headers?: [string, string][];
+    };
+  };
 }
 
 export interface GeneralSettings {

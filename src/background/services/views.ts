@@ -1,7 +1,7 @@
 /** Ledger records as the UI sees them: bigints become decimal strings (messages are JSON). */
 import { msatToMinor } from '../../core/money/rates';
 import { cleanMerchantText } from '../../core/text/sanitize';
-import type { ChallengeRecord, DisputeRecord, PaymentRecord } from '../../db/schema';
+import type { ChallengeRecord, Delivery, DisputeRecord, PaymentRecord } from '../../db/schema';
 import type { ChallengeRecordView, DisputeView, PaymentView, QuoteView } from '../../messages/map';
 
 /** An amount in the payment's own unit (msat, or minor units for a card) in the user's currency. */
@@ -118,11 +118,24 @@ export function paymentView(p: PaymentRecord, now: number = Date.now()): Payment
     ...(s?.pendingRefund ? { refundPending: true } : {}),
     ...(s?.note ? { settlementNote: s.note } : {}),
     ...(s?.noteSaid ? { settlementNoteSaid: s.noteSaid } : {}),
+    ...(p.delivery?.refused
+      ? { deliveredNothing: { status: p.delivery.status, by: p.delivery.by ?? 'page' } }
+      : {}),
   };
 }
 
 export function challengeView(r: ChallengeRecord): ChallengeRecordView {
   return { ...r, id: r.id ?? 0 };
+}
+
+function deliveredView(x: Delivery): NonNullable<DisputeView['evidence']['delivered']> {
+  return {
+    status: x.status,
+    ...(x.sha256 !== undefined ? { sha256: x.sha256 } : {}),
+    by: x.by ?? 'page',
+    ...(x.refused ? { refused: true as const } : {}),
+    ...(x.headers?.length ? { headers: x.headers } : {}),
+  };
 }
 
 export function disputeView(d: DisputeRecord): DisputeView {
@@ -146,9 +159,7 @@ export function disputeView(d: DisputeRecord): DisputeView {
       ...(d.evidence.proof?.preimage || d.evidence.proof?.receipt
         ? { proof: d.evidence.proof.preimage ?? d.evidence.proof.receipt }
         : {}),
-      ...(d.evidence.delivery
-        ? { delivered: { status: d.evidence.delivery.status, sha256: d.evidence.delivery.sha256 } }
-        : {}),
+      ...(d.evidence.delivery ? { delivered: deliveredView(d.evidence.delivery) } : {}),
     },
   };
 }
