@@ -18,9 +18,9 @@ export const REFUSAL_HEADERS = [
   'content-type',
 ] as const;
 
-/** How many headers are kept, and how much of each value. */
+/** How many headers are kept, and how much of each value (a doubled L402 challenge or an MPP one fits). */
 export const REFUSAL_HEADER_COUNT_MAX = 8;
-export const REFUSAL_HEADER_VALUE_MAX = 1024;
+export const REFUSAL_HEADER_VALUE_MAX = 4096;
 
 const KEPT: ReadonlySet<string> = new Set(REFUSAL_HEADERS);
 
