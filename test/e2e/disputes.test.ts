@@ -198,3 +198,29 @@ test('a paid page load the app refuses: seen by the browser, disputed, and not p
     );
   expect(await ask(popup, 'disputes.list', {})).toHaveLength(1);
 });
+
+test('an XMLHttpRequest the app refuses after paying is reported the same, with the refused headers', async ({
+  context,
+  demoPage,
+  openExtensionPage,
+}) => {
+  const popup = await openExtensionPage(POPUP);
+  const status = demoPage.evaluate(
+    (a) =>
+      new Promise<number>((resolve) => {
+        const xhr = new XMLHttpRequest();
+        xhr.open('POST', `/api/refuses?as=${a}`);
+        xhr.onloadend = () => resolve(xhr.status);
+        xhr.send();
+      }),
+    `xhr-${Date.now().toString(36)}`,
+  );
+  await (await nextQuoteWindow(context)).click('[data-testid=approve]');
+  expect(await status).toBe(402);
+  await expect
+    .poll(async () => (await ledger(popup))[0]?.deliveredNothing)
+    .toEqual({ status: 402, by: 'page' });
+  const [d] = await ask(popup, 'disputes.list', {});
+  expect(d).toMatchObject({ source: 'refused', evidence: { delivered: { status: 402, refused: true } } });
+  expect(d?.evidence.delivered?.headers?.find(([k]) => k === 'www-authenticate')?.[1]).toMatch(/^L402 /);
+});
