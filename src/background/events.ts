@@ -31,6 +31,34 @@ const headerPairs = (details: WebRequest.OnHeadersReceivedDetailsType) =>
   (details.responseHeaders ?? []).map((h) => [h.name, h.value ?? ''] as const);
 
 export function createEvents(d: EventDeps) {
+  async function pageLoad(details: WebRequest.OnHeadersReceivedDetailsType): Promise<void> {
+    if (details.tabId < 0) return;
+    const origin = originOf(details.url);
+    if (!origin) return;
+    const headers = headerPairs(details);
+    await d.ready;
+    const refused = await d.payments.pageLoadAnswered({
+      url: details.url,
+      origin,
+      tabId: details.tabId,
+      status: details.statusCode,
+      headers,
+    });
+    if (refused || details.statusCode !== 402) return;
+    const verdict = await d.payments.onChallenge({
+      url: details.url,
+      method: details.method,
+      headers,
+      origin,
+      tabId: details.tabId,
+      via: 'navigation',
+    });
+    // Only a token rule can carry a credential into a page load, and only Authorization ones
+    // become tokens: reloading without it would just meet the 402 again.
+    if (verdict.action === 'retry' && verdict.credential.header === 'Authorization')
+      await d.reloadTab(details.tabId);
+  }
+
   return {
     message(message: unknown, sender: Runtime.MessageSender): Promise<Reply<unknown>> {
       return d.ready.then(async () => {
@@ -70,33 +98,17 @@ export function createEvents(d: EventDeps) {
 
     /**
      * A 402 on a page load never reaches the page's scripts: the browser shows it to us here.
-     * After payment the token's session rule adds the credential, and the tab reloads.
+     * After payment the token's session rule adds the credential, and the tab reloads. Every page
+     * load is also checked for a page-load token's first use (what the payment delivered, seen by
+     * the browser): a refused token is not answered by paying the refusal's own challenge.
+     * Returns nothing: a promise returned to a webRequest listener could hold the load up.
      */
     pageLoadHeaders(details: WebRequest.OnHeadersReceivedDetailsType): void {
-      if (details.statusCode !== 402 || details.tabId < 0) return;
-      const origin = originOf(details.url);
-      if (!origin) return;
-      const headers = headerPairs(details);
-      void d.ready
-        .then(() =>
-          d.payments.onChallenge({
-            url: details.url,
-            method: details.method,
-            headers,
-            origin,
-            tabId: details.tabId,
-            via: 'navigation',
-          }),
-        )
-        // Only a token rule can carry a credential into a page load, and only Authorization ones
-        // become tokens: reloading without it would just meet the 402 again.
-        .then((verdict) =>
-          verdict.action === 'retry' && verdict.credential.header === 'Authorization'
-            ? d.reloadTab(details.tabId)
-            : undefined,
-        )
-        .catch((e: unknown) => console.error('paybound: navigation 402', e));
+      void pageLoad(details).catch((e: unknown) => console.error('paybound: navigation 402', e));
     },
+
+    /** The work of `pageLoadHeaders`, to be awaited. */
+    pageLoad,
 
     /** Firefox: the 402s of pages' fetch and XHR, for the reports whose challenge fetch() hid. */
     requestHeaders(details: WebRequest.OnHeadersReceivedDetailsType): void {

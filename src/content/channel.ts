@@ -22,8 +22,8 @@ export interface DeliveredPayload {
   paymentId: string;
   status: number;
   sha256: string;
-  /** The `Payment-Receipt` header of the response (null: none). */
-  receipt?: string | null;
+  /** The response's evidence headers (payment ones, receipt, content type). */
+  headers: [string, string][];
   /** The body of a Problem Details (`application/problem+json`) response, cut short. */
   problem?: string;
 }

@@ -38,8 +38,10 @@ import {
   });
 
   // Only the payment headers cross to the worker: nothing else of the response is its business.
-  const PAYMENT_HEADERS = /^(?:www-authenticate|payment-required)$/i;
-  const paymentHeaders = (hs: Iterable<[string, string]>) => [...hs].filter(([k]) => PAYMENT_HEADERS.test(k));
+  // Of the paid retry's response, also its receipt and content type: evidence if it was refused.
+  const only = (names: RegExp) => (hs: Iterable<[string, string]>) => [...hs].filter(([k]) => names.test(k));
+  const paymentHeaders = only(/^(?:www-authenticate|payment-required)$/i);
+  const evidenceHeaders = only(/^(?:www-authenticate|payment-required|payment-receipt|content-type)$/i);
 
   const isChallenge = (h: Headers) =>
     KNOWN.test(h.get('www-authenticate') ?? '') || h.has('payment-required');
@@ -124,26 +126,25 @@ import {
   }
 
   /**
-   * What the paid retry delivered (status, sha256 of the body, the app's Payment-Receipt, a
-   * Problem Details body): the dispute log's evidence.
+   * What the paid retry delivered (status, a few headers, the sha256 of the body, and a Problem
+   * Details body): the dispute log's evidence. The worker reads the receipt from the headers.
    */
   async function delivered(
     paymentId: string | undefined,
     status: number,
     body: Promise<ArrayBuffer>,
-    header: (name: string) => string | null,
+    headers: Iterable<[string, string]>,
   ) {
     if (!paymentId) return;
     const buf = await body;
+    const kept = evidenceHeaders(headers);
     void post('delivered', {
       paymentId,
       status,
       sha256: await sha256(buf),
-      receipt: header('payment-receipt'),
-      // test(null) reads "null": no match.
-      problem: /problem\+json/i.test(header('content-type') as string)
-        ? new TextDecoder().decode(buf).slice(0, 4096)
-        : undefined,
+      headers: kept,
+      // Only content-type values can name problem+json among the kept headers.
+      problem: /problem\+json/i.test(kept.join()) ? new TextDecoder().decode(buf).slice(0, 4096) : undefined,
     });
   }
 
@@ -157,9 +158,7 @@ import {
     if (!paid) return res;
     req.headers.set(paid.retry.header, paid.retry.value);
     const out = await nativeFetch(req);
-    delivered(paid.paymentId, out.status, out.clone().arrayBuffer(), (n) => out.headers.get(n)).catch(
-      () => {},
-    );
+    delivered(paid.paymentId, out.status, out.clone().arrayBuffer(), out.headers).catch(() => {});
     return out;
   };
 
@@ -266,7 +265,10 @@ import {
       // Response encodes them; a parsed JSON or document body is not reported.
       const body =
         /^(|text|arraybuffer|blob)$/.test(this.responseType) && new Response(this.response).arrayBuffer();
-      if (body) delivered(st.paymentId, this.status, body, (n) => this.getResponseHeader(n)).catch(() => {});
+      if (body)
+        delivered(st.paymentId, this.status, body, parseHeaders(this.getAllResponseHeaders())).catch(
+          () => {},
+        );
       st.paymentId = undefined;
     }
     if (!st.held) return;

@@ -136,7 +136,10 @@ interface PaymentBase {
   estimate?: { min: bigint; max: bigint };
   /** The app's review policy: the charge is provisional until `endsAt` (set once paid). */
   review?: ReviewPolicy;
-  /** What the paid retry delivered, as the page reported it (advisory: the page is untrusted). */
+  /**
+   * What the first use of the paid credential delivered: as the page reported it for a fetch or
+   * XHR (advisory: the page is untrusted), as the browser saw it for a page load.
+   */
   delivery?: Delivery;
   /**
    * Paid after the request it answered was gone (the worker stopped, the wallet answered late): no
@@ -207,6 +210,30 @@ export type PaymentPatch = Partial<Omit<PaymentBase, 'id' | 'state' | 'challenge
   lightning?: LightningPayment['lightning'];
   card?: CardPayment['card'];
 };
+
+/** Who saw a delivery: the page's own report (untrusted), or the browser's view of a page load. */
+export type DeliveryWitness = 'page' | 'browser';
+
+/** The response to the first request that carried a paid credential. */
+export interface Delivery {
+  status: number;
+  /** The body's sha256 (hex); absent when the browser, not the page, saw the response. */
+  sha256?: string;
+  at: number;
+  /** Absent on rows from before witnesses were kept: those were the page's reports. */
+  by?: DeliveryWitness;
+  /**
+   * The app answered the valid proof 401, 402 or 403: the user paid and got nothing. The
+   * payment stays paid (the money moved); its challenge is never paid or presented again.
+   */
+  refused?: true;
+  /** A few of the response's headers (REFUSAL_HEADERS), each bounded: the evidence. */
+  headers?: [string, string][];
+  /** What the response said of the payment: MPP's `Payment-Receipt`, parsed. */
+  receipt?: PaymentReceipt;
+  /** The Problem Details (`application/problem+json`) of a refusal, parsed. */
+  problem?: ProblemDetails;
+}
 
 export interface Payee {
   kind: 'node' | 'card';
@@ -293,19 +320,6 @@ export interface NoticeRecord {
   at: number;
 }
 
-/**
- * The paid retry's response as the page reported it: status, the sha256 of its body, and what it
- * said of the payment (MPP: the `Payment-Receipt`, or the Problem Details of a refusal). Older
- * records have only the first three.
- */
-export interface Delivery {
-  status: number;
-  sha256: string;
-  at: number;
-  receipt?: PaymentReceipt;
-  problem?: ProblemDetails;
-}
-
 export type DisputeStatus = 'open' | 'refunded' | 'partially_refunded' | 'denied' | 'escalated';
 
 /** A complaint about a payment: a rejected delivery, a failed proof, a chargeback. */
@@ -330,13 +344,16 @@ export interface DisputeRecord {
     /** The quote as shown: the rate and the app's estimate (the payment's own unit). */
     rate?: RateSnapshot;
     estimate?: { min: bigint; max: bigint };
-    /** The response the user got after paying: its status and the sha256 of its body. */
+    /** The response the user got after paying: its status, headers kept and the sha256 of its body. */
     delivery?: Delivery;
   };
   status: DisputeStatus;
   timeline: { at: number; status: DisputeStatus; note: string; said?: Said }[];
-  /** What opened it: the user, a failed proof, an app that over-reported, a card chargeback. */
-  source?: 'user' | 'proof' | 'app' | 'chargeback';
+  /**
+   * What opened it: the user, a failed proof, an app that over-reported, a card chargeback, or an
+   * app that refused the paid proof (`evidence.delivery.refused`, with who saw the refusal).
+   */
+  source?: 'user' | 'proof' | 'app' | 'chargeback' | 'refused';
   /** The app's last answer to the refund request, in its words. */
   answer?: { at: number; status: string; note?: string };
   /** A chargeback at the card network: its id at the card service. */

@@ -7,7 +7,7 @@ import * as v from 'valibot';
 import { AddRailInput } from '../core/config/rails';
 import { RateSourcesSchema } from '../core/config/rate-sources';
 import type { RateCheck, RateSourceSetting } from '../core/money/rate-sources';
-import { PROBLEM_LIMIT, RECEIPT_LIMIT } from '../core/payments/delivery';
+import { PROBLEM_LIMIT } from '../core/payments/delivery';
 import { answerFits, PAGE_WALLETS, type PageWalletRequest } from '../core/payments/page-wallet';
 import type { RetryCredential } from '../core/payments/retry-credential';
 import type { RulesWire } from '../core/policy/rules';
@@ -98,8 +98,13 @@ export const DeliveredInput = v.strictObject({
   paymentId: v.pipe(v.string(), v.regex(/^[0-9a-f-]{36}$/)),
   status: v.pipe(v.number(), v.integer(), v.minValue(100), v.maxValue(599)),
   sha256: v.pipe(v.string(), v.regex(/^[0-9a-f]{64}$/)),
-  /** The response's `Payment-Receipt` header, as received (null: the response had none). */
-  receipt: v.nullish(v.pipe(v.string(), v.maxLength(RECEIPT_LIMIT))),
+  /** The response's evidence headers (the main world sends only those; the worker filters again). */
+  headers: v.optional(
+    v.pipe(
+      v.array(v.tuple([v.pipe(v.string(), v.maxLength(64)), v.pipe(v.string(), v.maxLength(8192))])),
+      v.maxLength(32),
+    ),
+  ),
   /** The body of an `application/problem+json` response (cut to its first 4 KB). */
   problem: v.optional(v.pipe(v.string(), v.maxLength(PROBLEM_LIMIT))),
 });
@@ -248,7 +253,10 @@ export type MessageInput<T extends MessageType> = v.InferOutput<(typeof messageS
 
 /** What the worker tells the page to do with a 402. */
 export type ChallengeVerdict =
-  /** `refusedBeforeLedger`: refused before a payment was recorded (the request's log entry says why). */
+  /**
+   * `refusedBeforeLedger`: nothing was paid for this request (refused before a payment was
+   * recorded, or the challenge's earlier payment was refused by the app): its log entry says why.
+   */
   | { action: 'pass'; reason: string; said?: Said; refusedBeforeLedger?: true }
   /** Retry the request with `credential` (its header is one of RETRY_HEADERS, checked before it leaves). */
   | { action: 'retry'; credential: RetryCredential; reason: string; paymentId?: string }
@@ -345,6 +353,8 @@ export interface PaymentView {
   refundPending?: boolean;
   settlementNote?: string;
   settlementNoteSaid?: Said;
+  /** Paid, and the app refused the valid proof: the status, and who saw it (the page or the browser). */
+  deliveredNothing?: { status: number; by: 'page' | 'browser' };
 }
 
 export interface DisputeView {
@@ -367,7 +377,15 @@ export interface DisputeView {
     paidAt?: number;
     proof?: string;
     /** `receipt`: the app's Payment-Receipt reference; `problem`: the reason its refusal gave. */
-    delivered?: { status: number; sha256: string; receipt?: string; problem?: string };
+    delivered?: {
+      status: number;
+      sha256?: string;
+      by?: 'page' | 'browser';
+      refused?: true;
+      headers?: [string, string][];
+      receipt?: string;
+      problem?: string;
+    };
   };
 }
 

@@ -1,4 +1,5 @@
 /** Rejecting what was delivered, and the dispute log: card refunds, Lightning at the app's discretion, failed proofs. */
+import type { Page } from 'playwright-core';
 import { afterEach, inject } from 'vitest';
 import { linkCard } from './harness/cards';
 import { expect, test } from './harness/fixtures';
@@ -81,4 +82,145 @@ test('a wallet that lies about the proof opens a dispute by itself, with the evi
     reason: 'the wallet returned a proof that does not match the invoice',
   });
   expect(d?.paymentId).toBe((await ledger(popup))[0]?.id);
+});
+
+/** One request from the demo page to the route that refuses every credential; resolves with its status. */
+function askRefusing(page: Page, as: string): Promise<number> {
+  return page.evaluate(async (a) => (await fetch(`/api/refuses?as=${a}`)).status, as);
+}
+
+test('an app that refuses a valid paid proof: delivered nothing, a dispute with the evidence, a notice, the history says so, and asking again pays nothing', async ({
+  context,
+  demoPage,
+  stack,
+  openExtensionPage,
+}) => {
+  const w = wallets(stack);
+  const as = `fetch-${Date.now().toString(36)}`;
+  const popup = await openExtensionPage(POPUP);
+  const before = await w.balance('user');
+  const status = askRefusing(demoPage, as);
+  await (await nextQuoteWindow(context)).click('[data-testid=approve]');
+  // The retry carried a valid proof, and the app answered 402 anyway.
+  expect(await status).toBe(402);
+  const paid = before - (await w.balance('user'));
+  expect(paid).toBeGreaterThan(0n);
+
+  // The page reports what the retry got just after handing it over: wait for the ledger to say so.
+  await expect
+    .poll(async () => (await ledger(popup))[0]?.deliveredNothing)
+    .toEqual({ status: 402, by: 'page' });
+  const [row] = await ledger(popup);
+  expect(row).toMatchObject({ state: 'paid', amountMsat: paid.toString() });
+
+  const [d] = await ask(popup, 'disputes.list', {});
+  expect(d).toMatchObject({
+    paymentId: row?.id,
+    source: 'refused',
+    status: 'open',
+    reason: 'the app answered the paid request with HTTP 402 and delivered nothing (as the page reported)',
+    evidence: { delivered: { status: 402, by: 'page', refused: true } },
+  });
+  expect(d?.evidence.proof).toMatch(/^[0-9a-f]{64}$/);
+  expect(d?.evidence.delivered?.headers?.map(([k]) => k)).toEqual(
+    expect.arrayContaining(['www-authenticate', 'content-type']),
+  );
+  // The export keeps the whole evidence: the challenge that was paid and the refused answer.
+  const [exported] = (await ask(popup, 'ledger.export', {})).disputes as {
+    evidence: { challengeHeaders: [string, string][]; delivery?: { headers?: [string, string][] } };
+  }[];
+  const challenge = exported?.evidence.challengeHeaders.find(([k]) => k.toLowerCase() === 'www-authenticate');
+  expect(challenge?.[1]).toMatch(/^L402 macaroon=/);
+  expect(exported?.evidence.delivery?.headers).toContainEqual(['www-authenticate', challenge?.[1]]);
+
+  // Told at once, not muted like a routine payment.
+  expect(await popup.evaluate(async () => Object.keys(await chrome.notifications.getAll()))).toContain(
+    `refused-${row?.id}`,
+  );
+
+  // The history says it in words, and the dispute log says who opened it.
+  const options = await openExtensionPage(`${OPTIONS}#all`);
+  await expect
+    .poll(() => options.locator('[data-testid=delivered-nothing]').first().textContent())
+    .toBe('Delivered nothing: the app answered HTTP 402 (as the page reported)');
+  await expect
+    .poll(() => options.locator('[data-testid=disputes] [data-source=refused]').textContent())
+    .toContain('The app refused the paid proof');
+
+  // Asked again, the app presents the same challenge: nothing is paid, no quote is shown, and the
+  // request's log says why.
+  const pages = context.pages().length;
+  expect(await askRefusing(demoPage, as)).toBe(402);
+  expect(await w.balance('user')).toBe(before - paid);
+  expect(await ledger(popup)).toHaveLength(1);
+  expect(context.pages()).toHaveLength(pages);
+  const [logged] = await ask(popup, 'challenges.recent', { limit: 1 });
+  expect(logged?.error).toBe(
+    'this app refused the proof of an earlier payment for this request: Paybound does not pay it again',
+  );
+  expect(await ask(popup, 'disputes.list', {})).toHaveLength(1);
+});
+
+test('a paid page load the app refuses: seen by the browser, disputed, and not paid again on the next load', async ({
+  context,
+  stack,
+  openExtensionPage,
+}) => {
+  const w = wallets(stack);
+  const url = `${stack.demo}/api/refuses?as=nav-${Date.now().toString(36)}`;
+  const popup = await openExtensionPage(POPUP);
+  const before = await w.balance('user');
+  const page = await context.newPage();
+  const [quote] = await Promise.all([nextQuoteWindow(context), page.goto(url)]);
+  await quote.click('[data-testid=approve]');
+  // Paid, the tab reloads with the token, and the app refuses it: the browser saw that answer.
+  await expect
+    .poll(async () => (await ledger(popup))[0]?.deliveredNothing)
+    .toEqual({ status: 402, by: 'browser' });
+  const paid = before - (await w.balance('user'));
+  expect(paid).toBeGreaterThan(0n);
+  const [d] = await ask(popup, 'disputes.list', {});
+  expect(d).toMatchObject({
+    source: 'refused',
+    reason: 'the app answered the paid page load with HTTP 402 and delivered nothing (seen by the browser)',
+    evidence: { delivered: { status: 402, by: 'browser', refused: true } },
+  });
+
+  // Loading it again meets the same challenge: nothing paid, nothing asked.
+  const response = await page.goto(url);
+  expect(response?.status()).toBe(402);
+  expect(await w.balance('user')).toBe(before - paid);
+  expect(await ledger(popup)).toHaveLength(1);
+  await expect
+    .poll(async () => (await ask(popup, 'challenges.recent', { limit: 1 }))[0]?.error)
+    .toBe(
+      'this app refused the proof of an earlier payment for this request: Paybound does not pay it again',
+    );
+  expect(await ask(popup, 'disputes.list', {})).toHaveLength(1);
+});
+
+test('an XMLHttpRequest the app refuses after paying is reported the same, with the refused headers', async ({
+  context,
+  demoPage,
+  openExtensionPage,
+}) => {
+  const popup = await openExtensionPage(POPUP);
+  const status = demoPage.evaluate(
+    (a) =>
+      new Promise<number>((resolve) => {
+        const xhr = new XMLHttpRequest();
+        xhr.open('POST', `/api/refuses?as=${a}`);
+        xhr.onloadend = () => resolve(xhr.status);
+        xhr.send();
+      }),
+    `xhr-${Date.now().toString(36)}`,
+  );
+  await (await nextQuoteWindow(context)).click('[data-testid=approve]');
+  expect(await status).toBe(402);
+  await expect
+    .poll(async () => (await ledger(popup))[0]?.deliveredNothing)
+    .toEqual({ status: 402, by: 'page' });
+  const [d] = await ask(popup, 'disputes.list', {});
+  expect(d).toMatchObject({ source: 'refused', evidence: { delivered: { status: 402, refused: true } } });
+  expect(d?.evidence.delivered?.headers?.find(([k]) => k === 'www-authenticate')?.[1]).toMatch(/^L402 /);
 });

@@ -5,6 +5,8 @@
 //   POST /drafts/generate {prompt} → the same with an estimate and a review window (see drafts.ts)
 //   POST /paybound/review the review endpoint for drafts (accept / reject / status)
 //   GET  /article/:slug  a paid HTML page (402 HTML, or 200 article when paid)
+//   GET|POST /api/refuses?as=<name>  charges (L402) and then refuses every credential, valid ones
+//                        too: 402 again with the same challenge (see refuses.ts)
 //   GET  /health         {ok: true}
 // Demo-only test hooks: POST /paybound/review-broken (always 500), POST /_demo/refunds/<charge>
 // (the operator's pay / deny, behind the operator token),
@@ -35,6 +37,7 @@ import {
   quoteGenerateCents,
   quoteGenerateMsat,
 } from './pricing';
+import { refusingRoute } from './refuses';
 
 /** What the demo needs to take cards through a Paybound card service (MPP method `card`). */
 export interface DemoCardOptions {
@@ -182,6 +185,8 @@ export async function startDemoApp(opts: DemoAppOptions): Promise<DemoApp> {
     }),
   });
 
+  const refuses = refusingRoute({ ...common, service: SERVICE, priceMsat: quoteArticleMsat(pricing) });
+
   const operatorToken = opts.operatorToken ?? randomBytes(24).toString('base64url');
   const drafts = startDrafts({
     common,
@@ -253,6 +258,11 @@ export async function startDemoApp(opts: DemoAppOptions): Promise<DemoApp> {
       applyCors(res);
       if (method !== 'POST') return methodNotAllowed(res, 'POST, OPTIONS');
       return generate(req, res);
+    }
+    if (path === '/api/refuses') {
+      if (method === 'OPTIONS') return answerPreflight(res);
+      if (method !== 'GET' && method !== 'POST') return methodNotAllowed(res, 'GET, POST, OPTIONS');
+      return refuses(req, res);
     }
     const articleMatch = /^\/article\/([^/]+)$/.exec(path);
     if (articleMatch) {

@@ -79,6 +79,15 @@ export class NoticeService {
     }
   }
 
+  /** The app refused the paid proof: never muted, since the user paid and got nothing. */
+  async refused(p: PaymentRecord): Promise<void> {
+    await this.api.notify(
+      `refused-${p.id}`,
+      said('noticeRefused'),
+      said('noticeRefusedSite', p.site, String(p.delivery?.status ?? '')),
+    );
+  }
+
   async approvalNeeded(tabId: number, p: PaymentRecord): Promise<void> {
     const amount = amountText(p);
     await this.api.notify(

@@ -13,6 +13,7 @@ import { detectChallenges } from '../../core/challenge/detect';
 import { ChallengeSyntaxError } from '../../core/challenge/www-authenticate';
 import { readPaymentReceipt, readProblem } from '../../core/payments/delivery';
 import type { PageWalletResult } from '../../core/payments/page-wallet';
+import { isRefusedStatus, refusalHeaders } from '../../core/payments/refusal';
 import {
   checkRetryCredential,
   isReusable,
@@ -24,7 +25,15 @@ import { siteOf } from '../../core/site/site';
 import { english, type Said, said } from '../../core/text/said';
 import { type NewPayment, reserve } from '../../db/ledger';
 import { recordChallenge } from '../../db/queries';
-import type { PayboundDb, PaymentRecord, PaymentState, RailRecord, WorkerRailRecord } from '../../db/schema';
+import type {
+  Delivery,
+  DisputeRecord,
+  PayboundDb,
+  PaymentRecord,
+  PaymentState,
+  RailRecord,
+  WorkerRailRecord,
+} from '../../db/schema';
 import { getSetting } from '../../db/settings';
 import { transition } from '../../db/transitions';
 import type { ChallengeVerdict, MessageInput } from '../../messages/map';
@@ -76,6 +85,15 @@ export interface ChallengeRequest {
   bodySha256?: string;
 }
 
+/** A top-level page load the browser saw answered (webRequest), for the page-load token it carried. */
+export interface PageLoadAnswer {
+  url: string;
+  origin: string;
+  tabId: number;
+  status: number;
+  headers: ReadonlyArray<readonly [string, string]>;
+}
+
 export interface PaymentDeps {
   db: PayboundDb;
   rates: RateService;
@@ -92,11 +110,17 @@ export interface PaymentDeps {
   notify?: {
     paidAutomatically(p: PaymentRecord): Promise<void>;
     afterCommit(p: PaymentRecord): Promise<void>;
+    /** The app refused the paid proof: the user paid for nothing. */
+    refused?(p: PaymentRecord): Promise<void>;
   };
   /** A charge was paid: its review window (if the app gave one) starts. Optional. */
   onPaid?(paymentId: string): Promise<void>;
-  /** Opens a dispute (a failed proof). Optional: tests may leave it out. */
-  openDispute?(p: PaymentRecord, reason: string): Promise<unknown>;
+  /** Opens a dispute (a failed proof, a refused one). Optional: tests may leave it out. */
+  openDispute?(
+    p: PaymentRecord,
+    reason: string | Said,
+    source?: NonNullable<DisputeRecord['source']>,
+  ): Promise<unknown>;
   /**
    * Wakes the worker at `when` (unix ms) to settle this payment's expiry (an alarm: it survives
    * the worker stopping, and holds delays a timer cannot). Optional: tests may leave it out.
@@ -529,31 +553,103 @@ export class PaymentService {
 
   /**
    * The page reports what its paid retry delivered: kept as evidence for a dispute. Only the tab
-   * and origin that were paid for may report, once per payment; the page could lie, so it is
-   * recorded as the page's word, never used to move money.
+   * and origin that were paid for may report, once per payment, for a payment of its fetch or XHR
+   * (the browser itself reports page loads). The page could lie, so its word is recorded as the
+   * page's: a refusal it reports opens a dispute marked so, tells the user and drops the token of
+   * that payment, but never moves money (docs/threat-model.md, "What the page's word may do").
    */
   async delivered(
     input: MessageInput<'payment.delivered'>,
     sender: SenderContext,
   ): Promise<{ recorded: boolean }> {
+    const p = await this.recordDelivery(
+      input.paymentId,
+      (p) => p.via === 'fetch' && p.tabId === sender.tabId && p.origin === sender.origin,
+      { status: input.status, sha256: input.sha256, by: 'page' },
+      input.headers ?? [],
+      input.problem,
+    );
+    if (p?.delivery?.refused) await this.deliveredNothing(p);
+    return { recorded: p !== undefined };
+  }
+
+  /**
+   * A top-level page load was answered. When it carried a page-load token whose payment has no
+   * delivery yet, this was that token's first use, and its answer is the payment's delivery, as
+   * the browser saw it. True when the app refused the paid token: the caller then does not pay
+   * the refusing answer's own challenge (that would reload, be refused and pay again, round and
+   * round); the user is told instead.
+   */
+  async pageLoadAnswered(load: PageLoadAnswer): Promise<boolean> {
+    const site = siteOf(load.origin) ?? load.origin;
+    const token = await this.deps.tokens.matching(
+      { site, resource: 'navigation', tabId: load.tabId },
+      load.url,
+    );
+    if (!token) return false;
+    const p = await this.recordDelivery(
+      token.paymentId,
+      (p) => p.via === 'navigation' && p.tabId === load.tabId && p.site === site,
+      { status: load.status, by: 'browser' },
+      load.headers,
+    );
+    if (!p?.delivery?.refused) return false;
+    await this.deliveredNothing(p);
+    return true;
+  }
+
+  /**
+   * Keeps the first use's answer on a paid payment that has none yet (once: a second report, or
+   * a 200 after a refusal, changes nothing). The updated payment, or nothing when not recorded.
+   */
+  private recordDelivery(
+    paymentId: string,
+    from: (p: PaymentRecord) => boolean,
+    seen: Pick<Delivery, 'status' | 'sha256' | 'by'>,
+    headers: ReadonlyArray<readonly [string, string]>,
+    problemBody?: string,
+  ): Promise<PaymentRecord | undefined> {
     const { db } = this.deps;
+    const kept = refusalHeaders(headers);
+    // MPP's receipt travels as a header; a refusal's reason as a Problem Details body.
+    const receiptHeader = headers.find(([k]) => k.toLowerCase() === 'payment-receipt')?.[1];
+    const receipt = receiptHeader !== undefined ? readPaymentReceipt(receiptHeader) : undefined;
+    const problem = problemBody !== undefined ? readProblem(problemBody) : undefined;
+    const delivery: Delivery = {
+      ...seen,
+      at: this.now(),
+      ...(isRefusedStatus(seen.status) ? { refused: true as const } : {}),
+      ...(kept.length ? { headers: kept } : {}),
+      ...(receipt ? { receipt } : {}),
+      ...(problem ? { problem } : {}),
+    };
     return db.transaction('rw', db.payments, async () => {
-      const p = await db.payments.get(input.paymentId);
-      if (!p || p.delivery || p.tabId !== sender.tabId || p.origin !== sender.origin || !p.paidAt)
-        return { recorded: false };
-      const receipt = typeof input.receipt === 'string' ? readPaymentReceipt(input.receipt) : undefined;
-      const problem = input.problem !== undefined ? readProblem(input.problem) : undefined;
-      await db.payments.update(p.id, {
-        delivery: {
-          status: input.status,
-          sha256: input.sha256,
-          at: this.now(),
-          ...(receipt ? { receipt } : {}),
-          ...(problem ? { problem } : {}),
-        },
-      });
-      return { recorded: true };
+      const p = await db.payments.get(paymentId);
+      if (!p || p.delivery || p.paidAt === undefined || !from(p)) return undefined;
+      await db.payments.update(p.id, { delivery });
+      return { ...p, delivery };
     });
+  }
+
+  /**
+   * The app refused a valid proof: the user paid and got nothing. The payment stays paid (the
+   * money moved; the dispute is how it may come back), its token goes (worthless, and the browser
+   * would attach it to every request in scope), a dispute opens with the evidence, and the user is
+   * told at once. Runs once per payment: only the first delivery is ever recorded.
+   */
+  private async deliveredNothing(p: PaymentRecord): Promise<void> {
+    const status = String(p.delivery?.status ?? '');
+    await this.deps.tokens
+      .dropPayment(p.id)
+      .catch((e: unknown) => console.error('paybound: refused token not dropped', p.id, e));
+    const why = said(
+      p.delivery?.by === 'browser' ? 'disputeRefusedByBrowser' : 'disputeRefusedByPage',
+      status,
+    );
+    await this.deps
+      .openDispute?.(p, why, 'refused')
+      .catch((e: unknown) => console.error('paybound: refused dispute not opened', p.id, e));
+    await this.deps.notify?.refused?.(p).catch(() => {});
   }
 
   private get methodDeps(): MethodDeps {
@@ -845,6 +941,9 @@ export class PaymentService {
   }
 
   private verdictFor(p: PaymentRecord): ChallengeVerdict {
+    // Its credential was refused: presenting it again would only be refused again, and paying the
+    // challenge again is what the unique key forbids. The request's log says why.
+    if (p.delivery?.refused) return pass(said('refusedDeliveredNothing'), true);
     if (p.state === 'paid' || p.state === 'accepted') {
       for (const m of METHODS) {
         const c = m.credential(p);

@@ -154,6 +154,12 @@ export class TokenService {
     await this.rules.updateSessionRules({ removeRuleIds: [token.id] });
   }
 
+  /** The tokens one payment bought (the app refused them: they are worthless). */
+  async dropPayment(paymentId: string): Promise<void> {
+    const bought = await this.db.tokens.filter((t) => t.paymentId === paymentId).toArray();
+    for (const t of bought) await this.drop(t);
+  }
+
   /** A page-load token belongs to one tab: when the tab is gone, so is the token. */
   async dropTabTokens(tabId: number): Promise<void> {
     const gone = (await this.db.tokens.toArray()).filter(

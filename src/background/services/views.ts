@@ -119,11 +119,28 @@ export function paymentView(p: PaymentRecord, now: number = Date.now()): Payment
     ...(s?.pendingRefund ? { refundPending: true } : {}),
     ...(s?.note ? { settlementNote: s.note } : {}),
     ...(s?.noteSaid ? { settlementNoteSaid: s.noteSaid } : {}),
+    ...(p.delivery?.refused
+      ? { deliveredNothing: { status: p.delivery.status, by: p.delivery.by ?? 'page' } }
+      : {}),
   };
 }
 
 export function challengeView(r: ChallengeRecord): ChallengeRecordView {
   return { ...r, id: r.id ?? 0 };
+}
+
+/** What a reviewer reads of the paid retry's response: who saw it, what it said of the payment. */
+function deliveredView(x: Delivery): NonNullable<DisputeView['evidence']['delivered']> {
+  const receipt = x.receipt?.reference ?? x.receipt?.raw;
+  return {
+    status: x.status,
+    ...(x.sha256 !== undefined ? { sha256: x.sha256 } : {}),
+    by: x.by ?? 'page',
+    ...(x.refused ? { refused: true as const } : {}),
+    ...(x.headers?.length ? { headers: x.headers } : {}),
+    ...(receipt ? { receipt } : {}),
+    ...(x.problem ? { problem: cleanMerchantText(problemReason(x.problem)).text } : {}),
+  };
 }
 
 export function disputeView(d: DisputeRecord): DisputeView {
@@ -149,16 +166,5 @@ export function disputeView(d: DisputeRecord): DisputeView {
         : {}),
       ...(d.evidence.delivery ? { delivered: deliveredView(d.evidence.delivery) } : {}),
     },
-  };
-}
-
-/** What a reviewer reads of the paid retry's response: the app's receipt reference or refusal reason. */
-function deliveredView(d: Delivery): NonNullable<DisputeView['evidence']['delivered']> {
-  const receipt = d.receipt?.reference ?? d.receipt?.raw;
-  return {
-    status: d.status,
-    sha256: d.sha256,
-    ...(receipt ? { receipt } : {}),
-    ...(d.problem ? { problem: cleanMerchantText(problemReason(d.problem)).text } : {}),
   };
 }

@@ -99,6 +99,8 @@ export const ENGLISH = {
   refusedAmountMismatch: 'the invoice amount differs from the price the app stated',
   refusedReviewTerms: "the app's estimate or review terms are unusable",
   refusedStillChecking: 'a payment for this is still being checked with your wallet; ask again in a moment',
+  refusedDeliveredNothing:
+    'this app refused the proof of an earlier payment for this request: Paybound does not pay it again',
 
   // Answers to the user's own actions.
   errorNoSuchWallet: 'no such wallet',
@@ -135,6 +137,10 @@ export const ENGLISH = {
   reviewStillUnderReview: 'this charge is still under review: reject it instead',
   reviewBadAmount: 'the amount to refund must be positive and at most what was paid',
   disputeAlready: 'this charge is already disputed',
+  disputeRefusedByPage:
+    'the app answered the paid request with HTTP $1 and delivered nothing (as the page reported)',
+  disputeRefusedByBrowser:
+    'the app answered the paid page load with HTTP $1 and delivered nothing (seen by the browser)',
   noteCardCancelled: 'the card authorization was cancelled: nothing was charged',
   noteCardPartly: 'only $1 of the $2 authorized was captured',
   noteCardRefunded: 'the card service refunded $1',
@@ -183,6 +189,8 @@ export const ENGLISH = {
   noticeWindowEndedBack: '$1: the review window ended; the unused part came back',
   noticeRefundReceived: 'Refund received',
   noticeRefundCameBack: '$1: $2 came back to your wallet',
+  noticeRefused: 'Paid, but nothing delivered',
+  noticeRefusedSite: '$1 refused the proof of payment (HTTP $2): a dispute is open in the history',
   errorInternal: 'something went wrong inside Paybound; nothing was paid',
 } as const;
 

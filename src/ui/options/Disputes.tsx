@@ -12,6 +12,7 @@ const SOURCE: Record<string, MessageKey> = {
   proof: 'disputeSource_proof',
   app: 'disputeSource_app',
   chargeback: 'disputeSource_chargeback',
+  refused: 'disputeSource_refused',
 };
 
 /** `payments`: the ledger, for the rate a note's sats are shown at. */
@@ -82,8 +83,33 @@ export function Disputes({ version, payments = [] }: { version: string; payments
                 {d.evidence.delivered && (
                   <>
                     <dt>{t('disputeDelivered')}</dt>
-                    <dd className="mono">
-                      HTTP {d.evidence.delivered.status} · sha256 {d.evidence.delivered.sha256}
+                    <dd data-testid="dispute-delivered">
+                      <span className="mono">
+                        HTTP {d.evidence.delivered.status}
+                        {d.evidence.delivered.sha256 && ` · sha256 ${d.evidence.delivered.sha256}`}
+                      </span>{' '}
+                      <span className="muted">
+                        (
+                        {t(
+                          d.evidence.delivered.by === 'browser'
+                            ? 'disputeSeenByBrowser'
+                            : 'disputeReportedByPage',
+                        )}
+                        )
+                      </span>
+                    </dd>
+                  </>
+                )}
+                {d.evidence.delivered?.headers && (
+                  <>
+                    <dt>{t('disputeRefusedHeaders')}</dt>
+                    <dd className="mono" data-testid="dispute-refused-headers">
+                      {d.evidence.delivered.headers.map(([k, v], i) => (
+                        // biome-ignore lint/suspicious/noArrayIndexKey: a header may repeat; the list never reorders
+                        <div key={`${k}-${i}`}>
+                          {k}: {v}
+                        </div>
+                      ))}
                     </dd>
                     {d.evidence.delivered.receipt && (
                       <>

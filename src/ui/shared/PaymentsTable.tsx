@@ -25,6 +25,14 @@ function ReviewLine({ p, compact }: { p: PaymentView; compact: boolean }) {
         </div>
       )}
       {p.refundPending && <div className="muted small">{t('reviewRefundPending')}</div>}
+      {p.deliveredNothing && (
+        <div className="small" data-testid="delivered-nothing">
+          {t(
+            p.deliveredNothing.by === 'browser' ? 'deliveredNothingBrowser' : 'deliveredNothingPage',
+            String(p.deliveredNothing.status),
+          )}
+        </div>
+      )}
       {!compact && p.settlementNote && (
         <div className="muted small">
           {moneyInNote(say(p.settlementNoteSaid, p.settlementNote), p.rate, p.currency)}

@@ -879,7 +879,10 @@ describe('MPP conformance: refused before paying, evidence kept after', () => {
       reference: 'ref-1',
     });
     expect(
-      await env.service.delivered({ paymentId: a!.id, status: 200, sha256: 'a'.repeat(64), receipt }, sender),
+      await env.service.delivered(
+        { paymentId: a!.id, status: 200, sha256: 'a'.repeat(64), headers: [['Payment-Receipt', receipt]] },
+        sender,
+      ),
     ).toEqual({ recorded: true });
     const problem = JSON.stringify({
       type: 'https://paymentauth.org/problems/verification-failed',

@@ -2,7 +2,7 @@
  * The main-world script in a stand-in page: a window whose postMessage delivers (cloned) to its
  * own listeners, a stand-in bridge answering the script's queries, and a server behind `fetch`.
  */
-
+import { createHash } from 'node:crypto';
 import * as v from 'valibot';
 import { beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { BridgeAnswer, BridgeQuery } from '../../../src/content/channel';
@@ -85,6 +85,42 @@ describe('main world: the retry', () => {
     expect(retries).toHaveLength(1);
     expect(retries[0]?.get('x-payment')).toBe('eyJ4In0');
     expect(retries[0]?.has('authorization')).toBe(false);
+  });
+
+  it("reports what the paid retry got: its status, its body's sha256 and only the evidence headers", async () => {
+    let reported!: (payload: unknown) => void;
+    const report = new Promise((resolve) => {
+      reported = resolve;
+    });
+    // Its own payment id: an earlier test's report may still be on its way.
+    const paymentId = '2c5f39cb-3fb2-42e3-994a-1127e4ddb538';
+    bridge = (q) => {
+      if (q.kind === 'delivered' && q.payload.paymentId === paymentId) reported(q.payload);
+      return q.kind === 'query' ? { retry: { header: 'Authorization', value: 'L402 m:p' }, paymentId } : {};
+    };
+    server.mockImplementationOnce(server.getMockImplementation()!).mockImplementationOnce(
+      async () =>
+        new Response('refused', {
+          status: 402,
+          headers: {
+            'www-authenticate': 'L402 macaroon="bWFj", invoice="lnbcrt10n1x"',
+            'content-type': 'application/json',
+            'payment-receipt': 'cmVjZWlwdA',
+            'x-session': 'secret',
+          },
+        }),
+    );
+    expect((await pageFetch()).status).toBe(402);
+    expect(await report).toEqual({
+      paymentId,
+      status: 402,
+      sha256: createHash('sha256').update('refused').digest('hex'),
+      headers: [
+        ['content-type', 'application/json'],
+        ['payment-receipt', 'cmVjZWlwdA'],
+        ['www-authenticate', 'L402 macaroon="bWFj", invoice="lnbcrt10n1x"'],
+      ],
+    });
   });
 
   it('no credential: the page gets its 402', async () => {
@@ -217,7 +253,7 @@ describe('main world: MPP body digest and what the paid retry said', () => {
       paymentId: PAYMENT,
       status: 200,
       sha256: await hex('paid'),
-      receipt: 'eyJzIjoiMSJ9',
+      headers: expect.arrayContaining([['payment-receipt', 'eyJzIjoiMSJ9']]),
     });
   });
 
@@ -235,8 +271,8 @@ describe('main world: MPP body digest and what the paid retry said', () => {
     await postBody();
     const report = (await postedOf('delivered')).payload;
     expect(report.problem).toBe(problem);
-    expect(report.receipt).toBeNull();
-    // What the worker takes: the report as posted, a missing receipt included.
+    expect(report.headers.some(([k]) => k.toLowerCase() === 'payment-receipt')).toBe(false);
+    // What the worker takes: the report as posted.
     expect(v.safeParse(DeliveredInput, report).success).toBe(true);
   });
 });

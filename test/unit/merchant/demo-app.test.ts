@@ -395,3 +395,37 @@ describe('GET /article/:slug', () => {
     expect(res.status).toBe(402);
   });
 });
+
+describe('GET|POST /api/refuses: the route that refuses valid credentials', () => {
+  const refuses = (as: string, authorization?: string, method = 'GET') =>
+    fetch(`${app.url}/api/refuses?as=${encodeURIComponent(as)}`, {
+      method,
+      ...(authorization ? { headers: { authorization } } : {}),
+    });
+
+  it('charges like an L402 route, then answers the paid, valid token 402 with the same challenge', async () => {
+    const as = `unit-${randomBytes(4).toString('hex')}`;
+    const first = await challengeOf(await refuses(as));
+    // Asked again, it presents the very same challenge: a wallet must never pay it twice.
+    const again = await challengeOf(await refuses(as, undefined, 'POST'));
+    expect(again).toEqual(first);
+    expect(decodeInvoice(first.invoice).amountMsat).toBe(quoteArticleMsat());
+
+    const preimage = await payInvoice(standin.url, user, first.invoice);
+    const res = await refuses(as, `L402 ${first.macaroon}:${preimage}`);
+    expect(res.status).toBe(402);
+    expect(await res.json()).toMatchObject({ code: 'credential_refused' });
+    expect(await challengeOf(res)).toEqual(first);
+    // A proof that does not pay is told so, as on any route: only valid ones get `credential_refused`.
+    const wrong = await refuses(as, `L402 ${first.macaroon}:${'00'.repeat(32)}`);
+    expect(await wrong.json()).toMatchObject({ error: 'payment_required' });
+  });
+
+  it('gives each `as` its own challenge, and refuses an `as` beyond 64 characters', async () => {
+    const a = await challengeOf(await refuses(`a-${randomBytes(4).toString('hex')}`));
+    const b = await challengeOf(await refuses(`b-${randomBytes(4).toString('hex')}`));
+    expect(a.invoice).not.toBe(b.invoice);
+    expect((await refuses('x'.repeat(65))).status).toBe(422);
+    expect((await fetch(`${app.url}/api/refuses`, { method: 'DELETE' })).status).toBe(405);
+  });
+});
