@@ -179,16 +179,7 @@ import {
   const NativeXHR = XMLHttpRequest;
   const { open, send, setRequestHeader } = NativeXHR.prototype;
   const xhrs = new WeakMap<XMLHttpRequest, XhrState>();
-  const EVENTS = [
-    'readystatechange',
-    'loadstart',
-    'progress',
-    'load',
-    'error',
-    'abort',
-    'timeout',
-    'loadend',
-  ];
+  const EVENTS = 'readystatechange loadstart progress load error abort timeout loadend'.split(' ');
 
   // Firefox joins a repeated header's copies with a bare newline: a line that does not start with
   // a header name and a colon is one more copy of the header before it.
@@ -230,15 +221,8 @@ import {
         if (replayedStateChange) continue;
         replayedStateChange = true;
       }
-      xhr.dispatchEvent(
-        ev instanceof ProgressEvent
-          ? new ProgressEvent(ev.type, {
-              lengthComputable: ev.lengthComputable,
-              loaded: ev.loaded,
-              total: ev.total,
-            })
-          : new Event(ev.type),
-      );
+      // A ProgressEvent's init reads lengthComputable, loaded and total off the held event itself.
+      xhr.dispatchEvent(ev instanceof ProgressEvent ? new ProgressEvent(ev.type, ev) : new Event(ev.type));
     }
   }
 
