@@ -5,6 +5,7 @@
 //   POST /drafts/generate {prompt} → the same with an estimate and a review window (see drafts.ts)
 //   POST /paybound/review the review endpoint for drafts (accept / reject / status)
 //   GET  /article/:slug  a paid HTML page (402 HTML, or 200 article when paid)
+//   POST /x402/generate  {prompt} → x402 v2 (USDC on Base Sepolia), behind @x402/express (see x402.ts)
 //   GET  /health         {ok: true}
 // Demo-only test hooks: POST /paybound/review-broken (always 500), POST /_demo/refunds/<charge>
 // (the operator's pay / deny, behind the operator token),
@@ -35,6 +36,7 @@ import {
   quoteGenerateCents,
   quoteGenerateMsat,
 } from './pricing';
+import { type DemoX402Options, startX402Route } from './x402';
 
 /** What the demo needs to take cards through a Paybound card service (MPP method `paybound-card`). */
 export interface DemoCardOptions {
@@ -83,6 +85,8 @@ export interface DemoAppOptions {
   onSettled?(event: SettlementEvent): void;
   /** The secret of the operator hook `POST /_demo/refunds/<charge>` (16+ characters); random when omitted. */
   operatorToken?: string;
+  /** Also serve the x402 route, through this facilitator (which must be running). */
+  x402?: DemoX402Options;
 }
 
 export interface DemoApp {
@@ -182,6 +186,8 @@ export async function startDemoApp(opts: DemoAppOptions): Promise<DemoApp> {
     }),
   });
 
+  const x402Route = opts.x402 ? await startX402Route(opts.x402) : undefined;
+
   const operatorToken = opts.operatorToken ?? randomBytes(24).toString('base64url');
   const drafts = startDrafts({
     common,
@@ -248,6 +254,7 @@ export async function startDemoApp(opts: DemoAppOptions): Promise<DemoApp> {
       return sendJson(res, 200, { ok: true });
     }
     if (await drafts.route(req, res, path, method)) return;
+    if (x402Route?.owns(path)) return x402Route.handle(req, res);
     if (path === '/api/generate') {
       if (method === 'OPTIONS') return answerPreflight(res);
       applyCors(res);
