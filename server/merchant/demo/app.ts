@@ -6,6 +6,7 @@
 //   POST /paybound/review the review endpoint for drafts (accept / reject / status)
 //   GET  /article/:slug  a paid HTML page (402 HTML, or 200 article when paid)
 //   POST /x402/generate  {prompt} → x402 v2 (USDC on Base Sepolia), behind @x402/express (see x402.ts)
+//   POST /x402/v1/generate {prompt} → the same in x402 v1 (x402-v1.ts)
 //   GET  /health         {ok: true}
 // Demo-only test hooks: POST /paybound/review-broken (always 500), POST /_demo/refunds/<charge>
 // (the operator's pay / deny, behind the operator token),

@@ -5,6 +5,7 @@
  *   POST /x402/generate {prompt}
  *     402 with PAYMENT-REQUIRED (USDC on Base Sepolia, `exact`, a fixed price), or, with a valid
  *     PAYMENT-SIGNATURE, 200 {text, words, paid: {amount, asset, network}} and PAYMENT-RESPONSE.
+ *   POST /x402/v1/generate {prompt}   the same in x402 v1, by hand (x402-v1.ts)
  *
  * Only these paths go through Express; the rest of the demo stays on plain node:http. The
  * middleware asks the facilitator what it supports when it is built, so the facilitator must be
@@ -18,6 +19,7 @@ import { paymentMiddleware, x402ResourceServer } from '@x402/express';
 import express, { type Request, type Response } from 'express';
 import { generateText } from './generator';
 import { countWords } from './pricing';
+import { X402_V1_PATH, x402V1Route } from './x402-v1';
 
 export const X402_PATH = '/x402/generate';
 /** USDC on Base Sepolia; the demo app takes test money only. */
@@ -107,10 +109,12 @@ export async function startX402Route(opts: DemoX402Options): Promise<DemoX402Rou
     res.status(405).json({ error: 'method not allowed', allow: 'POST, OPTIONS' });
   });
 
+  const v1 = x402V1Route(opts);
   return {
-    owns: (path) => path === X402_PATH,
+    owns: (path) => path === X402_PATH || path === X402_V1_PATH,
     handle: (req, res) => {
-      app(req, res);
+      if (v1.owns((req.url ?? '').split('?', 1)[0] ?? '')) v1.handle(req, res);
+      else app(req, res);
     },
   };
 }
