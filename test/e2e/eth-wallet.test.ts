@@ -1,10 +1,12 @@
 /**
  * The stand-in Ethereum wallet the x402 tests inject: a page finds it over EIP-6963 and gets
- * signatures the way it would from a wallet extension. (Paybound does not pay with it here.)
+ * signatures the way it would from a wallet extension. (Paybound does not pay with it here.) And
+ * the demo's x402 route, behind the real middleware, as the extension sees it before it pays x402.
  */
 import { verifyTypedData } from 'viem';
 import { installEthWallet, OTHER_PAYEE } from './harness/eth-wallet';
 import { expect, test } from './harness/fixtures';
+import { ask, POPUP } from './harness/flows';
 
 const USDC = '0x036CbD53842c5426634e7929541eC2318f3dCF7e';
 const PAY_TO = '0x209693Bc6afc0C5328bA36FaF03C514EF312287C';
@@ -151,4 +153,21 @@ test('a page finds the stand-in wallet over EIP-6963 and gets an EIP-712 signatu
     });
   }, data);
   expect(wallet.signed.at(-1)?.typedData.message).toMatchObject({ to: OTHER_PAYEE });
+});
+
+test('the real x402 middleware’s 402 reaches the page untouched, and the worker logs that it cannot pay x402 yet', async ({
+  demoPage,
+  stack,
+  openExtensionPage,
+}) => {
+  await demoPage.fill('#prompt', 'x402, not yet');
+  await demoPage.click('#generate-x402');
+  await expect.poll(() => demoPage.textContent('#status')).toBe('Payment required (402)');
+  const popup = await openExtensionPage(POPUP);
+  await expect
+    .poll(async () => (await ask(popup, 'challenges.recent', { limit: 1 }))[0]?.url)
+    .toBe(`${stack.demo}/x402/generate`);
+  const [row] = await ask(popup, 'challenges.recent', { limit: 1 });
+  expect(row?.protocols).toEqual(['x402']);
+  expect(row?.error).toBe('Paybound cannot pay x402 yet');
 });

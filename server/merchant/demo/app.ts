@@ -248,7 +248,11 @@ export async function startDemoApp(opts: DemoAppOptions): Promise<DemoApp> {
 
     if (path === '/') {
       if (method !== 'GET' && method !== 'HEAD') return methodNotAllowed(res, 'GET, HEAD');
-      return sendHtml(res, 200, homePage(pricingNote, drafts.pricingNote, promptPricing));
+      return sendHtml(
+        res,
+        200,
+        homePage(pricingNote, drafts.pricingNote, promptPricing, { x402: Boolean(x402Route) }),
+      );
     }
     if (path === '/health') {
       if (method !== 'GET' && method !== 'HEAD') return methodNotAllowed(res, 'GET, HEAD');

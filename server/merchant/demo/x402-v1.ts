@@ -8,7 +8,7 @@
  *          maxAmountRequired, resource, description, mimeType, outputSchema, payTo,
  *          maxTimeoutSeconds, asset, extra: {name, version}}]}
  *     with X-PAYMENT: base64 {x402Version: 1, scheme, network, payload} → the facilitator's
- *     /verify, the work, its /settle, then 200 with X-PAYMENT-RESPONSE: base64 {success,
+ *     /verify, the work, its /settle, then 200 {text, words, paid} with X-PAYMENT-RESPONSE: base64 {success,
  *     transaction, network, payer}. A refused or unsettled payment answers 402 again, with the reason.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -107,7 +107,11 @@ export function x402V1Route(opts: DemoX402V1Options) {
     const verified = await facilitatorCall('verify', payment, wanted);
     if (verified.isValid !== true)
       return askToPay(res, req, String(verified.invalidReason ?? 'payment refused'));
-    const answer = { text: generateText(prompt), words: countWords(prompt) };
+    const answer = {
+      text: generateText(prompt),
+      words: countWords(prompt),
+      paid: { amount: wanted.maxAmountRequired, token: 'USDC', asset: wanted.asset, network: wanted.network },
+    };
     const settled = await facilitatorCall('settle', payment, wanted);
     if (settled.success !== true)
       return askToPay(res, req, String(settled.errorReason ?? 'settlement failed'));

@@ -4,7 +4,7 @@
  *
  *   POST /x402/generate {prompt}
  *     402 with PAYMENT-REQUIRED (USDC on Base Sepolia, `exact`, a fixed price), or, with a valid
- *     PAYMENT-SIGNATURE, 200 {text, words, paid: {amount, asset, network}} and PAYMENT-RESPONSE.
+ *     PAYMENT-SIGNATURE, 200 {text, words, paid: {amount, token, asset, network}} and PAYMENT-RESPONSE.
  *   POST /x402/v1/generate {prompt}   the same in x402 v1, by hand (x402-v1.ts)
  *
  * Only these paths go through Express; the rest of the demo stays on plain node:http. The
@@ -100,6 +100,7 @@ export async function startX402Route(opts: DemoX402Options): Promise<DemoX402Rou
       words: countWords(prompt),
       paid: {
         amount: opts.priceBaseUnits ?? X402_DEFAULT_PRICE,
+        token: 'USDC',
         asset: USDC_BASE_SEPOLIA,
         network: X402_NETWORK,
       },
