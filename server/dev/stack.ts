@@ -1,8 +1,8 @@
 /**
  * The local stack: the Lightning stand-in (LNbits API, and NWC through a local relay), the rate
- * stand-in (Coinbase's, Kraken's, mempool.space's, Alby's and yadio's price APIs on one port), the Stripe stand-in with the card service on it, and the demo AI app (L402, and cards
- * as a connected account of the card service). Used by `npm run stack`, `npm start` and the
- * end-to-end tests.
+ * stand-in (Coinbase's, Kraken's, mempool.space's, Alby's and yadio's price APIs on one port), the Stripe stand-in with the card service on it, the x402 facilitator stand-in, and the demo
+ * AI app (L402, cards as a connected account of the card service, and x402 USDC on Base Sepolia
+ * through the facilitator). Used by `npm run stack`, `npm start` and the end-to-end tests.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { realpathSync } from 'node:fs';
@@ -10,11 +10,16 @@ import { join, resolve } from 'node:path';
 import { generateReceiptKey } from '../card/keys';
 import { startCardService } from '../card/service';
 import { startDemoApp } from '../merchant/demo/app';
+import { X402_NETWORK } from '../merchant/demo/x402';
 import { startLightningStandin } from '../standins/lightning/index';
 import { startRelay } from '../standins/nwc/relay';
 import { startNwcWalletService } from '../standins/nwc/wallet-service';
 import { startRateStandin } from '../standins/rates';
 import { startStripeStandin } from '../standins/stripe/index';
+import { startX402Facilitator } from '../standins/x402-facilitator';
+
+/** The demo app's x402 payee: a fixed address with no key behind it (test money only). */
+export const X402_DEMO_PAYEE = '0x5ca1ab1e00000000000000000000000000000402' as const;
 
 export const DEFAULT_PORTS = {
   demo: 8402,
@@ -23,6 +28,7 @@ export const DEFAULT_PORTS = {
   relay: 8405,
   stripe: 8406,
   card: 8407,
+  facilitator: 8408,
 } as const;
 
 /** Each part by name, for errors a newcomer can act on. */
@@ -33,6 +39,7 @@ const PARTS: Record<keyof typeof DEFAULT_PORTS, string> = {
   relay: 'the Nostr relay',
   stripe: 'the Stripe stand-in',
   card: 'the card service',
+  facilitator: 'the x402 facilitator stand-in',
 };
 
 /** A part could not listen: its port is taken. The message names the part, the port and the knob. */
@@ -77,11 +84,14 @@ export interface StackInfo {
   payees: { node: string; card: string };
   /** The demo's operator hook (`POST /_demo/refunds/<charge>`) wants `Authorization: Bearer <this>`. */
   demoOperatorToken: string;
+  /** x402: the facilitator stand-in (its test controls under /_standin/) and who the demo's route pays. */
+  x402: { facilitator: string; payTo: `0x${string}`; network: string };
 }
 
 export interface Stack {
   info: StackInfo;
   lightning: Awaited<ReturnType<typeof startLightningStandin>>;
+  facilitator: Awaited<ReturnType<typeof startX402Facilitator>>;
   close(): Promise<void>;
 }
 
@@ -93,7 +103,7 @@ export async function startStack(
   // does not name yet (the Stripe stand-in and the card service are newer than some callers).
   const given = Object.values(opts.ports ?? {});
   const allFree = given.length > 0 && given.every((p) => p === 0);
-  const defaults = allFree ? { ...DEFAULT_PORTS, stripe: 0, card: 0 } : DEFAULT_PORTS;
+  const defaults = allFree ? { ...DEFAULT_PORTS, stripe: 0, card: 0, facilitator: 0 } : DEFAULT_PORTS;
   const ports = { ...defaults, ...opts.ports };
   const closers: (() => Promise<void>)[] = [];
   try {
@@ -136,6 +146,11 @@ export async function startStack(
       // The demo's refund policy: a payer may refund a card charge on its own for a day.
       payerRefundSeconds: 86_400,
     });
+    // Before the demo: its x402 middleware asks the facilitator what it supports when it is built.
+    const facilitator = await listening('facilitator', ports.facilitator, () =>
+      startX402Facilitator({ port: ports.facilitator, host }),
+    );
+    closers.push(facilitator.close);
     const demo = await listening('demo', ports.demo, () =>
       startDemoApp({
         port: ports.demo,
@@ -151,6 +166,7 @@ export async function startStack(
           receiptPublicKey: card.receiptPublicKey,
           receiptKeyId: card.receiptKeyId,
         },
+        x402: { facilitatorUrl: facilitator.url, payTo: X402_DEMO_PAYEE },
       }),
     );
     closers.push(demo.close);
@@ -167,8 +183,10 @@ export async function startStack(
         cardService: card.url,
         payees: { node: lightning.node.pubkey, card: merchant.accountId },
         demoOperatorToken: demo.operatorToken,
+        x402: { facilitator: facilitator.url, payTo: X402_DEMO_PAYEE, network: X402_NETWORK },
       },
       lightning,
+      facilitator,
       close: async () => {
         for (const close of closers.reverse()) await close();
       },
@@ -201,7 +219,7 @@ export function unpackedExtensionId(absolutePath: string): string {
 
 /**
  * Ports from the environment (PAYBOUND_DEMO_PORT, PAYBOUND_LNBITS_PORT, PAYBOUND_RATES_PORT,
- * PAYBOUND_RELAY_PORT, PAYBOUND_STRIPE_PORT, PAYBOUND_CARD_PORT).
+ * PAYBOUND_RELAY_PORT, PAYBOUND_STRIPE_PORT, PAYBOUND_CARD_PORT, PAYBOUND_FACILITATOR_PORT).
  */
 export function portsFromEnv(
   env: NodeJS.ProcessEnv = process.env,

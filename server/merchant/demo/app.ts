@@ -7,6 +7,8 @@
 //   GET  /article/:slug  a paid HTML page (402 HTML, or 200 article when paid)
 //   GET|POST /api/refuses?as=<name>  charges (L402) and then refuses every credential, valid ones
 //                        too: 402 again with the same challenge (see refuses.ts)
+//   POST /x402/generate  {prompt} → x402 v2 (USDC on Base Sepolia), behind @x402/express (see x402.ts)
+//   POST /x402/v1/generate {prompt} → the same in x402 v1 (x402-v1.ts)
 //   GET  /health         {ok: true}
 // Demo-only test hooks: POST /paybound/review-broken (always 500), POST /_demo/refunds/<charge>
 // (the operator's pay / deny, behind the operator token),
@@ -38,6 +40,7 @@ import {
   quoteGenerateMsat,
 } from './pricing';
 import { refusingRoute } from './refuses';
+import { type DemoX402Options, startX402Route } from './x402';
 
 /** What the demo needs to take cards through a Paybound card service (MPP method `card`). */
 export interface DemoCardOptions {
@@ -86,6 +89,8 @@ export interface DemoAppOptions {
   onSettled?(event: SettlementEvent): void;
   /** The secret of the operator hook `POST /_demo/refunds/<charge>` (16+ characters); random when omitted. */
   operatorToken?: string;
+  /** Also serve the x402 route, through this facilitator (which must be running). */
+  x402?: DemoX402Options;
 }
 
 export interface DemoApp {
@@ -186,6 +191,7 @@ export async function startDemoApp(opts: DemoAppOptions): Promise<DemoApp> {
   });
 
   const refuses = refusingRoute({ ...common, service: SERVICE, priceMsat: quoteArticleMsat(pricing) });
+  const x402Route = opts.x402 ? await startX402Route(opts.x402) : undefined;
 
   const operatorToken = opts.operatorToken ?? randomBytes(24).toString('base64url');
   const drafts = startDrafts({
@@ -246,13 +252,18 @@ export async function startDemoApp(opts: DemoAppOptions): Promise<DemoApp> {
 
     if (path === '/') {
       if (method !== 'GET' && method !== 'HEAD') return methodNotAllowed(res, 'GET, HEAD');
-      return sendHtml(res, 200, homePage(pricingNote, drafts.pricingNote, promptPricing));
+      return sendHtml(
+        res,
+        200,
+        homePage(pricingNote, drafts.pricingNote, promptPricing, { x402: Boolean(x402Route) }),
+      );
     }
     if (path === '/health') {
       if (method !== 'GET' && method !== 'HEAD') return methodNotAllowed(res, 'GET, HEAD');
       return sendJson(res, 200, { ok: true });
     }
     if (await drafts.route(req, res, path, method)) return;
+    if (x402Route?.owns(path)) return x402Route.handle(req, res);
     if (path === '/api/generate') {
       if (method === 'OPTIONS') return answerPreflight(res);
       applyCors(res);

@@ -59,7 +59,8 @@ const SCRIPT = `
   const paid = $('paid');
   const prompt = $('prompt');
   const promptPrice = $('prompt-price');
-  const buttons = [$('generate'), $('generate-xhr'), $('draft')];
+  // The x402 buttons are there only when the app takes x402.
+  const buttons = [$('generate'), $('generate-xhr'), $('draft'), $('generate-x402'), $('generate-x402-v1')].filter(Boolean);
   const cfg = promptPrice.dataset;
   const rate = cfg.usdPerBtc ? BigInt(cfg.usdPerBtc) : null;
 
@@ -92,6 +93,11 @@ const SCRIPT = `
     if (actual && max) return 'This draft cost ' + actual + ' (at most ' + max + ').';
     if (data.paid && data.paid.currency === 'usd' && digits(data.paid.amount))
       return 'Paid ' + usd(BigInt(data.paid.amount)) + ' by card.';
+    if (data.paid && data.paid.token === 'USDC' && digits(data.paid.amount)) {
+      const a = BigInt(data.paid.amount);
+      const frac = String(a % 1000000n).padStart(6, '0').replace(/0+$/, '');
+      return 'Paid ' + String(a / 1000000n) + (frac ? '.' + frac : '') + ' USDC (test money) with x402.';
+    }
     return digits(data.price_msat) ? 'This request cost ' + priceText(BigInt(data.price_msat) / 1000n) + '.' : '';
   }
 
@@ -141,6 +147,12 @@ const SCRIPT = `
   $('draft').addEventListener('click', () =>
     send(() => fetch('/drafts/generate', { method: 'POST', headers: { 'content-type': 'application/json' }, body: payload() })));
 
+  for (const [id, path] of [['generate-x402', '/x402/generate'], ['generate-x402-v1', '/x402/v1/generate']]) {
+    const button = $(id);
+    if (button) button.addEventListener('click', () =>
+      send(() => fetch(path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: payload() })));
+  }
+
   $('generate-xhr').addEventListener('click', () => {
     busy(true);
     const xhr = new XMLHttpRequest();
@@ -161,7 +173,12 @@ export interface PromptPricing {
   usdPerBtc?: number;
 }
 
-export function homePage(pricingNote: string, draftNote: string, promptPricing: PromptPricing): string {
+export function homePage(
+  pricingNote: string,
+  draftNote: string,
+  promptPricing: PromptPricing,
+  options: { x402?: boolean } = {},
+): string {
   const { baseSat, perWordSat, capSat, usdPerBtc } = promptPricing;
   const attr = (name: string, n: number) => ` data-${name}="${escapeHtml(String(n))}"`;
   const priceData =
@@ -182,6 +199,12 @@ export function homePage(pricingNote: string, draftNote: string, promptPricing: 
     <button id="generate" type="button">Generate</button>
     <button id="generate-xhr" class="secondary" type="button">Generate (XHR)</button>
     <button id="draft" class="secondary" type="button">Draft (estimated)</button>
+${
+  options.x402
+    ? `<button id="generate-x402" class="secondary" type="button">Generate (x402, USDC)</button>
+    <button id="generate-x402-v1" class="secondary" type="button">Generate (x402 v1)</button>`
+    : ''
+}
     <span class="hint">${escapeHtml(pricingNote)}</span>
   </div>
   ${draftNote ? `<p class="hint" id="draft-note">${escapeHtml(draftNote)}</p>` : ''}

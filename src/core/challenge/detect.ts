@@ -13,8 +13,9 @@ const SCHEME_PROTOCOL: Record<string, PaymentProtocol> = { l402: 'l402', lsat: '
 
 /**
  * Which payment challenges a 402 response carries. Throws ChallengeSyntaxError on a malformed
- * WWW-Authenticate header. x402 v2 is seen by its `PAYMENT-REQUIRED` header; v1 (a JSON body)
- * needs the body and is recognised elsewhere.
+ * WWW-Authenticate header. x402 is noted by the presence of a v2 `PAYMENT-REQUIRED` header only,
+ * without reading it (core/challenge/x402.ts reads v2 headers and v1 bodies strictly); a v1
+ * challenge, which lives in the body, is not seen here at all.
  */
 export function detectChallenges(headers: ReadonlyArray<readonly [string, string]>): DetectedChallenge[] {
   const found: DetectedChallenge[] = [];

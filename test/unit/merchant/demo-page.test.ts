@@ -184,5 +184,21 @@ describe('the page', () => {
       'id="prompt-price" data-base-sat="2000" data-per-word-sat="10" data-cap-sat="10000">',
     );
     expect(html).not.toContain('data-usd-per-btc');
+    expect(html).not.toContain('id="generate-x402');
+  });
+
+  it('offers x402 only when the app takes it, and says what an x402 request cost in USDC', async () => {
+    const prices = { baseSat: 2000, perWordSat: 10, capSat: 10000 };
+    let body: Record<string, unknown> = {};
+    const p = loadPage(homePage('note', '', prices, { x402: true }), () => ({ status: 200, body }));
+    for (const [id, amount, text] of [
+      ['generate-x402', '10000', 'Paid 0.01 USDC (test money) with x402.'],
+      ['generate-x402-v1', '1500000', 'Paid 1.5 USDC (test money) with x402.'],
+    ] as const) {
+      body = { text: 'Hello.', words: 1, paid: { amount, token: 'USDC', network: 'eip155:84532' } };
+      await p.click(id);
+      expect(p.el('status').textContent).toBe('200 OK');
+      expect(p.el('paid').textContent).toBe(text);
+    }
   });
 });

@@ -14,10 +14,19 @@ beforeAll(async () => {
 afterAll(() => new Promise<void>((resolve) => taken.close(() => resolve())));
 
 describe('the stack on a busy machine', () => {
-  it.each(['demo', 'lnbits', 'rates', 'card'] as const)(
+  it.each(['demo', 'lnbits', 'rates', 'card', 'facilitator'] as const)(
     'a taken port for %s names the part, the port and its env var',
     async (part) => {
-      const ports = { demo: 0, lnbits: 0, rates: 0, relay: 0, stripe: 0, card: 0, [part]: port };
+      const ports = {
+        demo: 0,
+        lnbits: 0,
+        rates: 0,
+        relay: 0,
+        stripe: 0,
+        card: 0,
+        facilitator: 0,
+        [part]: port,
+      };
       const failed = await startStack({ ports }).then(
         (s) => s.close().then(() => undefined),
         (e: unknown) => e,

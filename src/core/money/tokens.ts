@@ -1,0 +1,21 @@
+/**
+ * Token amounts (base units: 10^decimals per token) as money. A dollar stablecoin such as USDC is
+ * counted as US dollars one for one; the charge is rounded up to the cent, so a budget never
+ * under-counts it. Exact integers throughout.
+ */
+
+/** Base units of a token with `decimals` decimals → minor units of a currency with `minorDigits`, rounded up. */
+export function baseUnitsToMinor(baseUnits: bigint, decimals: number, minorDigits: number): bigint {
+  if (baseUnits < 0n) throw new RangeError('negative amount');
+  if (!Number.isInteger(decimals) || decimals < 0 || decimals > 36) throw new RangeError('bad decimals');
+  if (!Number.isInteger(minorDigits) || minorDigits < 0 || minorDigits > 4)
+    throw new RangeError('bad digits');
+  if (decimals <= minorDigits) return baseUnits * 10n ** BigInt(minorDigits - decimals);
+  const per = 10n ** BigInt(decimals - minorDigits);
+  return (baseUnits + per - 1n) / per;
+}
+
+/** USDC (6 decimals) → US cents, rounded up: 10000 base units (one cent) → 1n, 10001 → 2n. */
+export function usdcToUsdCents(baseUnits: bigint): bigint {
+  return baseUnitsToMinor(baseUnits, 6, 2);
+}
