@@ -113,6 +113,8 @@ test('an app that refuses a valid paid proof: delivered nothing, a dispute with 
   const [row] = await ledger(popup);
   expect(row).toMatchObject({ state: 'paid', amountMsat: paid.toString() });
 
+  // The dispute opens just after the delivery is written down: wait for it, not for a guess.
+  await expect.poll(async () => (await ask(popup, 'disputes.list', {}))[0]?.source).toBe('refused');
   const [d] = await ask(popup, 'disputes.list', {});
   expect(d).toMatchObject({
     paymentId: row?.id,
@@ -179,6 +181,7 @@ test('a paid page load the app refuses: seen by the browser, disputed, and not p
     .toEqual({ status: 402, by: 'browser' });
   const paid = before - (await w.balance('user'));
   expect(paid).toBeGreaterThan(0n);
+  await expect.poll(async () => (await ask(popup, 'disputes.list', {}))[0]?.source).toBe('refused');
   const [d] = await ask(popup, 'disputes.list', {});
   expect(d).toMatchObject({
     source: 'refused',
@@ -220,6 +223,8 @@ test('an XMLHttpRequest the app refuses after paying is reported the same, with 
   await expect
     .poll(async () => (await ledger(popup))[0]?.deliveredNothing)
     .toEqual({ status: 402, by: 'page' });
+  // The dispute opens just after the delivery is written down: wait for it, not for a guess.
+  await expect.poll(async () => (await ask(popup, 'disputes.list', {}))[0]?.source).toBe('refused');
   const [d] = await ask(popup, 'disputes.list', {});
   expect(d).toMatchObject({ source: 'refused', evidence: { delivered: { status: 402, refused: true } } });
   expect(d?.evidence.delivered?.headers?.find(([k]) => k === 'www-authenticate')?.[1]).toMatch(/^L402 /);
