@@ -87,7 +87,8 @@ export interface FacilitatorStandin {
 const VALID_BEFORE_MARGIN_S = 6n;
 const UINT256_DIGITS = /^(0|[1-9]\d{0,77})$/;
 
-const TRANSFER_WITH_AUTHORIZATION = {
+/** EIP-3009's typed-data types, as a payer's wallet signs them (tests sign with these too). */
+export const TRANSFER_WITH_AUTHORIZATION = {
   TransferWithAuthorization: [
     { name: 'from', type: 'address' },
     { name: 'to', type: 'address' },

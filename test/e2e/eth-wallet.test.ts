@@ -4,6 +4,7 @@
  * the demo's x402 route, behind the real middleware, as the extension sees it before it pays x402.
  */
 import { verifyTypedData } from 'viem';
+import { TRANSFER_WITH_AUTHORIZATION } from '../../server/standins/x402-facilitator';
 import { installEthWallet, OTHER_PAYEE } from './harness/eth-wallet';
 import { expect, test } from './harness/fixtures';
 import { ask, POPUP } from './harness/flows';
@@ -20,14 +21,7 @@ const typedData = (chainId: number) => ({
       { name: 'chainId', type: 'uint256' },
       { name: 'verifyingContract', type: 'address' },
     ],
-    TransferWithAuthorization: [
-      { name: 'from', type: 'address' },
-      { name: 'to', type: 'address' },
-      { name: 'value', type: 'uint256' },
-      { name: 'validAfter', type: 'uint256' },
-      { name: 'validBefore', type: 'uint256' },
-      { name: 'nonce', type: 'bytes32' },
-    ],
+    ...TRANSFER_WITH_AUTHORIZATION,
   },
   primaryType: 'TransferWithAuthorization',
   domain: { name: 'USDC', version: '2', chainId, verifyingContract: USDC },

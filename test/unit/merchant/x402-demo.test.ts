@@ -10,7 +10,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type DemoApp, startDemoApp } from '../../../server/merchant/demo/app';
 import { X402_PATH } from '../../../server/merchant/demo/x402';
 import { X402_V1_PATH } from '../../../server/merchant/demo/x402-v1';
-import { type FacilitatorStandin, startX402Facilitator } from '../../../server/standins/x402-facilitator';
+import {
+  type FacilitatorStandin,
+  startX402Facilitator,
+  TRANSFER_WITH_AUTHORIZATION,
+} from '../../../server/standins/x402-facilitator';
 import { readX402Body, readX402Header } from '../../../src/core/challenge/x402';
 import {
   buildAuthorization,
@@ -172,14 +176,7 @@ describe('the demo x402 v1 route (hand-written from the v1 spec)', () => {
     const signature = await payer.signTypedData({
       domain: { name: 'USDC', version: '2', chainId: 84532, verifyingContract: req.asset.address },
       types: {
-        TransferWithAuthorization: [
-          { name: 'from', type: 'address' },
-          { name: 'to', type: 'address' },
-          { name: 'value', type: 'uint256' },
-          { name: 'validAfter', type: 'uint256' },
-          { name: 'validBefore', type: 'uint256' },
-          { name: 'nonce', type: 'bytes32' },
-        ],
+        ...TRANSFER_WITH_AUTHORIZATION,
       },
       primaryType: 'TransferWithAuthorization',
       message: {

@@ -4,7 +4,11 @@ import type { PaymentPayload, PaymentRequirements } from '@x402/core/types';
 import { type Hex, toHex } from 'viem';
 import { generatePrivateKey, type PrivateKeyAccount, privateKeyToAccount } from 'viem/accounts';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { type FacilitatorStandin, startX402Facilitator } from '../../../server/standins/x402-facilitator';
+import {
+  type FacilitatorStandin,
+  startX402Facilitator,
+  TRANSFER_WITH_AUTHORIZATION,
+} from '../../../server/standins/x402-facilitator';
 
 const USDC = '0x036CbD53842c5426634e7929541eC2318f3dCF7e';
 const PAY_TO = '0x209693Bc6afc0C5328bA36FaF03C514EF312287C';
@@ -62,14 +66,7 @@ async function sign(
       verifyingContract: USDC,
     },
     types: {
-      TransferWithAuthorization: [
-        { name: 'from', type: 'address' },
-        { name: 'to', type: 'address' },
-        { name: 'value', type: 'uint256' },
-        { name: 'validAfter', type: 'uint256' },
-        { name: 'validBefore', type: 'uint256' },
-        { name: 'nonce', type: 'bytes32' },
-      ],
+      ...TRANSFER_WITH_AUTHORIZATION,
     },
     primaryType: 'TransferWithAuthorization',
     message: {
