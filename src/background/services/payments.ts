@@ -11,9 +11,7 @@
  */
 import { detectChallenges } from '../../core/challenge/detect';
 import { ChallengeSyntaxError } from '../../core/challenge/www-authenticate';
-import { readPaymentReceipt, readProblem } from '../../core/payments/delivery';
 import type { PageWalletResult } from '../../core/payments/page-wallet';
-import { isRefusedStatus, refusalHeaders } from '../../core/payments/refusal';
 import {
   checkRetryCredential,
   isReusable,
@@ -26,7 +24,6 @@ import { english, type Said, said } from '../../core/text/said';
 import { type NewPayment, reserve } from '../../db/ledger';
 import { recordChallenge } from '../../db/queries';
 import type {
-  Delivery,
   DisputeRecord,
   PayboundDb,
   PaymentRecord,
@@ -43,6 +40,7 @@ import { isQuote, type MethodDeps, type Outcome, type Quote } from '../methods/t
 import type { SenderContext } from '../sender';
 import type { ApprovalService } from './approvals';
 import { notePaid } from './consent';
+import { Deliveries } from './deliveries';
 import { type LightningRail, RailError } from './rails/types';
 import { isRefusal, type RateService } from './rates';
 import { scopeKey, type TokenOwner, type TokenService } from './tokens';
@@ -194,10 +192,12 @@ export class PaymentService {
   private readonly freshTokens = new Set<string>();
   private readonly now: () => number;
   private readonly newId: () => string;
+  private readonly deliveries: Deliveries;
 
   constructor(private readonly deps: PaymentDeps) {
     this.now = deps.now ?? Date.now;
     this.newId = deps.newId ?? (() => crypto.randomUUID());
+    this.deliveries = new Deliveries(deps, () => this.now());
   }
 
   /** False when this tab presents payment requests faster than any app needs (a flood). */
@@ -551,105 +551,14 @@ export class PaymentService {
     }
   }
 
-  /**
-   * The page reports what its paid retry delivered: kept as evidence for a dispute. Only the tab
-   * and origin that were paid for may report, once per payment, for a payment of its fetch or XHR
-   * (the browser itself reports page loads). The page could lie, so its word is recorded as the
-   * page's: a refusal it reports opens a dispute marked so, tells the user and drops the token of
-   * that payment, but never moves money (docs/threat-model.md, "What the page's word may do").
-   */
-  async delivered(
-    input: MessageInput<'payment.delivered'>,
-    sender: SenderContext,
-  ): Promise<{ recorded: boolean }> {
-    const p = await this.recordDelivery(
-      input.paymentId,
-      (p) => p.via === 'fetch' && p.tabId === sender.tabId && p.origin === sender.origin,
-      { status: input.status, sha256: input.sha256, by: 'page' },
-      input.headers ?? [],
-      input.problem,
-    );
-    if (p?.delivery?.refused) await this.deliveredNothing(p);
-    return { recorded: p !== undefined };
+  /** The page reports what its paid retry delivered (see Deliveries.fromPage). */
+  delivered(input: MessageInput<'payment.delivered'>, sender: SenderContext): Promise<{ recorded: boolean }> {
+    return this.deliveries.fromPage(input, sender);
   }
 
-  /**
-   * A top-level page load was answered. When it carried a page-load token whose payment has no
-   * delivery yet, this was that token's first use, and its answer is the payment's delivery, as
-   * the browser saw it. True when the app refused the paid token: the caller then does not pay
-   * the refusing answer's own challenge (that would reload, be refused and pay again, round and
-   * round); the user is told instead.
-   */
-  async pageLoadAnswered(load: PageLoadAnswer): Promise<boolean> {
-    const site = siteOf(load.origin) ?? load.origin;
-    const token = await this.deps.tokens.matching(
-      { site, resource: 'navigation', tabId: load.tabId },
-      load.url,
-    );
-    if (!token) return false;
-    const p = await this.recordDelivery(
-      token.paymentId,
-      (p) => p.via === 'navigation' && p.tabId === load.tabId && p.site === site,
-      { status: load.status, by: 'browser' },
-      load.headers,
-    );
-    if (!p?.delivery?.refused) return false;
-    await this.deliveredNothing(p);
-    return true;
-  }
-
-  /**
-   * Keeps the first use's answer on a paid payment that has none yet (once: a second report, or
-   * a 200 after a refusal, changes nothing). The updated payment, or nothing when not recorded.
-   */
-  private recordDelivery(
-    paymentId: string,
-    from: (p: PaymentRecord) => boolean,
-    seen: Pick<Delivery, 'status' | 'sha256' | 'by'>,
-    headers: ReadonlyArray<readonly [string, string]>,
-    problemBody?: string,
-  ): Promise<PaymentRecord | undefined> {
-    const { db } = this.deps;
-    const kept = refusalHeaders(headers);
-    // MPP's receipt travels as a header; a refusal's reason as a Problem Details body.
-    const receiptHeader = headers.find(([k]) => k.toLowerCase() === 'payment-receipt')?.[1];
-    const receipt = receiptHeader !== undefined ? readPaymentReceipt(receiptHeader) : undefined;
-    const problem = problemBody !== undefined ? readProblem(problemBody) : undefined;
-    const delivery: Delivery = {
-      ...seen,
-      at: this.now(),
-      ...(isRefusedStatus(seen.status) ? { refused: true as const } : {}),
-      ...(kept.length ? { headers: kept } : {}),
-      ...(receipt ? { receipt } : {}),
-      ...(problem ? { problem } : {}),
-    };
-    return db.transaction('rw', db.payments, async () => {
-      const p = await db.payments.get(paymentId);
-      if (!p || p.delivery || p.paidAt === undefined || !from(p)) return undefined;
-      await db.payments.update(p.id, { delivery });
-      return { ...p, delivery };
-    });
-  }
-
-  /**
-   * The app refused a valid proof: the user paid and got nothing. The payment stays paid (the
-   * money moved; the dispute is how it may come back), its token goes (worthless, and the browser
-   * would attach it to every request in scope), a dispute opens with the evidence, and the user is
-   * told at once. Runs once per payment: only the first delivery is ever recorded.
-   */
-  private async deliveredNothing(p: PaymentRecord): Promise<void> {
-    const status = String(p.delivery?.status ?? '');
-    await this.deps.tokens
-      .dropPayment(p.id)
-      .catch((e: unknown) => console.error('paybound: refused token not dropped', p.id, e));
-    const why = said(
-      p.delivery?.by === 'browser' ? 'disputeRefusedByBrowser' : 'disputeRefusedByPage',
-      status,
-    );
-    await this.deps
-      .openDispute?.(p, why, 'refused')
-      .catch((e: unknown) => console.error('paybound: refused dispute not opened', p.id, e));
-    await this.deps.notify?.refused?.(p).catch(() => {});
+  /** A top-level page load was answered (see Deliveries.pageLoadAnswered). */
+  pageLoadAnswered(load: PageLoadAnswer): Promise<boolean> {
+    return this.deliveries.pageLoadAnswered(load);
   }
 
   private get methodDeps(): MethodDeps {
