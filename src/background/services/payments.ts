@@ -483,6 +483,18 @@ export class PaymentService {
 
   /** Pays an approved payment. Also used when the approval arrived after a worker restart. */
   async pay(paymentId: string): Promise<ChallengeVerdict> {
+    // Marked live before it can be seen `paying`: a challenge arriving meanwhile in its scope must
+    // not take it for a payment whose outcome was lost (and ask the wallet while this flow pays).
+    const already = this.live.has(paymentId);
+    this.live.add(paymentId);
+    try {
+      return await this.payLive(paymentId);
+    } finally {
+      if (!already) this.live.delete(paymentId);
+    }
+  }
+
+  private async payLive(paymentId: string): Promise<ChallengeVerdict> {
     const { db } = this.deps;
     // The only way into `paying` is from an approved `reserved`: a second caller finds nothing to do.
     const moved = await transition(
@@ -504,13 +516,8 @@ export class PaymentService {
     if (!railRecord) return this.fail(paymentId, 'paying', 'no_rail', said('failureNoRail'));
 
     // While it pays, a new challenge in its scope is not held back: this flow answers its own page.
-    this.live.add(paymentId);
-    try {
-      const outcome = await methodFor(railRecord.kind).pay(payment, railRecord, this.methodDeps);
-      return await this.settle(payment, OUTCOME_PENDING, outcome);
-    } finally {
-      this.live.delete(paymentId);
-    }
+    const outcome = await methodFor(railRecord.kind).pay(payment, railRecord, this.methodDeps);
+    return this.settle(payment, OUTCOME_PENDING, outcome);
   }
 
   /**

@@ -804,6 +804,50 @@ describe('never paid twice for one request: a payment whose outcome was lost hol
     expect((await first).action).toBe('retry');
     expect(env.pay).toHaveBeenCalledTimes(2);
   });
+
+  it('nor does one just moved to paying, before its wallet is asked: the next challenge never reconciles it', async () => {
+    // The first flow is held right after its move into `paying` (reading its wallet's record).
+    const rails = env.db.rails;
+    const realGet = rails.get.bind(rails);
+    let holdNext = false;
+    let held: (() => void) | undefined;
+    const heldNow = new Promise<void>((arrived) => {
+      vi.spyOn(rails, 'get').mockImplementation(((key: string) => {
+        if (!holdNext) return realGet(key);
+        holdNext = false;
+        return new Promise((go) => {
+          held = () => go(realGet(key));
+          arrived();
+        });
+      }) as typeof rails.get);
+    });
+    const moves = vi.spyOn(env.db.payments, 'update');
+    const one = env.challenge();
+    // Arm the hold for the rail read that follows the first payment's move into paying.
+    let armed = false;
+    env.approvals.request = vi.fn(async (p: { id: string }) => {
+      await env.db.payments.update(p.id, { approval: 'approved' });
+      if (!armed) holdNext = armed = true;
+      return 'approved' as const;
+    }) as typeof env.approvals.request;
+    const first = env.present(one.headers);
+    await heldNow;
+    expect((await env.db.payments.toArray()).map((p) => p.state)).toContain('paying');
+    // A second challenge in the same scope, while the first is paying but has not reached its wallet.
+    const second = await env.present(env.challenge().headers);
+    expect(second.action).toBe('retry');
+    expect(env.lookup).not.toHaveBeenCalled();
+    held?.();
+    expect((await first).action).toBe('retry');
+    const states = (await env.db.payments.toArray()).map((p) => p.state);
+    expect(states).toEqual(['paid', 'paid']);
+    // The first payment was never taken for a lost one (moved to unknown or failed meanwhile).
+    expect(
+      moves.mock.calls.some(([, change]) =>
+        ['unknown', 'failed'].includes((change as { state?: string }).state ?? ''),
+      ),
+    ).toBe(false);
+  });
 });
 
 describe('MPP conformance: refused before paying, evidence kept after', () => {
