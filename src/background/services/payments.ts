@@ -177,6 +177,11 @@ export class PaymentService {
   private readonly buckets = new Map<number, { tokens: number; at: number; warned: boolean }>();
   /** Quotes withdrawn because the user switched wallets, and the flow that replaced each. */
   private readonly switchedTo = new Map<string, Promise<ChallengeVerdict>>();
+  /**
+   * Quotes being withdrawn for another wallet, until the ledger says `switched`: whoever releases
+   * one meanwhile (the denial the withdrawal causes) writes that, not "denied".
+   */
+  private readonly switching = new Set<string>();
   /** Payments whose page-wallet result is being checked: a second result meanwhile is refused. */
   private readonly pageResults = new Set<string>();
   /** Payments this worker's own flow is paying right now: their request still waits for the outcome. */
@@ -471,13 +476,18 @@ export class PaymentService {
       ...(p.requestBodySha256 !== undefined ? { bodySha256: p.requestBodySha256 } : {}),
     };
     // The flow waiting on this quote hands over to the new one; the old reservation is released.
+    this.switching.add(paymentId);
     this.switchedTo.set(
       paymentId,
       Promise.resolve().then(() => this.onChallenge(request)),
     );
-    await this.deps.approvals.withdraw(paymentId);
-    // Released by the denial already, unless nobody listens for denials here.
-    await this.fail(paymentId, 'reserved', 'switched', said('failureSwitched'));
+    try {
+      await this.deps.approvals.withdraw(paymentId);
+      // Released by the denial already, unless nobody listens for denials here.
+      await this.fail(paymentId, 'reserved', 'switched', said('failureSwitched'));
+    } finally {
+      this.switching.delete(paymentId);
+    }
     return true;
   }
 
@@ -830,7 +840,7 @@ export class PaymentService {
     const p = await this.deps.db.payments.get(paymentId);
     if (p?.state !== 'reserved' || p.approval !== 'denied') return;
     // Withdrawn because the user chose another wallet: the ledger says so, not "denied".
-    if (this.switchedTo.has(p.id)) {
+    if (this.switchedTo.has(p.id) || this.switching.has(p.id)) {
       await this.fail(p.id, 'reserved', 'switched', said('failureSwitched'));
       return;
     }
