@@ -2,7 +2,7 @@
  * The main-world ⇄ bridge channel over `window.postMessage`. Page scripts can read and forge these
  * messages, so the bridge forwards only page-callable requests and the worker trusts none of them.
  */
-import type { PageWalletRequest, PageWalletResult, RetryCredential } from '../messages/map';
+import type { PageWallet, PageWalletRequest, PageWalletResult, RetryCredential } from '../messages/map';
 
 export const CHANNEL = 'paybound:v1';
 
@@ -11,8 +11,12 @@ export interface ChallengePayload {
   method: string;
   status: 402;
   headers: [string, string][];
-  /** SHA-256 (hex) of the body the retry would send, when a challenge binds it with a digest. */
-  bodySha256?: string;
+  /** SHA-256 (hex) of the body the retry would send. */
+  bodySha256?: string | undefined;
+  /** The 402's body, when it names `x402Version` and no payment header was sent (x402 v1). */
+  body?: string | undefined;
+  /** The page wallets found in the page (EIP-1193 for x402). */
+  pageWallets?: PageWallet[] | undefined;
 }
 
 /** The page wallet's raw answer (or its error's message), for the worker to check. */

@@ -28,7 +28,7 @@ import {
   const waiting = new Map<number, { ack(): void; done(a?: BridgeAnswer): void }>();
   let seq = 0;
 
-  window.addEventListener('message', (ev: MessageEvent<BridgeAck | BridgeAnswer>) => {
+  addEventListener('message', (ev: MessageEvent<BridgeAck | BridgeAnswer>) => {
     const d = ev.data;
     if (ev.source !== window || d?.channel !== CHANNEL) return;
     const entry = waiting.get(d.id);
@@ -41,7 +41,9 @@ import {
   // Of the paid retry's response, also its receipt and content type: evidence if it was refused.
   const only = (names: RegExp) => (hs: Iterable<[string, string]>) => [...hs].filter(([k]) => names.test(k));
   const paymentHeaders = only(/^(?:www-authenticate|payment-required)$/i);
-  const evidenceHeaders = only(/^(?:www-authenticate|payment-required|payment-receipt|content-type)$/i);
+  const evidenceHeaders = only(
+    /^(?:www-authenticate|(?:x-)?payment-(?:required|receipt|response)|content-type)$/i,
+  );
 
   const isChallenge = (h: Headers) =>
     KNOWN.test(h.get('www-authenticate') ?? '') || h.has('payment-required');
@@ -70,30 +72,42 @@ import {
         },
         done: finish,
       });
-      window.postMessage({ channel: CHANNEL, kind, id, payload }, '*');
+      postMessage({ channel: CHANNEL, kind, id, payload }, '*');
     });
   }
 
-  type Call = (request: { method: string; params: unknown[] }) => Promise<unknown>;
-  type Provider = Record<string, unknown> & { enable?(): unknown };
-  /** How each kind of page wallet is asked. A kind missing here is refused (EIP-1193 comes with x402). */
-  const WALLETS: { [K in PageWallet]?: Call } = {
-    async webln({ method, params }) {
-      const w = (window as Window & { webln?: Provider }).webln;
-      if (!w) throw new Error('no WebLN wallet in this page');
-      await w.enable?.();
-      return (w[method] as (...a: unknown[]) => Promise<unknown>)(...params);
-    },
+  type Request = { method: string; params: unknown[] };
+  type Provider = Record<string, unknown> & { enable?(): unknown; request?(r: Request): Promise<unknown> };
+  // EIP-6963: wallets announce themselves when asked; the first one answering is the page's.
+  let announced: Provider | undefined;
+  addEventListener('eip6963:announceProvider', (e) => {
+    announced ??= (e as CustomEvent<{ provider?: Provider }>).detail?.provider;
+  });
+  const ethereum = () => {
+    dispatchEvent(new Event('eip6963:requestProvider'));
+    return announced ?? (window as Window & { ethereum?: Provider }).ethereum;
   };
-
   /** Asks the page's own wallet what the worker handed over; the worker checks its raw answer. */
   async function payInPage({ paymentId, wallet, request }: NonNullable<BridgeAnswer['pay']>) {
     const payload: PayResultPayload = { paymentId, wallet };
     try {
-      const call = Object.hasOwn(WALLETS, wallet) && WALLETS[wallet];
-      if (!call) throw new Error(`Paybound cannot pay with a page's ${wallet} wallet`);
+      // Each kind of page wallet, where it is found and how it is asked; any other kind is refused.
+      // EIP-1193 takes the request as it is (the worker leads the conversation: account, chain,
+      // signature); WebLN is enabled, then called by name.
+      const webln = wallet === 'webln';
+      const w = webln
+        ? (window as Window & { webln?: Provider }).webln
+        : wallet === 'eip1193'
+          ? ethereum()
+          : undefined;
+      if (!w) throw new Error(`no ${wallet} wallet`);
+      const answer = webln
+        ? Promise.resolve(w.enable?.()).then(() =>
+            (w[request.method] as (...a: unknown[]) => Promise<unknown>)(...request.params),
+          )
+        : (w.request as (r: Request) => Promise<unknown>)(request);
       // Throws here, not in postMessage, for an answer that cannot cross to the worker.
-      payload.answer = structuredClone(await call(request));
+      payload.answer = structuredClone(await answer);
     } catch (e) {
       payload.error = String((e as Error)?.message ?? e).slice(0, 300);
     }
@@ -108,20 +122,28 @@ import {
   /**
    * The credential to retry with (and the payment it proves), or nothing: the page keeps its 402.
    * The worker checked its header against its closed list; an answer forged by the page only
-   * misleads the page itself. A challenge that binds the body (MPP `digest`) gets the hash of the
-   * body the retry will send, for the worker to compare before paying.
+   * misleads the page itself. The worker gets the hash of the body the retry will send (MPP's
+   * `digest` binds it; x402 tells one request from another by it), and an x402 v1 402's body.
    */
   async function ask(
     url: string,
     method: string,
     headers: [string, string][],
     body: () => Promise<ArrayBuffer>,
+    x402Body: string,
   ): Promise<{ retry: RetryCredential; paymentId?: string } | undefined> {
-    const bodySha256 = /digest=/i.test(headers.join())
-      ? await body().then(sha256, () => undefined)
-      : undefined;
-    let answer = await post('query', { url, method, status: 402, headers, bodySha256 });
-    if (answer?.pay) answer = await payInPage(answer.pay);
+    const bodySha256 = await body().then(sha256, () => undefined);
+    let answer = await post('query', {
+      url,
+      method,
+      status: 402,
+      headers,
+      bodySha256,
+      body: x402Body || undefined,
+      pageWallets: ethereum() && ['eip1193'],
+    });
+    // A wallet conversation may take several questions: each answer brings the next, or the retry.
+    while (answer?.pay) answer = await payInPage(answer.pay);
     return typeof answer?.retry?.value === 'string' ? (answer as { retry: RetryCredential }) : undefined;
   }
 
@@ -152,9 +174,27 @@ import {
     // A Request's body can be read once: keep a copy for the paid retry.
     const spare = input instanceof Request && input.body ? input.clone() : input;
     const res = await nativeFetch(input, init);
-    if (res.status !== 402 || !(isChallenge(res.headers) || mayHideChallenge(res.headers))) return res;
+    if (res.status !== 402) return res;
+    // x402 v1 asks in the body of a 402 that carries no payment header ('': it has one).
+    const x402Body =
+      isChallenge(res.headers) || mayHideChallenge(res.headers)
+        ? ''
+        : await res
+            .clone()
+            .text()
+            .then(
+              (t) => (/"x402Version"/.test(t) ? t : undefined),
+              () => undefined,
+            );
+    if (x402Body === undefined) return res;
     const req = new Request(spare, init);
-    const paid = await ask(req.url, req.method, paymentHeaders(res.headers), () => req.clone().arrayBuffer());
+    const paid = await ask(
+      req.url,
+      req.method,
+      paymentHeaders(res.headers),
+      () => req.clone().arrayBuffer(),
+      x402Body,
+    );
     if (!paid) return res;
     req.headers.set(paid.retry.header, paid.retry.value);
     const out = await nativeFetch(req);
@@ -188,8 +228,9 @@ import {
     const out: [string, string][] = [];
     for (const line of raw.trim().split(/\r?\n/)) {
       const m = HEADER_LINE.exec(line);
-      const prev = out[out.length - 1];
-      if (m) out.push([m[1] ?? '', (m[2] ?? '').trim()]);
+      const prev = out.at(-1);
+      // Both groups take part in every match.
+      if (m) out.push([m[1] as string, (m[2] as string).trim()]);
       else if (prev && line.trim()) out.push([prev[0], line.trim()]);
     }
     return out;
@@ -198,11 +239,12 @@ import {
   async function settle(xhr: XMLHttpRequest, st: XhrState) {
     const held = st.held ?? [];
     const paid = await ask(
-      new URL(st.url, location.href).href,
+      new Request(st.url).url,
       st.method,
       paymentHeaders(parseHeaders(xhr.getAllResponseHeaders())),
       // The bytes XHR would send again (a FormData's boundary differs: the worker then refuses).
       () => new Response(st.body as BodyInit | null | undefined).arrayBuffer(),
+      '',
     );
     if (paid) {
       st.retried = true;
@@ -226,9 +268,6 @@ import {
     }
   }
 
-  const isChallengeXhr = (x: XMLHttpRequest) =>
-    KNOWN.test(x.getResponseHeader('www-authenticate') ?? '') ||
-    x.getResponseHeader('payment-required') !== null;
 
   function gate(this: XMLHttpRequest, ev: Event) {
     const st = xhrs.get(this);
@@ -240,7 +279,7 @@ import {
       ev.type === 'readystatechange' &&
       this.readyState === 2 &&
       this.status === 402 &&
-      isChallengeXhr(this)
+      isChallenge(new Headers(parseHeaders(this.getAllResponseHeaders())))
     ) {
       st.held = [];
     }

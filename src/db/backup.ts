@@ -1,6 +1,7 @@
 /**
  * Export and import of the ledger. A backup is JSON with amounts as decimal strings (JSON has no
- * integers that large). Version 2 holds each payment as the record of its method; version 1 (made
+ * integers that large). Version 2 holds each payment as the record of its method (Lightning, card,
+ * x402); version 1 (made
  * before schema version 3) holds the older one-shape rows, converted on import as the database
  * upgrade converts them. Import validates every row, keeps only settled history (a reservation from
  * another profile means nothing here), and merges by payment id and challenge key: nothing is
@@ -134,6 +135,41 @@ const MethodRow = v.variant('kind', [
     challenge: MppRow,
     expiresAt: v.number(),
     card: v.looseObject({ receipt: v.optional(v.string()), paymentIntent: v.optional(v.string()) }),
+  }),
+  v.looseObject({
+    ...shared,
+    kind: v.literal('x402'),
+    amount: v.strictObject({
+      unit: v.literal('token'),
+      symbol: v.literal('USDC'),
+      decimals: v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(36)),
+      value: Amount,
+    }),
+    challenge: v.looseObject({
+      protocol: v.literal('x402'),
+      version: v.picklist([1, 2]),
+      resource: v.looseObject({ url: v.string() }),
+      accepted: v.record(v.string(), v.unknown()),
+    }),
+    expiresAt: v.number(),
+    x402: v.looseObject({
+      scheme: v.picklist(['exact', 'upto']),
+      network: v.pipe(v.string(), v.regex(/^eip155:\d{1,16}$/)),
+      asset: v.pipe(v.string(), v.regex(/^0x[0-9a-fA-F]{40}$/)),
+      payTo: v.pipe(v.string(), v.regex(/^0x[0-9a-fA-F]{40}$/)),
+      usdMinor: Amount,
+      usdRate: v.optional(
+        v.looseObject({ currency: v.string(), minorPerBtc: Big, source: v.string(), asOf: v.number() }),
+      ),
+      settlement: v.optional(
+        v.looseObject({
+          transaction: v.string(),
+          network: v.string(),
+          amount: v.optional(Amount),
+          at: v.number(),
+        }),
+      ),
+    }),
   }),
 ]);
 

@@ -39,7 +39,12 @@ export type RailRecord =
   /** The page's own `window.webln` (a wallet extension such as Alby): advisory, paid from the page. */
   | (RailBase & { kind: 'webln'; config: Record<string, never> })
   /** A card linked through the card service: the device token stands for it. */
-  | (RailBase & { kind: 'card'; config: { serviceUrl: string; token: string } });
+  | (RailBase & { kind: 'card'; config: { serviceUrl: string; token: string } })
+  /**
+   * The page's own Ethereum wallet (EIP-1193, e.g. MetaMask), for x402: advisory, signs in the page.
+   * `network` says which chains it pays on: `mainnet` only mainnets, anything else only testnets.
+   */
+  | (RailBase & { kind: 'ethereum'; config: Record<string, never> });
 
 /** Lightning rails the worker can pay through itself. */
 export type WorkerRailRecord = Extract<RailRecord, { kind: 'lnbits' | 'nwc' }>;
@@ -94,7 +99,17 @@ export type PaymentChallenge =
   /** The L402 macaroon and the scheme to present it with. */
   | { protocol: 'l402'; macaroon: string; scheme: 'L402' | 'LSAT' }
   /** MPP (`Payment` scheme): the challenge the credential must echo. */
-  | { protocol: 'mpp'; mpp: MppChallenge };
+  | { protocol: 'mpp'; mpp: MppChallenge }
+  /**
+   * x402: the version asked in, the resource the challenge named, and the requirement accepted,
+   * exactly as the server sent it (the v2 payment echoes it).
+   */
+  | {
+      protocol: 'x402';
+      version: 1 | 2;
+      resource: { url: string; description?: string; mimeType?: string };
+      accepted: Record<string, unknown>;
+    };
 
 /** What every payment holds, whichever method paid it. */
 interface PaymentBase {
@@ -176,6 +191,7 @@ interface PaymentBase {
 /** A Lightning charge (an L402, or MPP's Lightning method), paid by the worker or by the page's wallet. */
 export interface LightningPayment extends PaymentBase {
   kind: 'lightning';
+  challenge: Extract<PaymentChallenge, { protocol: 'l402' | 'mpp' }>;
   amount: { unit: 'msat'; value: bigint };
   lightning: {
     invoice: string;
@@ -198,8 +214,49 @@ export interface CardPayment extends PaymentBase {
   };
 }
 
+/** What the payer's Ethereum wallet has answered so far, step by step (see methods/x402.ts). */
+export interface X402Progress {
+  /** The wallet's account: the payer. */
+  payer?: `0x${string}`;
+  /** The EIP-3009 authorization Paybound built for the wallet to sign (numbers as decimal strings). */
+  authorization?: {
+    from: `0x${string}`;
+    to: `0x${string}`;
+    value: string;
+    validAfter: string;
+    validBefore: string;
+    nonce: `0x${string}`;
+  };
+  /** The wallet's signature over exactly that authorization, checked. */
+  signature?: `0x${string}`;
+  /** What is being asked of the wallet now. */
+  step?: 'accounts' | 'chain' | 'switch' | 'sign';
+}
+
+/** An x402 charge: a token transfer the payer's wallet authorizes and the app's facilitator settles. */
+export interface X402Payment extends PaymentBase {
+  kind: 'x402';
+  /** Base units of the token (USDC: 10^6 per dollar); `exact` pays this, `upto` at most this. */
+  amount: { unit: 'token'; symbol: 'USDC'; decimals: number; value: bigint };
+  challenge: Extract<PaymentChallenge, { protocol: 'x402' }>;
+  x402: X402Progress & {
+    scheme: 'exact' | 'upto';
+    /** CAIP-2 (`eip155:84532`). */
+    network: string;
+    /** The token contract. */
+    asset: `0x${string}`;
+    payTo: `0x${string}`;
+    /** The charge in US cents, rounded up (USDC counts as dollars one for one). */
+    usdMinor: bigint;
+    /** The dollar rate the user's currency was reached through, when it is not USD. */
+    usdRate?: RateSnapshot;
+    /** The app's settlement (`PAYMENT-RESPONSE`): the transaction, once it said. */
+    settlement?: { transaction: string; network: string; payer?: string; amount?: bigint; at: number };
+  };
+}
+
 /** One payment on the ledger, by the kind of method that pays it. */
-export type PaymentRecord = LightningPayment | CardPayment;
+export type PaymentRecord = LightningPayment | CardPayment | X402Payment;
 export type PaymentKind = PaymentRecord['kind'];
 
 /** `Omit` over each member of a union (the built-in one keeps only the members' common keys). */
@@ -209,6 +266,7 @@ export type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omi
 export type PaymentPatch = Partial<Omit<PaymentBase, 'id' | 'state' | 'challenge'>> & {
   lightning?: LightningPayment['lightning'];
   card?: CardPayment['card'];
+  x402?: X402Payment['x402'];
 };
 
 /** Who saw a delivery: the page's own report (untrusted), or the browser's view of a page load. */
@@ -236,7 +294,8 @@ export interface Delivery {
 }
 
 export interface Payee {
-  kind: 'node' | 'card';
+  /** A Lightning node, a card merchant's account, or an EVM address (x402's `payTo`, lower case). */
+  kind: 'node' | 'card' | 'address';
   id: string;
 }
 
@@ -339,7 +398,14 @@ export interface DisputeRecord {
     amountMsat: bigint;
     amountMinor?: bigint;
     currency?: string;
-    proof?: { preimage?: string; receipt?: string; paymentHash?: string };
+    proof?: {
+      preimage?: string;
+      receipt?: string;
+      paymentHash?: string;
+      /** x402: the settlement's transaction hash, and the signed authorization's nonce. */
+      transaction?: string;
+      nonce?: string;
+    };
     paidAt?: number;
     /** The quote as shown: the rate and the app's estimate (the payment's own unit). */
     rate?: RateSnapshot;

@@ -44,13 +44,20 @@ const HeaderList = v.pipe(
   ),
 );
 
+/** Longest 402 body the page may send (as core/challenge/x402.ts reads at most). */
+const X402_BODY_LIMIT = 64 * 1024;
+
 export const ChallengeSeenInput = v.strictObject({
   url: v.pipe(v.string(), v.url(), v.maxLength(4096)),
   method: v.pipe(v.string(), v.regex(/^[A-Za-z]{1,16}$/)),
   status: v.literal(402),
   headers: HeaderList,
-  /** The SHA-256 of the body the page would retry with (sent when a challenge names a digest). */
+  /** The SHA-256 of the body the page would retry with. */
   bodySha256: v.optional(v.pipe(v.string(), v.regex(/^[0-9a-f]{64}$/))),
+  /** The 402's body, sent only when it names `x402Version` (x402 v1 asks in the body). */
+  body: v.optional(v.pipe(v.string(), v.maxLength(X402_BODY_LIMIT))),
+  /** The wallets the page has (advisory: a page that lies only misleads itself). */
+  pageWallets: v.optional(v.pipe(v.array(v.picklist(PAGE_WALLETS)), v.maxLength(PAGE_WALLETS.length))),
 });
 
 export const RecentChallengesInput = v.strictObject({
@@ -274,6 +281,23 @@ export interface ChallengeRecordView {
   errorSaid?: Said;
 }
 
+/** An x402 charge as the pages show it. Amounts are decimal strings. */
+export interface X402View {
+  /** Base units of the token, and its decimals and symbol (USDC: 6). */
+  amount: string;
+  decimals: number;
+  symbol: string;
+  /** The charge in US cents (USDC counts as dollars one for one). */
+  usdMinor: string;
+  /** The chain by name ("Base Sepolia"), and whether it is a test network (no real money). */
+  networkName: string;
+  testnet: boolean;
+  payTo: string;
+  /** Once signed: the payer's account; once settled: the transaction. */
+  payer?: string;
+  transaction?: string;
+}
+
 /** A quote as the approval window shows it. Amounts are decimal strings: messages are JSON. */
 export interface QuoteView {
   id: string;
@@ -287,7 +311,7 @@ export interface QuoteView {
   /** No payment to this site was approved before. */
   firstPayment: boolean;
   /** Who is paid. `isNew`: not approved for this site before; `changed`: not who was paid last time. */
-  payee?: { kind: 'node' | 'card'; id: string; short: string; isNew: boolean; changed: boolean };
+  payee?: { kind: 'node' | 'card' | 'address'; id: string; short: string; isNew: boolean; changed: boolean };
   /** What "let <site> pay automatically" offers by default (minor units); absent when already allowed. */
   autoOffer?: { perChargeMinor: string; perDayMinor: string };
   url: string;
@@ -296,9 +320,11 @@ export interface QuoteView {
   description?: string;
   /** The app's words had characters removed or were cut. */
   descriptionAltered?: boolean;
-  /** Lightning, or a card authorization (whose `amountMsat` is 0: it has no sats). */
-  kind: 'lightning' | 'card';
+  /** Lightning, a card authorization, or an x402 token transfer (the last two have no sats: `amountMsat` 0). */
+  kind: 'lightning' | 'card' | 'x402';
   amountMsat: string;
+  /** An x402 charge: the token, the chain and the payee. */
+  x402?: X402View;
   amountMinor?: string;
   currency: string;
   rate?: { minorPerBtc: string; source: string; ageMs: number; stale: boolean };
@@ -331,9 +357,10 @@ export interface PaymentView {
   via: 'fetch' | 'navigation';
   state: string;
   approval: string;
-  /** Lightning, or a card charge (whose `amountMsat` is 0 and `paymentHash` empty). */
-  kind: 'lightning' | 'card';
+  /** Lightning, a card charge, or x402 (the last two: `amountMsat` 0 and `paymentHash` empty). */
+  kind: 'lightning' | 'card' | 'x402';
   amountMsat: string;
+  x402?: X402View;
   amountMinor?: string;
   currency?: string;
   rate?: { minorPerBtc: string; source: string; asOf: number };

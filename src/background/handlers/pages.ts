@@ -34,8 +34,9 @@ export function pageHandlers({
 
   return {
     'challenge.seen': async (input, sender) => {
-      const headers = await reportedHeaders(input, sender);
-      // A 402 without any challenge: nothing to record, the page keeps its response.
+      const seen = await reportedHeaders(input, sender);
+      // A 402 without any challenge (no payment header, no x402 body): nothing to record.
+      const headers = seen ?? (input.body !== undefined ? input.headers : undefined);
       if (!headers)
         return { action: 'pass', reason: english(said('refusedUnknown')), said: said('refusedUnknown') };
       return payments.onChallenge({

@@ -7,8 +7,9 @@ import { card } from './card';
 import { lightningPage } from './lightning-page';
 import { lightningWorker } from './lightning-worker';
 import type { PaymentMethod } from './types';
+import { x402 } from './x402';
 
-export const METHODS: readonly PaymentMethod[] = [lightningWorker, lightningPage, card];
+export const METHODS: readonly PaymentMethod[] = [lightningWorker, lightningPage, card, x402];
 
 const BY_RAIL = new Map<RailKind, PaymentMethod>(METHODS.flatMap((m) => m.rails.map((r) => [r, m] as const)));
 

@@ -50,6 +50,15 @@ export interface ChallengeContext {
   nowMs: number;
   /** SHA-256 (hex) of the body the page retries with, as it reported it: checked against a `digest`. */
   bodySha256?: string;
+  /** The HTTP method of the request that was answered 402. */
+  method: string;
+  /** The 402's payment headers, and its body when the page sent it (x402 v1 asks in the body). */
+  headers: ReadonlyArray<readonly [string, string]>;
+  body?: string;
+  /** The wallets the page said it has (advisory: the page could lie, and only misleads itself). */
+  pageWallets?: readonly PageWallet[];
+  /** The rate of another currency than the user's (x402 prices USDC in dollars first). */
+  rate(currency: string): Promise<RateSnapshot | undefined>;
 }
 
 /** The method's part of the record: what it charges, and how the charge is identified. */
@@ -77,6 +86,12 @@ export type MethodPart = DistributiveOmit<
 export interface Quote {
   /** The challenge's identity: the ledger's unique key, so nothing is paid twice. */
   key: string;
+  /**
+   * The challenge is a price, not an invoice (x402 names no nonce of its own): every request may
+   * pay it again. Then `key` names a series: a presentation joins its open charge, or takes a
+   * paid credential no page used, and otherwise starts the series' next charge.
+   */
+  series?: true;
   payee?: Payee;
   terms?: QuoteTerms;
   /** The record's charge at this rate (a card needs none: it is priced in the user's currency). */
@@ -102,19 +117,19 @@ export type Outcome =
   /** No answer: the amount stays reserved until the rail says (`wakeAt`: settle it then). */
   | { kind: 'unknown'; failure: NonNullable<PaymentRecord['failure']>; reason: string; wakeAt?: number }
   | { kind: 'failed'; code: string; said: Said }
-  /** Someone else pays (the page): the verdict hands it over. */
-  | { kind: 'handover'; verdict: ChallengeVerdict }
+  /** Someone else pays (the page): the verdict hands it over; `patch` keeps what was learnt so far. */
+  | { kind: 'handover'; verdict: ChallengeVerdict; patch?: PaymentPatch }
   /** Nothing known yet: the reservation stays. */
   | { kind: 'pending' };
 
 export interface PaymentMethod {
-  readonly kind: 'lightning-worker' | 'lightning-page' | 'card';
+  readonly kind: 'lightning-worker' | 'lightning-page' | 'card' | 'x402-page';
   /** The rail kinds this method pays through. */
   readonly rails: readonly RailKind[];
   /** The challenge it answers: wallets answering the same one can take over each other's quotes. */
-  readonly challenge: 'lightning' | 'card';
-  /** The unit of the record's own amounts: msat, or the user's currency's minor units. */
-  readonly unit: 'msat' | 'minor';
+  readonly challenge: 'lightning' | 'card' | 'x402';
+  /** The unit of the record's own amounts: msat, the user's currency's minor units, or a token's base units. */
+  readonly unit: 'msat' | 'minor' | 'token';
   /** The rail holds a secret: a locked vault is said before the quote, not after the approval. */
   readonly sealed: boolean;
   /** Whether the 402 offers a challenge this method could pay. */

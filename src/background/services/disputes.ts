@@ -45,9 +45,14 @@ export class DisputeService {
                 ...(p.lightning.preimage ? { preimage: p.lightning.preimage } : {}),
                 paymentHash: p.lightning.paymentHash,
               }
-            : p.card.receipt
-              ? { receipt: p.card.receipt }
-              : {},
+            : p.kind === 'card'
+              ? p.card.receipt
+                ? { receipt: p.card.receipt }
+                : {}
+              : {
+                  ...(p.x402.settlement ? { transaction: p.x402.settlement.transaction } : {}),
+                  ...(p.x402.authorization ? { nonce: p.x402.authorization.nonce } : {}),
+                },
         ...(p.paidAt !== undefined ? { paidAt: p.paidAt } : {}),
         ...(p.rate ? { rate: p.rate } : {}),
         ...(p.estimate ? { estimate: p.estimate } : {}),

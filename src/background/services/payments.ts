@@ -11,7 +11,7 @@
  */
 import { detectChallenges } from '../../core/challenge/detect';
 import { ChallengeSyntaxError } from '../../core/challenge/www-authenticate';
-import type { PageWalletResult } from '../../core/payments/page-wallet';
+import type { PageWallet, PageWalletResult } from '../../core/payments/page-wallet';
 import {
   checkRetryCredential,
   isReusable,
@@ -26,6 +26,7 @@ import { recordChallenge } from '../../db/queries';
 import type {
   DisputeRecord,
   PayboundDb,
+  PaymentPatch,
   PaymentRecord,
   PaymentState,
   RailRecord,
@@ -81,6 +82,10 @@ export interface ChallengeRequest {
   railId?: string;
   /** SHA-256 (hex) of the body the page retries with, as the page reported it (MPP `digest`). */
   bodySha256?: string;
+  /** The 402's body, when the page sent it (x402 v1 asks there). */
+  body?: string;
+  /** The wallets the page said it has (advisory). */
+  pageWallets?: readonly PageWallet[];
 }
 
 /** A top-level page load the browser saw answered (webRequest), for the page-load token it carried. */
@@ -258,7 +263,7 @@ export class PaymentService {
 
     let detected: ReturnType<typeof detectChallenges>;
     try {
-      detected = detectChallenges(req.headers);
+      detected = detectChallenges(req.headers, req.body);
     } catch (e) {
       if (!(e instanceof ChallengeSyntaxError)) throw e;
       await log([], `malformed WWW-Authenticate header: ${e.message}`, said('refusedMalformed'));
@@ -276,7 +281,7 @@ export class PaymentService {
     // A token the browser attached that the server no longer takes is replaced when the new
     // challenge is paid, never dropped on a page's word: a forged 402 must not cost the user a token.
 
-    const railRecord = req.railId ? await db.rails.get(req.railId) : await this.deps.defaultRail();
+    const railRecord = req.railId ? await db.rails.get(req.railId) : await this.railFor(detected);
     if (!railRecord) {
       await log(protocols, said('refusedNoWallet'));
       return pass(said('refusedNoWallet'));
@@ -299,7 +304,15 @@ export class PaymentService {
         detected,
         protocols,
         currency: async () => (await getSetting(db, 'currency')).toLowerCase(),
+        rate: async (currency) => {
+          const answer = await this.deps.rates.current(currency);
+          return isRefusal(answer) ? undefined : answer.rate;
+        },
         nowMs: this.now(),
+        method: req.method,
+        headers: req.headers,
+        ...(req.body !== undefined ? { body: req.body } : {}),
+        ...(req.pageWallets !== undefined ? { pageWallets: req.pageWallets } : {}),
         ...(req.bodySha256 !== undefined ? { bodySha256: req.bodySha256 } : {}),
       },
       railRecord,
@@ -309,6 +322,19 @@ export class PaymentService {
       return pass(quote.reason);
     }
     return this.runOnce(quote.key, req, quote, railRecord, log(protocols));
+  }
+
+  /**
+   * The wallet that pays a 402: the default, unless it cannot answer any challenge offered (an
+   * x402-only app, a Lightning default): then the first linked wallet that can.
+   */
+  private async railFor(detected: ReturnType<typeof detectChallenges>): Promise<RailRecord | undefined> {
+    const chosen = await this.deps.defaultRail();
+    if (!chosen || methodFor(chosen.kind).offered(detected)) return chosen;
+    const able = (await this.deps.db.rails.orderBy('createdAt').toArray()).find((r) =>
+      methodFor(r.kind).offered(detected),
+    );
+    return able ?? chosen;
   }
 
   /**
@@ -349,7 +375,9 @@ export class PaymentService {
     // The rate and the rules are read while the ledger is checked for this challenge.
     const rateLookup = getSetting(db, 'currency').then((c) => this.deps.rates.current(c));
     const rulesLookup = this.deps.rules();
-    const known = await db.payments.where('key').equals(key).first();
+    const known = quote.series
+      ? await this.openInSeries(key)
+      : await db.payments.where('key').equals(key).first();
     if (known) return this.answerKnown(known);
     const earlier = await this.earlierInScope(req);
     if (earlier) return earlier;
@@ -360,10 +388,11 @@ export class PaymentService {
     const site = siteOf(req.origin) ?? req.origin;
     const topSite = req.topOrigin !== undefined ? siteOf(req.topOrigin) : undefined;
     const payee = quote.payee;
+    const id = this.newId();
     const draft: NewPayment = {
       ...quote.part(rate.rate, now),
-      id: this.newId(),
-      key,
+      id,
+      key: quote.series ? `${key}:${id}` : key,
       origin: req.origin,
       site,
       ...(topSite !== undefined && topSite !== site ? { topSite } : {}),
@@ -595,6 +624,7 @@ export class PaymentService {
   ): Promise<ChallengeVerdict> {
     switch (outcome.kind) {
       case 'handover':
+        if (outcome.patch) await this.patchPaying(payment.id, outcome.patch);
         return outcome.verdict;
       case 'pending':
         return pass(`this payment request is ${payment.state}`);
@@ -629,6 +659,28 @@ export class PaymentService {
         return verdict;
       }
     }
+  }
+
+  /** Keeps what a page wallet's conversation learnt, while the payment is still paying. */
+  private async patchPaying(paymentId: string, patch: PaymentPatch): Promise<void> {
+    const { db } = this.deps;
+    await db.transaction('rw', db.payments, async () => {
+      const p = await db.payments.get(paymentId);
+      if (p?.state === 'paying') await db.payments.update(paymentId, { ...patch, updatedAt: this.now() });
+    });
+  }
+
+  /**
+   * The open charge of a series (see Quote.series), when there is one: still waiting, paying or
+   * unconfirmed, or paid with a credential no page has used. Otherwise the series charges anew.
+   */
+  private async openInSeries(series: string): Promise<PaymentRecord | undefined> {
+    const rows = await this.deps.db.payments.where('key').startsWith(`${series}:`).toArray();
+    const nowS = this.now() / 1000;
+    // One that ran out unanswered (the page closed mid-conversation) holds the series back no more.
+    const open = (p: PaymentRecord) =>
+      (OUTCOME_PENDING.includes(p.state) || p.state === 'reserved') && nowS < p.expiresAt;
+    return rows.filter((p) => open(p) || p.credentialUnused).sort((a, b) => b.createdAt - a.createdAt)[0];
   }
 
   /**

@@ -139,7 +139,7 @@ export class ReviewService {
       }
       const settlement: Settlement = { ...(p.settlement ?? { refunded: 0n }) };
       if (p.kind === 'card') await this.card.accept(p, await this.cardOf(rail), settlement);
-      else await this.lightning.accept(p, rail, settlement);
+      else if (p.kind === 'lightning') await this.lightning.accept(p, rail, settlement);
       settlement.decidedAt = this.now();
       settlement.decidedBy = by;
       await transition(this.deps.db, p.id, 'paid', 'accepted', { settlement, updatedAt: this.now() });
@@ -187,7 +187,7 @@ export class ReviewService {
         const card = await this.cardOf(rail).catch(() => undefined);
         if (card) await this.card.reject(p, card, dispute, refundNative, reason);
         else await this.deps.disputes.move(dispute, 'escalated', said('noteCardNotSettled', 'no card'));
-      } else {
+      } else if (p.kind === 'lightning') {
         await this.lightning.requestRefund(p, rail, dispute, refundNative, reason, 'reject');
       }
       return (await this.deps.db.disputes.get(dispute.id)) ?? dispute;
@@ -209,7 +209,8 @@ export class ReviewService {
       const refundNative = this.nativeOf(p, amountMinor);
       const dispute = await this.deps.disputes.open(p, reason, amountMinor, 'user');
       if (p.kind === 'card') await this.refundCard(p, rail, dispute, amountMinor);
-      else await this.lightning.requestRefund(p, rail, dispute, refundNative, reason, 'late');
+      else if (p.kind === 'lightning')
+        await this.lightning.requestRefund(p, rail, dispute, refundNative, reason, 'late');
       return (await this.deps.db.disputes.get(dispute.id)) ?? dispute;
     });
   }

@@ -75,6 +75,7 @@ function split(r: RailRecord): { secret: string | undefined; open: RailRecord } 
         open: { ...r, config: { ...r.config, token: '' } },
       };
     case 'webln':
+    case 'ethereum':
       return { secret: undefined, open: r };
   }
 }

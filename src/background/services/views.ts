@@ -1,13 +1,40 @@
 /** Ledger records as the UI sees them: bigints become decimal strings (messages are JSON). */
+
+import { X402_ASSETS } from '../../core/challenge/x402-assets';
 import { msatToMinor } from '../../core/money/rates';
+import { baseUnitsToMinor, usdMinorTo } from '../../core/money/tokens';
 import { problemReason } from '../../core/payments/delivery';
 import { cleanMerchantText } from '../../core/text/sanitize';
 import type { ChallengeRecord, Delivery, DisputeRecord, PaymentRecord } from '../../db/schema';
-import type { ChallengeRecordView, DisputeView, PaymentView, QuoteView } from '../../messages/map';
+import type { ChallengeRecordView, DisputeView, PaymentView, QuoteView, X402View } from '../../messages/map';
+
+/** An x402 charge's token, chain and payee, as the pages show them. */
+function x402View(p: PaymentRecord): { x402?: X402View } {
+  if (p.kind !== 'x402') return {};
+  const asset = X402_ASSETS.find((a) => a.network === p.x402.network);
+  return {
+    x402: {
+      amount: p.amount.value.toString(),
+      decimals: p.amount.decimals,
+      symbol: p.amount.symbol,
+      usdMinor: p.x402.usdMinor.toString(),
+      networkName: asset?.networkName ?? p.x402.network,
+      testnet: asset?.testnet ?? true,
+      payTo: p.x402.payTo,
+      ...(p.x402.payer ? { payer: p.x402.payer } : {}),
+      ...(p.x402.settlement ? { transaction: p.x402.settlement.transaction } : {}),
+    },
+  };
+}
 
 /** An amount in the payment's own unit (msat, or minor units for a card) in the user's currency. */
 function minorOf(p: PaymentRecord, native: bigint): bigint | undefined {
   if (p.kind === 'card') return native; // already minor units
+  if (p.kind === 'x402') {
+    const usd = baseUnitsToMinor(native, p.amount.decimals, 2);
+    const via = p.x402.usdRate;
+    return via && p.rate ? usdMinorTo(usd, via.minorPerBtc, p.rate.minorPerBtc) : usd;
+  }
   return p.rate ? msatToMinor(native, p.rate) : undefined;
 }
 
@@ -49,7 +76,8 @@ export function quoteView(
     amountMsat: msatOf(p).toString(),
     ...(p.amountMinor !== undefined ? { amountMinor: p.amountMinor.toString() } : {}),
     currency: p.rate?.currency ?? currency,
-    ...(p.rate
+    ...x402View(p),
+    ...(p.rate && p.kind === 'lightning'
       ? {
           rate: {
             minorPerBtc: p.rate.minorPerBtc.toString(),
@@ -98,6 +126,7 @@ export function paymentView(p: PaymentRecord, now: number = Date.now()): Payment
     approval: p.approval,
     kind: p.kind,
     amountMsat: msatOf(p).toString(),
+    ...x402View(p),
     ...(p.amountMinor !== undefined ? { amountMinor: p.amountMinor.toString() } : {}),
     ...(p.rate
       ? {
@@ -106,7 +135,9 @@ export function paymentView(p: PaymentRecord, now: number = Date.now()): Payment
         }
       : p.kind === 'card'
         ? { currency: p.amount.currency }
-        : {}),
+        : p.kind === 'x402'
+          ? { currency: 'usd' }
+          : {}),
     paymentHash: p.kind === 'lightning' ? p.lightning.paymentHash : '',
     ...(p.failure ? { failure: p.failure } : {}),
     createdAt: p.createdAt,

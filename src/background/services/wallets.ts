@@ -54,7 +54,7 @@ export async function testRail(
   const no = (s: Said) => ({ ok: false as const, reason: english(s), said: s });
   const record = await db.rails.get(railId);
   if (!record) return no(said('errorNoSuchWallet'));
-  if (record.kind === 'webln') return no(said('walletPageOnly'));
+  if (record.kind === 'webln' || record.kind === 'ethereum') return no(said('walletPageOnly'));
   if (record.kind === 'card') return no(said('walletCardNoBalance'));
   try {
     return { ok: true, balanceMsat: (await railFor(await vault.open(record)).balance()).toString() };

@@ -167,6 +167,18 @@ export function readX402(response: {
   return readX402Body(response.body);
 }
 
+/**
+ * One requirement as stored with a payment (`raw`, as the server sent it), read again with the
+ * same checks: the payment is built from this, never from what was stored of it otherwise.
+ */
+export function readAccepted(
+  version: X402Version,
+  raw: Readonly<Record<string, unknown>>,
+  resource: X402Resource,
+): X402Requirement {
+  return version === 2 ? readRequirementV2(raw, 0, resource) : readRequirementV1(raw, 0);
+}
+
 function parseJson(bytes: Uint8Array, what: string): Json {
   let parsed: unknown;
   try {

@@ -15,6 +15,16 @@ export function baseUnitsToMinor(baseUnits: bigint, decimals: number, minorDigit
   return (baseUnits + per - 1n) / per;
 }
 
+/**
+ * US cents → minor units of another currency, through both currencies' bitcoin rates (minor units
+ * per BTC, as the rate sources state them), rounded up: ceil(usd × to / usdPerBtc).
+ */
+export function usdMinorTo(usdMinor: bigint, usdMinorPerBtc: bigint, toMinorPerBtc: bigint): bigint {
+  if (usdMinor < 0n) throw new RangeError('negative amount');
+  if (usdMinorPerBtc <= 0n || toMinorPerBtc <= 0n) throw new RangeError('no rate');
+  return (usdMinor * toMinorPerBtc + usdMinorPerBtc - 1n) / usdMinorPerBtc;
+}
+
 /** USDC (6 decimals) → US cents, rounded up: 10000 base units (one cent) → 1n, 10001 → 2n. */
 export function usdcToUsdCents(baseUnits: bigint): bigint {
   return baseUnitsToMinor(baseUnits, 6, 2);

@@ -192,6 +192,26 @@ export const ENGLISH = {
   noticeRefused: 'Paid, but nothing delivered',
   noticeRefusedSite: '$1 refused the proof of payment (HTTP $2): a dispute is open in the history',
   errorInternal: 'something went wrong inside Paybound; nothing was paid',
+  refusedX402Malformed: "the app's x402 payment request is malformed",
+  refusedX402Version: 'the app asks in a version of x402 Paybound does not know',
+  refusedX402Unknown:
+    'the app asks to be paid in a way Paybound does not know (another token, network or scheme)',
+  refusedX402Mainnet:
+    'the app asks for real money on a main network; your Ethereum wallet is set up for test networks',
+  refusedX402Testnet:
+    'the app asks for payment on a test network; your Ethereum wallet is set up for main networks',
+  refusedX402Upto: "the app asks for an open-ended 'up to' authorization, which Paybound does not sign yet",
+  refusedNoEthWallet:
+    'this page has no Ethereum wallet to pay with: install or enable one (for example MetaMask) and try again',
+  failureEthNoAccount: 'your Ethereum wallet gave no account; nothing was paid',
+  failureEthWrongSignature:
+    'your Ethereum wallet signed something other than what you approved; it was not sent, nothing was paid',
+  disputeX402OverSettled: 'the app settled more than you authorized',
+  failureEthWalletRefused: 'your Ethereum wallet did not sign ($1); nothing was paid',
+  failureEthWrongChain: 'your Ethereum wallet could not switch to $1; nothing was paid',
+  disputeX402NotSettled:
+    'the app delivered (status $1) but never confirmed the transfer on the chain; it may still take the amount until $2',
+  disputeX402SettleFailed: 'the app said the transfer failed ($1) after you signed it',
 } as const;
 
 export type SaidKey = keyof typeof ENGLISH;

@@ -6,7 +6,7 @@ import { detectChallenges } from '../../../src/core/challenge/detect';
 import type { RailKind, RailRecord } from '../../../src/db/schema';
 import { l402Header, macaroonFor } from '../../fixtures/l402';
 
-const RAILS: RailKind[] = ['lnbits', 'nwc', 'webln', 'card'];
+const RAILS: RailKind[] = ['lnbits', 'nwc', 'webln', 'card', 'ethereum'];
 const NOW = Date.now();
 const RATE = { currency: 'USD', minorPerBtc: 10_000_000n, source: 'test', asOf: NOW };
 const LNBITS: RailRecord = {
@@ -33,13 +33,14 @@ describe('payment methods', () => {
       'lightning-worker',
       'lightning-page',
       'card',
+      'x402-page',
     ]);
     expect(METHODS.flatMap((m) => m.rails).sort()).toEqual([...RAILS].sort());
   });
 
-  it('only the page wallet takes a report from the page; only it needs no unlocking', () => {
-    expect(METHODS.filter((m) => m.fromPage).map((m) => m.kind)).toEqual(['lightning-page']);
-    expect(METHODS.filter((m) => !m.sealed).map((m) => m.kind)).toEqual(['lightning-page']);
+  it('only the page wallets take a report from the page; only they need no unlocking', () => {
+    expect(METHODS.filter((m) => m.fromPage).map((m) => m.kind)).toEqual(['lightning-page', 'x402-page']);
+    expect(METHODS.filter((m) => !m.sealed).map((m) => m.kind)).toEqual(['lightning-page', 'x402-page']);
   });
 
   it('a card record keeps minor units, a Lightning one msat', async () => {
@@ -65,6 +66,9 @@ describe('payment methods', () => {
           detected,
           protocols: [...new Set(detected.map((d) => d.protocol))],
           currency: async () => 'usd',
+          rate: async () => undefined,
+          method: 'GET',
+          headers: [['www-authenticate', header]],
           nowMs: NOW,
         },
         rail,

@@ -60,6 +60,12 @@ class StandInXHR extends EventTarget {}
 beforeAll(async () => {
   page.fetch = server;
   vi.stubGlobal('window', page);
+  // The script reaches the page's window through its globals too, as it does in a page.
+  vi.stubGlobal('addEventListener', page.addEventListener.bind(page));
+  vi.stubGlobal('dispatchEvent', page.dispatchEvent.bind(page));
+  vi.stubGlobal('postMessage', (m: unknown, o: string) =>
+    (page.postMessage as (m: unknown, o: string) => void)(m, o),
+  );
   vi.stubGlobal('XMLHttpRequest', StandInXHR);
   await import('../../../src/content/main-world');
 });
@@ -162,7 +168,7 @@ describe('main world: pay in page', () => {
     const request = vi.fn(async () => '0xhash');
     page.ethereum = { request };
     page.webln = { enable: vi.fn(), sendPayment: vi.fn() };
-    for (const wallet of ['eip1193', 'toString', '__proto__', 'constructor']) {
+    for (const wallet of ['ethereum', 'toString', '__proto__', 'constructor']) {
       posted.length = 0;
       bridge = (q) =>
         q.kind === 'query'
@@ -175,9 +181,7 @@ describe('main world: pay in page', () => {
             }
           : {};
       expect((await pageFetch()).status, wallet).toBe(402);
-      expect(payResults(), wallet).toEqual([
-        { paymentId: PAYMENT, wallet, error: `Paybound cannot pay with a page's ${wallet} wallet` },
-      ]);
+      expect(payResults(), wallet).toEqual([{ paymentId: PAYMENT, wallet, error: `no ${wallet} wallet` }]);
     }
     expect(request).not.toHaveBeenCalled();
     expect((page.webln as { sendPayment: () => void }).sendPayment).not.toHaveBeenCalled();
@@ -195,7 +199,7 @@ describe('main world: pay in page', () => {
     };
     expect((await pageFetch()).status).toBe(402);
     expect(payResults()).toEqual([
-      { ...webln, error: 'no WebLN wallet in this page' },
+      { ...webln, error: 'no webln wallet' },
       { ...webln, error: 'User rejected' },
     ]);
   });
@@ -232,11 +236,11 @@ describe('main world: MPP body digest and what the paid retry said', () => {
     expect((await postedOf('query')).payload.bodySha256).toBe(await hex(BODY));
   });
 
-  it('sends no body hash for a challenge without a digest', async () => {
+  it('sends the body hash for a challenge without a digest too (x402 tells requests apart by it)', async () => {
     server.mockImplementationOnce(async () => mpp402(''));
     bridge = () => ({});
     await postBody();
-    expect((await postedOf('query')).payload.bodySha256).toBeUndefined();
+    expect((await postedOf('query')).payload.bodySha256).toBe(await hex(BODY));
   });
 
   it("reports the app's Payment-Receipt with what was delivered", async () => {
@@ -274,5 +278,99 @@ describe('main world: MPP body digest and what the paid retry said', () => {
     expect(report.headers.some(([k]) => k.toLowerCase() === 'payment-receipt')).toBe(false);
     // What the worker takes: the report as posted.
     expect(v.safeParse(DeliveredInput, report).success).toBe(true);
+  });
+});
+
+describe('main world: an Ethereum wallet (x402)', () => {
+  const eth = { paymentId: PAYMENT, wallet: 'eip1193' as const };
+  const x402Header = { 'payment-required': 'eyJ4NDAyVmVyc2lvbiI6Mn0' };
+
+  it('a page without an Ethereum wallet says so in its query, and its 402 stays', async () => {
+    server.mockImplementationOnce(async () => new Response('pay', { status: 402, headers: x402Header }));
+    bridge = () => ({});
+    expect((await pageFetch()).status).toBe(402);
+    const query = posted.find((q) => q.kind === 'query');
+    expect((query?.payload as { pageWallets?: unknown }).pageWallets).toBeUndefined();
+  });
+
+  it('asks the wallet each question the worker leads with, in turn, and retries with the last answer', async () => {
+    const asked: unknown[] = [];
+    page.ethereum = {
+      request: async (r: { method: string; params: unknown[] }) => {
+        asked.push(r);
+        return r.method === 'eth_requestAccounts'
+          ? ['0xabc']
+          : r.method === 'eth_chainId'
+            ? '0x14a34'
+            : '0xsig';
+      },
+    };
+    server.mockImplementationOnce(async () => new Response('pay', { status: 402, headers: x402Header }));
+    const steps = [
+      { method: 'eth_requestAccounts', params: [] },
+      { method: 'eth_chainId', params: [] },
+      { method: 'eth_signTypedData_v4', params: ['0xabc', '{}'] },
+    ];
+    let step = 0;
+    bridge = (q) => {
+      if (q.kind !== 'query' && q.kind !== 'pay-result') return {};
+      const request = steps[step++];
+      return request
+        ? { pay: { ...eth, request } }
+        : { retry: { header: 'PAYMENT-SIGNATURE', value: 'c2lnbmVk' }, paymentId: PAYMENT };
+    };
+    expect((await pageFetch()).status).toBe(200);
+    expect(asked).toEqual(steps);
+    expect(payResults()).toEqual([
+      { ...eth, answer: ['0xabc'] },
+      { ...eth, answer: '0x14a34' },
+      { ...eth, answer: '0xsig' },
+    ]);
+    expect(retries[0]?.get('payment-signature')).toBe('c2lnbmVk');
+    // The query said the page has an Ethereum wallet, and hashed the body the retry sends.
+    const query = posted.find((q) => q.kind === 'query');
+    expect(query?.payload).toMatchObject({ pageWallets: ['eip1193'] });
+    expect((query?.payload as { bodySha256?: string }).bodySha256).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  it('finds a wallet that announces itself (EIP-6963) before window.ethereum', async () => {
+    const announced = vi.fn(async () => ['0xdef']);
+    const injected = vi.fn(async () => ['0xabc']);
+    page.ethereum = { request: injected };
+    const announce = () => {
+      const ev = new Event('eip6963:announceProvider');
+      Object.assign(ev, { detail: { info: { name: 'Stand-in' }, provider: { request: announced } } });
+      page.dispatchEvent(ev);
+    };
+    page.addEventListener('eip6963:requestProvider', announce);
+    try {
+      server.mockImplementationOnce(async () => new Response('pay', { status: 402, headers: x402Header }));
+      bridge = (q) =>
+        q.kind === 'query' ? { pay: { ...eth, request: { method: 'eth_requestAccounts', params: [] } } } : {};
+      expect((await pageFetch()).status).toBe(402);
+      expect(announced).toHaveBeenCalledTimes(1);
+      expect(injected).not.toHaveBeenCalled();
+      expect(payResults()).toEqual([{ ...eth, answer: ['0xdef'] }]);
+    } finally {
+      page.removeEventListener('eip6963:requestProvider', announce);
+    }
+  });
+
+  it('sends the body of a 402 that asks in x402 v1 (no payment header), and only then', async () => {
+    const v1 = JSON.stringify({ x402Version: 1, accepts: [] });
+    server
+      .mockImplementationOnce(async () => new Response(v1, { status: 402 }))
+      .mockImplementationOnce(async () => new Response('{"error":"pay"}', { status: 402 }));
+    bridge = () => ({});
+    expect((await pageFetch()).status).toBe(402);
+    expect(
+      posted.filter((q) => q.kind === 'query').map((q) => (q.payload as { body?: string }).body),
+    ).toEqual([v1]);
+    // A 402 with neither a payment header nor x402 in its body is not a challenge: nothing is asked.
+    posted.length = 0;
+    const res = await pageFetch();
+    expect(res.status).toBe(402);
+    expect(await res.text()).toBe('{"error":"pay"}');
+    expect(posted.filter((q) => q.kind === 'query')).toEqual([]);
   });
 });
