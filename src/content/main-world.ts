@@ -268,7 +268,6 @@ import {
     }
   }
 
-
   function gate(this: XMLHttpRequest, ev: Event) {
     const st = xhrs.get(this);
     if (!st || !ev.isTrusted) return;

@@ -289,8 +289,8 @@ describe('main world: an Ethereum wallet (x402)', () => {
     server.mockImplementationOnce(async () => new Response('pay', { status: 402, headers: x402Header }));
     bridge = () => ({});
     expect((await pageFetch()).status).toBe(402);
-    const query = posted.find((q) => q.kind === 'query');
-    expect((query?.payload as { pageWallets?: unknown }).pageWallets).toBeUndefined();
+    const query = await postedOf('query');
+    expect(query.payload.pageWallets).toBeUndefined();
   });
 
   it('asks the wallet each question the worker leads with, in turn, and retries with the last answer', async () => {
@@ -328,9 +328,9 @@ describe('main world: an Ethereum wallet (x402)', () => {
     ]);
     expect(retries[0]?.get('payment-signature')).toBe('c2lnbmVk');
     // The query said the page has an Ethereum wallet, and hashed the body the retry sends.
-    const query = posted.find((q) => q.kind === 'query');
-    expect(query?.payload).toMatchObject({ pageWallets: ['eip1193'] });
-    expect((query?.payload as { bodySha256?: string }).bodySha256).toMatch(/^[0-9a-f]{64}$/);
+    const query = await postedOf('query');
+    expect(query.payload.pageWallets).toEqual(['eip1193']);
+    expect(query.payload.bodySha256).toMatch(/^[0-9a-f]{64}$/);
   });
 
   it('finds a wallet that announces itself (EIP-6963) before window.ethereum', async () => {
@@ -363,9 +363,7 @@ describe('main world: an Ethereum wallet (x402)', () => {
       .mockImplementationOnce(async () => new Response('{"error":"pay"}', { status: 402 }));
     bridge = () => ({});
     expect((await pageFetch()).status).toBe(402);
-    expect(
-      posted.filter((q) => q.kind === 'query').map((q) => (q.payload as { body?: string }).body),
-    ).toEqual([v1]);
+    expect(posted.flatMap((q) => (q.kind === 'query' ? [q.payload.body] : []))).toEqual([v1]);
     // A 402 with neither a payment header nor x402 in its body is not a challenge: nothing is asked.
     posted.length = 0;
     const res = await pageFetch();
