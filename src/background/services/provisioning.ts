@@ -74,5 +74,7 @@ function railRecord(
       return { ...base, kind: 'nwc', label: rail.label ?? 'Nostr Wallet Connect', config: { uri: rail.uri } };
     case 'webln':
       return { ...base, kind: 'webln', label: rail.label ?? "This page's WebLN wallet", config: {} };
+    case 'ethereum':
+      return { ...base, kind: 'ethereum', label: rail.label ?? "This page's Ethereum wallet", config: {} };
   }
 }

@@ -32,9 +32,11 @@ export async function addRail(
       ? { ...base, kind: 'lnbits', config: { url: input.url, adminKey: input.adminKey } }
       : input.kind === 'nwc'
         ? { ...base, kind: 'nwc', config: { uri: input.uri } }
-        : { ...base, kind: 'webln', config: {} };
+        : input.kind === 'ethereum'
+          ? { ...base, kind: 'ethereum', config: {} }
+          : { ...base, kind: 'webln', config: {} };
   // A wallet that does not answer is refused here, with the reason, rather than failing a payment later.
-  if (record.kind !== 'webln') {
+  if (record.kind === 'lnbits' || record.kind === 'nwc') {
     try {
       await railFor(record).balance();
     } catch (e) {

@@ -32,6 +32,8 @@ export const ProvisionSchema = v.strictObject({
           uri: v.pipe(v.string(), v.startsWith('nostr+walletconnect://'), v.maxLength(2000)),
         }),
         v.strictObject({ kind: v.literal('webln'), ...railCommon }),
+        /** The page's Ethereum wallet (x402): `mainnet` pays on main networks, else on test networks. */
+        v.strictObject({ kind: v.literal('ethereum'), ...railCommon }),
       ]),
     ),
     [],

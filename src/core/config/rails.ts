@@ -32,6 +32,12 @@ export const AddRailInput = v.variant('kind', [
     ),
   }),
   v.strictObject({ kind: v.literal('webln'), label: Label, network: Network }),
+  /** The page's Ethereum wallet, for x402: `mainnet` pays on main networks, `testnet` on test networks. */
+  v.strictObject({
+    kind: v.literal('ethereum'),
+    label: Label,
+    network: v.optional(v.picklist(['mainnet', 'testnet']), 'mainnet'),
+  }),
 ]);
 
 export function isNwcUri(uri: string): boolean {

@@ -7,13 +7,14 @@ import { railKindLabel } from '../shared/format';
 import { errorText, type MessageKey, say, t } from '../shared/i18n';
 import { Field } from './Field';
 
-type Kind = 'lnbits' | 'nwc' | 'webln';
+type Kind = 'lnbits' | 'nwc' | 'webln' | 'ethereum';
 
 /** The name a new wallet gets when none is typed. */
 const DEFAULT_NAME: Record<Kind, MessageKey> = {
   lnbits: 'walletsDefaultNameLnbits',
   nwc: 'walletsDefaultNameNwc',
   webln: 'walletsDefaultNameWebln',
+  ethereum: 'walletsDefaultNameEthereum',
 };
 
 /** A card's own limits at the card service: empty means none. */
@@ -118,11 +119,14 @@ export function Wallets({ status, reload }: { status: StatusView; reload(): Prom
           ? { kind, label, network, url: form.url.trim(), adminKey: form.adminKey.trim() }
           : kind === 'nwc'
             ? { kind, label, network, uri: form.uri.trim() }
-            : { kind, label, network };
+            : kind === 'ethereum'
+              ? { kind, label, network: network === 'mainnet' ? ('mainnet' as const) : ('testnet' as const) }
+              : { kind, label, network };
       const { id } = await send('rails.add', input);
       setMessage(t('walletsLinkedTesting'));
       await reload();
-      if (kind !== 'webln') await test(id);
+      // A page's wallet has no balance to test from here.
+      if (kind === 'lnbits' || kind === 'nwc') await test(id);
       setMessage(undefined);
       setForm({ label: '', url: '', adminKey: '', uri: '', network: form.network });
     } catch (err) {
@@ -152,7 +156,7 @@ export function Wallets({ status, reload }: { status: StatusView; reload(): Prom
               </span>
               {r.kind === 'card' && <CardLimitsForm railId={r.id} currency={status.currency} />}
               <span className="buttons">
-                {r.kind !== 'webln' && (
+                {r.kind !== 'webln' && r.kind !== 'ethereum' && (
                   <button type="button" onClick={() => void test(r.id)}>
                     {t('walletsTest')}
                   </button>
@@ -194,6 +198,7 @@ export function Wallets({ status, reload }: { status: StatusView; reload(): Prom
               <option value="lnbits">{t('walletsKindLnbits')}</option>
               <option value="nwc">{t('walletsKindNwc')}</option>
               <option value="webln">{t('walletsKindWebln')}</option>
+              <option value="ethereum">{t('walletsKindEthereum')}</option>
             </select>
           </Field>
           <Field label={t('walletsName')}>
@@ -203,14 +208,26 @@ export function Wallets({ status, reload }: { status: StatusView; reload(): Prom
               onChange={(e) => setForm({ ...form, label: e.target.value })}
             />
           </Field>
-          <Field label={t('walletsNetwork')}>
-            <select value={form.network} onChange={(e) => setForm({ ...form, network: e.target.value })}>
-              <option value="mainnet">{t('networkMainnet')}</option>
-              <option value="testnet">{t('networkTestnet')}</option>
-              <option value="signet">{t('networkSignet')}</option>
-              <option value="regtest">{t('networkRegtest')}</option>
-            </select>
-          </Field>
+          {kind === 'ethereum' ? (
+            <Field label={t('walletsEthereumNetworks')}>
+              <select
+                value={form.network === 'mainnet' ? 'mainnet' : 'testnet'}
+                onChange={(e) => setForm({ ...form, network: e.target.value })}
+              >
+                <option value="mainnet">{t('networkEthMainnet')}</option>
+                <option value="testnet">{t('networkEthTestnet')}</option>
+              </select>
+            </Field>
+          ) : (
+            <Field label={t('walletsNetwork')}>
+              <select value={form.network} onChange={(e) => setForm({ ...form, network: e.target.value })}>
+                <option value="mainnet">{t('networkMainnet')}</option>
+                <option value="testnet">{t('networkTestnet')}</option>
+                <option value="signet">{t('networkSignet')}</option>
+                <option value="regtest">{t('networkRegtest')}</option>
+              </select>
+            </Field>
+          )}
           {kind === 'lnbits' && (
             <Field label={t('walletsLnbitsAddress')}>
               <input

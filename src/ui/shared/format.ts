@@ -58,6 +58,7 @@ const KIND_LABEL: Record<string, MessageKey> = {
   nwc: 'railKindNwc',
   webln: 'railKindWebln',
   card: 'railKindCard',
+  ethereum: 'railKindEthereum',
 };
 
 /** A wallet kind as a person names it: "Card", "LNbits", "Nostr Wallet Connect". */
