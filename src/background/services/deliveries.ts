@@ -6,9 +6,15 @@
  */
 import { readPaymentReceipt, readProblem } from '../../core/payments/delivery';
 import { isRefusedStatus, refusalHeaders } from '../../core/payments/refusal';
+import {
+  readSettlement,
+  X402AuthorizationError,
+  type X402Settlement,
+} from '../../core/payments/x402-authorization';
 import { siteOf } from '../../core/site/site';
-import { said } from '../../core/text/said';
-import type { Delivery, PaymentRecord } from '../../db/schema';
+import { type Said, said } from '../../core/text/said';
+import { cleanMerchantText } from '../../core/text/sanitize';
+import type { Delivery, PaymentRecord, X402Payment } from '../../db/schema';
 import type { MessageInput } from '../../messages/map';
 import type { SenderContext } from '../sender';
 import type { PageLoadAnswer, PaymentDeps } from './payments';
@@ -38,6 +44,7 @@ export class Deliveries {
       input.problem,
     );
     if (p?.delivery?.refused) await this.deliveredNothing(p);
+    else if (p?.kind === 'x402') await this.settledOnChain(p, input.headers ?? []);
     return { recorded: p !== undefined };
   }
 
@@ -97,6 +104,53 @@ export class Deliveries {
       await db.payments.update(p.id, { delivery });
       return { ...p, delivery };
     });
+  }
+
+  /**
+   * An x402 retry was answered: the app's facilitator says whether the transfer settled
+   * (`PAYMENT-RESPONSE`, v1 `X-PAYMENT-RESPONSE`). Settled: the transaction is the proof. Said it
+   * failed, or said nothing: a dispute, since the signed authorization may still be used until it
+   * runs out. The page reports this, so it is evidence, not a release: the charge stays counted.
+   */
+  private async settledOnChain(
+    p: X402Payment,
+    headers: ReadonlyArray<readonly [string, string]>,
+  ): Promise<void> {
+    const name = p.challenge.version === 2 ? 'payment-response' : 'x-payment-response';
+    const raw = headers.find(([k]) => k.toLowerCase() === name)?.[1];
+    let s: X402Settlement | undefined;
+    try {
+      s = raw !== undefined ? readSettlement(raw) : undefined;
+    } catch (e) {
+      // A response that is not one is the same as none.
+      if (!(e instanceof X402AuthorizationError)) throw e;
+    }
+    let why: Said | undefined;
+    if (s?.success) {
+      const settlement = {
+        transaction: s.transaction,
+        network: s.network,
+        ...(s.payer ? { payer: s.payer } : {}),
+        ...(s.amount !== undefined ? { amount: s.amount } : {}),
+        at: this.now(),
+      };
+      await this.deps.db.payments
+        .where('id')
+        .equals(p.id)
+        .modify((r) => {
+          if (r.kind === 'x402') r.x402.settlement = settlement;
+        });
+      if (s.amount !== undefined && s.amount > p.amount.value) why = said('disputeX402OverSettled');
+    } else if (s) {
+      why = said('disputeX402SettleFailed', cleanMerchantText(s.errorReason ?? 'no reason given', 120).text);
+    } else {
+      const until = Number(p.x402.authorization?.validBefore ?? p.expiresAt) * 1000;
+      why = said('disputeX402NotSettled', String(p.delivery?.status ?? ''), new Date(until).toISOString());
+    }
+    if (!why) return;
+    await this.deps
+      .openDispute?.(p, why, 'app')
+      .catch((e: unknown) => console.error('paybound: x402 dispute not opened', p.id, e));
   }
 
   /**

@@ -80,6 +80,21 @@ export function formatMsatAsSats(msat: bigint, locale?: string): string {
 }
 
 /**
+ * A token amount in base units (10^decimals per token) with its symbol, exact, grouped as the
+ * user's locale groups numbers, with at least two decimals: 10000n (6 decimals) → "0.01 USDC".
+ */
+export function formatToken(base: bigint, decimals: number, symbol: string, locale?: string): string {
+  const scale = 10n ** BigInt(decimals);
+  const frac = (base % scale).toString().padStart(decimals, '0').replace(/0+$/, '');
+  const exact = `${base / scale}.${frac.padEnd(Math.min(2, decimals), '0')}`;
+  const nf = new Intl.NumberFormat(locale ?? defaultLocale, {
+    minimumFractionDigits: Math.min(2, decimals),
+    maximumFractionDigits: Math.min(decimals, 20),
+  });
+  return `${(nf.format as (value: string) => string)(exact)} ${symbol}`;
+}
+
+/**
  * A money amount typed by a person ("12", "12.5", "12.50") → minor units, exactly. More decimals
  * than the currency has is an error, not a rounding.
  */

@@ -15,6 +15,8 @@ export const REFUSAL_HEADERS = [
   'www-authenticate',
   'payment-required',
   'payment-receipt',
+  'payment-response',
+  'x-payment-response',
   'content-type',
 ] as const;
 

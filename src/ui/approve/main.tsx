@@ -1,5 +1,11 @@
 import { type MouseEvent, type ReactNode, useEffect, useRef, useState } from 'react';
-import { formatMinor, formatMsatAsSats, minorToInput, parseMoneyInput } from '../../core/money/rates';
+import {
+  formatMinor,
+  formatMsatAsSats,
+  formatToken,
+  minorToInput,
+  parseMoneyInput,
+} from '../../core/money/rates';
 import type { QuoteView } from '../../messages/map';
 import { durationText, type MessageKey, say, t } from '../shared/i18n';
 import { mount } from '../shared/mount';
@@ -357,7 +363,15 @@ function Quote({ quote, position, total }: { quote: QuoteView; position: number;
             {formatMinor(BigInt(quote.amountMinor), quote.currency)}
           </div>
         )}
-        {card ? (
+        {quote.x402 ? (
+          <div className="sats" data-testid="amount-token">
+            {t(
+              'quoteTokenOn',
+              formatToken(BigInt(quote.x402.amount), quote.x402.decimals, quote.x402.symbol),
+              quote.x402.networkName,
+            )}
+          </div>
+        ) : card ? (
           <div className="sats" data-testid="card-note">
             {t('cardAuthorization', quote.currency)}
           </div>
@@ -366,6 +380,15 @@ function Quote({ quote, position, total }: { quote: QuoteView; position: number;
           <div className={quote.amountMinor !== undefined ? 'sats' : 'fiat'} data-testid="amount-sats">
             {formatMsatAsSats(BigInt(quote.amountMsat))}
           </div>
+        )}
+        {quote.x402 && (
+          <p
+            className={quote.x402.testnet ? 'badge neutral' : 'caution warn'}
+            role="note"
+            data-testid="network-kind"
+          >
+            {t(quote.x402.testnet ? 'quoteTestNetwork' : 'quoteMainNetwork')}
+          </p>
         )}
         {quote.amountMinor === undefined && (
           <div className="sats" data-testid="amount-fiat">
@@ -386,7 +409,11 @@ function Quote({ quote, position, total }: { quote: QuoteView; position: number;
         <div className="payee">
           <p data-testid="payee">
             {withSlot(
-              quote.payee.kind === 'card' ? 'quotePaidToCard' : 'quotePaidToNode',
+              quote.payee.kind === 'card'
+                ? 'quotePaidToCard'
+                : quote.payee.kind === 'address'
+                  ? 'quotePaidToAddress'
+                  : 'quotePaidToNode',
               <span className="mono" title={quote.payee.id}>
                 {quote.payee.short}
               </span>,
@@ -402,6 +429,7 @@ function Quote({ quote, position, total }: { quote: QuoteView; position: number;
               {t('quotePayeeNew')}
             </p>
           )}
+          {quote.x402 && <p className="muted small">{t('quoteEthSigns')}</p>}
         </div>
       )}
       <div className="panel wallet" data-testid="wallet">

@@ -1,5 +1,5 @@
 /** Words and short forms for what the worker reports in codes: states, protocols, wallet kinds, times. */
-import { formatMinor, formatMsatAsSats, msatToMinor } from '../../core/money/rates';
+import { formatMinor, formatMsatAsSats, formatToken, msatToMinor } from '../../core/money/rates';
 import type { PaymentView } from '../../messages/map';
 import { locale, type MessageKey, t } from './i18n';
 
@@ -97,6 +97,7 @@ export function shortDateTime(ms: number, now = Date.now()): string {
 /** A payment's amount in the user's currency when known, otherwise in sats. */
 export function paymentAmount(p: PaymentView): string {
   if (p.amountMinor !== undefined && p.currency) return formatMinor(BigInt(p.amountMinor), p.currency);
+  if (p.x402) return formatToken(BigInt(p.x402.amount), p.x402.decimals, p.x402.symbol);
   return formatMsatAsSats(BigInt(p.amountMsat));
 }
 
