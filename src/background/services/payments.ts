@@ -331,9 +331,8 @@ export class PaymentService {
   private async railFor(detected: ReturnType<typeof detectChallenges>): Promise<RailRecord | undefined> {
     const chosen = await this.deps.defaultRail();
     if (!chosen || methodFor(chosen.kind).offered(detected)) return chosen;
-    const able = (await this.deps.db.rails.orderBy('createdAt').toArray()).find((r) =>
-      methodFor(r.kind).offered(detected),
-    );
+    const rails = (await this.deps.db.rails.toArray()).sort((a, b) => a.createdAt - b.createdAt);
+    const able = rails.find((r) => methodFor(r.kind).offered(detected));
     return able ?? chosen;
   }
 
@@ -350,12 +349,15 @@ export class PaymentService {
     logged: Promise<number>,
   ): Promise<ChallengeVerdict> {
     let flow = this.inflight.get(key);
+    const joined = flow !== undefined;
     if (!flow) {
       flow = this.run(key, req, quote, railRecord).finally(() => this.inflight.delete(key));
       this.inflight.set(key, flow);
     }
     const logId = await logged;
-    const verdict = await flow;
+    let verdict = await flow;
+    // One conversation with the page's wallet per payment: a request that joined keeps its 402.
+    if (joined && verdict.action === 'pay-in-page') verdict = pass('this payment is being paid in the page');
     if (verdict.action === 'pass' && verdict.refusedBeforeLedger) {
       await this.deps.db.challenges.update(logId, {
         error: verdict.reason,
