@@ -250,6 +250,14 @@ export function provisionFor(info: StackInfo) {
         adminKey: info.wallets.user.adminKey,
         network: 'regtest' as const,
       },
+      // The page's Ethereum wallet (in the tour and the tests, the stand-in announced in the page),
+      // on test networks: the demo's x402 routes take USDC on Base Sepolia.
+      {
+        kind: 'ethereum' as const,
+        id: 'eth-page',
+        label: "This page's Ethereum wallet",
+        network: 'testnet' as const,
+      },
     ],
     // The production defaults, each pointed at the stand-in, which serves every provider's own paths.
     rateSources: (['coinbase', 'kraken', 'mempool'] as const).map((kind) => ({ kind, url: info.rates })),

@@ -6,6 +6,7 @@
 import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
+import { installEthWallet } from '../standins/eth-wallet';
 import { buildExtension, ROOT } from './build';
 import { extensionUrl, launchWithExtension } from './chromium';
 import { PortInUseError, portsFromEnv, provisionFor, startStack } from './stack';
@@ -30,6 +31,11 @@ console.log(`built the extension into ${extensionDir}`);
 
 const headed = Boolean(process.env.DISPLAY) && process.env.PAYBOUND_HEADLESS !== '1';
 const browser = await launchWithExtension({ extensionDir, headless: !headed });
+// A stand-in Ethereum wallet in every page, as a wallet extension would put one there, with test
+// USDC at the facilitator stand-in: the demo's x402 routes are paid with it.
+const ethWallet = await installEthWallet(browser.context);
+stack.facilitator.fund(ethWallet.address, 5_000_000n);
+console.log(`stand-in Ethereum wallet ${ethWallet.address} (5 test USDC on Base Sepolia)`);
 
 if (headed) {
   const page = browser.context.pages()[0] ?? (await browser.context.newPage());
@@ -192,6 +198,22 @@ if (headed) {
     await quote.click('[data-testid=approve]');
     await demo.waitForFunction(() => document.querySelector('#status')?.textContent === '200 OK');
     await shot(demo, 'paid', 'Approve: paid from the stand-in wallet, proof checked, the page got its text');
+
+    // x402: the app asks for USDC on Base Sepolia; the page's Ethereum wallet signs, the app settles.
+    await demo.fill('#prompt', 'A limerick, paid in test USDC');
+    const [x402Quote] = await Promise.all([approveWindow(), demo.click('#generate-x402')]);
+    await shot(
+      x402Quote,
+      'x402-quote',
+      'x402: the app asks for 0.01 USDC on Base Sepolia (a test network); the quote names the chain and the address paid',
+    );
+    await x402Quote.click('[data-testid=approve]');
+    await demo.waitForFunction(() => document.querySelector('#status')?.textContent === '200 OK');
+    await shot(
+      demo,
+      'x402-paid',
+      "Approve: the page's Ethereum wallet signed exactly that transfer, Paybound checked the signature, the app settled it",
+    );
 
     await demo.fill('#prompt', 'And a second one, about tea');
     await demo.click('#generate');

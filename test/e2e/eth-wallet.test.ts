@@ -4,8 +4,8 @@
  * the demo's x402 route, behind the real middleware, as the extension sees it before it pays x402.
  */
 import { verifyTypedData } from 'viem';
+import { installEthWallet, OTHER_PAYEE } from '../../server/standins/eth-wallet';
 import { TRANSFER_WITH_AUTHORIZATION } from '../../server/standins/x402-facilitator';
-import { installEthWallet, OTHER_PAYEE } from './harness/eth-wallet';
 import { expect, test } from './harness/fixtures';
 import { ask, POPUP } from './harness/flows';
 

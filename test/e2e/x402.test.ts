@@ -7,7 +7,7 @@
  */
 import type { Page } from 'playwright-core';
 import type { StackInfo } from '../../server/dev/stack';
-import { type EthWallet, installEthWallet } from './harness/eth-wallet';
+import { type EthWallet, installEthWallet } from '../../server/standins/eth-wallet';
 import { expect, test } from './harness/fixtures';
 import { ask, ledger, nextQuoteWindow, POPUP, step } from './harness/flows';
 

@@ -20,7 +20,7 @@ export default async function setup(project: TestProject) {
   findChromium(); // fail first, and clearly, when there is no browser
   const stack = await startStack({ ports: { demo: 0, lnbits: 0, rates: 0, relay: 0 } });
   try {
-    // NWC and the page's own WebLN and Ethereum wallets are linked too (LNbits stays the default), for the
+    // NWC and the page's own WebLN wallet are linked too (the Ethereum one is in provisionFor) (LNbits stays the default), for the
     // tests that choose them.
     const base = provisionFor(stack.info);
     const provision: ProvisionInput = {
@@ -35,8 +35,6 @@ export default async function setup(project: TestProject) {
           network: 'regtest',
         },
         { kind: 'webln', id: 'webln-page', label: 'Page WebLN wallet', network: 'regtest' },
-        // The page's Ethereum wallet, on test networks: x402 402s are paid with it.
-        { kind: 'ethereum', id: 'eth-page', label: 'Page Ethereum wallet', network: 'testnet' },
       ],
       ...demoAlreadyKnown(stack.info),
     };
