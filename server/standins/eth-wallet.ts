@@ -104,6 +104,9 @@ export async function installEthWallet(
     return { ok: false, code: 4200, message: `unsupported: ${kind}` };
   });
 
+  // `pageWallet` is sent to the page as its source text. Run through tsx (npm start), esbuild keeps
+  // function names by wrapping them in `__name(...)` calls, which the page must then have.
+  await context.addInitScript('globalThis.__name ??= (f) => f;');
   await context.addInitScript(pageWallet, {
     binding: BINDING,
     address: account.address,
