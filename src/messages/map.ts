@@ -283,6 +283,8 @@ export interface ChallengeRecordView {
 
 /** An x402 charge as the pages show it. Amounts are decimal strings. */
 export interface X402View {
+  /** `exact` pays the amount; `upto` at most it (the app settles the actual). */
+  scheme: 'exact' | 'upto';
   /** Base units of the token, and its decimals and symbol (USDC: 6). */
   amount: string;
   decimals: number;

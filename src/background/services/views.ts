@@ -14,6 +14,7 @@ function x402View(p: PaymentRecord): { x402?: X402View } {
   const asset = X402_ASSETS.find((a) => a.network === p.x402.network);
   return {
     x402: {
+      scheme: p.x402.scheme,
       amount: p.amount.value.toString(),
       decimals: p.amount.decimals,
       symbol: p.amount.symbol,

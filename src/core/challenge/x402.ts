@@ -69,6 +69,8 @@ export interface X402Requirement {
   /** The payee, as the server wrote it (compare case-insensitively). */
   payTo: EvmAddress;
   maxTimeoutSeconds: number;
+  /** `upto`: the facilitator the server named (`extra.facilitatorAddress`), the only one a permit lets settle. */
+  facilitator?: EvmAddress;
   /** v1 names the resource per requirement; v2 once for the challenge. */
   resource: X402Resource;
   /** The requirement object exactly as sent: v2's payment echoes it as `accepted`. */
@@ -296,8 +298,10 @@ function readCommon(
     fail('bad-timeout', 'maxTimeoutSeconds is not a whole number of seconds between 1 and 86400');
   }
   checkDomain(r.extra, asset);
+  const facilitator = scheme === 'upto' ? uptoFacilitator(r.extra) : undefined;
   return {
     index,
+    ...(facilitator ? { facilitator } : {}),
     scheme: scheme as X402Scheme,
     asset,
     amount,
@@ -306,6 +310,15 @@ function readCommon(
     resource,
     raw: r,
   };
+}
+
+/** An upto requirement names its facilitator: a permit can be settled by that address only. */
+function uptoFacilitator(extra: unknown): EvmAddress {
+  const v = isObject(extra) ? extra.facilitatorAddress : undefined;
+  if (typeof v !== 'string' || !isAddress(v) || /^0x0{40}$/.test(v)) {
+    return fail('missing-field', 'an upto requirement must name its facilitator (extra.facilitatorAddress)');
+  }
+  return v;
 }
 
 function requireText(r: Json, key: string): string {

@@ -113,8 +113,9 @@ export function authorizationTypedData(req: X402Requirement, auth: TransferAutho
 }
 
 const utf8 = new TextEncoder();
-const keccak = (...parts: Uint8Array[]) => keccak_256(concat(parts));
-const typeHash = (text: string) => keccak_256(utf8.encode(text));
+/** EIP-712's building blocks, shared with the Permit2 document (x402-permit2.ts). */
+export const keccak = (...parts: Uint8Array[]) => keccak_256(concat(parts));
+export const typeHash = (text: string) => keccak_256(utf8.encode(text));
 const DOMAIN_TYPEHASH = typeHash(
   'EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)',
 );
@@ -122,7 +123,7 @@ const AUTHORIZATION_TYPEHASH = typeHash(
   'TransferWithAuthorization(address from,address to,uint256 value,uint256 validAfter,uint256 validBefore,bytes32 nonce)',
 );
 
-function concat(parts: Uint8Array[]): Uint8Array {
+export function concat(parts: Uint8Array[]): Uint8Array {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
   let at = 0;
   for (const p of parts) {
@@ -132,11 +133,11 @@ function concat(parts: Uint8Array[]): Uint8Array {
   return out;
 }
 
-function word(value: bigint): Uint8Array {
+export function word(value: bigint): Uint8Array {
   if (value < 0n || value >= 1n << 256n) throw new RangeError('not a uint256');
   return hexToBytes(value.toString(16).padStart(64, '0'));
 }
-const addressWord = (a: string) => word(BigInt(a));
+export const addressWord = (a: string) => word(BigInt(a));
 
 /** The EIP-712 digest the payer's key signs. */
 export function authorizationDigest(req: X402Requirement, auth: TransferAuthorization): Uint8Array {
@@ -211,10 +212,14 @@ const encodeJson = (value: unknown) => base64.encode(utf8.encode(JSON.stringify(
 export function paymentCredential(
   challenge: Pick<X402Challenge, 'version' | 'resource'>,
   req: X402Requirement,
-  auth: TransferAuthorization,
+  auth: TransferAuthorization | { permit2Authorization: unknown },
   signature: Hex,
 ): RetryCredential {
-  const payload = { signature, authorization: auth };
+  // `exact` carries the EIP-3009 authorization; `upto` its Permit2 permit (v2 only).
+  const payload =
+    'permit2Authorization' in auth
+      ? { signature, permit2Authorization: auth.permit2Authorization }
+      : { signature, authorization: auth };
   if (challenge.version === 2) {
     return {
       header: 'PAYMENT-SIGNATURE',

@@ -160,8 +160,12 @@ function BudgetImpact({
   );
 }
 
-/** What happens once approved: a card is authorized and captured, Lightning pays an invoice. */
-function nextKey(card: boolean, estimated: boolean): MessageKey {
+/**
+ * What happens once approved: a card is authorized and captured, Lightning pays an invoice, an
+ * Ethereum wallet signs a transfer (or, `upto`, a permit for at most the amount).
+ */
+function nextKey(card: boolean, estimated: boolean, x402?: QuoteView['x402']): MessageKey {
+  if (x402) return x402.scheme === 'upto' ? 'quoteNextX402Upto' : 'quoteNextX402';
   if (card) return estimated ? 'quoteNextCardEstimate' : 'quoteNextCard';
   return estimated ? 'quoteNextEstimate' : 'quoteNextLightning';
 }
@@ -429,7 +433,6 @@ function Quote({ quote, position, total }: { quote: QuoteView; position: number;
               {t('quotePayeeNew')}
             </p>
           )}
-          {quote.x402 && <p className="muted small">{t('quoteEthSigns')}</p>}
         </div>
       )}
       <div className="panel wallet" data-testid="wallet">
@@ -479,7 +482,7 @@ function Quote({ quote, position, total }: { quote: QuoteView; position: number;
         )}
       </div>
       <p className="next" data-testid="next">
-        {t(nextKey(card, estimated))}
+        {t(nextKey(card, estimated, quote.x402))}
         {quote.reviewWindowMs !== undefined && (
           <>
             {' '}
