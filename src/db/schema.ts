@@ -227,6 +227,15 @@ export interface X402Progress {
     validBefore: string;
     nonce: `0x${string}`;
   };
+  /** `upto`: the Permit2 permit Paybound built instead (at most the amount, through the named facilitator). */
+  permit?: {
+    from: `0x${string}`;
+    permitted: { token: `0x${string}`; amount: string };
+    spender: `0x${string}`;
+    nonce: string;
+    deadline: string;
+    witness: { to: `0x${string}`; facilitator: `0x${string}`; validAfter: string };
+  };
   /** The wallet's signature over exactly that authorization, checked. */
   signature?: `0x${string}`;
   /** What is being asked of the wallet now. */

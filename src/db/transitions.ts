@@ -11,8 +11,19 @@
  *    failed     failed
  */
 import { msatToMinor } from '../core/money/rates';
+import { baseUnitsToMinor, usdMinorTo } from '../core/money/tokens';
 import { refundSpend, settleReservation } from './ledger';
-import type { PayboundDb, PaymentPatch, PaymentRecord, PaymentState } from './schema';
+import type { PayboundDb, PaymentPatch, PaymentRecord, PaymentState, X402Payment } from './schema';
+
+/**
+ * Token base units of an x402 charge in the user's currency, rounded up: dollars first (USDC one
+ * for one), then the user's currency through the dollar rate kept with the charge.
+ */
+export function x402Minor(p: X402Payment, base: bigint): bigint {
+  const usd = baseUnitsToMinor(base, p.amount.decimals, 2);
+  const via = p.x402.usdRate;
+  return via && p.rate ? usdMinorTo(usd, via.minorPerBtc, p.rate.minorPerBtc) : usd;
+}
 
 /** Where each state may go, as the flow, the review and the disputes move payments today. */
 export const EDGES: Readonly<Record<PaymentState, readonly PaymentState[]>> = {
@@ -90,8 +101,13 @@ export async function countRefunded(db: PayboundDb, id: string): Promise<void> {
     const total = p.amountMinor ?? 0n;
     const refunded = p.settlement.refunded;
     let backMinor: bigint;
+    // x402: what came back (an `upto` settled below its maximum) never left: token units → minor.
+    if (p.kind === 'x402') {
+      const stillSpent = p.amount.value - refunded;
+      backMinor = total - x402Minor(p, stillSpent < 0n ? 0n : stillSpent);
+    }
     // Without a rate (a card) the payment's own unit is already the user's currency.
-    if (p.kind === 'card' || !p.rate) backMinor = refunded;
+    else if (p.kind === 'card' || !p.rate) backMinor = refunded;
     else {
       const stillSpent = p.amount.value - refunded;
       backMinor = total - msatToMinor(stillSpent < 0n ? 0n : stillSpent, p.rate);

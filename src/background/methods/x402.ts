@@ -30,6 +30,7 @@ import {
   paymentCredential,
   X402AuthorizationError,
 } from '../../core/payments/x402-authorization';
+import { buildUptoPermit, checkUptoSignature, uptoTypedData } from '../../core/payments/x402-permit2';
 import { english, type Said, said } from '../../core/text/said';
 import { cleanMerchantText } from '../../core/text/sanitize';
 import type { PaymentRecord, RailRecord, X402Payment } from '../../db/schema';
@@ -92,23 +93,43 @@ function next(
 
 const chainHex = (chainId: number) => `0x${chainId.toString(16)}`;
 
-/** The EIP-3009 authorization for this charge, built here, and the question that asks it signed. */
+/**
+ * What this charge is signed as, built here, and the question that asks it signed: `exact`, an
+ * EIP-3009 authorization of exactly the quoted amount to the quoted payee; `upto`, a Permit2
+ * permit of at most it, to the payee, settled only by the facilitator the server named.
+ */
 function askSignature(p: X402Payment, payer: `0x${string}`, deps: MethodDeps): Outcome {
   const req = requirementOf(p);
   const nonce = crypto.getRandomValues(new Uint8Array(32));
-  const authorization = buildAuthorization(req, payer, { nowS: deps.now() / 1000, nonce });
-  // `value` is exactly the quoted amount, `to` the quoted payee: built from the stored requirement.
-  const outcome = next(
-    p,
-    { payer, authorization, step: 'sign' },
-    {
-      method: 'eth_signTypedData_v4',
-      params: [payer, JSON.stringify(authorizationTypedData(req, authorization))],
-    },
-  );
-  // Once signed, the authorization may be used until it runs out: the charge is open that long.
-  const until = Math.max(p.expiresAt, Number(authorization.validBefore));
-  return { ...outcome, patch: { ...outcome.patch, expiresAt: until } };
+  const nowS = deps.now() / 1000;
+  let progress: Partial<X402Payment['x402']>;
+  let document: unknown;
+  let until: number;
+  if (req.scheme === 'upto') {
+    const permit = buildUptoPermit(req, payer, { nowS, nonce });
+    progress = { payer, permit, step: 'sign' };
+    document = uptoTypedData(req, permit);
+    until = Number(permit.deadline);
+  } else {
+    const authorization = buildAuthorization(req, payer, { nowS, nonce });
+    progress = { payer, authorization, step: 'sign' };
+    document = authorizationTypedData(req, authorization);
+    until = Number(authorization.validBefore);
+  }
+  const outcome = next(p, progress, {
+    method: 'eth_signTypedData_v4',
+    params: [payer, JSON.stringify(document)],
+  });
+  // Once signed, it may be used until it runs out: the charge is open that long.
+  return { ...outcome, patch: { ...outcome.patch, expiresAt: Math.max(p.expiresAt, until) } };
+}
+
+/** The retry's credential for a signed charge, in the form its scheme takes. */
+function signedCredential(p: X402Payment, req: X402Requirement, signature: Hex) {
+  if (p.x402.permit)
+    return paymentCredential(p.challenge, req, { permit2Authorization: p.x402.permit }, signature);
+  if (p.x402.authorization) return paymentCredential(p.challenge, req, p.x402.authorization, signature);
+  return undefined;
 }
 
 const nothingPaid = (code: string, s: Said): Outcome => ({ kind: 'failed', code, said: s });
@@ -140,8 +161,9 @@ export const x402: PaymentMethod = {
         said(testnets ? 'refusedX402Mainnet' : 'refusedX402Testnet'),
       );
     }
-    const req = onNetwork.find((r) => r.scheme === 'exact');
-    if (!req) return refusal('only the upto scheme is offered', said('refusedX402Upto'));
+    // In the server's order; `upto` exists in v2 only (a v1 server offering it is not believed).
+    const req = onNetwork.find((r) => r.scheme === 'exact' || challenge.version === 2);
+    if (!req) return refusal('upto is offered in x402 v1, which has no upto', said('refusedX402Upto'));
     if (!ctx.pageWallets?.includes('eip1193')) {
       return refusal('the page reported no Ethereum wallet', said('refusedNoEthWallet'));
     }
@@ -165,6 +187,8 @@ export const x402: PaymentMethod = {
       key: `x402:${series}`,
       series: true,
       payee: { kind: 'address', id: req.payTo.toLowerCase() },
+      // `upto` authorizes a maximum: quoted as an estimate, what the app settles is counted.
+      ...(req.scheme === 'upto' ? { terms: { estimate: { min: 0n, max: req.amount } } } : {}),
       part: (rate, nowMs) => ({
         kind: 'x402',
         amount: { unit: 'token', symbol: req.asset.symbol, decimals: req.asset.decimals, value: req.amount },
@@ -196,11 +220,9 @@ export const x402: PaymentMethod = {
   },
 
   credential(p) {
-    if (p.kind !== 'x402' || !p.x402.signature || !p.x402.authorization) return undefined;
-    return {
-      credential: paymentCredential(p.challenge, requirementOf(p), p.x402.authorization, p.x402.signature),
-      reason: 'already signed',
-    };
+    if (p.kind !== 'x402' || !p.x402.signature) return undefined;
+    const credential = signedCredential(p, requirementOf(p), p.x402.signature);
+    return credential ? { credential, reason: 'already signed' } : undefined;
   },
 
   // Nothing is signed but in the page; until the page answers, the reservation stays.
@@ -246,11 +268,12 @@ export const x402: PaymentMethod = {
         return askSignature(p, payer, deps);
       }
       case 'sign': {
-        const auth = p.x402.authorization;
-        if (!auth || typeof answer !== 'string')
+        const { authorization, permit } = p.x402;
+        if ((!authorization && !permit) || typeof answer !== 'string')
           return nothingPaid('wallet_refused', said('failureEthWalletRefused', 'no signature'));
         try {
-          checkAuthorizationSignature(req, auth, answer);
+          if (permit) checkUptoSignature(req, permit, answer);
+          else if (authorization) checkAuthorizationSignature(req, authorization, answer);
         } catch (e) {
           if (!(e instanceof X402AuthorizationError)) throw e;
           // Signed another payee, amount, chain or key: never handed to the page's retry.
@@ -258,10 +281,13 @@ export const x402: PaymentMethod = {
         }
         const signature = answer.toLowerCase() as Hex;
         const { step: _step, ...kept } = p.x402;
+        const credential = signedCredential(p, req, signature);
+        if (!credential)
+          return nothingPaid('wallet_refused', said('failureEthWalletRefused', 'no signature'));
         return {
           kind: 'paid',
           patch: { x402: { ...kept, signature }, paidAt: deps.now() },
-          credential: paymentCredential(p.challenge, req, auth, signature),
+          credential,
           reason: 'signed',
         };
       }

@@ -15,6 +15,7 @@ import { siteOf } from '../../core/site/site';
 import { type Said, said } from '../../core/text/said';
 import { cleanMerchantText } from '../../core/text/sanitize';
 import type { Delivery, PaymentRecord, X402Payment } from '../../db/schema';
+import { countRefunded } from '../../db/transitions';
 import type { MessageInput } from '../../messages/map';
 import type { SenderContext } from '../sender';
 import type { PageLoadAnswer, PaymentDeps } from './payments';
@@ -134,13 +135,25 @@ export class Deliveries {
         ...(s.amount !== undefined ? { amount: s.amount } : {}),
         at: this.now(),
       };
+      const over = s.amount !== undefined && s.amount > p.amount.value;
+      // `upto`: the app settled what the work cost; the rest of the maximum never left the wallet.
+      const actual = p.x402.scheme === 'upto' && s.amount !== undefined && !over ? s.amount : undefined;
       await this.deps.db.payments
         .where('id')
         .equals(p.id)
         .modify((r) => {
-          if (r.kind === 'x402') r.x402.settlement = settlement;
+          if (r.kind !== 'x402') return;
+          r.x402.settlement = settlement;
+          if (actual !== undefined)
+            r.settlement = {
+              actual,
+              refunded: p.amount.value - actual,
+              decidedAt: this.now(),
+              decidedBy: 'window',
+            };
         });
-      if (s.amount !== undefined && s.amount > p.amount.value) why = said('disputeX402OverSettled');
+      if (actual !== undefined) await countRefunded(this.deps.db, p.id);
+      if (over) why = said('disputeX402OverSettled');
     } else if (s) {
       why = said('disputeX402SettleFailed', cleanMerchantText(s.errorReason ?? 'no reason given', 120).text);
     } else {

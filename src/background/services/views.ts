@@ -2,10 +2,10 @@
 
 import { X402_ASSETS } from '../../core/challenge/x402-assets';
 import { msatToMinor } from '../../core/money/rates';
-import { baseUnitsToMinor, usdMinorTo } from '../../core/money/tokens';
 import { problemReason } from '../../core/payments/delivery';
 import { cleanMerchantText } from '../../core/text/sanitize';
 import type { ChallengeRecord, Delivery, DisputeRecord, PaymentRecord } from '../../db/schema';
+import { x402Minor } from '../../db/transitions';
 import type { ChallengeRecordView, DisputeView, PaymentView, QuoteView, X402View } from '../../messages/map';
 
 /** An x402 charge's token, chain and payee, as the pages show them. */
@@ -31,11 +31,7 @@ function x402View(p: PaymentRecord): { x402?: X402View } {
 /** An amount in the payment's own unit (msat, or minor units for a card) in the user's currency. */
 function minorOf(p: PaymentRecord, native: bigint): bigint | undefined {
   if (p.kind === 'card') return native; // already minor units
-  if (p.kind === 'x402') {
-    const usd = baseUnitsToMinor(native, p.amount.decimals, 2);
-    const via = p.x402.usdRate;
-    return via && p.rate ? usdMinorTo(usd, via.minorPerBtc, p.rate.minorPerBtc) : usd;
-  }
+  if (p.kind === 'x402') return x402Minor(p, native);
   return p.rate ? msatToMinor(native, p.rate) : undefined;
 }
 

@@ -55,7 +55,7 @@ const v2Header = (accepts: unknown[] = [requirement()]) =>
 
 const asking: Rules = { ...defaultRules('UTC'), autoMaxMinor: 0n };
 
-function setup(opts: { currency?: string } = {}) {
+function setup(opts: { openDispute?: (p: unknown, why: { key: string }) => Promise<void> } = {}) {
   const db = new PayboundDb(`x-${Math.random()}`);
   const approvals = {
     request: vi.fn(async (p: { id: string }) => {
@@ -89,6 +89,9 @@ function setup(opts: { currency?: string } = {}) {
     },
     openRail: async (r) => r,
     rules: async () => asking,
+    ...(opts.openDispute
+      ? { openDispute: async (p, why) => opts.openDispute?.(p, why as { key: string }) }
+      : {}),
   });
   const present = (
     headers: [string, string][],
@@ -105,7 +108,7 @@ function setup(opts: { currency?: string } = {}) {
       via: 'fetch',
       ...extra,
     });
-  return { db, service, present, approvals, currency: opts.currency ?? 'USD' };
+  return { db, service, present, approvals };
 }
 
 type Wallet = (request: PageWalletRequest['request']) => Promise<unknown>;
@@ -349,7 +352,7 @@ describe('x402 through the page wallet', () => {
     expect(await env.db.payments.count()).toBe(2);
   });
 
-  it('refuses what it cannot pay before any quote: mainnet on a test wallet, upto only, no wallet in the page', async () => {
+  it('refuses what it cannot pay before any quote: mainnet on a test wallet, no wallet in the page, malformed', async () => {
     const cases: [string, [string, string][], object, string][] = [
       [
         'mainnet',
@@ -367,12 +370,6 @@ describe('x402 through the page wallet', () => {
         ],
         { pageWallets: ['eip1193'] },
         'refusedX402Mainnet',
-      ],
-      [
-        'upto',
-        [['payment-required', v2Header([requirement({ scheme: 'upto' })])]],
-        { pageWallets: ['eip1193'] },
-        'refusedX402Upto',
       ],
       ['no wallet', [['payment-required', v2Header()]], {}, 'refusedNoEthWallet'],
       [
@@ -396,5 +393,97 @@ describe('x402 through the page wallet', () => {
     }
     expect(await env.db.payments.count()).toBe(0);
     expect(env.approvals.request).not.toHaveBeenCalled();
+  });
+
+  it('upto: quoted as an estimate up to the maximum, signed as a Permit2 permit, and the settled amount is what counts', async () => {
+    const facilitator = '0x1111111111111111111111111111111111111111';
+    const max = requirement({
+      scheme: 'upto',
+      amount: '50000',
+      extra: { name: 'USDC', version: '2', assetTransferMethod: 'permit2', facilitatorAddress: facilitator },
+    });
+    const wallet = honestWallet();
+    const verdict = await converse(
+      env.service,
+      await env.present([['payment-required', v2Header([max])]]),
+      wallet.call,
+    );
+    expect(verdict.action).toBe('retry');
+    if (verdict.action !== 'retry') return;
+    const payment = JSON.parse(Buffer.from(verdict.credential.value, 'base64').toString());
+    expect(payment.payload.permit2Authorization).toMatchObject({
+      from: wallet.account.address,
+      permitted: { token: USDC_SEPOLIA, amount: '50000' },
+      witness: { to: PAY_TO, facilitator },
+    });
+    let [row] = await env.db.payments.toArray();
+    expect(row).toMatchObject({ kind: 'x402', amountMinor: 5n, estimate: { min: 0n, max: 50_000n } });
+    const spent = async () => (await env.db.spend.toArray()).reduce((n, t) => n + t.committedMinor, 0n);
+    const before = await spent();
+    // The app settled 0.02 of the 0.05 it was allowed: 3 cents never left and stop counting.
+    const response = Buffer.from(
+      JSON.stringify({
+        success: true,
+        transaction: `0x${'ab'.repeat(32)}`,
+        network: 'eip155:84532',
+        amount: '20000',
+      }),
+    ).toString('base64');
+    await env.service.delivered(
+      {
+        paymentId: verdict.paymentId ?? '',
+        status: 200,
+        sha256: 'cd'.repeat(32),
+        headers: [['payment-response', response]],
+      },
+      SENDER,
+    );
+    [row] = await env.db.payments.toArray();
+    expect(row?.settlement).toMatchObject({ actual: 20_000n, refunded: 30_000n, countedMinor: 3n });
+    expect(before - (await spent())).toBe(3n);
+    if (row?.kind === 'x402') expect(row.x402.settlement?.transaction).toBe(`0x${'ab'.repeat(32)}`);
+  });
+
+  it('a settlement above what was authorized, or none at all, opens a dispute', async () => {
+    const disputes: string[] = [];
+    const local = setup();
+    await local.db.rails.bulkPut([LNBITS, ETH]);
+    // The flow's dispute hook, as the worker wires it.
+    (
+      local.service as unknown as { deliveries: { deps: { openDispute: unknown } } }
+    ).deliveries.deps.openDispute = async (_p: unknown, why: { key: string }) => {
+      disputes.push(why.key);
+    };
+    for (const headers of [
+      [
+        [
+          'payment-response',
+          Buffer.from(
+            JSON.stringify({
+              success: true,
+              transaction: `0x${'ab'.repeat(32)}`,
+              network: 'eip155:84532',
+              amount: '10001',
+            }),
+          ).toString('base64'),
+        ],
+      ],
+      [],
+    ] as [string, string][][]) {
+      const verdict = await converse(
+        local.service,
+        await local.present([['payment-required', v2Header()]], {
+          pageWallets: ['eip1193'],
+          bodySha256: String(headers.length).repeat(64),
+        }),
+        honestWallet().call,
+      );
+      if (verdict.action !== 'retry') throw new Error('not paid');
+      await local.service.delivered(
+        { paymentId: verdict.paymentId ?? '', status: 200, sha256: 'cd'.repeat(32), headers },
+        SENDER,
+      );
+    }
+    expect(disputes).toEqual(['disputeX402OverSettled', 'disputeX402NotSettled']);
   });
 });

@@ -101,7 +101,10 @@ describe('building an x402 exact authorization', () => {
   });
 
   it('refuses upto (Permit2, not EIP-3009), a bad payer and a short nonce', () => {
-    const upto = requirement({ scheme: 'upto' });
+    const upto = requirement({
+      scheme: 'upto',
+      extra: { name: 'USDC', version: '2', facilitatorAddress: '0x1111111111111111111111111111111111111111' },
+    });
     expect(reason(() => buildAuthorization(upto, account.address, { nowS: NOW_S, nonce: NONCE }))).toBe(
       'not-exact',
     );

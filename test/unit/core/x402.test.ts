@@ -112,7 +112,18 @@ describe('x402 v2 (PAYMENT-REQUIRED header)', () => {
           maxTimeoutSeconds: 300,
           extra: { name: 'USD Coin', version: '2' },
         },
-        { ...v2Requirement(), scheme: 'upto', amount: '250000' },
+        // As @x402/evm's upto server writes it: Permit2, and the facilitator that may settle it.
+        {
+          ...v2Requirement(),
+          scheme: 'upto',
+          amount: '250000',
+          extra: {
+            name: 'USDC',
+            version: '2',
+            assetTransferMethod: 'permit2',
+            facilitatorAddress: '0x1111111111111111111111111111111111111111',
+          },
+        },
       ],
     };
     const c = readX402Header(encodePaymentRequiredHeader(required));
