@@ -446,14 +446,12 @@ describe('x402 through the page wallet', () => {
 
   it('a settlement above what was authorized, or none at all, opens a dispute', async () => {
     const disputes: string[] = [];
-    const local = setup();
+    const local = setup({
+      openDispute: async (_p, why) => {
+        disputes.push(why.key);
+      },
+    });
     await local.db.rails.bulkPut([LNBITS, ETH]);
-    // The flow's dispute hook, as the worker wires it.
-    (
-      local.service as unknown as { deliveries: { deps: { openDispute: unknown } } }
-    ).deliveries.deps.openDispute = async (_p: unknown, why: { key: string }) => {
-      disputes.push(why.key);
-    };
     for (const headers of [
       [
         [
