@@ -13,7 +13,12 @@
  *   Malformed bodies: 400 with the same shapes and reason `invalid_payload`.
  *
  * v2 pays exactly the requirement's `amount`; v1 (network names, `maxAmountRequired`) at least
- * it, as @x402/evm's v1 logic does. The signature must recover to `authorization.from` over the
+ * it, as @x402/evm's v1 logic does. `upto` (v2 only) takes a Permit2 `PermitWitnessTransferFrom`
+ * for at most a maximum, spent through x402's upto proxy, naming this facilitator as the only one
+ * that may settle it: /verify wants the permit for exactly the requirement's amount (the
+ * maximum), /settle moves the requirement's amount then (what the server settles, at most the
+ * maximum; 0 moves nothing). Every funded address counts as having approved Permit2 for USDC
+ * (on a chain that is a one-time approval transaction). The signature must recover to `authorization.from` over the
  * token's EIP-712 domain (the requirement's `extra.name`/`version`, the chain id, the asset), `to`
  * must be `payTo`, the window must be open (`validBefore` at least 6 s ahead), the nonce unused
  * by that payer, and the balance enough. A settled nonce is spent; the transfer moves balances.
@@ -87,6 +92,30 @@ export interface FacilitatorStandin {
 const VALID_BEFORE_MARGIN_S = 6n;
 const UINT256_DIGITS = /^(0|[1-9]\d{0,77})$/;
 
+/** Permit2 and x402's upto proxy (the same addresses on every chain). */
+const PERMIT2: Address = '0x000000000022D473030F116dDEE9F6B43aC78BA3';
+const UPTO_PROXY: Address = '0x4020A4f3b7b90ccA423B9fabCc0CE57C6C240002';
+
+/** Permit2's witness transfer, as x402's upto scheme has it signed. */
+export const UPTO_PERMIT2_WITNESS = {
+  PermitWitnessTransferFrom: [
+    { name: 'permitted', type: 'TokenPermissions' },
+    { name: 'spender', type: 'address' },
+    { name: 'nonce', type: 'uint256' },
+    { name: 'deadline', type: 'uint256' },
+    { name: 'witness', type: 'Witness' },
+  ],
+  TokenPermissions: [
+    { name: 'token', type: 'address' },
+    { name: 'amount', type: 'uint256' },
+  ],
+  Witness: [
+    { name: 'to', type: 'address' },
+    { name: 'facilitator', type: 'address' },
+    { name: 'validAfter', type: 'uint256' },
+  ],
+} as const;
+
 /** EIP-3009's typed-data types, as a payer's wallet signs them (tests sign with these too). */
 export const TRANSFER_WITH_AUTHORIZATION = {
   TransferWithAuthorization: [
@@ -143,7 +172,93 @@ export async function startX402Facilitator(
     balances.set(key(network, address), balanceOf(address, network) + amount);
   };
 
-  async function check(body: unknown): Promise<Check> {
+  async function checkUpto(
+    version: 2,
+    payload: Json,
+    req: Json,
+    inner: Json,
+    permit: Json,
+    phase: 'verify' | 'settle',
+  ): Promise<Check> {
+    const malformed = (reason = 'invalid_payload') => ({ ok: false as const, reason, malformed: true });
+    const from = permit.from;
+    if (typeof from !== 'string' || !isAddress(from, { strict: false })) return malformed();
+    const payer = getAddress(from);
+    const refuse = (reason: string): Check => ({ ok: false, reason, payer });
+    const accepted = payload.accepted;
+    if (!isObject(accepted) || accepted.scheme !== 'upto' || req.scheme !== 'upto')
+      return refuse('invalid_upto_evm_scheme');
+    if (accepted.network !== req.network || typeof req.network !== 'string')
+      return refuse('invalid_upto_evm_network_mismatch');
+    const caip = x402NetworkOf(req.network);
+    if (!caip || caip !== req.network || !served.some((a) => a.network === caip))
+      return refuse('invalid_network');
+    const asset = typeof req.asset === 'string' ? x402AssetAt(caip, req.asset) : undefined;
+    if (!asset) return refuse('asset_not_deployed_contract');
+    const permitted = permit.permitted;
+    const witness = permit.witness;
+    if (!isObject(permitted) || !isObject(witness) || typeof inner.signature !== 'string') return malformed();
+    const addresses = [permitted.token, permit.spender, witness.to, witness.facilitator];
+    const numbers = [permitted.amount, permit.nonce, permit.deadline, witness.validAfter];
+    if (!addresses.every((a) => typeof a === 'string' && isAddress(a, { strict: false }))) return malformed();
+    if (!numbers.every((n) => typeof n === 'string' && UINT256_DIGITS.test(n))) return malformed();
+    const [token, spender, to, facilitator] = (addresses as string[]).map((a) => getAddress(a)) as [
+      Address,
+      Address,
+      Address,
+      Address,
+    ];
+    const [max, nonce, deadline, validAfter] = (numbers as string[]).map((n) => BigInt(n)) as [
+      bigint,
+      bigint,
+      bigint,
+      bigint,
+    ];
+    if (spender !== getAddress(UPTO_PROXY)) return refuse('invalid_permit2_spender');
+    if (typeof req.payTo !== 'string' || to !== getAddress(req.payTo))
+      return refuse('invalid_permit2_recipient_mismatch');
+    if (facilitator !== signer) return refuse('upto_facilitator_mismatch');
+    const nowS = BigInt(Math.floor(now() / 1000));
+    if (deadline < nowS + VALID_BEFORE_MARGIN_S) return refuse('permit2_deadline_expired');
+    if (validAfter > nowS) return refuse('permit2_not_yet_valid');
+    if (token !== getAddress(asset.address)) return refuse('permit2_token_mismatch');
+    const due = typeof req.amount === 'string' && UINT256_DIGITS.test(req.amount) ? BigInt(req.amount) : -1n;
+    if (due < 0n) return refuse('permit2_invalid_amount');
+    // Verified for the maximum; settled for what the server says the work cost.
+    if (phase === 'verify' ? due !== max : due > max)
+      return refuse(
+        phase === 'verify' ? 'permit2_amount_mismatch' : 'invalid_upto_evm_payload_settlement_exceeds_amount',
+      );
+    let signed = false;
+    try {
+      signed = await verifyTypedData({
+        address: payer,
+        domain: { name: 'Permit2', chainId: asset.chainId, verifyingContract: PERMIT2 },
+        types: UPTO_PERMIT2_WITNESS,
+        primaryType: 'PermitWitnessTransferFrom',
+        message: {
+          permitted: { token, amount: max },
+          spender,
+          nonce,
+          deadline,
+          witness: { to, facilitator, validAfter },
+        },
+        signature: inner.signature as Hex,
+      });
+    } catch {
+      signed = false;
+    }
+    if (!signed) return refuse('invalid_permit2_signature');
+    const nonceHex = `0x${nonce.toString(16).padStart(64, '0')}` as Hex;
+    if (usedNonces.has(`${caip}|${payer.toLowerCase()}|${nonceHex}`)) return refuse('permit2_invalid_nonce');
+    if (balanceOf(payer, caip) < due) return refuse('permit2_insufficient_balance');
+    return {
+      ok: true,
+      checked: { version, network: req.network, asset, from: payer, to, value: due, nonce: nonceHex },
+    };
+  }
+
+  async function check(body: unknown, phase: 'verify' | 'settle' = 'verify'): Promise<Check> {
     const malformed = (reason = 'invalid_payload') => ({ ok: false as const, reason, malformed: true });
     if (!isObject(body) || !isObject(body.paymentPayload) || !isObject(body.paymentRequirements))
       return malformed();
@@ -153,6 +268,8 @@ export async function startX402Facilitator(
     if ((version !== 1 && version !== 2) || body.x402Version !== version)
       return malformed('invalid_x402_version');
     const inner = payload.payload;
+    if (version === 2 && isObject(inner) && isObject(inner.permit2Authorization))
+      return checkUpto(version, payload, req, inner, inner.permit2Authorization, phase);
     if (!isObject(inner) || !isObject(inner.authorization) || typeof inner.signature !== 'string')
       return malformed();
     const auth = inner.authorization;
@@ -248,7 +365,7 @@ export async function startX402Facilitator(
   }
 
   async function settle(body: unknown): Promise<SettleAnswer> {
-    const c = await check(body);
+    const c = await check(body, 'settle');
     const network =
       isObject(body) && isObject(body.paymentRequirements) ? body.paymentRequirements.network : undefined;
     const named = typeof network === 'string' ? network : '';
@@ -269,6 +386,8 @@ export async function startX402Facilitator(
     }
     // The checks above and these moves run without an await between them: no double spend.
     usedNonces.add(`${asset.network}|${from.toLowerCase()}|${nonce.toLowerCase()}`);
+    // An upto settled for nothing moves nothing, and has no transaction (as @x402/evm answers).
+    if (value === 0n) return { success: true, transaction: '', network: named, payer: from, amount: '0' };
     balances.set(key(asset.network, from), balanceOf(from, asset.network) - value);
     balances.set(key(asset.network, to), balanceOf(to, asset.network) + value);
     const transaction = `0x${randomBytes(32).toString('hex')}` as Hex;
@@ -280,6 +399,8 @@ export async function startX402Facilitator(
     return {
       kinds: served.flatMap((a) => [
         { x402Version: 2, scheme: 'exact', network: a.network },
+        // The upto server scheme names this address in its requirements: only it may settle.
+        { x402Version: 2, scheme: 'upto', network: a.network, extra: { facilitatorAddress: signer } },
         { x402Version: 1, scheme: 'exact', network: a.v1Network },
       ]),
       extensions: [],

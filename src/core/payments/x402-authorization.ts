@@ -267,7 +267,9 @@ export function readSettlement(value: string): X402Settlement {
   if (typeof r.success !== 'boolean') bad('has no success flag');
   if (typeof r.network !== 'string' || r.network.length > 64) bad('names no network');
   const transaction = typeof r.transaction === 'string' ? r.transaction : '';
-  if (r.success === true && !/^0x[0-9a-fA-F]{64}$/.test(transaction)) bad('has no transaction hash');
+  // An upto settled for nothing has no transaction; anything else settled has one.
+  if (r.success === true && r.amount !== '0' && !/^0x[0-9a-fA-F]{64}$/.test(transaction))
+    bad('has no transaction hash');
   if (r.payer !== undefined && (typeof r.payer !== 'string' || !isAddress(r.payer)))
     bad('names a payer that is not an address');
   if (r.amount !== undefined && (typeof r.amount !== 'string' || !/^(0|[1-9]\d{0,29})$/.test(r.amount))) {

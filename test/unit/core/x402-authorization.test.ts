@@ -3,7 +3,7 @@ import { type Hex, hashTypedData } from 'viem';
 import { generatePrivateKey, type PrivateKeyAccount, privateKeyToAccount } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type DemoApp, startDemoApp } from '../../../server/merchant/demo/app';
-import { X402_PATH } from '../../../server/merchant/demo/x402';
+import { X402_PATH, X402_UPTO_PATH, X402_UPTO_PER_WORD } from '../../../server/merchant/demo/x402';
 import { type FacilitatorStandin, startX402Facilitator } from '../../../server/standins/x402-facilitator';
 import { readX402Body, readX402Header, type X402Requirement } from '../../../src/core/challenge/x402';
 import { checkRetryCredential } from '../../../src/core/payments/retry-credential';
@@ -18,6 +18,7 @@ import {
   type TransferAuthorization,
   X402AuthorizationError,
 } from '../../../src/core/payments/x402-authorization';
+import { buildUptoPermit, checkUptoSignature, uptoTypedData } from '../../../src/core/payments/x402-permit2';
 
 const PAY_TO = '0x209693Bc6afc0C5328bA36FaF03C514EF312287C';
 const SEPOLIA_USDC = '0x036CbD53842c5426634e7929541eC2318f3dCF7e';
@@ -326,5 +327,46 @@ describe('a payment built here, against the real middleware', () => {
     const settlement = readSettlement(paid.headers.get('payment-response') ?? '');
     expect(settlement).toMatchObject({ success: true, network: 'eip155:84532', payer: account.address });
     expect(facilitator.balanceOf(account.address)).toBe(40_000n);
+  });
+
+  it('upto is taken too: a permit for the maximum, and the app settles what the work cost', async () => {
+    facilitator.fund(account.address, 100_000n);
+    const before = facilitator.balanceOf(account.address);
+    const prompt = 'three words here';
+    const post = (headers: Record<string, string> = {}) =>
+      fetch(`${app.url}${X402_UPTO_PATH}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...headers },
+        body: JSON.stringify({ prompt }),
+      });
+    const challenge = readX402Header((await post()).headers.get('payment-required') ?? '');
+    const req = challenge.accepts[0]!;
+    expect(req).toMatchObject({ scheme: 'upto', amount: 50_000n, facilitator: facilitator.signer });
+    const permit = buildUptoPermit(req, account.address, {
+      nowS: Math.floor(Date.now() / 1000),
+      nonce: crypto.getRandomValues(new Uint8Array(32)),
+    });
+    const doc = uptoTypedData(req, permit);
+    const { EIP712Domain: _d, ...types } = doc.types;
+    const signature = await account.signTypedData({
+      domain: doc.domain,
+      types,
+      primaryType: doc.primaryType,
+      message: {
+        permitted: { token: permit.permitted.token, amount: BigInt(permit.permitted.amount) },
+        spender: permit.spender,
+        nonce: BigInt(permit.nonce),
+        deadline: BigInt(permit.deadline),
+        witness: { ...permit.witness, validAfter: BigInt(permit.witness.validAfter) },
+      },
+    });
+    checkUptoSignature(req, permit, signature);
+    const credential = paymentCredential(challenge, req, { permit2Authorization: permit }, signature);
+    const paid = await post({ [credential.header]: credential.value });
+    expect(paid.status).toBe(200);
+    const settlement = readSettlement(paid.headers.get('payment-response') ?? '');
+    const cost = 3n * X402_UPTO_PER_WORD;
+    expect(settlement).toMatchObject({ success: true, amount: cost });
+    expect(before - facilitator.balanceOf(account.address)).toBe(cost);
   });
 });
