@@ -249,6 +249,14 @@ function toViemTypedData(doc: unknown, behaviour: EthWalletBehaviour): TypedData
     if (behaviour === 'sign-other-to') changed.to = OTHER_PAYEE;
     if (behaviour === 'sign-other-value') changed.value = (BigInt(String(message.value)) + 1n).toString();
   }
+  // x402 upto: a Permit2 permit, its payee in the witness and its maximum in `permitted`.
+  if (primaryType === 'PermitWitnessTransferFrom') {
+    const witness = message.witness as Record<string, unknown>;
+    const permitted = message.permitted as Record<string, unknown>;
+    if (behaviour === 'sign-other-to') changed.witness = { ...witness, to: OTHER_PAYEE };
+    if (behaviour === 'sign-other-value')
+      changed.permitted = { ...permitted, amount: (BigInt(String(permitted.amount)) + 1n).toString() };
+  }
   return {
     domain: {
       ...domain,

@@ -252,3 +252,60 @@ test('a main-network requirement is refused by a wallet set up for test networks
   expect(log[0]?.errorSaid?.key).toBe('refusedX402Mainnet');
   expect(wallet.requests).toEqual([]);
 });
+
+/** One request to the demo's upto route from the page; resolves with its status. */
+const uptoRequest = (page: Page, prompt: string) =>
+  page.evaluate(
+    (p) =>
+      fetch('/x402/upto/generate', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ prompt: p }),
+      }).then((r) => r.status),
+    prompt,
+  );
+
+test('x402 upto: quoted "up to" the maximum, a Permit2 permit signed, and only what the app settled counts', async ({
+  context,
+  stack,
+  openExtensionPage,
+}) => {
+  const { page, wallet } = await walletPage(context, stack);
+  const popup = await openExtensionPage(POPUP);
+  const [quote, status] = await Promise.all([
+    nextQuoteWindow(context).then(async (q) => {
+      const shown = (await q.textContent('[data-testid=estimate]')) ?? '';
+      await q.click('[data-testid=approve]');
+      return shown;
+    }),
+    uptoRequest(page, 'four words of prompt'),
+  ]);
+  expect(quote).toMatch(/^Up to \$0\.05/);
+  expect(status).toBe(200);
+  // Four words at 0.005 USDC: 0.02 of the 0.05 permitted moved.
+  const settled = await settledBy(stack, wallet);
+  expect(settled.map((s) => s.value)).toEqual(['20000']);
+  expect(wallet.signed[0]?.typedData.primaryType).toBe('PermitWitnessTransferFrom');
+  await expect.poll(async () => (await ledger(popup)).find((p) => p.kind === 'x402')?.actualMinor).toBe('2');
+  const row = (await ledger(popup)).find((p) => p.kind === 'x402');
+  expect(row).toMatchObject({ amountMinor: '5', estimateMinor: { max: '5' }, refundedMinor: '3' });
+});
+
+test('x402 upto: a wallet that signs a larger permit than asked is caught before the retry', async ({
+  context,
+  stack,
+  openExtensionPage,
+}) => {
+  const { page, wallet } = await walletPage(context, stack, 'sign-other-value');
+  const popup = await openExtensionPage(POPUP);
+  const [, status] = await Promise.all([
+    nextQuoteWindow(context).then((q) => q.click('[data-testid=approve]')),
+    uptoRequest(page, 'lying wallet'),
+  ]);
+  expect(status).toBe(402);
+  expect(await settledBy(stack, wallet)).toHaveLength(0);
+  expect((await ledger(popup)).find((p) => p.kind === 'x402')).toMatchObject({
+    state: 'failed',
+    failure: { code: 'wallet_wrong_signature' },
+  });
+});

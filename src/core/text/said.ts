@@ -200,7 +200,7 @@ export const ENGLISH = {
     'the app asks for real money on a main network; your Ethereum wallet is set up for test networks',
   refusedX402Testnet:
     'the app asks for payment on a test network; your Ethereum wallet is set up for main networks',
-  refusedX402Upto: "the app asks for an open-ended 'up to' authorization, which Paybound does not sign yet",
+  refusedX402Upto: "the app asks for an 'up to' authorization in x402 version 1, which has none",
   refusedNoEthWallet:
     'this page has no Ethereum wallet to pay with: install or enable one (for example MetaMask) and try again',
   failureEthNoAccount: 'your Ethereum wallet gave no account; nothing was paid',

@@ -401,11 +401,13 @@ function Quote({ quote, position, total }: { quote: QuoteView; position: number;
         )}
         {quote.estimateMinor && (
           <div className="estimate" data-testid="estimate">
-            {t(
-              'quoteEstimate',
-              formatMinor(BigInt(quote.estimateMinor.min), quote.currency),
-              formatMinor(BigInt(quote.estimateMinor.max), quote.currency),
-            )}
+            {quote.x402?.scheme === 'upto'
+              ? t('quoteUpTo', formatMinor(BigInt(quote.estimateMinor.max), quote.currency))
+              : t(
+                  'quoteEstimate',
+                  formatMinor(BigInt(quote.estimateMinor.min), quote.currency),
+                  formatMinor(BigInt(quote.estimateMinor.max), quote.currency),
+                )}
           </div>
         )}
       </div>
