@@ -49,7 +49,10 @@ export const ProvisionSchema = v.strictObject({
         site: v.pipe(v.string(), v.regex(/^[a-z0-9.:-]{1,253}$/)),
         payees: v.optional(
           v.array(
-            v.strictObject({ kind: v.picklist(['node', 'card']), id: v.pipe(v.string(), v.maxLength(200)) }),
+            v.strictObject({
+              kind: v.picklist(['node', 'card', 'address']),
+              id: v.pipe(v.string(), v.maxLength(200)),
+            }),
           ),
           [],
         ),
