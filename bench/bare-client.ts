@@ -45,6 +45,9 @@ export interface BareRoundTrip {
   total: number;
   /** The wallet asked to pay → the paid response (pay + retry: what an approval must still wait for), ms. */
   payAndRetry: number;
+  /** When the call started and ended, epoch ms on the browser's clock (for the timeline). */
+  startedAt: number;
+  endedAt: number;
 }
 
 /** One paid request by the bare client: a fresh challenge and payment each time (no credential kept). */
@@ -77,7 +80,8 @@ export async function bareRoundTrip(
       const t1 = performance.now();
       if (res.status !== 200) throw new Error(`the bare client's paid request answered ${res.status}`);
       if (!askedAt) throw new Error('the bare client was not asked to pay');
-      return { total: t1 - t0, payAndRetry: t1 - askedAt };
+      const epoch = performance.timeOrigin;
+      return { total: t1 - t0, payAndRetry: t1 - askedAt, startedAt: epoch + t0, endedAt: epoch + t1 };
     },
     [path, init, wallet] as const,
   );

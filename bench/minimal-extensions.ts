@@ -49,6 +49,15 @@ export const P1_MECHANISMS = {
     }),
     files: { 'sw.js': listener(['responseHeaders', 'extraHeaders']) },
   },
+  hostAccess: {
+    label: 'declarativeNetRequest with host access, no rule',
+    manifest: manifest('hostAccess', {
+      permissions: ['declarativeNetRequestWithHostAccess'],
+      host_permissions: HOSTS,
+      background: { service_worker: 'sw.js' },
+    }),
+    files: { 'sw.js': '// Only the permission: no rule at all, as Paybound before its first payment.\n' },
+  },
   sessionRule: {
     // The bench adds the rule through the worker (dnrRule below) before measuring.
     label: 'declarativeNetRequest with host access and one session rule',

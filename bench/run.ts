@@ -37,6 +37,7 @@ import {
   WINDOW_OPENER,
   writeExtension,
 } from './minimal-extensions';
+import { approvedPhases, type Phases, paidPhases, phaseLines, type Span, traced } from './timeline';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 1);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
@@ -164,6 +165,162 @@ async function payboundRoundTrip(browser: LaunchedBrowser, page: Page): Promise<
   }, GENERATE);
 }
 
+const TRACE = process.env.BENCH_TRACE === '1';
+const TRACE_ROUNDS = Number(process.env.BENCH_TRACE_ROUNDS ?? 5);
+
+/** A paid fetch() in the page by Paybound, with its start and end on the browser's epoch clock. */
+async function timedPaidFetch(page: Page): Promise<{ t0: number; t1: number }> {
+  return page.evaluate(async (init) => {
+    const t0 = performance.timeOrigin + performance.now();
+    const res = await fetch('/api/generate', init);
+    const t1 = performance.timeOrigin + performance.now();
+    if (res.status !== 200) throw new Error(`Paybound's auto-paid request answered ${res.status}`);
+    return { t0, t1 };
+  }, GENERATE);
+}
+
+/** The same by the bare client. */
+async function timedBareFetch(page: Page, wallet: BareWallet): Promise<{ t0: number; t1: number }> {
+  const r = await bareRoundTrip(page, '/api/generate', GENERATE, wallet);
+  return { t0: r.startedAt, t1: r.endedAt };
+}
+
+/** The spans of one round, as offsets from t0. */
+const sample = (spans: Span[], t0: number) =>
+  spans.map((x) => `${x.what} ${(x.start - t0).toFixed(1)}–${(x.end - t0).toFixed(1)}`).join(', ');
+
+/** What the quote window did, on its own clock (ms from its navigation start). */
+interface QuoteWindowTrace {
+  timeOrigin: number;
+  domContentLoaded: number;
+  scripts: { name: string; end: number }[];
+  messages: { type: string; start: number; end: number }[];
+  pushed: { type: string; at: number }[];
+  visible: number;
+  logging: boolean;
+}
+
+/**
+ * Logs the quote window's messages to the worker and the worker's to it (wrapping the page's own
+ * runtime), so a traced round shows which round trips stand before the button. Plain JavaScript:
+ * it is injected as it is into the quote window before its own scripts.
+ */
+const LOG_QUOTE_MESSAGES = `(() => {
+  if (!location.pathname.includes('/src/ui/approve/')) return;
+  const log = [];
+  const pushed = [];
+  window.__benchMessages = log;
+  window.__benchPushed = pushed;
+  const runtimes = new Set([chrome.runtime, globalThis.browser?.runtime].filter(Boolean));
+  for (const runtime of runtimes) {
+    const original = runtime.sendMessage.bind(runtime);
+    runtime.sendMessage = (...args) => {
+      const start = performance.now();
+      const message = args.find((a) => typeof a === 'object' && a !== null && 'type' in a);
+      const done = () => log.push({ type: message?.type ?? '?', start, end: performance.now() });
+      const k = args.findIndex((a) => typeof a === 'function');
+      if (k >= 0) {
+        const cb = args[k];
+        args[k] = (...r) => { done(); cb(...r); };
+        return original(...args);
+      }
+      const out = original(...args);
+      if (out && typeof out.then === 'function') out.then(done, done);
+      return out;
+    };
+  }
+  chrome.runtime.onMessage.addListener((m) => { pushed.push({ type: m?.type ?? '?', at: performance.now() }); });
+})();`;
+
+/** A few quote rounds with the quote window's own timeline and the approved payment's requests. */
+async function traceQuotes(paybound: LaunchedBrowser, page: Page) {
+  await paybound.context.addInitScript({ content: LOG_QUOTE_MESSAGES });
+  const quoteRounds: Phases[] = [];
+  const approveRounds: Phases[] = [];
+  for (let r = 0; r < TRACE_ROUNDS; r++) {
+    await clearTokens(paybound);
+    const windowOpened = paybound.context.waitForEvent('page', (p) => p.url().includes('/src/ui/approve/'));
+    const got402 = page.waitForResponse((res) => res.status() === 402);
+    const pending = page.evaluate(async (init) => {
+      const res = await fetch('/api/generate', init);
+      return { status: res.status, at: performance.timeOrigin + performance.now() };
+    }, GENERATE);
+    const quote = await windowOpened;
+    const timing = (await got402).request().timing();
+    const t0 = timing.startTime + timing.responseEnd;
+    await quote.waitForSelector('[data-testid=quote] [data-testid=approve]');
+    const w = await quote.evaluate((): QuoteWindowTrace => {
+      const nav = performance.getEntriesByType('navigation')[0] as PerformanceNavigationTiming | undefined;
+      const own = window as unknown as {
+        __benchMessages?: QuoteWindowTrace['messages'];
+        __benchPushed?: QuoteWindowTrace['pushed'];
+      };
+      return {
+        timeOrigin: performance.timeOrigin,
+        domContentLoaded: nav?.domContentLoadedEventEnd ?? 0,
+        scripts: performance.getEntriesByType('resource').map((e) => ({
+          name: e.name.split('/').pop() ?? e.name,
+          end: (e as PerformanceResourceTiming).responseEnd,
+        })),
+        messages: [...(own.__benchMessages ?? [])],
+        pushed: [...(own.__benchPushed ?? [])],
+        visible: performance.now(),
+        logging: Array.isArray(own.__benchMessages),
+      };
+    });
+    const at = (ms: number) => (w.timeOrigin + ms - t0).toFixed(1);
+    const phases: Phases = {
+      '402 → the window navigates': w.timeOrigin - t0,
+      'navigation → DOMContentLoaded': w.domContentLoaded,
+    };
+    if (w.messages.length > 0) {
+      const firstAsked = Math.min(...w.messages.map((m) => m.start));
+      const lastAnswered = Math.max(...w.messages.map((m) => m.end));
+      phases['DOMContentLoaded → first message to the worker'] = firstAsked - w.domContentLoaded;
+      phases['first message → last answer'] = lastAnswered - firstAsked;
+      phases['last answer → button visible (seen by the bench)'] = w.visible - lastAnswered;
+    } else {
+      phases['DOMContentLoaded → button visible (seen by the bench)'] = w.visible - w.domContentLoaded;
+    }
+    quoteRounds.push(phases);
+    if (r === 0) {
+      console.log(`   one traced quote window, ms after the 402 reached the page:`);
+      console.log(`     navigation starts ${at(0)}; DOMContentLoaded ${at(w.domContentLoaded)}`);
+      if (w.scripts.length)
+        console.log(`     loaded: ${w.scripts.map((x) => `${x.name} ${at(x.end)}`).join(', ')}`);
+      if (!w.logging) console.log('     (the message log did not install in the quote window)');
+      console.log(
+        `     asked the worker: ${w.messages.map((m) => `${m.type} ${at(m.start)}–${at(m.end)}`).join(', ') || 'nothing'}`,
+      );
+      console.log(
+        `     told by the worker: ${w.pushed.map((m) => `${m.type} ${at(m.at)}`).join(', ') || 'nothing'}`,
+      );
+      console.log(`     button visible (seen by the bench) ${at(w.visible)}`);
+    }
+    await quote.waitForSelector('[data-testid=approve][data-armed=true]');
+    const box = await quote.locator('[data-testid=approve]').boundingBox();
+    if (!box) throw new Error('the approve button has no box');
+    const traceApproval = await traced(
+      paybound.context,
+      async () => {
+        const t1 = Date.now();
+        await quote.mouse.click(box.x + box.width / 2, box.y + box.height / 2);
+        return { t1, answer: await pending };
+      },
+      (spans) => spans.some((x) => x.what.startsWith('POST /api/generate 200')),
+    );
+    const { t1, answer } = traceApproval.result;
+    if (answer.status !== 200) throw new Error(`paid request answered ${answer.status}`);
+    approveRounds.push(approvedPhases(traceApproval.spans, t1, answer.at));
+    if (r === 0)
+      console.log(`   one traced approval, ms after the click: ${sample(traceApproval.spans, t1)}`);
+  }
+  console.log(`   the quote path, median of ${TRACE_ROUNDS} traced rounds:`);
+  for (const line of phaseLines(quoteRounds)) console.log(`     ${line}`);
+  console.log(`   approve → resolved, median of ${TRACE_ROUNDS} traced rounds:`);
+  for (const line of phaseLines(approveRounds)) console.log(`     ${line}`);
+}
+
 interface Summary {
   p1: number;
   p2: number;
@@ -196,6 +353,8 @@ async function benchOnce(
   const mechanismBrowsers = new Map<P1Mechanism, BrowserContext>();
   const windowFloor = await launch([dirs.window]);
   const observing = await launch([extensionDir, dirs.observer]);
+  // The baseline the bench used before: a throwaway (incognito-like) context, not a profile.
+  const throwaway = await chromium.launch({ executablePath: findChromium(), headless: true });
   try {
     for (const m of mechanisms) {
       const context = await launch([dirs[m]]);
@@ -219,6 +378,7 @@ async function benchOnce(
     const wrapped = await demoPage(paybound.context, stack.demo);
     const bare = await demoPage(none, stack.demo);
     const watched = await demoPage(observing, stack.demo);
+    const oldBare = await demoPage(await throwaway.newContext(), stack.demo);
     const pages = new Map<P1Mechanism, Page>();
     for (const m of mechanisms) pages.set(m, await demoPage(mechanismBrowsers.get(m)!, stack.demo));
     const wrappedFetch = await pages.get('mainWorld')!.evaluate(() => !/\[native code\]/.test(String(fetch)));
@@ -227,6 +387,7 @@ async function benchOnce(
     const wrapper: number[] = [];
     const whole: number[] = [];
     const observed: number[] = [];
+    const againstThrowaway: number[] = [];
     const each = new Map<P1Mechanism, number[]>(mechanisms.map((m) => [m, []]));
     for (let r = 0; r < ROUNDS; r++) {
       const t = new Map<string, number>();
@@ -236,6 +397,7 @@ async function benchOnce(
         ['native', () => fetchLoop(wrapped, '/health', FETCHES, {}, true)],
         ['none', () => fetchLoop(bare, '/health', FETCHES)],
         ['observer', () => fetchLoop(watched, '/health', FETCHES)],
+        ['throwaway', () => fetchLoop(oldBare, '/health', FETCHES)],
         ...mechanisms.map((m): [string, () => Promise<number>] => [
           m,
           () => fetchLoop(pages.get(m)!, '/health', FETCHES),
@@ -249,14 +411,19 @@ async function benchOnce(
       wrapper.push(of('paybound') / of('native'));
       whole.push(of('paybound') / of('none'));
       observed.push(of('observer') / of('paybound'));
+      againstThrowaway.push(of('paybound') / of('throwaway'));
       for (const m of mechanisms) each.get(m)!.push(of(m) / of('none'));
     }
     for (const c of [...mechanismBrowsers.values(), observing]) await c.close();
+    await throwaway.close();
     console.log(
       `P1 plain fetches of /health, ${FETCHES} × ${ROUNDS} rounds, ÷ the same browser without any extension:`,
     );
     console.log(`  the whole of Paybound:   ${range(whole)}`);
     for (const m of mechanisms) console.log(`  ${P1_MECHANISMS[m].label}: ${range(each.get(m)!)}`);
+    console.log(
+      `  (Paybound ÷ a throwaway context without extensions, the baseline before profiles were compared: ${range(againstThrowaway)})`,
+    );
     console.log(`  (the wrapper alone, wrapped/native fetch in Paybound's browser: ${range(wrapper)})`);
     console.log(
       `  (the design not taken, Paybound + a webRequest observer of every response ÷ Paybound: ${range(observed)})`,
@@ -285,11 +452,30 @@ async function benchOnce(
       floor.push(b.total);
       payAndRetry.push(b.payAndRetry);
     }
-    await auto.close();
     const p2 = median(ours) / median(floor);
     console.log(
       `P2 auto-approved L402 round trip, ${PAID} each in turn (after ${WARMUP}): Paybound median ${ms(median(ours))}, bare fetch402 median ${ms(median(floor))} (of which pay + retry ${ms(median(payAndRetry))}): ratio ${fmt(p2)}`,
     );
+
+    if (TRACE) {
+      const ourPhases: Phases[] = [];
+      const barePhases: Phases[] = [];
+      const paidOnce = (spans: Span[]) => spans.some((x) => x.what.startsWith('POST /api/generate 200'));
+      for (let r = 0; r < TRACE_ROUNDS; r++) {
+        await clearTokens(auto);
+        const a = await traced(auto.context, () => timedPaidFetch(autoPage), paidOnce);
+        ourPhases.push(paidPhases(a.spans, a.result.t0, a.result.t1));
+        const b = await traced(none, () => timedBareFetch(bare, wallet), paidOnce);
+        barePhases.push(paidPhases(b.spans, b.result.t0, b.result.t1));
+        if (r === 0) console.log(`   one traced Paybound round trip: ${sample(a.spans, a.result.t0)}`);
+      }
+      console.log(`   where the time goes, median of ${TRACE_ROUNDS} traced rounds (network events on):`);
+      const bareLines = phaseLines(barePhases);
+      phaseLines(ourPhases).forEach((line, k) => {
+        console.log(`     Paybound ${line}   | bare ${bareLines[k]?.replace(/^[^:]*: /, '')}`);
+      });
+    }
+    await auto.close();
 
     // ── P3 and approve → resolved: one demo tab each; each round: 402 → window → button visible.
     const floorPage = await windowFloor.newPage();
@@ -299,6 +485,7 @@ async function benchOnce(
     const toArmed: number[] = [];
     const toResolved: number[] = [];
     const toFloor: number[] = [];
+    const toFloorWindow: number[] = [];
     for (let i = 0; i < QUOTES; i++) {
       await clearTokens(paybound);
       const windowOpened = paybound.context.waitForEvent('page', (p) => p.url().includes('/src/ui/approve/'));
@@ -336,6 +523,7 @@ async function benchOnce(
       }, GENERATE);
       const popup = await opened;
       const f0 = await floor402;
+      toFloorWindow.push(Date.now() - f0);
       await popup.waitForSelector('[data-testid=approve]');
       toFloor.push(Date.now() - f0);
       await popup.close();
@@ -346,8 +534,10 @@ async function benchOnce(
       `P3 402 → quote's approve visible, ${QUOTES} rounds: Paybound median ${median(toQuote)} ms (first, cold: ${toQuote[0]} ms), of which to the window opening median ${median(toWindow)} ms; approve armed (≥ 1 s by design) median ${median(toArmed)} ms`,
     );
     console.log(
-      `   bare window open (extension → popup → button visible): median ${median(toFloor)} ms (first, cold: ${toFloor[0]} ms): ratio ${fmt(p3)} (cold ${fmt(p3Cold)}), ${median(toQuote) - median(toFloor)} ms over the floor`,
+      `   bare window open (extension → popup → button visible): median ${median(toFloor)} ms (first, cold: ${toFloor[0]} ms), of which to the window opening median ${median(toFloorWindow)} ms: ratio ${fmt(p3)} (cold ${fmt(p3Cold)}), ${median(toQuote) - median(toFloor)} ms over the floor`,
     );
+    if (TRACE) await traceQuotes(paybound, wrapped);
+
     const approveResolved = median(toResolved) / median(payAndRetry);
     console.log(
       `approve click → page's fetch() resolved 200: median ${median(toResolved)} ms over ${QUOTES}; bare client's pay + retry ${ms(median(payAndRetry))}: ratio ${fmt(approveResolved)}`,
@@ -385,6 +575,7 @@ async function benchOnce(
   } finally {
     for (const c of mechanismBrowsers.values()) await c.close().catch(() => {});
     await observing.close().catch(() => {});
+    await throwaway.close().catch(() => {});
     await auto.close().catch(() => {});
     await paybound.close();
     await none.close();
