@@ -12,7 +12,9 @@
  *  and an already-paid request (token attached by the browser) against an unpaid plain one.
  *
  * BENCH_RUNS=N repeats the whole run N times (fresh browsers each time) and prints min / median /
- * max of each ratio. Run it under the e2e lock: `flock /tmp/paybound-e2e.lock npm run bench`.
+ * max of each ratio; BENCH_TRACE=1 adds a few traced rounds that show where the time goes
+ * (bench/timeline.ts). Sizes: BENCH_ROUNDS, BENCH_FETCHES, BENCH_CHUNK, BENCH_PAID, BENCH_QUOTES,
+ * BENCH_TRACE_ROUNDS. Run it under the e2e lock: `flock /tmp/paybound-e2e.lock npm run bench`.
  */
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -42,6 +44,7 @@ import { approvedPhases, type Phases, paidPhases, phaseLines, type Span, traced 
 const RUNS = Number(process.env.BENCH_RUNS ?? 1);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const FETCHES = Number(process.env.BENCH_FETCHES ?? 200);
+const CHUNK = Math.min(FETCHES, Number(process.env.BENCH_CHUNK ?? 20));
 const QUOTES = Number(process.env.BENCH_QUOTES ?? 15);
 const PAID = Number(process.env.BENCH_PAID ?? 15);
 const WARMUP = 3;
@@ -71,8 +74,12 @@ async function fetchLoop(
     async ([p, n, i, nat]) => {
       let f = window.fetch;
       if (nat) {
-        const frame = document.createElement('iframe');
-        document.body.append(frame);
+        let frame = document.querySelector<HTMLIFrameElement>('iframe[data-bench-native]');
+        if (!frame) {
+          frame = document.createElement('iframe');
+          frame.dataset.benchNative = '';
+          document.body.append(frame);
+        }
         const w = frame.contentWindow as Window;
         f = w.fetch.bind(w);
       }
@@ -389,23 +396,27 @@ async function benchOnce(
     const observed: number[] = [];
     const againstThrowaway: number[] = [];
     const each = new Map<P1Mechanism, number[]>(mechanisms.map((m) => [m, []]));
+    const chunks = Math.max(1, Math.round(FETCHES / CHUNK));
     for (let r = 0; r < ROUNDS; r++) {
       const t = new Map<string, number>();
-      // A different browser goes first each round: none gains from its place in the order.
+      // Each round's fetches go in small chunks, browser after browser, so that a burst of load on
+      // this shared machine falls on all of them alike; a different browser goes first each time.
       const order: [string, () => Promise<number>][] = [
-        ['paybound', () => fetchLoop(wrapped, '/health', FETCHES)],
-        ['native', () => fetchLoop(wrapped, '/health', FETCHES, {}, true)],
-        ['none', () => fetchLoop(bare, '/health', FETCHES)],
-        ['observer', () => fetchLoop(watched, '/health', FETCHES)],
-        ['throwaway', () => fetchLoop(oldBare, '/health', FETCHES)],
+        ['paybound', () => fetchLoop(wrapped, '/health', CHUNK)],
+        ['native', () => fetchLoop(wrapped, '/health', CHUNK, {}, true)],
+        ['none', () => fetchLoop(bare, '/health', CHUNK)],
+        ['observer', () => fetchLoop(watched, '/health', CHUNK)],
+        ['throwaway', () => fetchLoop(oldBare, '/health', CHUNK)],
         ...mechanisms.map((m): [string, () => Promise<number>] => [
           m,
-          () => fetchLoop(pages.get(m)!, '/health', FETCHES),
+          () => fetchLoop(pages.get(m)!, '/health', CHUNK),
         ]),
       ];
-      for (let k = 0; k < order.length; k++) {
-        const [name, run] = order[(k + r) % order.length]!;
-        t.set(name, await run());
+      for (let c = 0; c < chunks; c++) {
+        for (let k = 0; k < order.length; k++) {
+          const [name, run] = order[(k + r + c) % order.length]!;
+          t.set(name, (t.get(name) ?? 0) + (await run()));
+        }
       }
       const of = (name: string) => t.get(name)!;
       wrapper.push(of('paybound') / of('native'));
@@ -417,7 +428,7 @@ async function benchOnce(
     for (const c of [...mechanismBrowsers.values(), observing]) await c.close();
     await throwaway.close();
     console.log(
-      `P1 plain fetches of /health, ${FETCHES} × ${ROUNDS} rounds, ÷ the same browser without any extension:`,
+      `P1 plain fetches of /health, ${FETCHES} × ${ROUNDS} rounds (in chunks of ${CHUNK}), ÷ the same browser without any extension:`,
     );
     console.log(`  the whole of Paybound:   ${range(whole)}`);
     for (const m of mechanisms) console.log(`  ${P1_MECHANISMS[m].label}: ${range(each.get(m)!)}`);
