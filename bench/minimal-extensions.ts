@@ -31,6 +31,14 @@ const listener = (options: string[]) =>
   { urls: ${JSON.stringify(HOSTS)}, types: ['main_frame'] }, ${JSON.stringify(options)});`;
 
 export const P1_MECHANISMS = {
+  hostPermissions: {
+    label: 'host permissions for every site, and no API that uses them',
+    manifest: manifest('hostPermissions', {
+      host_permissions: HOSTS,
+      background: { service_worker: 'sw.js' },
+    }),
+    files: { 'sw.js': '// Only the host permissions: whether they alone cost anything.\n' },
+  },
   webRequest: {
     label: 'a webRequest listener (main frames, responseHeaders)',
     manifest: manifest('webRequest', {
