@@ -39,6 +39,17 @@ export const P1_MECHANISMS = {
     }),
     files: { 'sw.js': '// Only the host permissions: whether they alone cost anything.\n' },
   },
+  webRequestUnused: {
+    label: 'the webRequest permission with host access, no listener',
+    manifest: manifest('webRequestUnused', {
+      permissions: ['webRequest'],
+      host_permissions: HOSTS,
+      background: { service_worker: 'sw.js' },
+    }),
+    files: {
+      'sw.js': '// The permission only: whether a listener added when needed would cost nothing meanwhile.\n',
+    },
+  },
   webRequest: {
     label: 'a webRequest listener (main frames, responseHeaders)',
     manifest: manifest('webRequest', {
