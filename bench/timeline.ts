@@ -1,0 +1,104 @@
+/**
+ * Where the time of one paid request goes, seen from outside the extension: the browser's own
+ * timing of each HTTP request (the page's, and the worker's to the wallet) around the moments the
+ * page called fetch() and got its answer. The gaps between them are the extension's own work
+ * (bridge hops, parsing, the policy, IndexedDB, rules), which no request shows.
+ * Used by `BENCH_TRACE=1 npm run bench`; the network events cost a little, so it runs apart from
+ * the timed rounds.
+ */
+import type { BrowserContext, Response } from 'playwright-core';
+
+export interface Span {
+  /** e.g. `POST /api/generate 402 (page)`. */
+  what: string;
+  /** Epoch ms (the browser's clock): the request sent, and its response's headers received. */
+  start: number;
+  end: number;
+}
+
+/** Records the requests of `context` answered while `run` runs and until `complete` holds for them. */
+export async function traced<T>(
+  context: BrowserContext,
+  run: () => Promise<T>,
+  complete: (spans: Span[]) => boolean,
+): Promise<{ result: T; spans: Span[] }> {
+  const spans: Span[] = [];
+  let settle = () => {};
+  // At the response's headers, as fetch() resolves: a 402 whose body nobody reads never finishes.
+  const onResponse = (res: Response) => {
+    const req = res.request();
+    const t = req.timing();
+    spans.push({
+      what: `${req.method()} ${new URL(req.url()).pathname} ${res.status()} (${req.serviceWorker() ? 'worker' : 'page'})`,
+      start: t.startTime,
+      end: t.startTime + t.responseStart,
+    });
+    settle();
+  };
+  context.on('response', onResponse);
+  try {
+    const result = await run();
+    // The browser may report a response after the page already has it.
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`trace incomplete: ${JSON.stringify(spans)}`)), 10_000);
+      settle = () => {
+        if (!complete(spans)) return;
+        clearTimeout(timer);
+        resolve();
+      };
+      settle();
+    });
+    spans.sort((a, b) => a.start - b.start);
+    return { result, spans };
+  } finally {
+    context.off('response', onResponse);
+  }
+}
+
+/** One paid request's phases, ms: the named gaps between its requests, and the requests themselves. */
+export type Phases = Record<string, number>;
+
+/**
+ * Splits a paid round trip (fetch called at `t0`, answered at `t1`, epoch ms) into phases: the
+ * challenge request, the gap to the wallet call, the wallet call, the gap to the retry, the retry,
+ * and the gap to the page's answer.
+ */
+export function paidPhases(spans: Span[], t0: number, t1: number): Phases {
+  const challenge = spans.find((s) => s.what.startsWith('POST /api/generate 402'));
+  const pay = spans.find((s) => s.what.startsWith('POST /api/v1/payments'));
+  const retry = spans.find((s) => s.what.startsWith('POST /api/generate 200'));
+  if (!challenge || !pay || !retry) throw new Error(`not a paid round trip: ${JSON.stringify(spans)}`);
+  return {
+    'fetch() → challenge sent': challenge.start - t0,
+    'challenge request (the app makes its invoice)': challenge.end - challenge.start,
+    '402 received → wallet called': pay.start - challenge.end,
+    'wallet call': pay.end - pay.start,
+    'wallet answered → retry sent': retry.start - pay.end,
+    'retry request': retry.end - retry.start,
+    'retry answered → fetch() resolved': t1 - retry.end,
+  };
+}
+
+/** The phases of an approved payment, from the click at `t0` to the page's answer at `t1`. */
+export function approvedPhases(spans: Span[], t0: number, t1: number): Phases {
+  const pay = spans.find((s) => s.what.startsWith('POST /api/v1/payments'));
+  const retry = spans.find((s) => s.what.startsWith('POST /api/generate 200'));
+  if (!pay || !retry) throw new Error(`not an approved payment: ${JSON.stringify(spans)}`);
+  return {
+    'click → wallet called': pay.start - t0,
+    'wallet call': pay.end - pay.start,
+    'wallet answered → retry sent': retry.start - pay.end,
+    'retry request': retry.end - retry.start,
+    'retry answered → fetch() resolved': t1 - retry.end,
+  };
+}
+
+/** The median of each phase over several rounds, one line each. */
+export function phaseLines(rounds: Phases[]): string[] {
+  const names = Object.keys(rounds[0] ?? {});
+  return names.map((name) => {
+    const xs = rounds.map((r) => r[name] ?? 0).sort((a, b) => a - b);
+    const m = xs.length % 2 ? xs[(xs.length - 1) / 2]! : (xs[xs.length / 2 - 1]! + xs[xs.length / 2]!) / 2;
+    return `${name}: ${m.toFixed(1)} ms`;
+  });
+}
