@@ -470,8 +470,10 @@ export async function startCardService(opts: CardServiceOptions): Promise<CardSe
     return out.ok ? sendJson(res, out.status, out.body) : fail(res, out.error);
   }
 
+  // Requests being handled: close() lets them finish their writes before the database goes.
+  const inFlight = new Set<Promise<unknown>>();
   const server = createServer((req, res) => {
-    handle(req, res).catch((err: unknown) => {
+    const handled = handle(req, res).catch((err: unknown) => {
       if (res.headersSent) return res.destroy();
       if (err instanceof BodyError) return sendError(res, err.status, 'bad_request', err.message);
       if (err instanceof DatabaseUnavailable) {
@@ -494,6 +496,8 @@ export async function startCardService(opts: CardServiceOptions): Promise<CardSe
         sendError(res, 500, 'internal_error', 'internal error');
       }
     });
+    inFlight.add(handled);
+    void handled.finally(() => inFlight.delete(handled));
   });
   let url: string;
   try {
@@ -540,7 +544,9 @@ export async function startCardService(opts: CardServiceOptions): Promise<CardSe
     })),
     createMerchant,
     close: () => {
-      closing ??= closeServer().then(() => db.close());
+      closing ??= closeServer()
+        .then(() => Promise.allSettled([...inFlight]))
+        .then(() => db.close());
       return closing;
     },
   };

@@ -256,9 +256,11 @@ function loadAssets(): Promise<PgliteAssets> {
 async function createPglite(dataDir: string | undefined): Promise<PGlite> {
   const { PGlite } = await import('@electric-sql/pglite');
   const base = { ...(await loadAssets()), parsers: { 20: int8 } };
-  if (dataDir) return PGlite.create({ ...base, dataDir });
-  if (blankCluster) return PGlite.create({ ...base, loadDataDir: await blankCluster });
-  const db = await PGlite.create(base);
+  const fresh = !dataDir || !existsSync(join(dataDir, 'PG_VERSION'));
+  if (!fresh) return PGlite.create({ ...base, dataDir });
+  // A new database starts as a copy of the blank cluster this process made first.
+  if (blankCluster) return PGlite.create({ ...base, dataDir, loadDataDir: await blankCluster });
+  const db = await PGlite.create({ ...base, dataDir });
   blankCluster = db.dumpDataDir('none');
   await blankCluster;
   return db;

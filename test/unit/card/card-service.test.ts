@@ -334,7 +334,7 @@ describe('when Stripe cannot be reached', () => {
   it('answers clearly and charges nothing', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'paybound-card-'));
     const receiptKeys = [generateReceiptKey()];
-    const local = await startClockedStack({ dbPath: join(dir, 'card.sqlite'), receiptKeys });
+    const local = await startClockedStack({ dbPath: join(dir, 'card-db'), receiptKeys });
     try {
       const token = await linkCard(local);
       await local.stripe.close();
@@ -364,7 +364,7 @@ describe('when Stripe cannot be reached', () => {
           maxNetworkRetries: 0,
         },
         webhookSecret: 'whsec_x',
-        dbPath: join(dir, 'card.sqlite'),
+        dbPath: join(dir, 'card-db'),
         receiptKeys,
       });
       try {
