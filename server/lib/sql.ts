@@ -119,6 +119,9 @@ function int8(text: string): number {
 // ---------------------------------------------------------------------------------------------
 // PostgreSQL
 
+/** The statement in progress reports a lost connection; the client's own event adds nothing. */
+const ignore = () => undefined;
+
 async function openPostgres(url: string, poolSize: number): Promise<Database> {
   const pg = (await import('pg')).default;
   const pool: Pool = new pg.Pool({
@@ -182,6 +185,7 @@ async function openPostgres(url: string, poolSize: number): Promise<Database> {
         classify(err);
       }
       let broken = false;
+      client.on('error', ignore);
       try {
         await client.query('BEGIN');
         const out = await fn(over(client));
@@ -193,6 +197,7 @@ async function openPostgres(url: string, poolSize: number): Promise<Database> {
         classify(err);
       } finally {
         // A connection that failed mid-transaction is not given back to the pool.
+        client.off('error', ignore);
         client.release(broken);
       }
     },
@@ -201,6 +206,8 @@ async function openPostgres(url: string, poolSize: number): Promise<Database> {
         let client: PoolClient;
         try {
           client = await lockPool.connect();
+          // Held across awaits: a connection lost meanwhile must not become an uncaught error.
+          client.on('error', ignore);
           await client.query('SELECT pg_advisory_lock(hashtext($1))', [key]).catch((err: unknown) => {
             client.release(true);
             throw err;
@@ -213,7 +220,10 @@ async function openPostgres(url: string, poolSize: number): Promise<Database> {
         } finally {
           // A lost connection dropped its locks with it; a live one unlocks and goes back.
           await client.query('SELECT pg_advisory_unlock(hashtext($1))', [key]).then(
-            () => client.release(),
+            () => {
+              client.off('error', ignore);
+              client.release();
+            },
             () => client.release(true),
           );
         }
