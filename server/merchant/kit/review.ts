@@ -203,7 +203,7 @@ export interface ChargeRecord {
 
 /**
  * Where charges under review live. The default keeps them in memory (they die with the process);
- * an app with several processes or restarts passes its own, backed by its database. `add` must be
+ * an app with several processes or restarts passes sqlChargeStore (review-store.ts) or its own. `add` must be
  * atomic: it is what makes a reviewed L402 token single use.
  */
 export interface ChargeStore {
@@ -214,6 +214,11 @@ export interface ChargeStore {
   put(record: ChargeRecord): Promise<void>;
   /** Charges with a refund waiting for the operator. */
   queued(): Promise<ChargeRecord[]>;
+  /**
+   * Runs `work` while no other desk on this store works on `charge` (several app instances on one
+   * database); without it, the desk serialises work on a charge within its own process only.
+   */
+  exclusive?<T>(charge: string, work: () => Promise<T>): Promise<T>;
 }
 
 export function memoryChargeStore(): ChargeStore {
@@ -377,8 +382,10 @@ export class ReviewDesk {
     return this.#now();
   }
 
-  /** One action at a time per charge: two accepts never pay twice. */
-  #locked<T>(charge: string, work: () => Promise<T>): Promise<T> {
+  /** One action at a time per charge (in every instance sharing the store): two accepts never pay twice. */
+  #locked<T>(charge: string, inner: () => Promise<T>): Promise<T> {
+    const store = this.#store;
+    const work = store.exclusive ? () => store.exclusive!(charge, inner) : inner;
     const before = this.#locks.get(charge) ?? Promise.resolve();
     const run = before.then(work, work);
     const tail = run.catch(() => undefined);

@@ -21,11 +21,12 @@ import {
 import { l402Paywall } from '../../../server/merchant/kit/middleware';
 import {
   type ChargeRecord,
-  memoryChargeStore,
+  type ChargeStore,
   type RefundDecision,
   ReviewDesk,
   reviewEndpoint,
 } from '../../../server/merchant/kit/review';
+import { closeTestChargeStore, testChargeStore } from '../harness/charge-store';
 import {
   balanceMsat,
   challengeList,
@@ -72,6 +73,7 @@ async function startKitApp(): Promise<KitApp> {
     network: 'regtest',
     rootKey: ROOT_KEY,
     refundPolicy: () => decide(),
+    store: await testChargeStore(),
   });
   const paywall = l402Paywall<Record<string, never>>({
     wallet: new LnbitsClient({ url: standin.url, invoiceKey: appWallet.invoiceKey }),
@@ -118,6 +120,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  await closeTestChargeStore();
   await app?.close();
   await standin?.close();
 });
@@ -295,7 +298,8 @@ describe('the refund path with a scripted wallet (item 3)', () => {
     return { wallet, paid, looked };
   }
 
-  async function deskWith(wallet: InvoicePayer, store = memoryChargeStore()) {
+  async function deskWith(wallet: InvoicePayer, given?: ChargeStore) {
+    const store = given ?? (await testChargeStore());
     const desk = new ReviewDesk({
       refundWallet: wallet,
       network: 'regtest',
@@ -325,7 +329,7 @@ describe('the refund path with a scripted wallet (item 3)', () => {
   }
 
   it('writes the attempt down, with its payment hash, before the wallet is asked', async () => {
-    const store = memoryChargeStore();
+    const store = await testChargeStore();
     let seen: ChargeRecord | undefined;
     let charge = '';
     const { wallet } = scriptedWallet({
@@ -398,7 +402,7 @@ describe('the refund path with a scripted wallet (item 3)', () => {
   });
 
   it('a record left `sending` (the process stopped mid-payment) is looked up, not paid again', async () => {
-    const store = memoryChargeStore();
+    const store = await testChargeStore();
     const script = scriptedWallet({
       pay: async () => {
         throw new Error('the process stops here');
