@@ -20,6 +20,8 @@ export default defineConfig({
           // A hang guard, not a speed check: password hashing (600 000 PBKDF2 rounds) and the fuzz
           // runs take seconds on a busy two-core machine, past vitest's default of 5 s.
           testTimeout: 30_000,
+          // Also a hang guard: suites that start an embedded database (PGlite) in beforeAll.
+          hookTimeout: 30_000,
         },
       },
       {
@@ -39,6 +41,7 @@ export default defineConfig({
           environment: 'node',
           globalSetup: ['test/unit/harness/postgres-setup.ts'],
           testTimeout: 30_000,
+          hookTimeout: 30_000,
         },
       },
       {

@@ -12,6 +12,7 @@ import {
   readdirSync,
   readFileSync,
   renameSync,
+  rmSync,
   statSync,
   unlinkSync,
   writeFileSync,
@@ -244,12 +245,56 @@ interface PgliteAssets {
 }
 
 let assets: Promise<PgliteAssets> | undefined;
-/** A freshly initialised cluster, kept to start the next in-memory database from (initdb is slow). */
+/** A freshly initialised cluster, kept to start the next new database from (initdb is slow). */
 let blankCluster: Promise<Blob> | undefined;
+
+function pgliteDist(): string {
+  return dirname(createRequire(import.meta.url).resolve('@electric-sql/pglite'));
+}
+
+/**
+ * Where a blank cluster is kept between processes: node_modules/.cache (beside the installed
+ * PGlite, whose version names the file), written by this user only. Undefined when not writable.
+ */
+function blankClusterFile(): string | undefined {
+  try {
+    const dist = pgliteDist();
+    const { version } = JSON.parse(readFileSync(join(dist, '..', 'package.json'), 'utf8')) as {
+      version: string;
+    };
+    const dir = join(dist, '..', '..', '..', '.cache', 'paybound-pglite');
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    return join(dir, `blank-${version}-${process.getuid?.() ?? 0}.tar`);
+  } catch {
+    return undefined;
+  }
+}
+
+function readBlankCluster(): Blob | undefined {
+  const file = blankClusterFile();
+  if (!file || !existsSync(file)) return undefined;
+  const stat = statSync(file);
+  // Only a file of this user's that nobody else can write is trusted to start a database from.
+  if (stat.uid !== (process.getuid?.() ?? stat.uid) || (stat.mode & 0o022) !== 0) return undefined;
+  return new Blob([readFileSync(file)]);
+}
+
+function keepBlankCluster(tar: Blob): void {
+  const file = blankClusterFile();
+  if (!file) return;
+  void tar.arrayBuffer().then((bytes) => {
+    try {
+      // Whole or not at all: written aside, then renamed over.
+      const tmp = `${file}.${process.pid}.tmp`;
+      writeFileSync(tmp, Buffer.from(bytes), { mode: 0o600 });
+      renameSync(tmp, file);
+    } catch {}
+  });
+}
 
 function loadAssets(): Promise<PgliteAssets> {
   assets ??= (async () => {
-    const dist = dirname(createRequire(import.meta.url).resolve('@electric-sql/pglite'));
+    const dist = pgliteDist();
     const [pgliteWasmModule, initdbWasmModule] = await Promise.all([
       WebAssembly.compile(readFileSync(join(dist, 'pglite.wasm'))),
       WebAssembly.compile(readFileSync(join(dist, 'initdb.wasm'))),
@@ -268,11 +313,24 @@ async function createPglite(dataDir: string | undefined): Promise<PGlite> {
   const base = { ...(await loadAssets()), parsers: { 20: int8 } };
   const fresh = !dataDir || !existsSync(join(dataDir, 'PG_VERSION'));
   if (!fresh) return PGlite.create({ ...base, dataDir });
-  // A new database starts as a copy of the blank cluster this process made first.
-  if (blankCluster) return PGlite.create({ ...base, dataDir, loadDataDir: await blankCluster });
+  // A new database starts as a copy of a blank cluster made once (initdb is the slow part).
+  if (!blankCluster) {
+    const kept = readBlankCluster();
+    if (kept) blankCluster = Promise.resolve(kept);
+  }
+  if (blankCluster) {
+    try {
+      return await PGlite.create({ ...base, dataDir, loadDataDir: await blankCluster });
+    } catch {
+      // A copy that does not load (another PGlite build wrote it): make a new one below.
+      blankCluster = undefined;
+      if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+    }
+  }
   const db = await PGlite.create({ ...base, dataDir });
-  blankCluster = db.dumpDataDir('none');
-  await blankCluster;
+  const blank = db.dumpDataDir('none');
+  blankCluster = blank;
+  keepBlankCluster(await blank);
   return db;
 }
 
