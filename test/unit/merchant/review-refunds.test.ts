@@ -26,7 +26,7 @@ import {
   ReviewDesk,
   reviewEndpoint,
 } from '../../../server/merchant/kit/review';
-import { closeTestChargeStore, testChargeStore } from '../harness/charge-store';
+import { anotherInstanceStore, closeTestChargeStore, testChargeStore } from '../harness/charge-store';
 import {
   balanceMsat,
   challengeList,
@@ -399,6 +399,43 @@ describe('the refund path with a scripted wallet (item 3)', () => {
     expect(await desk.payQueued(charge)).toMatchObject({ status: 'partially_refunded', refunded: '1000000' });
     expect(script.paid).toEqual([first.bolt11, second.bolt11]);
     expect((await desk.get(charge))?.requests[0]?.attempts?.map((a) => a.state)).toEqual(['failed', 'paid']);
+  });
+
+  it('two app instances on one store, the same reject sent to both at once: one refund payment', async () => {
+    let arrived!: () => void;
+    const atWallet = new Promise<void>((resolve) => {
+      arrived = resolve;
+    });
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const script = scriptedWallet({
+      pay: async () => {
+        arrived();
+        await released;
+        return { status: 'success', preimage: null } as SentPayment;
+      },
+      lookup: async () => ({ status: 'success', preimage: null }),
+    });
+    const { desk, charge, rejectBody } = await deskWith(script.wallet);
+    const other = new ReviewDesk({
+      refundWallet: script.wallet,
+      network: 'regtest',
+      rootKey: ROOT_KEY,
+      store: await anotherInstanceStore(),
+      refundPolicy: () => 'pay',
+    });
+    const invoice = await makeInvoice(standin.url, user, 1000);
+    const one = desk.review(rejectBody(invoice.bolt11));
+    const two = other.review(rejectBody(invoice.bolt11));
+    // The first payment is at the wallet: the other instance waits on the charge, not beside it.
+    await atWallet;
+    release();
+    const answers = await Promise.all([one, two]);
+    for (const answer of answers) expect(answer).toMatchObject({ status: 200 });
+    expect(script.paid).toEqual([invoice.bolt11]);
+    expect(await other.answer(charge)).toMatchObject({ status: 'partially_refunded', refunded: '1000000' });
   });
 
   it('a record left `sending` (the process stopped mid-payment) is looked up, not paid again', async () => {
