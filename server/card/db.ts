@@ -102,6 +102,15 @@ CREATE TABLE disputes (
 );
 CREATE INDEX disputes_by_payment ON disputes (payment_intent_id);
 CREATE TABLE webhook_events (id TEXT PRIMARY KEY, type TEXT NOT NULL, received_at BIGINT NOT NULL);
+CREATE TABLE idempotent_requests (
+  scope TEXT NOT NULL,               -- what the key is for, e.g. 'refund <payment intent> <by>'
+  key TEXT NOT NULL,                 -- the client's Idempotency-Key
+  request TEXT NOT NULL,             -- its parameters: the same key with others is refused
+  status INTEGER NOT NULL,
+  response TEXT NOT NULL,            -- the answer given, given again
+  created_at BIGINT NOT NULL,
+  PRIMARY KEY (scope, key)
+);
 `,
   },
 ];

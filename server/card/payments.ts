@@ -21,6 +21,7 @@ export const CHALLENGE_ID = /^[A-Za-z0-9_-]{8,200}$/;
 const ACCOUNT_ID = /^acct_[A-Za-z0-9]{1,64}$/;
 const CURRENCY = /^[a-z]{3}$/;
 const REFUND_REASONS = ['duplicate', 'fraudulent', 'requested_by_customer'] as const;
+const IDEMPOTENCY_KEY = /^[A-Za-z0-9_-]{8,100}$/;
 
 export interface Device {
   id: string;
@@ -808,9 +809,44 @@ export class Payments {
     idempotencyKey: string | undefined,
     by: 'payer' | 'app' = 'payer',
   ): Promise<RefundOutcome> {
-    return this.#o.db.exclusive(`payment ${String(row.payment_intent_id)}`, async () =>
-      this.#refund(await this.#fresh(row), body, idempotencyKey, by),
-    );
+    const piId = String(row.payment_intent_id);
+    return this.#o.db.exclusive(`payment ${piId}`, async () => {
+      if (idempotencyKey === undefined || !IDEMPOTENCY_KEY.test(idempotencyKey)) {
+        return this.#refund(await this.#fresh(row), body, idempotencyKey, by);
+      }
+      // A refund answered before with this key is answered the same, by any instance: the key is
+      // unique per payment in the database, written in the same lock as the refund it names.
+      const scope = `refund ${piId} ${by}`;
+      const request = JSON.stringify([body.amount ?? null, body.reason ?? null]);
+      const seen = await this.#o.db.get(
+        'SELECT request, status, response FROM idempotent_requests WHERE scope = ? AND key = ?',
+        [scope, idempotencyKey],
+      );
+      if (seen) {
+        if (seen.request !== request) {
+          return refuse(
+            409,
+            'idempotency_conflict',
+            'this Idempotency-Key was used for a refund with other parameters',
+          );
+        }
+        return {
+          ok: true,
+          status: Number(seen.status),
+          body: JSON.parse(String(seen.response)) as Extract<RefundOutcome, { ok: true }>['body'],
+        };
+      }
+      const out = await this.#refund(await this.#fresh(row), body, idempotencyKey, by);
+      // Only what was done is kept: a refusal or a Stripe outage may be retried with the same key.
+      if (out.ok) {
+        await this.#o.db.run(
+          `INSERT INTO idempotent_requests (scope, key, request, status, response, created_at)
+           VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+          [scope, idempotencyKey, request, out.status, JSON.stringify(out.body), this.#nowS()],
+        );
+      }
+      return out;
+    });
   }
 
   async #refund(
@@ -864,7 +900,7 @@ export class Payments {
     if (typeof reason !== 'string' || !(REFUND_REASONS as readonly string[]).includes(reason)) {
       return refuse(400, 'invalid_reason', `reason must be one of ${REFUND_REASONS.join(', ')}`);
     }
-    if (idempotencyKey !== undefined && !/^[A-Za-z0-9_-]{8,100}$/.test(idempotencyKey)) {
+    if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
       return refuse(
         400,
         'invalid_idempotency_key',

@@ -101,6 +101,26 @@ describe('two instances on one database', () => {
     }
   });
 
+  it('a refund retried at the other instance with its Idempotency-Key is the same refund', async () => {
+    const paid = await authorize('a', challengeId(), 500);
+    const id = (paid.json.payment as { id: string }).id;
+    await api(pair.a.url, token, 'POST', `/api/payments/${id}/capture`, {});
+    const refund = (url: string) =>
+      api(
+        url,
+        pair.merchant.apiKey,
+        'POST',
+        '/api/merchant/refund',
+        { paymentIntent: id, amount: 300 },
+        { 'idempotency-key': 'refund-across-0001' },
+      );
+    const [one, two] = await Promise.all([refund(pair.a.url), refund(pair.b.url)]);
+    expect(one).toEqual(two);
+    expect(one.json.payment).toMatchObject({ amountRefunded: 300 });
+    const atStripe = [...pair.stripe.state.refunds.values()].filter((r) => r.payment_intent === id);
+    expect(atStripe).toHaveLength(1);
+  });
+
   it('the database going away mid-request answers 503 with Retry-After; the retry finds the same payment, and nothing answered before is lost', async () => {
     const before = await authorize('a');
     expect(before.status).toBe(201);
