@@ -13,6 +13,7 @@
 //   route POST /paybound/review → reviewEndpoint(desk)
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { DatabaseUnavailable } from '../../lib/sql';
 import {
   type CardServiceClient,
   type ReceiptKey,
@@ -1046,7 +1047,21 @@ export function reviewEndpoint(
     }
     const body = await readJsonBody(req, 16 * 1024);
     if (!body.ok) return refuse(body.status, body.error);
-    const outcome = await desk.review(body.value);
+    let outcome: ReviewOutcome;
+    try {
+      outcome = await desk.review(body.value);
+    } catch (err) {
+      if (!(err instanceof DatabaseUnavailable)) throw err;
+      // The store is away. A refund attempt is written before the wallet is asked, so one that went
+      // out is on record as `sending` and looked up before anything is paid again; the wallet retries.
+      res.setHeader('Retry-After', '2');
+      return sendJson(res, 503, {
+        error: {
+          code: 'unavailable',
+          message: 'the review desk cannot reach its database; try again shortly',
+        },
+      });
+    }
     sendJson(res, outcome.status, outcome.body);
   };
 }
