@@ -165,7 +165,12 @@ async function openPostgres(url: string, poolSize: number): Promise<Database> {
   });
   const queries = over(pool);
   // Fails fast (and clearly) when the server is not there at start.
-  await queries.exec('SELECT 1');
+  try {
+    await queries.exec('SELECT 1');
+  } catch (err) {
+    await pool.end().catch(() => undefined);
+    throw err;
+  }
   // Lock holders keep a connection of their own for as long as they hold the lock: from another pool,
   // so that holders waiting for statements never starve the statements they wait for.
   const lockPool: Pool = new pg.Pool({
