@@ -101,15 +101,16 @@ export class LinkFlow {
   readonly #completionKey: Buffer;
   readonly #buckets: TokenBuckets | null;
 
-  constructor(options: LinkFlowOptions) {
+  /** `completionKey`: from LinkFlow.completionKey(db). */
+  constructor(options: LinkFlowOptions, completionKey: string) {
     this.#o = options;
-    let key = options.db.meta(LINK_KEY_META);
-    if (!key) {
-      key = randomBytes(32).toString('hex');
-      options.db.setMeta(LINK_KEY_META, key);
-    }
-    this.#completionKey = Buffer.from(key, 'hex');
+    this.#completionKey = Buffer.from(completionKey, 'hex');
     this.#buckets = options.rateLimit ? new TokenBuckets(options.rateLimit) : null;
+  }
+
+  /** The completion key is one for every instance on the database: the first to start makes it. */
+  static completionKey(db: CardDb): Promise<string> {
+    return db.metaOrInit(LINK_KEY_META, randomBytes(32).toString('hex'));
   }
 
   #nowS(): number {
@@ -169,7 +170,7 @@ export class LinkFlow {
       );
     }
     const stateHash = linkKey(state, commitment);
-    if (this.#o.db.get('SELECT id FROM links WHERE state_hash = ?', [stateHash])) {
+    if (await this.#o.db.get('SELECT id FROM links WHERE state_hash = ?', [stateHash])) {
       return sendPage(
         res,
         409,
@@ -213,7 +214,7 @@ export class LinkFlow {
       return sendPage(res, 502, 'Link a card', '<h1>Stripe returned no checkout page</h1>');
     }
     // customer_id stays '' until the card is saved.
-    this.#o.db.run(
+    await this.#o.db.run(
       `INSERT INTO links (id, state_hash, browser_hash, customer_id, session_id, status, created_at, expires_at)
        VALUES (?, ?, ?, '', ?, 'open', ?, ?)`,
       [linkId, stateHash, sha256Hex(browserSecret), session.id, now, expiresAt],
@@ -234,7 +235,7 @@ export class LinkFlow {
     return `pb_${linkId}=${value}; Path=/link; Max-Age=${maxAge}; HttpOnly; SameSite=Lax${this.#secure() ? '; Secure' : ''}`;
   }
 
-  #linkFromQuery(url: URL): Row | undefined {
+  async #linkFromQuery(url: URL): Promise<Row | undefined> {
     const linkId = url.searchParams.get('link') ?? '';
     return LINK_ID.test(linkId) ? this.#o.db.get('SELECT * FROM links WHERE id = ?', [linkId]) : undefined;
   }
@@ -251,7 +252,7 @@ export class LinkFlow {
 
   /** GET /link/done?link=…&k=…&session_id=… (Stripe's success_url). */
   async done(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
-    const link = this.#linkFromQuery(url);
+    const link = await this.#linkFromQuery(url);
     if (!link) return sendPage(res, 404, 'Link a card', '<h1>Unknown card link</h1>');
     const id = String(link.id);
     if (link.status === 'canceled') return canceledPage(res);
@@ -283,15 +284,15 @@ export class LinkFlow {
       } catch (err) {
         mapStripeError(err); // a Stripe outage: the webhook will still save the card
       }
-      this.#o.db.run(
+      await this.#o.db.run(
         `UPDATE links SET browser_confirmed_at = ?
          WHERE id = ? AND browser_confirmed_at IS NULL AND status != 'canceled'`,
         [this.#nowS(), id],
       );
     }
-    const now = this.#o.db.get('SELECT status FROM links WHERE id = ?', [id]);
+    const now = await this.#o.db.get('SELECT status FROM links WHERE id = ?', [id]);
     if (now?.status === 'canceled') return canceledPage(res);
-    const card = this.#cardOf(id);
+    const card = await this.#cardOf(id);
     if (!card) {
       return sendPage(
         res,
@@ -330,17 +331,17 @@ export class LinkFlow {
   /** Ends a link for good: its session, its card (detached at Stripe) and any device it made. */
   async #cancel(link: Row): Promise<void> {
     const id = String(link.id);
-    this.#o.db.transaction(() => {
-      this.#o.db.run("UPDATE links SET status = 'canceled' WHERE id = ?", [id]);
+    await this.#o.db.transaction(async (tx) => {
+      await tx.run("UPDATE links SET status = 'canceled' WHERE id = ?", [id]);
       if (link.device_id !== null) {
-        this.#o.db.run('UPDATE devices SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL', [
+        await tx.run('UPDATE devices SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL', [
           this.#nowS(),
           String(link.device_id),
         ]);
       }
     });
     await this.#o.stripe.checkout.sessions.expire(String(link.session_id)).catch(() => undefined);
-    const fresh = this.#o.db.get('SELECT payment_method_id FROM links WHERE id = ?', [id]);
+    const fresh = await this.#o.db.get('SELECT payment_method_id FROM links WHERE id = ?', [id]);
     if (typeof fresh?.payment_method_id === 'string') await this.#detach(fresh.payment_method_id);
   }
 
@@ -350,9 +351,9 @@ export class LinkFlow {
 
   /** GET /link/cancel?link=… (Stripe's cancel_url). */
   async cancel(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
-    const link = this.#linkFromQuery(url);
+    const link = await this.#linkFromQuery(url);
     if (link && link.status === 'open' && this.#sameBrowser(req, link)) {
-      this.#o.db.run("UPDATE links SET status = 'canceled' WHERE id = ? AND status = 'open'", [
+      await this.#o.db.run("UPDATE links SET status = 'canceled' WHERE id = ? AND status = 'open'", [
         String(link.id),
       ]);
       await this.#o.stripe.checkout.sessions.expire(String(link.session_id)).catch(() => undefined);
@@ -366,7 +367,14 @@ export class LinkFlow {
    */
   async complete(session: Stripe.Checkout.Session): Promise<void> {
     if (session.status !== 'complete' || session.mode !== 'setup') return;
-    const link = this.#o.db.get("SELECT * FROM links WHERE session_id = ? AND status = 'open'", [session.id]);
+    // The webhook and the return page may arrive at two instances at once: one saves the card.
+    await this.#o.db.exclusive(`link session ${session.id}`, () => this.#complete(session));
+  }
+
+  async #complete(session: Stripe.Checkout.Session): Promise<void> {
+    const link = await this.#o.db.get("SELECT * FROM links WHERE session_id = ? AND status = 'open'", [
+      session.id,
+    ]);
     if (!link) return;
     const id = String(link.id);
     const setupIntent =
@@ -393,7 +401,7 @@ export class LinkFlow {
     await this.#o.stripe.customers.update(customerId, {
       invoice_settings: { default_payment_method: pm.id },
     });
-    const changed = this.#o.db.run(
+    const changed = await this.#o.db.run(
       `UPDATE links SET status = 'completed', customer_id = ?, payment_method_id = ?, completed_at = ?,
          card_brand = ?, card_last4 = ?, card_exp_month = ?, card_exp_year = ?
        WHERE id = ? AND status = 'open'`,
@@ -411,25 +419,25 @@ export class LinkFlow {
     // Cancelled while Stripe was being asked: the card must not stay usable.
     if (
       changed === 0 &&
-      this.#o.db.get('SELECT status FROM links WHERE id = ?', [id])?.status === 'canceled'
+      (await this.#o.db.get('SELECT status FROM links WHERE id = ?', [id]))?.status === 'canceled'
     ) {
       await this.#detach(pm.id);
     }
   }
 
-  sessionExpired(sessionId: string): void {
-    this.#o.db.run("UPDATE links SET status = 'canceled' WHERE session_id = ? AND status = 'open'", [
+  async sessionExpired(sessionId: string): Promise<void> {
+    await this.#o.db.run("UPDATE links SET status = 'canceled' WHERE session_id = ? AND status = 'open'", [
       sessionId,
     ]);
   }
 
-  #cardOf(linkId: string): LinkedCard | null {
-    const row = this.#o.db.get("SELECT * FROM links WHERE id = ? AND status = 'completed'", [linkId]);
+  async #cardOf(linkId: string): Promise<LinkedCard | null> {
+    const row = await this.#o.db.get("SELECT * FROM links WHERE id = ? AND status = 'completed'", [linkId]);
     return row ? cardFromRow(row) : null;
   }
 
   /** POST /api/devices/claim {state, secret} */
-  claim(res: ServerResponse, body: Record<string, unknown>, headers: Record<string, string>) {
+  async claim(res: ServerResponse, body: Record<string, unknown>, headers: Record<string, string>) {
     const { state, secret } = body;
     if (typeof state !== 'string' || !B64_32.test(state)) {
       return sendError(
@@ -451,7 +459,7 @@ export class LinkFlow {
         headers,
       );
     }
-    const link = this.#o.db.get('SELECT * FROM links WHERE state_hash = ?', [
+    const link = await this.#o.db.get('SELECT * FROM links WHERE state_hash = ?', [
       linkKey(state, linkCommitment(secret)),
     ]);
     if (!link)
@@ -492,13 +500,13 @@ export class LinkFlow {
     const token = newToken('pbd');
     const deviceId = `dev_${newToken('x').slice(2, 24)}`;
     const card = cardFromRow(link);
-    const claimed = this.#o.db.transaction(() => {
-      const changed = this.#o.db.run(
+    const claimed = await this.#o.db.transaction(async (tx) => {
+      const changed = await tx.run(
         "UPDATE links SET claimed_at = ?, device_id = ? WHERE id = ? AND claimed_at IS NULL AND status = 'completed'",
         [this.#nowS(), deviceId, String(link.id)],
       );
       if (changed !== 1) return false;
-      this.#o.db.run(
+      await tx.run(
         `INSERT INTO devices (id, token_hash, customer_id, payment_method_id, card_brand, card_last4,
            card_exp_month, card_exp_year, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         [

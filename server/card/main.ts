@@ -1,8 +1,9 @@
 // Runs the card service on its own. Environment:
 //   STRIPE_SECRET_KEY (required), STRIPE_WEBHOOK_SECRET (required),
 //   STRIPE_API_HOST / STRIPE_API_PORT / STRIPE_API_PROTOCOL (default api.stripe.com / 443 / https),
-//   CARD_PORT (default 8407), CARD_HOST (default 127.0.0.1), CARD_PUBLIC_URL, CARD_DB_PATH
-//   (default ./.data/card.sqlite), CARD_ADMIN_TOKEN,
+//   CARD_PORT (default 8407), CARD_HOST (default 127.0.0.1), CARD_PUBLIC_URL,
+//   DATABASE_URL (postgres://…: PostgreSQL, several instances) or else CARD_DB_PATH (the embedded
+//   database's directory, default ./.data/card-db; one process), CARD_ADMIN_TOKEN,
 //   PAYBOUND_CARD_RECEIPT_KEYS (required: JSON [{"kid", "privateKey"}, …], the first signs; keys.ts),
 //   PAYBOUND_CARD_EXTENSION_IDS (comma-separated extension ids or origins that get CORS).
 import { parseReceiptKeys, type ReceiptKeyConfig } from './keys';
@@ -35,7 +36,8 @@ try {
     port: Number(env.CARD_PORT ?? 8407),
     host: env.CARD_HOST ?? '127.0.0.1',
     publicUrl: env.CARD_PUBLIC_URL,
-    dbPath: env.CARD_DB_PATH ?? './.data/card.sqlite',
+    databaseUrl: env.DATABASE_URL || undefined,
+    dbPath: env.DATABASE_URL ? undefined : (env.CARD_DB_PATH ?? './.data/card-db'),
     stripe: {
       host: env.STRIPE_API_HOST ?? 'api.stripe.com',
       port: Number(env.STRIPE_API_PORT ?? (protocol === 'https' ? 443 : 80)),

@@ -21,6 +21,7 @@ export const CHALLENGE_ID = /^[A-Za-z0-9_-]{8,200}$/;
 const ACCOUNT_ID = /^acct_[A-Za-z0-9]{1,64}$/;
 const CURRENCY = /^[a-z]{3}$/;
 const REFUND_REASONS = ['duplicate', 'fraudulent', 'requested_by_customer'] as const;
+const IDEMPOTENCY_KEY = /^[A-Za-z0-9_-]{8,100}$/;
 
 export interface Device {
   id: string;
@@ -79,6 +80,16 @@ export interface PaymentsOptions {
 /** Longest review window the service accepts (Stripe holds an authorization for about 7 days). */
 export const MAX_REVIEW_WINDOW_SECONDS = 5 * 24 * 3600;
 
+/** A payer settlement mark older than this was left by an instance that stopped mid-request. */
+const SETTLING_STALE_SECONDS = 120;
+
+type RefundOutcome = Outcome<{
+  refund: { id: string; amount: number; status: string | null };
+  payment: PaymentView;
+}>;
+
+const payerSettling = () => refuse(409, 'payer_settling', 'the payer is settling this payment right now');
+
 function refuse(status: number, code: string, message: string, details: Record<string, unknown> = {}) {
   return { ok: false as const, error: { status, code, message, details } };
 }
@@ -131,8 +142,6 @@ export function view(row: Row): PaymentView {
 
 export class Payments {
   readonly #o: PaymentsOptions;
-  /** Payer captures and cancels on their way to Stripe: an app cannot accept those receipts meanwhile. */
-  readonly #payerSettling = new Set<string>();
 
   constructor(options: PaymentsOptions) {
     this.#o = options;
@@ -216,15 +225,30 @@ export class Payments {
         'description must be well-formed text of at most 500 characters',
       );
     }
-    if (!this.#o.db.get('SELECT account_id FROM merchants WHERE account_id = ?', [destination])) {
+    if (!(await this.#o.db.get('SELECT account_id FROM merchants WHERE account_id = ?', [destination]))) {
       return refuse(
         422,
         'unknown_destination',
         'destination is not an app registered with this card service',
       );
     }
+    // One authorization per challenge at a time, whichever instances the requests reach: the second
+    // waits, then finds the first one's payment and answers with it.
+    return this.#o.db.exclusive(`challenge ${challengeId}`, () =>
+      this.#authorize(device, challengeId, amount, currency, destination, description, payerWindow),
+    );
+  }
 
-    const existing = this.#o.db.get('SELECT * FROM payments WHERE challenge_id = ?', [challengeId]);
+  async #authorize(
+    device: Device,
+    challengeId: string,
+    amount: number,
+    currency: string,
+    destination: string,
+    description: string,
+    payerWindow: number | null,
+  ): Promise<Outcome<{ receipt: string; payment: PaymentView }>> {
+    const existing = await this.#o.db.get('SELECT * FROM payments WHERE challenge_id = ?', [challengeId]);
     if (existing) {
       if (
         payerWindow !== null &&
@@ -235,7 +259,7 @@ export class Payments {
       }
       return this.#replay(device, existing, amount, currency, destination);
     }
-    const limit = this.#deviceLimit(device, amount, currency);
+    const limit = await this.#deviceLimit(device, amount, currency);
     if (limit) return limit;
 
     let pi: Stripe.PaymentIntent;
@@ -263,7 +287,7 @@ export class Payments {
       const card = err as Partial<Stripe.errors.StripeCardError>;
       const failedPi = mapped.status === 402 ? card.payment_intent : undefined;
       if (failedPi?.id) {
-        this.#insert(
+        await this.#insert(
           device,
           challengeId,
           failedPi.id,
@@ -287,7 +311,7 @@ export class Payments {
       await this.#o.stripe.paymentIntents
         .cancel(pi.id, { cancellation_reason: 'abandoned' })
         .catch(() => undefined);
-      this.#insert(device, challengeId, pi.id, amount, currency, destination, description, 'declined', {
+      await this.#insert(device, challengeId, pi.id, amount, currency, destination, description, 'declined', {
         code: 'authentication_required',
         message: 'The card issuer requires the cardholder to authenticate this payment.',
         decline: 'authentication_required',
@@ -302,7 +326,7 @@ export class Payments {
         },
       );
     }
-    let row = this.#insert(
+    let row = await this.#insert(
       device,
       challengeId,
       pi.id,
@@ -313,11 +337,11 @@ export class Payments {
       'requires_capture',
     );
     if (payerWindow !== null && row.payer_window === null) {
-      this.#o.db.run('UPDATE payments SET payer_window = ? WHERE payment_intent_id = ?', [
+      await this.#o.db.run('UPDATE payments SET payer_window = ? WHERE payment_intent_id = ?', [
         payerWindow,
         pi.id,
       ]);
-      row = this.find(pi.id)!;
+      row = (await this.find(pi.id))!;
     }
     return { ok: true, status: 201, body: { receipt: this.#receipt(row), payment: view(row) } };
   }
@@ -343,7 +367,7 @@ export class Payments {
     return { ok: true, status: 200, body: { receipt: this.#receipt(row), payment: view(row) } };
   }
 
-  #insert(
+  async #insert(
     device: Device,
     challengeId: string,
     piId: string,
@@ -353,10 +377,10 @@ export class Payments {
     description: string,
     status: string,
     error?: { code: string; message: string; decline: string | null },
-  ): Row {
+  ): Promise<Row> {
     const now = this.#nowS();
     // A concurrent replay may have stored the same PaymentIntent first (Stripe gave both the same one).
-    this.#o.db.run(
+    await this.#o.db.run(
       `INSERT INTO payments (payment_intent_id, challenge_id, device_id, destination, currency, amount_authorized,
          description, status, decline_code, error_code, error_message, created_at, updated_at)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
@@ -376,12 +400,12 @@ export class Payments {
         now,
       ],
     );
-    return this.#o.db.get('SELECT * FROM payments WHERE payment_intent_id = ?', [piId])!;
+    return (await this.#o.db.get('SELECT * FROM payments WHERE payment_intent_id = ?', [piId]))!;
   }
 
   /** The device's limits in force now (a pending raise that is due is applied first). */
-  limits(deviceId: string): DeviceLimits {
-    const row = this.#o.db.get(
+  async limits(deviceId: string): Promise<DeviceLimits> {
+    const row = await this.#o.db.get(
       'SELECT limit_per_charge, limit_per_day, limits_raise FROM devices WHERE id = ?',
       [deviceId],
     );
@@ -398,7 +422,7 @@ export class Payments {
       if (raise.from <= this.#nowS()) {
         perCharge = raise.perCharge;
         perDay = raise.perDay;
-        this.#o.db.run(
+        await this.#o.db.run(
           'UPDATE devices SET limit_per_charge = ?, limit_per_day = ?, limits_raise = NULL WHERE id = ?',
           [perCharge, perDay, deviceId],
         );
@@ -415,7 +439,10 @@ export class Payments {
    * once; raising or removing one applies after limitRaiseDelaySeconds, so a thief cannot simply
    * lift them.
    */
-  setLimits(deviceId: string, body: Record<string, unknown>): Outcome<{ limits: DeviceLimits }> {
+  async setLimits(
+    deviceId: string,
+    body: Record<string, unknown>,
+  ): Promise<Outcome<{ limits: DeviceLimits }>> {
     const read = (v: unknown) => (v === null ? null : readAmount(v));
     const perCharge = read(body.perChargeMinor);
     const perDay = read(body.perDayMinor);
@@ -429,28 +456,28 @@ export class Payments {
         'perChargeMinor and perDayMinor must each be a positive integer of minor units, or null',
       );
     }
-    const current = this.limits(deviceId);
+    const current = await this.limits(deviceId);
     const raises = (next: number | null, now: number | null) => now !== null && (next === null || next > now);
     if (raises(perCharge, current.perChargeMinor) || raises(perDay, current.perDayMinor)) {
       const from = this.#nowS() + this.#o.limitRaiseDelaySeconds;
       // What is lowered applies now, the rest with the raise.
       const lowerCharge = raises(perCharge, current.perChargeMinor) ? current.perChargeMinor : perCharge;
       const lowerDay = raises(perDay, current.perDayMinor) ? current.perDayMinor : perDay;
-      this.#o.db.run(
+      await this.#o.db.run(
         'UPDATE devices SET limit_per_charge = ?, limit_per_day = ?, limits_raise = ? WHERE id = ?',
         [lowerCharge, lowerDay, JSON.stringify({ perCharge, perDay, from }), deviceId],
       );
     } else {
-      this.#o.db.run(
+      await this.#o.db.run(
         'UPDATE devices SET limit_per_charge = ?, limit_per_day = ?, limits_raise = NULL WHERE id = ?',
         [perCharge, perDay, deviceId],
       );
     }
-    return { ok: true, status: 200, body: { limits: this.limits(deviceId) } };
+    return { ok: true, status: 200, body: { limits: await this.limits(deviceId) } };
   }
 
-  #deviceLimit(device: Device, amount: number, currency: string) {
-    const { perChargeMinor, perDayMinor } = this.limits(device.id);
+  async #deviceLimit(device: Device, amount: number, currency: string) {
+    const { perChargeMinor, perDayMinor } = await this.limits(device.id);
     if (perChargeMinor !== null && amount > perChargeMinor) {
       return refuse(422, 'above_device_limit', `this device may pay at most ${perChargeMinor} per charge`, {
         perChargeMinor,
@@ -459,12 +486,14 @@ export class Payments {
     if (perDayMinor !== null) {
       // What the last 24 hours hold or took: held authorizations count in full, captures net of refunds.
       const spent = Number(
-        this.#o.db.get(
-          `SELECT COALESCE(SUM(CASE status WHEN 'requires_capture' THEN amount_authorized
+        (
+          await this.#o.db.get(
+            `SELECT COALESCE(SUM(CASE status WHEN 'requires_capture' THEN amount_authorized
                                             WHEN 'succeeded' THEN amount_captured - amount_refunded
                                             ELSE 0 END), 0) AS spent
            FROM payments WHERE device_id = ? AND currency = ? AND created_at > ?`,
-          [device.id, currency, this.#nowS() - 86_400],
+            [device.id, currency, this.#nowS() - 86_400],
+          )
         )?.spent ?? 0,
       );
       if (spent + amount > perDayMinor) {
@@ -479,20 +508,20 @@ export class Payments {
     return null;
   }
 
-  find(piId: string): Row | undefined {
+  find(piId: string): Promise<Row | undefined> {
     return this.#o.db.get('SELECT * FROM payments WHERE payment_intent_id = ?', [piId]);
   }
 
-  findByChallenge(challengeId: string): Row | undefined {
+  findByChallenge(challengeId: string): Promise<Row | undefined> {
     return this.#o.db.get('SELECT * FROM payments WHERE challenge_id = ?', [challengeId]);
   }
 
-  list(deviceId: string): PaymentView[] {
-    return this.#o.db
-      .all('SELECT * FROM payments WHERE device_id = ? ORDER BY created_at DESC, rowid DESC LIMIT 500', [
-        deviceId,
-      ])
-      .map(view);
+  async list(deviceId: string): Promise<PaymentView[]> {
+    const rows = await this.#o.db.all(
+      'SELECT * FROM payments WHERE device_id = ? ORDER BY created_at DESC, seq DESC LIMIT 500',
+      [deviceId],
+    );
+    return rows.map(view);
   }
 
   /**
@@ -500,18 +529,17 @@ export class Payments {
    * The same amount again changes nothing; another one replaces it while the payment is uncaptured.
    * Above the authorized amount it is refused, and the attempt is kept on the payment.
    */
-  report(row: Row, amountInput: unknown): Outcome<{ payment: PaymentView }> {
+  async report(row: Row, amountInput: unknown): Promise<Outcome<{ payment: PaymentView }>> {
     const amount = readAmount(amountInput);
     if (amount === null)
       return refuse(400, 'invalid_amount', 'amount must be a positive integer of minor units');
     const piId = String(row.payment_intent_id);
     const authorized = Number(row.amount_authorized);
     if (amount > authorized) {
-      this.#o.db.run('UPDATE payments SET over_reported = ?, updated_at = ? WHERE payment_intent_id = ?', [
-        amount,
-        this.#nowS(),
-        piId,
-      ]);
+      await this.#o.db.run(
+        'UPDATE payments SET over_reported = ?, updated_at = ? WHERE payment_intent_id = ?',
+        [amount, this.#nowS(), piId],
+      );
       return refuse(
         422,
         'amount_exceeds_authorized',
@@ -536,13 +564,13 @@ export class Payments {
       );
     }
     if (row.amount_reported === null || Number(row.amount_reported) !== amount) {
-      this.#o.db.run(
+      await this.#o.db.run(
         `UPDATE payments SET amount_reported = ?, updated_at = ?
          WHERE payment_intent_id = ? AND status = 'requires_capture'`,
         [amount, this.#nowS(), piId],
       );
     }
-    return { ok: true, status: 200, body: { payment: view(this.find(piId)!) } };
+    return { ok: true, status: 200, body: { payment: view((await this.find(piId))!) } };
   }
 
   /**
@@ -550,7 +578,7 @@ export class Payments {
    * the payment must still be held, and the window must be the one the payer authorized under (when
    * the payer said). The same acceptance again answers the same; other terms are refused.
    */
-  accept(row: Row, windowInput: unknown): Outcome<{ payment: PaymentView }> {
+  async accept(row: Row, windowInput: unknown, again = true): Promise<Outcome<{ payment: PaymentView }>> {
     const window = readWindow(windowInput);
     if (window === null) {
       return refuse(
@@ -569,20 +597,44 @@ export class Payments {
     }
     const state = this.#settleable(row, 'accept');
     if (state) return state;
-    if (this.#payerSettling.has(piId)) {
-      return refuse(409, 'payer_settling', 'the payer is settling this payment right now');
-    }
+    if (this.#settling(row)) return payerSettling();
     if (row.payer_window !== null && Number(row.payer_window) !== window) {
       return refuse(409, 'terms_mismatch', 'the payer authorized under another review window', {
         payerWindow: Number(row.payer_window),
       });
     }
-    this.#o.db.run(
+    // Conditional on the row as it is in the database now: a payer capture or cancel that another
+    // instance started in the meantime wins, and this acceptance is refused.
+    const now = this.#nowS();
+    const changed = await this.#o.db.run(
       `UPDATE payments SET app_window = ?, accepted_at = ?, updated_at = ?
-       WHERE payment_intent_id = ? AND accepted_at IS NULL AND status = 'requires_capture'`,
-      [window, this.#nowS(), this.#nowS(), piId],
+       WHERE payment_intent_id = ? AND accepted_at IS NULL AND status = 'requires_capture'
+         AND (payer_settling_at IS NULL OR payer_settling_at < ?)`,
+      [window, now, now, piId, now - SETTLING_STALE_SECONDS],
     );
-    return { ok: true, status: 200, body: { payment: view(this.find(piId)!) } };
+    const fresh = (await this.find(piId))!;
+    if (changed === 0) {
+      if (this.#settling(fresh)) return payerSettling();
+      // Accepted (or settled) by another request just now: answer as that one decided.
+      if (again) return this.accept(fresh, windowInput, false);
+    }
+    return { ok: true, status: 200, body: { payment: view(fresh) } };
+  }
+
+  /** A payer capture or cancel is on its way to Stripe (marks of a crashed instance expire). */
+  #settling(row: Row): boolean {
+    return (
+      row.payer_settling_at !== null && Number(row.payer_settling_at) >= this.#nowS() - SETTLING_STALE_SECONDS
+    );
+  }
+
+  /** Marks (or clears) a payer settlement in flight, and reads the row as it is after the mark. */
+  async #markSettling(piId: string, on: boolean): Promise<Row | undefined> {
+    await this.#o.db.run('UPDATE payments SET payer_settling_at = ? WHERE payment_intent_id = ?', [
+      on ? this.#nowS() : null,
+      piId,
+    ]);
+    return on ? this.find(piId) : undefined;
   }
 
   /** Whether the payer may do `action` on its own now (null) or the refusal saying why not. */
@@ -639,12 +691,38 @@ export class Payments {
   }
 
   /** Captures `amount` (default: the reported amount when there is one, else everything authorized); never more than authorized. */
-  async capture(
+  capture(
     row: Row,
     amountInput: unknown,
     by: 'payer' | 'app' = 'payer',
   ): Promise<Outcome<{ payment: PaymentView }>> {
-    row = this.#fresh(row);
+    // Settling actions on one payment run one at a time across instances: a capture racing a
+    // cancel finds the other's result, never a second answer from Stripe to reconcile.
+    return this.#o.db.exclusive(`payment ${String(row.payment_intent_id)}`, () =>
+      this.#settlingAs(by, row, (fresh) => this.#capture(fresh, amountInput, by)),
+    );
+  }
+
+  /**
+   * Runs a settlement on the row as it is now; for the payer, with the payment marked as being
+   * settled first, so that an app's acceptance arriving meanwhile (at any instance) is refused.
+   */
+  async #settlingAs<T>(by: 'payer' | 'app', row: Row, work: (fresh: Row) => Promise<T>): Promise<T> {
+    const piId = String(row.payment_intent_id);
+    if (by === 'app') return work(await this.#fresh(row));
+    const marked = (await this.#markSettling(piId, true)) ?? row;
+    try {
+      return await work(marked);
+    } finally {
+      await this.#markSettling(piId, false);
+    }
+  }
+
+  async #capture(
+    row: Row,
+    amountInput: unknown,
+    by: 'payer' | 'app',
+  ): Promise<Outcome<{ payment: PaymentView }>> {
     const authorized = Number(row.amount_authorized);
     const reported = row.amount_reported === null ? null : Number(row.amount_reported);
     const amount = amountInput === undefined ? (reported ?? authorized) : readAmount(amountInput);
@@ -665,49 +743,48 @@ export class Payments {
     const rule = by === 'payer' ? this.#payerMay(row, 'capture', amount) : this.#appMay(row, amount);
     if (rule) return rule;
     const piId = String(row.payment_intent_id);
-    if (by === 'payer') this.#payerSettling.add(piId);
     try {
       const pi = await this.#o.stripe.paymentIntents.capture(
         piId,
         { amount_to_capture: amount },
         { idempotencyKey: `${piId}:capture:${amount}` },
       );
-      this.#sync(pi);
+      await this.#sync(pi);
     } catch (err) {
       return { ok: false, error: mapStripeError(err) };
-    } finally {
-      if (by === 'payer') this.#payerSettling.delete(piId);
     }
-    return { ok: true, status: 200, body: { payment: view(this.find(String(row.payment_intent_id))!) } };
+    return { ok: true, status: 200, body: { payment: view((await this.find(piId))!) } };
   }
 
   /** Releases the authorization (the app always may: it gives the money back). */
-  async cancel(row: Row, by: 'payer' | 'app' = 'payer'): Promise<Outcome<{ payment: PaymentView }>> {
-    row = this.#fresh(row);
+  cancel(row: Row, by: 'payer' | 'app' = 'payer'): Promise<Outcome<{ payment: PaymentView }>> {
+    return this.#o.db.exclusive(`payment ${String(row.payment_intent_id)}`, () =>
+      this.#settlingAs(by, row, (fresh) => this.#cancel(fresh, by)),
+    );
+  }
+
+  async #cancel(row: Row, by: 'payer' | 'app'): Promise<Outcome<{ payment: PaymentView }>> {
     const state = this.#settleable(row, 'cancel');
     if (state) return state;
     const rule = by === 'payer' ? this.#payerMay(row, 'cancel') : null;
     if (rule) return rule;
     const piId = String(row.payment_intent_id);
-    if (by === 'payer') this.#payerSettling.add(piId);
     try {
       const pi = await this.#o.stripe.paymentIntents.cancel(
         piId,
         { cancellation_reason: 'requested_by_customer' },
         { idempotencyKey: `${piId}:cancel` },
       );
-      this.#sync(pi);
+      await this.#sync(pi);
     } catch (err) {
       return { ok: false, error: mapStripeError(err) };
-    } finally {
-      if (by === 'payer') this.#payerSettling.delete(piId);
     }
-    return { ok: true, status: 200, body: { payment: view(this.find(String(row.payment_intent_id))!) } };
+    return { ok: true, status: 200, body: { payment: view((await this.find(piId))!) } };
   }
 
   /** The row as it is now: the caller may have read it before awaiting the request body. */
-  #fresh(row: Row): Row {
-    return this.find(String(row.payment_intent_id)) ?? row;
+  async #fresh(row: Row): Promise<Row> {
+    return (await this.find(String(row.payment_intent_id))) ?? row;
   }
 
   #settleable(row: Row, what: string) {
@@ -726,15 +803,58 @@ export class Payments {
    * Refunds part or all of what was captured, pulling the money back from the app's account. The
    * app may; the payer only inside the review window or the app's refund policy.
    */
-  async refund(
+  refund(
     row: Row,
     body: Record<string, unknown>,
     idempotencyKey: string | undefined,
     by: 'payer' | 'app' = 'payer',
-  ): Promise<
-    Outcome<{ refund: { id: string; amount: number; status: string | null }; payment: PaymentView }>
-  > {
-    row = this.#fresh(row);
+  ): Promise<RefundOutcome> {
+    const piId = String(row.payment_intent_id);
+    return this.#o.db.exclusive(`payment ${piId}`, async () => {
+      if (idempotencyKey === undefined || !IDEMPOTENCY_KEY.test(idempotencyKey)) {
+        return this.#refund(await this.#fresh(row), body, idempotencyKey, by);
+      }
+      // A refund answered before with this key is answered the same, by any instance: the key is
+      // unique per payment in the database, written in the same lock as the refund it names.
+      const scope = `refund ${piId} ${by}`;
+      const request = JSON.stringify([body.amount ?? null, body.reason ?? null]);
+      const seen = await this.#o.db.get(
+        'SELECT request, status, response FROM idempotent_requests WHERE scope = ? AND key = ?',
+        [scope, idempotencyKey],
+      );
+      if (seen) {
+        if (seen.request !== request) {
+          return refuse(
+            409,
+            'idempotency_conflict',
+            'this Idempotency-Key was used for a refund with other parameters',
+          );
+        }
+        return {
+          ok: true,
+          status: Number(seen.status),
+          body: JSON.parse(String(seen.response)) as Extract<RefundOutcome, { ok: true }>['body'],
+        };
+      }
+      const out = await this.#refund(await this.#fresh(row), body, idempotencyKey, by);
+      // Only what was done is kept: a refusal or a Stripe outage may be retried with the same key.
+      if (out.ok) {
+        await this.#o.db.run(
+          `INSERT INTO idempotent_requests (scope, key, request, status, response, created_at)
+           VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+          [scope, idempotencyKey, request, out.status, JSON.stringify(out.body), this.#nowS()],
+        );
+      }
+      return out;
+    });
+  }
+
+  async #refund(
+    row: Row,
+    body: Record<string, unknown>,
+    idempotencyKey: string | undefined,
+    by: 'payer' | 'app',
+  ): Promise<RefundOutcome> {
     if (row.status !== 'succeeded') {
       return refuse(
         409,
@@ -745,9 +865,11 @@ export class Payments {
     if (by === 'payer') {
       const now = this.#nowS();
       const policy = Number(
-        this.#o.db.get('SELECT payer_refund_seconds FROM merchants WHERE account_id = ?', [
-          String(row.destination),
-        ])?.payer_refund_seconds ?? 0,
+        (
+          await this.#o.db.get('SELECT payer_refund_seconds FROM merchants WHERE account_id = ?', [
+            String(row.destination),
+          ])
+        )?.payer_refund_seconds ?? 0,
       );
       const window = Number(row.app_window ?? 0);
       const inWindow = row.accepted_at !== null && window > 0 && now < Number(row.accepted_at) + window;
@@ -778,7 +900,7 @@ export class Payments {
     if (typeof reason !== 'string' || !(REFUND_REASONS as readonly string[]).includes(reason)) {
       return refuse(400, 'invalid_reason', `reason must be one of ${REFUND_REASONS.join(', ')}`);
     }
-    if (idempotencyKey !== undefined && !/^[A-Za-z0-9_-]{8,100}$/.test(idempotencyKey)) {
+    if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
       return refuse(
         400,
         'invalid_idempotency_key',
@@ -799,7 +921,7 @@ export class Payments {
         idempotencyKey ? { idempotencyKey: `${piId}:refund:${idempotencyKey}` } : {},
       );
       const charge = await this.#o.stripe.charges.retrieve(String(refund.charge));
-      this.#syncCharge(charge);
+      await this.#syncCharge(charge);
     } catch (err) {
       return { ok: false, error: mapStripeError(err) };
     }
@@ -808,43 +930,42 @@ export class Payments {
       status: 200,
       body: {
         refund: { id: refund.id, amount: refund.amount, status: refund.status },
-        payment: view(this.find(piId)!),
+        payment: view((await this.find(piId))!),
       },
     };
   }
 
   /** Mirrors a PaymentIntent's settlement state (from an API answer or a webhook). */
-  #sync(pi: Stripe.PaymentIntent): void {
+  async #sync(pi: Stripe.PaymentIntent): Promise<void> {
     const status =
       pi.status === 'succeeded' || pi.status === 'canceled' || pi.status === 'requires_capture'
         ? pi.status
         : null;
     if (!status) return;
-    this.#o.db.run(
+    await this.#o.db.run(
       `UPDATE payments SET status = ?, amount_captured = ?, updated_at = ?
        WHERE payment_intent_id = ? AND status != 'declined'`,
       [status, status === 'succeeded' ? pi.amount_received : 0, this.#nowS(), pi.id],
     );
   }
 
-  #syncCharge(charge: Stripe.Charge): void {
+  async #syncCharge(charge: Stripe.Charge): Promise<void> {
     if (!charge.captured || typeof charge.payment_intent !== 'string') return;
-    this.#o.db.run('UPDATE payments SET amount_refunded = ?, updated_at = ? WHERE payment_intent_id = ?', [
-      charge.amount_refunded,
-      this.#nowS(),
-      charge.payment_intent,
-    ]);
+    await this.#o.db.run(
+      'UPDATE payments SET amount_refunded = ?, updated_at = ? WHERE payment_intent_id = ?',
+      [charge.amount_refunded, this.#nowS(), charge.payment_intent],
+    );
   }
 
   // Webhooks ------------------------------------------------------------------------------------
 
-  paymentIntentEvent(pi: Stripe.PaymentIntent): void {
-    if (this.find(pi.id)) this.#sync(pi);
+  async paymentIntentEvent(pi: Stripe.PaymentIntent): Promise<void> {
+    if (await this.find(pi.id)) await this.#sync(pi);
   }
 
-  chargeEvent(charge: Stripe.Charge): void {
-    if (typeof charge.payment_intent === 'string' && this.find(charge.payment_intent))
-      this.#syncCharge(charge);
+  async chargeEvent(charge: Stripe.Charge): Promise<void> {
+    if (typeof charge.payment_intent === 'string' && (await this.find(charge.payment_intent)))
+      await this.#syncCharge(charge);
   }
 
   async disputeEvent(dispute: Stripe.Dispute): Promise<void> {
@@ -861,7 +982,7 @@ export class Payments {
           : (charge.payment_intent?.id ?? null);
     }
     const now = this.#nowS();
-    this.#o.db.run(
+    await this.#o.db.run(
       `INSERT INTO disputes (id, payment_intent_id, charge_id, amount, currency, reason, status, created_at, updated_at)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT(id) DO UPDATE SET status = excluded.status, amount = excluded.amount, updated_at = excluded.updated_at`,
@@ -879,25 +1000,24 @@ export class Payments {
     );
   }
 
-  disputes(deviceId: string): Record<string, unknown>[] {
-    return this.#o.db
-      .all(
-        `SELECT d.*, p.challenge_id, p.destination, p.description FROM disputes d
-         JOIN payments p ON p.payment_intent_id = d.payment_intent_id
-         WHERE p.device_id = ? ORDER BY d.created_at DESC`,
-        [deviceId],
-      )
-      .map((d) => ({
-        id: String(d.id),
-        paymentIntent: String(d.payment_intent_id),
-        challengeId: String(d.challenge_id),
-        destination: String(d.destination),
-        description: String(d.description),
-        amount: Number(d.amount),
-        currency: String(d.currency),
-        reason: String(d.reason),
-        status: String(d.status),
-        createdAt: new Date(Number(d.created_at) * 1000).toISOString(),
-      }));
+  async disputes(deviceId: string): Promise<Record<string, unknown>[]> {
+    const rows = await this.#o.db.all(
+      `SELECT d.*, p.challenge_id, p.destination, p.description FROM disputes d
+       JOIN payments p ON p.payment_intent_id = d.payment_intent_id
+       WHERE p.device_id = ? ORDER BY d.created_at DESC`,
+      [deviceId],
+    );
+    return rows.map((d) => ({
+      id: String(d.id),
+      paymentIntent: String(d.payment_intent_id),
+      challengeId: String(d.challenge_id),
+      destination: String(d.destination),
+      description: String(d.description),
+      amount: Number(d.amount),
+      currency: String(d.currency),
+      reason: String(d.reason),
+      status: String(d.status),
+      createdAt: new Date(Number(d.created_at) * 1000).toISOString(),
+    }));
   }
 }

@@ -6,6 +6,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import { ed25519 } from '@noble/curves/ed25519.js';
 import type Stripe from 'stripe';
 import { closer, listen } from '../lib/listen';
+import { DatabaseUnavailable } from '../lib/sql';
 import { CardDb, type Row } from './db';
 import {
   BodyError,
@@ -31,6 +32,8 @@ import {
   sha256Hex,
 } from './stripe';
 
+const DB_RETRY_AFTER_SECONDS = 2;
+
 export interface CardServiceOptions {
   /** 0 or omitted: a free port. */
   port?: number;
@@ -38,15 +41,24 @@ export interface CardServiceOptions {
   host?: string;
   /** Where Stripe's API is (the real one: api.stripe.com, 443, https). */
   stripe: StripeConnection;
-  /** SQLite file (created when missing). Omitted: in memory, gone when the process ends. */
+  /**
+   * PostgreSQL (`postgres://user:pass@host/db`): several instances may share it. Takes precedence
+   * over `dbPath`.
+   */
+  databaseUrl?: string;
+  /**
+   * The embedded database's directory (PGlite, created when missing; one process at a time).
+   * Neither this nor `databaseUrl`: in memory, gone when the process ends.
+   */
   dbPath?: string;
   /** This service's base URL as browsers and Stripe reach it; default: the URL it listens on. */
   publicUrl?: string;
   /** The signing secret of the Stripe webhook endpoint pointing at POST /webhooks/stripe. */
   webhookSecret: string;
   /**
-   * Receipt signing keys (keys.ts): the first signs, all are published. Required with a `dbPath`;
-   * in memory only, a key is generated for this run when omitted.
+   * Receipt signing keys (keys.ts): the first signs, all are published. Required with a database
+   * that outlives the process (`dbPath`, `databaseUrl`) — every instance must sign with the same
+   * keys; in memory only, a key is generated for this run when omitted.
    */
   receiptKeys?: readonly ReceiptKeyConfig[];
   /** Receipt lifetime; default 300 s (the extension presents it at once). */
@@ -101,9 +113,12 @@ export interface MerchantInput {
 export async function startCardService(opts: CardServiceOptions): Promise<CardService> {
   const now = opts.now ?? Date.now;
   const currencies = opts.currencies ?? ['usd'];
-  if (!opts.receiptKeys && opts.dbPath) {
-    // A database outlives the process; receipts it vouches for must verify after a restart.
-    throw new RangeError('receiptKeys are required with a dbPath (PAYBOUND_CARD_RECEIPT_KEYS)');
+  if (!opts.receiptKeys && (opts.dbPath || opts.databaseUrl)) {
+    // A database outlives the process; receipts it vouches for must verify after a restart, and
+    // whichever instance signed them.
+    throw new RangeError(
+      'receiptKeys are required with a dbPath or databaseUrl (PAYBOUND_CARD_RECEIPT_KEYS)',
+    );
   }
   const signer = receiptSigner(
     opts.receiptKeys
@@ -121,7 +136,14 @@ export async function startCardService(opts: CardServiceOptions): Promise<CardSe
       throw new RangeError(`extensionOrigins: ${origin} is not a browser-extension origin`);
     }
   }
-  const db = await CardDb.open(opts.dbPath);
+  const db = await CardDb.open({ databaseUrl: opts.databaseUrl, dataDir: opts.dbPath });
+  let linkKey: string;
+  try {
+    linkKey = await LinkFlow.completionKey(db);
+  } catch (err) {
+    await db.close();
+    throw err;
+  }
   const stripe = createStripeClient(opts.stripe);
 
   let publicUrl = opts.publicUrl?.replace(/\/+$/, '') ?? '';
@@ -142,10 +164,10 @@ export async function startCardService(opts: CardServiceOptions): Promise<CardSe
     };
   }
 
-  function device(req: IncomingMessage): (Device & { row: Row }) | null {
+  async function device(req: IncomingMessage): Promise<(Device & { row: Row }) | null> {
     const token = bearer(req);
     if (!token) return null;
-    const row = db.get('SELECT * FROM devices WHERE token_hash = ? AND revoked_at IS NULL', [
+    const row = await db.get('SELECT * FROM devices WHERE token_hash = ? AND revoked_at IS NULL', [
       sha256Hex(token),
     ]);
     if (!row) return null;
@@ -157,10 +179,10 @@ export async function startCardService(opts: CardServiceOptions): Promise<CardSe
     };
   }
 
-  function merchant(req: IncomingMessage): string | null {
+  async function merchant(req: IncomingMessage): Promise<string | null> {
     const token = bearer(req);
     if (!token) return null;
-    const row = db.get('SELECT account_id FROM merchants WHERE api_key_hash = ?', [sha256Hex(token)]);
+    const row = await db.get('SELECT account_id FROM merchants WHERE api_key_hash = ?', [sha256Hex(token)]);
     return row ? String(row.account_id) : null;
   }
 
@@ -195,7 +217,7 @@ export async function startCardService(opts: CardServiceOptions): Promise<CardSe
       metadata: { paybound_merchant: name },
     });
     const apiKey = newToken('pbm');
-    db.run(
+    await db.run(
       'INSERT INTO merchants (account_id, name, api_key_hash, created_at, payer_refund_seconds) VALUES (?, ?, ?, ?, ?)',
       [account.id, name, sha256Hex(apiKey), Math.floor(now() / 1000), payerRefundSeconds],
     );
@@ -212,7 +234,7 @@ export async function startCardService(opts: CardServiceOptions): Promise<CardSe
     } catch (err) {
       return sendError(res, 400, 'bad_signature', `webhook rejected: ${(err as Error).message}`);
     }
-    if (db.get('SELECT id FROM webhook_events WHERE id = ?', [event.id])) {
+    if (await db.get('SELECT id FROM webhook_events WHERE id = ?', [event.id])) {
       return sendJson(res, 200, { received: true, duplicate: true });
     }
     switch (event.type) {
@@ -220,7 +242,7 @@ export async function startCardService(opts: CardServiceOptions): Promise<CardSe
         await links.complete(event.data.object);
         break;
       case 'checkout.session.expired':
-        links.sessionExpired(event.data.object.id);
+        await links.sessionExpired(event.data.object.id);
         break;
       case 'charge.dispute.created':
       case 'charge.dispute.updated':
@@ -229,20 +251,19 @@ export async function startCardService(opts: CardServiceOptions): Promise<CardSe
         break;
       case 'payment_intent.succeeded':
       case 'payment_intent.canceled':
-        payments.paymentIntentEvent(event.data.object);
+        await payments.paymentIntentEvent(event.data.object);
         break;
       case 'charge.refunded':
-        payments.chargeEvent(event.data.object);
+        await payments.chargeEvent(event.data.object);
         break;
       default:
         break;
     }
     // Recorded only once handled: a failure above answers 500 and Stripe sends the event again.
-    db.run('INSERT INTO webhook_events (id, type, received_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING', [
-      event.id,
-      event.type,
-      Math.floor(now() / 1000),
-    ]);
+    await db.run(
+      'INSERT INTO webhook_events (id, type, received_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING',
+      [event.id, event.type, Math.floor(now() / 1000)],
+    );
     sendJson(res, 200, { received: true });
   }
 
@@ -304,7 +325,7 @@ export async function startCardService(opts: CardServiceOptions): Promise<CardSe
     if (path === '/api/devices/claim' && method === 'POST') {
       return links.claim(res, await readJsonObject(req), cors);
     }
-    const dev = device(req);
+    const dev = await device(req);
     if (!dev) {
       return sendError(
         res,
@@ -326,13 +347,13 @@ export async function startCardService(opts: CardServiceOptions): Promise<CardSe
           {
             card: cardFromRow(dev.row),
             linkedAt: new Date(Number(dev.row.created_at) * 1000).toISOString(),
-            limits: payments.limits(dev.id),
+            limits: await payments.limits(dev.id),
           },
           cors,
         );
       }
       if (method === 'DELETE') {
-        db.run('UPDATE devices SET revoked_at = ? WHERE id = ?', [Math.floor(now() / 1000), dev.id]);
+        await db.run('UPDATE devices SET revoked_at = ? WHERE id = ?', [Math.floor(now() / 1000), dev.id]);
         // The token is dead either way; detaching the card at Stripe is tidying up.
         const detached = await stripe.paymentMethods
           .detach(dev.paymentMethodId)
@@ -342,22 +363,22 @@ export async function startCardService(opts: CardServiceOptions): Promise<CardSe
       }
     }
     if (path === '/api/device/limits' && method === 'POST') {
-      const out = payments.setLimits(dev.id, await readJsonObject(req));
+      const out = await payments.setLimits(dev.id, await readJsonObject(req));
       return out.ok ? sendJson(res, out.status, out.body, cors) : fail(res, out.error, cors);
     }
     if (path === '/api/payments') {
-      if (method === 'GET') return sendJson(res, 200, { payments: payments.list(dev.id) }, cors);
+      if (method === 'GET') return sendJson(res, 200, { payments: await payments.list(dev.id) }, cors);
       if (method === 'POST') {
         const out = await payments.pay(dev, await readJsonObject(req));
         return out.ok ? sendJson(res, out.status, out.body, cors) : fail(res, out.error, cors);
       }
     }
     if (path === '/api/disputes' && method === 'GET') {
-      return sendJson(res, 200, { disputes: payments.disputes(dev.id) }, cors);
+      return sendJson(res, 200, { disputes: await payments.disputes(dev.id) }, cors);
     }
     const action = /^\/api\/payments\/(pi_[A-Za-z0-9]+)\/(capture|cancel|refund)$/.exec(path);
     if (action && method === 'POST') {
-      const row = payments.find(action[1]!);
+      const row = await payments.find(action[1]!);
       if (!row || row.device_id !== dev.id)
         return sendError(res, 404, 'not_found', 'no such payment', {}, cors);
       const body = await readJsonObject(req);
@@ -372,7 +393,7 @@ export async function startCardService(opts: CardServiceOptions): Promise<CardSe
     }
     const one = /^\/api\/payments\/(pi_[A-Za-z0-9]+)$/.exec(path);
     if (one && method === 'GET') {
-      const row = payments.find(one[1]!);
+      const row = await payments.find(one[1]!);
       if (!row || row.device_id !== dev.id)
         return sendError(res, 404, 'not_found', 'no such payment', {}, cors);
       return sendJson(res, 200, { payment: view(row) }, cors);
@@ -386,21 +407,21 @@ export async function startCardService(opts: CardServiceOptions): Promise<CardSe
     path: string,
     method: string,
   ): Promise<void> {
-    const accountId = merchant(req);
+    const accountId = await merchant(req);
     if (!accountId) return sendError(res, 401, 'unauthorized', 'a valid merchant API key is required');
-    const lookup = (body: Record<string, unknown>): Row | undefined => {
+    const lookup = async (body: Record<string, unknown>): Promise<Row | undefined> => {
       const row =
         typeof body.paymentIntent === 'string'
-          ? payments.find(body.paymentIntent)
+          ? await payments.find(body.paymentIntent)
           : typeof body.challengeId === 'string' && CHALLENGE_ID.test(body.challengeId)
-            ? payments.findByChallenge(body.challengeId)
+            ? await payments.findByChallenge(body.challengeId)
             : undefined;
       // An app sees only payments made to its own account.
       return row && row.destination === accountId ? row : undefined;
     };
     const status = /^\/api\/merchant\/payments\/([A-Za-z0-9_-]{8,200})$/.exec(path);
     if (status && method === 'GET') {
-      const row = lookup({ challengeId: status[1] });
+      const row = await lookup({ challengeId: status[1] });
       return row
         ? sendJson(res, 200, { payment: view(row) })
         : sendError(res, 404, 'not_found', 'no such payment');
@@ -418,7 +439,7 @@ export async function startCardService(opts: CardServiceOptions): Promise<CardSe
       return sendError(res, 404, 'not_found', `no route for ${method} ${path}`);
     }
     const body = await readJsonObject(req);
-    const row = lookup(body);
+    const row = await lookup(body);
     if (!row)
       return sendError(
         res,
@@ -427,7 +448,7 @@ export async function startCardService(opts: CardServiceOptions): Promise<CardSe
         'no such payment for this account (send challengeId or paymentIntent)',
       );
     if (path === '/api/merchant/accept') {
-      const accepted = payments.accept(row, body.reviewWindowSeconds ?? null);
+      const accepted = await payments.accept(row, body.reviewWindowSeconds ?? null);
       return accepted.ok ? sendJson(res, accepted.status, accepted.body) : fail(res, accepted.error);
     }
     if (path === '/api/merchant/refund') {
@@ -439,7 +460,7 @@ export async function startCardService(opts: CardServiceOptions): Promise<CardSe
       return sendError(res, 400, 'invalid_amount', 'amount (the actual amount, ≤ authorized) is required');
     }
     if (path === '/api/merchant/report') {
-      const reported = payments.report(row, body.amount);
+      const reported = await payments.report(row, body.amount);
       return reported.ok ? sendJson(res, reported.status, reported.body) : fail(res, reported.error);
     }
     const out =
@@ -449,10 +470,24 @@ export async function startCardService(opts: CardServiceOptions): Promise<CardSe
     return out.ok ? sendJson(res, out.status, out.body) : fail(res, out.error);
   }
 
+  // Requests being handled: close() lets them finish their writes before the database goes.
+  const inFlight = new Set<Promise<unknown>>();
   const server = createServer((req, res) => {
-    handle(req, res).catch((err: unknown) => {
+    const handled = handle(req, res).catch((err: unknown) => {
       if (res.headersSent) return res.destroy();
       if (err instanceof BodyError) return sendError(res, err.status, 'bad_request', err.message);
+      if (err instanceof DatabaseUnavailable) {
+        // Nothing was committed for this request (an answer is sent only after its writes):
+        // the client sends it again, with the same challenge id or idempotency key.
+        return sendError(
+          res,
+          503,
+          'database_unavailable',
+          'The card service cannot reach its database right now; try again shortly.',
+          { retryAfterSeconds: DB_RETRY_AFTER_SECONDS },
+          { 'retry-after': String(DB_RETRY_AFTER_SECONDS) },
+        );
+      }
       try {
         // A Stripe failure that escaped a handler (e.g. during a webhook): answer it clearly.
         return fail(res, mapStripeError(err));
@@ -461,25 +496,30 @@ export async function startCardService(opts: CardServiceOptions): Promise<CardSe
         sendError(res, 500, 'internal_error', 'internal error');
       }
     });
+    inFlight.add(handled);
+    void handled.finally(() => inFlight.delete(handled));
   });
   let url: string;
   try {
     url = await listen(server, opts.port, opts.host);
   } catch (err) {
-    db.close(); // gives the database lock back
+    await db.close(); // gives the database lock back
     throw err;
   }
   publicUrl ||= url;
-  links = new LinkFlow({
-    db,
-    stripe,
-    publicUrl,
-    currency: currencies[0] ?? 'usd',
-    ttlSeconds: Math.max(opts.linkTtlSeconds ?? 1800, 1800),
-    platformName: opts.platformName ?? 'Paybound',
-    rateLimit: opts.linkRateLimit ?? DEFAULT_LINK_RATE_LIMIT,
-    now,
-  });
+  links = new LinkFlow(
+    {
+      db,
+      stripe,
+      publicUrl,
+      currency: currencies[0] ?? 'usd',
+      ttlSeconds: Math.max(opts.linkTtlSeconds ?? 1800, 1800),
+      platformName: opts.platformName ?? 'Paybound',
+      rateLimit: opts.linkRateLimit ?? DEFAULT_LINK_RATE_LIMIT,
+      now,
+    },
+    linkKey,
+  );
   payments = new Payments({
     db,
     stripe,
@@ -504,7 +544,9 @@ export async function startCardService(opts: CardServiceOptions): Promise<CardSe
     })),
     createMerchant,
     close: () => {
-      closing ??= closeServer().then(() => db.close());
+      closing ??= closeServer()
+        .then(() => Promise.allSettled([...inFlight]))
+        .then(() => db.close());
       return closing;
     },
   };

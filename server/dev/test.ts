@@ -38,7 +38,7 @@ function check(label: string, cmd: string, args: string[]): void {
 }
 
 /** A vitest project: its own counts, read from its JSON report. */
-function tests(project: 'unit' | 'e2e' | 'e2e-firefox'): void {
+function tests(project: 'unit' | 'unit-pg' | 'e2e' | 'e2e-firefox'): void {
   const out = join(reports, `${project}.json`);
   rmSync(out, { force: true });
   const ok = run(`${project} tests`, bin('vitest'), [
@@ -81,6 +81,8 @@ if (failed > 0) close(1);
 check('typecheck (tsc --noEmit)', bin('tsc'), ['--noEmit', '-p', '.']);
 check('lint (biome)', bin('biome'), ['check', '.']);
 tests('unit');
+// The card service and review desk suites again, on a throwaway PostgreSQL cluster.
+tests('unit-pg');
 tests('e2e');
 tests('e2e-firefox');
 close(0);

@@ -12,3 +12,4 @@ export * from './mpp-lightning';
 export * from './mpp-method';
 export * from './payment-paywall';
 export * from './review';
+export * from './review-store';

@@ -13,6 +13,7 @@
 //   route POST /paybound/review → reviewEndpoint(desk)
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { DatabaseUnavailable } from '../../lib/sql';
 import {
   type CardServiceClient,
   type ReceiptKey,
@@ -203,7 +204,7 @@ export interface ChargeRecord {
 
 /**
  * Where charges under review live. The default keeps them in memory (they die with the process);
- * an app with several processes or restarts passes its own, backed by its database. `add` must be
+ * an app with several processes or restarts passes sqlChargeStore (review-store.ts) or its own. `add` must be
  * atomic: it is what makes a reviewed L402 token single use.
  */
 export interface ChargeStore {
@@ -214,6 +215,11 @@ export interface ChargeStore {
   put(record: ChargeRecord): Promise<void>;
   /** Charges with a refund waiting for the operator. */
   queued(): Promise<ChargeRecord[]>;
+  /**
+   * Runs `work` while no other desk on this store works on `charge` (several app instances on one
+   * database); without it, the desk serialises work on a charge within its own process only.
+   */
+  exclusive?<T>(charge: string, work: () => Promise<T>): Promise<T>;
 }
 
 export function memoryChargeStore(): ChargeStore {
@@ -377,8 +383,10 @@ export class ReviewDesk {
     return this.#now();
   }
 
-  /** One action at a time per charge: two accepts never pay twice. */
-  #locked<T>(charge: string, work: () => Promise<T>): Promise<T> {
+  /** One action at a time per charge (in every instance sharing the store): two accepts never pay twice. */
+  #locked<T>(charge: string, inner: () => Promise<T>): Promise<T> {
+    const store = this.#store;
+    const work = store.exclusive ? () => store.exclusive!(charge, inner) : inner;
     const before = this.#locks.get(charge) ?? Promise.resolve();
     const run = before.then(work, work);
     const tail = run.catch(() => undefined);
@@ -1039,7 +1047,21 @@ export function reviewEndpoint(
     }
     const body = await readJsonBody(req, 16 * 1024);
     if (!body.ok) return refuse(body.status, body.error);
-    const outcome = await desk.review(body.value);
+    let outcome: ReviewOutcome;
+    try {
+      outcome = await desk.review(body.value);
+    } catch (err) {
+      if (!(err instanceof DatabaseUnavailable)) throw err;
+      // The store is away. A refund attempt is written before the wallet is asked, so one that went
+      // out is on record as `sending` and looked up before anything is paid again; the wallet retries.
+      res.setHeader('Retry-After', '2');
+      return sendJson(res, 503, {
+        error: {
+          code: 'unavailable',
+          message: 'the review desk cannot reach its database; try again shortly',
+        },
+      });
+    }
     sendJson(res, outcome.status, outcome.body);
   };
 }

@@ -259,6 +259,37 @@ describe('paying an approved quote', () => {
     expect((list.json.payments as { id: string }[]).some((p) => p.id === id)).toBe(true);
   });
 
+  it('answers a refund sent again with its Idempotency-Key as the first time, and refunds once', async () => {
+    const paid = await pay(token, { amount: 300 });
+    const id = (paid.json.payment as { id: string }).id;
+    await api(stack.card.url, token, 'POST', `/api/payments/${id}/capture`, {});
+    const refund = (amount: number, key = 'refund-key-0001') =>
+      api(
+        stack.card.url,
+        stack.merchant.apiKey,
+        'POST',
+        '/api/merchant/refund',
+        { paymentIntent: id, amount },
+        { 'idempotency-key': key },
+      );
+    const first = await refund(200);
+    expect(first).toMatchObject({ status: 200, json: { payment: { amountRefunded: 200 } } });
+    // Only 100 is left to refund, yet the retry of the 200 is answered as it was, not refused.
+    const again = await refund(200);
+    expect(again).toEqual(first);
+    expect(await refund(50)).toMatchObject({
+      status: 409,
+      json: { error: { code: 'idempotency_conflict' } },
+    });
+    const refunds = await stripe.refunds.list({ payment_intent: id });
+    expect(refunds.data.map((r) => r.amount)).toEqual([200]);
+    // Another key is another refund.
+    expect(await refund(100, 'refund-key-0002')).toMatchObject({
+      status: 200,
+      json: { payment: { amountRefunded: 300 } },
+    });
+  });
+
   it('lets the app capture the actual amount with its own key, and nobody else', async () => {
     const id = challengeId();
     await pay(token, { challengeId: id, amount: 300 });
@@ -334,7 +365,7 @@ describe('when Stripe cannot be reached', () => {
   it('answers clearly and charges nothing', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'paybound-card-'));
     const receiptKeys = [generateReceiptKey()];
-    const local = await startClockedStack({ dbPath: join(dir, 'card.sqlite'), receiptKeys });
+    const local = await startClockedStack({ dbPath: join(dir, 'card-db'), receiptKeys });
     try {
       const token = await linkCard(local);
       await local.stripe.close();
@@ -364,7 +395,7 @@ describe('when Stripe cannot be reached', () => {
           maxNetworkRetries: 0,
         },
         webhookSecret: 'whsec_x',
-        dbPath: join(dir, 'card.sqlite'),
+        dbPath: join(dir, 'card-db'),
         receiptKeys,
       });
       try {

@@ -1,9 +1,25 @@
 // Fixtures for the card service tests: the Stripe stand-in, the card service wired to it (webhook
 // endpoint and all), a registered app, and a tiny browser that follows the link flow over HTTP.
 import { createHash, randomBytes } from 'node:crypto';
+import { generateReceiptKey } from '../../../server/card/keys';
 import type { LinkRateLimit } from '../../../server/card/links';
 import { type CardService, startCardService } from '../../../server/card/service';
 import { type StripeStandin, startStripeStandin } from '../../../server/standins/stripe/index';
+import { freshDatabaseUrl } from '../harness/database';
+
+/**
+ * Where a test stack keeps its state: a database of its own on the run's PostgreSQL cluster (the
+ * unit-pg project), else the embedded engine (in memory, or the test's dbPath).
+ */
+export async function stackDatabase(dbPath: string | undefined): Promise<{
+  databaseUrl?: string;
+  receiptKeys?: ReturnType<typeof generateReceiptKey>[];
+}> {
+  if (dbPath) return {};
+  const databaseUrl = await freshDatabaseUrl();
+  // A database that outlives the process wants configured receipt keys (any will do in a test).
+  return databaseUrl ? { databaseUrl, receiptKeys: [generateReceiptKey()] } : {};
+}
 
 export interface CardStack {
   stripe: StripeStandin;
@@ -33,6 +49,7 @@ export async function startCardStack(
     },
     webhookSecret,
     adminToken: 'admin-token-for-tests-0123456789',
+    ...(await stackDatabase(extra.dbPath)),
     ...extra,
   });
   stripe.addWebhookEndpoint({ url: `${card.url}/webhooks/stripe`, secret: webhookSecret });

@@ -1,13 +1,7 @@
 // Reporting the actual amount without capturing it (routes with a review window), over real HTTP,
-// against the Stripe stand-in through the official SDK; and the database migration that added it.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import initSqlJs from 'sql.js';
+// against the Stripe stand-in through the official SDK. (Migrations: test/unit/sql/.)
 import Stripe from 'stripe';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CardDb } from '../../../server/card/db';
 import { STRIPE_API_VERSION } from '../../../server/card/stripe';
 import { CardServiceClient } from '../../../server/merchant/kit/card';
 import { api, type CardStack, challengeId, linkCard, startCardStack } from './helpers';
@@ -160,60 +154,5 @@ describe('capturing after a report', () => {
     const plain = await authorize(350);
     const all = await api(stack.card.url, token, 'POST', `/api/payments/${plain.id}/capture`, {});
     expect(all.json.payment).toMatchObject({ amountCaptured: 350, amountReported: null });
-  });
-});
-
-describe('the database', () => {
-  it('upgrades a version-1 file: the report and settlement columns are added, the old receipt key is erased', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'paybound-card-migrate-'));
-    const path = join(dir, 'card.sqlite');
-    try {
-      // Make a version-1 database: today's schema without the columns versions 2 and 3 added.
-      (await CardDb.open(path)).close();
-      const wasmDir = dirname(createRequire(import.meta.url).resolve('sql.js'));
-      const SQL = await initSqlJs({ locateFile: (file) => `${wasmDir}/${file}` });
-      const old = new SQL.Database(readFileSync(path));
-      old.exec(`ALTER TABLE payments DROP COLUMN amount_reported;
-                ALTER TABLE payments DROP COLUMN over_reported;
-                ALTER TABLE payments DROP COLUMN payer_window;
-                ALTER TABLE payments DROP COLUMN app_window;
-                ALTER TABLE payments DROP COLUMN accepted_at;
-                ALTER TABLE merchants DROP COLUMN payer_refund_seconds;
-                ALTER TABLE devices DROP COLUMN limit_per_charge;
-                ALTER TABLE devices DROP COLUMN limit_per_day;
-                ALTER TABLE devices DROP COLUMN limits_raise;
-                UPDATE meta SET value = '1' WHERE key = 'schema_version';
-                INSERT INTO meta (key, value) VALUES ('receipt_signing_key', '${'ab'.repeat(32)}');
-                INSERT INTO payments (payment_intent_id, challenge_id, device_id, destination, currency,
-                  amount_authorized, description, status, created_at, updated_at)
-                VALUES ('pi_old', 'challenge-old-1', 'dev_1', 'acct_1', 'usd', 250, 'old', 'requires_capture', 1, 1);`);
-      writeFileSync(path, old.export());
-      old.close();
-
-      const db = await CardDb.open(path);
-      try {
-        expect(db.meta('schema_version')).toBe('3');
-        expect(db.get('SELECT * FROM payments WHERE payment_intent_id = ?', ['pi_old'])).toMatchObject({
-          amount_authorized: 250,
-          amount_reported: null,
-          over_reported: null,
-          payer_window: null,
-          accepted_at: null,
-        });
-        expect(db.meta('receipt_signing_key')).toBeUndefined();
-        db.run('UPDATE payments SET amount_reported = 200 WHERE payment_intent_id = ?', ['pi_old']);
-      } finally {
-        db.close();
-      }
-      // Opening it again runs nothing twice.
-      // Not a byte of the old key is left in the file (secure_delete).
-      expect(readFileSync(path).includes(Buffer.from('ab'.repeat(32)))).toBe(false);
-      const again = await CardDb.open(path);
-      expect(again.meta('schema_version')).toBe('3');
-      expect(again.get('SELECT amount_reported FROM payments')).toEqual({ amount_reported: 200 });
-      again.close();
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
   });
 });

@@ -5,7 +5,7 @@ import { createServer, request } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type CardServiceOptions, startCardService } from '../../../server/card/service';
 import { startStripeStandin } from '../../../server/standins/stripe/index';
-import type { CardStack } from './helpers';
+import { type CardStack, stackDatabase } from './helpers';
 
 export interface ClockedStack extends CardStack {
   /** Moves the card service's clock forward. */
@@ -80,6 +80,7 @@ export async function startClockedStack(
     adminToken: 'admin-token-for-tests-0123456789',
     linkRateLimit: false,
     now: () => Date.now() + offsetMs,
+    ...(await stackDatabase(extra.dbPath)),
     ...extra,
   });
   stripe.addWebhookEndpoint({ url: `${card.url}/webhooks/stripe`, secret: webhookSecret });

@@ -21,11 +21,12 @@ import {
 import { l402Paywall } from '../../../server/merchant/kit/middleware';
 import {
   type ChargeRecord,
-  memoryChargeStore,
+  type ChargeStore,
   type RefundDecision,
   ReviewDesk,
   reviewEndpoint,
 } from '../../../server/merchant/kit/review';
+import { anotherInstanceStore, closeTestChargeStore, testChargeStore } from '../harness/charge-store';
 import {
   balanceMsat,
   challengeList,
@@ -72,6 +73,7 @@ async function startKitApp(): Promise<KitApp> {
     network: 'regtest',
     rootKey: ROOT_KEY,
     refundPolicy: () => decide(),
+    store: await testChargeStore(),
   });
   const paywall = l402Paywall<Record<string, never>>({
     wallet: new LnbitsClient({ url: standin.url, invoiceKey: appWallet.invoiceKey }),
@@ -118,6 +120,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  await closeTestChargeStore();
   await app?.close();
   await standin?.close();
 });
@@ -295,7 +298,8 @@ describe('the refund path with a scripted wallet (item 3)', () => {
     return { wallet, paid, looked };
   }
 
-  async function deskWith(wallet: InvoicePayer, store = memoryChargeStore()) {
+  async function deskWith(wallet: InvoicePayer, given?: ChargeStore) {
+    const store = given ?? (await testChargeStore());
     const desk = new ReviewDesk({
       refundWallet: wallet,
       network: 'regtest',
@@ -325,7 +329,7 @@ describe('the refund path with a scripted wallet (item 3)', () => {
   }
 
   it('writes the attempt down, with its payment hash, before the wallet is asked', async () => {
-    const store = memoryChargeStore();
+    const store = await testChargeStore();
     let seen: ChargeRecord | undefined;
     let charge = '';
     const { wallet } = scriptedWallet({
@@ -397,8 +401,45 @@ describe('the refund path with a scripted wallet (item 3)', () => {
     expect((await desk.get(charge))?.requests[0]?.attempts?.map((a) => a.state)).toEqual(['failed', 'paid']);
   });
 
+  it('two app instances on one store, the same reject sent to both at once: one refund payment', async () => {
+    let arrived!: () => void;
+    const atWallet = new Promise<void>((resolve) => {
+      arrived = resolve;
+    });
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const script = scriptedWallet({
+      pay: async () => {
+        arrived();
+        await released;
+        return { status: 'success', preimage: null } as SentPayment;
+      },
+      lookup: async () => ({ status: 'success', preimage: null }),
+    });
+    const { desk, charge, rejectBody } = await deskWith(script.wallet);
+    const other = new ReviewDesk({
+      refundWallet: script.wallet,
+      network: 'regtest',
+      rootKey: ROOT_KEY,
+      store: await anotherInstanceStore(),
+      refundPolicy: () => 'pay',
+    });
+    const invoice = await makeInvoice(standin.url, user, 1000);
+    const one = desk.review(rejectBody(invoice.bolt11));
+    const two = other.review(rejectBody(invoice.bolt11));
+    // The first payment is at the wallet: the other instance waits on the charge, not beside it.
+    await atWallet;
+    release();
+    const answers = await Promise.all([one, two]);
+    for (const answer of answers) expect(answer).toMatchObject({ status: 200 });
+    expect(script.paid).toEqual([invoice.bolt11]);
+    expect(await other.answer(charge)).toMatchObject({ status: 'partially_refunded', refunded: '1000000' });
+  });
+
   it('a record left `sending` (the process stopped mid-payment) is looked up, not paid again', async () => {
-    const store = memoryChargeStore();
+    const store = await testChargeStore();
     const script = scriptedWallet({
       pay: async () => {
         throw new Error('the process stops here');

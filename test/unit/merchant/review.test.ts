@@ -1,7 +1,7 @@
 // Estimates and the review window in the kit, over real HTTP: an L402 route with a `review` option,
 // its review endpoint, refunds paid from the app's wallet into the user's wallet (Lightning stand-in).
 import { randomBytes } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { readJsonBody, requestOrigin, sendJson } from '../../../server/merchant/kit/http';
@@ -15,6 +15,7 @@ import {
   type ReviewDeskOptions,
   reviewEndpoint,
 } from '../../../server/merchant/kit/review';
+import { closeTestChargeStore, testChargeStore } from '../harness/charge-store';
 import {
   balanceMsat,
   challengeList,
@@ -64,6 +65,7 @@ async function startKitApp(deskOptions: Partial<ReviewDeskOptions> = {}): Promis
       return decide(request);
     },
     now: () => Date.now() + offsetMs,
+    store: await testChargeStore(),
     ...deskOptions,
   });
   const paywall = l402Paywall<{ actual?: string }>({
@@ -82,7 +84,12 @@ async function startKitApp(deskOptions: Partial<ReviewDeskOptions> = {}): Promis
     },
   });
   const endpoint = reviewEndpoint(desk);
-  const server: Server = createServer(async (req, res) => {
+  const server: Server = createServer((req, res) => {
+    const handled = handle(req, res);
+    handling.add(handled);
+    void handled.finally(() => handling.delete(handled));
+  });
+  const handle = async (req: IncomingMessage, res: ServerResponse) => {
     try {
       if (req.url === '/review') return await endpoint(req, res);
       const body = await readJsonBody(req);
@@ -98,7 +105,7 @@ async function startKitApp(deskOptions: Partial<ReviewDeskOptions> = {}): Promis
     } catch (err) {
       if (!res.headersSent) sendJson(res, 500, { error: (err as Error).message });
     }
-  });
+  };
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return {
@@ -113,6 +120,13 @@ async function startKitApp(deskOptions: Partial<ReviewDeskOptions> = {}): Promis
   };
 }
 
+/**
+ * Requests the kit apps are still handling. The paywall records a charge's default actual after
+ * the handler answered, so a test reading the desk right after a response waits for these first.
+ */
+const handling = new Set<Promise<void>>();
+const appsIdle = () => Promise.all([...handling]);
+
 let app: KitApp;
 
 beforeAll(async () => {
@@ -124,6 +138,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  await closeTestChargeStore();
   await app?.close();
   await standin?.close();
 });
@@ -151,6 +166,7 @@ async function buy(
   const preimage = await payInvoice(standin.url, user, l402.params.invoice!);
   const credential = `L402 ${l402.params.macaroon}:${preimage}`;
   const served = await write(base, body, credential);
+  await appsIdle();
   // The review proof is the credential as the Authorization carries it, without the scheme.
   const proof = `${l402.params.macaroon}:${preimage}`;
   return { charge: decodeInvoice(l402.params.invoice!).paymentHash, preimage, proof, credential, served };
