@@ -9,7 +9,9 @@
  *  P3 the page's 402 → the quote window's approve button visible, against an extension that opens an
  *     empty popup window on a message (median, and the first, cold)
  *  approve → the page's fetch() resolved, against the bare client's pay + retry
- *  and an already-paid request (token attached by the browser) against an unpaid plain one.
+ *  and an already-paid request (token attached by the browser) against an unpaid plain one;
+ *  then an auto-approved x402 round trip (the page's Ethereum wallet signs) beside an L402 one
+ *  (bench/x402.ts, also `npm run bench:x402` alone).
  *
  * BENCH_RUNS=N repeats the whole run N times (fresh browsers each time) and prints min / median /
  * max of each ratio; BENCH_TRACE=1 adds a few traced rounds that show where the time goes
@@ -40,6 +42,7 @@ import {
   writeExtension,
 } from './minimal-extensions';
 import { approvedPhases, type Phases, paidPhases, phaseLines, type Span, traced } from './timeline';
+import { benchX402 } from './x402';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 1);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
@@ -612,6 +615,8 @@ try {
     if (RUNS > 1) console.log(`── run ${run} of ${RUNS}`);
     summaries.push(await benchOnce(stack.info, extensionDir, dirs));
   }
+  // x402 beside L402: both auto-approved, in one browser of their own, interleaved.
+  await benchX402(stack.info, (address, amount) => stack.facilitator.fund(address, amount));
   if (RUNS > 1) {
     console.log(`Over ${RUNS} runs, min / median / max:`);
     for (const key of Object.keys(SUMMARY_LABELS) as (keyof Summary)[]) {
