@@ -11,7 +11,8 @@ import {
   type X402Refusal,
 } from '../../../src/core/challenge/x402';
 import { X402_ASSETS, x402AssetAt } from '../../../src/core/challenge/x402-assets';
-import { baseUnitsToMinor, usdcToUsdCents } from '../../../src/core/money/tokens';
+import { formatToken } from '../../../src/core/money/rates';
+import { baseUnitsToMinor, usdcToUsdCents, usdMinorTo } from '../../../src/core/money/tokens';
 
 // The x402 v2 HTTP transport's own example (specs/transports-v2/http.md).
 const SPEC_V2_HEADER =
@@ -355,5 +356,24 @@ describe('token amounts as money', () => {
     expect(baseUnitsToMinor(1n, 18, 0)).toBe(1n);
     expect(() => baseUnitsToMinor(-1n, 6, 2)).toThrow(RangeError);
     expect(() => baseUnitsToMinor(1n, 1.5, 2)).toThrow(RangeError);
+  });
+
+  it('reaches another currency through both bitcoin rates, rounded up, in exact integers', () => {
+    // 1 BTC = 100 000.00 USD = 90 000.00 EUR = 15 000 000 JPY (no minor digits).
+    expect(usdMinorTo(1n, 10_000_000n, 9_000_000n)).toBe(1n); // 0.9 euro cents → 1
+    expect(usdMinorTo(100n, 10_000_000n, 9_000_000n)).toBe(90n);
+    expect(usdMinorTo(101n, 10_000_000n, 9_000_000n)).toBe(91n); // 90.9 → 91
+    expect(usdMinorTo(1n, 10_000_000n, 15_000_000n)).toBe(2n); // 1.5 yen → 2
+    expect(usdMinorTo(0n, 10_000_000n, 9_000_000n)).toBe(0n);
+    expect(() => usdMinorTo(1n, 0n, 9_000_000n)).toThrow(RangeError);
+    expect(() => usdMinorTo(-1n, 10_000_000n, 9_000_000n)).toThrow(RangeError);
+  });
+
+  it('shows token amounts exactly, with at least two decimals, as the locale writes numbers', () => {
+    expect(formatToken(10_000n, 6, 'USDC', 'en')).toBe('0.01 USDC');
+    expect(formatToken(1n, 6, 'USDC', 'en')).toBe('0.000001 USDC');
+    expect(formatToken(1_234_567_890n, 6, 'USDC', 'en')).toBe('1,234.56789 USDC');
+    expect(formatToken(50_000n, 6, 'USDC', 'de')).toBe('0,05 USDC');
+    expect(formatToken(5n, 0, 'TOK', 'en')).toBe('5 TOK');
   });
 });

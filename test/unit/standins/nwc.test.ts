@@ -348,7 +348,7 @@ describe('the local stack', () => {
     try {
       expect(stack.info.relay).toMatch(/^ws:\/\/127\.0\.0\.1:\d+$/);
       const provision = parseProvision(nwcProvisionFor(stack.info));
-      expect(provision.rails.map((r) => r.kind)).toEqual(['nwc', 'lnbits']);
+      expect(provision.rails.map((r) => r.kind)).toEqual(['nwc', 'lnbits', 'ethereum']);
       const rail = railFor(stack.info.nwcUri);
       const invoice = stack.lightning.node.createInvoice(stack.info.wallets.app.id, { amountMsat: 10_000n });
       const { preimage } = await rail.sendPayment(invoice.bolt11);

@@ -9,6 +9,8 @@ import {
   startX402Facilitator,
   TRANSFER_WITH_AUTHORIZATION,
 } from '../../../server/standins/x402-facilitator';
+import { readX402Header } from '../../../src/core/challenge/x402';
+import { buildUptoPermit, uptoTypedData } from '../../../src/core/payments/x402-permit2';
 
 const USDC = '0x036CbD53842c5426634e7929541eC2318f3dCF7e';
 const PAY_TO = '0x209693Bc6afc0C5328bA36FaF03C514EF312287C';
@@ -114,6 +116,13 @@ describe('x402 facilitator stand-in', () => {
     const supported = await client.getSupported();
     expect(supported.kinds).toEqual([
       { x402Version: 2, scheme: 'exact', network: 'eip155:84532' },
+      // upto names who may settle its permits: this facilitator.
+      {
+        x402Version: 2,
+        scheme: 'upto',
+        network: 'eip155:84532',
+        extra: { facilitatorAddress: facilitator.signer },
+      },
       { x402Version: 1, scheme: 'exact', network: 'base-sepolia' },
     ]);
     expect(supported.signers['eip155:*']).toEqual([facilitator.signer]);
@@ -322,5 +331,91 @@ describe('x402 facilitator stand-in', () => {
     };
     expect(state.balances['eip155:84532']?.[fresh.toLowerCase()]).toBe('5000000');
     expect((await post('/_standin/fund', { address: 'nobody', amount: '1' })).status).toBe(400);
+  });
+
+  describe('upto (Permit2)', () => {
+    const uptoReq = (
+      amount = '50000',
+      facilitatorAddress: string = facilitator.signer,
+    ): PaymentRequirements =>
+      requirements({
+        scheme: 'upto',
+        amount,
+        extra: { name: 'USDC', version: '2', assetTransferMethod: 'permit2', facilitatorAddress },
+      });
+    async function permitBody(max: PaymentRequirements, settleAmount?: string, facilitatorAddress?: string) {
+      const req = readX402Header(
+        Buffer.from(
+          JSON.stringify({ x402Version: 2, resource: { url: 'https://app.example/x' }, accepts: [max] }),
+        ).toString('base64'),
+      ).accepts[0];
+      if (!req) throw new Error('not read');
+      const permit = buildUptoPermit(
+        facilitatorAddress ? { ...req, facilitator: facilitatorAddress as `0x${string}` } : req,
+        payer.address,
+        { nowS: NOW_S, nonce: crypto.getRandomValues(new Uint8Array(32)) },
+      );
+      const doc = uptoTypedData(req, permit);
+      const { EIP712Domain: _d, ...types } = doc.types;
+      const signature = await payer.signTypedData({
+        domain: doc.domain,
+        types,
+        primaryType: doc.primaryType,
+        message: {
+          permitted: { token: permit.permitted.token, amount: BigInt(permit.permitted.amount) },
+          spender: permit.spender,
+          nonce: BigInt(permit.nonce),
+          deadline: BigInt(permit.deadline),
+          witness: { ...permit.witness, validAfter: BigInt(permit.witness.validAfter) },
+        },
+      });
+      const paymentPayload = {
+        x402Version: 2,
+        accepted: max,
+        payload: { signature, permit2Authorization: permit },
+      };
+      return {
+        verify: { x402Version: 2, paymentPayload, paymentRequirements: max },
+        settle: {
+          x402Version: 2,
+          paymentPayload,
+          paymentRequirements: { ...max, amount: settleAmount ?? max.amount },
+        },
+      };
+    }
+
+    it('verifies a permit for the maximum and settles what the server says, at most it', async () => {
+      const b = await permitBody(uptoReq());
+      expect((await post('/verify', b.verify)).json).toEqual({ isValid: true, payer: payer.address });
+      const settled = await post('/settle', {
+        ...b.settle,
+        paymentRequirements: { ...b.settle.paymentRequirements, amount: '20000' },
+      });
+      expect(settled.json).toMatchObject({ success: true, amount: '20000' });
+      expect(facilitator.balanceOf(payer.address)).toBe(980_000n);
+      // The permit's nonce is spent: settling it again is refused.
+      expect((await post('/settle', b.settle)).json).toMatchObject({
+        success: false,
+        errorReason: 'permit2_invalid_nonce',
+      });
+    });
+
+    it('refuses to settle above the maximum, a permit naming another facilitator, and a verify for less', async () => {
+      const over = await permitBody(uptoReq(), '50001');
+      expect((await post('/settle', over.settle)).json).toMatchObject({
+        success: false,
+        errorReason: 'invalid_upto_evm_payload_settlement_exceeds_amount',
+      });
+      const other = await permitBody(uptoReq(), undefined, '0x1111111111111111111111111111111111111111');
+      expect((await post('/verify', other.verify)).json).toMatchObject({
+        isValid: false,
+        invalidReason: 'upto_facilitator_mismatch',
+      });
+      const less = await permitBody(uptoReq());
+      expect(
+        (await post('/verify', { ...less.verify, paymentRequirements: uptoReq('40000') })).json,
+      ).toMatchObject({ isValid: false });
+      expect(facilitator.balanceOf(payer.address)).toBe(1_000_000n);
+    });
   });
 });
