@@ -1,7 +1,7 @@
 /**
  * The stand-in Ethereum wallet the x402 tests inject: a page finds it over EIP-6963 and gets
- * signatures the way it would from a wallet extension. (Paybound does not pay with it here.) And
- * the demo's x402 route, behind the real middleware, as the extension sees it before it pays x402.
+ * signatures the way it would from a wallet extension (Paybound pays with it in x402.test.ts). And
+ * the demo's x402 route, behind the real middleware, in a page with no wallet.
  */
 import { verifyTypedData } from 'viem';
 import { installEthWallet, OTHER_PAYEE } from '../../server/standins/eth-wallet';
@@ -149,12 +149,12 @@ test('a page finds the stand-in wallet over EIP-6963 and gets an EIP-712 signatu
   expect(wallet.signed.at(-1)?.typedData.message).toMatchObject({ to: OTHER_PAYEE });
 });
 
-test('the real x402 middleware’s 402 reaches the page untouched, and the worker logs that it cannot pay x402 yet', async ({
+test('the real x402 middleware’s 402, in a page without an Ethereum wallet, reaches the page untouched and the log says why', async ({
   demoPage,
   stack,
   openExtensionPage,
 }) => {
-  await demoPage.fill('#prompt', 'x402, not yet');
+  await demoPage.fill('#prompt', 'x402, no wallet');
   await demoPage.click('#generate-x402');
   await expect.poll(() => demoPage.textContent('#status')).toBe('Payment required (402)');
   const popup = await openExtensionPage(POPUP);
@@ -163,5 +163,6 @@ test('the real x402 middleware’s 402 reaches the page untouched, and the worke
     .toBe(`${stack.demo}/x402/generate`);
   const [row] = await ask(popup, 'challenges.recent', { limit: 1 });
   expect(row?.protocols).toEqual(['x402']);
-  expect(row?.error).toBe('Paybound cannot pay x402 yet');
+  expect(row?.error).toBe('the page reported no Ethereum wallet');
+  expect(row?.errorSaid?.key).toBe('refusedNoEthWallet');
 });

@@ -20,6 +20,7 @@ test('the extension loads: worker running, provisioned wallet linked, popup rend
   const popup = await openExtensionPage(POPUP);
   const status = await ask(popup, 'status.get', {});
   expect(status.rails.map((r) => [r.id, r.kind])).toEqual([
+    ['eth-page', 'ethereum'],
     ['lnbits-standin', 'lnbits'],
     ['nwc-standin', 'nwc'],
     ['webln-page', 'webln'],

@@ -116,7 +116,7 @@ test('the popup fits 360 px without wrapping; its footer names the paying wallet
   await popup.waitForSelector('[data-testid=payments] .badge');
   const footer = popup.locator('[data-testid=status]');
   await expect.poll(() => footer.textContent()).toContain('Stand-in LNbits wallet');
-  expect(await footer.textContent()).toMatch(/3 wallets linked/);
+  expect(await footer.textContent()).toMatch(/4 wallets linked/);
   // The paying wallet's balance, as the wallet itself reports it.
   const sats = (await wallets(stack).balance('user')) / 1000n;
   await expect

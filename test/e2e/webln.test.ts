@@ -67,7 +67,7 @@ test('a page without a WebLN wallet: nothing charged, and the amount stays reser
   // reservation waits for the invoice to expire (docs/threat-model.md).
   const [row] = await ledger(popup);
   expect(row).toMatchObject({ state: 'unknown', failure: { code: 'page_wallet_unconfirmed' } });
-  expect(row?.failure?.reason).toContain('no WebLN wallet in this page');
+  expect(row?.failure?.reason).toContain('no webln wallet');
   expect(await wallets(stack).balance('user')).toBe(before);
 });
 
