@@ -36,7 +36,10 @@ test('the extension loads: its scripts wrap the page, the event page answers wit
   expect(await demoPage.evaluate(() => /\[native code\]/.test(String(window.fetch)))).toBe(false);
   const quote = await requestQuote(browser, demoPage);
   const status = await ask(quote, 'status.get', {});
-  expect(status.rails.map((r) => [r.id, r.kind])).toEqual([['lnbits-standin', 'lnbits']]);
+  expect(status.rails.map((r) => [r.id, r.kind])).toEqual([
+    ['eth-page', 'ethereum'],
+    ['lnbits-standin', 'lnbits'],
+  ]);
   expect(status.defaultRailId).toBe('lnbits-standin');
   expect(await textOf(quote, '[data-testid=origin]')).toBe(new URL(stack.demo).origin);
   await quote.click('[data-testid=deny]');
