@@ -625,9 +625,15 @@ export class PaymentService {
     orphan = false,
   ): Promise<ChallengeVerdict> {
     switch (outcome.kind) {
-      case 'handover':
+      case 'handover': {
         if (outcome.patch) await this.patchPaying(payment.id, outcome.patch);
+        // A page that never answers must not hold the amount for ever: settled at the expiry.
+        if (payment.kind === 'x402') {
+          const until = outcome.patch?.expiresAt ?? payment.expiresAt;
+          await this.deps.wakeAt?.(payment.id, until * 1000).catch(() => {});
+        }
         return outcome.verdict;
+      }
       case 'pending':
         return pass(`this payment request is ${payment.state}`);
       case 'failed':
@@ -873,6 +879,20 @@ export class PaymentService {
       // With nobody waiting on the decision (another worker asked), release here.
       await this.release(p.id);
     } else if (
+      p.kind === 'x402' &&
+      (p.state === 'paying' || p.state === 'unknown') &&
+      !this.live.has(p.id) &&
+      nowS >= p.expiresAt
+    ) {
+      // The page stopped answering its wallet's questions and the authorization (if the wallet
+      // signed one) has run out: it can no longer move anything. Nobody can say whether it did.
+      await this.setState(p.id, p.state, 'failed', {
+        failure: failure(
+          'page_wallet_unconfirmed',
+          said('failurePageWalletExpired', 'the page stopped answering'),
+        ),
+      });
+    } else if (
       p.state === 'unknown' &&
       p.failure?.code === 'page_wallet_unconfirmed' &&
       nowS >= p.expiresAt
@@ -913,7 +933,7 @@ export class PaymentService {
    */
   async tidy(): Promise<void> {
     const { db } = this.deps;
-    const reserved = await db.payments.where('state').anyOf('reserved', 'unknown').toArray();
+    const reserved = await db.payments.where('state').anyOf('reserved', 'unknown', 'paying').toArray();
     for (const p of reserved) {
       if (p.state === 'reserved' && p.approval === 'denied') await this.release(p.id);
       else await this.expire(p.id);

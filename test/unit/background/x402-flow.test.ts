@@ -55,7 +55,13 @@ const v2Header = (accepts: unknown[] = [requirement()]) =>
 
 const asking: Rules = { ...defaultRules('UTC'), autoMaxMinor: 0n };
 
-function setup(opts: { openDispute?: (p: unknown, why: { key: string }) => Promise<void> } = {}) {
+function setup(
+  opts: {
+    openDispute?: (p: unknown, why: { key: string }) => Promise<void>;
+    now?: () => number;
+    wakeAt?: (id: string, when: number) => Promise<void>;
+  } = {},
+) {
   const db = new PayboundDb(`x-${Math.random()}`);
   const approvals = {
     request: vi.fn(async (p: { id: string }) => {
@@ -89,6 +95,8 @@ function setup(opts: { openDispute?: (p: unknown, why: { key: string }) => Promi
     },
     openRail: async (r) => r,
     rules: async () => asking,
+    ...(opts.now ? { now: opts.now } : {}),
+    ...(opts.wakeAt ? { wakeAt: opts.wakeAt } : {}),
     ...(opts.openDispute
       ? { openDispute: async (p, why) => opts.openDispute?.(p, why as { key: string }) }
       : {}),
@@ -483,5 +491,43 @@ describe('x402 through the page wallet', () => {
       );
     }
     expect(disputes).toEqual(['disputeX402OverSettled', 'disputeX402NotSettled']);
+  });
+
+  it('a page that stops answering its wallet holds the amount only until the authorization would run out', async () => {
+    let clock = Date.now();
+    const wakes: [string, number][] = [];
+    const local = setup({
+      now: () => clock,
+      wakeAt: async (id, when) => {
+        wakes.push([id, when]);
+      },
+    });
+    await local.db.rails.bulkPut([LNBITS, ETH]);
+    const first = await local.present([['payment-required', v2Header()]]);
+    if (first.action !== 'pay-in-page') throw new Error('not handed over');
+    // The page answers the account and the chain, is asked to sign, and is never heard of again.
+    const account = honestWallet();
+    let verdict: ChallengeVerdict = first;
+    for (let i = 0; i < 2 && verdict.action === 'pay-in-page'; i++) {
+      verdict = await local.service.pageResult(
+        { paymentId: first.paymentId, wallet: 'eip1193', answer: await account.call(verdict.request) },
+        SENDER,
+      );
+    }
+    expect(verdict).toMatchObject({ action: 'pay-in-page', request: { method: 'eth_signTypedData_v4' } });
+    const [asked] = await local.db.payments.toArray();
+    if (asked?.kind !== 'x402') throw new Error('no x402 row');
+    const until = Number(asked.x402.authorization?.validBefore) * 1000;
+    expect(wakes.at(-1)).toEqual([first.paymentId, Math.max(asked.expiresAt * 1000, until)]);
+    await local.service.expire(first.paymentId);
+    expect((await local.db.payments.get(first.paymentId))?.state).toBe('paying');
+    clock = asked.expiresAt * 1000 + 1;
+    await local.service.expire(first.paymentId);
+    const row = await local.db.payments.get(first.paymentId);
+    expect(row).toMatchObject({
+      state: 'failed',
+      reservationState: 'released',
+      failure: { code: 'page_wallet_unconfirmed' },
+    });
   });
 });
