@@ -30,6 +30,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+// Permit2's types and addresses as the x402 packages define them: the stand-in checks what they sign.
+import { PERMIT2_ADDRESS, uptoPermit2WitnessTypes, x402UptoPermit2ProxyAddress } from '@x402/evm';
 import { type Address, getAddress, type Hex, isAddress, isHex, verifyTypedData } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import {
@@ -91,30 +93,6 @@ export interface FacilitatorStandin {
 /** Refused before validBefore comes within this many seconds, as @x402/evm's facilitator does. */
 const VALID_BEFORE_MARGIN_S = 6n;
 const UINT256_DIGITS = /^(0|[1-9]\d{0,77})$/;
-
-/** Permit2 and x402's upto proxy (the same addresses on every chain). */
-const PERMIT2: Address = '0x000000000022D473030F116dDEE9F6B43aC78BA3';
-const UPTO_PROXY: Address = '0x4020A4f3b7b90ccA423B9fabCc0CE57C6C240002';
-
-/** Permit2's witness transfer, as x402's upto scheme has it signed. */
-export const UPTO_PERMIT2_WITNESS = {
-  PermitWitnessTransferFrom: [
-    { name: 'permitted', type: 'TokenPermissions' },
-    { name: 'spender', type: 'address' },
-    { name: 'nonce', type: 'uint256' },
-    { name: 'deadline', type: 'uint256' },
-    { name: 'witness', type: 'Witness' },
-  ],
-  TokenPermissions: [
-    { name: 'token', type: 'address' },
-    { name: 'amount', type: 'uint256' },
-  ],
-  Witness: [
-    { name: 'to', type: 'address' },
-    { name: 'facilitator', type: 'address' },
-    { name: 'validAfter', type: 'uint256' },
-  ],
-} as const;
 
 /** EIP-3009's typed-data types, as a payer's wallet signs them (tests sign with these too). */
 export const TRANSFER_WITH_AUTHORIZATION = {
@@ -214,7 +192,7 @@ export async function startX402Facilitator(
       bigint,
       bigint,
     ];
-    if (spender !== getAddress(UPTO_PROXY)) return refuse('invalid_permit2_spender');
+    if (spender !== getAddress(x402UptoPermit2ProxyAddress)) return refuse('invalid_permit2_spender');
     if (typeof req.payTo !== 'string' || to !== getAddress(req.payTo))
       return refuse('invalid_permit2_recipient_mismatch');
     if (facilitator !== signer) return refuse('upto_facilitator_mismatch');
@@ -233,8 +211,8 @@ export async function startX402Facilitator(
     try {
       signed = await verifyTypedData({
         address: payer,
-        domain: { name: 'Permit2', chainId: asset.chainId, verifyingContract: PERMIT2 },
-        types: UPTO_PERMIT2_WITNESS,
+        domain: { name: 'Permit2', chainId: asset.chainId, verifyingContract: PERMIT2_ADDRESS },
+        types: uptoPermit2WitnessTypes,
         primaryType: 'PermitWitnessTransferFrom',
         message: {
           permitted: { token, amount: max },

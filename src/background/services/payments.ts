@@ -378,7 +378,7 @@ export class PaymentService {
     const rateLookup = getSetting(db, 'currency').then((c) => this.deps.rates.current(c));
     const rulesLookup = this.deps.rules();
     const known = quote.series
-      ? await this.openInSeries(key)
+      ? await this.openInSeries(key, siteOf(req.origin) ?? req.origin)
       : await db.payments.where('key').equals(key).first();
     if (known) return this.answerKnown(known);
     const earlier = await this.earlierInScope(req);
@@ -682,13 +682,24 @@ export class PaymentService {
    * The open charge of a series (see Quote.series), when there is one: still waiting, paying or
    * unconfirmed, or paid with a credential no page has used. Otherwise the series charges anew.
    */
-  private async openInSeries(series: string): Promise<PaymentRecord | undefined> {
-    const rows = await this.deps.db.payments.where('key').startsWith(`${series}:`).toArray();
+  private async openInSeries(series: string, site: string): Promise<PaymentRecord | undefined> {
+    const { db } = this.deps;
+    const inSeries = (p: PaymentRecord) => p.key.startsWith(`${series}:`);
     const nowS = this.now() / 1000;
-    // One that ran out unanswered (the page closed mid-conversation) holds the series back no more.
-    const open = (p: PaymentRecord) =>
-      (OUTCOME_PENDING.includes(p.state) || p.state === 'reserved') && nowS < p.expiresAt;
-    return rows.filter((p) => open(p) || p.credentialUnused).sort((a, b) => b.createdAt - a.createdAt)[0];
+    // Read by state and by the site's recent charges, not the whole series: an app called every
+    // day grows its series without end. One that ran out unanswered holds the series back no more.
+    const open = await db.payments
+      .where('state')
+      .anyOf([...OUTCOME_PENDING, 'reserved'])
+      .filter((p) => inSeries(p) && nowS < p.expiresAt)
+      .toArray();
+    const now = this.now();
+    const unused = await db.payments
+      .where('[site+createdAt]')
+      .between([site, now - UNUSED_CREDENTIAL_WINDOW_MS], [site, Number.MAX_SAFE_INTEGER])
+      .filter((p) => p.credentialUnused === true && inSeries(p))
+      .toArray();
+    return [...open, ...unused].sort((a, b) => b.createdAt - a.createdAt)[0];
   }
 
   /**

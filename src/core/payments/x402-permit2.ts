@@ -74,7 +74,8 @@ export function buildUptoPermit(
   };
 }
 
-const TYPES = {
+/** Permit2's witness transfer as x402's upto scheme has it signed (tested equal to @x402/evm's). */
+const UPTO_PERMIT2_TYPES = {
   PermitWitnessTransferFrom: [
     { name: 'permitted', type: 'TokenPermissions' },
     { name: 'spender', type: 'address' },
@@ -103,7 +104,7 @@ export function uptoTypedData(req: X402Requirement, permit: UptoPermit) {
         { name: 'chainId', type: 'uint256' },
         { name: 'verifyingContract', type: 'address' },
       ],
-      ...TYPES,
+      ...UPTO_PERMIT2_TYPES,
     },
     primaryType: 'PermitWitnessTransferFrom' as const,
     domain: { name: 'Permit2', chainId: req.asset.chainId, verifyingContract: PERMIT2_ADDRESS },
