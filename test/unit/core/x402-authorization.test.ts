@@ -18,7 +18,8 @@ import {
   type TransferAuthorization,
   X402AuthorizationError,
 } from '../../../src/core/payments/x402-authorization';
-import { buildUptoPermit, checkUptoSignature, uptoTypedData } from '../../../src/core/payments/x402-permit2';
+import { buildUptoPermit, checkUptoSignature } from '../../../src/core/payments/x402-permit2';
+import { signPermit } from '../../fixtures/x402';
 
 const PAY_TO = '0x209693Bc6afc0C5328bA36FaF03C514EF312287C';
 const SEPOLIA_USDC = '0x036CbD53842c5426634e7929541eC2318f3dCF7e';
@@ -346,20 +347,7 @@ describe('a payment built here, against the real middleware', () => {
       nowS: Math.floor(Date.now() / 1000),
       nonce: crypto.getRandomValues(new Uint8Array(32)),
     });
-    const doc = uptoTypedData(req, permit);
-    const { EIP712Domain: _d, ...types } = doc.types;
-    const signature = await account.signTypedData({
-      domain: doc.domain,
-      types,
-      primaryType: doc.primaryType,
-      message: {
-        permitted: { token: permit.permitted.token, amount: BigInt(permit.permitted.amount) },
-        spender: permit.spender,
-        nonce: BigInt(permit.nonce),
-        deadline: BigInt(permit.deadline),
-        witness: { ...permit.witness, validAfter: BigInt(permit.witness.validAfter) },
-      },
-    });
+    const signature = await signPermit(account, req, permit);
     checkUptoSignature(req, permit, signature);
     const credential = paymentCredential(challenge, req, { permit2Authorization: permit }, signature);
     const paid = await post({ [credential.header]: credential.value });

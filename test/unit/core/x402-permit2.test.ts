@@ -15,6 +15,7 @@ import {
   uptoTypedData,
   X402_UPTO_PROXY,
 } from '../../../src/core/payments/x402-permit2';
+import { permitMessage, signPermit } from '../../fixtures/x402';
 
 const PAY_TO = '0x209693Bc6afc0C5328bA36FaF03C514EF312287C';
 const FACILITATOR = '0x1111111111111111111111111111111111111111' as const;
@@ -45,14 +46,6 @@ const upto = (
     ).toString('base64'),
   ).accepts[0] as X402Requirement;
 
-const viemMessage = (permit: ReturnType<typeof buildUptoPermit>) => ({
-  permitted: { token: permit.permitted.token, amount: BigInt(permit.permitted.amount) },
-  spender: permit.spender,
-  nonce: BigInt(permit.nonce),
-  deadline: BigInt(permit.deadline),
-  witness: { ...permit.witness, validAfter: BigInt(permit.witness.validAfter) },
-});
-
 describe('x402 upto (Permit2)', () => {
   it("names x402's proxy and Permit2 as @x402/evm does", () => {
     expect(X402_UPTO_PROXY).toBe(x402UptoPermit2ProxyAddress);
@@ -80,7 +73,7 @@ describe('x402 upto (Permit2)', () => {
       domain: { name: 'Permit2', chainId: 84532, verifyingContract: PERMIT2_ADDRESS },
       types: uptoPermit2WitnessTypes,
       primaryType: 'PermitWitnessTransferFrom',
-      message: viemMessage(permit),
+      message: permitMessage(permit),
     });
     expect(`0x${Buffer.from(uptoDigest(req, permit)).toString('hex')}`).toBe(expected);
   });
@@ -89,9 +82,7 @@ describe('x402 upto (Permit2)', () => {
     const account = privateKeyToAccount(generatePrivateKey());
     const req = upto();
     const permit = buildUptoPermit(req, account.address, { nowS: NOW_S, nonce: NONCE });
-    const doc = uptoTypedData(req, permit);
-    const { EIP712Domain: _d, ...types } = doc.types;
-    const signature = await account.signTypedData({ ...doc, types, message: viemMessage(permit) });
+    const signature = await signPermit(account, req, permit);
     expect(() => checkUptoSignature(req, permit, signature)).not.toThrow();
     const more = { ...permit, permitted: { ...permit.permitted, amount: '50001' } };
     expect(() => checkUptoSignature(req, more, signature)).toThrow(/not the payer/);

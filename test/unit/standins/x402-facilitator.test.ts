@@ -10,7 +10,8 @@ import {
   TRANSFER_WITH_AUTHORIZATION,
 } from '../../../server/standins/x402-facilitator';
 import { readX402Header } from '../../../src/core/challenge/x402';
-import { buildUptoPermit, uptoTypedData } from '../../../src/core/payments/x402-permit2';
+import { buildUptoPermit } from '../../../src/core/payments/x402-permit2';
+import { signPermit } from '../../fixtures/x402';
 
 const USDC = '0x036CbD53842c5426634e7929541eC2318f3dCF7e';
 const PAY_TO = '0x209693Bc6afc0C5328bA36FaF03C514EF312287C';
@@ -355,20 +356,7 @@ describe('x402 facilitator stand-in', () => {
         payer.address,
         { nowS: NOW_S, nonce: crypto.getRandomValues(new Uint8Array(32)) },
       );
-      const doc = uptoTypedData(req, permit);
-      const { EIP712Domain: _d, ...types } = doc.types;
-      const signature = await payer.signTypedData({
-        domain: doc.domain,
-        types,
-        primaryType: doc.primaryType,
-        message: {
-          permitted: { token: permit.permitted.token, amount: BigInt(permit.permitted.amount) },
-          spender: permit.spender,
-          nonce: BigInt(permit.nonce),
-          deadline: BigInt(permit.deadline),
-          witness: { ...permit.witness, validAfter: BigInt(permit.witness.validAfter) },
-        },
-      });
+      const signature = await signPermit(payer, req, permit);
       const paymentPayload = {
         x402Version: 2,
         accepted: max,
