@@ -173,6 +173,7 @@ try {
         stripe: pair.stripe,
         card: { ...pair.a, url: pair.lb.url },
         merchant: pair.merchant,
+        webhookSecret: pair.webhookSecret,
         close: pair.close,
       },
     });

@@ -942,17 +942,21 @@ export class Payments {
         ? pi.status
         : null;
     if (!status) return;
+    // Webhooks come in any order and late: a held authorization moves on once, never back, so an
+    // event older than what an API answer already wrote cannot undo a capture or a cancel.
     await this.#o.db.run(
       `UPDATE payments SET status = ?, amount_captured = ?, updated_at = ?
-       WHERE payment_intent_id = ? AND status != 'declined'`,
-      [status, status === 'succeeded' ? pi.amount_received : 0, this.#nowS(), pi.id],
+       WHERE payment_intent_id = ? AND (status = 'requires_capture' OR status = ?)`,
+      [status, status === 'succeeded' ? pi.amount_received : 0, this.#nowS(), pi.id, status],
     );
   }
 
   async #syncCharge(charge: Stripe.Charge): Promise<void> {
     if (!charge.captured || typeof charge.payment_intent !== 'string') return;
+    // Refunds only add up: a late charge.refunded from an earlier refund must not lower the total.
     await this.#o.db.run(
-      'UPDATE payments SET amount_refunded = ?, updated_at = ? WHERE payment_intent_id = ?',
+      `UPDATE payments SET amount_refunded = GREATEST(amount_refunded, ?), updated_at = ?
+       WHERE payment_intent_id = ?`,
       [charge.amount_refunded, this.#nowS(), charge.payment_intent],
     );
   }
@@ -982,10 +986,12 @@ export class Payments {
           : (charge.payment_intent?.id ?? null);
     }
     const now = this.#nowS();
+    // A closed dispute stays closed: a late "created" or "updated" event must not reopen it.
     await this.#o.db.run(
       `INSERT INTO disputes (id, payment_intent_id, charge_id, amount, currency, reason, status, created_at, updated_at)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-       ON CONFLICT(id) DO UPDATE SET status = excluded.status, amount = excluded.amount, updated_at = excluded.updated_at`,
+       ON CONFLICT(id) DO UPDATE SET status = excluded.status, amount = excluded.amount, updated_at = excluded.updated_at
+       WHERE disputes.status NOT IN ('won', 'lost', 'warning_closed')`,
       [
         dispute.id,
         piId,

@@ -42,6 +42,23 @@ afterAll(async () => {
   await stack?.close();
 });
 
+/** Delivers a correctly signed Stripe event, as Stripe would when it sends one late. */
+async function deliver(id: string, type: string, object: unknown): Promise<number> {
+  const payload = JSON.stringify({ id, object: 'event', type, data: { object } });
+  const res = await fetch(`${stack.card.url}/webhooks/stripe`, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      'stripe-signature': stripe.webhooks.generateTestHeaderString({
+        payload,
+        secret: stack.webhookSecret,
+      }),
+    },
+    body: payload,
+  });
+  return res.status;
+}
+
 function pay(token: string, overrides: Record<string, unknown> = {}) {
   return api(stack.card.url, token, 'POST', '/api/payments', {
     challengeId: challengeId(),
@@ -259,6 +276,35 @@ describe('paying an approved quote', () => {
     expect((list.json.payments as { id: string }[]).some((p) => p.id === id)).toBe(true);
   });
 
+  it('never lets a late webhook take back a refund or a capture', async () => {
+    const paid = await pay(token, { amount: 400 });
+    const id = (paid.json.payment as { id: string }).id;
+    const held = await stripe.paymentIntents.retrieve(id);
+    await api(stack.card.url, token, 'POST', `/api/payments/${id}/capture`, { amount: 400 });
+    await api(stack.card.url, stack.merchant.apiKey, 'POST', '/api/merchant/refund', {
+      paymentIntent: id,
+      amount: 150,
+    });
+    const afterPart = await stripe.charges.retrieve(
+      (await stripe.paymentIntents.retrieve(id)).latest_charge as string,
+    );
+    await api(stack.card.url, stack.merchant.apiKey, 'POST', '/api/merchant/refund', { paymentIntent: id });
+    await stack.stripe.webhooksIdle();
+    // Stripe may deliver the first refund's event, or an old PaymentIntent state, after the rest.
+    for (const [type, object] of [
+      ['charge.refunded', afterPart],
+      ['payment_intent.canceled', { ...held, status: 'canceled' }],
+    ] as const) {
+      expect(await deliver(`evt_late_${type}_${id}`, type, object)).toBe(200);
+    }
+    const now = await api(stack.card.url, token, 'GET', `/api/payments/${id}`);
+    expect(now.json.payment).toMatchObject({
+      status: 'succeeded',
+      amountCaptured: 400,
+      amountRefunded: 400,
+    });
+  });
+
   it('answers a refund sent again with its Idempotency-Key as the first time, and refunds once', async () => {
     const paid = await pay(token, { amount: 300 });
     const id = (paid.json.payment as { id: string }).id;
@@ -346,6 +392,13 @@ describe('declines and disputes', () => {
         status: 'needs_response',
       }),
     ]);
+    // Lost at Stripe; the "created" event sent again late must not reopen it.
+    const [opened] = (await stripe.disputes.list({ payment_intent: id })).data;
+    await stripe.disputes.close(opened!.id);
+    await stack.stripe.webhooksIdle();
+    expect(await deliver(`evt_late_dispute_${id}`, 'charge.dispute.created', opened)).toBe(200);
+    const after = await api(stack.card.url, token, 'GET', '/api/disputes');
+    expect(after.json.disputes).toEqual([expect.objectContaining({ status: 'lost' })]);
   });
 
   it('rejects a webhook with a forged signature', async () => {

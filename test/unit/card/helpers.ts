@@ -25,6 +25,8 @@ export interface CardStack {
   stripe: StripeStandin;
   card: CardService;
   merchant: { accountId: string; apiKey: string };
+  /** The endpoint's signing secret, for a test that sends Stripe's events itself. */
+  webhookSecret: string;
   close(): Promise<void>;
 }
 
@@ -58,6 +60,7 @@ export async function startCardStack(
     stripe,
     card,
     merchant,
+    webhookSecret,
     close: async () => {
       await card.close();
       await stripe.close();

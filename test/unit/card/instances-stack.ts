@@ -125,6 +125,7 @@ export interface InstancePair {
   stripeGate: Balancer;
   db: CuttableLink;
   merchant: { accountId: string; apiKey: string };
+  webhookSecret: string;
   close(): Promise<void>;
 }
 
@@ -173,6 +174,7 @@ export async function startInstancePair(
     stripeGate,
     db,
     merchant,
+    webhookSecret,
     close: async () => {
       db.restore();
       await Promise.all([a.close(), b.close()]);

@@ -89,6 +89,7 @@ export async function startClockedStack(
     stripe,
     card,
     merchant: app,
+    webhookSecret,
     advance: (seconds) => {
       offsetMs += seconds * 1000;
     },
