@@ -10,7 +10,7 @@ import { type Period, periodKey } from '../../core/policy/periods';
 import { type Rules, totalKey } from '../../core/policy/rules';
 import { type Said, type SaidKey, said } from '../../core/text/said';
 import { cleanMerchantText } from '../../core/text/sanitize';
-import type { PayboundDb, PaymentRecord } from '../../db/schema';
+import type { PayboundDb, PaymentRecord, SubscriptionRecord } from '../../db/schema';
 import { getSetting } from '../../db/settings';
 
 const SPENT_THIS: Record<Period, SaidKey> = {
@@ -49,6 +49,15 @@ export class NoticeService {
       p.description
         ? said('noticeSiteSays', p.site, cleanMerchantText(p.description, 80).text)
         : said('noticeSite', p.site),
+    );
+  }
+
+  /** A plan renewed within its standing approval: told even when automatic payments are muted. */
+  async renewed(sub: SubscriptionRecord): Promise<void> {
+    await this.api.notify(
+      `renewed-${sub.id}-${sub.periodEnd}`,
+      said('noticeRenewed', cleanMerchantText(sub.planName, 60).text),
+      said('noticeRenewedUntil', sub.site, new Date(sub.periodEnd).toISOString().slice(0, 10)),
     );
   }
 

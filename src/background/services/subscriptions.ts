@@ -1,0 +1,476 @@
+/**
+ * Plans beside pay-per-use (docs/plans.md): subscribing, renewing, the app's word on usage, and
+ * cancelling, through the plan's `subscribe` URL. The worker talks to that URL itself, never the
+ * page, and without cookies: what the page says changes nothing here. The charge of a period goes
+ * through the payments flow like any other (budgets, tiers, the ledger), with the plan named on
+ * the record; a renewal within the standing approval needs no window.
+ *
+ * The subscriber credential the app hands back is attached by the browser to the app's origin,
+ * in `Paybound-Subscriber`, only on requests the subscribing site starts (a session rule, as paid
+ * tokens are): another site's requests to the same API get nothing.
+ */
+import type { DeclarativeNetRequest } from 'webextension-polyfill';
+import { siteOf } from '../../core/site/site';
+import { type Said, said } from '../../core/text/said';
+import type {
+  PaymentPlan,
+  PayboundDb,
+  PlanOfferRecord,
+  SubscriptionRecord,
+} from '../../db/schema';
+import type { ChallengeVerdict } from '../../messages/map';
+import type { ChallengeRequest } from './payments';
+import { type RuleApi, SUBSCRIBER_RULE_BASE } from './tokens';
+
+/** The header the app knows its subscriber by (one of RETRY_HEADERS). */
+export const SUBSCRIBER_HEADER = 'Paybound-Subscriber';
+/** What a subscriber credential may be: short, and safe as a header value. */
+const CREDENTIAL = /^[A-Za-z0-9._~-]{8,512}$/;
+/** Longest answer read from a subscribe URL. */
+const ANSWER_LIMIT = 16 * 1024;
+
+export class SubscriptionError extends Error {
+  constructor(
+    message: string,
+    readonly said: Said,
+  ) {
+    super(message);
+    this.name = 'SubscriptionError';
+  }
+}
+
+/** What the payments flow is asked to pay for a plan: the 402 the subscribe URL answered. */
+export interface PlanCharge {
+  request: ChallengeRequest;
+  plan: PaymentPlan;
+  /** A renewal: paid without a window while within this standing approval. */
+  standing?: SubscriptionRecord['mandate'];
+}
+
+export interface SubscriptionDeps {
+  db: PayboundDb;
+  rules: RuleApi;
+  /** Pays the period's charge through the payments flow; its verdict carries the credential. */
+  pay(charge: PlanCharge): Promise<ChallengeVerdict>;
+  fetch?: typeof fetch;
+  now?: () => number;
+  newId?: () => string;
+  /** A renewal paid without a window: a notice. Optional. */
+  renewed?(sub: SubscriptionRecord): Promise<void>;
+}
+
+/** The app's 200 to a paid subscribe (docs/plans.md §2). */
+interface Subscribed {
+  subscriber: string;
+  periodStart: number;
+  periodEnd: number;
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+const seconds = (v: unknown): number | undefined =>
+  typeof v === 'number' && Number.isSafeInteger(v) && v > 0 ? v : undefined;
+
+function readSubscribed(body: unknown, planId: string): Subscribed {
+  if (!isObject(body)) throw new SubscriptionError('the app answered no subscription', said('planNoAnswer'));
+  const { subscriber, plan } = body;
+  const periodStart = seconds(body.periodStart);
+  const periodEnd = seconds(body.periodEnd);
+  if (typeof subscriber !== 'string' || !CREDENTIAL.test(subscriber))
+    throw new SubscriptionError('the app answered an unusable subscriber credential', said('planNoAnswer'));
+  if (plan !== planId)
+    throw new SubscriptionError('the app answered a subscription to another plan', said('planNoAnswer'));
+  if (periodStart === undefined || periodEnd === undefined || periodEnd <= periodStart)
+    throw new SubscriptionError('the app answered an unreadable period', said('planNoAnswer'));
+  return { subscriber, periodStart: periodStart * 1000, periodEnd: periodEnd * 1000 };
+}
+
+async function readJson(res: Response): Promise<unknown> {
+  const text = await res.text();
+  if (text.length > ANSWER_LIMIT) return undefined;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The 402's payment headers, as the payments flow reads a page's. */
+function paymentHeaders(res: Response): [string, string][] {
+  const out: [string, string][] = [];
+  const www = res.headers.get('www-authenticate');
+  if (www) out.push(['www-authenticate', www]);
+  return out;
+}
+
+export class SubscriptionService {
+  private readonly now: () => number;
+  private readonly newId: () => string;
+  private readonly fetch: typeof fetch;
+  /** One exchange per plan and site at a time: a second click joins the first. */
+  private readonly running = new Map<string, Promise<ChallengeVerdict>>();
+
+  constructor(private readonly deps: SubscriptionDeps) {
+    this.now = deps.now ?? Date.now;
+    this.newId = deps.newId ?? (() => crypto.randomUUID());
+    this.fetch = deps.fetch ?? ((input, init) => fetch(input, init));
+  }
+
+  /** The subscription of this site to this origin that is still in force, if any. */
+  async forOrigin(site: string, origin: string): Promise<SubscriptionRecord | undefined> {
+    const subs = await this.deps.db.subscriptions.where('site').equals(site).toArray();
+    return subs.find((s) => s.origin === origin && s.state !== 'ended');
+  }
+
+  async list(): Promise<SubscriptionRecord[]> {
+    return (await this.deps.db.subscriptions.toArray()).sort((a, b) => b.createdAt - a.createdAt);
+  }
+
+  /**
+   * Subscribes to a plan offered beside a waiting quote: the period's charge is quoted and paid
+   * like any charge (the user approves it in the same window), then the app's subscriber
+   * credential goes to its rule. The verdict is what the page's request gets: a retry as the
+   * subscriber, or its 402 with the reason.
+   */
+  subscribe(
+    from: { origin: string; site: string; tabId?: number; railId: string },
+    offer: PlanOfferRecord,
+  ): Promise<ChallengeVerdict> {
+    const key = JSON.stringify([from.site, offer.subscribe, offer.id]);
+    let run = this.running.get(key);
+    if (!run) {
+      run = this.subscribeNow(from, offer).finally(() => this.running.delete(key));
+      this.running.set(key, run);
+    }
+    return run;
+  }
+
+  private async subscribeNow(
+    from: { origin: string; site: string; tabId?: number; railId: string },
+    offer: PlanOfferRecord,
+  ): Promise<ChallengeVerdict> {
+    const existing = await this.forOrigin(from.site, new URL(offer.subscribe).origin);
+    if (existing?.planId === offer.id && existing.state === 'active') return this.asSubscriber(existing);
+    const plan: PaymentPlan = {
+      kind: 'subscribe',
+      planId: offer.id,
+      planName: offer.name,
+      interval: offer.interval,
+      intervalCount: offer.intervalCount,
+    };
+    try {
+      const { subscribed, paymentId } = await this.exchange(
+        offer.subscribe,
+        { plan: offer.id, rail: offer.rail },
+        { origin: from.origin, ...(from.tabId !== undefined ? { tabId: from.tabId } : {}), railId: from.railId },
+        plan,
+      );
+      const now = this.now();
+      const sub: SubscriptionRecord = {
+        id: this.newId(),
+        site: from.site,
+        origin: new URL(offer.subscribe).origin,
+        subscribeUrl: offer.subscribe,
+        planId: offer.id,
+        planName: offer.name,
+        rail: offer.rail,
+        railId: from.railId,
+        mandate: {
+          unit: offer.unit,
+          amountPerPeriod: offer.price,
+          interval: offer.interval,
+          intervalCount: offer.intervalCount,
+          includes: offer.includes,
+          ...(offer.overage ? { overage: offer.overage } : {}),
+        },
+        credential: subscribed.subscriber,
+        ruleId: await this.nextRuleId(),
+        state: 'active',
+        periodStart: subscribed.periodStart,
+        periodEnd: subscribed.periodEnd,
+        createdAt: now,
+        updatedAt: now,
+      };
+      await this.deps.db.transaction('rw', [this.deps.db.subscriptions, this.deps.db.payments], async () => {
+        if (existing) await this.deps.db.subscriptions.update(existing.id, { state: 'ended', updatedAt: now });
+        await this.deps.db.subscriptions.add(sub);
+        await this.markPayment(paymentId, sub.id);
+      });
+      if (existing) await this.dropRule(existing);
+      await this.installRule(sub);
+      return this.asSubscriber(sub);
+    } catch (e) {
+      if (e instanceof SubscriptionError) return { action: 'pass', reason: e.message, said: e.said };
+      throw e;
+    }
+  }
+
+  /**
+   * The app asked a subscriber to renew (a 402 with a `subscription` intent): renewed through the
+   * subscribe URL, paid without a window when the period's price is within the standing approval,
+   * asked for otherwise. Undefined when this 402 is not for a subscription of this site.
+   */
+  async renewFor(req: ChallengeRequest): Promise<ChallengeVerdict | undefined> {
+    const site = siteOf(req.origin);
+    if (!site || !isRenewal(req.headers)) return undefined;
+    let origin: string;
+    try {
+      origin = new URL(req.url).origin;
+    } catch {
+      return undefined;
+    }
+    const sub = await this.forOrigin(site, origin);
+    if (!sub) return undefined;
+    if (sub.state !== 'active') {
+      return { action: 'pass', reason: 'the plan was cancelled: it does not renew', said: said('planCancelled') };
+    }
+    const key = JSON.stringify(['renew', sub.id]);
+    let run = this.running.get(key);
+    if (!run) {
+      run = this.renewNow(sub, req).finally(() => this.running.delete(key));
+      this.running.set(key, run);
+    }
+    return run;
+  }
+
+  private async renewNow(sub: SubscriptionRecord, req: ChallengeRequest): Promise<ChallengeVerdict> {
+    // Renewed meanwhile by another request: that period serves this one too.
+    const fresh = await this.deps.db.subscriptions.get(sub.id);
+    if (fresh && fresh.periodEnd > this.now() && fresh.periodEnd > sub.periodEnd) return this.asSubscriber(fresh);
+    const plan: PaymentPlan = {
+      kind: 'renewal',
+      planId: sub.planId,
+      planName: sub.planName,
+      subscriptionId: sub.id,
+      interval: sub.mandate.interval,
+      intervalCount: sub.mandate.intervalCount,
+    };
+    try {
+      const { subscribed } = await this.exchange(
+        sub.subscribeUrl,
+        { plan: sub.planId, rail: sub.rail, subscriber: sub.credential },
+        { origin: req.origin, ...(req.tabId !== undefined ? { tabId: req.tabId } : {}), railId: sub.railId },
+        plan,
+        sub.mandate,
+      );
+      const renewed: SubscriptionRecord = {
+        ...sub,
+        credential: subscribed.subscriber,
+        periodStart: subscribed.periodStart,
+        periodEnd: subscribed.periodEnd,
+        usage: undefined,
+        updatedAt: this.now(),
+      };
+      delete renewed.usage;
+      await this.deps.db.subscriptions.put(renewed);
+      if (renewed.credential !== sub.credential) await this.installRule(renewed);
+      await this.deps.renewed?.(renewed).catch(() => {});
+      return this.asSubscriber(renewed);
+    } catch (e) {
+      if (e instanceof SubscriptionError) return { action: 'pass', reason: e.message, said: e.said };
+      throw e;
+    }
+  }
+
+  /**
+   * The subscribe exchange (docs/plans.md §2): ask, have the 402 paid through the flow, present
+   * the credential, read the app's answer.
+   */
+  private async exchange(
+    url: string,
+    body: Record<string, string>,
+    from: { origin: string; tabId?: number; railId: string },
+    plan: PaymentPlan,
+    standing?: SubscriptionRecord['mandate'],
+  ): Promise<{ subscribed: Subscribed; paymentId: string | undefined }> {
+    const json = JSON.stringify(body);
+    const post = (headers: Record<string, string>) =>
+      this.fetch(url, {
+        method: 'POST',
+        credentials: 'omit',
+        headers: { 'content-type': 'application/json', ...headers },
+        body: json,
+      }).catch(() => {
+        throw new SubscriptionError('the app could not be reached', said('planUnreachable'));
+      });
+    const asked = await post({});
+    if (asked.status !== 402)
+      throw new SubscriptionError(`the app answered ${asked.status} instead of a price`, said('planNoAnswer'));
+    const verdict = await this.deps.pay({
+      request: {
+        url,
+        method: 'POST',
+        headers: paymentHeaders(asked),
+        origin: from.origin,
+        ...(from.tabId !== undefined ? { tabId: from.tabId } : {}),
+        via: 'fetch',
+        railId: from.railId,
+        bodySha256: await sha256Hex(json),
+      },
+      plan,
+      ...(standing ? { standing } : {}),
+    });
+    if (verdict.action !== 'retry') {
+      throw new SubscriptionError(
+        verdict.action === 'pass' ? verdict.reason : 'the plan could not be paid here',
+        (verdict.action === 'pass' ? verdict.said : undefined) ?? said('planNotPaid'),
+      );
+    }
+    const answered = await post({ [verdict.credential.header]: verdict.credential.value });
+    if (answered.status !== 200) {
+      throw new SubscriptionError(
+        `the app answered ${answered.status} to the paid subscription`,
+        said('planRefusedPaid'),
+      );
+    }
+    return { subscribed: readSubscribed(await readJson(answered), plan.planId), paymentId: verdict.paymentId };
+  }
+
+  private async markPayment(paymentId: string | undefined, subscriptionId: string): Promise<void> {
+    if (!paymentId) return;
+    const p = await this.deps.db.payments.get(paymentId);
+    if (p?.plan) await this.deps.db.payments.update(paymentId, { plan: { ...p.plan, subscriptionId } });
+  }
+
+  /** The app's word on the subscription now (docs/plans.md §2, GET): usage, period, cancellation. */
+  async refresh(id: string): Promise<SubscriptionRecord | undefined> {
+    const sub = await this.deps.db.subscriptions.get(id);
+    if (!sub || sub.state === 'ended') return sub;
+    let answer: unknown;
+    try {
+      const res = await this.fetch(sub.subscribeUrl, {
+        method: 'GET',
+        credentials: 'omit',
+        headers: { [SUBSCRIBER_HEADER]: sub.credential },
+      });
+      if (res.status !== 200) return sub;
+      answer = await readJson(res);
+    } catch {
+      return sub;
+    }
+    if (!isObject(answer)) return sub;
+    const count = (v: unknown) => (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 ? v : 0);
+    const overageAmount =
+      typeof answer.overageAmount === 'string' && /^\d{1,18}$/.test(answer.overageAmount)
+        ? BigInt(answer.overageAmount)
+        : BigInt(count(answer.overageAmount));
+    const now = this.now();
+    const next: SubscriptionRecord = {
+      ...sub,
+      usage: {
+        used: count(answer.used),
+        included: count(answer.included),
+        overageCalls: count(answer.overageCalls),
+        overageAmount,
+        at: now,
+      },
+      ...(seconds(answer.periodEnd) !== undefined && seconds(answer.periodStart) !== undefined
+        ? { periodStart: seconds(answer.periodStart)! * 1000, periodEnd: seconds(answer.periodEnd)! * 1000 }
+        : {}),
+      ...(answer.cancelAtPeriodEnd === true && sub.state === 'active' ? { state: 'canceling' as const } : {}),
+      updatedAt: now,
+    };
+    if (answer.status === 'canceled') next.state = 'ended';
+    await this.deps.db.subscriptions.put(next);
+    if (next.state === 'ended') await this.dropRule(next);
+    return next;
+  }
+
+  /** Cancels at the period's end, at the app (docs/plans.md §2, DELETE). */
+  async cancel(id: string): Promise<SubscriptionRecord | undefined> {
+    const sub = await this.deps.db.subscriptions.get(id);
+    if (!sub || sub.state !== 'active') return sub;
+    let ok = false;
+    try {
+      const res = await this.fetch(sub.subscribeUrl, {
+        method: 'DELETE',
+        credentials: 'omit',
+        headers: { [SUBSCRIBER_HEADER]: sub.credential },
+      });
+      ok = res.status === 200 || res.status === 204;
+    } catch {
+      ok = false;
+    }
+    if (!ok) throw new SubscriptionError('the app did not take the cancellation', said('planCancelFailed'));
+    const next = { ...sub, state: 'canceling' as const, updatedAt: this.now() };
+    await this.deps.db.subscriptions.put(next);
+    return next;
+  }
+
+  /** Subscriptions whose period ended after a cancellation end, and lose their rule. */
+  async sweep(): Promise<void> {
+    const now = this.now();
+    const over = (await this.deps.db.subscriptions.where('state').equals('canceling').toArray()).filter(
+      (s) => s.periodEnd <= now,
+    );
+    for (const s of over) {
+      await this.deps.db.subscriptions.update(s.id, { state: 'ended', updatedAt: now });
+      await this.dropRule(s);
+    }
+  }
+
+  private asSubscriber(sub: SubscriptionRecord): ChallengeVerdict {
+    return {
+      action: 'retry',
+      credential: { header: SUBSCRIBER_HEADER, value: sub.credential },
+      reason: `subscribed to ${sub.planName}`,
+    };
+  }
+
+  // Rules -----------------------------------------------------------------------------------
+
+  /** A rule id of its own for a new subscription: above every one given before. */
+  private async nextRuleId(): Promise<number> {
+    const all = await this.deps.db.subscriptions.toArray();
+    return Math.max(SUBSCRIBER_RULE_BASE, ...all.map((s) => s.ruleId)) + 1;
+  }
+
+  private ruleFor(sub: SubscriptionRecord, id: number): DeclarativeNetRequest.Rule {
+    return {
+      id,
+      priority: 1,
+      action: {
+        type: 'modifyHeaders',
+        requestHeaders: [{ header: SUBSCRIBER_HEADER.toLowerCase(), operation: 'set', value: sub.credential }],
+      },
+      condition: {
+        urlFilter: `|${sub.origin}/`,
+        resourceTypes: ['xmlhttprequest'],
+        initiatorDomains: [sub.site.replace(/^\[|\]$/g, '')],
+      },
+    };
+  }
+
+  private async installRule(sub: SubscriptionRecord): Promise<void> {
+    await this.deps.rules.updateSessionRules({
+      removeRuleIds: [sub.ruleId],
+      addRules: [this.ruleFor(sub, sub.ruleId)],
+    });
+  }
+
+  private async dropRule(sub: SubscriptionRecord): Promise<void> {
+    await this.deps.rules.updateSessionRules({ removeRuleIds: [sub.ruleId] });
+  }
+
+  /** Session rules vanish with the browser; subscriptions do not. */
+  async syncRules(): Promise<void> {
+    const existing = (await this.deps.rules.getSessionRules()).filter((r) => r.id >= SUBSCRIBER_RULE_BASE);
+    const subs = await this.deps.db.subscriptions.toArray();
+    const rules = subs.flatMap((s) => (s.state === 'ended' ? [] : [this.ruleFor(s, s.ruleId)]));
+    await this.deps.rules.updateSessionRules({ removeRuleIds: existing.map((r) => r.id), addRules: rules });
+  }
+}
+
+/** A 402 that asks a subscriber to renew: a `Payment` challenge of intent `subscription`. */
+export function isRenewal(headers: ReadonlyArray<readonly [string, string]>): boolean {
+  return headers.some(
+    ([k, v]) => k.toLowerCase() === 'www-authenticate' && /\bintent\s*=\s*"?subscription"?/i.test(v),
+  );
+}
+
+async function sha256Hex(text: string): Promise<string> {
+  const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text));
+  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, '0')).join('');
+}
