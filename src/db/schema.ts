@@ -4,6 +4,7 @@
  */
 import Dexie, { type Table } from 'dexie';
 import type { MppChallenge } from '../core/challenge/mpp';
+import type { PlanOffer } from '../core/challenge/plans';
 import type { BitcoinNetwork } from '../core/lightning/bolt11';
 import type { PaymentReceipt, ProblemDetails } from '../core/payments/delivery';
 import type { Said } from '../core/text/said';
@@ -307,19 +308,7 @@ export interface Delivery {
 }
 
 /** A plan an app offers (docs/plans.md §1), amounts in the unit of the challenge it came on. */
-export interface PlanOfferRecord {
-  id: string;
-  name: string;
-  price: bigint;
-  interval: 'day' | 'week' | 'month' | 'year';
-  intervalCount: number;
-  includes: { calls: number } | { credit: bigint };
-  overage?: { price: bigint; cap: bigint };
-  subscribe: string;
-  /** The rail the offer came on, and the unit of its amounts (msat, sat, or the card's minor units). */
-  rail: 'lightning' | 'card';
-  unit: 'msat' | 'sat' | 'minor';
-}
+export type PlanOfferRecord = PlanOffer;
 
 /** What a subscription's payment was for. */
 export interface PaymentPlan {
@@ -347,8 +336,8 @@ export interface SubscriptionRecord {
   rail: 'lightning' | 'card';
   railId: string;
   mandate: {
-    unit: PlanOfferRecord['unit'];
-    /** The card's currency, for a card plan (upper case). */
+    unit: PlanOfferRecord['unit']['unit'];
+    /** The card's currency, for a card plan. */
     currency?: string;
     amountPerPeriod: bigint;
     interval: PlanOfferRecord['interval'];

@@ -368,7 +368,12 @@ export interface QuoteView {
   /** Plans the app offers instead of paying per use, compared with this site's history. */
   plans?: PlanView[];
   /** This charge is a plan's period (the first, or a renewal asked above the standing approval). */
-  plan?: { kind: 'subscribe' | 'renewal' | 'overage'; name: string; interval: PlanView['interval']; intervalCount: number };
+  plan?: {
+    kind: 'subscribe' | 'renewal' | 'overage';
+    name: string;
+    interval: PlanView['interval'];
+    intervalCount: number;
+  };
 }
 
 export interface PaymentView {

@@ -32,7 +32,6 @@ import type {
   PaymentState,
   PlanOfferRecord,
   RailRecord,
-  SubscriptionRecord,
   WorkerRailRecord,
 } from '../../db/schema';
 import { getSetting } from '../../db/settings';
@@ -91,8 +90,8 @@ export interface ChallengeRequest {
   pageWallets?: readonly PageWallet[];
   /** A plan's charge, asked by the worker's own subscribe exchange (services/subscriptions.ts). */
   plan?: PaymentPlan;
-  /** The standing approval a renewal falls under: within it, no window. */
-  standing?: SubscriptionRecord['mandate'];
+  /** The standing approval a plan's renewal or overage falls under: within it, no window. */
+  standing?: Standing;
 }
 
 /** A top-level page load the browser saw answered (webRequest), for the page-load token it carried. */
@@ -141,6 +140,11 @@ export interface PaymentDeps {
   /** Plans: renewals asked by the app, and subscribing from a quote. Optional. */
   subscriptions?: {
     renewFor(req: ChallengeRequest): Promise<ChallengeVerdict | undefined>;
+    /** A charge the app marks as overage of a plan: the plan, and the standing approval left for it. */
+    overageFor(
+      req: ChallengeRequest,
+      planId: string,
+    ): Promise<{ plan: PaymentPlan; standing: Standing } | undefined>;
     subscribe(
       from: { origin: string; site: string; tabId?: number; railId: string },
       offer: PlanOfferRecord,
@@ -174,14 +178,6 @@ export function retryVerdict(
     console.error('paybound: credential refused', paymentId, e.message);
     return pass(e.message);
   }
-}
-
-/** A renewal's standing approval, in the record's unit (msat for Lightning, minor for a card). */
-function standingFor(req: ChallengeRequest): Standing | undefined {
-  const m = req.standing;
-  if (!m || req.plan?.kind !== 'renewal') return undefined;
-  const maxAmount = m.unit === 'sat' ? m.amountPerPeriod * 1000n : m.amountPerPeriod;
-  return { maxAmount, reason: said('reasonStanding', req.plan.planName) };
 }
 
 /** An L402 charge that is not its own per-call charge (estimated, reviewed): its token serves its scope. */
@@ -353,7 +349,13 @@ export class PaymentService {
       await log(protocols, quote.error, quote.shown);
       return pass(quote.reason);
     }
-    return this.runOnce(quote.key, req, quote, railRecord, log(protocols));
+    // Overage of a plan the user holds: paid within what the plan's cap leaves this period.
+    const over =
+      quote.overage && !req.plan
+        ? await this.deps.subscriptions?.overageFor(req, quote.overage.plan)
+        : undefined;
+    const request = over ? { ...req, plan: over.plan, standing: over.standing } : req;
+    return this.runOnce(quote.key, request, quote, railRecord, log(protocols));
   }
 
   /**
@@ -448,7 +450,7 @@ export class PaymentService {
     };
     let reserved: Awaited<ReturnType<typeof reserve>>;
     try {
-      reserved = await reserve(db, draft, rules, now, standingFor(req));
+      reserved = await reserve(db, draft, rules, now, req.standing);
     } catch (e) {
       // Another worker instance recorded this challenge first.
       const other = await db.payments.where('key').equals(key).first();
@@ -573,7 +575,12 @@ export class PaymentService {
       paymentId,
       Promise.resolve().then(() =>
         subscriptions.subscribe(
-          { origin: p.origin, site: p.site, ...(p.tabId !== undefined ? { tabId: p.tabId } : {}), railId: p.railId },
+          {
+            origin: p.origin,
+            site: p.site,
+            ...(p.tabId !== undefined ? { tabId: p.tabId } : {}),
+            railId: p.railId,
+          },
           offer,
         ),
       ),

@@ -12,9 +12,11 @@
 import type { DeclarativeNetRequest } from 'webextension-polyfill';
 import { siteOf } from '../../core/site/site';
 import { type Said, said } from '../../core/text/said';
+import type { Standing } from '../../db/ledger';
 import type {
-  PaymentPlan,
   PayboundDb,
+  PaymentPlan,
+  PaymentState,
   PlanOfferRecord,
   SubscriptionRecord,
 } from '../../db/schema';
@@ -44,8 +46,26 @@ export interface PlanCharge {
   request: ChallengeRequest;
   plan: PaymentPlan;
   /** A renewal: paid without a window while within this standing approval. */
-  standing?: SubscriptionRecord['mandate'];
+  standing?: Standing;
 }
+
+/** States in which a charge's money is spent or held (a failed or denied one counts nothing). */
+const COUNTED: readonly PaymentState[] = [
+  'reserved',
+  'paying',
+  'paid',
+  'unknown',
+  'proof_failed',
+  'accepted',
+  'rejected',
+  'refund_requested',
+  'partially_refunded',
+  'refund_denied',
+];
+
+/** A mandate's amount in the unit of the records it pays (msat for Lightning, minor for a card). */
+export const inRecordUnit = (m: SubscriptionRecord['mandate'], amount: bigint): bigint =>
+  m.unit === 'sat' ? amount * 1000n : amount;
 
 export interface SubscriptionDeps {
   db: PayboundDb;
@@ -138,7 +158,7 @@ export class SubscriptionService {
     from: { origin: string; site: string; tabId?: number; railId: string },
     offer: PlanOfferRecord,
   ): Promise<ChallengeVerdict> {
-    const key = JSON.stringify([from.site, offer.subscribe, offer.id]);
+    const key = JSON.stringify([from.site, offer.subscribeUrl, offer.id]);
     let run = this.running.get(key);
     if (!run) {
       run = this.subscribeNow(from, offer).finally(() => this.running.delete(key));
@@ -151,7 +171,7 @@ export class SubscriptionService {
     from: { origin: string; site: string; tabId?: number; railId: string },
     offer: PlanOfferRecord,
   ): Promise<ChallengeVerdict> {
-    const existing = await this.forOrigin(from.site, new URL(offer.subscribe).origin);
+    const existing = await this.forOrigin(from.site, new URL(offer.subscribeUrl).origin);
     if (existing?.planId === offer.id && existing.state === 'active') return this.asSubscriber(existing);
     const plan: PaymentPlan = {
       kind: 'subscribe',
@@ -162,23 +182,28 @@ export class SubscriptionService {
     };
     try {
       const { subscribed, paymentId } = await this.exchange(
-        offer.subscribe,
+        offer.subscribeUrl,
         { plan: offer.id, rail: offer.rail },
-        { origin: from.origin, ...(from.tabId !== undefined ? { tabId: from.tabId } : {}), railId: from.railId },
+        {
+          origin: from.origin,
+          ...(from.tabId !== undefined ? { tabId: from.tabId } : {}),
+          railId: from.railId,
+        },
         plan,
       );
       const now = this.now();
       const sub: SubscriptionRecord = {
         id: this.newId(),
         site: from.site,
-        origin: new URL(offer.subscribe).origin,
-        subscribeUrl: offer.subscribe,
+        origin: new URL(offer.subscribeUrl).origin,
+        subscribeUrl: offer.subscribeUrl,
         planId: offer.id,
         planName: offer.name,
         rail: offer.rail,
         railId: from.railId,
         mandate: {
-          unit: offer.unit,
+          unit: offer.unit.unit,
+          ...(offer.unit.unit === 'minor' ? { currency: offer.unit.currency } : {}),
           amountPerPeriod: offer.price,
           interval: offer.interval,
           intervalCount: offer.intervalCount,
@@ -194,7 +219,8 @@ export class SubscriptionService {
         updatedAt: now,
       };
       await this.deps.db.transaction('rw', [this.deps.db.subscriptions, this.deps.db.payments], async () => {
-        if (existing) await this.deps.db.subscriptions.update(existing.id, { state: 'ended', updatedAt: now });
+        if (existing)
+          await this.deps.db.subscriptions.update(existing.id, { state: 'ended', updatedAt: now });
         await this.deps.db.subscriptions.add(sub);
         await this.markPayment(paymentId, sub.id);
       });
@@ -224,7 +250,11 @@ export class SubscriptionService {
     const sub = await this.forOrigin(site, origin);
     if (!sub) return undefined;
     if (sub.state !== 'active') {
-      return { action: 'pass', reason: 'the plan was cancelled: it does not renew', said: said('planCancelled') };
+      return {
+        action: 'pass',
+        reason: 'the plan was cancelled: it does not renew',
+        said: said('planCancelled'),
+      };
     }
     const key = JSON.stringify(['renew', sub.id]);
     let run = this.running.get(key);
@@ -238,7 +268,8 @@ export class SubscriptionService {
   private async renewNow(sub: SubscriptionRecord, req: ChallengeRequest): Promise<ChallengeVerdict> {
     // Renewed meanwhile by another request: that period serves this one too.
     const fresh = await this.deps.db.subscriptions.get(sub.id);
-    if (fresh && fresh.periodEnd > this.now() && fresh.periodEnd > sub.periodEnd) return this.asSubscriber(fresh);
+    if (fresh && fresh.periodEnd > this.now() && fresh.periodEnd > sub.periodEnd)
+      return this.asSubscriber(fresh);
     const plan: PaymentPlan = {
       kind: 'renewal',
       planId: sub.planId,
@@ -253,7 +284,10 @@ export class SubscriptionService {
         { plan: sub.planId, rail: sub.rail, subscriber: sub.credential },
         { origin: req.origin, ...(req.tabId !== undefined ? { tabId: req.tabId } : {}), railId: sub.railId },
         plan,
-        sub.mandate,
+        {
+          maxAmount: inRecordUnit(sub.mandate, sub.mandate.amountPerPeriod),
+          reason: said('reasonStanding', sub.planName),
+        },
       );
       const renewed: SubscriptionRecord = {
         ...sub,
@@ -283,7 +317,7 @@ export class SubscriptionService {
     body: Record<string, string>,
     from: { origin: string; tabId?: number; railId: string },
     plan: PaymentPlan,
-    standing?: SubscriptionRecord['mandate'],
+    standing?: Standing,
   ): Promise<{ subscribed: Subscribed; paymentId: string | undefined }> {
     const json = JSON.stringify(body);
     const post = (headers: Record<string, string>) =>
@@ -297,7 +331,10 @@ export class SubscriptionService {
       });
     const asked = await post({});
     if (asked.status !== 402)
-      throw new SubscriptionError(`the app answered ${asked.status} instead of a price`, said('planNoAnswer'));
+      throw new SubscriptionError(
+        `the app answered ${asked.status} instead of a price`,
+        said('planNoAnswer'),
+      );
     const verdict = await this.deps.pay({
       request: {
         url,
@@ -325,7 +362,61 @@ export class SubscriptionService {
         said('planRefusedPaid'),
       );
     }
-    return { subscribed: readSubscribed(await readJson(answered), plan.planId), paymentId: verdict.paymentId };
+    return {
+      subscribed: readSubscribed(await readJson(answered), plan.planId),
+      paymentId: verdict.paymentId,
+    };
+  }
+
+  /**
+   * A charge the app marks as overage of `planId`: the plan it belongs to, and what its overage
+   * cap leaves this period (the plan's overage already paid since the period began counts).
+   * Undefined when this site holds no such plan, or the plan has no overage terms: then the
+   * charge is asked for as any other.
+   */
+  async overageFor(
+    req: ChallengeRequest,
+    planId: string,
+  ): Promise<{ plan: PaymentPlan; standing: Standing } | undefined> {
+    const site = siteOf(req.origin);
+    let origin: string;
+    try {
+      origin = new URL(req.url).origin;
+    } catch {
+      return undefined;
+    }
+    if (!site) return undefined;
+    const sub = await this.forOrigin(site, origin);
+    const overage = sub?.mandate.overage;
+    if (!sub || !overage || sub.planId !== planId || sub.periodEnd <= this.now()) return undefined;
+    const spent = (
+      await this.deps.db.payments
+        .where('[site+createdAt]')
+        .between([site, sub.periodStart], [site, Infinity])
+        .toArray()
+    )
+      .filter(
+        (p) => p.plan?.kind === 'overage' && p.plan.subscriptionId === sub.id && COUNTED.includes(p.state),
+      )
+      .reduce((n, p) => n + p.amount.value, 0n);
+    const cap = inRecordUnit(sub.mandate, overage.cap);
+    const perCall = inRecordUnit(sub.mandate, overage.price);
+    const left = cap > spent ? cap - spent : 0n;
+    return {
+      plan: {
+        kind: 'overage',
+        planId: sub.planId,
+        planName: sub.planName,
+        subscriptionId: sub.id,
+        interval: sub.mandate.interval,
+        intervalCount: sub.mandate.intervalCount,
+      },
+      // Never more per call than the plan's overage price, never past the cap.
+      standing: {
+        maxAmount: left < perCall ? left : perCall,
+        reason: said('reasonStandingOverage', sub.planName),
+      },
+    };
   }
 
   private async markPayment(paymentId: string | undefined, subscriptionId: string): Promise<void> {
@@ -433,7 +524,9 @@ export class SubscriptionService {
       priority: 1,
       action: {
         type: 'modifyHeaders',
-        requestHeaders: [{ header: SUBSCRIBER_HEADER.toLowerCase(), operation: 'set', value: sub.credential }],
+        requestHeaders: [
+          { header: SUBSCRIBER_HEADER.toLowerCase(), operation: 'set', value: sub.credential },
+        ],
       },
       condition: {
         urlFilter: `|${sub.origin}/`,
