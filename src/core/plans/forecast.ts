@@ -10,17 +10,15 @@ import { periodBounds } from '../policy/periods';
 import type { Budget } from '../policy/rules';
 import { comparePlan, type PlanComparison, type PlanInUserMinor, type UsageEntry } from './compare';
 
-export type BudgetForecast = {
-  periodStartMs: number;
-  periodEndMs: number;
-} & (
-  | /** At this pace the budget lasts the period; `projectedMinor` is what the period would end at. */
-  { kind: 'lasts'; projectedMinor: bigint }
-  /** At this pace the budget runs out at `atMs`, before the period ends. */
+/**
+ * `lasts`: at this pace the budget lasts the period (`projectedMinor`: what the period would end
+ * at); `runsOut`: it runs out at `atMs`, before the period ends; `exhausted`: already spent;
+ * `tooEarly`: too little of the period has passed for a pace to mean anything.
+ */
+export type BudgetForecast = { periodStartMs: number; periodEndMs: number } & (
+  | { kind: 'lasts'; projectedMinor: bigint }
   | { kind: 'runsOut'; atMs: number; projectedMinor: bigint }
-  /** Already spent. */
   | { kind: 'exhausted' }
-  /** Too little of the period has passed for a pace to mean anything. */
   | { kind: 'tooEarly' }
 );
 
