@@ -57,8 +57,8 @@ describe('readPlanOffers: the example', () => {
   });
 
   it('a card plan keeps its currency; intervalCount defaults to 1; a credit plan', () => {
-    const credit = withPlan({ id: 'credit', includes: { credit: '2500' }, intervalCount: undefined });
-    delete credit.overage;
+    const { overage: _o, intervalCount: _c, ...rest } = proPlan();
+    const credit = { ...rest, id: 'credit', includes: { credit: '2500' } };
     const [offer] = read([credit], 10n, USD);
     expect(offer).toMatchObject({ rail: 'card', unit: USD, intervalCount: 1, includes: { credit: 2500n } });
     expect(offer?.overage).toBeUndefined();
