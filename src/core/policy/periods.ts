@@ -67,6 +67,48 @@ export function nextPeriodStart(period: Period, nowMs: number, timeZone: string)
   }
 }
 
+/**
+ * The first instant (unix ms) of a local date in a time zone: local midnight, or the first moment
+ * after it where a DST change skips midnight. Found by bisection on what the zone's calendar says,
+ * so no offset is ever assumed.
+ */
+function localDateStartMs(d: LocalDate, timeZone: string): number {
+  const target = iso(d);
+  const utcMidnight = Date.UTC(d.year, d.month - 1, d.day);
+  // Offsets lie within UTC-12..UTC+14: 15 h before UTC midnight it is still the day before
+  // everywhere, 13 h after it the day has begun everywhere.
+  let before = utcMidnight - 15 * 3_600_000;
+  let after = utcMidnight + 13 * 3_600_000;
+  while (after - before > 1) {
+    const mid = Math.floor((before + after) / 2);
+    if (iso(localDate(mid, timeZone)) >= target) after = mid;
+    else before = mid;
+  }
+  return after;
+}
+
+function parseIso(date: string): LocalDate {
+  const [year = 0, month = 1, day = 1] = date.split('-').map(Number);
+  return { year, month, day };
+}
+
+/**
+ * The period containing `nowMs` as instants: `startMs` is its first millisecond, `endMs` the first
+ * of the next period. A month in a zone that changes to or from DST is an hour shorter or longer.
+ */
+export function periodBounds(
+  period: Period,
+  nowMs: number,
+  timeZone: string,
+): { startMs: number; endMs: number } {
+  const startDate = periodKey(period, nowMs, timeZone).slice(period.length + 1);
+  const start = period === 'month' ? `${startDate}-01` : startDate;
+  return {
+    startMs: localDateStartMs(parseIso(start), timeZone),
+    endMs: localDateStartMs(parseIso(nextPeriodStart(period, nowMs, timeZone)), timeZone),
+  };
+}
+
 export function isValidTimeZone(timeZone: string): boolean {
   try {
     new Intl.DateTimeFormat('en', { timeZone });
