@@ -10,6 +10,14 @@
  * tokens are): another site's requests to the same API get nothing.
  */
 import type { DeclarativeNetRequest } from 'webextension-polyfill';
+import { MppChallengeError, readMppSubscription } from '../../core/challenge/mpp';
+import { challengesFromHeaders } from '../../core/challenge/www-authenticate';
+import {
+  type AgreedPeriod,
+  agreedFromOffer,
+  type MandateCheck,
+  matchesMandate,
+} from '../../core/plans/mandate';
 import { siteOf } from '../../core/site/site';
 import { type Said, said } from '../../core/text/said';
 import type { Standing } from '../../db/ledger';
@@ -62,6 +70,10 @@ const COUNTED: readonly PaymentState[] = [
   'partially_refunded',
   'refund_denied',
 ];
+
+/** The mandate's unit as the core's mandate checks name it. */
+const agreedUnit = (m: SubscriptionRecord['mandate']): AgreedPeriod['unit'] =>
+  m.unit === 'minor' ? { unit: 'minor', currency: m.currency ?? 'usd' } : { unit: m.unit };
 
 /** A mandate's amount in the unit of the records it pays (msat for Lightning, minor for a card). */
 export const inRecordUnit = (m: SubscriptionRecord['mandate'], amount: bigint): bigint =>
@@ -190,6 +202,7 @@ export class SubscriptionService {
           railId: from.railId,
         },
         plan,
+        agreedFromOffer(offer),
       );
       const now = this.now();
       const sub: SubscriptionRecord = {
@@ -285,6 +298,12 @@ export class SubscriptionService {
         { origin: req.origin, ...(req.tabId !== undefined ? { tabId: req.tabId } : {}), railId: sub.railId },
         plan,
         {
+          unit: agreedUnit(sub.mandate),
+          amountPerPeriod: sub.mandate.amountPerPeriod,
+          interval: sub.mandate.interval,
+          intervalCount: sub.mandate.intervalCount,
+        },
+        {
           maxAmount: inRecordUnit(sub.mandate, sub.mandate.amountPerPeriod),
           reason: said('reasonStanding', sub.planName),
         },
@@ -317,6 +336,7 @@ export class SubscriptionService {
     body: Record<string, string>,
     from: { origin: string; tabId?: number; railId: string },
     plan: PaymentPlan,
+    agreed: AgreedPeriod,
     standing?: Standing,
   ): Promise<{ subscribed: Subscribed; paymentId: string | undefined }> {
     const json = JSON.stringify(body);
@@ -335,6 +355,10 @@ export class SubscriptionService {
         `the app answered ${asked.status} instead of a price`,
         said('planNoAnswer'),
       );
+    // What the app asks for the period is what was agreed, or it is not paid as agreed: the first
+    // period is refused, a renewal is asked for in a window like any new charge.
+    const check = this.checkAsked(paymentHeaders(asked), agreed);
+    if (!check.ok && !standing) throw new SubscriptionError(check.reason, said('planPriceChanged'));
     const verdict = await this.deps.pay({
       request: {
         url,
@@ -347,7 +371,7 @@ export class SubscriptionService {
         bodySha256: await sha256Hex(json),
       },
       plan,
-      ...(standing ? { standing } : {}),
+      ...(standing && check.ok ? { standing } : {}),
     });
     if (verdict.action !== 'retry') {
       throw new SubscriptionError(
@@ -417,6 +441,30 @@ export class SubscriptionService {
         reason: said('reasonStandingOverage', sub.planName),
       },
     };
+  }
+
+  /** The 402's `subscription` challenge against what was agreed (docs/plans.md §2, step 3). */
+  private checkAsked(headers: [string, string][], agreed: AgreedPeriod): MandateCheck {
+    let challenges: ReturnType<typeof challengesFromHeaders>;
+    try {
+      challenges = challengesFromHeaders(headers);
+    } catch {
+      return { ok: false, reason: 'the app answered an unreadable price' };
+    }
+    const offered = challenges.filter(
+      (c) => c.schemeKey === 'payment' && c.params.get('intent') === 'subscription',
+    );
+    let last: MandateCheck = { ok: false, reason: 'the app asked no subscription price' };
+    for (const c of offered) {
+      try {
+        last = matchesMandate(readMppSubscription(c, this.now()), agreed);
+      } catch (e) {
+        if (!(e instanceof MppChallengeError)) throw e;
+        last = { ok: false, reason: e.message };
+      }
+      if (last.ok) return last;
+    }
+    return last;
   }
 
   private async markPayment(paymentId: string | undefined, subscriptionId: string): Promise<void> {
