@@ -82,7 +82,7 @@ function openSettings() {
 function PlanLines() {
   const [subs, setSubs] = useState<SubscriptionView[]>([]);
   useEffect(() => {
-    void send('subscriptions.list', {})
+    void send('subscriptions.list', { refresh: false })
       .then((all) => setSubs(all.filter((s) => s.state !== 'ended')))
       .catch(() => {});
   }, []);
