@@ -222,8 +222,8 @@ export const ENGLISH = {
   noticeRenewed: '$1 renewed',
   noticeRenewedUntil: '$1 · paid within your standing approval, until $2',
   reasonStandingOverage: 'Overage within the cap of your $1 plan.',
-  planPriceChanged: "The app asked another price or period than the plan it offered. Nothing was paid.",
-  noticeForecast: "$1: at this pace it runs out on $2",
+  planPriceChanged: 'The app asked another price or period than the plan it offered. Nothing was paid.',
+  noticeForecast: '$1: at this pace it runs out on $2',
 } as const;
 
 export type SaidKey = keyof typeof ENGLISH;

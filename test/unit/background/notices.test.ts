@@ -28,7 +28,12 @@ describe('the budget forecast notice', () => {
     db = new PayboundDb(`n-${Math.random()}`);
     let now = Date.UTC(2026, 11, 10, 12); // 9.5 days into a 31-day month
     const notify = vi.fn(async (_key: string, _title: unknown, _message: unknown) => {});
-    const notices = new NoticeService(db, { notify, badge: async () => {} }, async () => rules, () => now);
+    const notices = new NoticeService(
+      db,
+      { notify, badge: async () => {} },
+      async () => rules,
+      () => now,
+    );
     // 10.00 of 50.00 spent: at this pace about 32.60 by the month's end. Nothing to say.
     await notices.afterCommit(await committed(now, 100n, 1000n));
     expect(notify.mock.calls.filter(([key]) => String(key).startsWith('forecast'))).toEqual([]);
