@@ -51,7 +51,9 @@ export class DecisionService {
           (await payments.alternatives(p)).map(({ id, label, kind }) => ({ id, label, kind })),
           await consentView(db, p),
         );
-        const plans = p.plans?.length ? planViews(p, await siteHistory(db, p.site, this.now())) : undefined;
+        const plans = p.plans?.length
+          ? planViews(p, await siteHistory(db, p.site, this.now()), currency, this.now())
+          : undefined;
         const plan = planOfCharge(p);
         return { ...view, ...(plans?.length ? { plans } : {}), ...(plan ? { plan } : {}) };
       }),

@@ -3,7 +3,15 @@
  * and the subscriptions with their usage, renewals and history. Amounts go to the pages in the
  * user's currency (minor units), converted with the quote's rate for Lightning plans.
  */
+
 import { msatToMinor } from '../../core/money/rates';
+import {
+  COMPARISON_WINDOW_MS,
+  comparePlan,
+  type PlanInUserMinor,
+  planInUserMinor,
+  type UsageEntry,
+} from '../../core/plans/compare';
 import type {
   PayboundDb,
   PaymentRecord,
@@ -13,8 +21,6 @@ import type {
 } from '../../db/schema';
 import type { PlanView, QuoteView, SubscriptionView } from '../../messages/map';
 
-/** How far back the quote window looks at this site's spending. */
-export const COMPARE_DAYS = 30;
 const DAY_MS = 24 * 3600 * 1000;
 
 /** States whose amount was spent (what the comparison and the history count). */
@@ -41,65 +47,33 @@ export function planMinor(
   return msatToMinor(unit === 'sat' ? amount * 1000n : amount, rate);
 }
 
-/** What the site's calls of the last days cost per use, and what they would have cost on the plan. */
-export function comparePlan(
-  offer: PlanOfferRecord,
-  history: readonly { amountMinor: bigint }[],
-  toMinor: (amount: bigint) => bigint | undefined,
-): PlanView['comparison'] | undefined {
-  const price = toMinor(offer.price);
-  if (price === undefined) return undefined;
-  const spent = history.reduce((n, h) => n + h.amountMinor, 0n);
-  const calls = history.length;
-  let cost = price;
-  if ('calls' in offer.includes && calls > offer.includes.calls) {
-    const beyond = history.slice(offer.includes.calls);
-    if (offer.overage) {
-      const per = toMinor(offer.overage.price) ?? 0n;
-      const cap = toMinor(offer.overage.cap) ?? 0n;
-      const over = per * BigInt(beyond.length);
-      cost += over < cap ? over : cap;
-      // Past the cap the calls are pay-per-use again.
-      if (per > 0n && over > cap) {
-        const underCap = Number(cap / per);
-        cost += beyond.slice(underCap).reduce((n, h) => n + h.amountMinor, 0n);
-      }
-    } else cost += beyond.reduce((n, h) => n + h.amountMinor, 0n);
-  } else if ('credit' in offer.includes) {
-    const credit = toMinor(offer.includes.credit) ?? 0n;
-    if (spent > credit) cost += spent - credit;
-  }
-  return {
-    days: COMPARE_DAYS,
-    spentMinor: spent.toString(),
-    calls,
-    planCostMinor: cost.toString(),
-    savingMinor: (spent - cost).toString(),
-  };
-}
-
-/** This site's spent per-use charges of the last COMPARE_DAYS days, oldest first. */
-export async function siteHistory(
-  db: PayboundDb,
-  site: string,
-  now: number,
-): Promise<{ amountMinor: bigint; createdAt: number }[]> {
+/** This site's spent per-use charges of the last 30 days. */
+export async function siteHistory(db: PayboundDb, site: string, now: number): Promise<UsageEntry[]> {
   const rows = await db.payments
     .where('[site+createdAt]')
-    .between([site, now - COMPARE_DAYS * DAY_MS], [site, now])
+    .between([site, now - COMPARISON_WINDOW_MS], [site, now])
     .toArray();
   return rows
     .filter((p) => !p.plan && SPENT.has(p.state) && p.amountMinor !== undefined)
     .map((p) => ({ amountMinor: p.amountMinor!, createdAt: p.createdAt }));
 }
 
-export function planViews(p: PaymentRecord, history: readonly { amountMinor: bigint }[]): QuoteView['plans'] {
+export function planViews(
+  p: PaymentRecord,
+  history: readonly UsageEntry[],
+  currency: string,
+  now: number,
+): QuoteView['plans'] {
   if (!p.plans?.length) return undefined;
   return p.plans.flatMap((offer): PlanView[] => {
-    const toMinor = (amount: bigint) => planMinor(amount, offer.unit.unit, p.rate);
-    const price = toMinor(offer.price);
-    const comparison = comparePlan(offer, history, toMinor);
-    if (price === undefined || !comparison) return [];
+    let plan: PlanInUserMinor;
+    try {
+      plan = planInUserMinor(offer, currency, p.rate);
+    } catch {
+      // A Lightning plan without a rate, or a card plan in another currency: nothing to compare.
+      return [];
+    }
+    const c = comparePlan(history, now, plan);
     return [
       {
         id: offer.id,
@@ -107,20 +81,26 @@ export function planViews(p: PaymentRecord, history: readonly { amountMinor: big
         rail: offer.rail,
         interval: offer.interval,
         intervalCount: offer.intervalCount,
-        priceMinor: price.toString(),
+        priceMinor: plan.priceMinor.toString(),
         includes:
-          'calls' in offer.includes
-            ? { calls: offer.includes.calls }
-            : { creditMinor: (toMinor(offer.includes.credit) ?? 0n).toString() },
-        ...(offer.overage
+          'calls' in plan.includes
+            ? { calls: plan.includes.calls }
+            : { creditMinor: plan.includes.creditMinor.toString() },
+        ...(plan.overage
           ? {
               overage: {
-                priceMinor: (toMinor(offer.overage.price) ?? 0n).toString(),
-                capMinor: (toMinor(offer.overage.cap) ?? 0n).toString(),
+                priceMinor: plan.overage.priceMinor.toString(),
+                capMinor: plan.overage.capMinor.toString(),
               },
             }
           : {}),
-        comparison,
+        comparison: {
+          days: Math.round((c.windowEndMs - c.windowStartMs) / DAY_MS),
+          spentMinor: c.spentMinor.toString(),
+          calls: c.calls,
+          planCostMinor: c.planCostMinor.toString(),
+          savingMinor: c.savingMinor.toString(),
+        },
       },
     ];
   });
