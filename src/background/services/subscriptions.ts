@@ -36,6 +36,8 @@ import { type RuleApi, SUBSCRIBER_RULE_BASE } from './tokens';
 export const SUBSCRIBER_HEADER = 'Paybound-Subscriber';
 /** What a subscriber credential may be: short, and safe as a header value. */
 const CREDENTIAL = /^[A-Za-z0-9._~-]{8,512}$/;
+/** How long before its period ends a plan may renew (an app's clock may run a little ahead). */
+export const RENEW_EARLY_MS = 10 * 60 * 1000;
 /** Longest answer read from a subscribe URL. */
 const ANSWER_LIMIT = 16 * 1024;
 
@@ -279,10 +281,17 @@ export class SubscriptionService {
   }
 
   private async renewNow(sub: SubscriptionRecord, req: ChallengeRequest): Promise<ChallengeVerdict> {
-    // Renewed meanwhile by another request: that period serves this one too.
-    const fresh = await this.deps.db.subscriptions.get(sub.id);
-    if (fresh && fresh.periodEnd > this.now() && fresh.periodEnd > sub.periodEnd)
-      return this.asSubscriber(fresh);
+    // One renewal a period: a renewal 402 before the period is nearly over (a script in the page,
+    // an app asking twice) pays nothing; the page keeps its 402. Renewed meanwhile by another
+    // request counts the same: that period serves this one too.
+    const fresh = (await this.deps.db.subscriptions.get(sub.id)) ?? sub;
+    if (fresh.periodEnd - RENEW_EARLY_MS > this.now()) {
+      return {
+        action: 'pass',
+        reason: `${sub.planName} runs until ${new Date(fresh.periodEnd).toISOString()}: not renewed early`,
+        said: said('planNotDue', sub.planName),
+      };
+    }
     const plan: PaymentPlan = {
       kind: 'renewal',
       planId: sub.planId,

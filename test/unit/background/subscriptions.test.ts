@@ -86,6 +86,8 @@ function setup() {
     issued: new Map<string, string>(),
     subscribers: new Map<string, { periodEnd: number; canceled: boolean }>(),
     requests: [] as { method: string; body?: string; headers: Record<string, string> }[],
+    /** How long a period the app gives. */
+    periodMs: 30 * DAY,
   };
   const fetchFake = vi.fn(async (input: string | URL | Request, init?: RequestInit) => {
     const headers = Object.fromEntries(
@@ -137,7 +139,7 @@ function setup() {
     if (shop.issued.get(credential.challenge.id) !== hash) return new Response('{}', { status: 402 });
     const name = JSON.parse(String(init?.body)) as { subscriber?: string };
     const id = name.subscriber ?? `subscriber-${shop.subscribers.size + 1}-0123456789`;
-    const periodEnd = now + 30 * DAY;
+    const periodEnd = now + shop.periodMs;
     shop.subscribers.set(id, { periodEnd, canceled: false });
     return Response.json({
       subscriber: id,
@@ -315,6 +317,8 @@ describe('subscribing to a plan offered beside a charge', () => {
 
 describe('a subscription in force', () => {
   it('renews within the standing approval without a window, and keeps the subscriber', async () => {
+    // A short period: the app's invoices carry real time, as the wallet's checks do.
+    env.shop.periodMs = 5 * 60 * 1000;
     await env.subscribe();
     env.asked.length = 0;
     // The app decides when a period is over (its invoices carry real time, as the wallet's checks do).
@@ -328,6 +332,7 @@ describe('a subscription in force', () => {
   });
 
   it('asks in a window for a renewal priced above the standing approval', async () => {
+    env.shop.periodMs = 5 * 60 * 1000;
     await env.subscribe();
     env.asked.length = 0;
     env.shop.price = '2600';
@@ -336,6 +341,20 @@ describe('a subscription in force', () => {
     const renewal = (await env.db.payments.toArray()).find((p) => p.plan?.kind === 'renewal');
     expect(renewal).toMatchObject({ approval: 'approved', amount: { value: 2_600_000n } });
     expect(env.asked).toEqual([renewal!.id]);
+  });
+
+  it('renews once a period: a renewal 402 in the middle of the period pays nothing', async () => {
+    await env.subscribe();
+    const paid = await env.db.payments.filter((p) => p.state === 'paid').count();
+    const posts = env.shop.requests.length;
+    for (let i = 0; i < 3; i++) {
+      expect(await env.present(env.renewal402())).toMatchObject({
+        action: 'pass',
+        said: { key: 'planNotDue' },
+      });
+    }
+    expect(await env.db.payments.filter((p) => p.state === 'paid').count()).toBe(paid);
+    expect(env.shop.requests.length).toBe(posts);
   });
 
   it('another site cannot renew it: its renewal 402 is nobody’s subscription', async () => {
