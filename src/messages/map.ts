@@ -194,6 +194,8 @@ export const messageSchemas = {
     audience: 'extension',
     input: v.strictObject({ refresh: v.optional(v.boolean(), false) }),
   },
+  /** Sites whose last 30 days per use cost more than a plan they offer. */
+  'plans.hints': { audience: 'extension', input: v.strictObject({}) },
   /** Cancel a plan at the end of its period. */
   'subscriptions.cancel': {
     audience: 'extension',
@@ -485,6 +487,18 @@ export interface PlanView {
   comparison: { days: number; spentMinor: string; calls: number; planCostMinor: string; savingMinor: string };
 }
 
+/** "A plan would have been cheaper here": a site, its plan, and what it would have saved. */
+export interface PlanHintView {
+  site: string;
+  planId: string;
+  planName: string;
+  currency: string;
+  spentMinor: string;
+  calls: number;
+  planCostMinor: string;
+  savingMinor: string;
+}
+
 /** A subscription as the pages show it (amounts in the user's currency where a rate is known). */
 export interface SubscriptionView {
   id: string;
@@ -540,6 +554,7 @@ export interface MessageOutputs {
   'approval.switchRail': { switched: boolean };
   'approval.subscribe': { subscribing: boolean };
   'subscriptions.list': SubscriptionView[];
+  'plans.hints': PlanHintView[];
   'subscriptions.cancel': SubscriptionView;
   'card.linkStart': { started: true };
   'card.linkPoll':

@@ -1,7 +1,7 @@
 /** Plans: subscribing from a quote, the subscriptions page, cancelling. */
 
 import { getSetting } from '../../db/settings';
-import { subscriptionView } from '../services/plan-views';
+import { planHints, subscriptionView } from '../services/plan-views';
 import { isRefusal } from '../services/rates';
 import type { HandlerGroup, Services } from './services';
 
@@ -11,7 +11,7 @@ export function planHandlers({
   subscriptions,
   rates,
 }: Pick<Services, 'db' | 'decisions' | 'subscriptions' | 'rates'>): HandlerGroup<
-  'approval.subscribe' | 'subscriptions.list' | 'subscriptions.cancel'
+  'approval.subscribe' | 'subscriptions.list' | 'subscriptions.cancel' | 'plans.hints'
 > {
   const rate = async () => {
     const answer = await rates.current(await getSetting(db, 'currency'));
@@ -28,6 +28,7 @@ export function planHandlers({
       const r = await rate();
       return Promise.all(fresh.map((s) => subscriptionView(db, s, r)));
     },
+    'plans.hints': async () => planHints(db, await getSetting(db, 'currency'), Date.now()),
     'subscriptions.cancel': async ({ id }) => {
       const sub = await subscriptions.cancel(id);
       if (!sub) throw new Error('no such subscription');

@@ -12,6 +12,7 @@ import {
   planInUserMinor,
   type UsageEntry,
 } from '../../core/plans/compare';
+import { planWouldHaveBeenCheaper } from '../../core/plans/forecast';
 import type {
   PayboundDb,
   PaymentRecord,
@@ -19,7 +20,7 @@ import type {
   RateSnapshot,
   SubscriptionRecord,
 } from '../../db/schema';
-import type { PlanView, QuoteView, SubscriptionView } from '../../messages/map';
+import type { PlanHintView, PlanView, QuoteView, SubscriptionView } from '../../messages/map';
 
 const DAY_MS = 24 * 3600 * 1000;
 
@@ -188,4 +189,47 @@ function underused(
   return wouldCost < price
     ? { underused: { periodCostMinor: price.toString(), perUseMinor: wouldCost.toString() } }
     : {};
+}
+
+/**
+ * Sites whose last 30 days per use cost more than a plan they offered (the newest offer of each
+ * site, in the user's currency), not counting sites already subscribed to that plan.
+ */
+export async function planHints(db: PayboundDb, currency: string, now: number): Promise<PlanHintView[]> {
+  const recent = await db.payments
+    .where('createdAt')
+    .between(now - COMPARISON_WINDOW_MS, now)
+    .toArray();
+  const offered = new Map<string, PaymentRecord>();
+  for (const p of recent.sort((a, b) => b.createdAt - a.createdAt)) {
+    if (p.plans?.length && !offered.has(p.site)) offered.set(p.site, p);
+  }
+  const subscribed = new Set(
+    (await db.subscriptions.toArray()).filter((s) => s.state !== 'ended').map((s) => `${s.site} ${s.planId}`),
+  );
+  const hints: PlanHintView[] = [];
+  for (const [site, p] of offered) {
+    const plans = (p.plans ?? []).filter((o) => !subscribed.has(`${site} ${o.id}`));
+    const priced = plans.flatMap((o) => {
+      try {
+        return [planInUserMinor(o, currency, p.rate)];
+      } catch {
+        return [];
+      }
+    });
+    const best = planWouldHaveBeenCheaper(await siteHistory(db, site, now), now, priced);
+    const plan = best && priced.find((o) => o.id === best.planId);
+    if (!best || !plan) continue;
+    hints.push({
+      site,
+      planId: plan.id,
+      planName: plan.name,
+      currency,
+      spentMinor: best.spentMinor.toString(),
+      calls: best.calls,
+      planCostMinor: best.planCostMinor.toString(),
+      savingMinor: best.savingMinor.toString(),
+    });
+  }
+  return hints;
 }

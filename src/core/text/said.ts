@@ -224,7 +224,7 @@ export const ENGLISH = {
   reasonStandingOverage: 'Overage within the cap of your $1 plan.',
   planPriceChanged: 'The app asked another price or period than the plan it offered. Nothing was paid.',
   noticeForecast: '$1: at this pace it runs out on $2',
-  planNotDue: "$1 is paid for this period already: nothing more was paid.",
+  planNotDue: '$1 is paid for this period already: nothing more was paid.',
 } as const;
 
 export type SaidKey = keyof typeof ENGLISH;

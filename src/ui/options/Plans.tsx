@@ -2,7 +2,7 @@
 import { useCallback, useEffect, useState } from 'react';
 import { formatMinor, formatMsatAsSats } from '../../core/money/rates';
 import { send } from '../../messages/client';
-import type { SubscriptionView } from '../../messages/map';
+import type { PlanHintView, SubscriptionView } from '../../messages/map';
 import { dateTime } from '../shared/format';
 import { errorText, t } from '../shared/i18n';
 import { periodText } from '../shared/plans';
@@ -16,10 +16,12 @@ const day = (ms: number) => new Date(ms).toLocaleDateString(undefined, { dateSty
 
 export function Plans({ currency }: { currency: string }) {
   const [subs, setSubs] = useState<SubscriptionView[] | undefined>();
+  const [hints, setHints] = useState<PlanHintView[]>([]);
   const [error, setError] = useState<string>();
   const load = useCallback(async (refresh: boolean) => {
     try {
       setSubs(await send('subscriptions.list', { refresh }));
+      setHints(await send('plans.hints', {}));
       setError(undefined);
     } catch (e) {
       setError(errorText(e));
@@ -46,6 +48,17 @@ export function Plans({ currency }: { currency: string }) {
           {error}
         </p>
       )}
+      {hints.map((h) => (
+        <p className="card" key={`${h.site} ${h.planId}`} data-testid="plan-hint">
+          {t(
+            'planHint',
+            h.site,
+            h.planName,
+            formatMinor(BigInt(h.planCostMinor), h.currency),
+            formatMinor(BigInt(h.spentMinor), h.currency),
+          )}
+        </p>
+      ))}
       {subs?.length === 0 && <p className="muted">{t('plansNone')}</p>}
       <ul className="subscriptions">
         {subs?.map((s) => (

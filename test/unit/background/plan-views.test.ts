@@ -1,6 +1,6 @@
 import 'fake-indexeddb/auto';
 import { afterEach, describe, expect, it } from 'vitest';
-import { planViews, siteHistory } from '../../../src/background/services/plan-views';
+import { planHints, planViews, siteHistory } from '../../../src/background/services/plan-views';
 import type { PlanOffer } from '../../../src/core/challenge/plans';
 import { PayboundDb, type PaymentRecord } from '../../../src/db/schema';
 
@@ -114,5 +114,32 @@ describe('the quote window’s plan comparison', () => {
   it('leaves out a Lightning plan it cannot price without a rate', () => {
     const ln = { ...quillPro, rail: 'lightning' as const, unit: { unit: 'sat' as const }, price: 20_000n };
     expect(planViews({ plans: [ln] } as unknown as PaymentRecord, [], 'USD', NOW)).toEqual([]);
+  });
+});
+
+describe('a plan would have been cheaper here', () => {
+  it('names the site and the plan its last 30 days per use cost more than, until subscribed', async () => {
+    db = new PayboundDb(`v-${Math.random()}`);
+    await seed();
+    await db.payments.update('p-0', { plans: [quillPro] });
+    expect(await planHints(db, 'USD', NOW)).toEqual([
+      {
+        site: 'quill.example',
+        planId: 'quill-pro',
+        planName: 'Quill Pro',
+        currency: 'USD',
+        spentMinor: '2740',
+        calls: 137,
+        planCostMinor: '2000',
+        savingMinor: '740',
+      },
+    ]);
+    await db.subscriptions.add({
+      id: 's',
+      site: 'quill.example',
+      planId: 'quill-pro',
+      state: 'active',
+    } as never);
+    expect(await planHints(db, 'USD', NOW)).toEqual([]);
   });
 });

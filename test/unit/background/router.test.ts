@@ -113,6 +113,7 @@ function setup() {
     'rules.set': vi.fn(async () => rulesToWire(defaultRules('UTC'))),
     'approval.subscribe': vi.fn(async () => ({ subscribing: true })),
     'subscriptions.list': vi.fn(async () => []),
+    'plans.hints': vi.fn(async () => []),
     'subscriptions.cancel': vi.fn(async () => {
       throw new Error('unused');
     }),
