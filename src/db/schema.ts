@@ -216,6 +216,8 @@ export interface CardPayment extends PaymentBase {
     /** The card service's signed receipt for the authorization, and its PaymentIntent. */
     receipt?: string;
     paymentIntent?: string;
+    /** A plan's first period: the card service's subscription (its receipt is `receipt`). */
+    subscription?: string;
   };
 }
 
@@ -319,6 +321,8 @@ export interface PaymentPlan {
   subscriptionId?: string;
   interval: PlanOfferRecord['interval'];
   intervalCount: number;
+  /** The plan's overage terms, in its own unit: a card plan's subscription carries them. */
+  overage?: { price: bigint; cap: bigint };
 }
 
 /**

@@ -7,7 +7,7 @@ import { MppChallengeError, mppCredential, readMppChallenge } from '../../core/c
 import { ReviewTermsError, readReviewTerms } from '../../core/challenge/review';
 import { said } from '../../core/text/said';
 import type { CardPayment, PaymentRecord, RailRecord } from '../../db/schema';
-import { authorizeCard } from '../services/rails/card';
+import { authorizeCard, subscribeCard } from '../services/rails/card';
 import { RailError } from '../services/rails/types';
 import { EXPIRY_MARGIN_SECONDS, failure, scaleTerms } from './shared';
 import type { Detected, MethodDeps, Outcome, PaymentMethod, Quote, QuoteRefusal } from './types';
@@ -50,7 +50,13 @@ export const card: PaymentMethod = {
       if (!first)
         throw new MppChallengeError('this app takes no card payment; choose a Lightning wallet to pay it');
       const currency = await ctx.currency();
-      const mpp = readMppChallenge(first, ctx.nowMs, ctx.bodySha256);
+      // A plan's period is only ever paid through MPP's `subscription` intent, never as a charge.
+      const mpp = readMppChallenge(
+        first,
+        ctx.nowMs,
+        ctx.bodySha256,
+        ctx.subscription ? { intents: ['subscription'] } : {},
+      );
       if (mpp.request.currency !== currency) {
         throw new MppChallengeError(
           `the app charges in ${mpp.request.currency.toUpperCase()}, your card budget is in ${currency.toUpperCase()}`,
@@ -62,11 +68,17 @@ export const card: PaymentMethod = {
         throw new MppChallengeError('the payment request expires too soon to approve and pay');
       }
       const amountMinor = BigInt(mpp.request.amount);
-      const terms = scaleTerms(readReviewTerms(mpp.paybound, amountMinor, ctx.url), 1n, mpp.id, 'minor');
+      const read = readReviewTerms(mpp.paybound, amountMinor, ctx.url, ctx.origin, {
+        rail: 'card',
+        unit: { unit: 'minor', currency },
+      });
+      const terms = scaleTerms(read, 1n, mpp.id, 'minor');
       return {
         key: `card:${mpp.id}`,
         payee: { kind: 'card', id: recipient },
         ...(terms ? { terms } : {}),
+        ...(read?.plans?.length && !ctx.subscription ? { plans: read.plans } : {}),
+        ...(read?.overage ? { overage: read.overage } : {}),
         // A card charge has no sats: its amount is the authorized maximum in the user's currency.
         part: (_rate, nowMs) => ({
           kind: 'card',
@@ -90,6 +102,7 @@ export const card: PaymentMethod = {
     if (!mpp.request.recipient) {
       return { kind: 'failed', code: 'bad_challenge', said: said('failureCardIncomplete') };
     }
+    if (mpp.intent === 'subscription') return subscribe(p, rail, deps);
     let receipt: string;
     let paymentIntent: string;
     try {
@@ -129,7 +142,12 @@ export const card: PaymentMethod = {
       ? {
           credential: {
             header: 'Authorization',
-            value: mppCredential(p.challenge.mpp, { receipt: p.card.receipt }),
+            value: mppCredential(
+              p.challenge.mpp,
+              p.card.subscription
+                ? { subscription: p.card.subscription, receipt: p.card.receipt }
+                : { receipt: p.card.receipt },
+            ),
           },
           reason: 'already authorized',
         }
@@ -140,3 +158,46 @@ export const card: PaymentMethod = {
     return card.pay(p, rail, deps);
   },
 };
+
+/** A card plan's first period: the card service subscribes the card (docs/plans.md §4). */
+async function subscribe(p: CardPayment, rail: RailRecord, deps: MethodDeps): Promise<Outcome> {
+  const mpp = p.challenge.mpp;
+  if (!mpp.request.recipient || !mpp.subscription || !p.plan) {
+    return { kind: 'failed', code: 'bad_challenge', said: said('failureCardIncomplete') };
+  }
+  let done: { subscription: string; receipt: string };
+  try {
+    done = await subscribeCard(await deps.openRail(cardRail(rail)), {
+      challengeId: mpp.id,
+      destination: mpp.request.recipient,
+      amount: p.amount.value,
+      currency: mpp.request.currency,
+      interval: mpp.subscription.interval,
+      intervalCount: mpp.subscription.intervalCount,
+      plan: { id: p.plan.planId, name: p.plan.planName },
+      ...(p.plan.overage
+        ? { overage: { unitAmount: p.plan.overage.price, capAmount: p.plan.overage.cap } }
+        : {}),
+    });
+  } catch (e) {
+    if (!(e instanceof RailError)) throw e;
+    if (e.code === 'timeout' || e.code === 'unreachable') {
+      // The subscription may exist: asking again with the same challenge id is safe (idempotent).
+      return {
+        kind: 'unknown',
+        failure: failure(e.code, e.said),
+        reason: 'the card service did not confirm in time; Paybound will ask it again',
+      };
+    }
+    return { kind: 'failed', code: e.code, said: e.said };
+  }
+  return {
+    kind: 'paid',
+    patch: { card: { receipt: done.receipt, subscription: done.subscription }, paidAt: deps.now() },
+    credential: {
+      header: 'Authorization',
+      value: mppCredential(mpp, { subscription: done.subscription, receipt: done.receipt }),
+    },
+    reason: 'subscribed',
+  };
+}

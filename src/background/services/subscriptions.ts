@@ -193,6 +193,7 @@ export class SubscriptionService {
       planName: offer.name,
       interval: offer.interval,
       intervalCount: offer.intervalCount,
+      ...(offer.overage ? { overage: offer.overage } : {}),
     };
     try {
       const { subscribed, paymentId } = await this.exchange(

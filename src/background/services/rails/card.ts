@@ -72,17 +72,78 @@ export async function authorizeCard(
     const payment = body.payment as { id?: unknown } | undefined;
     return { receipt: body.receipt, paymentIntent: typeof payment?.id === 'string' ? payment.id : '' };
   }
+  throw cardRefusal(status, body);
+}
+
+export interface CardSubscription {
+  /** The card service's subscription (`sub_…`), and its signed receipt for the app. */
+  subscription: string;
+  receipt: string;
+}
+
+/**
+ * Subscribes the linked card to a plan (docs/plans.md §4): the card service creates the Stripe
+ * subscription paying the app, and the first period is charged then. The same challenge id again
+ * answers the same subscription.
+ */
+export async function subscribeCard(
+  record: CardRecord,
+  plan: {
+    challengeId: string;
+    destination: string;
+    amount: bigint;
+    currency: string;
+    interval: string;
+    intervalCount: number;
+    plan: { id: string; name: string };
+    overage?: { unitAmount: bigint; capAmount: bigint };
+  },
+): Promise<CardSubscription> {
+  const { status, body } = await call(record.config.serviceUrl, '/api/subscriptions', {
+    method: 'POST',
+    token: record.config.token,
+    body: JSON.stringify({
+      ...plan,
+      amount: plan.amount.toString(),
+      ...(plan.overage
+        ? {
+            overage: {
+              unitAmount: plan.overage.unitAmount.toString(),
+              capAmount: plan.overage.capAmount.toString(),
+            },
+          }
+        : {}),
+    }),
+  });
+  const sub = body.subscription as { id?: unknown } | undefined;
+  if (status === 200 && typeof body.receipt === 'string' && typeof sub?.id === 'string') {
+    return { subscription: sub.id, receipt: body.receipt };
+  }
+  throw cardRefusal(status, body);
+}
+
+/** Cancels a card plan at the card service, at the end of its period. */
+export async function cancelCardSubscription(record: CardRecord, subscription: string): Promise<void> {
+  const { status, body } = await call(
+    record.config.serviceUrl,
+    `/api/subscriptions/${encodeURIComponent(subscription)}/cancel`,
+    { method: 'POST', token: record.config.token, body: '{}' },
+  );
+  if (status !== 200) throw cardRefusal(status, body);
+}
+
+function cardRefusal(status: number, body: ServiceError): RailError {
   const code = body.error?.code ?? `http_${status}`;
   if (code === 'card_declined') {
     const decline = body.error?.decline_code;
-    throw new RailError(
+    return new RailError(
       decline === 'insufficient_funds' ? 'insufficient_balance' : 'wallet_error',
       decline ? said('cardDeclinedWhy', decline.replace(/_/g, ' ')) : said('cardDeclined'),
     );
   }
-  if (status === 401) throw new RailError('wallet_error', said('cardUnlinked'));
-  if (code === 'above_device_limit') throw new RailError('wallet_error', said('cardAboveLimit'));
-  throw new RailError('wallet_error', cardAnswer(body.error?.message, status));
+  if (status === 401) return new RailError('wallet_error', said('cardUnlinked'));
+  if (code === 'above_device_limit') return new RailError('wallet_error', said('cardAboveLimit'));
+  return new RailError('wallet_error', cardAnswer(body.error?.message, status));
 }
 
 /** The card service's own words when it gave some (its API speaks English), else its status. */
