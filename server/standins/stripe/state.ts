@@ -295,6 +295,14 @@ export class StripeState {
       target[head] = clone(found);
     }
     const next = target[head];
+    // A list's `data`: the rest of the path applies to each of its objects.
+    if (Array.isArray(next)) {
+      for (const each of next) {
+        if (rest.length > 0 && typeof each === 'object' && each !== null)
+          this.#expandPath(each as Json, rest, full);
+      }
+      return;
+    }
     if (rest.length > 0 && typeof next === 'object' && next !== null) {
       this.#expandPath(next as Json, rest, full);
     }
