@@ -23,7 +23,6 @@ import { type ReceiptKeyConfig, receiptKeysFrom } from './keys';
 import { cardFromRow, DEFAULT_LINK_RATE_LIMIT, LinkFlow, type LinkRateLimit } from './links';
 import { CHALLENGE_ID, type Device, Payments, view } from './payments';
 import { keyIdOf, receiptSigner } from './receipt';
-import { invoiceSubscription, SUBSCRIPTION_ID, Subscriptions } from './subscriptions';
 import {
   createStripeClient,
   mapStripeError,
@@ -32,6 +31,7 @@ import {
   type StripeConnection,
   sha256Hex,
 } from './stripe';
+import { invoiceSubscription, SUBSCRIPTION_ID, Subscriptions } from './subscriptions';
 
 const DB_RETRY_AFTER_SECONDS = 2;
 

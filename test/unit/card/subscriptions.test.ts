@@ -148,7 +148,10 @@ describe('subscribing', () => {
       interval: 'month',
       intervalCount: 1,
     });
-    expect(otherPlan).toEqual({ ok: false, reason: 'receipt amount, currency or period differs from the plan' });
+    expect(otherPlan).toEqual({
+      ok: false,
+      reason: 'receipt amount, currency or period differs from the plan',
+    });
     const [h, p] = receipt.split('.');
     expect(verifySubscriptionReceipt(`${h}.${p}.${'A'.repeat(86)}`, keys).ok).toBe(false);
   });
@@ -233,14 +236,25 @@ describe('usage beyond the plan', () => {
     // The period ends: the renewal invoice bills the plan and the 12 calls, paid to the app.
     await advanceClock(sub.testClock!, sub.currentPeriodEnd + 60);
     const [renewal] = await invoices(sub.id);
-    expect(renewal).toMatchObject({ status: 'paid', billing_reason: 'subscription_cycle', amount_paid: 2000 + 96 });
+    expect(renewal).toMatchObject({
+      status: 'paid',
+      billing_reason: 'subscription_cycle',
+      amount_paid: 2000 + 96,
+    });
     const overageLine = renewal!.lines.data.find((l) => l.quantity === 12);
     expect(overageLine?.amount).toBe(96);
-    expect(await transferred(renewal!)).toMatchObject({ amount: 2096, destination: stack.merchant.accountId });
+    expect(await transferred(renewal!)).toMatchObject({
+      amount: 2096,
+      destination: stack.merchant.accountId,
+    });
 
     // The webhooks moved the service's row into the new period, where nothing is used yet.
     const now = (await mine()).find((s) => s.id === sub.id)!;
-    expect(now).toMatchObject({ status: 'active', currentPeriodStart: sub.currentPeriodEnd, overageCalls: 0 });
+    expect(now).toMatchObject({
+      status: 'active',
+      currentPeriodStart: sub.currentPeriodEnd,
+      overageCalls: 0,
+    });
     expect((await client.reportUsage(sub.id, 1, 'call-3')).subscription.overageCalls).toBe(1);
   });
 
@@ -332,12 +346,20 @@ describe('renewals and cancelling', () => {
         type === 'invoice.paid'
           ? { ...(await invoices(sub.id)).at(-1)!, status: 'paid' }
           : { ...stale, cancel_at_period_end: false };
-      const payload = JSON.stringify({ id: `evt_late_${type}_${sub.id}`, object: 'event', type, data: { object } });
+      const payload = JSON.stringify({
+        id: `evt_late_${type}_${sub.id}`,
+        object: 'event',
+        type,
+        data: { object },
+      });
       const res = await fetch(`${stack.card.url}/webhooks/stripe`, {
         method: 'POST',
         headers: {
           'content-type': 'application/json',
-          'stripe-signature': stripe.webhooks.generateTestHeaderString({ payload, secret: stack.webhookSecret }),
+          'stripe-signature': stripe.webhooks.generateTestHeaderString({
+            payload,
+            secret: stack.webhookSecret,
+          }),
         },
         body: payload,
       });
