@@ -666,8 +666,9 @@ export class BillingState {
   // -------------------------------------------------------------------------------------------
   // Subscriptions
 
+  /** Whether the subscription moves on at its period's end (an incomplete one never started). */
   #live(sub: Subscription): boolean {
-    return sub.status !== 'canceled' && sub.status !== 'incomplete_expired';
+    return ['active', 'past_due', 'trialing', 'unpaid'].includes(sub.status);
   }
 
   #periodEnd(sub: Subscription): number {

@@ -176,6 +176,21 @@ describe('subscribing', () => {
     expect(otherDevice.status).toBe(409);
   });
 
+  it('refuses a plan whose first period the card declines, and keeps no subscription', async () => {
+    const declining = await linkCard(stack, '4000 0000 0000 0002');
+    const body = terms();
+    const first = await subscribe(body, declining);
+    expect(first.status).toBe(402);
+    expect(first.json.error).toMatchObject({ code: 'card_declined', decline_code: 'generic_decline' });
+    const again = await subscribe(body, declining);
+    expect(again.status).toBe(402);
+    expect(await mine(declining)).toEqual([]);
+    const atStripe = (await stripe.subscriptions.list({ limit: 100, status: 'all' })).data.filter(
+      (s) => s.metadata.paybound_challenge_id === body.challengeId,
+    );
+    expect(atStripe).toEqual([]);
+  });
+
   it('refuses malformed terms with the reason, and creates nothing', async () => {
     const before = (await stripe.subscriptions.list({ limit: 100 })).data.length;
     const cases: [Record<string, unknown>, string][] = [
