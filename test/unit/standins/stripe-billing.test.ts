@@ -315,3 +315,48 @@ describe('subscriptions on a test clock', () => {
     });
   });
 });
+
+describe('subscriptions without a test clock', () => {
+  it('renew on the wall clock when next read after their period ended', async () => {
+    let nowMs = JAN_31 * 1000;
+    const own = await startStripeStandin({ port: 0, now: () => nowMs });
+    try {
+      const sdk = new Stripe(own.secretKey, {
+        host: own.host,
+        port: own.port,
+        protocol: 'http',
+        apiVersion: STRIPE_API_VERSION,
+        maxNetworkRetries: 0,
+      });
+      const price = await sdk.prices.create({
+        currency: 'usd',
+        unit_amount: 700,
+        product_data: { name: 'Daily' },
+        recurring: { interval: 'day', interval_count: 2 },
+      });
+      const customer = await sdk.customers.create({});
+      const card = await sdk.paymentMethods.attach('pm_card_visa', { customer: customer.id });
+      const sub = await sdk.subscriptions.create({
+        customer: customer.id,
+        items: [{ price: price.id }],
+        default_payment_method: card.id,
+      });
+      expect(sub.items.data[0]!.current_period_end).toBe(JAN_31 + 2 * 86_400);
+      nowMs += 5 * 86_400 * 1000;
+      // Two periods ended meanwhile: two renewals, each paid, and the current period holds now.
+      const later = await sdk.subscriptions.retrieve(sub.id);
+      expect(later.items.data[0]).toMatchObject({
+        current_period_start: JAN_31 + 4 * 86_400,
+        current_period_end: JAN_31 + 6 * 86_400,
+      });
+      const list = (await sdk.invoices.list({ subscription: sub.id })).data;
+      expect(list.map((i) => [i.billing_reason, i.status, i.amount_paid])).toEqual([
+        ['subscription_cycle', 'paid', 700],
+        ['subscription_cycle', 'paid', 700],
+        ['subscription_create', 'paid', 700],
+      ]);
+    } finally {
+      await own.close();
+    }
+  });
+});
