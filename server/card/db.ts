@@ -113,6 +113,50 @@ CREATE TABLE idempotent_requests (
 );
 `,
   },
+  {
+    // Plans: a Stripe subscription per subscribe challenge, and the overage an app reported on it.
+    version: 2,
+    sql: `
+CREATE TABLE subscriptions (
+  id TEXT PRIMARY KEY,               -- Stripe sub_…
+  seq BIGINT GENERATED ALWAYS AS IDENTITY,
+  challenge_id TEXT NOT NULL UNIQUE,
+  device_id TEXT NOT NULL,
+  destination TEXT NOT NULL,
+  customer_id TEXT NOT NULL,
+  test_clock TEXT,                   -- the customer's Stripe test clock (test mode), else NULL
+  plan_id TEXT NOT NULL,
+  plan_name TEXT NOT NULL,
+  currency TEXT NOT NULL,
+  amount BIGINT NOT NULL,            -- per period, minor units
+  period_unit TEXT NOT NULL,         -- day | week | month | year
+  period_count INTEGER NOT NULL,
+  overage_unit_amount BIGINT,        -- per call beyond the plan; NULL: no overage
+  overage_cap_amount BIGINT,         -- the most overage may cost in one period
+  product_id TEXT NOT NULL,
+  price_id TEXT NOT NULL,
+  meter_id TEXT,
+  meter_event_name TEXT,
+  metered_price_id TEXT,
+  status TEXT NOT NULL,              -- Stripe's: active | past_due | canceled | incomplete | …
+  current_period_start BIGINT NOT NULL,
+  current_period_end BIGINT NOT NULL,
+  cancel_at_period_end INTEGER NOT NULL DEFAULT 0,
+  created_at BIGINT NOT NULL,
+  updated_at BIGINT NOT NULL
+);
+CREATE INDEX subscriptions_by_device ON subscriptions (device_id, created_at);
+CREATE TABLE subscription_usage (
+  subscription_id TEXT NOT NULL,
+  identifier TEXT NOT NULL,          -- the app's, unique per subscription
+  quantity BIGINT NOT NULL,          -- calls beyond the plan
+  period_start BIGINT NOT NULL,      -- the period it counts in
+  reported_at BIGINT NOT NULL,       -- the meter event's timestamp
+  PRIMARY KEY (subscription_id, identifier)
+);
+CREATE INDEX subscription_usage_by_period ON subscription_usage (subscription_id, period_start);
+`,
+  },
 ];
 
 export interface CardDbOptions {

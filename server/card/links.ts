@@ -43,6 +43,8 @@ export interface LinkFlowOptions {
   platformName: string;
   /** false: no limit (a trusted front end limits instead). */
   rateLimit: LinkRateLimit | false;
+  /** Test mode: each card's customer lives on a test clock of its own (see CardServiceOptions). */
+  testClocks?: boolean;
   now: () => number;
 }
 
@@ -389,11 +391,25 @@ export class LinkFlow {
     if (!pm.card) return;
     // The webhook and the return page may both get here: one idempotency key, one Customer.
     const attachedTo = typeof pm.customer === 'string' ? pm.customer : (pm.customer?.id ?? null);
+    const testClock =
+      !attachedTo && this.#o.testClocks
+        ? (
+            await this.#o.stripe.testHelpers.testClocks.create(
+              { frozen_time: this.#nowS(), name: `Paybound wallet ${id.slice(0, 8)}` },
+              { idempotencyKey: `${id}:test-clock` },
+            )
+          ).id
+        : undefined;
     const customerId =
       attachedTo ??
       (
         await this.#o.stripe.customers.create(
-          { description: 'Paybound wallet', payment_method: pm.id, metadata: { paybound_link: id } },
+          {
+            description: 'Paybound wallet',
+            payment_method: pm.id,
+            metadata: { paybound_link: id },
+            ...(testClock ? { test_clock: testClock } : {}),
+          },
           { idempotencyKey: `${id}:customer` },
         )
       ).id;

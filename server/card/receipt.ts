@@ -7,6 +7,13 @@
 //   payload = {"v":1,"iss":"<card service URL>","challengeId":"…","paymentIntent":"pi_…",
 //              "amount":"<authorized minor units, decimal string>","currency":"usd",
 //              "destination":"acct_…","iat":<unix s>,"exp":<unix s>}
+// A subscription receipt (plans) is the same JWS with its own type, so that neither kind can pass
+// for the other:
+//   header  = {"alg":"EdDSA","typ":"paybound-card-subscription-receipt","kid":"<key id>"}
+//   payload = {"v":1,"type":"subscription","iss":"…","challengeId":"…","subscription":"sub_…",
+//              "amount":"<per period, minor units>","currency":"usd","interval":"month",
+//              "intervalCount":1,"destination":"acct_…","iat":<unix s>,"exp":<unix s>}
+// Neither names the device: the app learns what was bought, not who bought it.
 // The public keys are published as a JWKS at GET /api/receipt-keys: the signing key first, then
 // the others still configured (rotation).
 import { createHash } from 'node:crypto';
@@ -21,6 +28,25 @@ export interface ReceiptClaims {
   paymentIntent: string;
   amount: string;
   currency: string;
+  destination: string;
+  iat: number;
+  exp: number;
+}
+
+export const SUBSCRIPTION_RECEIPT_TYPE = 'paybound-card-subscription-receipt';
+
+export type PlanInterval = 'day' | 'week' | 'month' | 'year';
+
+export interface SubscriptionReceiptClaims {
+  v: 1;
+  type: 'subscription';
+  iss: string;
+  challengeId: string;
+  subscription: string;
+  amount: string;
+  currency: string;
+  interval: PlanInterval;
+  intervalCount: number;
   destination: string;
   iat: number;
   exp: number;
@@ -42,6 +68,7 @@ export interface ReceiptSigner {
   /** Every published key, the signing key first. */
   keys: { kid: string; publicKey: Uint8Array }[];
   sign(claims: ReceiptClaims): string;
+  signSubscription(claims: SubscriptionReceiptClaims): string;
   jwks(): { keys: Jwk[] };
 }
 
@@ -61,17 +88,19 @@ export function receiptSigner(keys: readonly { kid: string; secretKey: Uint8Arra
   const published = keys.map((k) => ({ kid: k.kid, publicKey: ed25519.getPublicKey(k.secretKey) }));
   const secretKey = first.secretKey;
   const keyId = first.kid;
+  const signAs = (typ: string, claims: object) => {
+    const header = b64url(JSON.stringify({ alg: 'EdDSA', typ, kid: keyId }));
+    const payload = b64url(JSON.stringify(claims));
+    const signingInput = `${header}.${payload}`;
+    const signature = ed25519.sign(new TextEncoder().encode(signingInput), secretKey);
+    return `${signingInput}.${b64url(signature)}`;
+  };
   return {
     keyId,
     publicKey: published[0]!.publicKey,
     keys: published,
-    sign(claims) {
-      const header = b64url(JSON.stringify({ alg: 'EdDSA', typ: RECEIPT_TYPE, kid: keyId }));
-      const payload = b64url(JSON.stringify(claims));
-      const signingInput = `${header}.${payload}`;
-      const signature = ed25519.sign(new TextEncoder().encode(signingInput), secretKey);
-      return `${signingInput}.${b64url(signature)}`;
-    },
+    sign: (claims) => signAs(RECEIPT_TYPE, claims),
+    signSubscription: (claims) => signAs(SUBSCRIPTION_RECEIPT_TYPE, claims),
     jwks() {
       return {
         keys: published.map((k) => ({

@@ -31,6 +31,7 @@ import {
   type StripeConnection,
   sha256Hex,
 } from './stripe';
+import { invoiceSubscription, SUBSCRIPTION_ID, Subscriptions } from './subscriptions';
 
 const DB_RETRY_AFTER_SECONDS = 2;
 
@@ -86,6 +87,12 @@ export interface CardServiceOptions {
   /** How long a raised device limit waits before it applies; default 86 400 s. */
   limitRaiseDelaySeconds?: number;
   platformName?: string;
+  /**
+   * Test mode only: each linked card's Stripe customer is created on a test clock of its own
+   * (frozen at the moment of linking), so that tests and the local stack can move a device's
+   * subscriptions through their periods (POST /v1/test_helpers/test_clocks/:id/advance).
+   */
+  testClocks?: boolean;
   now?: () => number;
 }
 
@@ -149,6 +156,7 @@ export async function startCardService(opts: CardServiceOptions): Promise<CardSe
   let publicUrl = opts.publicUrl?.replace(/\/+$/, '') ?? '';
   let links: LinkFlow;
   let payments: Payments;
+  let subscriptions: Subscriptions;
 
   function corsHeaders(req: IncomingMessage): Record<string, string> {
     const origin = req.headers.origin;
@@ -255,6 +263,14 @@ export async function startCardService(opts: CardServiceOptions): Promise<CardSe
         break;
       case 'charge.refunded':
         await payments.chargeEvent(event.data.object);
+        break;
+      case 'invoice.paid':
+      case 'invoice.payment_failed':
+        await subscriptions.stripeEvent(invoiceSubscription(event.data.object));
+        break;
+      case 'customer.subscription.updated':
+      case 'customer.subscription.deleted':
+        await subscriptions.stripeEvent(event.data.object.id);
         break;
       default:
         break;
@@ -373,6 +389,26 @@ export async function startCardService(opts: CardServiceOptions): Promise<CardSe
         return out.ok ? sendJson(res, out.status, out.body, cors) : fail(res, out.error, cors);
       }
     }
+    if (path === '/api/subscriptions') {
+      if (method === 'GET') {
+        return sendJson(res, 200, { subscriptions: await subscriptions.list(dev.id) }, cors);
+      }
+      if (method === 'POST') {
+        const out = await subscriptions.create(dev, await readJsonObject(req));
+        return out.ok ? sendJson(res, out.status, out.body, cors) : fail(res, out.error, cors);
+      }
+    }
+    const subCancel = /^\/api\/subscriptions\/([^/]+)\/cancel$/.exec(path);
+    if (subCancel && method === 'POST') {
+      const id = subCancel[1]!;
+      const row = SUBSCRIPTION_ID.test(id) ? await subscriptions.find(id) : undefined;
+      // Another device's subscription is not there at all for this one.
+      if (!row || row.device_id !== dev.id) {
+        return sendError(res, 404, 'not_found', 'no such subscription', {}, cors);
+      }
+      const out = await subscriptions.cancel(row);
+      return out.ok ? sendJson(res, out.status, out.body, cors) : fail(res, out.error, cors);
+    }
     if (path === '/api/disputes' && method === 'GET') {
       return sendJson(res, 200, { disputes: await payments.disputes(dev.id) }, cors);
     }
@@ -419,6 +455,26 @@ export async function startCardService(opts: CardServiceOptions): Promise<CardSe
       // An app sees only payments made to its own account.
       return row && row.destination === accountId ? row : undefined;
     };
+    const sub = /^\/api\/merchant\/subscriptions\/([^/]+)(\/usage|\/cancel)?$/.exec(path);
+    if (sub) {
+      const id = sub[1]!;
+      const row = SUBSCRIPTION_ID.test(id) ? await subscriptions.find(id) : undefined;
+      // An app sees only subscriptions that pay its own account.
+      if (!row || row.destination !== accountId) {
+        return sendError(res, 404, 'not_found', 'no such subscription for this account');
+      }
+      if (!sub[2] && method === 'GET') {
+        return sendJson(res, 200, { subscription: await subscriptions.view(row) });
+      }
+      if (sub[2] && method === 'POST') {
+        const out =
+          sub[2] === '/usage'
+            ? await subscriptions.usage(row, await readJsonObject(req))
+            : await subscriptions.cancel(row);
+        return out.ok ? sendJson(res, out.status, out.body) : fail(res, out.error);
+      }
+      return sendError(res, 404, 'not_found', `no route for ${method} ${path}`);
+    }
     const status = /^\/api\/merchant\/payments\/([A-Za-z0-9_-]{8,200})$/.exec(path);
     if (status && method === 'GET') {
       const row = await lookup({ challengeId: status[1] });
@@ -516,6 +572,7 @@ export async function startCardService(opts: CardServiceOptions): Promise<CardSe
       ttlSeconds: Math.max(opts.linkTtlSeconds ?? 1800, 1800),
       platformName: opts.platformName ?? 'Paybound',
       rateLimit: opts.linkRateLimit ?? DEFAULT_LINK_RATE_LIMIT,
+      testClocks: opts.testClocks ?? false,
       now,
     },
     linkKey,
@@ -530,6 +587,17 @@ export async function startCardService(opts: CardServiceOptions): Promise<CardSe
     currencies,
     settleGraceSeconds: opts.settleGraceSeconds ?? 3600,
     limitRaiseDelaySeconds: opts.limitRaiseDelaySeconds ?? 86_400,
+    now,
+  });
+  subscriptions = new Subscriptions({
+    db,
+    stripe,
+    signer,
+    issuer: publicUrl,
+    receiptTtlSeconds: opts.receiptTtlSeconds ?? 300,
+    maxAmount: opts.maxPaymentAmount ?? 50_000,
+    currencies,
+    limits: (deviceId) => payments.limits(deviceId),
     now,
   });
   const closeServer = closer(server);

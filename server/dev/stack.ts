@@ -136,6 +136,8 @@ export async function startStack(
         // A fresh receipt key each run: receipts live minutes, and nothing outside this run trusts it.
         receiptKeys: [generateReceiptKey()],
         extensionOrigins: devExtensionOrigins(),
+        // The stand-in is test mode: each card lives on a test clock, so plans can be renewed by hand.
+        testClocks: true,
       }),
     );
     closers.push(card.close);

@@ -16,12 +16,19 @@ import { ed25519 } from '@noble/curves/ed25519.js';
 import {
   RECEIPT_TYPE as CARD_RECEIPT_TYPE,
   type ReceiptClaims as CardReceiptClaims,
+  SUBSCRIPTION_RECEIPT_TYPE,
+  type SubscriptionReceiptClaims,
 } from '../../card/receipt';
 import type { MppMethod, MppVerdict } from './mpp-method';
 
 export const CARD_METHOD = 'card';
 // One definition of the receipt format: the card service signs it, the kit checks it.
-export { CARD_RECEIPT_TYPE, type CardReceiptClaims };
+export {
+  CARD_RECEIPT_TYPE,
+  type CardReceiptClaims,
+  SUBSCRIPTION_RECEIPT_TYPE,
+  type SubscriptionReceiptClaims,
+};
 
 export interface ReceiptKey {
   kid: string;
@@ -42,14 +49,18 @@ function decodeSegment(segment: string): unknown {
   }
 }
 
-/** Checks a receipt's form and signature (not what it is for: see cardMethod for that). */
-export function verifyCardReceipt(token: string, keys: readonly ReceiptKey[]): ReceiptCheck {
+/** A compact JWS of type `typ`, signed by one of `keys`: its decoded payload, or why not. */
+function verifiedPayload(
+  token: string,
+  keys: readonly ReceiptKey[],
+  typ: string,
+): { ok: true; payload: unknown } | { ok: false; reason: string } {
   const parts = token.split('.');
   if (parts.length !== 3 || token.length > 4096) return { ok: false, reason: 'receipt is not a compact JWS' };
   const [h, p, s] = parts as [string, string, string];
   const header = decodeSegment(h);
-  if (!isObject(header) || header.alg !== 'EdDSA' || header.typ !== CARD_RECEIPT_TYPE) {
-    return { ok: false, reason: 'receipt header is not an EdDSA paybound-card-receipt' };
+  if (!isObject(header) || header.alg !== 'EdDSA' || header.typ !== typ) {
+    return { ok: false, reason: `receipt header is not an EdDSA ${typ}` };
   }
   const key = keys.find((k) => k.kid === header.kid);
   if (!key) return { ok: false, reason: 'receipt was signed with a key this app does not trust' };
@@ -64,7 +75,14 @@ export function verifyCardReceipt(token: string, keys: readonly ReceiptKey[]): R
     valid = false;
   }
   if (!valid) return { ok: false, reason: 'receipt signature does not verify' };
-  const c = decodeSegment(p);
+  return { ok: true, payload: decodeSegment(p) };
+}
+
+/** Checks a receipt's form and signature (not what it is for: see cardMethod for that). */
+export function verifyCardReceipt(token: string, keys: readonly ReceiptKey[]): ReceiptCheck {
+  const verified = verifiedPayload(token, keys, CARD_RECEIPT_TYPE);
+  if (!verified.ok) return verified;
+  const c = verified.payload;
   if (
     !isObject(c) ||
     c.v !== 1 ||
@@ -81,6 +99,84 @@ export function verifyCardReceipt(token: string, keys: readonly ReceiptKey[]): R
     return { ok: false, reason: 'receipt claims are malformed' };
   }
   return { ok: true, claims: c as unknown as CardReceiptClaims };
+}
+
+export type SubscriptionReceiptCheck =
+  | { ok: true; claims: SubscriptionReceiptClaims }
+  | { ok: false; reason: string };
+
+/** What the app's subscribe challenge asked for, to hold a subscription receipt against. */
+export interface SubscriptionReceiptExpectation {
+  challengeId: string;
+  /** The card service's base URL (the receipt's issuer). */
+  issuer: string;
+  /** This app's connected account. */
+  destination: string;
+  amount: bigint | string;
+  currency: string;
+  interval: SubscriptionReceiptClaims['interval'];
+  intervalCount: number;
+  /** Unix ms; default Date.now(). */
+  now?: number;
+  /** Seconds a receipt may be past its `exp` (clock skew); default 30. */
+  leewaySeconds?: number;
+}
+
+/**
+ * Checks offline a subscription receipt the card service signed (docs/plans.md §4): its form and
+ * signature, and, given `expect`, that it is for this challenge, from this card service, pays this
+ * app's account the plan's amount per the plan's period, and has not expired. The app then keeps
+ * `claims.subscription` and asks the card service for its state as it needs to
+ * (CardServiceClient.subscription).
+ */
+export function verifySubscriptionReceipt(
+  token: string,
+  keys: readonly ReceiptKey[],
+  expect?: SubscriptionReceiptExpectation,
+): SubscriptionReceiptCheck {
+  const verified = verifiedPayload(token, keys, SUBSCRIPTION_RECEIPT_TYPE);
+  if (!verified.ok) return verified;
+  const c = verified.payload;
+  if (
+    !isObject(c) ||
+    c.v !== 1 ||
+    c.type !== 'subscription' ||
+    typeof c.iss !== 'string' ||
+    typeof c.challengeId !== 'string' ||
+    typeof c.subscription !== 'string' ||
+    !/^sub_[A-Za-z0-9]+$/.test(c.subscription) ||
+    typeof c.amount !== 'string' ||
+    !/^[1-9]\d*$/.test(c.amount) ||
+    typeof c.currency !== 'string' ||
+    typeof c.interval !== 'string' ||
+    !['day', 'week', 'month', 'year'].includes(c.interval) ||
+    !Number.isSafeInteger(c.intervalCount) ||
+    typeof c.destination !== 'string' ||
+    !Number.isSafeInteger(c.iat) ||
+    !Number.isSafeInteger(c.exp)
+  ) {
+    return { ok: false, reason: 'receipt claims are malformed' };
+  }
+  const claims = c as unknown as SubscriptionReceiptClaims;
+  if (!expect) return { ok: true, claims };
+  if (claims.challengeId !== expect.challengeId)
+    return { ok: false, reason: 'receipt is for another challenge' };
+  if (claims.iss.replace(/\/+$/, '') !== expect.issuer.replace(/\/+$/, '')) {
+    return { ok: false, reason: 'receipt was issued by another card service' };
+  }
+  if (claims.destination !== expect.destination)
+    return { ok: false, reason: "receipt pays another app's account" };
+  if (
+    claims.amount !== String(expect.amount) ||
+    claims.currency !== expect.currency ||
+    claims.interval !== expect.interval ||
+    claims.intervalCount !== expect.intervalCount
+  ) {
+    return { ok: false, reason: 'receipt amount, currency or period differs from the plan' };
+  }
+  const now = Math.floor((expect.now ?? Date.now()) / 1000);
+  if (claims.exp + (expect.leewaySeconds ?? 30) <= now) return { ok: false, reason: 'receipt expired' };
+  return { ok: true, claims };
 }
 
 /** The `kid` a receipt's header names, if it has a readable one. */
@@ -214,6 +310,41 @@ export class CardServiceClient {
     return this.#post('/api/merchant/cancel', { challengeId });
   }
 
+  // Plans (docs/plans.md §4): the subscriptions that pay this app's account.
+
+  /** A subscription's state and period, and the overage reported in this period. */
+  async subscription(id: string): Promise<CardSubscription> {
+    return subscriptionOf(
+      await this.#request('GET', `/api/merchant/subscriptions/${encodeURIComponent(id)}`),
+    );
+  }
+
+  /**
+   * Reports `quantity` calls beyond the plan (a meter event at Stripe, billed on the next invoice).
+   * The same `identifier` again is answered as before (`duplicate: true`) and counted once. Refused
+   * with CardServiceError code `overage_cap_reached` (409) when this period's overage would pass
+   * the cap the payer agreed to: serve that call pay-per-use instead.
+   */
+  async reportUsage(
+    id: string,
+    quantity: number,
+    identifier: string,
+  ): Promise<{ duplicate: boolean; subscription: CardSubscription }> {
+    const json = await this.#post(`/api/merchant/subscriptions/${encodeURIComponent(id)}/usage`, {
+      quantity,
+      identifier,
+    });
+    const usage = isObject(json.usage) ? json.usage : {};
+    return { duplicate: usage.duplicate === true, subscription: subscriptionOf(json) };
+  }
+
+  /** Cancels at the period's end (nothing renews; what was paid for runs out). */
+  async cancelSubscription(id: string): Promise<CardSubscription> {
+    return subscriptionOf(
+      await this.#post(`/api/merchant/subscriptions/${encodeURIComponent(id)}/cancel`, {}),
+    );
+  }
+
   /** The card service's receipt keys (its JWKS). */
   async receiptKeys(): Promise<ReceiptKey[]> {
     const json = await this.#request('GET', '/api/receipt-keys');
@@ -260,6 +391,38 @@ export class CardServiceClient {
     }
     return isObject(json) ? json : {};
   }
+}
+
+/** A subscription as the card service describes it to the app it pays. */
+export interface CardSubscription {
+  id: string;
+  status: string;
+  plan: { id: string; name: string };
+  amount: number;
+  currency: string;
+  interval: string;
+  intervalCount: number;
+  overage: { unitAmount: number; capAmount: number } | null;
+  /** Unix seconds. */
+  currentPeriodStart: number;
+  currentPeriodEnd: number;
+  cancelAtPeriodEnd: boolean;
+  overageCalls: number;
+  overageAmount: number;
+}
+
+function subscriptionOf(json: Record<string, unknown>): CardSubscription {
+  const s = json.subscription;
+  if (
+    !isObject(s) ||
+    typeof s.id !== 'string' ||
+    typeof s.status !== 'string' ||
+    !Number.isSafeInteger(s.currentPeriodStart) ||
+    !Number.isSafeInteger(s.currentPeriodEnd)
+  ) {
+    throw new CardServiceError('bad_response', 'the card service answered no subscription', 0);
+  }
+  return s as unknown as CardSubscription;
 }
 
 // ---------------------------------------------------------------------------------------------

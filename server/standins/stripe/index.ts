@@ -14,7 +14,9 @@
  * Objects: accounts (Connect), customers, payment methods (and `pm_card_*` shortcuts), setup intents,
  * Checkout Sessions in setup mode with a hosted page at the session's `url`, payment intents
  * (manual or automatic capture, confirm, capture, cancel), charges, transfers (destination charges),
- * refunds (with `reverse_transfer`), disputes (the 0259 test card), events, webhook endpoints.
+ * refunds (with `reverse_transfer`), disputes (the 0259 test card), events, webhook endpoints; and
+ * Billing (billing.ts): products, recurring prices, meters and meter events, subscriptions, their
+ * invoices (paid as destination charges), and test clocks.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import Stripe from 'stripe';
@@ -202,6 +204,29 @@ export async function startStripeStandin(opts: StripeStandinOptions = {}): Promi
   route('GET', '/v1/disputes/:id', (_p, m) => state.dispute(id(m)));
   route('POST', '/v1/disputes/:id', (p, m) => state.updateDispute(id(m), p));
   route('POST', '/v1/disputes/:id/close', (_p, m) => state.closeDispute(id(m)));
+  const billing = state.billing;
+  route('POST', '/v1/products', (p) => billing.createProduct(p));
+  route('GET', '/v1/products', (p) => billing.listProducts(p));
+  route('GET', '/v1/products/:id', (_p, m) => billing.product(id(m)));
+  route('POST', '/v1/prices', (p) => billing.createPrice(p));
+  route('GET', '/v1/prices', (p) => billing.listPrices(p));
+  route('GET', '/v1/prices/:id', (_p, m) => billing.price(id(m)));
+  route('POST', '/v1/billing/meters', (p) => billing.createMeter(p));
+  route('GET', '/v1/billing/meters', (p) => billing.listMeters(p));
+  route('GET', '/v1/billing/meters/:id', (_p, m) => billing.meter(id(m)));
+  route('POST', '/v1/billing/meter_events', (p) => billing.createMeterEvent(p));
+  route('POST', '/v1/subscriptions', (p) => billing.createSubscription(p));
+  route('GET', '/v1/subscriptions', (p) => billing.listSubscriptions(p));
+  route('GET', '/v1/subscriptions/:id', (_p, m) => billing.subscription(id(m)));
+  route('POST', '/v1/subscriptions/:id', (p, m) => billing.updateSubscription(id(m), p));
+  route('DELETE', '/v1/subscriptions/:id', (p, m) => billing.cancelSubscription(id(m), p));
+  route('GET', '/v1/invoices', (p) => billing.listInvoices(p));
+  route('GET', '/v1/invoices/:id', (_p, m) => billing.invoice(id(m)));
+  route('POST', '/v1/invoices/:id/pay', (p, m) => billing.payInvoice(id(m), p));
+  route('POST', '/v1/test_helpers/test_clocks', (p) => billing.createTestClock(p));
+  route('GET', '/v1/test_helpers/test_clocks', (p) => billing.listTestClocks(p));
+  route('GET', '/v1/test_helpers/test_clocks/:id', (_p, m) => billing.testClock(id(m)));
+  route('POST', '/v1/test_helpers/test_clocks/:id/advance', (p, m) => billing.advanceTestClock(id(m), p));
   route('GET', '/v1/events', (p) => state.listEvents(p));
   route('GET', '/v1/events/:id', (_p, m) => state.event(id(m)));
   route('POST', '/v1/webhook_endpoints', (p) => {
@@ -365,6 +390,8 @@ export async function startStripeStandin(opts: StripeStandinOptions = {}): Promi
       idempotency.set(key, { method, path: url.pathname, params: canonical, status, body });
     }
     sendJson(res, status, body, baseHeaders);
+    // A test clock's advance runs after its answer, as Stripe runs it after answering `advancing`.
+    state.runDeferred();
     flushEvents();
   }
 

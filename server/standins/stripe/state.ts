@@ -1,6 +1,7 @@
 // The Stripe stand-in's ledger: every object it knows, and the state machines Stripe documents for
 // them. Handlers take parsed form parameters and return API objects, or throw StripeApiError.
 import { randomBytes } from 'node:crypto';
+import { BillingState } from './billing';
 import { fingerprint, luhnValid, type TestCard, testCardByNumber, testCardByShortcut } from './cards';
 import { cardError, invalidRequest, missingResource, StripeApiError, stateError } from './errors';
 import { bool, type FormObject, int, metadata, obj, requiredStr, str, strList } from './form';
@@ -30,6 +31,7 @@ interface Customer extends Json {
   id: string;
   object: 'customer';
   deleted?: true;
+  test_clock?: string | null;
 }
 
 interface PaymentMethod extends Json {
@@ -183,6 +185,10 @@ export class StripeState {
   readonly refunds = new Map<string, Refund>();
   readonly disputes = new Map<string, Dispute>();
   readonly events: StripeEvent[] = [];
+  /** Products, prices, meters, subscriptions, invoices and test clocks (billing.ts). */
+  readonly billing: BillingState;
+  /** Work that runs once the current request is answered (a test clock's advance). */
+  #deferred: (() => void)[] = [];
   /** The test card behind each PaymentMethod (Stripe knows it; the API does not show it). */
   readonly #cards = new Map<string, TestCard>();
   readonly #opts: StateOptions;
@@ -190,6 +196,35 @@ export class StripeState {
 
   constructor(opts: StateOptions) {
     this.#opts = opts;
+    this.billing = new BillingState({
+      newId,
+      now: () => this.#now(),
+      emit: (type, object, previous) => this.#emit(type, object, previous),
+      customer: (id, param) => this.customer(id, param),
+      hasAccount: (id) => this.accounts.has(id),
+      customerPaymentMethod: (pmId, customer, param) => {
+        const pm = this.paymentMethod(pmId, param);
+        if (pm.customer !== customer) {
+          throw invalidRequest(
+            `The customer does not have a payment method with the ID ${pmId}. The payment method must be attached to the customer.`,
+            param,
+          );
+        }
+        return pm;
+      },
+      charge: (params) => this.createPaymentIntent(params),
+      list: (items, params, url) => this.list(items, params, url),
+      defer: (work) => this.#deferred.push(work),
+    });
+  }
+
+  /** Runs the work deferred by the request just answered; its events are nobody's request. */
+  runDeferred(): void {
+    const work = this.#deferred;
+    this.#deferred = [];
+    if (work.length === 0) return;
+    this.#ctx = { requestId: '', idempotencyKey: null, apiVersion: this.#opts.apiVersion };
+    for (const w of work) w();
   }
 
   /** Sets the request that the next events are attributed to. */
@@ -237,7 +272,7 @@ export class StripeState {
       const found = map.get(id);
       if (found) return found;
     }
-    return undefined;
+    return this.billing.find(id);
   }
 
   /** A copy of `object` with `expand[]` paths (dotted, e.g. `setup_intent.payment_method`) filled in. */
@@ -260,6 +295,14 @@ export class StripeState {
       target[head] = clone(found);
     }
     const next = target[head];
+    // A list's `data`: the rest of the path applies to each of its objects.
+    if (Array.isArray(next)) {
+      for (const each of next) {
+        if (rest.length > 0 && typeof each === 'object' && each !== null)
+          this.#expandPath(each as Json, rest, full);
+      }
+      return;
+    }
     if (rest.length > 0 && typeof next === 'object' && next !== null) {
       this.#expandPath(next as Json, rest, full);
     }
@@ -344,7 +387,9 @@ export class StripeState {
   // Customers
 
   createCustomer(params: FormObject): Customer {
-    allowOnly(params, ['email', 'name', 'description', 'metadata', 'payment_method', 'phone']);
+    allowOnly(params, ['email', 'name', 'description', 'metadata', 'payment_method', 'phone', 'test_clock']);
+    const clock = str(params, 'test_clock');
+    if (clock) this.billing.testClock(clock, 'test_clock');
     const customer: Customer = {
       id: newId('cus', 14),
       object: 'customer',
@@ -359,6 +404,7 @@ export class StripeState {
       balance: 0,
       currency: null,
       delinquent: false,
+      test_clock: clock ?? null,
     };
     this.customers.set(customer.id, customer);
     this.#emit('customer.created', customer);

@@ -78,6 +78,39 @@ describe('two instances on one database', () => {
     expect(intentsFor(cid)).toHaveLength(1);
   });
 
+  it('the same subscription challenge sent to both at once is one subscription, and usage counts once', async () => {
+    const cid = challengeId();
+    const body = {
+      challengeId: cid,
+      destination: pair.merchant.accountId,
+      amount: 1500,
+      currency: 'usd',
+      interval: 'month',
+      intervalCount: 1,
+      plan: { id: 'quill-pro', name: 'Quill Pro' },
+      overage: { unitAmount: 10, capAmount: 50 },
+    };
+    const send = (url: string) => api(url, token, 'POST', '/api/subscriptions', body);
+    const [one, two] = await Promise.all([send(pair.a.url), send(pair.b.url)]);
+    expect([one.status, two.status]).toEqual([200, 200]);
+    const id = (one.json.subscription as { id: string }).id;
+    expect((two.json.subscription as { id: string }).id).toBe(id);
+    const atStripe = [...pair.stripe.state.billing.subscriptions.values()].filter(
+      (s) => s.metadata.paybound_challenge_id === cid,
+    );
+    expect(atStripe).toHaveLength(1);
+    // The cap holds across instances: 3 + 3 calls at 10 would pass 50, so one of the two is refused.
+    const report = (url: string, identifier: string) =>
+      api(url, pair.merchant.apiKey, 'POST', `/api/merchant/subscriptions/${id}/usage`, {
+        quantity: 3,
+        identifier,
+      });
+    const reports = await Promise.all([report(pair.a.url, 'a-1'), report(pair.b.url, 'b-1')]);
+    expect(reports.map((r) => r.status).sort()).toEqual([200, 409]);
+    const seen = await api(pair.b.url, pair.merchant.apiKey, 'GET', `/api/merchant/subscriptions/${id}`);
+    expect(seen.json.subscription).toMatchObject({ overageCalls: 3, overageAmount: 30 });
+  });
+
   it('a capture racing a cancel on the other instance: exactly one wins, and Stripe agrees', async () => {
     for (let round = 0; round < 3; round++) {
       const paid = await authorize('a');
