@@ -30,6 +30,7 @@ import { NoticeService } from './services/notices';
 import { ObservedResponses } from './services/observed';
 import { PaymentService } from './services/payments';
 import { applyProvisioning } from './services/provisioning';
+import { cancelCardSubscription } from './services/rails/card';
 import { defaultRail, railFor } from './services/rails/index';
 import { migrateRateSettings, RateService } from './services/rates';
 import { ReviewError, ReviewService } from './services/review';
@@ -86,6 +87,11 @@ const subscriptions: SubscriptionService = new SubscriptionService({
   pay: ({ request, plan, standing }) =>
     payments.onChallenge({ ...request, plan, ...(standing ? { standing } : {}) }),
   renewed: (sub) => notices.renewed(sub),
+  cancelCard: async (sub) => {
+    const rail = await db.rails.get(sub.railId);
+    if (rail?.kind !== 'card' || !sub.cardSubscription) return;
+    await cancelCardSubscription(await vault.open(rail), sub.cardSubscription);
+  },
 });
 const payments = new PaymentService({
   db,

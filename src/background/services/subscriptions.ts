@@ -91,6 +91,8 @@ export interface SubscriptionDeps {
   newId?: () => string;
   /** A renewal paid without a window: a notice. Optional. */
   renewed?(sub: SubscriptionRecord): Promise<void>;
+  /** A card plan is cancelled at the card service too (the app might not tell Stripe). Optional. */
+  cancelCard?(sub: SubscriptionRecord): Promise<void>;
 }
 
 /** The app's 200 to a paid subscribe (docs/plans.md §2). */
@@ -208,6 +210,8 @@ export class SubscriptionService {
         agreedFromOffer(offer),
       );
       const now = this.now();
+      const paid = paymentId ? await this.deps.db.payments.get(paymentId) : undefined;
+      const cardSubscription = paid?.kind === 'card' ? paid.card.subscription : undefined;
       const sub: SubscriptionRecord = {
         id: this.newId(),
         site: from.site,
@@ -228,6 +232,7 @@ export class SubscriptionService {
         },
         credential: subscribed.subscriber,
         ruleId: await this.nextRuleId(),
+        ...(cardSubscription ? { cardSubscription } : {}),
         state: 'active',
         periodStart: subscribed.periodStart,
         periodEnd: subscribed.periodEnd,
@@ -530,7 +535,17 @@ export class SubscriptionService {
   /** Cancels at the period's end, at the app (docs/plans.md §2, DELETE). */
   async cancel(id: string): Promise<SubscriptionRecord | undefined> {
     const sub = await this.deps.db.subscriptions.get(id);
-    if (!sub || sub.state !== 'active') return sub;
+    if (sub?.state !== 'active') return sub;
+    // A card plan stops at the card service, which Stripe obeys: no renewal even if the app forgets.
+    const atCard = sub.rail === 'card' && sub.cardSubscription !== undefined && this.deps.cancelCard;
+    if (atCard) {
+      await this.deps.cancelCard?.(sub).catch(() => {
+        throw new SubscriptionError(
+          'the card service did not take the cancellation',
+          said('planCancelFailed'),
+        );
+      });
+    }
     let ok = false;
     try {
       const res = await this.fetch(sub.subscribeUrl, {
@@ -542,7 +557,9 @@ export class SubscriptionService {
     } catch {
       ok = false;
     }
-    if (!ok) throw new SubscriptionError('the app did not take the cancellation', said('planCancelFailed'));
+    // A Lightning plan renews only through the app: it must have taken the cancellation.
+    if (!ok && !atCard)
+      throw new SubscriptionError('the app did not take the cancellation', said('planCancelFailed'));
     const next = { ...sub, state: 'canceling' as const, updatedAt: this.now() };
     await this.deps.db.subscriptions.put(next);
     return next;
