@@ -214,6 +214,24 @@ export class CardServiceClient {
     return this.#post('/api/merchant/cancel', { challengeId });
   }
 
+  /** A plan subscription's status and period (`GET /api/merchant/subscriptions/{id}`, docs/plans.md §4). */
+  subscription(id: string): Promise<Record<string, unknown>> {
+    return this.#request('GET', `/api/merchant/subscriptions/${encodeURIComponent(id)}`);
+  }
+
+  /** Reports usage beyond a plan's included calls: a meter event; 409 `overage_cap_reached` past the cap. */
+  subscriptionUsage(id: string, quantity: number, identifier: string): Promise<Record<string, unknown>> {
+    return this.#post(`/api/merchant/subscriptions/${encodeURIComponent(id)}/usage`, {
+      quantity,
+      identifier,
+    });
+  }
+
+  /** Cancels a plan subscription at the end of its period. */
+  cancelSubscription(id: string): Promise<Record<string, unknown>> {
+    return this.#post(`/api/merchant/subscriptions/${encodeURIComponent(id)}/cancel`, {});
+  }
+
   /** The card service's receipt keys (its JWKS). */
   async receiptKeys(): Promise<ReceiptKey[]> {
     const json = await this.#request('GET', '/api/receipt-keys');

@@ -6,7 +6,7 @@ export const CORS_HEADERS: Readonly<Record<string, string>> = {
   'Access-Control-Allow-Origin': '*',
   'Access-Control-Allow-Methods': 'GET, POST, OPTIONS',
   'Access-Control-Allow-Headers': 'Authorization, Content-Type',
-  'Access-Control-Expose-Headers': 'WWW-Authenticate, Payment-Receipt',
+  'Access-Control-Expose-Headers': 'WWW-Authenticate, Payment-Receipt, Paybound-Usage',
   'Access-Control-Max-Age': '600',
 };
 
