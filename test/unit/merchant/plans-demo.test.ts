@@ -1,0 +1,158 @@
+// Quill Pro in the demo app over real HTTP with the Lightning stand-in: subscribing at
+// /plans/subscribe, drafts served by the plan, overage past the 200 included, the test-only clock
+// route and a renewal, and the route's absence in a normal run.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type DemoApp, startDemoApp } from '../../../server/merchant/demo/app';
+import { planNote, QUILL_PRO } from '../../../server/merchant/demo/plans';
+import {
+  challengeList,
+  decodeInvoice,
+  decodePaybound,
+  payInvoice,
+  type Standin,
+  startStandin,
+  type WalletKeys,
+} from './helpers';
+import { decodeRequest, jsonOf, paymentChallenges, paymentCredential, usageOf } from './plans-helpers';
+
+let lightning: Standin;
+let user: WalletKeys;
+let app: DemoApp;
+let plain: DemoApp;
+
+beforeAll(async () => {
+  const started = await startStandin();
+  lightning = started.standin;
+  user = started.user;
+  const common = { port: 0, lnbitsUrl: lightning.url, invoiceKey: started.app.invoiceKey };
+  app = await startDemoApp({ ...common, testRoutes: true });
+  plain = await startDemoApp(common);
+});
+
+afterAll(async () => {
+  await app?.close();
+  await plain?.close();
+  await lightning?.close();
+});
+
+function draft(authorization?: string): Promise<Response> {
+  const headers: Record<string, string> = { 'content-type': 'application/json' };
+  if (authorization) headers.authorization = authorization;
+  return fetch(`${app.url}/drafts/generate`, {
+    method: 'POST',
+    headers,
+    body: JSON.stringify({ prompt: 'a short note' }),
+  });
+}
+
+async function subscribe(
+  subscriber?: string,
+): Promise<{ subscriber: string; periodStart: number; periodEnd: number }> {
+  const body = JSON.stringify({
+    plan: 'quill-pro',
+    rail: 'lightning',
+    ...(subscriber ? { subscriber } : {}),
+  });
+  const post = (authorization?: string) =>
+    fetch(`${app.url}/plans/subscribe`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...(authorization ? { authorization } : {}) },
+      body,
+    });
+  const asked = await post();
+  expect(asked.status).toBe(402);
+  await asked.arrayBuffer();
+  const [challenge] = paymentChallenges(asked.headers.get('www-authenticate'));
+  const request = decodeRequest(challenge!.request);
+  expect(request).toMatchObject({ amount: '20000', currency: 'sat', interval: 'month', intervalCount: 1 });
+  const invoice = String((request.methodDetails as Record<string, unknown>).invoice);
+  expect(decodeInvoice(invoice).amountMsat).toBe(20_000_000n);
+  const paid = await post(
+    paymentCredential(challenge!, { preimage: await payInvoice(lightning.url, user, invoice) }),
+  );
+  const json = await jsonOf(paid);
+  expect(paid.status, JSON.stringify(json)).toBe(200);
+  return json as { subscriber: string; periodStart: number; periodEnd: number };
+}
+
+describe('Quill Pro', () => {
+  it('is one line on the page', async () => {
+    const html = await (await fetch(app.url)).text();
+    expect(planNote(false)).toBe(
+      'Or Quill Pro: 20,000 sats a month, 200 drafts included, then 500 sats a draft, at most 10,000 sats a month more.',
+    );
+    expect(html).toContain(`<p class="hint" id="plan-note">${planNote(false)}</p>`);
+    expect(planNote(true)).toBe(
+      'Or Quill Pro: 20,000 sats or $20.00 a month, 200 drafts included, then 500 sats ($0.50) a draft, at most 10,000 sats ($10.00) a month more.',
+    );
+  });
+
+  it('serves 200 drafts a month, then asks 500 sats a draft with the overage terms', async () => {
+    const { subscriber, periodEnd } = await subscribe();
+    const auth = `Subscriber ${subscriber}`;
+    const first = await draft(auth);
+    expect(first.status).toBe(200);
+    expect(await jsonOf(first)).toMatchObject({
+      plan: { id: 'quill-pro', used: 1, included: 200, period_end: periodEnd },
+    });
+    expect(usageOf(first)).toEqual({
+      plan: 'quill-pro',
+      used: 1,
+      included: 200,
+      overage: 0,
+      'overage-amount': 0,
+      'period-end': periodEnd,
+    });
+    for (let used = 2; used <= QUILL_PRO.includes.calls; used++) {
+      const res = await draft(auth);
+      expect(res.status).toBe(200);
+      await res.arrayBuffer();
+    }
+    const beyond = await draft(auth);
+    expect(beyond.status).toBe(402);
+    expect(await jsonOf(beyond)).toMatchObject({ code: 'plan_overage', price_msat: '500000' });
+    expect(usageOf(beyond)).toMatchObject({ used: 200, included: 200 });
+    const [l402] = challengeList(beyond.headers.get('www-authenticate'));
+    expect(decodeInvoice(l402!.params.invoice!).amountMsat).toBe(500_000n);
+    expect(decodePaybound(l402!.params.paybound)).toEqual({ v: 1, overage: { plan: 'quill-pro' } });
+    const token = `L402 ${l402!.params.macaroon}:${await payInvoice(lightning.url, user, l402!.params.invoice!)}`;
+    const paid = await draft(token);
+    expect(paid.status).toBe(200);
+    expect(await jsonOf(paid)).toMatchObject({
+      plan: { id: 'quill-pro', overage: { amount: '500', unit: 'sat' } },
+    });
+    expect(usageOf(paid)).toMatchObject({ overage: 1, 'overage-amount': 500 });
+  });
+
+  it('asks a renewal once the test clock passes the period, and goes on with the same credential', async () => {
+    const { subscriber, periodEnd } = await subscribe();
+    const auth = `Subscriber ${subscriber}`;
+    expect((await draft(auth)).status).toBe(200);
+    const now = Math.floor(Date.now() / 1000);
+    const moved = await fetch(`${app.url}/__test/plans/advance?seconds=${periodEnd - now + 60}`, {
+      method: 'POST',
+    });
+    expect(moved.status).toBe(200);
+    const due = await draft(auth);
+    expect(due.status).toBe(402);
+    expect(await jsonOf(due)).toMatchObject({ code: 'renewal_required', plan: 'quill-pro' });
+    expect(paymentChallenges(due.headers.get('www-authenticate'))[0]).toMatchObject({
+      intent: 'subscription',
+    });
+    const renewed = await subscribe(subscriber);
+    expect(renewed.subscriber).toBe(subscriber);
+    expect(renewed.periodStart).toBeGreaterThanOrEqual(periodEnd);
+    const served = await draft(auth);
+    expect(served.status).toBe(200);
+    expect(usageOf(served)).toMatchObject({ used: 1, 'period-end': renewed.periodEnd });
+  });
+
+  it('keeps the clock route to test runs, and checks its input', async () => {
+    expect((await fetch(`${plain.url}/__test/plans/advance?seconds=60`, { method: 'POST' })).status).toBe(
+      404,
+    );
+    expect((await fetch(`${app.url}/__test/plans/advance?seconds=-1`, { method: 'POST' })).status).toBe(400);
+    expect((await fetch(`${app.url}/__test/plans/advance?seconds=1.5`, { method: 'POST' })).status).toBe(400);
+    expect((await fetch(`${app.url}/__test/plans/advance?seconds=60`)).status).toBe(405);
+  });
+});
