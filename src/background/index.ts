@@ -34,6 +34,7 @@ import { defaultRail, railFor } from './services/rails/index';
 import { migrateRateSettings, RateService } from './services/rates';
 import { ReviewError, ReviewService } from './services/review';
 import { loadRules } from './services/rules';
+import { SubscriptionService } from './services/subscriptions';
 import { TokenService } from './services/tokens';
 import { Vault } from './services/vault';
 import { CardLinkService, PendingCardLink } from './services/wallets';
@@ -78,8 +79,17 @@ const review = new ReviewService({
   wakeAt: (paymentId, when) => browserAlarms.at(`${ALARMS.review}${paymentId}`, when),
   notify: (id, title, message) => notifications.notify(id, title, message),
 });
+// Plans: their charges are paid through the payments flow, declared below (called only later).
+const subscriptions: SubscriptionService = new SubscriptionService({
+  db,
+  rules: sessionRules,
+  pay: ({ request, plan, standing }) =>
+    payments.onChallenge({ ...request, plan, ...(standing ? { standing } : {}) }),
+  renewed: (sub) => notices.renewed(sub),
+});
 const payments = new PaymentService({
   db,
+  subscriptions,
   rates,
   approvals,
   tokens,
@@ -114,6 +124,8 @@ const ready = (async () => {
     console.error('paybound: provisioning failed', e),
   );
   await tokens.syncRules().catch((e: unknown) => console.error('paybound: token rules', e));
+  await subscriptions.syncRules().catch((e: unknown) => console.error('paybound: subscriber rules', e));
+  void subscriptions.sweep().catch((e: unknown) => console.error('paybound: subscriptions', e));
   // Denials a dead worker never released, quotes whose offer ran out meanwhile.
   await payments.tidy().catch((e: unknown) => console.error('paybound: tidy', e));
   void payments.reconcile().catch((e: unknown) => console.error('paybound: reconcile', e));
@@ -141,6 +153,7 @@ const route = createRouter(
     rates,
     cardLinks,
     responses,
+    subscriptions,
   }),
   { id: extensionId(), origin: originOf(extensionUrl('/')) ?? '' },
 );

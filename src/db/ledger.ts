@@ -7,7 +7,7 @@
 import { appliesTo, type Decision, decide } from '../core/policy/decide';
 import { periodKey } from '../core/policy/periods';
 import { autoTotalKeys, type Rules, totalKey } from '../core/policy/rules';
-import { type Said, said } from '../core/text/said';
+import { english, type Said, said } from '../core/text/said';
 import type { DistributiveOmit, PayboundDb, PaymentRecord, Reservation } from './schema';
 
 /**
@@ -107,11 +107,22 @@ const effectsOf = (decision: Decision): PaymentRecord['budgetEffects'] =>
     overMinor,
   }));
 
+/**
+ * A standing approval the charge falls under (a plan's renewal or overage, docs/plans.md §5): a
+ * charge the policy would ask for is paid without a window when it is at most `maxAmount` (the
+ * record's own unit). A charge past a budget still asks; a refusal stays a refusal.
+ */
+export interface Standing {
+  maxAmount: bigint;
+  reason: Said;
+}
+
 export async function reserve(
   db: PayboundDb,
   draft: NewPayment,
   rules: Rules,
   nowMs: number,
+  standing?: Standing,
 ): Promise<ReserveResult> {
   const amountMinor = draft.amountMinor;
   if (amountMinor === undefined) throw new Error('a charge needs its amount in the user currency');
@@ -160,13 +171,17 @@ export async function reserve(
     const keys = [...new Set([...decision.budgets.map((b) => b.totalKey), ...(decision.autoKeys ?? [])])];
     const reservations = keys.map((key) => ({ key, amountMinor }));
     await addToTotals(db, reservations, 'reservedMinor', 1n);
+    const standingPays =
+      standing !== undefined &&
+      (decision.tier === 'confirm' || decision.tier === 'strong') &&
+      draft.amount.value <= standing.maxAmount;
     const payment: PaymentRecord = {
       ...draft,
       state: 'reserved',
-      approval: decision.tier === 'auto' ? 'auto' : 'waiting',
+      approval: decision.tier === 'auto' || standingPays ? 'auto' : 'waiting',
       tier: decision.tier,
-      reasons: decision.reasons,
-      reasonsSaid: decision.said,
+      reasons: standingPays ? [...decision.reasons, english(standing.reason)] : decision.reasons,
+      reasonsSaid: standingPays ? [...decision.said, standing.reason] : decision.said,
       budgetEffects: effects,
       reservations,
       reservationState: 'held',

@@ -4,6 +4,7 @@
  */
 import Dexie, { type Table } from 'dexie';
 import type { MppChallenge } from '../core/challenge/mpp';
+import type { PlanOffer } from '../core/challenge/plans';
 import type { BitcoinNetwork } from '../core/lightning/bolt11';
 import type { PaymentReceipt, ProblemDetails } from '../core/payments/delivery';
 import type { Said } from '../core/text/said';
@@ -169,6 +170,10 @@ interface PaymentBase {
   requestBodySha256?: string;
   /** What the app settled, and what came back (Lightning: counted from the user's own wallet). */
   settlement?: Settlement;
+  /** The plans the app offered beside this charge (docs/plans.md §1), in the payment's own unit. */
+  plans?: PlanOfferRecord[];
+  /** A subscription's charge: the first period, a renewal, or overage under a plan. */
+  plan?: PaymentPlan;
   /** The policy's decision when the challenge arrived, with its reasons and budget effects. */
   tier: Tier;
   reasons: string[];
@@ -300,6 +305,60 @@ export interface Delivery {
   receipt?: PaymentReceipt;
   /** The Problem Details (`application/problem+json`) of a refusal, parsed. */
   problem?: ProblemDetails;
+}
+
+/** A plan an app offers (docs/plans.md §1), amounts in the unit of the challenge it came on. */
+export type PlanOfferRecord = PlanOffer;
+
+/** What a subscription's payment was for. */
+export interface PaymentPlan {
+  kind: 'subscribe' | 'renewal' | 'overage';
+  planId: string;
+  planName: string;
+  /** The subscription it belongs to, once there is one. */
+  subscriptionId?: string;
+  interval: PlanOfferRecord['interval'];
+  intervalCount: number;
+}
+
+/**
+ * A plan the user subscribed to, and the standing approval it records (docs/plans.md §5):
+ * renewals and overage within `mandate` are paid without a window.
+ */
+export interface SubscriptionRecord {
+  id: string;
+  site: string;
+  /** The API origin the subscriber credential is sent to (the subscribe URL's). */
+  origin: string;
+  subscribeUrl: string;
+  planId: string;
+  planName: string;
+  rail: 'lightning' | 'card';
+  railId: string;
+  mandate: {
+    unit: PlanOfferRecord['unit']['unit'];
+    /** The card's currency, for a card plan. */
+    currency?: string;
+    amountPerPeriod: bigint;
+    interval: PlanOfferRecord['interval'];
+    intervalCount: number;
+    includes: PlanOfferRecord['includes'];
+    overage?: { price: bigint; cap: bigint };
+  };
+  /** What the app knows the subscriber by: sent in `Paybound-Subscriber` to its origin. */
+  credential: string;
+  /** The id of the session rule that attaches the credential. */
+  ruleId: number;
+  /** active; canceling: ends at `periodEnd`; ended. */
+  state: 'active' | 'canceling' | 'ended';
+  periodStart: number;
+  periodEnd: number;
+  /** The app's last word on usage this period. */
+  usage?: { used: number; included: number; overageCalls: number; overageAmount: bigint; at: number };
+  /** The card service's subscription, for a card plan. */
+  cardSubscription?: string;
+  createdAt: number;
+  updatedAt: number;
 }
 
 export interface Payee {
@@ -446,6 +505,7 @@ export class PayboundDb extends Dexie {
   notices!: Table<NoticeRecord, string>;
   disputes!: Table<DisputeRecord, string>;
   sites!: Table<SiteRecord, string>;
+  subscriptions!: Table<SubscriptionRecord, string>;
 
   constructor(name = 'paybound') {
     super(name);
@@ -470,5 +530,7 @@ export class PayboundDb extends Dexie {
     // Each payment becomes a record of its method: its amount with its unit, the method's own
     // details in their own sub-object, the protocol's challenge on its own.
     this.version(3).stores({}).upgrade(upgradeToMethods);
+    // Plans: the subscriptions and their standing approvals.
+    this.version(4).stores({ subscriptions: 'id, site, state' });
   }
 }

@@ -181,6 +181,26 @@ export const messageSchemas = {
       railId: v.pipe(v.string(), v.maxLength(60)),
     }),
   },
+  /** Take a plan the app offers beside a waiting quote instead of paying per use. */
+  'approval.subscribe': {
+    audience: 'extension',
+    input: v.strictObject({
+      paymentId: v.pipe(v.string(), v.regex(/^[0-9a-f-]{36}$/)),
+      planId: v.pipe(v.string(), v.regex(/^[a-z0-9-]{1,40}$/)),
+    }),
+  },
+  /** The subscriptions, each refreshed from the app when `refresh`. */
+  'subscriptions.list': {
+    audience: 'extension',
+    input: v.strictObject({ refresh: v.optional(v.boolean(), false) }),
+  },
+  /** Sites whose last 30 days per use cost more than a plan they offer. */
+  'plans.hints': { audience: 'extension', input: v.strictObject({}) },
+  /** Cancel a plan at the end of its period. */
+  'subscriptions.cancel': {
+    audience: 'extension',
+    input: v.strictObject({ id: v.pipe(v.string(), v.regex(/^[0-9a-f-]{36}$/)) }),
+  },
   /** Reject what a paid charge delivered: opens a dispute; a card is refunded (all, or `amountMinor`). */
   'payment.reject': {
     audience: 'extension',
@@ -347,6 +367,15 @@ export interface QuoteView {
   /** The reasons as Saids (absent from older records): the window shows these in the user's language. */
   reasonsSaid?: Said[];
   budgets: { label: string; limitMinor: string; afterMinor: string; overMinor: string }[];
+  /** Plans the app offers instead of paying per use, compared with this site's history. */
+  plans?: PlanView[];
+  /** This charge is a plan's period (the first, or a renewal asked above the standing approval). */
+  plan?: {
+    kind: 'subscribe' | 'renewal' | 'overage';
+    name: string;
+    interval: PlanView['interval'];
+    intervalCount: number;
+  };
 }
 
 export interface PaymentView {
@@ -440,6 +469,58 @@ export interface BudgetSpendView {
   reservedMinor: string;
   /** Local date the next period starts. */
   resetsOn: string;
+  /** At this period's pace, the day (unix ms) the budget runs out, when it does before `resetsOn`. */
+  runsOutAt?: number;
+}
+
+/** A plan the app offers beside a charge, as the quote window shows it (amounts in the user's currency). */
+export interface PlanView {
+  id: string;
+  name: string;
+  rail: 'lightning' | 'card';
+  interval: 'day' | 'week' | 'month' | 'year';
+  intervalCount: number;
+  priceMinor: string;
+  includes: { calls: number } | { creditMinor: string };
+  overage?: { priceMinor: string; capMinor: string };
+  /** This site's last 30 days on the ledger, and what the plan would have cost for the same use. */
+  comparison: { days: number; spentMinor: string; calls: number; planCostMinor: string; savingMinor: string };
+}
+
+/** "A plan would have been cheaper here": a site, its plan, and what it would have saved. */
+export interface PlanHintView {
+  site: string;
+  planId: string;
+  planName: string;
+  currency: string;
+  spentMinor: string;
+  calls: number;
+  planCostMinor: string;
+  savingMinor: string;
+}
+
+/** A subscription as the pages show it (amounts in the user's currency where a rate is known). */
+export interface SubscriptionView {
+  id: string;
+  site: string;
+  planName: string;
+  rail: 'lightning' | 'card';
+  state: 'active' | 'canceling' | 'ended';
+  interval: PlanView['interval'];
+  intervalCount: number;
+  /** The plan's price per period in its own unit, and in the user's currency when known. */
+  price: { unit: 'msat' | 'sat' | 'minor'; value: string; currency?: string };
+  priceMinor?: string;
+  periodStart: number;
+  periodEnd: number;
+  /** The next renewal (absent once cancelled). */
+  renewsAt?: number;
+  usage?: { used: number; included: number; overageCalls: number; overageMinor?: string; at: number };
+  overageCapMinor?: string;
+  /** Renewals and overage paid, newest first. */
+  history: { at: number; kind: 'subscribe' | 'renewal' | 'overage'; amountMinor?: string; state: string }[];
+  /** Last period the plan cost more than its use would have cost per call. */
+  underused?: { periodCostMinor: string; perUseMinor: string };
 }
 
 export interface StatusView {
@@ -471,6 +552,10 @@ export interface MessageOutputs {
   'review.sweep': { swept: true };
   'disputes.list': DisputeView[];
   'approval.switchRail': { switched: boolean };
+  'approval.subscribe': { subscribing: boolean };
+  'subscriptions.list': SubscriptionView[];
+  'plans.hints': PlanHintView[];
+  'subscriptions.cancel': SubscriptionView;
   'card.linkStart': { started: true };
   'card.linkPoll':
     | { status: 'none' }

@@ -6,6 +6,7 @@ import { cardHandlers } from './cards';
 import { disputeHandlers } from './disputes';
 import { pageHandlers } from './pages';
 import { paymentHandlers } from './payments';
+import { planHandlers } from './plans';
 import type { Services } from './services';
 import { settingsHandlers } from './settings';
 import { walletHandlers } from './wallets';
@@ -23,11 +24,22 @@ export function handlerGroups(s: Services) {
     cardHandlers(s),
     authHandlers(s),
     settingsHandlers(s),
+    planHandlers(s),
   ] as const;
 }
 
 export function createHandlers(s: Services): Handlers {
-  const [pages, approvals, payments, disputes, wallets, cards, auth, settings] = handlerGroups(s);
+  const [pages, approvals, payments, disputes, wallets, cards, auth, settings, plans] = handlerGroups(s);
   // The spread is checked against Handlers: a message without a handler does not compile.
-  return { ...pages, ...approvals, ...payments, ...disputes, ...wallets, ...cards, ...auth, ...settings };
+  return {
+    ...pages,
+    ...approvals,
+    ...payments,
+    ...disputes,
+    ...wallets,
+    ...cards,
+    ...auth,
+    ...settings,
+    ...plans,
+  };
 }

@@ -10,6 +10,7 @@ import type { ObservedResponses } from '../services/observed';
 import type { PaymentService } from '../services/payments';
 import type { RateService } from '../services/rates';
 import type { ReviewService } from '../services/review';
+import type { SubscriptionService } from '../services/subscriptions';
 import type { Vault } from '../services/vault';
 import type { CardLinkService } from '../services/wallets';
 
@@ -27,6 +28,7 @@ export interface Services {
   disputes: DisputeService;
   rates: RateService;
   cardLinks: CardLinkService;
+  subscriptions: SubscriptionService;
   /** Firefox only: the 402s webRequest saw, for reports whose challenge fetch() hid. */
   responses: ObservedResponses | undefined;
 }

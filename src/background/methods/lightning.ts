@@ -54,9 +54,19 @@ export async function quoteLightning(ctx: ChallengeContext, rail: RailRecord): P
     if (!protocols.includes('l402') && mppLightning.length === 0) {
       return { error: said('refusedNoLightning'), reason: said('refusedNoLightning') };
     }
-    const checked = protocols.includes('l402')
-      ? preflightL402(readL402Challenge(detected.flatMap((d) => (d.challenge ? [d.challenge] : []))), opts)
-      : preflightMppLightning(readMppChallenge(mppLightning[0]!.challenge!, ctx.nowMs, ctx.bodySha256), opts);
+    // A plan's period is only ever paid through MPP's `subscription` intent, never as a charge.
+    const checked =
+      protocols.includes('l402') && !ctx.subscription
+        ? preflightL402(readL402Challenge(detected.flatMap((d) => (d.challenge ? [d.challenge] : []))), opts)
+        : preflightMppLightning(
+            readMppChallenge(
+              mppLightning[0]!.challenge!,
+              ctx.nowMs,
+              ctx.bodySha256,
+              ctx.subscription ? { intents: ['subscription'] } : {},
+            ),
+            opts,
+          );
     if (!checked.ok) {
       return { error: checked.reason, shown: said(PREFLIGHT_SAID[checked.code]), reason: checked.reason };
     }
@@ -70,21 +80,22 @@ export async function quoteLightning(ctx: ChallengeContext, rail: RailRecord): P
     };
   }
   let terms: Quote['terms'];
+  let read: ReturnType<typeof readReviewTerms>;
   try {
+    read =
+      quote.kind === 'l402'
+        ? readReviewTerms(quote.challenge.paybound, quote.amountMsat, ctx.url, ctx.origin, {
+            rail: 'lightning',
+            unit: { unit: 'msat' },
+          })
+        : readReviewTerms(quote.mpp.paybound, BigInt(quote.mpp.request.amount), ctx.url, ctx.origin, {
+            rail: 'lightning',
+            unit: { unit: 'sat' },
+          });
     terms =
       quote.kind === 'l402'
-        ? scaleTerms(
-            readReviewTerms(quote.challenge.paybound, quote.amountMsat, ctx.url, ctx.origin),
-            1n,
-            quote.paymentHash,
-            'msat',
-          )
-        : scaleTerms(
-            readReviewTerms(quote.mpp.paybound, BigInt(quote.mpp.request.amount), ctx.url, ctx.origin),
-            1000n,
-            quote.paymentHash,
-            'sat',
-          );
+        ? scaleTerms(read, 1n, quote.paymentHash, 'msat')
+        : scaleTerms(read, 1000n, quote.paymentHash, 'sat');
   } catch (e) {
     if (!(e instanceof ReviewTermsError)) throw e;
     return { error: e.message, shown: said('refusedReviewTerms'), reason: e.message };
@@ -94,6 +105,8 @@ export async function quoteLightning(ctx: ChallengeContext, rail: RailRecord): P
     key: `ln:${q.paymentHash}`,
     payee: { kind: 'node', id: q.invoice.payee },
     ...(terms ? { terms } : {}),
+    ...(read?.plans?.length && !ctx.subscription ? { plans: read.plans } : {}),
+    ...(read?.overage ? { overage: read.overage } : {}),
     part: (rate) => ({
       kind: 'lightning',
       amount: { unit: 'msat', value: q.amountMsat },

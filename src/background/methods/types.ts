@@ -14,6 +14,7 @@ import type {
   Payee,
   PaymentPatch,
   PaymentRecord,
+  PlanOfferRecord,
   RailKind,
   RailRecord,
   RateSnapshot,
@@ -59,6 +60,8 @@ export interface ChallengeContext {
   pageWallets?: readonly PageWallet[];
   /** The rate of another currency than the user's (x402 prices USDC in dollars first). */
   rate(currency: string): Promise<RateSnapshot | undefined>;
+  /** A plan's period is being paid: an MPP challenge of intent `subscription` is the one to take. */
+  subscription?: true;
 }
 
 /** The method's part of the record: what it charges, and how the charge is identified. */
@@ -94,6 +97,10 @@ export interface Quote {
   series?: true;
   payee?: Payee;
   terms?: QuoteTerms;
+  /** Plans the app offers beside the charge, checked (docs/plans.md §1). */
+  plans?: PlanOfferRecord[];
+  /** The app says this charge is overage of a plan the user holds (docs/plans.md §3). */
+  overage?: { plan: string };
   /** The record's charge at this rate (a card needs none: it is priced in the user's currency). */
   part(rate: RateSnapshot, nowMs: number): MethodPart;
 }

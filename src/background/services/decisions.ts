@@ -2,6 +2,7 @@
  * The user's answers in the quote window: approve or deny a quote (with the password a strong
  * one needs), block its site, pay it with another wallet; and the quotes the window shows.
  */
+
 import type { Rules } from '../../core/policy/rules';
 import { SaidError, type SaidKey, said } from '../../core/text/said';
 import { recheck } from '../../db/ledger';
@@ -12,6 +13,7 @@ import type { ApprovalService } from './approvals';
 import type { AuthService } from './auth';
 import { allowAutomatic, blockSite, consentView, recordApproval } from './consent';
 import type { PaymentService } from './payments';
+import { planOfCharge, planViews, siteHistory } from './plan-views';
 import { quoteView } from './views';
 
 /** A decision that could not be recorded: the quote is gone, or changed under the user. */
@@ -40,16 +42,21 @@ export class DecisionService {
     const currency = await getSetting(db, 'currency');
     const kinds = new Map((await db.rails.toArray()).map((r) => [r.id, r.kind]));
     return Promise.all(
-      (await approvals.shown(tabId)).map(async (p) =>
-        quoteView(
+      (await approvals.shown(tabId)).map(async (p) => {
+        const view = quoteView(
           p,
           this.now(),
           currency,
           kinds.get(p.railId) ?? '',
           (await payments.alternatives(p)).map(({ id, label, kind }) => ({ id, label, kind })),
           await consentView(db, p),
-        ),
-      ),
+        );
+        const plans = p.plans?.length
+          ? planViews(p, await siteHistory(db, p.site, this.now()), currency, this.now())
+          : undefined;
+        const plan = planOfCharge(p);
+        return { ...view, ...(plans?.length ? { plans } : {}), ...(plan ? { plan } : {}) };
+      }),
     );
   }
 
@@ -116,6 +123,14 @@ export class DecisionService {
     if (!switched) throw refused('errorCannotSwitch', 'not_found');
     await this.quotesChanged((await this.deps.db.payments.get(paymentId))?.tabId);
     return { switched };
+  }
+
+  /** The user took a plan instead of paying per use: its first period is quoted in the same window. */
+  async subscribe(paymentId: string, planId: string): Promise<{ subscribing: boolean }> {
+    const subscribing = await this.deps.payments.subscribeInstead(paymentId, planId);
+    if (!subscribing) throw refused('errorCannotSwitch', 'not_found');
+    await this.quotesChanged((await this.deps.db.payments.get(paymentId))?.tabId);
+    return { subscribing };
   }
 
   /** Tells a tab's quote window to load its quotes again. */

@@ -1,16 +1,17 @@
 /**
  * What the user is told without asking: quiet notices for automatic payments (can be muted),
- * budget milestones (once per budget, period and milestone — recorded in the database, so a
+ * plan renewals, a budget's pace turning to run out before its period ends, budget milestones (once per budget, period and milestone — recorded in the database, so a
  * restarted worker does not repeat them), "approval needed", and the badge counting waiting quotes.
  */
 import { formatMinor, formatMsatAsSats } from '../../core/money/rates';
+import { forecastBudget } from '../../core/plans/forecast';
 import { appliesTo } from '../../core/policy/decide';
 import { crossedMilestones } from '../../core/policy/milestones';
 import { type Period, periodKey } from '../../core/policy/periods';
 import { type Rules, totalKey } from '../../core/policy/rules';
 import { type Said, type SaidKey, said } from '../../core/text/said';
 import { cleanMerchantText } from '../../core/text/sanitize';
-import type { PayboundDb, PaymentRecord } from '../../db/schema';
+import type { PayboundDb, PaymentRecord, SubscriptionRecord } from '../../db/schema';
 import { getSetting } from '../../db/settings';
 
 const SPENT_THIS: Record<Period, SaidKey> = {
@@ -38,6 +39,7 @@ export class NoticeService {
     private readonly db: PayboundDb,
     private readonly api: NoticeApi,
     private readonly rules: () => Promise<Rules>,
+    private readonly now: () => number = Date.now,
   ) {}
 
   async paidAutomatically(p: PaymentRecord): Promise<void> {
@@ -49,6 +51,15 @@ export class NoticeService {
       p.description
         ? said('noticeSiteSays', p.site, cleanMerchantText(p.description, 80).text)
         : said('noticeSite', p.site),
+    );
+  }
+
+  /** A plan renewed within its standing approval: told even when automatic payments are muted. */
+  async renewed(sub: SubscriptionRecord): Promise<void> {
+    await this.api.notify(
+      `renewed-${sub.id}-${sub.periodEnd}`,
+      said('noticeRenewed', cleanMerchantText(sub.planName, 60).text),
+      said('noticeRenewedUntil', sub.site, new Date(sub.periodEnd).toISOString().slice(0, 10)),
     );
   }
 
@@ -76,7 +87,35 @@ export class NoticeService {
           said(SPENT_THIS[b.period], formatMinor(after, currency), formatMinor(b.limitMinor, currency)),
         );
       }
+      await this.forecastNotice(b, period, after, rules.timeZone, currency);
     }
+  }
+
+  /**
+   * The first time in a period the pace says the budget runs out before the period ends: told
+   * once, like a milestone (a budget already used up has had its notice).
+   */
+  private async forecastNotice(
+    b: Rules['budgets'][number],
+    period: string,
+    spentMinor: bigint,
+    timeZone: string,
+    currency: string,
+  ): Promise<void> {
+    const now = this.now();
+    const f = forecastBudget({ budget: b, spentMinor, nowMs: now, timeZone });
+    if (f.kind !== 'runsOut') return;
+    const key = `forecast|${b.id}|${period}`;
+    const first = await this.db.notices.add({ key, at: now }).then(
+      () => true,
+      () => false,
+    );
+    if (!first) return;
+    await this.api.notify(
+      key,
+      said('noticeForecast', b.label, new Date(f.atMs).toISOString().slice(0, 10)),
+      said(SPENT_THIS[b.period], formatMinor(spentMinor, currency), formatMinor(b.limitMinor, currency)),
+    );
   }
 
   /** The app refused the paid proof: never muted, since the user paid and got nothing. */

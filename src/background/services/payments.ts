@@ -21,14 +21,16 @@ import {
 import type { Rules } from '../../core/policy/rules';
 import { siteOf } from '../../core/site/site';
 import { english, type Said, said } from '../../core/text/said';
-import { type NewPayment, reserve } from '../../db/ledger';
+import { type NewPayment, reserve, type Standing } from '../../db/ledger';
 import { recordChallenge } from '../../db/queries';
 import type {
   DisputeRecord,
   PayboundDb,
   PaymentPatch,
+  PaymentPlan,
   PaymentRecord,
   PaymentState,
+  PlanOfferRecord,
   RailRecord,
   WorkerRailRecord,
 } from '../../db/schema';
@@ -86,6 +88,10 @@ export interface ChallengeRequest {
   body?: string;
   /** The wallets the page said it has (advisory). */
   pageWallets?: readonly PageWallet[];
+  /** A plan's charge, asked by the worker's own subscribe exchange (services/subscriptions.ts). */
+  plan?: PaymentPlan;
+  /** The standing approval a plan's renewal or overage falls under: within it, no window. */
+  standing?: Standing;
 }
 
 /** A top-level page load the browser saw answered (webRequest), for the page-load token it carried. */
@@ -131,6 +137,19 @@ export interface PaymentDeps {
   wakeAt?(paymentId: string, when: number): Promise<void>;
   /** The payment no longer needs its wake-up (decided): the alarm goes, not waiting weeks to fire. */
   cancelWake?(paymentId: string): Promise<void>;
+  /** Plans: renewals asked by the app, and subscribing from a quote. Optional. */
+  subscriptions?: {
+    renewFor(req: ChallengeRequest): Promise<ChallengeVerdict | undefined>;
+    /** A charge the app marks as overage of a plan: the plan, and the standing approval left for it. */
+    overageFor(
+      req: ChallengeRequest,
+      planId: string,
+    ): Promise<{ plan: PaymentPlan; standing: Standing } | undefined>;
+    subscribe(
+      from: { origin: string; site: string; tabId?: number; railId: string },
+      offer: PlanOfferRecord,
+    ): Promise<ChallengeVerdict>;
+  };
   now?: () => number;
   newId?: () => string;
 }
@@ -270,6 +289,14 @@ export class PaymentService {
       return pass(said('refusedMalformed'));
     }
     const protocols = [...new Set(detected.map((d) => d.protocol))];
+    // A subscriber asked to renew: the subscription renews through its own exchange.
+    if (!req.plan && this.deps.subscriptions) {
+      const renewal = await this.deps.subscriptions.renewFor(req);
+      if (renewal) {
+        await log(protocols, renewal.action === 'pass' ? renewal.reason : undefined);
+        return renewal;
+      }
+    }
     if (!METHODS.some((m) => m.offered(detected))) {
       const why = protocols.length
         ? said('refusedUnsupported', protocols.join(', '))
@@ -314,6 +341,7 @@ export class PaymentService {
         ...(req.body !== undefined ? { body: req.body } : {}),
         ...(req.pageWallets !== undefined ? { pageWallets: req.pageWallets } : {}),
         ...(req.bodySha256 !== undefined ? { bodySha256: req.bodySha256 } : {}),
+        ...(req.plan ? { subscription: true as const } : {}),
       },
       railRecord,
     );
@@ -321,7 +349,13 @@ export class PaymentService {
       await log(protocols, quote.error, quote.shown);
       return pass(quote.reason);
     }
-    return this.runOnce(quote.key, req, quote, railRecord, log(protocols));
+    // Overage of a plan the user holds: paid within what the plan's cap leaves this period.
+    const over =
+      quote.overage && !req.plan
+        ? await this.deps.subscriptions?.overageFor(req, quote.overage.plan)
+        : undefined;
+    const request = over ? { ...req, plan: over.plan, standing: over.standing } : req;
+    return this.runOnce(quote.key, request, quote, railRecord, log(protocols));
   }
 
   /**
@@ -409,12 +443,14 @@ export class PaymentService {
       ...(req.bodySha256 !== undefined ? { requestBodySha256: req.bodySha256 } : {}),
       ...(quote.terms?.estimate ? { estimate: quote.terms.estimate } : {}),
       ...(quote.terms?.review ? { review: quote.terms.review } : {}),
+      ...(quote.plans?.length && !req.plan ? { plans: quote.plans } : {}),
+      ...(req.plan ? { plan: req.plan } : {}),
       createdAt: now,
       updatedAt: now,
     };
     let reserved: Awaited<ReturnType<typeof reserve>>;
     try {
-      reserved = await reserve(db, draft, rules, now);
+      reserved = await reserve(db, draft, rules, now, req.standing);
     } catch (e) {
       // Another worker instance recorded this challenge first.
       const other = await db.payments.where('key').equals(key).first();
@@ -515,6 +551,42 @@ export class PaymentService {
     try {
       await this.deps.approvals.withdraw(paymentId);
       // Released by the denial already, unless nobody listens for denials here.
+      await this.fail(paymentId, 'reserved', 'switched', said('failureSwitched'));
+    } finally {
+      this.switching.delete(paymentId);
+    }
+    return true;
+  }
+
+  /**
+   * The user chose a plan the app offered beside a waiting quote: the quote is withdrawn (its
+   * reservation released) and the plan's first period is quoted in the same window; the page's
+   * request gets what subscribing comes to.
+   */
+  async subscribeInstead(paymentId: string, planId: string): Promise<boolean> {
+    const { db } = this.deps;
+    const p = await db.payments.get(paymentId);
+    const offer = p?.plans?.find((o) => o.id === planId);
+    if (!p || !offer || !this.deps.subscriptions || p.state !== 'reserved' || p.approval !== 'waiting')
+      return false;
+    const subscriptions = this.deps.subscriptions;
+    this.switching.add(paymentId);
+    this.switchedTo.set(
+      paymentId,
+      Promise.resolve().then(() =>
+        subscriptions.subscribe(
+          {
+            origin: p.origin,
+            site: p.site,
+            ...(p.tabId !== undefined ? { tabId: p.tabId } : {}),
+            railId: p.railId,
+          },
+          offer,
+        ),
+      ),
+    );
+    try {
+      await this.deps.approvals.withdraw(paymentId);
       await this.fail(paymentId, 'reserved', 'switched', said('failureSwitched'));
     } finally {
       this.switching.delete(paymentId);

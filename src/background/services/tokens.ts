@@ -59,6 +59,9 @@ export function scopeKey(owner: TokenOwner, url: string): string | undefined {
   return JSON.stringify([owner.site, owner.resource, tab, scope.origin, scope.pathPrefix]);
 }
 
+/** Session rule ids from here up are subscriber rules; token rules take their row's id below. */
+export const SUBSCRIBER_RULE_BASE = 1_000_000;
+
 // urlFilter gives '*', '^' and '|' special meanings; a scope containing them is not cached.
 const FILTER_SAFE = /^[^*^|]*$/;
 
@@ -174,7 +177,9 @@ export class TokenService {
    * then, so page-load tokens, each bound to one tab, are dropped.
    */
   async syncRules(): Promise<void> {
-    let [tokens, existing] = await Promise.all([this.db.tokens.toArray(), this.rules.getSessionRules()]);
+    let [tokens, all] = await Promise.all([this.db.tokens.toArray(), this.rules.getSessionRules()]);
+    // Subscriber rules are the subscriptions' own (services/subscriptions.ts).
+    const existing = all.filter((r) => r.id < SUBSCRIBER_RULE_BASE);
     if (existing.length === 0) {
       const stale = tokens.filter((t) => t.resource === 'navigation');
       await this.db.tokens.bulkDelete(stale.flatMap((t) => (t.id !== undefined ? [t.id] : [])));

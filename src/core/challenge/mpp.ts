@@ -10,11 +10,25 @@
  * A challenge is refused before any payment when its `request` does not decode, its `opaque` is
  * not base64url JSON, or its `digest` names an algorithm Paybound cannot check or another body
  * than the one the page will send. Credentials are single use: never cached.
+ *
+ * A challenge of `intent="subscription"` (the renewal of a plan, docs/plans.md §2) also carries
+ * `interval` (day, week, month, year) and `intervalCount` (default 1) in its request, and `amount`
+ * is the price of one period. It is read only where the caller asks for that intent: everywhere a
+ * charge is expected, a subscription is refused.
  */
 
 import { base64, base64urlnopad, hex } from '@scure/base';
 import { stripPadding } from '../text/base64';
+import { PLAN_INTERVALS, type PlanInterval } from './plans';
 import type { AuthChallenge } from './www-authenticate';
+
+export type MppIntent = 'charge' | 'subscription';
+
+export interface MppSubscription {
+  interval: PlanInterval;
+  /** Whole intervals per period, 1 when the request does not say. */
+  intervalCount: number;
+}
 
 export interface MppRequest {
   /** Integer, in the currency's base unit (sats for "sat", cents for "usd"), as a decimal string. */
@@ -34,6 +48,8 @@ export interface MppChallenge {
   /** The base64url request exactly as sent (echoed in the credential). */
   requestEncoded: string;
   request: MppRequest;
+  /** The period `request.amount` pays for: only on an `intent="subscription"` challenge. */
+  subscription?: MppSubscription;
   /** RFC 3339, as sent. */
   expires?: string;
   /** Unix ms, when `expires` was given. */
@@ -51,6 +67,20 @@ export interface MppChallenge {
   params?: [string, string][];
 }
 
+/** A challenge read with `intent="subscription"`: its period is always there. */
+export type MppSubscriptionChallenge = MppChallenge & {
+  intent: 'subscription';
+  subscription: MppSubscription;
+};
+
+export interface MppReadOptions {
+  /** The intents the caller can pay; any other is refused. Default: only "charge". */
+  intents?: readonly MppIntent[];
+}
+
+/** Renewal periods beyond this are refused as implausible (no plan is offered past 12 months). */
+const MAX_SUBSCRIPTION_COUNT = 366;
+
 export class MppChallengeError extends Error {
   constructor(message: string) {
     super(message);
@@ -60,7 +90,7 @@ export class MppChallengeError extends Error {
 
 const textDecoder = new TextDecoder();
 
-function decodeRequest(encoded: string): MppRequest {
+function decodeRequest(encoded: string): { request: MppRequest; fields: Record<string, unknown> } {
   let parsed: unknown;
   try {
     parsed = JSON.parse(textDecoder.decode(base64urlnopad.decode(stripPadding(encoded))));
@@ -79,7 +109,7 @@ function decodeRequest(encoded: string): MppRequest {
   }
   const text = (k: string) => (typeof r[k] === 'string' ? { [k]: (r[k] as string).slice(0, 500) } : {});
   const details = r.methodDetails;
-  return {
+  const request: MppRequest = {
     amount: r.amount,
     currency: r.currency.toLowerCase(),
     ...text('recipient'),
@@ -88,6 +118,28 @@ function decodeRequest(encoded: string): MppRequest {
       ? { methodDetails: details as Record<string, unknown> }
       : {}),
   };
+  return { request, fields: r };
+}
+
+function decodeSubscription(r: Record<string, unknown>): MppSubscription {
+  if (typeof r.interval !== 'string' || !(PLAN_INTERVALS as readonly string[]).includes(r.interval))
+    throw new MppChallengeError('the subscription request has no interval (day, week, month or year)');
+  const count =
+    r.intervalCount === undefined
+      ? 1
+      : typeof r.intervalCount === 'string' && /^\d{1,3}$/.test(r.intervalCount)
+        ? Number(r.intervalCount)
+        : r.intervalCount;
+  if (
+    typeof count !== 'number' ||
+    !Number.isSafeInteger(count) ||
+    count < 1 ||
+    count > MAX_SUBSCRIPTION_COUNT
+  )
+    throw new MppChallengeError(
+      'the subscription request has an interval count that is not a whole number of periods',
+    );
+  return { interval: r.interval as PlanInterval, intervalCount: count };
 }
 
 /** Method ids are `1*LOWERALPHA`; `paybound-card` is what card services issued before the rename. */
@@ -150,7 +202,12 @@ export function digestSha256(digest: string): string {
  * `bodySha256` is the SHA-256 (hex) of the body the page will retry with, as the page reported it:
  * a challenge with a `digest` is paid only for that body.
  */
-export function readMppChallenge(c: AuthChallenge, nowMs: number, bodySha256?: string): MppChallenge {
+export function readMppChallenge(
+  c: AuthChallenge,
+  nowMs: number,
+  bodySha256?: string,
+  opts: MppReadOptions = {},
+): MppChallenge {
   const get = (k: string) => c.params.get(k);
   const id = get('id');
   const realm = get('realm') ?? '';
@@ -165,7 +222,9 @@ export function readMppChallenge(c: AuthChallenge, nowMs: number, bodySha256?: s
   if (!METHOD_ID.test(methodId) && !LEGACY_METHOD_IDS.has(methodId)) {
     throw new MppChallengeError(`the payment method id "${method.slice(0, 40)}" is not lowercase letters`);
   }
-  if (intent !== 'charge') throw new MppChallengeError(`unsupported payment intent "${intent}"`);
+  const intents: readonly string[] = opts.intents ?? ['charge'];
+  if (!intents.includes(intent))
+    throw new MppChallengeError(`unsupported payment intent "${intent.slice(0, 40)}"`);
   const expires = get('expires');
   const paybound = get('paybound');
   const opaque = get('opaque');
@@ -177,7 +236,8 @@ export function readMppChallenge(c: AuthChallenge, nowMs: number, bodySha256?: s
       throw new MppChallengeError('the Payment challenge has an unreadable expiry');
     if (expiresAt <= nowMs) throw new MppChallengeError('the Payment challenge has expired');
   }
-  const request = decodeRequest(requestEncoded);
+  const { request, fields } = decodeRequest(requestEncoded);
+  const subscription = intent === 'subscription' ? decodeSubscription(fields) : undefined;
   if (opaque !== undefined) checkOpaque(opaque);
   if (digest !== undefined) {
     const stated = digestSha256(digest);
@@ -193,12 +253,25 @@ export function readMppChallenge(c: AuthChallenge, nowMs: number, bodySha256?: s
     intent,
     requestEncoded,
     request,
+    ...(subscription ? { subscription } : {}),
     ...(expires !== undefined ? { expires, expiresAt } : {}),
     ...(paybound !== undefined ? { paybound } : {}),
     ...(opaque !== undefined ? { opaque } : {}),
     ...(digest !== undefined ? { digest } : {}),
     params: [...c.params],
   };
+}
+
+/** Reads a renewal challenge (docs/plans.md §2); a charge or any other intent is refused. */
+export function readMppSubscription(
+  c: AuthChallenge,
+  nowMs: number,
+  bodySha256?: string,
+): MppSubscriptionChallenge {
+  const read = readMppChallenge(c, nowMs, bodySha256, { intents: ['subscription'] });
+  if (read.intent !== 'subscription' || !read.subscription)
+    throw new MppChallengeError('the Payment challenge is not a subscription');
+  return { ...read, intent: 'subscription', subscription: read.subscription };
 }
 
 const textEncoder = new TextEncoder();

@@ -1,12 +1,19 @@
 /**
  * Paybound's extension to payment challenges: an estimate range and a review policy, in one
  * auth-param `paybound="<base64url JSON>"` on an L402 or Payment challenge (README, "Estimates and
- * the review window"). Amounts are in the challenge's own unit; `max` must be what is charged.
+ * the review window"), and the plans an app offers beside its per-call price (docs/plans.md).
+ * Amounts are in the challenge's own unit; `max` must be what is charged.
  */
 
-import { base64urlnopad } from '@scure/base';
-import { isLoopbackHost, isPrivateHost, sameSite } from '../site/site';
-import { stripPadding } from '../text/base64';
+import {
+  PLAN_ID,
+  type PlanOffer,
+  PlanOfferError,
+  type PlanRail,
+  type PlanUnit,
+  readPlanOffers,
+} from './plans';
+import { appUrlProblem, decodeTermsParam, isObject } from './terms-param';
 
 export interface ReviewTerms {
   /** The range the app expects the actual amount to fall in, in the challenge's unit. */
@@ -17,6 +24,20 @@ export interface ReviewTerms {
     /** The app's review endpoint (accept, reject, status), on the charged request's origin. */
     refundUrl: string;
   };
+  /** The plans offered beside the charge, when the caller asked for them (`PlanContext`). */
+  plans?: PlanOffer[];
+  /** Why the plans were dropped: the charge itself is still quoted, never paid differently. */
+  plansRefused?: string;
+  /** This charge is overage of a plan the site says the user holds (docs/plans.md §3). */
+  overage?: { plan: string };
+  /** Why an `overage` marker was dropped: the charge is then asked for as any other. */
+  overageRefused?: string;
+}
+
+/** The rail and unit of the challenge the terms ride on: plans are read only when given. */
+export interface PlanContext {
+  rail: PlanRail;
+  unit: PlanUnit;
 }
 
 /** Card authorizations expire after 5 to 7 days: every review ends well before. */
@@ -29,16 +50,11 @@ export class ReviewTermsError extends Error {
   }
 }
 
-const textDecoder = new TextDecoder();
 const DIGITS = /^\d{1,20}$/;
 
 const fail = (why: string): never => {
   throw new ReviewTermsError(`the app's estimate or review terms are unusable: ${why}`);
 };
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 /**
  * Where the wallet may send review calls (accept, reject, status) for a charge: only a place the
@@ -51,45 +67,26 @@ export function reviewUrlProblem(
   requestUrl: string,
   pageOrigin: string,
 ): string | undefined {
-  let refund: URL;
-  let request: URL;
-  try {
-    refund = new URL(refundUrl);
-    request = new URL(requestUrl);
-  } catch {
-    return 'the refund URL is not a URL';
-  }
-  const host = refund.hostname;
-  if (refund.protocol !== 'https:' && !(refund.protocol === 'http:' && isLoopbackHost(host)))
-    return 'the refund URL must use https';
-  if (refund.username || refund.password) return 'the refund URL must not carry a user name or password';
-  // The review endpoint gets the proof of payment: only the site that was paid may have it.
-  if (refund.origin !== request.origin) return 'the refund URL is on another site than the charge';
-  if (!sameSite(refund.href, pageOrigin)) return 'the refund URL is on another site than the page that paid';
-  if (isPrivateHost(host) && !isPrivateHost(request.hostname))
-    return 'the refund URL is a private network address';
-  return undefined;
+  return appUrlProblem(refundUrl, requestUrl, pageOrigin, 'the refund URL');
 }
 
 /**
  * Reads the `paybound` param of a challenge. `charged` is the amount the challenge charges, in its
  * unit; `requestUrl` is the URL that was answered with the 402; `pageOrigin` is the origin the
- * browser reported for the page that asked. Absent param: no terms.
+ * browser reported for the page that asked. Absent param: no terms. With `plans` (the challenge's
+ * rail and unit), the offered plans are read too; a bad plan drops the plans, not the terms.
  */
 export function readReviewTerms(
   raw: string | undefined,
   charged: bigint,
   requestUrl: string,
   pageOrigin: string = requestUrl,
+  plans?: PlanContext,
 ): ReviewTerms | undefined {
   if (raw === undefined) return undefined;
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(textDecoder.decode(base64urlnopad.decode(stripPadding(raw))));
-  } catch {
-    return fail('not base64url JSON');
-  }
-  if (!isObject(parsed)) return fail('not a JSON object');
+  const decoded = decodeTermsParam(raw);
+  if (!decoded.ok) return fail(decoded.why);
+  const parsed = decoded.value;
   if (parsed.v !== 1) return fail('unknown version');
   const terms: ReviewTerms = {};
 
@@ -120,6 +117,22 @@ export function readReviewTerms(
       windowMs: Math.min(r.window * 1000, REVIEW_WINDOW_CAP_MS),
       refundUrl: refund.href,
     };
+  }
+
+  if (plans && parsed.plans !== undefined) {
+    try {
+      const offers = readPlanOffers(parsed, charged, plans.unit, requestUrl, pageOrigin, plans.rail);
+      if (offers.length > 0) terms.plans = offers;
+    } catch (e) {
+      if (!(e instanceof PlanOfferError)) throw e;
+      terms.plansRefused = e.message;
+    }
+  }
+
+  if (parsed.overage !== undefined) {
+    const o = parsed.overage;
+    if (isObject(o) && typeof o.plan === 'string' && PLAN_ID.test(o.plan)) terms.overage = { plan: o.plan };
+    else terms.overageRefused = 'the overage marker does not name a plan id';
   }
   return terms;
 }

@@ -1,7 +1,9 @@
 /**
  * The credential a paid request is retried with: a header name and its value, named by the
  * protocol that was paid. L402 and MPP answer in `Authorization`; x402 answers in
- * `PAYMENT-SIGNATURE` (version 2) or `X-PAYMENT` (version 1).
+ * `PAYMENT-SIGNATURE` (version 2) or `X-PAYMENT` (version 1). A plan's subscriber is known by
+ * `Paybound-Subscriber` (docs/plans.md §3): a header of its own, so that the `Authorization` of a
+ * paid overage call is never overwritten by the subscriber rule.
  *
  * Only these header names are ever set, by the page's retry or by a token rule. Why a closed list:
  * - A protocol module that took the header name from the merchant's 402 would let the merchant
@@ -14,7 +16,12 @@
  *   servers allow. Any other name would fail in the browser after the money was spent.
  */
 
-export const RETRY_HEADERS = ['Authorization', 'PAYMENT-SIGNATURE', 'X-PAYMENT'] as const;
+export const RETRY_HEADERS = [
+  'Authorization',
+  'PAYMENT-SIGNATURE',
+  'X-PAYMENT',
+  'Paybound-Subscriber',
+] as const;
 export type RetryHeader = (typeof RETRY_HEADERS)[number];
 
 export interface RetryCredential {

@@ -67,6 +67,75 @@ export function nextPeriodStart(period: Period, nowMs: number, timeZone: string)
   }
 }
 
+const clocks = new Map<string, Intl.DateTimeFormat>();
+
+/** The zone's offset from UTC at an instant, in ms, from its wall clock (to the second). */
+function offsetMs(t: number, timeZone: string): number {
+  let f = clocks.get(timeZone);
+  if (!f) {
+    f = new Intl.DateTimeFormat('en-CA', {
+      timeZone,
+      hourCycle: 'h23',
+      year: 'numeric',
+      month: '2-digit',
+      day: '2-digit',
+      hour: '2-digit',
+      minute: '2-digit',
+      second: '2-digit',
+    });
+    clocks.set(timeZone, f);
+  }
+  const p = Object.fromEntries(f.formatToParts(t).map((x) => [x.type, Number(x.value)]));
+  const wall = Date.UTC(p.year ?? 0, (p.month ?? 1) - 1, p.day, p.hour, p.minute, p.second);
+  return wall - (t - (((t % 1000) + 1000) % 1000));
+}
+
+/**
+ * The first instant (unix ms) of a local date in a time zone: local midnight, or the first moment
+ * after it where a DST change skips midnight. What the zone's calendar says is checked, so a
+ * guess from the offset is only ever a shortcut.
+ */
+function localDateStartMs(d: LocalDate, timeZone: string): number {
+  const target = iso(d);
+  const begun = (t: number) => iso(localDate(t, timeZone)) >= target;
+  const utcMidnight = Date.UTC(d.year, d.month - 1, d.day);
+  // Local midnight from the offset there, then from the offset at that guess (a change may lie between).
+  const guess = utcMidnight - offsetMs(utcMidnight - offsetMs(utcMidnight, timeZone), timeZone);
+  if (begun(guess) && !begun(guess - 1)) return guess;
+  // Otherwise bisect. Offsets lie within UTC-12..UTC+14: 15 h before UTC midnight it is still the
+  // day before everywhere, 13 h after it the day has begun everywhere.
+  let before = utcMidnight - 15 * 3_600_000;
+  let after = utcMidnight + 13 * 3_600_000;
+  while (after - before > 1) {
+    const mid = Math.floor((before + after) / 2);
+    if (begun(mid)) after = mid;
+    else before = mid;
+  }
+  return after;
+}
+
+function parseIso(date: string): LocalDate {
+  const [year = 0, month = 1, day = 1] = date.split('-').map(Number);
+  return { year, month, day };
+}
+
+/**
+ * The period containing `nowMs` as instants: `startMs` is its first millisecond, `endMs` the first
+ * of the next period. A month in a zone that changes to or from DST is an hour shorter or longer.
+ */
+export function periodBounds(
+  period: Period,
+  nowMs: number,
+  timeZone: string,
+): { startMs: number; endMs: number } {
+  const startDate = periodKey(period, nowMs, timeZone).slice(period.length + 1);
+  const start = period === 'month' ? `${startDate}-01` : startDate;
+  return {
+    startMs: localDateStartMs(parseIso(start), timeZone),
+    endMs: localDateStartMs(parseIso(nextPeriodStart(period, nowMs, timeZone)), timeZone),
+  };
+}
+
 export function isValidTimeZone(timeZone: string): boolean {
   try {
     new Intl.DateTimeFormat('en', { timeZone });

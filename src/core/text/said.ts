@@ -212,6 +212,19 @@ export const ENGLISH = {
   disputeX402NotSettled:
     'the app delivered (status $1) but never confirmed the transfer on the chain; it may still take the amount until $2',
   disputeX402SettleFailed: 'the app said the transfer failed ($1) after you signed it',
+  planNoAnswer: 'The app did not confirm the subscription. Nothing more is paid until it does.',
+  planCancelled: 'This plan was cancelled, so it does not renew.',
+  planUnreachable: 'The app could not be reached to subscribe. Nothing was paid.',
+  planNotPaid: 'The plan was not paid.',
+  planRefusedPaid: 'The app did not take the paid subscription. It is kept for a dispute.',
+  planCancelFailed: 'The app did not take the cancellation. Try again in a moment.',
+  reasonStanding: 'Within your standing approval for $1.',
+  noticeRenewed: '$1 renewed',
+  noticeRenewedUntil: '$1 · paid within your standing approval, until $2',
+  reasonStandingOverage: 'Overage within the cap of your $1 plan.',
+  planPriceChanged: 'The app asked another price or period than the plan it offered. Nothing was paid.',
+  noticeForecast: '$1: at this pace it runs out on $2',
+  planNotDue: '$1 is paid for this period already: nothing more was paid.',
 } as const;
 
 export type SaidKey = keyof typeof ENGLISH;

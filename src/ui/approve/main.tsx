@@ -9,6 +9,7 @@ import {
 import type { QuoteView } from '../../messages/map';
 import { durationText, type MessageKey, say, t } from '../shared/i18n';
 import { mount } from '../shared/mount';
+import { includesText, periodText, planPriceText } from '../shared/plans';
 import { useBalance } from '../shared/useBalance';
 import { useApproveStore } from './store';
 import './approve.css';
@@ -411,6 +412,17 @@ function Quote({ quote, position, total }: { quote: QuoteView; position: number;
           </div>
         )}
       </div>
+      {quote.plan && (
+        <p className="plan-charge" data-testid="plan-charge">
+          {quote.plan.kind === 'subscribe'
+            ? t(
+                'planChargeSubscribe',
+                quote.plan.name,
+                periodText(quote.plan.interval, quote.plan.intervalCount),
+              )
+            : t(quote.plan.kind === 'renewal' ? 'planChargeRenewal' : 'planChargeOverage', quote.plan.name)}
+        </p>
+      )}
       {quote.payee && (
         <div className="payee">
           <p data-testid="payee">
@@ -483,6 +495,7 @@ function Quote({ quote, position, total }: { quote: QuoteView; position: number;
           </ul>
         )}
       </div>
+      {quote.plans && <PlanOffers quote={quote} />}
       <p className="next" data-testid="next">
         {t(nextKey(card, estimated, quote.x402))}
         {quote.reviewWindowMs !== undefined && (
@@ -632,6 +645,61 @@ function Quote({ quote, position, total }: { quote: QuoteView; position: number;
         </p>
       </div>
     </section>
+  );
+}
+
+/** The plans the app offers beside this charge, each compared with this site's last 30 days. */
+function PlanOffers({ quote }: { quote: QuoteView }) {
+  const { busy, subscribe } = useApproveStore();
+  const money = (minor: string) => formatMinor(BigInt(minor), quote.currency);
+  return (
+    <div className="panel plans" data-testid="plans">
+      <span className="caption">{t('planOffersCaption')}</span>
+      {quote.plans?.map((plan) => {
+        const c = plan.comparison;
+        const saving = BigInt(c.savingMinor);
+        return (
+          <div className="plan" key={plan.id} data-testid="plan" data-plan-id={plan.id}>
+            <p className="plan-head">
+              <span className="caption">{t('planAppNames')}</span>{' '}
+              <span className="merchant-text plan-name" dir="auto">
+                {plan.name}
+              </span>
+            </p>
+            <p className="plan-price" data-testid="plan-price">
+              <strong className="nowrap">
+                {planPriceText(plan.priceMinor, quote.currency, plan.interval, plan.intervalCount)}
+              </strong>{' '}
+              <span className="muted">{t(plan.rail === 'card' ? 'planOnCard' : 'planOnLightning')}</span>
+            </p>
+            <p className="muted small">
+              {includesText(plan, quote.currency)},{' '}
+              {plan.overage
+                ? t('planOverage', money(plan.overage.priceMinor), money(plan.overage.capMinor))
+                : t('planNoOverage')}
+            </p>
+            <p className="plan-compare" data-testid="plan-compare">
+              {c.calls > 0
+                ? t('planHistory', String(c.days), money(c.spentMinor), String(c.calls))
+                : t('planNoHistory', String(c.days))}{' '}
+              {c.calls > 0 &&
+                (saving >= 0n
+                  ? t('planWouldSave', money(c.planCostMinor), money(c.savingMinor))
+                  : t('planWouldCostMore', money(c.planCostMinor), money((-saving).toString())))}
+            </p>
+            <button
+              type="button"
+              data-testid="subscribe"
+              disabled={busy}
+              onClick={() => void subscribe(quote.id, plan.id)}
+            >
+              {t('planSubscribe', plan.name)}
+            </button>
+            <p className="muted small">{t('planSubscribeNote')}</p>
+          </div>
+        );
+      })}
+    </div>
   );
 }
 

@@ -19,6 +19,8 @@ interface ApproveState {
   decide(id: string, decision: 'approve' | 'deny', extra?: DecideExtra): Promise<void>;
   /** Pays the quote with another wallet; the window then shows the quote as that wallet sees it. */
   switchRail(id: string, railId: string): Promise<void>;
+  /** Takes a plan instead of paying per use: the plan's first period comes as the next quote. */
+  subscribe(id: string, planId: string): Promise<void>;
   /** Blocks the quote's site: the worker denies its waiting quotes, so the queue is reloaded. */
   blockSite(id: string): Promise<void>;
 }
@@ -67,6 +69,17 @@ export const useApproveStore = create<ApproveState>((set, get) => ({
       set({ error: why });
     } finally {
       set({ busy: false });
+    }
+  },
+  async subscribe(id, planId) {
+    set({ busy: true, error: undefined, notice: undefined });
+    try {
+      await send('approval.subscribe', { paymentId: id, planId });
+    } catch (e) {
+      set({ error: message(e) });
+    } finally {
+      set({ busy: false });
+      await get().load();
     }
   },
   async blockSite(id) {

@@ -9,18 +9,29 @@ import { useStatusStore } from '../shared/status-store';
 import { Disputes } from './Disputes';
 import { General } from './General';
 import { History } from './History';
+import { Plans } from './Plans';
 import { RulesEditor, SiteRules } from './RulesEditor';
 import { ManualRate, PasswordForm, TotpForm } from './Security';
 import { Wallets } from './Wallets';
 import './options.css';
 
-const PAGES = ['overview', 'budgets', 'sites', 'wallets', 'security', 'history', 'disputes'] as const;
+const PAGES = [
+  'overview',
+  'budgets',
+  'sites',
+  'plans',
+  'wallets',
+  'security',
+  'history',
+  'disputes',
+] as const;
 type PageId = (typeof PAGES)[number];
 
 const PAGE_TITLE: Record<PageId, MessageKey> = {
   overview: 'optionsNavOverview',
   budgets: 'optionsNavBudgets',
   sites: 'optionsNavSites',
+  plans: 'optionsNavPlans',
   wallets: 'optionsNavWallets',
   security: 'optionsNavSecurity',
   history: 'optionsNavHistory',
@@ -31,6 +42,7 @@ const PAGE_ICON: Record<PageId, string> = {
   overview: '◎',
   budgets: '▤',
   sites: '⌂',
+  plans: '↻',
   wallets: '◈',
   security: '✱',
   history: '☰',
@@ -152,6 +164,9 @@ function Options() {
         <Page id="sites" current={page}>
           <p className="muted">{t('sitesIntro')}</p>
           <SiteRules currency={currency} onSaved={() => void load()} />
+        </Page>
+        <Page id="plans" current={page}>
+          {(page === 'plans' || page === 'all') && <Plans currency={currency} />}
         </Page>
         <Page id="wallets" current={page}>
           {status && <Wallets status={status} reload={load} />}

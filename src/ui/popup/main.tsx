@@ -2,9 +2,10 @@ import { type FormEvent, useEffect, useId, useState } from 'react';
 import browser from 'webextension-polyfill';
 import { formatMsatAsSats } from '../../core/money/rates';
 import { send } from '../../messages/client';
+import type { SubscriptionView } from '../../messages/map';
 import { BudgetBars } from '../shared/BudgetBars';
 import { hostOf, paymentAmount, relativeTime } from '../shared/format';
-import { errorText, t } from '../shared/i18n';
+import { errorText, locale, t } from '../shared/i18n';
 import { mount } from '../shared/mount';
 import { PaymentsTable } from '../shared/PaymentsTable';
 import { ReviewActions } from '../shared/ReviewActions';
@@ -77,6 +78,45 @@ function openSettings() {
   window.close();
 }
 
+/** One line per plan in force: when it renews and what it still includes. */
+function PlanLines() {
+  const [subs, setSubs] = useState<SubscriptionView[]>([]);
+  useEffect(() => {
+    void send('subscriptions.list', { refresh: false })
+      .then((all) => setSubs(all.filter((s) => s.state !== 'ended')))
+      .catch(() => {});
+  }, []);
+  if (subs.length === 0) return null;
+  const day = (ms: number) => new Date(ms).toLocaleDateString(locale(), { month: 'short', day: 'numeric' });
+  return (
+    <section aria-labelledby="h-plans" data-testid="popup-plans">
+      <h2 id="h-plans">{t('popupPlans')}</h2>
+      <ul className="waiting">
+        {subs.map((s) => (
+          <li key={s.id}>
+            <span className="grow">
+              <span className="ellipsis emph">{s.planName}</span>
+              <span className="muted small ellipsis">
+                {s.state === 'canceling'
+                  ? t('popupPlanEnds', day(s.periodEnd))
+                  : s.usage
+                    ? t(
+                        'popupPlanLine',
+                        day(s.periodEnd),
+                        String(Math.max(0, s.usage.included - s.usage.used)),
+                        String(s.usage.included),
+                      )
+                    : t('popupPlanRenews', day(s.periodEnd))}
+              </span>
+            </span>
+            <span className="muted small ellipsis">{s.site}</span>
+          </li>
+        ))}
+      </ul>
+    </section>
+  );
+}
+
 function Popup() {
   const { status, payments, spend, error, load, setPaused } = useStatusStore();
   useEffect(() => {
@@ -129,6 +169,7 @@ function Popup() {
         <h2 id="h-period">{t('thisPeriod')}</h2>
         <BudgetBars budgets={spend} />
       </section>
+      <PlanLines />
       {underReview.length > 0 && (
         <section data-testid="under-review-list" aria-labelledby="h-review">
           <h2 id="h-review">{t('popupUnderReview')}</h2>

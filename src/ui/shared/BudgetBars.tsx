@@ -47,6 +47,14 @@ export function BudgetBars({ budgets }: { budgets: BudgetSpendView[] }) {
             <div className="muted small ellipsis">
               {t('budgetScopePeriod', scopeLabel(b.scope), periodLabel(b.period), dayLabel(b.resetsOn))}
             </div>
+            {b.runsOutAt !== undefined && (
+              <div className="small forecast" data-testid="forecast">
+                {t(
+                  'budgetRunsOut',
+                  new Date(b.runsOutAt).toLocaleDateString(locale(), { month: 'short', day: 'numeric' }),
+                )}
+              </div>
+            )}
           </li>
         );
       })}

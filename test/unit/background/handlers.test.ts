@@ -39,6 +39,7 @@ function services(): Services {
     rates: new RateService(db),
     cardLinks: unused,
     responses: undefined,
+    subscriptions: unused,
   };
 }
 

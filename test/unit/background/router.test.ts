@@ -111,6 +111,12 @@ function setup() {
     'rates.setManual': vi.fn(async () => ({ currency: 'USD' })),
     'rules.get': vi.fn(async () => rulesToWire(defaultRules('UTC'))),
     'rules.set': vi.fn(async () => rulesToWire(defaultRules('UTC'))),
+    'approval.subscribe': vi.fn(async () => ({ subscribing: true })),
+    'subscriptions.list': vi.fn(async () => []),
+    'plans.hints': vi.fn(async () => []),
+    'subscriptions.cancel': vi.fn(async () => {
+      throw new Error('unused');
+    }),
   } satisfies Handlers;
   return { handlers, route: createRouter(handlers, self) };
 }
