@@ -9,9 +9,10 @@
 // Subscribing is an MPP exchange with `intent="subscription"`: Lightning pays a fresh invoice for
 // one period (the preimage proves it); card hands over the card service's subscription and its
 // receipt. The answer is an opaque subscriber credential (32 random bytes; only its hash is kept),
-// which the wallet then sends as `Authorization: Subscriber <credential>`. Overage on Lightning is
-// an ordinary charge at the overage price (L402 and MPP `lightning`), each invoice recorded for the
-// subscription it was made for and good for one call.
+// which the wallet then sends as `Paybound-Subscriber: <credential>` (`Authorization: Subscriber
+// <credential>` is taken too). Overage on Lightning is an ordinary charge at the overage price
+// (L402 and MPP `lightning`), paid with an Authorization beside the subscriber header; each invoice
+// is recorded for the subscription it was made for and pays for one call.
 import { createHash, createHmac, randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { DatabaseUnavailable } from '../../lib/sql';
@@ -45,14 +46,14 @@ import {
 import {
   checkPlans,
   formatUsage,
-  hasSubscriberScheme,
   type Plan,
   type PlanDefinition,
   type PlanInterval,
   type PlanRail,
-  parseSubscriberAuthorization,
   periodEnd,
   planOffers,
+  readSubscriber,
+  SUBSCRIBER_HEADER,
   USAGE_HEADER,
 } from './plans';
 import { type PayboundPlan, type PlanOffering, payboundAuthParam } from './review';
@@ -474,22 +475,33 @@ export class PlanDesk implements PlanOffering {
     paywall: RoutePaywall<B>,
   ): (req: IncomingMessage, res: ServerResponse, body: B, next: PlanHandler<B>) => Promise<void> {
     return async (req, res, body, next) => {
-      const perUse = () => {
-        // The paywall sees a plain request: a refused subscriber pays per use like anyone.
-        delete req.headers.authorization;
+      const given = readSubscriber(req);
+      // What the paywall must see: no Subscriber scheme in Authorization (it pays nothing).
+      const plain = () => {
+        if (given.viaAuthorization) delete req.headers.authorization;
         return paywall(req, res, body, next);
       };
       try {
-        if (hasSubscriberScheme(req)) {
-          const credential = parseSubscriberAuthorization(req.headers.authorization);
-          const s = credential ? await this.store.byCredential(credentialHash(credential)) : undefined;
-          const plan = s && this.#plans.get(s.plan);
-          if (!s || !plan) return await perUse();
-          return await this.#forSubscriber(req, res, body, next, s, plan, perUse);
-        }
+        // A paid overage call carries its credential beside the subscriber header.
         const overage = await this.#overageCredential(req);
-        if (!overage) return await paywall(req, res, body, next);
-        return await this.#overage(req, res, body, next, overage, perUse);
+        if (overage) {
+          return await this.#overage(req, res, body, next, overage, () => {
+            delete req.headers.authorization;
+            return paywall(req, res, body, next);
+          });
+        }
+        const s = given.credential
+          ? await this.store.byCredential(credentialHash(given.credential))
+          : undefined;
+        const plan = s && this.#plans.get(s.plan);
+        if (!s || !plan) return await plain();
+        if (req.headers.authorization !== undefined && !given.viaAuthorization) {
+          // A credential of the route's own (paid per use past the cap, say): the payment serves
+          // it and the plan counts nothing.
+          this.#usage(res, s);
+          return await paywall(req, res, body, next);
+        }
+        return await this.#forSubscriber(req, res, body, next, s, plan, plain);
       } catch (err) {
         if (!isBackendError(err) || res.headersSent) throw err;
         answerBackendDown(res, err);
@@ -737,19 +749,14 @@ export class PlanDesk implements PlanOffering {
   }
 
   async #subscriber(req: IncomingMessage, method: 'GET' | 'DELETE'): Promise<Answer> {
-    const credential = parseSubscriberAuthorization(req.headers.authorization);
+    const { credential } = readSubscriber(req);
     let s = credential ? await this.store.byCredential(credentialHash(credential)) : undefined;
     if (!s) {
-      return {
-        status: 401,
-        body: {
-          error: {
-            code: 'unknown_subscriber',
-            message: 'send Authorization: Subscriber <credential> of a subscription here',
-          },
-        },
-        headers: { 'WWW-Authenticate': `Subscriber realm="${this.#options.realm.replace(/["\\]/g, '')}"` },
-      };
+      throw new Refused(
+        403,
+        'unknown_subscriber',
+        `send ${SUBSCRIBER_HEADER}: <credential> of a subscription here`,
+      );
     }
     s = await this.#refreshCard(s);
     if (method === 'DELETE' && !s.cancelAtPeriodEnd) {

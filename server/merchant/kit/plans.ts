@@ -174,13 +174,35 @@ export function formatUsage(u: UsageReport): string {
   return `plan="${u.plan}", used=${u.used}, included=${u.included}, overage=${u.overageCalls}, overage-amount=${u.overageAmount}, period-end=${u.periodEnd}`;
 }
 
+/** The header a wallet sends its subscriber credential in (docs/plans.md §3). */
+export const SUBSCRIBER_HEADER = 'Paybound-Subscriber';
+
+const CREDENTIAL = /^[A-Za-z0-9._~-]{1,512}$/;
+
 /** `Authorization: Subscriber <credential>`: the credential, or undefined for any other header. */
 export function parseSubscriberAuthorization(header: string | undefined): string | undefined {
   const m = /^\s*Subscriber\s+([A-Za-z0-9._~-]{1,512})\s*$/i.exec(header ?? '');
   return m?.[1];
 }
 
-/** Whether a request carries `Authorization: Subscriber …` at all (well formed or not). */
-export function hasSubscriberScheme(req: IncomingMessage): boolean {
-  return /^\s*Subscriber(\s|$)/i.test(req.headers.authorization ?? '');
+export interface GivenSubscriber {
+  /** The credential, when one was sent well formed. */
+  credential?: string;
+  /**
+   * It came as `Authorization: Subscriber …` (also accepted) rather than in `Paybound-Subscriber`:
+   * that Authorization pays nothing, and a paywall must not see it.
+   */
+  viaAuthorization: boolean;
+}
+
+/** The subscriber credential a request names: `Paybound-Subscriber`, else `Authorization: Subscriber`. */
+export function readSubscriber(req: IncomingMessage): GivenSubscriber {
+  const header = req.headers[SUBSCRIBER_HEADER.toLowerCase()];
+  if (header !== undefined) {
+    const value = typeof header === 'string' ? header.trim() : undefined;
+    return { ...(value && CREDENTIAL.test(value) ? { credential: value } : {}), viaAuthorization: false };
+  }
+  if (!/^\s*Subscriber(\s|$)/i.test(req.headers.authorization ?? '')) return { viaAuthorization: false };
+  const credential = parseSubscriberAuthorization(req.headers.authorization);
+  return { ...(credential ? { credential } : {}), viaAuthorization: true };
 }

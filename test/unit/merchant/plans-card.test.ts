@@ -21,9 +21,12 @@ import {
   type SubscriptionReceiptExpectation,
   subscribeEndpoint,
 } from '../../../server/merchant/kit/plan-desk';
+import { readPlanOffers } from '../../../src/core/challenge/plans';
+import { parseWwwAuthenticate } from '../../../src/core/challenge/www-authenticate';
 import { challengeList, decodePaybound, type Standin, startStandin } from './helpers';
 import {
   decodeRequest,
+  headersOf,
   jsonOf,
   type PaymentChallengeParams,
   paymentChallenges,
@@ -184,13 +187,17 @@ afterAll(async () => {
   await lightning?.close();
 });
 
-const call = (authorization?: string) =>
-  fetch(`${base}/call`, { headers: authorization ? { authorization } : {} });
-const subscriberAuth = (credential: string) => `Subscriber ${credential}`;
+/** A string is an Authorization value; an object, the headers as they are. */
+const call = (auth?: string | Record<string, string>) => fetch(`${base}/call`, { headers: headersOf(auth) });
+/** The subscriber credential as the extension sends it. */
+const subscriberAuth = (credential: string) => ({ 'paybound-subscriber': credential });
 
-function subscribeRequest(body: unknown, authorization?: string, method = 'POST'): Promise<Response> {
-  const headers: Record<string, string> = { 'content-type': 'application/json' };
-  if (authorization) headers.authorization = authorization;
+function subscribeRequest(
+  body: unknown,
+  auth?: string | Record<string, string>,
+  method = 'POST',
+): Promise<Response> {
+  const headers: Record<string, string> = { 'content-type': 'application/json', ...headersOf(auth) };
   return fetch(`${base}/plans/subscribe`, {
     method,
     headers,
@@ -239,6 +246,28 @@ describe('the card plan', () => {
           subscribe: `${base}/plans/subscribe`,
         },
       ],
+    });
+  });
+
+  it('is read by the extension as a card plan in cents', async () => {
+    const res = await call();
+    await res.arrayBuffer();
+    const card = parseWwwAuthenticate(res.headers.get('www-authenticate')!).find(
+      (c) => c.params.get('method') === 'card',
+    )!;
+    const [offer] = readPlanOffers(
+      card.params.get('paybound')!,
+      CALL_CENTS,
+      { unit: 'minor', currency: 'usd' },
+      `${base}/call`,
+      base,
+      'card',
+    );
+    expect(offer).toMatchObject({
+      id: 'pro',
+      rail: 'card',
+      price: 2000n,
+      overage: { price: 50n, cap: 100n },
     });
   });
 

@@ -35,8 +35,10 @@ afterAll(async () => {
   await lightning?.close();
 });
 
-function draft(authorization?: string): Promise<Response> {
+/** A draft request, with the subscriber header and an Authorization when given. */
+function draft(subscriber?: string, authorization?: string): Promise<Response> {
   const headers: Record<string, string> = { 'content-type': 'application/json' };
+  if (subscriber) headers['paybound-subscriber'] = subscriber;
   if (authorization) headers.authorization = authorization;
   return fetch(`${app.url}/drafts/generate`, {
     method: 'POST',
@@ -89,7 +91,7 @@ describe('Quill Pro', () => {
 
   it('serves 200 drafts a month, then asks 500 sats a draft with the overage terms', async () => {
     const { subscriber, periodEnd } = await subscribe();
-    const auth = `Subscriber ${subscriber}`;
+    const auth = subscriber;
     const first = await draft(auth);
     expect(first.status).toBe(200);
     expect(await jsonOf(first)).toMatchObject({
@@ -116,7 +118,7 @@ describe('Quill Pro', () => {
     expect(decodeInvoice(l402!.params.invoice!).amountMsat).toBe(500_000n);
     expect(decodePaybound(l402!.params.paybound)).toEqual({ v: 1, overage: { plan: 'quill-pro' } });
     const token = `L402 ${l402!.params.macaroon}:${await payInvoice(lightning.url, user, l402!.params.invoice!)}`;
-    const paid = await draft(token);
+    const paid = await draft(subscriber, token);
     expect(paid.status).toBe(200);
     expect(await jsonOf(paid)).toMatchObject({
       plan: { id: 'quill-pro', overage: { amount: '500', unit: 'sat' } },
@@ -126,7 +128,7 @@ describe('Quill Pro', () => {
 
   it('asks a renewal once the test clock passes the period, and goes on with the same credential', async () => {
     const { subscriber, periodEnd } = await subscribe();
-    const auth = `Subscriber ${subscriber}`;
+    const auth = subscriber;
     expect((await draft(auth)).status).toBe(200);
     const now = Math.floor(Date.now() / 1000);
     const moved = await fetch(`${app.url}/__test/plans/advance?seconds=${periodEnd - now + 60}`, {

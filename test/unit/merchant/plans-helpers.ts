@@ -47,3 +47,9 @@ export function usageOf(res: Response): Record<string, string | number> | null {
 export async function jsonOf(res: Response): Promise<Record<string, unknown>> {
   return (await res.json()) as Record<string, unknown>;
 }
+
+/** Request headers: a string is an Authorization value; an object is taken as it is. */
+export function headersOf(auth: string | Record<string, string> | undefined): Record<string, string> {
+  if (auth === undefined) return {};
+  return typeof auth === 'string' ? { authorization: auth } : auth;
+}

@@ -10,6 +10,9 @@ import { lightningMethod } from '../../../server/merchant/kit/mpp-lightning';
 import { paymentPaywall } from '../../../server/merchant/kit/payment-paywall';
 import { PlanDesk, subscribeEndpoint } from '../../../server/merchant/kit/plan-desk';
 import { periodEnd } from '../../../server/merchant/kit/plans';
+import { readMppSubscription } from '../../../src/core/challenge/mpp';
+import { readPlanOffers } from '../../../src/core/challenge/plans';
+import { parseWwwAuthenticate } from '../../../src/core/challenge/www-authenticate';
 import {
   challengeList,
   decodeInvoice,
@@ -22,6 +25,7 @@ import {
 } from './helpers';
 import {
   decodeRequest,
+  headersOf,
   jsonOf,
   type PaymentChallengeParams,
   paymentChallenges,
@@ -105,13 +109,17 @@ afterAll(async () => {
   await lightning?.close();
 });
 
-function call(authorization?: string): Promise<Response> {
-  return fetch(`${base}/call`, { headers: authorization ? { authorization } : {} });
+/** A string is an Authorization value; an object, the headers as they are. */
+function call(auth?: string | Record<string, string>): Promise<Response> {
+  return fetch(`${base}/call`, { headers: headersOf(auth) });
 }
 
-function subscribeRequest(body: unknown, authorization?: string, method = 'POST'): Promise<Response> {
-  const headers: Record<string, string> = { 'content-type': 'application/json' };
-  if (authorization) headers.authorization = authorization;
+function subscribeRequest(
+  body: unknown,
+  auth?: string | Record<string, string>,
+  method = 'POST',
+): Promise<Response> {
+  const headers: Record<string, string> = { 'content-type': 'application/json', ...headersOf(auth) };
   return fetch(`${base}/plans/subscribe`, {
     method,
     headers,
@@ -144,7 +152,8 @@ async function subscribe(
   return json as { subscriber: string; periodStart: number; periodEnd: number };
 }
 
-const subscriberAuth = (credential: string) => `Subscriber ${credential}`;
+/** The subscriber credential as the extension sends it. */
+const subscriberAuth = (credential: string) => ({ 'paybound-subscriber': credential });
 
 describe('offers', () => {
   it('puts the plans on the L402 challenges in msat and on the MPP Lightning one in sat', async () => {
@@ -177,6 +186,52 @@ describe('offers', () => {
       expect(decodePaybound(l402.params.paybound)).toEqual({ v: 1, plans: [pro(1000n), basic(1000n)] });
     }
     expect(decodePaybound(challenges[2]!.params.paybound)).toEqual({ v: 1, plans: [pro(1n), basic(1n)] });
+  });
+});
+
+describe('the extension', () => {
+  it('reads the offers as the kit wrote them, each checked against its challenge’s price', async () => {
+    const res = await call();
+    await res.arrayBuffer();
+    const parsed = parseWwwAuthenticate(res.headers.get('www-authenticate')!);
+    const l402 = parsed.find((c) => c.schemeKey === 'l402')!;
+    const mpp = parsed.find((c) => c.schemeKey === 'payment')!;
+    const fromL402 = readPlanOffers(
+      l402.params.get('paybound')!,
+      CALL_MSAT,
+      { unit: 'msat' },
+      `${base}/call`,
+      base,
+      'lightning',
+    );
+    expect(fromL402.map((o) => [o.id, o.price, o.overage])).toEqual([
+      ['pro', 3_000_000n, { price: 400_000n, cap: 800_000n }],
+      ['basic', 1_000_000n, undefined],
+    ]);
+    expect(fromL402[0]).toMatchObject({
+      interval: 'month',
+      intervalCount: 1,
+      includes: { calls: 3 },
+      subscribeUrl: `${base}/plans/subscribe`,
+    });
+    const fromMpp = readPlanOffers(
+      mpp.params.get('paybound')!,
+      CALL_MSAT / 1000n,
+      { unit: 'sat' },
+      `${base}/call`,
+      base,
+      'lightning',
+    );
+    expect(fromMpp.map((o) => o.price)).toEqual([3000n, 1000n]);
+  });
+
+  it('reads the subscribe 402 as a subscription challenge for the plan’s period', async () => {
+    const res = await subscribeRequest({ plan: 'pro', rail: 'lightning' });
+    await res.arrayBuffer();
+    const [challenge] = parseWwwAuthenticate(res.headers.get('www-authenticate')!);
+    const read = readMppSubscription(challenge!, now());
+    expect(read.subscription).toEqual({ interval: 'month', intervalCount: 1 });
+    expect(read.request).toMatchObject({ amount: '3000', currency: 'sat' });
   });
 });
 
@@ -312,17 +367,17 @@ describe('using the plan', () => {
     expect(mpp).toMatchObject({ method: 'lightning', intent: 'charge' });
     expect(decodeRequest(mpp.request)).toMatchObject({ amount: '400', currency: 'sat' });
 
-    // L402: the wallet pays and retries with the token (the only Authorization it sends).
+    // L402: the wallet pays and retries with the token beside the subscriber header.
     const token = `L402 ${l402!.macaroon}:${await payInvoice(lightning.url, user, l402!.invoice)}`;
-    const paidL402 = await call(token);
+    const paidL402 = await call({ ...subscriberAuth(subscriber), authorization: token });
     expect(paidL402.status).toBe(200);
     expect(usageOf(paidL402)).toMatchObject({ used: 3, overage: 1, 'overage-amount': 400 });
     expect(await jsonOf(paidL402)).toMatchObject({
       kind: 'plan',
       plan: { overage: { amount: '400', unit: 'sat', method: 'l402' } },
     });
-    // An overage token pays for one call.
-    const again = await call(token);
+    // An overage token pays for one call (with the subscriber header or without).
+    const again = await call({ ...subscriberAuth(subscriber), authorization: token });
     expect(again.status).toBe(402);
     expect(await jsonOf(again)).toMatchObject({
       code: 'invalid-challenge',
@@ -339,6 +394,7 @@ describe('using the plan', () => {
     const paidMpp = await call(
       paymentCredential(mppChallenge, { preimage: await payInvoice(lightning.url, user, invoice) }),
     );
+    // Sent without the subscriber header, the paid charge still counts for the subscription it was made for.
     expect(paidMpp.status).toBe(200);
     expect(paidMpp.headers.get('payment-receipt')).toBeTruthy();
     expect(usageOf(paidMpp)).toMatchObject({ overage: 2, 'overage-amount': 800 });
@@ -353,6 +409,29 @@ describe('using the plan', () => {
     ).toBe(CALL_MSAT);
     expect(decodePaybound(cappedChallenges[0]!.params.paybound).overage).toBeUndefined();
     expect(decodePaybound(cappedChallenges[0]!.params.paybound).plans).toHaveLength(2);
+
+    // Paid per use beside the subscriber header: served as a paid call; the plan counts nothing.
+    const [perUse] = parseChallenges(capped.headers.get('www-authenticate'));
+    await capped.arrayBuffer();
+    const paidPerUse = await call({
+      ...subscriberAuth(subscriber),
+      authorization: `L402 ${perUse!.macaroon}:${await payInvoice(lightning.url, user, perUse!.invoice)}`,
+    });
+    expect(paidPerUse.status).toBe(200);
+    expect(await jsonOf(paidPerUse)).toEqual({ kind: 'l402' });
+    expect(usageOf(paidPerUse)).toMatchObject({ used: 3, overage: 2, 'overage-amount': 800 });
+  });
+
+  it('also takes the credential as Authorization: Subscriber, which the paywall never sees', async () => {
+    const { subscriber } = await subscribe('basic');
+    const served = await call(`Subscriber ${subscriber}`);
+    expect(served.status).toBe(200);
+    expect(usageOf(served)).toMatchObject({ plan: 'basic', used: 1 });
+    expect(usageOf(await call(`Subscriber ${subscriber}`))).toMatchObject({ used: 2 });
+    // Past the plan: the per-use 402 of a request without credentials, not a refused one.
+    const past = await call(`Subscriber ${subscriber}`);
+    expect(past.status).toBe(402);
+    expect(await jsonOf(past)).toMatchObject({ code: 'payment_required' });
   });
 
   it('refuses a wrong preimage on an overage token with a fresh overage charge', async () => {
@@ -466,9 +545,14 @@ describe('using the plan', () => {
       overageAmount: '0',
       cancelAtPeriodEnd: false,
     });
-    for (const auth of [undefined, 'Subscriber nope', `Bearer ${subscriber}`]) {
+    for (const auth of [
+      undefined,
+      { 'paybound-subscriber': 'nope' },
+      'Subscriber nope',
+      `Bearer ${subscriber}`,
+    ]) {
       const res = await subscribeRequest(undefined, auth, 'GET');
-      expect(res.status).toBe(401);
+      expect(res.status).toBe(403);
       expect(await jsonOf(res)).toMatchObject({ error: { code: 'unknown_subscriber' } });
     }
     const renewOther = await subscribeRequest({ plan: 'pro', rail: 'lightning', subscriber });

@@ -1,5 +1,6 @@
 // Plan definitions and their offers in the `paybound` terms: what the kit refuses to offer, each
 // challenge's unit, the terms' round trip, periods, and the Paybound-Usage header.
+import type { IncomingMessage } from 'node:http';
 import { describe, expect, it } from 'vitest';
 import { MSAT_PER_SAT } from '../../../server/merchant/kit/money';
 import {
@@ -9,6 +10,7 @@ import {
   parseSubscriberAuthorization,
   periodEnd,
   planOffers,
+  readSubscriber,
 } from '../../../server/merchant/kit/plans';
 import { encodePaybound } from '../../../server/merchant/kit/review';
 
@@ -146,5 +148,25 @@ describe('headers', () => {
       'Bearer abc',
     ])
       expect(parseSubscriberAuthorization(bad)).toBeUndefined();
+  });
+
+  it('the credential is read from Paybound-Subscriber first, and from Authorization: Subscriber', () => {
+    const req = (headers: Record<string, string | string[]>) => ({ headers }) as unknown as IncomingMessage;
+    expect(readSubscriber(req({ 'paybound-subscriber': 'abc' }))).toEqual({
+      credential: 'abc',
+      viaAuthorization: false,
+    });
+    expect(readSubscriber(req({ 'paybound-subscriber': 'abc', authorization: 'L402 m:p' }))).toEqual({
+      credential: 'abc',
+      viaAuthorization: false,
+    });
+    expect(readSubscriber(req({ authorization: 'Subscriber abc' }))).toEqual({
+      credential: 'abc',
+      viaAuthorization: true,
+    });
+    expect(readSubscriber(req({ authorization: 'Subscriber a+b' }))).toEqual({ viaAuthorization: true });
+    expect(readSubscriber(req({ 'paybound-subscriber': 'a b' }))).toEqual({ viaAuthorization: false });
+    expect(readSubscriber(req({ authorization: 'L402 m:p' }))).toEqual({ viaAuthorization: false });
+    expect(readSubscriber(req({}))).toEqual({ viaAuthorization: false });
   });
 });
