@@ -207,6 +207,8 @@ export interface SubscriptionState {
 }
 
 const OVERAGE_CAPABILITY = 'overage';
+/** How early a Lightning period may be renewed: the wallet's own margin (docs/plans.md §3). */
+export const RENEW_EARLY_SECONDS = 600;
 const CREDENTIAL = /^[A-Za-z0-9._~-]{1,512}$/;
 
 type Refusal = { code: PaymentProblem; reason: string };
@@ -865,8 +867,13 @@ export class PlanDesk implements PlanOffering {
     const status = this.status(s);
     if (status === 'canceled' || s.cancelAtPeriodEnd)
       throw new Refused(409, 'subscription_canceled', 'this subscription was canceled: subscribe again');
-    if (status === 'active')
-      throw new Refused(409, 'renewal_not_due', `this period ends at ${s.periodEnd}; renew after it`);
+    // A wallet renews once a period is (nearly) over: the new period starts where this one ends.
+    if (status === 'active' && s.periodEnd - this.#seconds() > RENEW_EARLY_SECONDS)
+      throw new Refused(
+        409,
+        'renewal_not_due',
+        `this period ends at ${s.periodEnd}; renew in its last ${RENEW_EARLY_SECONDS / 60} minutes or after it`,
+      );
     return s;
   }
 

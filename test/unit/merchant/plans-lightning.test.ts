@@ -488,6 +488,21 @@ describe('using the plan', () => {
     expect(early.status).toBe(409);
     expect(await jsonOf(early)).toMatchObject({ error: { code: 'renewal_not_due' } });
 
+    // In the period's last ten minutes a renewal is taken, not yet asked for.
+    offsetMs += (first.periodEnd - Math.floor(now() / 1000) - 600 - 5) * 1000;
+    const stillEarly = await subscribeRequest({
+      plan: 'pro',
+      rail: 'lightning',
+      subscriber: first.subscriber,
+    });
+    expect(stillEarly.status).toBe(409);
+    await stillEarly.arrayBuffer();
+    offsetMs += 10_000;
+    expect((await call(subscriberAuth(first.subscriber))).status).toBe(200);
+    expect(
+      (await subscribeRequest({ plan: 'pro', rail: 'lightning', subscriber: first.subscriber })).status,
+    ).toBe(402);
+
     offsetMs += (first.periodEnd - Math.floor(now() / 1000) + 1) * 1000;
     const due = await call(subscriberAuth(first.subscriber));
     expect(due.status).toBe(402);
@@ -508,6 +523,18 @@ describe('using the plan', () => {
     const served = await call(subscriberAuth(first.subscriber));
     expect(served.status).toBe(200);
     expect(usageOf(served)).toMatchObject({ used: 1, overage: 0, 'period-end': renewed.periodEnd });
+  });
+
+  it('renewed in the period’s last minutes, the new period starts where the old one ends', async () => {
+    const first = await subscribe('basic');
+    offsetMs += (first.periodEnd - Math.floor(now() / 1000) - 60) * 1000;
+    const renewed = await subscribe('basic', first.subscriber);
+    expect(renewed.periodStart).toBe(first.periodEnd);
+    expect(renewed.periodEnd).toBe(periodEnd(first.periodEnd, 'week', 1));
+    expect(usageOf(await call(subscriberAuth(first.subscriber)))).toMatchObject({
+      used: 1,
+      'period-end': renewed.periodEnd,
+    });
   });
 
   it('cancels at period end: served until then, refused after, and not renewable', async () => {
