@@ -17,6 +17,7 @@ import { paymentPaywall } from '../../../server/merchant/kit/payment-paywall';
 import {
   type CardPlanClient,
   type CardSubscriptionState,
+  cardPlanClient,
   PlanDesk,
   type SubscriptionReceiptExpectation,
   subscribeEndpoint,
@@ -415,5 +416,62 @@ describe('the card plan', () => {
     expect(usageOf(after)).toBeNull();
     const state = await jsonOf(await subscribeRequest(undefined, subscriberAuth(subscriber), 'GET'));
     expect(state).toMatchObject({ status: 'canceled' });
+  });
+});
+
+describe('cardPlanClient', () => {
+  it('speaks the card service’s merchant subscription API with the app key', async () => {
+    const seen: { method: string; url: string; auth: string; body: string }[] = [];
+    const service = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => {
+        body += c.toString();
+      });
+      req.on('end', () => {
+        seen.push({ method: req.method!, url: req.url!, auth: req.headers.authorization ?? '', body });
+        const subscription = {
+          id: 'sub_9',
+          status: 'active',
+          currentPeriodStart: 100,
+          currentPeriodEnd: 200,
+          cancelAtPeriodEnd: req.url!.endsWith('/cancel'),
+        };
+        if (req.url!.endsWith('/usage') && JSON.parse(body).quantity > 1) {
+          res.writeHead(409, { 'content-type': 'application/json' });
+          return res.end(JSON.stringify({ error: { code: 'overage_cap_reached', message: 'cap reached' } }));
+        }
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify(req.url!.endsWith('/usage') ? { ok: true } : { subscription }));
+      });
+    });
+    await new Promise<void>((r) => service.listen(0, '127.0.0.1', r));
+    try {
+      const url = `http://127.0.0.1:${(service.address() as AddressInfo).port}`;
+      const client = cardPlanClient(new CardServiceClient({ url, apiKey: 'sk_app' }));
+      expect(client.url).toBe(url);
+      expect(await client.subscription('sub_9')).toEqual({
+        id: 'sub_9',
+        status: 'active',
+        currentPeriodStart: 100,
+        currentPeriodEnd: 200,
+        cancelAtPeriodEnd: false,
+      });
+      await client.usage('sub_9', 1, 'psub_1.abc');
+      await expect(client.usage('sub_9', 2, 'psub_1.def')).rejects.toMatchObject({
+        code: 'overage_cap_reached',
+        status: 409,
+      });
+      expect(await client.cancel('sub_9')).toMatchObject({ cancelAtPeriodEnd: true });
+      expect(seen.map((r) => [r.method, r.url])).toEqual([
+        ['GET', '/api/merchant/subscriptions/sub_9'],
+        ['POST', '/api/merchant/subscriptions/sub_9/usage'],
+        ['POST', '/api/merchant/subscriptions/sub_9/usage'],
+        ['POST', '/api/merchant/subscriptions/sub_9/cancel'],
+      ]);
+      expect(seen.every((r) => r.auth === 'Bearer sk_app')).toBe(true);
+      expect(JSON.parse(seen[1]!.body)).toEqual({ quantity: 1, identifier: 'psub_1.abc' });
+    } finally {
+      await new Promise<void>((r) => service.close(() => r()));
+    }
   });
 });

@@ -4,6 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type DemoApp, startDemoApp } from '../../../server/merchant/demo/app';
 import { planNote, QUILL_PRO } from '../../../server/merchant/demo/plans';
+import type { CardPlanClient } from '../../../server/merchant/kit/plan-desk';
 import {
   challengeList,
   decodeInvoice,
@@ -156,5 +157,102 @@ describe('Quill Pro', () => {
     expect((await fetch(`${app.url}/__test/plans/advance?seconds=-1`, { method: 'POST' })).status).toBe(400);
     expect((await fetch(`${app.url}/__test/plans/advance?seconds=1.5`, { method: 'POST' })).status).toBe(400);
     expect((await fetch(`${app.url}/__test/plans/advance?seconds=60`)).status).toBe(405);
+  });
+});
+
+describe('Quill Pro by card', () => {
+  let cardApp: DemoApp;
+  const subscriptions = new Map<string, { start: number }>();
+  const client: CardPlanClient = {
+    url: 'https://cards.example',
+    subscription: async (id) => ({
+      id,
+      status: 'active',
+      currentPeriodStart: subscriptions.get(id)!.start,
+      currentPeriodEnd: subscriptions.get(id)!.start + 30 * 86_400,
+      cancelAtPeriodEnd: false,
+    }),
+    usage: async () => {},
+    cancel: async (id) => client.subscription(id),
+  };
+
+  beforeAll(async () => {
+    cardApp = await startDemoApp({
+      port: 0,
+      lnbitsUrl: lightning.url,
+      invoiceKey: lightning.wallets.app!.invoiceKey,
+      card: {
+        cardServiceUrl: client.url,
+        apiKey: 'unused',
+        accountId: 'acct_quill',
+        receiptPublicKey: 'ab'.repeat(32),
+        receiptKeyId: 'k1',
+        plans: {
+          client,
+          verifyReceipt: async (receipt, expected) =>
+            receipt ===
+            `signed:${expected.challengeId}:${expected.subscription}:${expected.amount}:${expected.destination}`
+              ? { ok: true }
+              : { ok: false, reason: 'not signed' },
+        },
+      },
+    });
+  });
+
+  afterAll(async () => {
+    await cardApp?.close();
+  });
+
+  it('is offered on the drafts’ card challenge in cents, and subscribed to with the card service’s receipt', async () => {
+    const res = await fetch(`${cardApp.url}/drafts/generate`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ prompt: 'a short note' }),
+    });
+    expect(res.status).toBe(402);
+    await res.arrayBuffer();
+    const card = paymentChallenges(res.headers.get('www-authenticate')).find((c) => c.method === 'card')!;
+    expect(decodePaybound(card.paybound).plans).toEqual([
+      {
+        id: 'quill-pro',
+        name: 'Quill Pro',
+        price: '2000',
+        interval: 'month',
+        intervalCount: 1,
+        includes: { calls: 200 },
+        overage: { price: '50', cap: '1000' },
+        subscribe: `${cardApp.url}/plans/subscribe`,
+      },
+    ]);
+    const page = await (await fetch(cardApp.url)).text();
+    expect(page).toContain(planNote(true));
+
+    const post = (authorization?: string) =>
+      fetch(`${cardApp.url}/plans/subscribe`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...(authorization ? { authorization } : {}) },
+        body: JSON.stringify({ plan: 'quill-pro', rail: 'card' }),
+      });
+    const asked = await post();
+    expect(asked.status).toBe(402);
+    await asked.arrayBuffer();
+    const [challenge] = paymentChallenges(asked.headers.get('www-authenticate'));
+    expect(decodeRequest(challenge!.request)).toMatchObject({
+      amount: '2000',
+      currency: 'usd',
+      recipient: 'acct_quill',
+    });
+    subscriptions.set('sub_1', { start: Math.floor(Date.now() / 1000) });
+    const receipt = `signed:${challenge!.id}:sub_1:2000:acct_quill`;
+    const paid = await post(paymentCredential(challenge!, { subscription: 'sub_1', receipt }));
+    const json = await jsonOf(paid);
+    expect(paid.status, JSON.stringify(json)).toBe(200);
+    const served = await fetch(`${cardApp.url}/drafts/generate`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'paybound-subscriber': String(json.subscriber) },
+      body: JSON.stringify({ prompt: 'a short note' }),
+    });
+    expect(served.status).toBe(200);
+    expect(usageOf(served)).toMatchObject({ plan: 'quill-pro', used: 1, included: 200 });
   });
 });
