@@ -545,12 +545,14 @@ export class PlanDesk implements PlanOffering {
         this.store.giveBack(drawn.id, drawn.periodStart),
       );
     }
-    this.#usage(res, s);
+    // Used up (perhaps by a call at the same moment): what the store says now.
+    const current = (await this.store.get(s.id)) ?? s;
+    this.#usage(res, current);
     const overage = rail.overage;
     if (!overage) return perUse();
     if (s.rail === 'lightning') {
-      if (s.overageAmount + overage.price > overage.cap) return perUse();
-      return this.#answerOverage(req, res, s, plan);
+      if (current.overageAmount + overage.price > overage.cap) return perUse();
+      return this.#answerOverage(req, res, current, plan);
     }
     const card = this.#options.card!;
     try {
