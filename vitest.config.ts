@@ -33,6 +33,7 @@ export default defineConfig({
           include: [
             'test/unit/card/*.test.ts',
             'test/unit/merchant/review*.test.ts',
+            'test/unit/merchant/plans-store.test.ts',
             'test/unit/merchant/mpp-card.test.ts',
             'test/unit/sql/*.test.ts',
           ],

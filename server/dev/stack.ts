@@ -96,7 +96,12 @@ export interface Stack {
 }
 
 export async function startStack(
-  opts: { ports?: Partial<Record<keyof typeof DEFAULT_PORTS, number>>; host?: string } = {},
+  opts: {
+    ports?: Partial<Record<keyof typeof DEFAULT_PORTS, number>>;
+    host?: string;
+    /** The demo's test-only routes (its plan clock); the end-to-end tests turn them on. */
+    demoTestRoutes?: boolean;
+  } = {},
 ): Promise<Stack> {
   const host = opts.host ?? '127.0.0.1';
   // A caller that asks for free ports (0) for every part it names gets free ports for parts it
@@ -169,6 +174,7 @@ export async function startStack(
           receiptKeyId: card.receiptKeyId,
         },
         x402: { facilitatorUrl: facilitator.url, payTo: X402_DEMO_PAYEE },
+        testRoutes: opts.demoTestRoutes ?? false,
       }),
     );
     closers.push(demo.close);

@@ -9,26 +9,42 @@
 //                        too: 402 again with the same challenge (see refuses.ts)
 //   POST /x402/generate  {prompt} → x402 v2 (USDC on Base Sepolia), behind @x402/express (see x402.ts)
 //   POST /x402/v1/generate {prompt} → the same in x402 v1 (x402-v1.ts)
+//   POST|GET|DELETE /plans/subscribe  Quill Pro, the plan beside pay-per-use drafts (see plans.ts)
 //   GET  /health         {ok: true}
 // Demo-only test hooks: POST /paybound/review-broken (always 500), POST /_demo/refunds/<charge>
 // (the operator's pay / deny, behind the operator token),
 // GET|POST /api/echo (says which credential arrived), GET /_demo/requests (what reached /api and
 // /paybound, newest last: hostile-page tests check that nothing was sent or carried a token).
+// Only with `testRoutes`: POST /__test/plans/advance?seconds=<n> moves the plan desk's clock.
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { closer, listen } from '../../lib/listen';
-import { CardServiceClient, cardMethod, receiptKeyFromHex } from '../kit/card';
-import { answerPreflight, applyCors, readJsonBody, sendHtml, sendJson } from '../kit/http';
+import {
+  CardServiceClient,
+  cardMethod,
+  type ReceiptKey,
+  receiptKeyFromHex,
+  verifySubscriptionReceipt,
+} from '../kit/card';
+import { answerPreflight, applyCors, readJsonBody, requestOrigin, sendHtml, sendJson } from '../kit/http';
 import { LnbitsClient } from '../kit/lnbits-client';
 import { l402Paywall } from '../kit/middleware';
 import { lightningMethod } from '../kit/mpp-lightning';
 import type { MppMethod } from '../kit/mpp-method';
 import { memoryChallengeStore, paymentPaywall, type SettlementEvent } from '../kit/payment-paywall';
+import {
+  type CardPlanClient,
+  cardPlanClient,
+  PlanDesk,
+  type SubscriptionReceiptVerifier,
+  subscribeEndpoint,
+} from '../kit/plan-desk';
 import type { ReviewDesk } from '../kit/review';
 import { type Article, findArticle } from './articles';
 import { startDrafts } from './drafts';
 import { generateText } from './generator';
 import { articlePage, articlePaymentRequiredPage, homePage, notFoundPage } from './page';
+import { PLAN_ADVANCE_PATH, PLAN_SUBSCRIBE_PATH, planNote, quillPro } from './plans';
 import { generatePricingNote, satsText } from './price-text';
 import {
   countWords,
@@ -55,6 +71,11 @@ export interface DemoCardOptions {
   receiptKeyId?: string;
   /** Card prices are the sat prices at this rate, rounded up to the cent; default 100 000. */
   usdPerBtc?: number;
+  /**
+   * Also offer Quill Pro by card: the check of the card service's subscription receipts, and its
+   * subscription API (default: the card service's, with `apiKey`).
+   */
+  plans?: { verifyReceipt: SubscriptionReceiptVerifier; client?: CardPlanClient };
 }
 
 export interface DemoAppOptions {
@@ -91,12 +112,16 @@ export interface DemoAppOptions {
   operatorToken?: string;
   /** Also serve the x402 route, through this facilitator (which must be running). */
   x402?: DemoX402Options;
+  /** Test-only routes (POST /__test/plans/advance); never in a normal run. Default false. */
+  testRoutes?: boolean;
 }
 
 export interface DemoApp {
   url: string;
   /** The drafts' review desk (charges, queued refunds). */
   desk: ReviewDesk;
+  /** Quill Pro's subscriptions. */
+  plans: PlanDesk;
   /** What the operator hook asks for: `Authorization: Bearer <operatorToken>`. */
   operatorToken: string;
   /** Resolves once every MPP settlement started so far has finished. */
@@ -193,6 +218,35 @@ export async function startDemoApp(opts: DemoAppOptions): Promise<DemoApp> {
   const refuses = refusingRoute({ ...common, service: SERVICE, priceMsat: quoteArticleMsat(pricing) });
   const x402Route = opts.x402 ? await startX402Route(opts.x402) : undefined;
 
+  // Quill Pro on Lightning always, and by card through the card service's subscriptions: their
+  // receipts checked offline with the card service's keys, as payment receipts are.
+  const cardPlans =
+    opts.card?.plans ??
+    (opts.card && cardClient
+      ? { verifyReceipt: cardSubscriptionVerifier(opts.card, cardClient, receiptKey) }
+      : undefined);
+  let planOffsetMs = 0;
+  const baseNow = opts.now ?? Date.now;
+  const plans = new PlanDesk({
+    plans: [quillPro(Boolean(cardPlans))],
+    realm: 'paybound-demo',
+    // The desk derives its own keys from it: its challenges are never the paywalls'.
+    secret: mppSecret,
+    subscribeUrl: (req) => requestOrigin(req) + PLAN_SUBSCRIBE_PATH,
+    lightning: { wallet },
+    ...(opts.card && cardPlans && cardClient
+      ? {
+          card: {
+            client: cardPlans.client ?? cardPlanClient(cardClient),
+            accountId: opts.card.accountId,
+            verifyReceipt: cardPlans.verifyReceipt,
+          },
+        }
+      : {}),
+    now: () => baseNow() + planOffsetMs,
+  });
+  const subscribe = subscribeEndpoint(plans);
+
   const operatorToken = opts.operatorToken ?? randomBytes(24).toString('base64url');
   const drafts = startDrafts({
     common,
@@ -211,6 +265,7 @@ export async function startDemoApp(opts: DemoAppOptions): Promise<DemoApp> {
     mpp: { secret: mppSecret, store: challengeStore, onSettled: opts.onSettled },
     operatorToken,
     now: opts.now,
+    plans,
   });
 
   // Dollar amounts only where a card can pay them.
@@ -255,12 +310,28 @@ export async function startDemoApp(opts: DemoAppOptions): Promise<DemoApp> {
       return sendHtml(
         res,
         200,
-        homePage(pricingNote, drafts.pricingNote, promptPricing, { x402: Boolean(x402Route) }),
+        homePage(pricingNote, drafts.pricingNote, promptPricing, {
+          x402: Boolean(x402Route),
+          planNote: planNote(Boolean(cardPlans)),
+        }),
       );
     }
     if (path === '/health') {
       if (method !== 'GET' && method !== 'HEAD') return methodNotAllowed(res, 'GET, HEAD');
       return sendJson(res, 200, { ok: true });
+    }
+    if (path === PLAN_SUBSCRIBE_PATH) return subscribe(req, res);
+    if (opts.testRoutes && path === PLAN_ADVANCE_PATH) {
+      if (method !== 'POST') return methodNotAllowed(res, 'POST');
+      const seconds = Number(new URL(req.url ?? '/', 'http://demo').searchParams.get('seconds'));
+      if (!Number.isSafeInteger(seconds) || seconds < 0 || seconds > 10 * 366 * 86_400) {
+        return sendJson(res, 400, { error: 'seconds must be a whole number from 0 to ten years' });
+      }
+      planOffsetMs += seconds * 1000;
+      return sendJson(res, 200, {
+        offsetSeconds: planOffsetMs / 1000,
+        now: Math.floor((baseNow() + planOffsetMs) / 1000),
+      });
     }
     if (await drafts.route(req, res, path, method)) return;
     if (x402Route?.owns(path)) return x402Route.handle(req, res);
@@ -349,6 +420,7 @@ export async function startDemoApp(opts: DemoAppOptions): Promise<DemoApp> {
   return {
     url: await listen(server, opts.port, opts.host),
     desk: drafts.desk,
+    plans,
     operatorToken,
     settled: async () => {
       await generatePaywall?.settled();
@@ -361,4 +433,29 @@ export async function startDemoApp(opts: DemoAppOptions): Promise<DemoApp> {
 function methodNotAllowed(res: ServerResponse, allow: string): void {
   res.setHeader('Allow', allow);
   sendJson(res, 405, { error: 'method not allowed', allow });
+}
+
+/** The demo's check of a card plan's receipt: signed by the card service, for this very challenge. */
+function cardSubscriptionVerifier(
+  card: DemoCardOptions,
+  client: CardServiceClient,
+  key: ReceiptKey | undefined,
+): SubscriptionReceiptVerifier {
+  let keys: Promise<ReceiptKey[]> | undefined = key ? Promise.resolve([key]) : undefined;
+  return async (receipt, expected) => {
+    keys ??= client.receiptKeys();
+    const check = verifySubscriptionReceipt(receipt, await keys, {
+      challengeId: expected.challengeId,
+      issuer: card.cardServiceUrl,
+      destination: expected.destination,
+      amount: expected.amount,
+      currency: expected.currency,
+      interval: expected.interval,
+      intervalCount: expected.intervalCount,
+    });
+    if (!check.ok) return check;
+    return check.claims.subscription === expected.subscription
+      ? { ok: true }
+      : { ok: false, reason: 'the receipt names another subscription' };
+  };
 }

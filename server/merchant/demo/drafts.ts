@@ -20,11 +20,11 @@ import { lightningMethod } from '../kit/mpp-lightning';
 import type { MppMethod } from '../kit/mpp-method';
 import {
   type ChallengeStore,
-  type PaidRequest,
   type PaymentHandler,
   paymentPaywall,
   type SettlementEvent,
 } from '../kit/payment-paywall';
+import type { PlanDesk, PlanHandler, PlanPaidRequest } from '../kit/plan-desk';
 import { type RefundPolicyRequest, ReviewDesk, ReviewError, reviewEndpoint } from '../kit/review';
 import { writeDraft } from './generator';
 import { draftPricingNote } from './price-text';
@@ -90,6 +90,8 @@ export interface DraftsOptions {
   /** The secret the operator hook asks for (`Authorization: Bearer <token>`). */
   operatorToken: string;
   now?: () => number;
+  /** Plans offered beside pay-per-use drafts; their subscribers' drafts are served by the plan. */
+  plans?: PlanDesk;
 }
 
 const MPP_REALM = 'paybound-demo';
@@ -140,6 +142,7 @@ export function startDrafts(o: DraftsOptions): Drafts {
 
   const options: PaywallOptions<DraftBody> = {
     ...o.common,
+    ...(o.plans ? { plans: o.plans } : {}),
     capability: 'draft',
     priceMsat: (_req, body) => maxMsat(body),
     description: (_req, body) => `Quill: a draft for a ${countWords(body.prompt)}-word prompt (estimated)`,
@@ -181,7 +184,7 @@ export function startDrafts(o: DraftsOptions): Drafts {
         })
       : null;
   const l402 = mppPaywall ? null : l402Paywall<DraftBody>(options);
-  const paywall = (
+  const perUse = (
     req: IncomingMessage,
     res: ServerResponse,
     body: DraftBody,
@@ -190,11 +193,33 @@ export function startDrafts(o: DraftsOptions): Drafts {
     mppPaywall
       ? mppPaywall(req, res, body, next)
       : l402!(req, res, body, (q, r, b, paid) => next(q, r, b, paid ? { kind: 'l402', l402: paid } : null));
+  // A subscriber's drafts are the plan's; everyone else's go to the per-use paywall.
+  const paywall: (
+    req: IncomingMessage,
+    res: ServerResponse,
+    body: DraftBody,
+    next: PlanHandler<DraftBody>,
+  ) => Promise<void> = o.plans ? o.plans.guard(perUse) : perUse;
 
   /** Serves a paid draft and reports what it cost (or, for #overcharge, more than was paid). */
-  async function serve(res: ServerResponse, body: DraftBody, paid: PaidRequest | null): Promise<void> {
+  async function serve(res: ServerResponse, body: DraftBody, paid: PlanPaidRequest | null): Promise<void> {
     const text = writeDraft(body.prompt, pricing.draftMaxWords);
     const words = countWords(text);
+    if (paid?.kind === 'plan') {
+      // Nothing to review: the plan paid for it.
+      const { plan, used, included, periodEnd, overage } = paid.plan;
+      return sendJson(res, 200, {
+        text,
+        words,
+        plan: {
+          id: plan,
+          used,
+          included,
+          period_end: periodEnd,
+          ...(overage ? { overage: { amount: overage.amount.toString(), unit: overage.unit } } : {}),
+        },
+      });
+    }
     const actualMsat = draftActualMsat(body.prompt, words, pricing);
     const charge = paid?.kind === 'l402' ? paid.l402.review : paid?.mpp.review;
     if (!paid || !charge)

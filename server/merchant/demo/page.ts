@@ -88,6 +88,13 @@ const SCRIPT = `
     return unit === 'usd' ? usd(BigInt(amount)) : null;
   }
   function paidText(data) {
+    if (data.plan && typeof data.plan.id === 'string') {
+      if (data.plan.overage && data.plan.overage.unit === 'sat' && digits(data.plan.overage.amount))
+        return 'Beyond the plan: ' + priceText(BigInt(data.plan.overage.amount)) + '.';
+      if (data.plan.overage && data.plan.overage.unit === 'usd' && digits(data.plan.overage.amount))
+        return 'Beyond the plan: ' + usd(BigInt(data.plan.overage.amount)) + ' by card.';
+      return 'Included in your plan: ' + data.plan.used + ' of ' + data.plan.included + ' this period.';
+    }
     const actual = amountText(data.actual, data.unit);
     const max = amountText(data.max, data.unit);
     if (actual && max) return 'This draft cost ' + actual + ' (at most ' + max + ').';
@@ -177,7 +184,7 @@ export function homePage(
   pricingNote: string,
   draftNote: string,
   promptPricing: PromptPricing,
-  options: { x402?: boolean } = {},
+  options: { x402?: boolean; planNote?: string } = {},
 ): string {
   const { baseSat, perWordSat, capSat, usdPerBtc } = promptPricing;
   const attr = (name: string, n: number) => ` data-${name}="${escapeHtml(String(n))}"`;
@@ -208,6 +215,7 @@ ${
     <span class="hint">${escapeHtml(pricingNote)}</span>
   </div>
   ${draftNote ? `<p class="hint" id="draft-note">${escapeHtml(draftNote)}</p>` : ''}
+  ${options.planNote ? `<p class="hint" id="plan-note">${escapeHtml(options.planNote)}</p>` : ''}
 </section>
 <section class="card" aria-live="polite">
   <div id="status"></div>

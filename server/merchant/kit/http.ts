@@ -5,8 +5,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 export const CORS_HEADERS: Readonly<Record<string, string>> = {
   'Access-Control-Allow-Origin': '*',
   'Access-Control-Allow-Methods': 'GET, POST, OPTIONS',
-  'Access-Control-Allow-Headers': 'Authorization, Content-Type',
-  'Access-Control-Expose-Headers': 'WWW-Authenticate, Payment-Receipt',
+  'Access-Control-Allow-Headers': 'Authorization, Content-Type, Paybound-Subscriber',
+  'Access-Control-Expose-Headers': 'WWW-Authenticate, Payment-Receipt, Paybound-Usage',
   'Access-Control-Max-Age': '600',
 };
 

@@ -11,5 +11,8 @@ export * from './mpp';
 export * from './mpp-lightning';
 export * from './mpp-method';
 export * from './payment-paywall';
+export * from './plan-desk';
+export * from './plan-store';
+export * from './plans';
 export * from './review';
 export * from './review-store';

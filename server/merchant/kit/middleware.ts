@@ -24,6 +24,8 @@ import {
 import { LnbitsError } from './lnbits-client';
 import { toMsat } from './money';
 import {
+  type PayboundTerms,
+  type PlanOffering,
   payboundAuthParam,
   type ReviewedCharge,
   type ReviewOptions,
@@ -86,6 +88,8 @@ export interface PaywallOptions<B> extends Omit<L402GateOptions, 'service'> {
   extraChallenges?(req: IncomingMessage, body: B): Promise<readonly string[]> | readonly string[];
   /** Charge the maximum and let the payer review what was delivered (estimates and the review window). */
   review?: ReviewOptions<B>;
+  /** Plans offered beside the per-call price, in each challenge's `paybound` terms (plans.ts). */
+  plans?: PlanOffering;
 }
 
 export type Paywall<B> = ((
@@ -183,17 +187,19 @@ export function l402Paywall<B>(options: PaywallOptions<B>): Paywall<B> {
         condition: c.condition,
         value: c.value(req, body),
       }));
-      const extraParams: string[] = [];
+      const terms: PayboundTerms = {};
       if (review) {
         minted.push({ condition: maxCondition, value: priceMsat.toString() });
         const min = reviewMinimumMsat(review, req, body, priceMsat);
-        extraParams.push(
-          payboundAuthParam({
-            ...(min !== undefined ? { estimate: { min, max: priceMsat } } : {}),
-            review: { window: reviewWindow(review, req, body), refund: reviewRefundUrl(review, req, body) },
-          }),
-        );
+        if (min !== undefined) terms.estimate = { min, max: priceMsat };
+        terms.review = {
+          window: reviewWindow(review, req, body),
+          refund: reviewRefundUrl(review, req, body),
+        };
       }
+      const plans = options.plans?.offers('msat', priceMsat, req) ?? [];
+      if (plans.length > 0) terms.plans = plans;
+      const extraParams = review || plans.length > 0 ? [payboundAuthParam(terms)] : [];
       challenge = await gate.issue({
         priceMsat,
         memo: description.slice(0, MEMO_MAX),

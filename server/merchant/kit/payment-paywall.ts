@@ -33,6 +33,7 @@ import {
 } from './mpp';
 import type { MppMethod } from './mpp-method';
 import {
+  type PayboundTerms,
   payboundAuthParam,
   type ReviewedCharge,
   reviewMinimumMsat,
@@ -136,23 +137,34 @@ export function paymentPaywall<B>(options: PaymentPaywallOptions<B>): PaymentPay
 
   const { review } = options;
 
-  /** The `paybound` auth-param for a method's challenge, or '' when the route or method has no review. */
-  function payboundFor(method: MppMethod<B>, req: IncomingMessage, body: B, amount: unknown): string {
-    if (!review || !method.review || typeof amount !== 'string' || !/^\d+$/.test(amount)) return '';
+  /**
+   * The `paybound` auth-param for a method's challenge (review terms, plans), or '' when the route
+   * or method has neither.
+   */
+  function payboundFor(
+    method: MppMethod<B>,
+    req: IncomingMessage,
+    body: B,
+    amount: unknown,
+    currency: unknown,
+  ): string {
+    if (typeof amount !== 'string' || !/^\d+$/.test(amount)) return '';
     const max = BigInt(amount);
-    let min: bigint | undefined;
-    const convert = method.review.minimumFromMsat;
-    if (convert) {
-      const minMsat = reviewMinimumMsat(review, req, body, toMsat(options.priceMsat(req, body), 'price'));
-      if (minMsat !== undefined) {
-        const converted = convert(minMsat);
-        min = converted < max ? converted : max;
+    const terms: PayboundTerms = {};
+    if (review && method.review) {
+      const convert = method.review.minimumFromMsat;
+      if (convert) {
+        const minMsat = reviewMinimumMsat(review, req, body, toMsat(options.priceMsat(req, body), 'price'));
+        if (minMsat !== undefined) {
+          const converted = convert(minMsat);
+          terms.estimate = { min: converted < max ? converted : max, max };
+        }
       }
+      terms.review = { window: reviewWindow(review, req, body), refund: reviewRefundUrl(review, req, body) };
     }
-    return `, ${payboundAuthParam({
-      ...(min !== undefined ? { estimate: { min, max } } : {}),
-      review: { window: reviewWindow(review, req, body), refund: reviewRefundUrl(review, req, body) },
-    })}`;
+    const plans = typeof currency === 'string' ? (options.plans?.offers(currency, max, req) ?? []) : [];
+    if (plans.length > 0) terms.plans = plans;
+    return terms.review || terms.plans ? `, ${payboundAuthParam(terms)}` : '';
   }
 
   async function challenges(req: IncomingMessage, body: B): Promise<string[]> {
@@ -171,7 +183,7 @@ export function paymentPaywall<B>(options: PaymentPaywallOptions<B>): PaymentPay
           request: base64urlJson(request),
         }),
       );
-      out.push(challenge + payboundFor(method, req, body, request.amount));
+      out.push(challenge + payboundFor(method, req, body, request.amount, request.currency));
     }
     return out;
   }

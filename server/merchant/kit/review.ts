@@ -26,28 +26,75 @@ import { type LightningNetwork, readInvoice } from './invoice';
 import { bytesToHex, decodeIdentifier, normaliseRootKey, parseAuthorization } from './l402';
 import { type InvoicePayer, LnbitsError } from './lnbits-client';
 import { MSAT_PER_SAT } from './money';
-import { base64urlJson, ChallengeBinder, decodeBase64urlJson, parsePaymentAuthorization } from './mpp';
+import {
+  base64urlJson,
+  ChallengeBinder,
+  decodeBase64urlJson,
+  type JsonValue,
+  parsePaymentAuthorization,
+} from './mpp';
 
 // ---------------------------------------------------------------------------------------------
 // The challenge parameter
 
 export const PAYBOUND_PARAM = 'paybound';
 
+/** A plan offered next to the per-call price (docs/plans.md §1), amounts in the challenge's unit. */
+export interface PayboundPlan {
+  id: string;
+  name: string;
+  price: bigint;
+  interval: 'day' | 'week' | 'month' | 'year';
+  intervalCount: number;
+  includes: { calls: number };
+  overage?: { price: bigint; cap: bigint };
+  /** The subscribe URL, on the charged request's origin. */
+  subscribe: string;
+}
+
 export interface PayboundTerms {
   /** Both in the challenge's unit; `max` is the amount charged. */
   estimate?: { min: bigint; max: bigint };
   review?: { window: number; refund: string };
+  plans?: readonly PayboundPlan[];
+  /** On an overage charge: the plan whose included usage this call goes beyond. */
+  overage?: { plan: string };
+}
+
+/**
+ * Where a paywall gets the plans to offer on a challenge: `unit` is the challenge's (msat for L402,
+ * sat for MPP Lightning, the card currency), `charge` what the challenge charges in it.
+ */
+export interface PlanOffering {
+  offers(unit: string, charge: bigint, req: IncomingMessage): readonly PayboundPlan[];
+}
+
+function planJson(plan: PayboundPlan): JsonValue {
+  return {
+    id: plan.id,
+    name: plan.name,
+    price: plan.price.toString(),
+    interval: plan.interval,
+    intervalCount: plan.intervalCount,
+    includes: { calls: plan.includes.calls },
+    ...(plan.overage
+      ? { overage: { price: plan.overage.price.toString(), cap: plan.overage.cap.toString() } }
+      : {}),
+    subscribe: plan.subscribe,
+  };
 }
 
 /** The auth-param's value: base64url (no padding) of the canonical JSON, version 1. */
 export function encodePaybound(terms: PayboundTerms): string {
-  const json: { [key: string]: { [key: string]: string | number } | number } = { v: 1 };
+  const json: { [key: string]: JsonValue } = { v: 1 };
   if (terms.estimate) {
     const { min, max } = terms.estimate;
     if (min < 0n || min > max) throw new RangeError(`estimate minimum ${min} is not within 0..${max}`);
     json.estimate = { min: min.toString(), max: max.toString() };
   }
   if (terms.review) json.review = { window: terms.review.window, refund: terms.review.refund };
+  if (terms.plans && terms.plans.length > 0) json.plans = terms.plans.map(planJson);
+  if (terms.overage) json.overage = { plan: terms.overage.plan };
   return base64urlJson(json);
 }
 

@@ -18,7 +18,7 @@ declare module 'vitest' {
 
 export default async function setup(project: TestProject) {
   findChromium(); // fail first, and clearly, when there is no browser
-  const stack = await startStack({ ports: { demo: 0, lnbits: 0, rates: 0, relay: 0 } });
+  const stack = await startStack({ ports: { demo: 0, lnbits: 0, rates: 0, relay: 0 }, demoTestRoutes: true });
   try {
     // NWC and the page's own WebLN wallet are linked too (the Ethereum one is in provisionFor) (LNbits stays the default), for the
     // tests that choose them.

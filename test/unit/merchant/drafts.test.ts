@@ -28,6 +28,20 @@ import {
 
 const PROMPT = 'a short note';
 
+/** Quill Pro as a Lightning challenge offers it (msat: factor 1000, sat: 1); card plans need the card service's subscriptions. */
+function quillProTerms(factor: bigint, base: string) {
+  return {
+    id: 'quill-pro',
+    name: 'Quill Pro',
+    price: (20_000n * factor).toString(),
+    interval: 'month',
+    intervalCount: 1,
+    includes: { calls: 200 },
+    overage: { price: (500n * factor).toString(), cap: (10_000n * factor).toString() },
+    subscribe: `${base}/plans/subscribe`,
+  };
+}
+
 let lightning: Standin;
 let user: WalletKeys;
 let appWallet: WalletKeys;
@@ -113,6 +127,7 @@ describe('POST /drafts/generate: the challenge', () => {
       v: 1,
       estimate: { min: '2030000', max: '4030000' },
       review: { window: 600, refund: `${app.url}/paybound/review` },
+      plans: [quillProTerms(1000n, app.url)],
     });
   });
 
@@ -418,6 +433,7 @@ describe('drafts by card and MPP Lightning', () => {
       v: 1,
       estimate: { min: '2030000', max: '4030000' },
       review,
+      plans: [quillProTerms(1000n, both.url)],
     });
     // Cards: the sat amounts at 100 000 USD/BTC, rounded up to the cent, as the card price is.
     const card = list[2]!;
@@ -426,6 +442,14 @@ describe('drafts by card and MPP Lightning', () => {
       v: 1,
       estimate: { min: satToUsdCents(2030n).toString(), max: '403' },
       review,
+      // Quill Pro by card: 20.00 a month, then 0.50 a draft, at most 10.00 more.
+      plans: [
+        {
+          ...quillProTerms(1n, both.url),
+          price: '2000',
+          overage: { price: '50', cap: '1000' },
+        },
+      ],
     });
     expect(satToUsdCents(2030n)).toBe(203n);
     const ln = list[3]!;
@@ -434,6 +458,7 @@ describe('drafts by card and MPP Lightning', () => {
       v: 1,
       estimate: { min: '2030', max: '4030' },
       review,
+      plans: [quillProTerms(1n, both.url)],
     });
   });
 
