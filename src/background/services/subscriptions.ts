@@ -17,6 +17,7 @@ import {
   agreedFromOffer,
   type MandateCheck,
   matchesMandate,
+  periodBoundary,
 } from '../../core/plans/mandate';
 import { siteOf } from '../../core/site/site';
 import { type Said, said } from '../../core/text/said';
@@ -323,11 +324,14 @@ export class SubscriptionService {
           reason: said('reasonStanding', sub.planName),
         },
       );
+      // The period paid for is at least a whole period of the plan past the last one: an app
+      // answering a shorter one cannot make the next renewal due sooner than the mandate allows.
+      const fullPeriod = periodBoundary(sub.periodEnd, sub.mandate.interval, sub.mandate.intervalCount, 1);
       const renewed: SubscriptionRecord = {
         ...sub,
         credential: subscribed.subscriber,
-        periodStart: subscribed.periodStart,
-        periodEnd: subscribed.periodEnd,
+        periodStart: Math.max(subscribed.periodStart, sub.periodEnd),
+        periodEnd: Math.max(subscribed.periodEnd, fullPeriod),
         usage: undefined,
         updatedAt: this.now(),
       };

@@ -329,6 +329,13 @@ describe('a subscription in force', () => {
     expect(renewal).toMatchObject({ state: 'paid', approval: 'auto', amount: { value: 2_000_000n } });
     expect(env.shop.requests.filter((r) => r.method === 'POST').at(-1)?.body).toContain('"subscriber"');
     expect(await env.db.subscriptions.count()).toBe(1);
+    // The app answered a five-minute period; the mandate's is a month: the next renewal waits for it.
+    const [sub] = await env.db.subscriptions.toArray();
+    expect(sub!.periodEnd - sub!.periodStart).toBeGreaterThanOrEqual(28 * DAY);
+    expect(await env.present(env.renewal402())).toMatchObject({
+      action: 'pass',
+      said: { key: 'planNotDue' },
+    });
   });
 
   it('asks in a window for a renewal priced above the standing approval', async () => {
