@@ -15,7 +15,7 @@
 // (the operator's pay / deny, behind the operator token),
 // GET|POST /api/echo (says which credential arrived), GET /_demo/requests (what reached /api and
 // /paybound, newest last: hostile-page tests check that nothing was sent or carried a token).
-// Only with `testRoutes`: POST /__test/plans/advance?seconds=<n> moves the plan desk's clock.
+// Only with `testRoutes`: POST /__test/plans/advance?seconds=<n>[&reset=1] moves the plan desk's clock.
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { closer, listen } from '../../lib/listen';
@@ -323,10 +323,13 @@ export async function startDemoApp(opts: DemoAppOptions): Promise<DemoApp> {
     if (path === PLAN_SUBSCRIBE_PATH) return subscribe(req, res);
     if (opts.testRoutes && path === PLAN_ADVANCE_PATH) {
       if (method !== 'POST') return methodNotAllowed(res, 'POST');
-      const seconds = Number(new URL(req.url ?? '/', 'http://demo').searchParams.get('seconds'));
+      const query = new URL(req.url ?? '/', 'http://demo').searchParams;
+      const seconds = Number(query.get('seconds'));
       if (!Number.isSafeInteger(seconds) || seconds < 0 || seconds > 10 * 366 * 86_400) {
         return sendJson(res, 400, { error: 'seconds must be a whole number from 0 to ten years' });
       }
+      // `reset`: back to the real clock first (a test leaves the shared demo as it found it).
+      if (query.get('reset') === '1') planOffsetMs = 0;
       planOffsetMs += seconds * 1000;
       return sendJson(res, 200, {
         offsetSeconds: planOffsetMs / 1000,

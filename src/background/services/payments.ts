@@ -180,9 +180,12 @@ export function retryVerdict(
   }
 }
 
-/** An L402 charge that is not its own per-call charge (estimated, reviewed): its token serves its scope. */
+/**
+ * An L402 charge that is not its own per-call charge (estimated, reviewed, a plan's overage call):
+ * its token serves its scope.
+ */
 const reusableToken = (p: PaymentRecord): boolean =>
-  p.challenge.protocol === 'l402' && !p.review && !p.estimate;
+  p.challenge.protocol === 'l402' && !p.review && !p.estimate && !p.plan;
 
 /** Who a token for this request would belong to: the site that pays, fetch or page load, the tab. */
 const ownerOf = (p: {

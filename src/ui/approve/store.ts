@@ -27,6 +27,10 @@ interface ApproveState {
 
 const tabId = Number(new URLSearchParams(location.search).get('tab') ?? '-1');
 
+/** How long the window waits for a plan's first period after "Subscribe" before it may close. */
+const PLAN_WAIT_MS = 15_000;
+let planPendingUntil = 0;
+
 const message = (e: unknown): string => errorText(e);
 
 export const useApproveStore = create<ApproveState>((set, get) => ({
@@ -38,8 +42,10 @@ export const useApproveStore = create<ApproveState>((set, get) => ({
     try {
       const quotes = await send('approvals.pending', { tabId: get().tabId });
       set({ quotes, loaded: true, error: undefined });
-      // Nothing left to decide in this tab: the window has done its job.
-      if (quotes.length === 0) window.close();
+      // Nothing left to decide in this tab: the window has done its job. Right after "Subscribe"
+      // the plan's first period is on its way (the worker is asking the app): wait for it.
+      if (quotes.length === 0 && Date.now() > planPendingUntil) window.close();
+      if (quotes.length > 0) planPendingUntil = 0;
     } catch (e) {
       set({ error: message(e), loaded: true });
     }
@@ -73,9 +79,12 @@ export const useApproveStore = create<ApproveState>((set, get) => ({
   },
   async subscribe(id, planId) {
     set({ busy: true, error: undefined, notice: undefined });
+    planPendingUntil = Date.now() + PLAN_WAIT_MS;
     try {
       await send('approval.subscribe', { paymentId: id, planId });
+      set({ notice: t('planSubscribing') });
     } catch (e) {
+      planPendingUntil = 0;
       set({ error: message(e) });
     } finally {
       set({ busy: false });
