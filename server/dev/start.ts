@@ -12,7 +12,16 @@ import { extensionUrl, launchWithExtension } from './chromium';
 import { PortInUseError, portsFromEnv, provisionFor, startStack } from './stack';
 
 /** The settings pages, by their address's hash. */
-const SETTINGS_PAGES = ['overview', 'budgets', 'sites', 'wallets', 'security', 'history', 'disputes'];
+const SETTINGS_PAGES = [
+  'overview',
+  'budgets',
+  'sites',
+  'plans',
+  'wallets',
+  'security',
+  'history',
+  'disputes',
+];
 
 /** How many headless tours' screenshot folders stay in .out/. */
 const KEEP_TOURS = 5;
@@ -119,6 +128,107 @@ if (headed) {
       await answered;
     }
     await demo.close();
+  };
+
+  /**
+   * Quill Pro: two drafts paid per use, then the quote compares the plan with them; subscribing
+   * quotes the first period in the same window; drafts are then the plan's; the Plans page, and
+   * the popup with the plan and a budget's forecast.
+   */
+  const planTour = async (context: BrowserContext, extensionId: string) => {
+    const ask = async (page: Page, type: string, payload: object) => {
+      const reply = (await page.evaluate(([t, p]) => chrome.runtime.sendMessage({ type: t, payload: p }), [
+        type,
+        payload,
+      ] as const)) as { ok: boolean; data?: unknown };
+      if (!reply.ok) throw new Error(`${type} refused`);
+      return reply.data;
+    };
+    const draftFrom = (page: Page, prompt: string) =>
+      page.evaluate(
+        (p) =>
+          fetch('/drafts/generate', {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({ prompt: p }),
+          }).then((r) => r.status),
+        prompt,
+      );
+    const quoteIn = () =>
+      context
+        .waitForEvent('page', (p) => p.url().includes('/src/ui/approve/'))
+        .then(async (p) => {
+          await p.waitForSelector('[data-testid=quote]');
+          return p;
+        });
+    const popup = await context.newPage();
+    await popup.setViewportSize({ width: 400, height: 640 });
+    await popup.goto(extensionUrl(extensionId, 'src/ui/popup/index.html'));
+    // A plan's month is above the default confirm limit (5.00): it is asked with a click here.
+    const rules = (await ask(popup, 'rules.get', {})) as { confirmMaxMinor: string };
+    await ask(popup, 'rules.set', { ...rules, confirmMaxMinor: '5000' });
+    const demo = await context.newPage();
+    await demo.goto(stack.info.demo);
+    for (const prompt of ['A first draft, paid per use', 'A second one']) {
+      const answered = draftFrom(demo, prompt);
+      const q = await quoteIn();
+      await q.click('[data-testid=approve]');
+      await answered;
+    }
+    const answered = draftFrom(demo, 'A third, on the plan');
+    const quote = await quoteIn();
+    await quote.setViewportSize({ width: 480, height: 1000 });
+    await quote.locator('[data-testid=plans]').scrollIntoViewIfNeeded();
+    await shot(
+      quote,
+      'plan-quote',
+      "Quill Pro beside the per-use price: compared with this site's own last 30 days",
+    );
+    await quote.click('[data-testid=subscribe]');
+    await quote.waitForSelector('[data-testid=plan-charge]');
+    await shot(quote, 'plan-first-period', 'Subscribe: the plan’s first month is quoted in the same window');
+    await quote.click('[data-testid=approve]');
+    await answered;
+    await shot(
+      demo,
+      'plan-drafts',
+      'Subscribed: the browser sends the subscriber credential; drafts are the plan’s',
+    );
+    for (let i = 0; i < 5; i++) await draftFrom(demo, `Draft ${i} on the plan`);
+    // A daily budget the day's pace passes before midnight: its forecast shows in the popup.
+    const spend = (await ask(popup, 'spend.summary', {})) as { spentMinor: string }[];
+    const spent = spend.reduce((n, b) => n + BigInt(b.spentMinor), 0n);
+    const now = (await ask(popup, 'rules.get', {})) as { budgets: object[] };
+    await ask(popup, 'rules.set', {
+      ...now,
+      budgets: [
+        ...now.budgets,
+        {
+          id: 'tour-day',
+          label: 'Daily',
+          scope: { kind: 'global' },
+          period: 'day',
+          limitMinor: ((spent * 11n) / 10n + 1n).toString(),
+          milestones: [50, 80, 100],
+        },
+      ],
+    });
+    const plans = await context.newPage();
+    await plans.setViewportSize({ width: 1100, height: 760 });
+    await plans.goto(extensionUrl(extensionId, 'src/ui/options/index.html#plans'));
+    await plans.waitForSelector('[data-testid=subscription] [data-testid=usage]');
+    await shot(
+      plans,
+      'plans-page',
+      'The Plans page: renewal date, included drafts used, overage against its cap',
+    );
+    await popup.reload();
+    await popup.waitForSelector('[data-testid=popup-plans]');
+    await shot(
+      popup,
+      'plan-popup',
+      'The popup: the plan in force, and where each budget is heading at this pace',
+    );
   };
 
   try {
@@ -280,6 +390,13 @@ if (headed) {
     // Every screen in both themes, in English here and then in German in a second browser.
     await gallery(browser.context, browser.extensionId, 'en');
     await browser.close();
+    // Plans, in a browser of their own (a subscriber's drafts no longer ask, which the gallery needs).
+    const planned = await launchWithExtension({ extensionDir, headless: true });
+    try {
+      await planTour(planned.context, planned.extensionId);
+    } finally {
+      await planned.close();
+    }
     const german = await launchWithExtension({ extensionDir, headless: true, lang: 'de' });
     try {
       await gallery(german.context, german.extensionId, 'de');
