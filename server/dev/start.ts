@@ -164,9 +164,25 @@ if (headed) {
     const popup = await context.newPage();
     await popup.setViewportSize({ width: 400, height: 640 });
     await popup.goto(extensionUrl(extensionId, 'src/ui/popup/index.html'));
-    // A plan's month is above the default confirm limit (5.00): it is asked with a click here.
-    const rules = (await ask(popup, 'rules.get', {})) as { confirmMaxMinor: string };
-    await ask(popup, 'rules.set', { ...rules, confirmMaxMinor: '5000' });
+    // A plan's month is above the default confirm limit (5.00): it is asked with a click here. A
+    // daily budget of 30.00 that today's pace (about 28 by evening) runs out before midnight: its
+    // forecast shows in the popup (early in the day the pace says too little to forecast).
+    const rules = (await ask(popup, 'rules.get', {})) as { confirmMaxMinor: string; budgets: object[] };
+    await ask(popup, 'rules.set', {
+      ...rules,
+      confirmMaxMinor: '5000',
+      budgets: [
+        ...rules.budgets,
+        {
+          id: 'tour-day',
+          label: 'Daily',
+          scope: { kind: 'global' },
+          period: 'day',
+          limitMinor: '3000',
+          milestones: [50, 80, 100],
+        },
+      ],
+    });
     const demo = await context.newPage();
     await demo.goto(stack.info.demo);
     for (const prompt of ['A first draft, paid per use', 'A second one']) {
@@ -194,24 +210,14 @@ if (headed) {
       'plan-drafts',
       'Subscribed: the browser sends the subscriber credential; drafts are the plan’s',
     );
-    for (let i = 0; i < 5; i++) await draftFrom(demo, `Draft ${i} on the plan`);
-    // A daily budget the day's pace passes before midnight: its forecast shows in the popup.
-    const spend = (await ask(popup, 'spend.summary', {})) as { spentMinor: string }[];
-    const spent = spend.reduce((n, b) => n + BigInt(b.spentMinor), 0n);
-    const now = (await ask(popup, 'rules.get', {})) as { budgets: object[] };
-    await ask(popup, 'rules.set', {
-      ...now,
-      budgets: [
-        ...now.budgets,
-        {
-          id: 'tour-day',
-          label: 'Daily',
-          scope: { kind: 'global' },
-          period: 'day',
-          limitMinor: ((spent * 11n) / 10n + 1n).toString(),
-          milestones: [50, 80, 100],
-        },
-      ],
+    // Past the 200 included drafts: the next is overage, paid within the plan's cap without a window.
+    await demo.evaluate(async () => {
+      for (let i = 0; i < 200; i++)
+        await fetch('/drafts/generate', {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ prompt: `draft ${i}` }),
+        });
     });
     const plans = await context.newPage();
     await plans.setViewportSize({ width: 1100, height: 760 });

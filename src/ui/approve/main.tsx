@@ -675,7 +675,12 @@ function PlanOffers({ quote }: { quote: QuoteView }) {
             <p className="muted small">
               {includesText(plan, quote.currency)},{' '}
               {plan.overage
-                ? t('planOverage', money(plan.overage.priceMinor), money(plan.overage.capMinor))
+                ? t(
+                    'planOverage',
+                    money(plan.overage.priceMinor),
+                    money(plan.overage.capMinor),
+                    periodText(plan.interval, plan.intervalCount),
+                  )
                 : t('planNoOverage')}
             </p>
             <p className="plan-compare" data-testid="plan-compare">

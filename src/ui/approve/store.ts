@@ -45,7 +45,10 @@ export const useApproveStore = create<ApproveState>((set, get) => ({
       // Nothing left to decide in this tab: the window has done its job. Right after "Subscribe"
       // the plan's first period is on its way (the worker is asking the app): wait for it.
       if (quotes.length === 0 && Date.now() > planPendingUntil) window.close();
-      if (quotes.length > 0) planPendingUntil = 0;
+      if (quotes.length > 0 && planPendingUntil > 0) {
+        planPendingUntil = 0;
+        set({ notice: undefined });
+      }
     } catch (e) {
       set({ error: message(e), loaded: true });
     }
