@@ -30,7 +30,7 @@ import { NoticeService } from './services/notices';
 import { ObservedResponses } from './services/observed';
 import { PaymentService } from './services/payments';
 import { applyProvisioning } from './services/provisioning';
-import { cancelCardSubscription } from './services/rails/card';
+import { cancelCardSubscription, cardSubscriptions } from './services/rails/card';
 import { defaultRail, railFor } from './services/rails/index';
 import { migrateRateSettings, RateService } from './services/rates';
 import { ReviewError, ReviewService } from './services/review';
@@ -87,6 +87,15 @@ const subscriptions: SubscriptionService = new SubscriptionService({
   pay: ({ request, plan, standing }) =>
     payments.onChallenge({ ...request, plan, ...(standing ? { standing } : {}) }),
   renewed: (sub) => notices.renewed(sub),
+  cardOverage: async (sub) => {
+    const rail = await db.rails.get(sub.railId);
+    if (rail?.kind !== 'card' || !sub.cardSubscription) return undefined;
+    const found = (await cardSubscriptions(await vault.open(rail))).find(
+      (s) => s.id === sub.cardSubscription,
+    );
+    return found ? { periodStart: found.currentPeriodStart * 1000, amount: found.overageAmount } : undefined;
+  },
+  spendingRules: () => rules(),
   cancelCard: async (sub) => {
     const rail = await db.rails.get(sub.railId);
     if (rail?.kind !== 'card' || !sub.cardSubscription) return;

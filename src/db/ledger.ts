@@ -279,6 +279,38 @@ export async function settleReservation(
 }
 
 /**
+ * Usage a card plan's card service billed as reported (metered overage): already spent, so it is
+ * recorded as paid and counts at once against every budget of its site and period. No tier asks:
+ * the cap the user agreed to was enforced where the usage was reported.
+ */
+export async function recordMetered(
+  db: PayboundDb,
+  draft: NewPayment,
+  rules: Rules,
+  nowMs: number,
+): Promise<void> {
+  const amountMinor = draft.amountMinor ?? 0n;
+  await db.transaction('rw', [db.payments, db.spend], async () => {
+    if (await db.payments.where('key').equals(draft.key).first()) return;
+    const reservations = rules.budgets
+      .filter((b) => appliesTo(b, draft.site))
+      .map((b) => ({ key: totalKey(b, periodKey(b.period, nowMs, rules.timeZone)), amountMinor }));
+    await addToTotals(db, reservations, 'committedMinor', 1n);
+    await db.payments.add({
+      ...draft,
+      state: 'paid',
+      approval: 'auto',
+      tier: 'auto',
+      reasons: [],
+      budgetEffects: [],
+      reservations,
+      reservationState: 'committed',
+      paidAt: nowMs,
+    } as PaymentRecord);
+  });
+}
+
+/**
  * Money that came back (a refund): it no longer counts as spent against the budgets the payment
  * counted into. Never below zero, and only for a payment whose amount was committed.
  */

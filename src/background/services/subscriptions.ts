@@ -10,7 +10,7 @@
  * tokens are): another site's requests to the same API get nothing.
  */
 import type { DeclarativeNetRequest } from 'webextension-polyfill';
-import { MppChallengeError, readMppSubscription } from '../../core/challenge/mpp';
+import { type MppChallenge, MppChallengeError, readMppSubscription } from '../../core/challenge/mpp';
 import { challengesFromHeaders } from '../../core/challenge/www-authenticate';
 import {
   type AgreedPeriod,
@@ -19,9 +19,10 @@ import {
   matchesMandate,
   periodBoundary,
 } from '../../core/plans/mandate';
+import type { Rules } from '../../core/policy/rules';
 import { siteOf } from '../../core/site/site';
 import { type Said, said } from '../../core/text/said';
-import type { Standing } from '../../db/ledger';
+import { recordMetered, type Standing } from '../../db/ledger';
 import type {
   PayboundDb,
   PaymentPlan,
@@ -94,6 +95,13 @@ export interface SubscriptionDeps {
   renewed?(sub: SubscriptionRecord): Promise<void>;
   /** A card plan is cancelled at the card service too (the app might not tell Stripe). Optional. */
   cancelCard?(sub: SubscriptionRecord): Promise<void>;
+  /**
+   * A card plan's overage this period as the card service billed it (minor units), with the
+   * period's start (unix ms): what the budgets count. Optional.
+   */
+  cardOverage?(sub: SubscriptionRecord): Promise<{ periodStart: number; amount: bigint } | undefined>;
+  /** The user's spending rules, for metered overage's budgets. Optional with `cardOverage`. */
+  spendingRules?(): Promise<Rules>;
 }
 
 /** The app's 200 to a paid subscribe (docs/plans.md §2). */
@@ -533,7 +541,61 @@ export class SubscriptionService {
     if (answer.status === 'canceled') next.state = 'ended';
     await this.deps.db.subscriptions.put(next);
     if (next.state === 'ended') await this.dropRule(next);
+    await this.countCardOverage(id);
     return next;
+  }
+
+  /**
+   * A card plan's overage, counted as the card service reports it: each rise in this period's
+   * billed overage is one ledger row, spent at once (the card service enforced the cap). The key
+   * names the subscription, the period and the total reached, so a refresh repeated counts once.
+   */
+  async countCardOverage(id: string): Promise<void> {
+    const sub = await this.deps.db.subscriptions.get(id);
+    if (sub?.rail !== 'card' || !this.deps.cardOverage || !this.deps.spendingRules) return;
+    const billed = await this.deps.cardOverage(sub).catch(() => undefined);
+    if (!billed || billed.amount <= 0n) return;
+    const prefix = `metered:${sub.id}:${billed.periodStart}:`;
+    const counted = (await this.deps.db.payments.where('key').startsWith(prefix).toArray()).reduce(
+      (n, p) => n + p.amount.value,
+      0n,
+    );
+    const delta = billed.amount - counted;
+    if (delta <= 0n) return;
+    const now = this.now();
+    const currency = (sub.mandate.currency ?? 'usd').toUpperCase();
+    await recordMetered(
+      this.deps.db,
+      {
+        kind: 'card',
+        id: this.newId(),
+        key: `${prefix}${billed.amount}`,
+        amount: { unit: 'minor', currency, value: delta },
+        amountMinor: delta,
+        challenge: { protocol: 'mpp', mpp: meteredChallenge(sub) },
+        card: { subscription: sub.cardSubscription ?? '' },
+        origin: sub.origin,
+        site: sub.site,
+        url: sub.subscribeUrl,
+        method: 'POST',
+        via: 'fetch',
+        railId: sub.railId,
+        description: `${sub.planName}: overage`,
+        expiresAt: Math.floor(now / 1000),
+        plan: {
+          kind: 'overage',
+          planId: sub.planId,
+          planName: sub.planName,
+          subscriptionId: sub.id,
+          interval: sub.mandate.interval,
+          intervalCount: sub.mandate.intervalCount,
+        },
+        createdAt: now,
+        updatedAt: now,
+      },
+      await this.deps.spendingRules(),
+      now,
+    );
   }
 
   /** Cancels at the period's end, at the app (docs/plans.md §2, DELETE). */
@@ -633,6 +695,18 @@ export class SubscriptionService {
     const rules = subs.flatMap((s) => (s.state === 'ended' ? [] : [this.ruleFor(s, s.ruleId)]));
     await this.deps.rules.updateSessionRules({ removeRuleIds: existing.map((r) => r.id), addRules: rules });
   }
+}
+
+/** What a metered row names as its challenge: the plan's subscription, not anything a page sent. */
+function meteredChallenge(sub: SubscriptionRecord): MppChallenge {
+  return {
+    id: `metered-${sub.id}`,
+    realm: sub.origin,
+    method: 'card',
+    intent: 'subscription',
+    requestEncoded: '',
+    request: { amount: '0', currency: sub.mandate.currency ?? 'usd' },
+  };
 }
 
 /** A 402 that asks a subscriber to renew: a `Payment` challenge of intent `subscription`. */

@@ -8,7 +8,8 @@ import type { LightningRail } from '../../../src/background/services/rails/types
 import type { RateService } from '../../../src/background/services/rates';
 import { SubscriptionService } from '../../../src/background/services/subscriptions';
 import { type RuleApi, SUBSCRIBER_RULE_BASE, TokenService } from '../../../src/background/services/tokens';
-import { defaultRules, type Rules } from '../../../src/core/policy/rules';
+import { periodKey } from '../../../src/core/policy/periods';
+import { defaultRules, type Rules, totalKey } from '../../../src/core/policy/rules';
 import { PayboundDb, type RailRecord } from '../../../src/db/schema';
 
 const RAIL: RailRecord = {
@@ -414,5 +415,63 @@ describe('a subscription in force', () => {
     const [sub] = await env.db.subscriptions.toArray();
     const fresh = await env.subscriptions.refresh(sub!.id);
     expect(fresh?.usage).toMatchObject({ used: 12, included: 200, overageCalls: 0, overageAmount: 0n });
+  });
+});
+
+describe('a card plan’s metered overage', () => {
+  it('counts against the budgets as the card service bills it, each rise once', async () => {
+    const db = new PayboundDb(`m-${Math.random()}`);
+    const now = Date.UTC(2026, 11, 10, 12);
+    let billed = 150n;
+    const rules = defaultRules('UTC');
+    const service = new SubscriptionService({
+      db,
+      rules: { updateSessionRules: async () => {}, getSessionRules: async () => [] },
+      pay: async () => ({ action: 'pass', reason: 'unused' }),
+      now: () => now,
+      cardOverage: async () => ({ periodStart: Date.UTC(2026, 11, 1), amount: billed }),
+      spendingRules: async () => rules,
+    });
+    await db.subscriptions.add({
+      id: 'card-sub',
+      site: 'quill.example',
+      origin: 'https://quill.example',
+      subscribeUrl: 'https://quill.example/plans/subscribe',
+      planId: 'quill-pro',
+      planName: 'Quill Pro',
+      rail: 'card',
+      railId: 'card-rail',
+      mandate: {
+        unit: 'minor',
+        currency: 'usd',
+        amountPerPeriod: 2000n,
+        interval: 'month',
+        intervalCount: 1,
+        includes: { calls: 200 },
+        overage: { price: 50n, cap: 1000n },
+      },
+      credential: 'subscriber-credential',
+      ruleId: SUBSCRIBER_RULE_BASE + 1,
+      state: 'active',
+      periodStart: Date.UTC(2026, 11, 1),
+      periodEnd: Date.UTC(2027, 0, 1),
+      cardSubscription: 'sub_1',
+      createdAt: now,
+      updatedAt: now,
+    });
+    const monthTotal = async () =>
+      (await db.spend.get(totalKey(rules.budgets[0]!, periodKey('month', now, 'UTC'))))?.committedMinor;
+    await service.countCardOverage('card-sub');
+    await service.countCardOverage('card-sub');
+    expect(await monthTotal()).toBe(150n);
+    billed = 300n;
+    await service.countCardOverage('card-sub');
+    expect(await monthTotal()).toBe(300n);
+    const rows = (await db.payments.toArray()).filter((p) => p.plan?.kind === 'overage');
+    expect(rows.map((p) => [p.state, p.amountMinor])).toEqual([
+      ['paid', 150n],
+      ['paid', 150n],
+    ]);
+    await db.delete();
   });
 });

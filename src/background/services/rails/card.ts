@@ -132,6 +132,27 @@ export async function cancelCardSubscription(record: CardRecord, subscription: s
   if (status !== 200) throw cardRefusal(status, body);
 }
 
+/** The device's subscriptions at the card service, each with this period's billed overage. */
+export async function cardSubscriptions(
+  record: CardRecord,
+): Promise<{ id: string; currentPeriodStart: number; overageAmount: bigint }[]> {
+  const { status, body } = await call(record.config.serviceUrl, '/api/subscriptions', {
+    method: 'GET',
+    token: record.config.token,
+  });
+  if (status !== 200 || !Array.isArray(body.subscriptions)) throw cardRefusal(status, body);
+  return body.subscriptions.flatMap((s: unknown) => {
+    const o = s as { id?: unknown; currentPeriodStart?: unknown; overageAmount?: unknown };
+    const amount = typeof o.overageAmount === 'number' ? o.overageAmount : Number(o.overageAmount);
+    return typeof o.id === 'string' &&
+      typeof o.currentPeriodStart === 'number' &&
+      Number.isSafeInteger(amount) &&
+      amount >= 0
+      ? [{ id: o.id, currentPeriodStart: o.currentPeriodStart, overageAmount: BigInt(amount) }]
+      : [];
+  });
+}
+
 function cardRefusal(status: number, body: ServiceError): RailError {
   const code = body.error?.code ?? `http_${status}`;
   if (code === 'card_declined') {
