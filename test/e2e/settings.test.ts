@@ -9,7 +9,16 @@ import { ask, generate, ledger, nextQuoteWindow, POPUP, setRules } from './harne
 
 const OPTIONS = 'src/ui/options/index.html';
 const SHOTS = join(import.meta.dirname, '../../.out/screens');
-const SETTINGS_PAGES = ['overview', 'budgets', 'sites', 'plans', 'wallets', 'security', 'history', 'disputes'];
+const SETTINGS_PAGES = [
+  'overview',
+  'budgets',
+  'sites',
+  'plans',
+  'wallets',
+  'security',
+  'history',
+  'disputes',
+];
 
 const notificationIds = (page: Page) =>
   page.evaluate(async () => Object.keys(await chrome.notifications.getAll()).sort());

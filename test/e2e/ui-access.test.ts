@@ -11,7 +11,16 @@ import { expect, test } from './harness/fixtures';
 import { ask, draft, generate, ledger, nextQuoteWindow, POPUP, setRules } from './harness/flows';
 
 const OPTIONS = 'src/ui/options/index.html';
-const SETTINGS_PAGES = ['overview', 'budgets', 'sites', 'plans', 'wallets', 'security', 'history', 'disputes'];
+const SETTINGS_PAGES = [
+  'overview',
+  'budgets',
+  'sites',
+  'plans',
+  'wallets',
+  'security',
+  'history',
+  'disputes',
+];
 const SCHEMES = ['light', 'dark'] as const;
 const SHOTS = join(import.meta.dirname, '../../.out/screens');
 
