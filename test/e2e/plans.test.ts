@@ -10,7 +10,7 @@ import type { BrowserContext, Page } from 'playwright-core';
 import Stripe from 'stripe';
 import { afterEach, inject } from 'vitest';
 import { STRIPE_API_VERSION } from '../../server/card/stripe';
-import { PLAN_ADVANCE_PATH } from '../../server/merchant/demo/plans';
+import { PLAN_ADVANCE_PATH, PLAN_PRICE_PATH } from '../../server/merchant/demo/plans';
 import { DEFAULT_SECRET_KEY } from '../../server/standins/stripe/index';
 import { linkCard } from './harness/cards';
 import { expect, test } from './harness/fixtures';
@@ -18,13 +18,38 @@ import { ask, draft, ledger, nextQuoteWindow, POPUP, setRules, step } from './ha
 
 const DAY_S = 86_400;
 
-/** Every charge asks, and nothing here is held back by a budget: these tests are about plans. */
+/**
+ * A time zone where it is about noon now ('Etc/GMT+8' is UTC−8): a day budget is then half gone
+ * whenever the test runs, so its forecast has a pace to go by.
+ */
+function noonZone(): string {
+  let east = 12 - new Date().getUTCHours();
+  if (east < -12) east += 24;
+  if (east > 14) east -= 24;
+  return east === 0 ? 'Etc/GMT' : east > 0 ? `Etc/GMT-${east}` : `Etc/GMT+${-east}`;
+}
+
+/**
+ * Every charge asks, and nothing here is held back by a budget: these tests are about plans. A
+ * day budget counts along, in a zone where it is noon, for the forecast.
+ */
 async function planRules(popup: Page): Promise<void> {
   await setRules(popup, (r) => ({
     ...r,
+    timeZone: noonZone(),
     autoMaxMinor: '0',
     confirmMaxMinor: '1000000',
-    budgets: r.budgets.map((b) => ({ ...b, limitMinor: '10000000' })),
+    budgets: [
+      ...r.budgets.map((b) => ({ ...b, limitMinor: '10000000' })),
+      {
+        id: 'day',
+        label: 'Today',
+        scope: { kind: 'global' },
+        period: 'day',
+        limitMinor: '10000000',
+        milestones: [],
+      },
+    ],
   }));
 }
 
@@ -102,12 +127,12 @@ async function periodOver(stack: { demo: string }, popup: Page): Promise<void> {
   );
 }
 
-// The demo is shared by every test: its plan clock goes back to real time after each test here.
+// The demo is shared by every test: its plan clock and price go back after each test here.
 afterEach(async () => {
-  const res = await fetch(`${inject('stack').demo}${PLAN_ADVANCE_PATH}?seconds=0&reset=1`, {
-    method: 'POST',
-  });
+  const demo = inject('stack').demo;
+  const res = await fetch(`${demo}${PLAN_ADVANCE_PATH}?seconds=0&reset=1`, { method: 'POST' });
   expect(res.status).toBe(200);
+  expect((await fetch(`${demo}${PLAN_PRICE_PATH}?sats=20000`, { method: 'POST' })).status).toBe(200);
 });
 
 test('Lightning: compared with this site’s history, subscribed in the same window, included drafts served, overage within its cap, renewed without a window, cancelled', async ({
@@ -168,6 +193,22 @@ test('Lightning: compared with this site’s history, subscribed in the same win
   [sub] = await ask(popup, 'subscriptions.list', { refresh: true });
   expect(sub?.usage).toMatchObject({ used: 1 });
 
+  // The app raises its price: the next renewal is above the standing approval, and asks.
+  expect((await fetch(`${stack.demo}${PLAN_PRICE_PATH}?sats=25000`, { method: 'POST' })).status).toBe(200);
+  await periodOver(stack, popup);
+  const dearer = draft(demoPage, 'a dearer month');
+  const asked = await nextQuoteWindow(context);
+  expect(await asked.textContent('[data-testid=plan-charge]')).toBe(
+    'Renewal of Quill Pro, above what you agreed to',
+  );
+  expect(await asked.textContent('[data-testid=amount-sats]')).toContain('25,000');
+  await asked.click('[data-testid=approve]');
+  expect(await dearer).toBe(200);
+  expect((await ledger(popup)).find((p) => p.amountMsat === '25000000')).toMatchObject({
+    state: 'paid',
+    approval: 'approved',
+  });
+
   // Cancelled at the period's end: no renewal after it, the next draft is pay-per-use.
   await settings.reload();
   await settings.click('[data-testid=cancel-plan]');
@@ -181,6 +222,24 @@ test('Lightning: compared with this site’s history, subscribed in the same win
   await perUse.click('[data-testid=deny]');
   expect(await after).toBe(402);
   expect((await ledger(popup)).filter((p) => p.amountMsat === '20000000')).toHaveLength(2);
+
+  // The forecast: today's budget at a limit this pace passes before the day ends.
+  const today = (await ask(popup, 'spend.summary', {})).find((b) => b.id === 'day');
+  const spent = BigInt(today?.spentMinor ?? '0');
+  expect(spent).toBeGreaterThan(0n);
+  await setRules(popup, (r) => ({
+    ...r,
+    budgets: r.budgets.map((b) =>
+      b.id === 'day' ? { ...b, limitMinor: ((spent * 5n) / 4n).toString() } : b,
+    ),
+  }));
+  const heading = (await ask(popup, 'spend.summary', {})).find((b) => b.id === 'day');
+  expect(heading?.runsOutAt).toBeGreaterThan(Date.now());
+  await popup.reload();
+  await popup.waitForSelector('[data-testid=forecast]');
+  expect(await popup.textContent('[data-testid=forecast]')).toMatch(/^At this pace it runs out on /);
+  // The cancelled plan has ended: the popup lists plans in force only.
+  expect(await popup.locator('[data-testid=popup-plans]').count()).toBe(0);
 });
 
 test('card: Quill Pro becomes a Stripe subscription paying the app, and renews on its test clock without a window', async ({

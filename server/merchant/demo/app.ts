@@ -15,7 +15,8 @@
 // (the operator's pay / deny, behind the operator token),
 // GET|POST /api/echo (says which credential arrived), GET /_demo/requests (what reached /api and
 // /paybound, newest last: hostile-page tests check that nothing was sent or carried a token).
-// Only with `testRoutes`: POST /__test/plans/advance?seconds=<n>[&reset=1] moves the plan desk's clock.
+// Only with `testRoutes`: POST /__test/plans/advance?seconds=<n>[&reset=1] moves the plan desk's clock,
+// POST /__test/plans/price?sats=<n> sets Quill Pro's Lightning price from the next challenge on.
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { closer, listen } from '../../lib/listen';
@@ -44,7 +45,14 @@ import { type Article, findArticle } from './articles';
 import { startDrafts } from './drafts';
 import { generateText } from './generator';
 import { articlePage, articlePaymentRequiredPage, homePage, notFoundPage } from './page';
-import { PLAN_ADVANCE_PATH, PLAN_SUBSCRIBE_PATH, planNote, quillPro } from './plans';
+import {
+  PLAN_ADVANCE_PATH,
+  PLAN_PRICE_PATH,
+  PLAN_SUBSCRIBE_PATH,
+  planNote,
+  QUILL_PRO,
+  quillPro,
+} from './plans';
 import { generatePricingNote, satsText } from './price-text';
 import {
   countWords,
@@ -321,6 +329,14 @@ export async function startDemoApp(opts: DemoAppOptions): Promise<DemoApp> {
       return sendJson(res, 200, { ok: true });
     }
     if (path === PLAN_SUBSCRIBE_PATH) return subscribe(req, res);
+    if (opts.testRoutes && path === PLAN_PRICE_PATH) {
+      if (method !== 'POST') return methodNotAllowed(res, 'POST');
+      const sats = new URL(req.url ?? '/', 'http://demo').searchParams.get('sats') ?? '';
+      if (!/^[1-9]\d{0,9}$/.test(sats))
+        return sendJson(res, 400, { error: 'sats must be a positive whole number' });
+      plans.reprice(QUILL_PRO.id, 'lightning', BigInt(sats));
+      return sendJson(res, 200, { plan: QUILL_PRO.id, sats });
+    }
     if (opts.testRoutes && path === PLAN_ADVANCE_PATH) {
       if (method !== 'POST') return methodNotAllowed(res, 'POST');
       const query = new URL(req.url ?? '/', 'http://demo').searchParams;

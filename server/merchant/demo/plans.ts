@@ -8,6 +8,8 @@ import { satsText, usdText } from './price-text';
 export const PLAN_SUBSCRIBE_PATH = '/plans/subscribe';
 /** Demo-only: moves the plan desk's clock (only when the demo runs with `testRoutes`). */
 export const PLAN_ADVANCE_PATH = '/__test/plans/advance';
+/** Demo-only: sets Quill Pro's Lightning price (only with `testRoutes`). */
+export const PLAN_PRICE_PATH = '/__test/plans/price';
 
 export const QUILL_PRO = {
   id: 'quill-pro',

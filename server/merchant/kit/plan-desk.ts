@@ -289,6 +289,19 @@ export class PlanDesk implements PlanOffering {
     return [...this.#plans.values()];
   }
 
+  /**
+   * A new price per period for a plan on one rail, from the next challenge on: new offers and the
+   * next renewals ask it. A wallet holding a standing approval at the old price asks its user
+   * before paying a higher one.
+   */
+  reprice(planId: string, rail: PlanRail, price: bigint): void {
+    const plan = this.#plans.get(planId);
+    const current = plan?.[rail];
+    if (!plan || !current) throw new RangeError(`no ${rail} price for plan ${planId}`);
+    if (price <= 0n) throw new RangeError('a price must be positive');
+    this.#plans.set(planId, { ...plan, [rail]: { ...current, price } });
+  }
+
   #seconds(): number {
     return Math.floor(this.#now() / 1000);
   }

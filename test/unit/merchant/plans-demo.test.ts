@@ -150,6 +150,26 @@ describe('Quill Pro', () => {
     expect(usageOf(served)).toMatchObject({ used: 1, 'period-end': renewed.periodEnd });
   });
 
+  it('asks a new price from the next renewal on, and keeps the price route to test runs', async () => {
+    const { subscriber, periodEnd } = await subscribe();
+    expect((await fetch(`${plain.url}/__test/plans/price?sats=25000`, { method: 'POST' })).status).toBe(404);
+    expect((await fetch(`${app.url}/__test/plans/price?sats=-5`, { method: 'POST' })).status).toBe(400);
+    expect((await fetch(`${app.url}/__test/plans/price?sats=25000`, { method: 'POST' })).status).toBe(200);
+    try {
+      const now = Math.floor(Date.now() / 1000);
+      await fetch(`${app.url}/__test/plans/advance?seconds=${periodEnd - now + 60}`, { method: 'POST' });
+      const due = await draft(subscriber);
+      expect(due.status).toBe(402);
+      const [renewal] = paymentChallenges(due.headers.get('www-authenticate'));
+      const request = JSON.parse(Buffer.from(String(renewal?.request), 'base64url').toString()) as {
+        amount: string;
+      };
+      expect(request.amount).toBe('25000');
+    } finally {
+      await fetch(`${app.url}/__test/plans/price?sats=20000`, { method: 'POST' });
+    }
+  });
+
   it('keeps the clock route to test runs, and checks its input', async () => {
     expect((await fetch(`${plain.url}/__test/plans/advance?seconds=60`, { method: 'POST' })).status).toBe(
       404,
