@@ -172,6 +172,8 @@ interface PaymentBase {
   settlement?: Settlement;
   /** The plans the app offered beside this charge (docs/plans.md §1), in the payment's own unit. */
   plans?: PlanOfferRecord[];
+  /** Why the plans the app offered beside this charge were left out (docs/plans.md §1). */
+  plansRefused?: string;
   /** A subscription's charge: the first period, a renewal, or overage under a plan. */
   plan?: PaymentPlan;
   /** The policy's decision when the challenge arrived, with its reasons and budget effects. */

@@ -369,6 +369,8 @@ export interface QuoteView {
   budgets: { label: string; limitMinor: string; afterMinor: string; overMinor: string }[];
   /** Plans the app offers instead of paying per use, compared with this site's history. */
   plans?: PlanView[];
+  /** Why the plans the app offered were left out (in English, from the check). */
+  plansRefused?: string;
   /** This charge is a plan's period (the first, or a renewal asked above the standing approval). */
   plan?: {
     kind: 'subscribe' | 'renewal' | 'overage';

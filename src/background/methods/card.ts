@@ -79,6 +79,7 @@ export const card: PaymentMethod = {
         ...(terms ? { terms } : {}),
         ...(read?.plans?.length && !ctx.subscription ? { plans: read.plans } : {}),
         ...(read?.overage ? { overage: read.overage } : {}),
+        ...(read?.plansRefused && !ctx.subscription ? { plansRefused: read.plansRefused } : {}),
         // A card charge has no sats: its amount is the authorized maximum in the user's currency.
         part: (_rate, nowMs) => ({
           kind: 'card',

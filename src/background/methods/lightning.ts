@@ -107,6 +107,7 @@ export async function quoteLightning(ctx: ChallengeContext, rail: RailRecord): P
     ...(terms ? { terms } : {}),
     ...(read?.plans?.length && !ctx.subscription ? { plans: read.plans } : {}),
     ...(read?.overage ? { overage: read.overage } : {}),
+    ...(read?.plansRefused && !ctx.subscription ? { plansRefused: read.plansRefused } : {}),
     part: (rate) => ({
       kind: 'lightning',
       amount: { unit: 'msat', value: q.amountMsat },

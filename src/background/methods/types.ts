@@ -99,6 +99,8 @@ export interface Quote {
   terms?: QuoteTerms;
   /** Plans the app offers beside the charge, checked (docs/plans.md §1). */
   plans?: PlanOfferRecord[];
+  /** Why the plans the app offered were left out (the charge itself is quoted as it is). */
+  plansRefused?: string;
   /** The app says this charge is overage of a plan the user holds (docs/plans.md §3). */
   overage?: { plan: string };
   /** The record's charge at this rate (a card needs none: it is priced in the user's currency). */

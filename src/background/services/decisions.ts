@@ -55,7 +55,12 @@ export class DecisionService {
           ? planViews(p, await siteHistory(db, p.site, this.now()), currency, this.now())
           : undefined;
         const plan = planOfCharge(p);
-        return { ...view, ...(plans?.length ? { plans } : {}), ...(plan ? { plan } : {}) };
+        return {
+          ...view,
+          ...(plans?.length ? { plans } : {}),
+          ...(plan ? { plan } : {}),
+          ...(p.plansRefused ? { plansRefused: p.plansRefused } : {}),
+        };
       }),
     );
   }

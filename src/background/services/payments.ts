@@ -448,6 +448,7 @@ export class PaymentService {
       ...(quote.terms?.review ? { review: quote.terms.review } : {}),
       ...(quote.plans?.length && !req.plan ? { plans: quote.plans } : {}),
       ...(req.plan ? { plan: req.plan } : {}),
+      ...(quote.plansRefused && !req.plan ? { plansRefused: quote.plansRefused.slice(0, 300) } : {}),
       createdAt: now,
       updatedAt: now,
     };

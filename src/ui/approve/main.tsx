@@ -496,6 +496,11 @@ function Quote({ quote, position, total }: { quote: QuoteView; position: number;
         )}
       </div>
       {quote.plans && <PlanOffers quote={quote} />}
+      {quote.plansRefused && (
+        <p className="muted small" data-testid="plans-refused">
+          {t('planOffersRefused', quote.plansRefused)}
+        </p>
+      )}
       <p className="next" data-testid="next">
         {t(nextKey(card, estimated, quote.x402))}
         {quote.reviewWindowMs !== undefined && (

@@ -308,6 +308,8 @@ describe('subscribing to a plan offered beside a charge', () => {
     vi.mocked(env.approvals.request).mockImplementationOnce(async (p: { id: string }) => {
       const row = await env.db.payments.get(p.id);
       expect(row?.plans).toBeUndefined();
+      // The quote says why: the charge itself is quoted as it is.
+      expect(row?.plansRefused).toContain('more than paying 21 per call would');
       await env.db.payments.update(p.id, { approval: 'denied' });
       return 'denied';
     });
