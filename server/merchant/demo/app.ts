@@ -286,8 +286,18 @@ export async function startDemoApp(opts: DemoAppOptions): Promise<DemoApp> {
     usdPerBtc: cardRate,
   };
 
-  /** The last requests to the API and the review endpoint: which scheme their Authorization had. */
-  const seen: { path: string; method: string; authorization: string; fetchSite: string; dest: string }[] = [];
+  /**
+   * The last requests to the API and the review endpoint: which scheme their Authorization had,
+   * and whether a plan's subscriber credential came with them.
+   */
+  const seen: {
+    path: string;
+    method: string;
+    authorization: string;
+    subscriber: 'present' | 'none';
+    fetchSite: string;
+    dest: string;
+  }[] = [];
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = (req.url ?? '/').split('?', 1)[0] ?? '/';
@@ -298,6 +308,7 @@ export async function startDemoApp(opts: DemoAppOptions): Promise<DemoApp> {
         path,
         method,
         authorization: auth.split(' ', 1)[0] || 'none',
+        subscriber: req.headers['paybound-subscriber'] ? 'present' : 'none',
         fetchSite: String(req.headers['sec-fetch-site'] ?? ''),
         dest: String(req.headers['sec-fetch-dest'] ?? ''),
       });
@@ -310,7 +321,10 @@ export async function startDemoApp(opts: DemoAppOptions): Promise<DemoApp> {
     if (path === '/api/echo') {
       if (method === 'OPTIONS') return answerPreflight(res);
       applyCors(res);
-      return sendJson(res, 200, { authorization: req.headers.authorization ?? null });
+      return sendJson(res, 200, {
+        authorization: req.headers.authorization ?? null,
+        subscriber: req.headers['paybound-subscriber'] ? 'present' : null,
+      });
     }
 
     if (path === '/') {

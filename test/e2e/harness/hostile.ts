@@ -98,6 +98,8 @@ export interface SeenRequest {
   method: string;
   /** The Authorization scheme that arrived (`L402`, `Bearer`, …) or `none`. */
   authorization: string;
+  /** Whether a plan's subscriber credential (`Paybound-Subscriber`) arrived. */
+  subscriber: 'present' | 'none';
   fetchSite: string;
   dest: string;
 }

@@ -1,10 +1,11 @@
 /**
  * Hostile pages and credentials (threat model, docs/threat-model.md): what a page says never
- * plants, spends or drops a credential that another site's requests carry.
+ * plants, spends or drops a credential that another site's requests carry, and a plan's
+ * subscriber credential goes to the subscribing site's requests only.
  */
 import type { Page } from 'playwright-core';
 import { expect, test } from '../harness/fixtures';
-import { ledger, nextQuoteWindow, POPUP } from '../harness/flows';
+import { ledger, nextQuoteWindow, POPUP, setRules } from '../harness/flows';
 import { clearSeen, forge, l402Challenge, openOtherSite, seenByDemo } from '../harness/hostile';
 import { wallets } from '../harness/wallets';
 
@@ -100,4 +101,67 @@ test('3. a junk challenge naming an API leaves its token in place, from another 
   await demoPage.click('#generate');
   await expect.poll(() => demoPage.textContent('#status')).toBe('200 OK');
   expect(await w.balance('user')).toBe(before);
+});
+
+test('14. a plan’s subscriber credential serves only the site that subscribed, and no page can make it renew', async ({
+  context,
+  stack,
+  demoPage,
+  openExtensionPage,
+}) => {
+  const popup = await openExtensionPage(POPUP);
+  // Quill Pro's month is above the default confirm limit: a click approves it here.
+  await setRules(popup, (r) => ({ ...r, confirmMaxMinor: '1000000', budgets: [] }));
+  const status = demoPage.evaluate(() =>
+    fetch('/drafts/generate', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ prompt: 'subscribe' }),
+    }).then((r) => r.status),
+  );
+  const quote = await nextQuoteWindow(context);
+  await quote.click('[data-testid=subscribe]');
+  await quote.waitForSelector('[data-testid=plan-charge]');
+  await quote.click('[data-testid=approve]');
+  expect(await status).toBe(200);
+  // The subscribing site's own requests to the app carry the credential.
+  expect(await demoPage.evaluate(async () => (await (await fetch('/api/echo')).json()).subscriber)).toBe(
+    'present',
+  );
+
+  await clearSeen(stack);
+  const evil = await openOtherSite(context, stack);
+  const read = await evil.evaluate(async (api) => {
+    await fetch(`${api}/api/echo?no-cors`, { mode: 'no-cors' });
+    await new Promise((done) => {
+      const img = new Image();
+      img.onload = img.onerror = done;
+      img.src = `${api}/api/echo?img`;
+    });
+    return ((await (await fetch(`${api}/api/echo?cors`)).json()) as { subscriber: string | null }).subscriber;
+  }, stack.demo);
+  expect(read).toBeNull();
+  const seen = (await seenByDemo(stack)).filter((r) => r.path === '/api/echo' && r.method !== 'OPTIONS');
+  expect(seen.length).toBeGreaterThanOrEqual(3);
+  expect(seen.filter((r) => r.subscriber !== 'none')).toEqual([]);
+
+  // A renewal 402 another site forges, or a script in the page sends mid-period, pays nothing.
+  const w = wallets(stack);
+  const before = await w.balance('user');
+  const paidBefore = (await ledger(popup)).length;
+  const renewal = {
+    url: `${stack.demo}/drafts/generate`,
+    headers: [
+      [
+        'www-authenticate',
+        `Payment id="forged", realm="r", method="lightning", intent="subscription", request="${Buffer.from(
+          JSON.stringify({ amount: '20000', currency: 'sat', interval: 'month', methodDetails: {} }),
+        ).toString('base64url')}"`,
+      ],
+    ] as [string, string][],
+  };
+  expect((await forge(evil, renewal))?.retry).toBeUndefined();
+  expect((await forge(demoPage, renewal))?.retry).toBeUndefined();
+  expect(await w.balance('user')).toBe(before);
+  expect((await ledger(popup)).length).toBe(paidBefore);
 });
