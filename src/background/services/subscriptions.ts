@@ -518,10 +518,13 @@ export class SubscriptionService {
     }
     if (!isObject(answer)) return sub;
     const count = (v: unknown) => (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 ? v : 0);
-    const overageAmount =
+    const stated =
       typeof answer.overageAmount === 'string' && /^\d{1,18}$/.test(answer.overageAmount)
         ? BigInt(answer.overageAmount)
         : BigInt(count(answer.overageAmount));
+    // The app states overage in sats for a Lightning plan (minor units for a card): kept in the
+    // mandate's own unit, which is msat for a plan offered on an L402 challenge.
+    const overageAmount = sub.mandate.unit === 'msat' ? stated * 1000n : stated;
     const now = this.now();
     const next: SubscriptionRecord = {
       ...sub,
