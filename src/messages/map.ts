@@ -598,7 +598,8 @@ export interface MessageOutputs {
 
 /** Worker → extension pages broadcasts (not requests; nothing answers them). */
 export interface BroadcastMap {
-  'approvals.changed': { tabId: number };
+  /** `planEnded`: a subscription asked from this tab's window has come to its end (paid or not). */
+  'approvals.changed': { tabId: number; planEnded?: true };
 }
 export type Broadcast = {
   [K in keyof BroadcastMap]: { broadcast: K; data: BroadcastMap[K] };

@@ -132,7 +132,12 @@ export class DecisionService {
 
   /** The user took a plan instead of paying per use: its first period is quoted in the same window. */
   async subscribe(paymentId: string, planId: string): Promise<{ subscribing: boolean }> {
-    const subscribing = await this.deps.payments.subscribeInstead(paymentId, planId);
+    // When the subscription has come to its end, the window may close if nothing else waits.
+    const subscribing = await this.deps.payments.subscribeInstead(paymentId, planId, (tabId) => {
+      void this.deps
+        .broadcast({ broadcast: 'approvals.changed', data: { tabId: tabId ?? -1, planEnded: true } })
+        .catch(() => {});
+    });
     if (!subscribing) throw refused('errorCannotSwitch', 'not_found');
     await this.quotesChanged((await this.deps.db.payments.get(paymentId))?.tabId);
     return { subscribing };

@@ -567,7 +567,11 @@ export class PaymentService {
    * reservation released) and the plan's first period is quoted in the same window; the page's
    * request gets what subscribing comes to.
    */
-  async subscribeInstead(paymentId: string, planId: string): Promise<boolean> {
+  async subscribeInstead(
+    paymentId: string,
+    planId: string,
+    ended?: (tabId: number | undefined) => void,
+  ): Promise<boolean> {
     const { db } = this.deps;
     const p = await db.payments.get(paymentId);
     const offer = p?.plans?.find((o) => o.id === planId);
@@ -575,20 +579,19 @@ export class PaymentService {
       return false;
     const subscriptions = this.deps.subscriptions;
     this.switching.add(paymentId);
-    this.switchedTo.set(
-      paymentId,
-      Promise.resolve().then(() =>
-        subscriptions.subscribe(
-          {
-            origin: p.origin,
-            site: p.site,
-            ...(p.tabId !== undefined ? { tabId: p.tabId } : {}),
-            railId: p.railId,
-          },
-          offer,
-        ),
+    const flow = Promise.resolve().then(() =>
+      subscriptions.subscribe(
+        {
+          origin: p.origin,
+          site: p.site,
+          ...(p.tabId !== undefined ? { tabId: p.tabId } : {}),
+          railId: p.railId,
+        },
+        offer,
       ),
     );
+    void flow.finally(() => ended?.(p.tabId)).catch(() => {});
+    this.switchedTo.set(paymentId, flow);
     try {
       await this.deps.approvals.withdraw(paymentId);
       await this.fail(paymentId, 'reserved', 'switched', said('failureSwitched'));

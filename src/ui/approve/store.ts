@@ -111,5 +111,9 @@ export const useApproveStore = create<ApproveState>((set, get) => ({
 
 browser.runtime.onMessage.addListener((msg: unknown) => {
   const b = msg as Partial<Broadcast>;
-  if (b.broadcast === 'approvals.changed' && b.data?.tabId === tabId) void useApproveStore.getState().load();
+  if (b.broadcast === 'approvals.changed' && b.data?.tabId === tabId) {
+    // The plan's first period was paid, or could not be: nothing more is coming for it.
+    if (b.data.planEnded) planPendingUntil = 0;
+    void useApproveStore.getState().load();
+  }
 });
