@@ -100,3 +100,37 @@ describe('DecisionService: the user answers a quote', () => {
     expect(decide).not.toHaveBeenCalled();
   });
 });
+
+describe('DecisionService: the user takes a plan instead', () => {
+  it('tells the tab’s window when the subscription has ended, so that it may close', async () => {
+    db = new PayboundDb(`d-${Math.random()}`);
+    await db.payments.add({ id: ID, key: 'k', site: 'shop.example', tabId: 3 } as PaymentRecord);
+    let end: ((tabId: number | undefined) => void) | undefined;
+    const payments = {
+      subscribeInstead: vi.fn(
+        async (_id: string, _plan: string, ended?: (tabId: number | undefined) => void) => {
+          end = ended;
+          return true;
+        },
+      ),
+    } as unknown as PaymentService;
+    const broadcast = vi.fn(async (_b: unknown) => {});
+    const decisions = new DecisionService({
+      db,
+      approvals: {} as ApprovalService,
+      auth: new AuthService(db),
+      payments,
+      rules: () => loadRules(db),
+      broadcast,
+    });
+    expect(await decisions.subscribe(ID, 'quill-pro')).toEqual({ subscribing: true });
+    expect(broadcast.mock.calls.map(([b]) => b)).toEqual([
+      { broadcast: 'approvals.changed', data: { tabId: 3 } },
+    ]);
+    end?.(3);
+    expect(broadcast.mock.calls.at(-1)?.[0]).toEqual({
+      broadcast: 'approvals.changed',
+      data: { tabId: 3, planEnded: true },
+    });
+  });
+});
