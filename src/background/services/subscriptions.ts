@@ -244,7 +244,12 @@ export class SubscriptionService {
         ...(cardSubscription ? { cardSubscription } : {}),
         state: 'active',
         periodStart: subscribed.periodStart,
-        periodEnd: subscribed.periodEnd,
+        // A whole period of the plan from now at least: an app answering a shorter one cannot
+        // make the first renewal due early (and charge a second period within the first).
+        periodEnd: Math.max(
+          subscribed.periodEnd,
+          periodBoundary(now, offer.interval, offer.intervalCount, 1),
+        ),
         createdAt: now,
         updatedAt: now,
       };
@@ -535,8 +540,13 @@ export class SubscriptionService {
         overageAmount,
         at: now,
       },
+      // The app's word may only move the period on (a renewal it answered); never back, which
+      // would make the next renewal due early.
       ...(seconds(answer.periodEnd) !== undefined && seconds(answer.periodStart) !== undefined
-        ? { periodStart: seconds(answer.periodStart)! * 1000, periodEnd: seconds(answer.periodEnd)! * 1000 }
+        ? {
+            periodStart: Math.max(sub.periodStart, seconds(answer.periodStart)! * 1000),
+            periodEnd: Math.max(sub.periodEnd, seconds(answer.periodEnd)! * 1000),
+          }
         : {}),
       ...(answer.cancelAtPeriodEnd === true && sub.state === 'active' ? { state: 'canceling' as const } : {}),
       updatedAt: now,

@@ -41,7 +41,9 @@ const PLAN = {
 };
 
 function setup() {
-  let now = Date.UTC(2026, 11, 1, 12);
+  // A month behind the wall clock: the app's invoices carry real time, as the wallet's checks do,
+  // so a test moves a month on and lands at the present.
+  let now = Date.now() - 31 * DAY;
   const db = new PayboundDb(`s-${Math.random()}`);
   const node = new LightningNode();
   const user = node.createWallet({ name: 'user', balanceMsat: 100_000_000n });
@@ -320,11 +322,9 @@ describe('subscribing to a plan offered beside a charge', () => {
 
 describe('a subscription in force', () => {
   it('renews within the standing approval without a window, and keeps the subscriber', async () => {
-    // A short period: the app's invoices carry real time, as the wallet's checks do.
-    env.shop.periodMs = 5 * 60 * 1000;
     await env.subscribe();
     env.asked.length = 0;
-    // The app decides when a period is over (its invoices carry real time, as the wallet's checks do).
+    env.advance(31 * DAY);
     const verdict = await env.present(env.renewal402());
     expect(verdict).toMatchObject({ action: 'retry', credential: { header: 'Paybound-Subscriber' } });
     expect(env.asked).toEqual([]);
@@ -332,7 +332,7 @@ describe('a subscription in force', () => {
     expect(renewal).toMatchObject({ state: 'paid', approval: 'auto', amount: { value: 2_000_000n } });
     expect(env.shop.requests.filter((r) => r.method === 'POST').at(-1)?.body).toContain('"subscriber"');
     expect(await env.db.subscriptions.count()).toBe(1);
-    // The app answered a five-minute period; the mandate's is a month: the next renewal waits for it.
+    // Renewed for a month: the next renewal waits for it.
     const [sub] = await env.db.subscriptions.toArray();
     expect(sub!.periodEnd - sub!.periodStart).toBeGreaterThanOrEqual(28 * DAY);
     expect(await env.present(env.renewal402())).toMatchObject({
@@ -342,8 +342,8 @@ describe('a subscription in force', () => {
   });
 
   it('asks in a window for a renewal priced above the standing approval', async () => {
-    env.shop.periodMs = 5 * 60 * 1000;
     await env.subscribe();
+    env.advance(31 * DAY);
     env.asked.length = 0;
     env.shop.price = '2600';
     const verdict = await env.present(env.renewal402());
@@ -354,7 +354,12 @@ describe('a subscription in force', () => {
   });
 
   it('renews once a period: a renewal 402 in the middle of the period pays nothing', async () => {
+    // The app answers a five-minute period, and says so again when asked: the mandate's month holds.
+    env.shop.periodMs = 5 * 60 * 1000;
     await env.subscribe();
+    env.advance(10 * 60 * 1000);
+    const [sub] = await env.db.subscriptions.toArray();
+    await env.subscriptions.refresh(sub!.id);
     const paid = await env.db.payments.filter((p) => p.state === 'paid').count();
     const posts = env.shop.requests.length;
     for (let i = 0; i < 3; i++) {
