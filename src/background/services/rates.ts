@@ -7,6 +7,7 @@
  * (charges count slightly more, never less) and a warning. With no rate from the sources at all,
  * only a manual rate the user set, until its expiry, is used; else the charge is refused, saying why.
  */
+
 import {
   type Agreement,
   agreeOnRate,
@@ -34,6 +35,7 @@ import {
   type SettingValue,
   setSetting,
 } from '../../db/settings';
+import { readCapped } from './read-capped';
 
 export const FRESH_MS = 10 * 60 * 1000;
 export const STALE_MS = 6 * 60 * 60 * 1000;
@@ -93,7 +95,7 @@ export class RateService {
       }
       let text: string | undefined;
       try {
-        text = await readCapped(res);
+        text = await readCapped(res, RATE_BODY_MAX_BYTES);
       } catch (e) {
         // The timeout covers the body too: a source that starts answering and then stalls.
         return { source: name, reason: isTimeout(e) ? 'timeout' : 'answer cut off' };
@@ -221,34 +223,4 @@ function refusalFor(agreement: Agreement | undefined, currency: string): Said {
   if (agreement.why === 'disagree')
     return said('refusedRatesDisagree', answersText(agreement.answers, currency));
   return said('refusedRatesTooFew', failuresText(agreement.dropped) || 'none answered');
-}
-
-/** The body as text, or undefined past the size cap (a source has no business sending more). */
-async function readCapped(res: Response): Promise<string | undefined> {
-  const declared = Number(res.headers.get('content-length') ?? '0');
-  if (declared > RATE_BODY_MAX_BYTES) {
-    await res.body?.cancel().catch(() => {});
-    return undefined;
-  }
-  if (!res.body) return '';
-  const reader = res.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > RATE_BODY_MAX_BYTES) {
-      await reader.cancel().catch(() => {});
-      return undefined;
-    }
-    chunks.push(value);
-  }
-  const all = new Uint8Array(size);
-  let at = 0;
-  for (const c of chunks) {
-    all.set(c, at);
-    at += c.byteLength;
-  }
-  return new TextDecoder().decode(all);
 }

@@ -32,6 +32,7 @@ import type {
 } from '../../db/schema';
 import type { ChallengeVerdict } from '../../messages/map';
 import type { ChallengeRequest } from './payments';
+import { readCapped } from './read-capped';
 import { type RuleApi, SUBSCRIBER_RULE_BASE } from './tokens';
 
 /** The header the app knows its subscriber by (one of RETRY_HEADERS). */
@@ -40,7 +41,7 @@ export const SUBSCRIBER_HEADER = 'Paybound-Subscriber';
 const CREDENTIAL = /^[A-Za-z0-9._~-]{8,512}$/;
 /** How long before its period ends a plan may renew (an app's clock may run a little ahead). */
 export const RENEW_EARLY_MS = 10 * 60 * 1000;
-/** Longest answer read from a subscribe URL. */
+/** Longest answer read from a subscribe URL (bytes). */
 const ANSWER_LIMIT = 16 * 1024;
 
 export class SubscriptionError extends Error {
@@ -133,8 +134,8 @@ function readSubscribed(body: unknown, planId: string): Subscribed {
 }
 
 async function readJson(res: Response): Promise<unknown> {
-  const text = await res.text();
-  if (text.length > ANSWER_LIMIT) return undefined;
+  const text = await readCapped(res, ANSWER_LIMIT);
+  if (text === undefined) return undefined;
   try {
     return JSON.parse(text) as unknown;
   } catch {

@@ -91,6 +91,8 @@ function setup() {
     requests: [] as { method: string; body?: string; headers: Record<string, string> }[],
     /** How long a period the app gives. */
     periodMs: 30 * DAY,
+    /** Bytes of padding in the app's answer to a paid subscription. */
+    padding: 0,
   };
   const fetchFake = vi.fn(async (input: string | URL | Request, init?: RequestInit) => {
     const headers = Object.fromEntries(
@@ -145,6 +147,7 @@ function setup() {
     const periodEnd = now + shop.periodMs;
     shop.subscribers.set(id, { periodEnd, canceled: false });
     return Response.json({
+      ...(shop.padding ? { padding: 'x'.repeat(shop.padding) } : {}),
       subscriber: id,
       plan: PLAN.id,
       periodStart: Math.floor(now / 1000),
@@ -296,6 +299,15 @@ describe('subscribing to a plan offered beside a charge', () => {
     expect(verdict).toMatchObject({ action: 'pass', said: { key: 'planPriceChanged' } });
     expect(env.node.wallet(env.user.id)?.balanceMsat).toBe(before);
     expect(await env.db.subscriptions.count()).toBe(0);
+  });
+
+  it('reads no more than 16 KB of the app’s answer: a larger one is no subscription', async () => {
+    env.shop.padding = 20_000;
+    const { verdict } = await env.subscribe();
+    expect(verdict).toMatchObject({ action: 'pass', said: { key: 'planNoAnswer' } });
+    expect(await env.db.subscriptions.count()).toBe(0);
+    env.shop.padding = 15_000;
+    expect((await env.subscribe()).verdict).toMatchObject({ action: 'retry' });
   });
 
   it('pays nothing when the app asks another period than the plan it offered', async () => {
