@@ -235,6 +235,9 @@ if (headed) {
       'plan-popup',
       'The popup: the plan in force, and where each budget is heading at this pace',
     );
+    for (const page of [plans, popup]) await page.emulateMedia({ colorScheme: 'dark' });
+    await shot(plans, 'plans-page-dark', 'The Plans page, dark');
+    await shot(popup, 'plan-popup-dark', 'The popup with the plan and the forecast, dark');
   };
 
   try {
