@@ -15,7 +15,7 @@
  *
  * BENCH_RUNS=N repeats the whole run N times (fresh browsers each time) and prints min / median /
  * max of each ratio; BENCH_TRACE=1 adds a few traced rounds that show where the time goes
- * (bench/timeline.ts). Sizes: BENCH_ROUNDS, BENCH_FETCHES, BENCH_CHUNK, BENCH_PAID, BENCH_QUOTES,
+ * (bench/timeline.ts); BENCH_ONLY=p2 (or p1, p3, x402, comma-separated) runs only those parts. Sizes: BENCH_ROUNDS, BENCH_FETCHES, BENCH_CHUNK, BENCH_PAID, BENCH_QUOTES,
  * BENCH_TRACE_ROUNDS. Run it under the e2e lock: `flock /tmp/paybound-e2e.lock npm run bench`.
  */
 import { mkdtempSync } from 'node:fs';
@@ -41,7 +41,17 @@ import {
   WINDOW_OPENER,
   writeExtension,
 } from './minimal-extensions';
-import { approvedPhases, type Phases, paidPhases, phaseLines, type Span, traced } from './timeline';
+import {
+  approvedPhases,
+  type Phases,
+  paidPhases,
+  phaseLines,
+  type Span,
+  startWorkerTrace,
+  takeWorkerTrace,
+  traced,
+  workerPhases,
+} from './timeline';
 import { benchX402 } from './x402';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 1);
@@ -51,6 +61,9 @@ const CHUNK = Math.min(FETCHES, Number(process.env.BENCH_CHUNK ?? 20));
 const QUOTES = Number(process.env.BENCH_QUOTES ?? 15);
 const PAID = Number(process.env.BENCH_PAID ?? 15);
 const WARMUP = 3;
+/** BENCH_ONLY=p1,p2,p3,x402 runs only those parts (for working on one figure; the summary needs all). */
+const ONLY = process.env.BENCH_ONLY?.split(',').map((x) => x.trim().toLowerCase());
+const wants = (part: 'p1' | 'p2' | 'p3' | 'x402') => !ONLY || ONLY.includes(part);
 
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -359,7 +372,7 @@ async function benchOnce(
   await setRules(paybound, ASKING);
   await setRules(auto, AUTOMATIC);
   const none = await launch([]);
-  const mechanisms = Object.keys(P1_MECHANISMS) as P1Mechanism[];
+  const mechanisms = wants('p1') ? (Object.keys(P1_MECHANISMS) as P1Mechanism[]) : [];
   const mechanismBrowsers = new Map<P1Mechanism, BrowserContext>();
   const windowFloor = await launch([dirs.window]);
   const observing = await launch([extensionDir, dirs.observer]);
@@ -391,7 +404,8 @@ async function benchOnce(
     const oldBare = await demoPage(await throwaway.newContext(), stack.demo);
     const pages = new Map<P1Mechanism, Page>();
     for (const m of mechanisms) pages.set(m, await demoPage(mechanismBrowsers.get(m)!, stack.demo));
-    const wrappedFetch = await pages.get('mainWorld')!.evaluate(() => !/\[native code\]/.test(String(fetch)));
+    const wrappedFetch =
+      !wants('p1') || (await pages.get('mainWorld')!.evaluate(() => !/\[native code\]/.test(String(fetch))));
     if (!wrappedFetch) throw new Error('the main-world extension did not wrap fetch');
 
     const wrapper: number[] = [];
@@ -400,7 +414,7 @@ async function benchOnce(
     const againstThrowaway: number[] = [];
     const each = new Map<P1Mechanism, number[]>(mechanisms.map((m) => [m, []]));
     const chunks = Math.max(1, Math.round(FETCHES / CHUNK));
-    for (let r = 0; r < ROUNDS; r++) {
+    for (let r = 0; r < (wants('p1') ? ROUNDS : 0); r++) {
       const t = new Map<string, number>();
       // Each round's fetches go in small chunks, browser after browser, so that a burst of load on
       // this shared machine falls on all of them alike; a different browser goes first each time.
@@ -450,7 +464,7 @@ async function benchOnce(
     const ours: number[] = [];
     const floor: number[] = [];
     const payAndRetry: number[] = [];
-    for (let r = 0; r < WARMUP + PAID; r++) {
+    for (let r = 0; r < (wants('p2') ? WARMUP + PAID : 0); r++) {
       let a: number;
       let b: BareRoundTrip;
       // Each goes first in every other round.
@@ -471,14 +485,19 @@ async function benchOnce(
       `P2 auto-approved L402 round trip, ${PAID} each in turn (after ${WARMUP}): Paybound median ${ms(median(ours))}, bare fetch402 median ${ms(median(floor))} (of which pay + retry ${ms(median(payAndRetry))}): ratio ${fmt(p2)}`,
     );
 
-    if (TRACE) {
+    if (TRACE && wants('p2')) {
       const ourPhases: Phases[] = [];
       const barePhases: Phases[] = [];
       const paidOnce = (spans: Span[]) => spans.some((x) => x.what.startsWith('POST /api/generate 200'));
+      const stepPhases: Phases[] = [];
       for (let r = 0; r < TRACE_ROUNDS; r++) {
         await clearTokens(auto);
+        await startWorkerTrace(auto.serviceWorker);
         const a = await traced(auto.context, () => timedPaidFetch(autoPage), paidOnce);
+        const marks = await takeWorkerTrace(auto.serviceWorker);
         ourPhases.push(paidPhases(a.spans, a.result.t0, a.result.t1));
+        const challenge = a.spans.find((x) => x.what.startsWith('POST /api/generate 402'));
+        if (challenge) stepPhases.push(workerPhases(a.spans, marks, challenge.end));
         const b = await traced(none, () => timedBareFetch(bare, wallet), paidOnce);
         barePhases.push(paidPhases(b.spans, b.result.t0, b.result.t1));
         if (r === 0) console.log(`   one traced Paybound round trip: ${sample(a.spans, a.result.t0)}`);
@@ -488,6 +507,8 @@ async function benchOnce(
       phaseLines(ourPhases).forEach((line, k) => {
         console.log(`     Paybound ${line}   | bare ${bareLines[k]?.replace(/^[^:]*: /, '')}`);
       });
+      console.log("   Paybound step by step, from the 402 reaching the page (the worker's marks):");
+      for (const line of phaseLines(stepPhases)) console.log(`     ${line}`);
     }
     await auto.close();
 
@@ -500,7 +521,7 @@ async function benchOnce(
     const toResolved: number[] = [];
     const toFloor: number[] = [];
     const toFloorWindow: number[] = [];
-    for (let i = 0; i < QUOTES; i++) {
+    for (let i = 0; i < (wants('p3') ? QUOTES : 0); i++) {
       await clearTokens(paybound);
       const windowOpened = paybound.context.waitForEvent('page', (p) => p.url().includes('/src/ui/approve/'));
       // The clock starts when the 402 reaches the browser: the app's own time to build its challenge
@@ -550,7 +571,7 @@ async function benchOnce(
     console.log(
       `   bare window open (extension → popup → button visible): median ${median(toFloor)} ms (first, cold: ${toFloor[0]} ms), of which to the window opening median ${median(toFloorWindow)} ms: ratio ${fmt(p3)} (cold ${fmt(p3Cold)}), ${median(toQuote) - median(toFloor)} ms over the floor`,
     );
-    if (TRACE) await traceQuotes(paybound, wrapped);
+    if (TRACE && wants('p3')) await traceQuotes(paybound, wrapped);
 
     const approveResolved = median(toResolved) / median(payAndRetry);
     console.log(
@@ -559,7 +580,7 @@ async function benchOnce(
 
     // The last round left a token in place: paid requests now carry it.
     const paidVsPlain: number[] = [];
-    for (let r = 0; r < ROUNDS; r++) {
+    for (let r = 0; r < (wants('p3') ? ROUNDS : 0); r++) {
       const paid = await fetchLoop(wrapped, '/api/generate', 50, GENERATE);
       const unpaid = await fetchLoop(wrapped, '/health', 50);
       paidVsPlain.push(paid / unpaid);
@@ -616,7 +637,8 @@ try {
     summaries.push(await benchOnce(stack.info, extensionDir, dirs));
   }
   // x402 beside L402: both auto-approved, in one browser of their own, interleaved.
-  await benchX402(stack.info, (address, amount) => stack.facilitator.fund(address, amount));
+  if (wants('x402'))
+    await benchX402(stack.info, (address, amount) => stack.facilitator.fund(address, amount));
   if (RUNS > 1) {
     console.log(`Over ${RUNS} runs, min / median / max:`);
     for (const key of Object.keys(SUMMARY_LABELS) as (keyof Summary)[]) {

@@ -102,3 +102,49 @@ export function phaseLines(rounds: Phases[]): string[] {
     return `${name}: ${m.toFixed(1)} ms`;
   });
 }
+
+/** A step the worker marked (src/background/trace.ts), epoch ms on the browser's clock. */
+export interface WorkerMark {
+  step: string;
+  at: number;
+}
+
+/** Turns the worker's step marks on (a fresh list) in the extension's worker. */
+export async function startWorkerTrace(worker: import('playwright-core').Worker): Promise<void> {
+  await worker.evaluate(() => {
+    (globalThis as { __paybound_trace?: unknown[] }).__paybound_trace = [];
+  });
+}
+
+/** The marks since startWorkerTrace, and marking off again. */
+export async function takeWorkerTrace(worker: import('playwright-core').Worker): Promise<WorkerMark[]> {
+  return worker.evaluate(() => {
+    const g = globalThis as { __paybound_trace?: WorkerMark[] };
+    const marks = g.__paybound_trace ?? [];
+    g.__paybound_trace = undefined;
+    return marks;
+  });
+}
+
+/**
+ * A paid round trip, step by step: from the 402 reaching the page, each worker mark as the time
+ * since the one before, then the retry leaving the page. The first step's time is the page → worker
+ * hop; the last, the worker → page hop and the retry's start.
+ */
+export function workerPhases(spans: Span[], marks: WorkerMark[], from: number): Phases {
+  const retry = spans.find((s) => s.what.startsWith('POST /api/generate 200'));
+  if (!retry) throw new Error(`no paid retry: ${JSON.stringify(spans)}`);
+  const phases: Phases = {};
+  let last = from;
+  const seen = new Map<string, number>();
+  for (const m of marks) {
+    if (m.at > retry.start) break;
+    // A step marked twice (two wallet calls) keeps its own name apart.
+    const n = (seen.get(m.step) ?? 0) + 1;
+    seen.set(m.step, n);
+    phases[`→ ${m.step}${n > 1 ? ` (${n})` : ''}`] = m.at - last;
+    last = m.at;
+  }
+  phases['→ retry sent by the page'] = retry.start - last;
+  return phases;
+}

@@ -15,6 +15,7 @@ import {
   type Reply,
 } from '../messages/map';
 import { classifySender, type SenderContext } from './sender';
+import { mark } from './trace';
 
 export type Handlers = {
   [T in MessageType]: (input: MessageInput<T>, sender: SenderContext) => Promise<MessageOutput<T>>;
@@ -42,6 +43,7 @@ export function createRouter(handlers: Handlers, self: { id: string; origin: str
     const envelope = v.safeParse(EnvelopeSchema, raw);
     if (!envelope.success) return fail('bad_message', 'unknown message');
     const type = envelope.output.type;
+    mark(`received ${type}`);
     const def = messageSchemas[type];
     const sender = classifySender(rawSender, self.id, self.origin);
     if (!sender) return fail('forbidden', 'unknown sender');
@@ -54,7 +56,9 @@ export function createRouter(handlers: Handlers, self: { id: string; origin: str
     try {
       // The map guarantees handler and payload agree; TypeScript cannot follow the union here.
       const handler = handlers[type] as (input: unknown, s: SenderContext) => Promise<unknown>;
-      return { ok: true, data: await handler(payload.output, sender) };
+      const data = await handler(payload.output, sender);
+      mark(`answered ${type}`);
+      return { ok: true, data };
     } catch (e) {
       if (e instanceof HandlerError) return fail(e.code, e.message, e.said);
       // Every refusal that says why (a wrong password, a wallet's answer, a review rule) is classed here, once.

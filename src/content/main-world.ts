@@ -5,7 +5,7 @@
  * passes through at once. Synchronous XHR is left alone: it cannot wait for an approval.
  * Kept tiny on purpose: it runs in every frame of every page. Untrusted by design.
  */
-import type { PageWallet, RetryCredential } from '../messages/map';
+import type { RetryCredential } from '../messages/map';
 import {
   type BridgeAck,
   type BridgeAnswer,

@@ -67,7 +67,16 @@ async function assess(
     auto.all,
     auto.site,
   ];
-  const rows = await db.spend.bulkGet(keys);
+  // The totals, the runaway count and the site's consent, asked at once in the one transaction.
+  const [rows, recentAutoCount, consented] = await Promise.all([
+    db.spend.bulkGet(keys),
+    db.payments
+      .where('[site+createdAt]')
+      .between([p.site, nowMs - rules.runaway.windowMs], [p.site, Number.MAX_SAFE_INTEGER])
+      .filter((x) => x.approval === 'auto' && x.state !== 'failed')
+      .count(),
+    db.sites.get(p.site),
+  ]);
   const totals = new Map(
     keys.map((k, i) => [k, (rows[i]?.reservedMinor ?? 0n) + (rows[i]?.committedMinor ?? 0n)]),
   );
@@ -78,12 +87,6 @@ async function assess(
       if (t !== undefined) totals.set(r.key, t > r.amountMinor ? t - r.amountMinor : 0n);
     }
   }
-  const recentAutoCount = await db.payments
-    .where('[site+createdAt]')
-    .between([p.site, nowMs - rules.runaway.windowMs], [p.site, Number.MAX_SAFE_INTEGER])
-    .filter((x) => x.approval === 'auto' && x.state !== 'failed')
-    .count();
-  const consented = await db.sites.get(p.site);
   const decision = decide({
     charge: { site: p.site, amountMinor },
     rules,
@@ -123,14 +126,17 @@ export async function reserve(
   rules: Rules,
   nowMs: number,
   standing?: Standing,
+  opts: { payAutomatic?: boolean } = {},
 ): Promise<ReserveResult> {
   const amountMinor = draft.amountMinor;
   if (amountMinor === undefined) throw new Error('a charge needs its amount in the user currency');
   return db.transaction('rw', [db.payments, db.spend, db.sites], async () => {
-    const known = await db.payments.where('key').equals(draft.key).first();
+    const [known, waiting] = await Promise.all([
+      db.payments.where('key').equals(draft.key).first(),
+      waitingQuotes(db),
+    ]);
     if (known) return { kind: 'known', payment: known };
 
-    const waiting = await waitingQuotes(db);
     const { decision } = await assess(db, draft, rules, nowMs, waiting);
     const effects = effectsOf(decision);
 
@@ -175,10 +181,13 @@ export async function reserve(
       standing !== undefined &&
       (decision.tier === 'confirm' || decision.tier === 'strong') &&
       draft.amount.value <= standing.maxAmount;
+    const automatic = decision.tier === 'auto' || standingPays;
     const payment: PaymentRecord = {
       ...draft,
-      state: 'reserved',
-      approval: decision.tier === 'auto' || standingPays ? 'auto' : 'waiting',
+      // Paid without a click: straight into `paying` when the caller pays it at once (one
+      // transaction fewer than reserved → paying), the same as that edge in the state machine.
+      state: automatic && opts.payAutomatic ? 'paying' : 'reserved',
+      approval: automatic ? 'auto' : 'waiting',
       tier: decision.tier,
       reasons: standingPays ? [...decision.reasons, english(standing.reason)] : decision.reasons,
       reasonsSaid: standingPays ? [...decision.said, standing.reason] : decision.said,

@@ -124,3 +124,13 @@ export async function upgradeToMethods(tx: Transaction): Promise<void> {
   const rows = (await payments.toArray()) as LegacyPayment[];
   await payments.bulkPut(rows.map(fromLegacy));
 }
+
+/** v5: each unused credential's payment gets its entry in the sparse `unusedAt` index. */
+export async function upgradeToUnusedIndex(tx: Transaction): Promise<void> {
+  await tx
+    .table('payments')
+    .filter((p: { credentialUnused?: true }) => p.credentialUnused === true)
+    .modify((p: { site: string; createdAt: number; unusedAt?: [string, number] }) => {
+      p.unusedAt = [p.site, p.createdAt];
+    });
+}

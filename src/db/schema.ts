@@ -8,7 +8,7 @@ import type { PlanOffer } from '../core/challenge/plans';
 import type { BitcoinNetwork } from '../core/lightning/bolt11';
 import type { PaymentReceipt, ProblemDetails } from '../core/payments/delivery';
 import type { Said } from '../core/text/said';
-import { upgradeToMethods, upgradeToSites } from './migrations';
+import { upgradeToMethods, upgradeToSites, upgradeToUnusedIndex } from './migrations';
 
 export interface ChallengeRecord {
   id?: number;
@@ -163,6 +163,11 @@ interface PaymentBase {
    * instead of paying again, and clears this.
    */
   credentialUnused?: true;
+  /**
+   * Its site and creation time while `credentialUnused` holds (removed with it): a sparse index,
+   * so that finding a site's unused credentials reads only those, not the site's whole day.
+   */
+  unusedAt?: [string, number];
   /**
    * The SHA-256 (hex) of the request body the page retries with, when the challenge bound the
    * payment to it (MPP `digest`): to quote the same request again for another wallet.
@@ -538,5 +543,11 @@ export class PayboundDb extends Dexie {
     this.version(3).stores({}).upgrade(upgradeToMethods);
     // Plans: the subscriptions and their standing approvals.
     this.version(4).stores({ subscriptions: 'id, site, state' });
+    // Unused credentials found through their own sparse index.
+    this.version(5)
+      .stores({
+        payments: 'id, &key, origin, state, createdAt, [origin+createdAt], [site+createdAt], unusedAt',
+      })
+      .upgrade(upgradeToUnusedIndex);
   }
 }

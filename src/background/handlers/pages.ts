@@ -1,5 +1,6 @@
 /** What web pages send (relayed by the bridge): the 402s they met, and how their payments went. */
 import { english, said } from '../../core/text/said';
+import type { ChallengeVerdict } from '../../messages/map';
 import type { SenderContext } from '../sender';
 import { paymentHeaders } from '../services/observed';
 import type { HandlerGroup, Services } from './services';
@@ -39,13 +40,26 @@ export function pageHandlers({
       const headers = seen ?? (input.body !== undefined ? input.headers : undefined);
       if (!headers)
         return { action: 'pass', reason: english(said('refusedUnknown')), said: said('refusedUnknown') };
-      return payments.onChallenge({
-        ...input,
-        headers,
-        origin: sender.origin,
-        ...(sender.topOrigin !== undefined ? { topOrigin: sender.topOrigin } : {}),
-        tabId: sender.tabId,
-        via: 'fetch',
+      // The page hears a paid verdict as soon as there is one; the ledger is written meanwhile.
+      return new Promise<ChallengeVerdict>((resolve, reject) => {
+        let answered = false;
+        payments
+          .onChallenge({
+            ...input,
+            headers,
+            origin: sender.origin,
+            ...(sender.topOrigin !== undefined ? { topOrigin: sender.topOrigin } : {}),
+            tabId: sender.tabId,
+            via: 'fetch',
+            answerEarly: (verdict) => {
+              answered = true;
+              resolve(verdict);
+            },
+          })
+          .then(resolve, (e: unknown) => {
+            if (answered) console.error('paybound: after the paid verdict', e);
+            else reject(e);
+          });
       });
     },
     'page.payResult': (input, sender) => payments.pageResult(input, sender),

@@ -41,6 +41,7 @@ import { METHODS, methodFor } from '../methods';
 import { EXPIRY_MARGIN_SECONDS, failure } from '../methods/shared';
 import { isQuote, type MethodDeps, type Outcome, type Quote } from '../methods/types';
 import type { SenderContext } from '../sender';
+import { mark } from '../trace';
 import type { ApprovalService } from './approvals';
 import { notePaid } from './consent';
 import { Deliveries } from './deliveries';
@@ -92,6 +93,12 @@ export interface ChallengeRequest {
   plan?: PaymentPlan;
   /** The standing approval a plan's renewal or overage falls under: within it, no window. */
   standing?: Standing;
+  /**
+   * Told a paid verdict as soon as it is known, before what follows is written (the token's rule,
+   * the paid record, its notices): the page's retry need not wait for the ledger. The promise of
+   * `onChallenge` still resolves once all of it is written.
+   */
+  answerEarly?: (verdict: ChallengeVerdict) => void;
 }
 
 /** A top-level page load the browser saw answered (webRequest), for the page-load token it carried. */
@@ -187,6 +194,16 @@ export function retryVerdict(
 const reusableToken = (p: PaymentRecord): boolean =>
   p.challenge.protocol === 'l402' && !p.review && !p.estimate && !p.plan;
 
+/** The ledger's rows a new challenge is checked against (PaymentService.scopeRows). */
+interface ScopeRows {
+  /** The payment of this very challenge, when it was seen before. */
+  known: PaymentRecord | undefined;
+  /** Payments whose outcome is pending. */
+  pending: PaymentRecord[];
+  /** The site's recent payments with a credential no page has used. */
+  recent: PaymentRecord[];
+}
+
 /** Who a token for this request would belong to: the site that pays, fetch or page load, the tab. */
 const ownerOf = (p: {
   site: string;
@@ -222,6 +239,14 @@ export class PaymentService {
    * are offered in memory only, once.
    */
   private readonly freshTokens = new Set<string>();
+  /** Who hears a payment's paid verdict before its record is written (ChallengeRequest.answerEarly). */
+  private readonly answerers = new Map<string, (verdict: ChallengeVerdict) => void>();
+  /**
+   * Payments whose page already has its credential while their token and paid record are being
+   * written: a challenge in their scope meanwhile waits for that, then takes the token, instead of
+   * paying again for a request that left a moment before the token's rule was in place.
+   */
+  private readonly recording = new Map<string, { payment: PaymentRecord; written: Promise<void> }>();
   private readonly now: () => number;
   private readonly newId: () => string;
   private readonly deliveries: Deliveries;
@@ -291,6 +316,7 @@ export class PaymentService {
       await log([], `malformed WWW-Authenticate header: ${e.message}`, said('refusedMalformed'));
       return pass(said('refusedMalformed'));
     }
+    mark('detected');
     const protocols = [...new Set(detected.map((d) => d.protocol))];
     // A subscriber asked to renew: the subscription renews through its own exchange.
     if (!req.plan && this.deps.subscriptions) {
@@ -300,6 +326,7 @@ export class PaymentService {
         return renewal;
       }
     }
+    mark('renewals checked');
     if (!METHODS.some((m) => m.offered(detected))) {
       const why = protocols.length
         ? said('refusedUnsupported', protocols.join(', '))
@@ -316,6 +343,7 @@ export class PaymentService {
       await log(protocols, said('refusedNoWallet'));
       return pass(said('refusedNoWallet'));
     }
+    mark('wallet chosen');
     const method = methodFor(railRecord.kind);
     // A locked wallet cannot pay: say so now rather than after the user approved.
     if (method.sealed) {
@@ -327,6 +355,7 @@ export class PaymentService {
         return pass(e.said);
       }
     }
+    mark('wallet open');
     const quote = await method.quote(
       {
         url: req.url,
@@ -352,6 +381,7 @@ export class PaymentService {
       await log(protocols, quote.error, quote.shown);
       return pass(quote.reason);
     }
+    mark('quoted');
     // Overage of a plan the user holds: paid within what the plan's cap leaves this period.
     const over =
       quote.overage && !req.plan
@@ -414,13 +444,16 @@ export class PaymentService {
     // The rate and the rules are read while the ledger is checked for this challenge.
     const rateLookup = getSetting(db, 'currency').then((c) => this.deps.rates.current(c));
     const rulesLookup = this.deps.rules();
-    const known = quote.series
-      ? await this.openInSeries(key, siteOf(req.origin) ?? req.origin)
-      : await db.payments.where('key').equals(key).first();
+    // The ledger's rows for this challenge and for its scope, read in one transaction.
+    const rows = await this.scopeRows(req, quote.series ? undefined : key);
+    const known = quote.series ? await this.openInSeries(key, siteOf(req.origin) ?? req.origin) : rows.known;
     if (known) return this.answerKnown(known);
-    const earlier = await this.earlierInScope(req);
+    mark('ledger checked');
+    const earlier = await this.earlierInScope(req, rows);
     if (earlier) return earlier;
+    mark('scope checked');
     const [rate, rules, paused] = await Promise.all([rateLookup, rulesLookup, getSetting(db, 'paused')]);
+    mark('rate, rules, paused');
     if (paused) return pass(said('refusedPaused'), true);
     if (isRefusal(rate)) return pass(rate?.refused ?? said('refusedNoRate'), true);
     const now = this.now();
@@ -453,15 +486,21 @@ export class PaymentService {
       updatedAt: now,
     };
     let reserved: Awaited<ReturnType<typeof reserve>>;
+    // An automatic charge is written `paying` at once, so marked live first: no other challenge
+    // may take it for a payment whose outcome was lost.
+    this.live.add(id);
     try {
-      reserved = await reserve(db, draft, rules, now, req.standing);
+      reserved = await reserve(db, draft, rules, now, req.standing, { payAutomatic: true });
     } catch (e) {
+      this.live.delete(id);
       // Another worker instance recorded this challenge first.
       const other = await db.payments.where('key').equals(key).first();
       if (other) return this.verdictFor(other);
       throw e;
     }
+    if (reserved.kind !== 'reserved' || reserved.payment.state !== 'paying') this.live.delete(id);
     if (reserved.kind === 'known') return this.verdictFor(reserved.payment);
+    mark('reserved');
     if (reserved.kind === 'refused') return pass(reserved.reason, true);
     if (reserved.kind === 'denied') {
       const [first] = reserved.decision.said;
@@ -471,8 +510,15 @@ export class PaymentService {
     }
     const payment = reserved.payment;
 
-    if (payment.approval === 'auto') {
-      const verdict = await this.pay(payment.id);
+    if (req.answerEarly) this.answerers.set(payment.id, req.answerEarly);
+    if (payment.state === 'paying') {
+      let verdict: ChallengeVerdict;
+      try {
+        verdict = await this.payMoved(payment, railRecord);
+      } finally {
+        this.live.delete(payment.id);
+        this.answerers.delete(payment.id);
+      }
       if (verdict.action === 'retry') void this.deps.notify?.paidAutomatically(payment).catch(() => {});
       return verdict;
     }
@@ -495,11 +541,12 @@ export class PaymentService {
       return switched;
     }
     if (decision === 'denied') {
+      this.answerers.delete(payment.id);
       await this.release(payment.id);
       const after = await db.payments.get(payment.id);
       return pass(after?.failure?.said ?? said('failureDenied'));
     }
-    return this.pay(payment.id);
+    return this.pay(payment.id).finally(() => this.answerers.delete(payment.id));
   }
 
   /**
@@ -630,13 +677,21 @@ export class PaymentService {
       const p = await db.payments.get(paymentId);
       return p ? this.verdictFor(p) : pass('unknown payment');
     }
+    return this.payMoved(payment);
+  }
+
+  /** Pays a payment this flow moved to `paying` (its rail's record, when the caller has it). */
+  private async payMoved(payment: PaymentRecord, rail?: RailRecord): Promise<ChallengeVerdict> {
+    const paymentId = payment.id;
     if (this.now() / 1000 >= payment.expiresAt)
       return this.fail(paymentId, 'paying', 'expired', said('failureInvoiceExpired'));
-    const railRecord = await db.rails.get(payment.railId);
+    const railRecord = rail?.id === payment.railId ? rail : await this.deps.db.rails.get(payment.railId);
     if (!railRecord) return this.fail(paymentId, 'paying', 'no_rail', said('failureNoRail'));
+    mark('paying');
 
     // While it pays, a new challenge in its scope is not held back: this flow answers its own page.
     const outcome = await methodFor(railRecord.kind).pay(payment, railRecord, this.methodDeps);
+    mark('rail answered');
     return this.settle(payment, OUTCOME_PENDING, outcome);
   }
 
@@ -730,22 +785,54 @@ export class PaymentService {
       }
       case 'paid': {
         const verdict = retryVerdict(outcome.credential, outcome.reason, payment.id);
-        if (verdict.action === 'retry') await this.cacheToken(payment, verdict.credential);
-        // Recorded paid only once the token is in place: whoever sees `paid` (the popup, a page
-        // asking again after a worker restart) finds the browser already sending it. Should the
-        // worker die in between, the payment is still `paying` and `reconcile` settles it.
-        // Nobody waits: the credential is kept for the next challenge in its scope (a token is
-        // offered while this worker lives; any other credential is kept on the record).
-        const unused = orphan && verdict.action === 'retry';
-        const asToken = unused && reusableToken(payment) && isReusable(verdict.credential);
-        const moved = await this.setState(payment.id, from, 'paid', {
-          ...outcome.patch,
-          ...(unused && !asToken ? { credentialUnused: true as const } : {}),
+        const early = orphan || verdict.action !== 'retry' ? undefined : this.answerers.get(payment.id);
+        if (!early) return this.recordPaid(payment, from, outcome, orphan, verdict);
+        // The page retries now; meanwhile a challenge in this scope waits for the token (see recording).
+        this.answerers.delete(payment.id);
+        const written = this.recordPaid(payment, from, outcome, orphan, verdict);
+        this.recording.set(payment.id, {
+          payment,
+          written: written.then(
+            () => {},
+            () => {},
+          ),
         });
-        if (moved && asToken) this.freshTokens.add(payment.id);
-        return verdict;
+        early(verdict);
+        try {
+          return await written;
+        } finally {
+          this.recording.delete(payment.id);
+        }
       }
     }
+  }
+
+  /** Keeps a paid payment's token, then records it paid; the verdict as it was. */
+  private async recordPaid(
+    payment: PaymentRecord,
+    from: PaymentState | readonly PaymentState[],
+    outcome: Extract<Outcome, { kind: 'paid' }>,
+    orphan: boolean,
+    verdict: ChallengeVerdict,
+  ): Promise<ChallengeVerdict> {
+    if (verdict.action === 'retry') await this.cacheToken(payment, verdict.credential);
+    mark('token cached');
+    // Recorded paid only once the token is in place: whoever sees `paid` (the popup, a page
+    // asking again after a worker restart) finds the browser already sending it. Should the
+    // worker die in between, the payment is still `paying` and `reconcile` settles it.
+    // Nobody waits: the credential is kept for the next challenge in its scope (a token is
+    // offered while this worker lives; any other credential is kept on the record).
+    const unused = orphan && verdict.action === 'retry';
+    const asToken = unused && reusableToken(payment) && isReusable(verdict.credential);
+    const moved = await this.setState(payment.id, from, 'paid', {
+      ...outcome.patch,
+      ...(unused && !asToken
+        ? { credentialUnused: true as const, unusedAt: [payment.site, payment.createdAt] as [string, number] }
+        : {}),
+    });
+    if (moved && asToken) this.freshTokens.add(payment.id);
+    mark('recorded paid');
+    return verdict;
   }
 
   /** Keeps what a page wallet's conversation learnt, while the payment is still paying. */
@@ -773,11 +860,7 @@ export class PaymentService {
       .filter((p) => inSeries(p) && nowS < p.expiresAt)
       .toArray();
     const now = this.now();
-    const unused = await db.payments
-      .where('[site+createdAt]')
-      .between([site, now - UNUSED_CREDENTIAL_WINDOW_MS], [site, Number.MAX_SAFE_INTEGER])
-      .filter((p) => p.credentialUnused === true && inSeries(p))
-      .toArray();
+    const unused = (await this.unusedOf(site, now)).filter(inSeries);
     return [...open, ...unused].sort((a, b) => b.createdAt - a.createdAt)[0];
   }
 
@@ -881,29 +964,63 @@ export class PaymentService {
    * - still not known: refused, saying a payment for this is still being checked.
    * Undefined: nothing holds the challenge back.
    */
-  private async earlierInScope(req: ChallengeRequest): Promise<ChallengeVerdict | undefined> {
+  /**
+   * The rows earlierInScope starts from, read in one transaction: payments whose outcome is
+   * pending, and this site's recent ones (for credentials no page has used).
+   */
+  /** The site's payments of the last day with a credential no page has used (a sparse index). */
+  private async unusedOf(site: string, now: number): Promise<PaymentRecord[]> {
+    const rows = await this.deps.db.payments
+      .where('unusedAt')
+      .between([site, now - UNUSED_CREDENTIAL_WINDOW_MS], [site, Number.MAX_SAFE_INTEGER])
+      .toArray();
+    return rows.filter((p) => p.credentialUnused === true);
+  }
+
+  private scopeRows(req: ChallengeRequest, key?: string): Promise<ScopeRows> {
+    const { db } = this.deps;
+    const site = siteOf(req.origin) ?? req.origin;
+    const now = this.now();
+    return db.transaction('r', db.payments, async () => {
+      const [known, pending, recent] = await Promise.all([
+        key === undefined ? undefined : db.payments.where('key').equals(key).first(),
+        // One equality read per state: an index's getAll, not a cursor stepping through ranges.
+        Promise.all(OUTCOME_PENDING.map((state) => db.payments.where('state').equals(state).toArray())).then(
+          (lists) => lists.flat(),
+        ),
+        this.unusedOf(site, now),
+      ]);
+      return { known, pending, recent };
+    });
+  }
+
+  private async earlierInScope(
+    req: ChallengeRequest,
+    rows: ScopeRows,
+  ): Promise<ChallengeVerdict | undefined> {
     const { db } = this.deps;
     const site = siteOf(req.origin) ?? req.origin;
     const scope = scopeKey(ownerOf({ site, via: req.via, tabId: req.tabId }), req.url);
     if (scope === undefined) return undefined;
     const inScope = (p: PaymentRecord) => scopeKey(ownerOf(p), p.url) === scope;
     const open: PaymentRecord[] = [];
-    for (const p of await db.payments.where('state').anyOf(OUTCOME_PENDING).toArray()) {
+    for (const p of rows.pending) {
       if (inScope(p) && (await this.awaitable(p))) open.push(p);
     }
-    await Promise.all(open.map((p) => this.check(p.id)));
+    // Paid a moment ago, its page retrying while its token is written: wait for the token.
+    const recording = [...this.recording.values()].filter((r) => inScope(r.payment));
+    await Promise.all([...open.map((p) => this.check(p.id)), ...recording.map((r) => r.written)]);
     // Paid meanwhile (just now, or by the start-up check before this challenge came).
     const now = this.now();
-    const recent = await db.payments
-      .where('[site+createdAt]')
-      .between([site, now - UNUSED_CREDENTIAL_WINDOW_MS], [site, Number.MAX_SAFE_INTEGER])
-      .filter((p) => p.credentialUnused === true && inScope(p))
-      .toArray();
-    const checked = await db.payments.bulkGet(open.map((p) => p.id));
-    const tokens = (await db.payments.bulkGet([...this.freshTokens])).filter(
-      (p): p is PaymentRecord => p !== undefined && inScope(p),
-    );
-    const unused = [...checked, ...recent, ...tokens].filter(
+    const recent = rows.recent.filter(inScope);
+    const rereadIds = [...open, ...recording.map((r) => r.payment)].map((p) => p.id);
+    const fresh = [...this.freshTokens];
+    const [checked, tokens] = await Promise.all([
+      rereadIds.length ? db.payments.bulkGet(rereadIds) : [],
+      fresh.length ? db.payments.bulkGet(fresh) : [],
+    ]);
+    const inScopeTokens = tokens.filter((p): p is PaymentRecord => p !== undefined && inScope(p));
+    const unused = [...checked, ...recent, ...inScopeTokens].filter(
       (p, i, all): p is PaymentRecord =>
         p !== undefined &&
         (p.credentialUnused === true || this.freshTokens.has(p.id)) &&
@@ -947,6 +1064,7 @@ export class PaymentService {
         .equals(paymentId)
         .modify((r) => {
           delete r.credentialUnused;
+          delete r.unusedAt;
         });
       return p;
     });

@@ -145,7 +145,7 @@ describe('schema version 3', () => {
 
   it('upgrades every row of a version-2 database into the record of its method, nothing else changed', async () => {
     const db = await upgradedFromV2();
-    expect(db.verno).toBe(4); // through 3 to the newest (4 adds the subscriptions table)
+    expect(db.verno).toBe(5); // through 3 to the newest (4 adds the subscriptions table, 5 an index)
     const rows = await db.payments.toArray();
     expect(rows).toHaveLength(OLD_ROWS.length);
     for (const old of OLD_ROWS) {
@@ -241,5 +241,49 @@ describe('schema version 3', () => {
     const summary = await importBackup(target, { ...backup, payments: lies });
     expect(summary).toMatchObject({ added: 0, refused: 5 });
     expect(await target.payments.count()).toBe(0);
+  });
+});
+
+/** The schema as version 4 shipped it (tables only: Dexie creates a new database at its newest). */
+class ReleasedV4 extends Dexie {
+  constructor(name: string) {
+    super(name);
+    this.version(4).stores({
+      challenges: '++id, origin, seenAt',
+      rails: 'id, kind',
+      settings: 'key',
+      payments: 'id, &key, origin, state, createdAt, [origin+createdAt], [site+createdAt]',
+      tokens: '++id, &[site+resource+origin+pathPrefix]',
+      spend: 'key',
+      notices: 'key',
+      disputes: 'id, paymentId, status, openedAt',
+      sites: 'site',
+      subscriptions: 'id, site, state',
+    });
+  }
+}
+
+describe('schema version 5', () => {
+  it('puts exactly the payments with an unused credential in the unusedAt index, by site and time', async () => {
+    const name = `migration-v5-${Math.random()}`;
+    const v4 = new ReleasedV4(name);
+    const base = { state: 'paid', origin: 'https://a.example', createdAt: 1_000 };
+    await v4.table('payments').bulkAdd([
+      { ...base, id: 'unused', key: 'k1', site: 'a.example', credentialUnused: true },
+      { ...base, id: 'used', key: 'k2', site: 'a.example' },
+      { ...base, id: 'other-site', key: 'k3', site: 'b.example', credentialUnused: true, createdAt: 2_000 },
+    ]);
+    v4.close();
+    const db = new PayboundDb(name);
+    opened.push(db);
+    await db.open();
+    expect(db.verno).toBe(5);
+    const found = await db.payments
+      .where('unusedAt')
+      .between(['a.example', 0], ['a.example', Number.MAX_SAFE_INTEGER])
+      .primaryKeys();
+    expect(found).toEqual(['unused']);
+    expect((await db.payments.get('other-site'))?.unusedAt).toEqual(['b.example', 2_000]);
+    expect((await db.payments.get('used'))?.unusedAt).toBeUndefined();
   });
 });

@@ -7,6 +7,7 @@
 import type { SendPaymentResponse } from '@webbtc/webln-types';
 import { said } from '../../../core/text/said';
 import type { RailRecord } from '../../../db/schema';
+import { mark } from '../../trace';
 import { type LightningRail, type PaymentLookup, RailError, REFUND_INVOICE_EXPIRY_SECONDS } from './types';
 
 const PAY_TIMEOUT_MS = 30_000;
@@ -41,6 +42,7 @@ export class LnbitsRail implements LightningRail {
     timeoutMs: number,
   ): Promise<{ status: number; body: LnbitsPayment }> {
     let res: Response;
+    mark(`wallet asked ${path}`);
     try {
       res = await fetch(`${this.base}${path}`, {
         ...init,
@@ -54,6 +56,7 @@ export class LnbitsRail implements LightningRail {
       throw new RailError('unreachable', said('walletUnreachable'));
     }
     const body = (await res.json().catch(() => ({}))) as LnbitsPayment;
+    mark(`wallet read ${path}`);
     return { status: res.status, body };
   }
 
