@@ -94,8 +94,8 @@ export interface ChallengeRequest {
   /** The standing approval a plan's renewal or overage falls under: within it, no window. */
   standing?: Standing;
   /**
-   * Told a paid verdict as soon as it is known, before what follows is written (the token's rule,
-   * the paid record, its notices): the page's retry need not wait for the ledger. The promise of
+   * Told a paid verdict as soon as its token's rule is in place, before the paid record and its
+   * notices are written: the page's retry need not wait for the ledger. The promise of
    * `onChallenge` still resolves once all of it is written.
    */
   answerEarly?: (verdict: ChallengeVerdict) => void;
@@ -241,12 +241,6 @@ export class PaymentService {
   private readonly freshTokens = new Set<string>();
   /** Who hears a payment's paid verdict before its record is written (ChallengeRequest.answerEarly). */
   private readonly answerers = new Map<string, (verdict: ChallengeVerdict) => void>();
-  /**
-   * Payments whose page already has its credential while their token and paid record are being
-   * written: a challenge in their scope meanwhile waits for that, then takes the token, instead of
-   * paying again for a request that left a moment before the token's rule was in place.
-   */
-  private readonly recording = new Map<string, { payment: PaymentRecord; written: Promise<void> }>();
   private readonly now: () => number;
   private readonly newId: () => string;
   private readonly deliveries: Deliveries;
@@ -785,29 +779,23 @@ export class PaymentService {
       }
       case 'paid': {
         const verdict = retryVerdict(outcome.credential, outcome.reason, payment.id);
+        // The token's rule first: a request of this scope that leaves after the page has its
+        // credential carries it, and a 402 to it means the server refused the token.
+        if (verdict.action === 'retry') await this.cacheToken(payment, verdict.credential);
+        mark('token cached');
         const early = orphan || verdict.action !== 'retry' ? undefined : this.answerers.get(payment.id);
-        if (!early) return this.recordPaid(payment, from, outcome, orphan, verdict);
-        // The page retries now; meanwhile a challenge in this scope waits for the token (see recording).
-        this.answerers.delete(payment.id);
-        const written = this.recordPaid(payment, from, outcome, orphan, verdict);
-        this.recording.set(payment.id, {
-          payment,
-          written: written.then(
-            () => {},
-            () => {},
-          ),
-        });
-        early(verdict);
-        try {
-          return await written;
-        } finally {
-          this.recording.delete(payment.id);
+        if (early) {
+          // The page retries now, while the payment is recorded paid (the flow's own, so live:
+          // nobody takes it for one whose outcome was lost meanwhile).
+          this.answerers.delete(payment.id);
+          early(verdict);
         }
+        return this.recordPaid(payment, from, outcome, orphan, verdict);
       }
     }
   }
 
-  /** Keeps a paid payment's token, then records it paid; the verdict as it was. */
+  /** Records a paid payment (its token already kept); the verdict as it was. */
   private async recordPaid(
     payment: PaymentRecord,
     from: PaymentState | readonly PaymentState[],
@@ -815,8 +803,6 @@ export class PaymentService {
     orphan: boolean,
     verdict: ChallengeVerdict,
   ): Promise<ChallengeVerdict> {
-    if (verdict.action === 'retry') await this.cacheToken(payment, verdict.credential);
-    mark('token cached');
     // Recorded paid only once the token is in place: whoever sees `paid` (the popup, a page
     // asking again after a worker restart) finds the browser already sending it. Should the
     // worker die in between, the payment is still `paying` and `reconcile` settles it.
@@ -1007,13 +993,11 @@ export class PaymentService {
     for (const p of rows.pending) {
       if (inScope(p) && (await this.awaitable(p))) open.push(p);
     }
-    // Paid a moment ago, its page retrying while its token is written: wait for the token.
-    const recording = [...this.recording.values()].filter((r) => inScope(r.payment));
-    await Promise.all([...open.map((p) => this.check(p.id)), ...recording.map((r) => r.written)]);
+    await Promise.all(open.map((p) => this.check(p.id)));
     // Paid meanwhile (just now, or by the start-up check before this challenge came).
     const now = this.now();
     const recent = rows.recent.filter(inScope);
-    const rereadIds = [...open, ...recording.map((r) => r.payment)].map((p) => p.id);
+    const rereadIds = open.map((p) => p.id);
     const fresh = [...this.freshTokens];
     const [checked, tokens] = await Promise.all([
       rereadIds.length ? db.payments.bulkGet(rereadIds) : [],
