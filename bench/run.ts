@@ -260,6 +260,7 @@ async function traceQuotes(paybound: LaunchedBrowser, page: Page) {
   await paybound.context.addInitScript({ content: LOG_QUOTE_MESSAGES });
   const quoteRounds: Phases[] = [];
   const approveRounds: Phases[] = [];
+  const approveSteps: Phases[] = [];
   for (let r = 0; r < TRACE_ROUNDS; r++) {
     await clearTokens(paybound);
     const windowOpened = paybound.context.waitForEvent('page', (p) => p.url().includes('/src/ui/approve/'));
@@ -323,6 +324,7 @@ async function traceQuotes(paybound: LaunchedBrowser, page: Page) {
     await quote.waitForSelector('[data-testid=approve][data-armed=true]');
     const box = await quote.locator('[data-testid=approve]').boundingBox();
     if (!box) throw new Error('the approve button has no box');
+    await startWorkerTrace(paybound.serviceWorker);
     const traceApproval = await traced(
       paybound.context,
       async () => {
@@ -335,6 +337,7 @@ async function traceQuotes(paybound: LaunchedBrowser, page: Page) {
     const { t1, answer } = traceApproval.result;
     if (answer.status !== 200) throw new Error(`paid request answered ${answer.status}`);
     approveRounds.push(approvedPhases(traceApproval.spans, t1, answer.at));
+    approveSteps.push(workerPhases(traceApproval.spans, await takeWorkerTrace(paybound.serviceWorker), t1));
     if (r === 0)
       console.log(`   one traced approval, ms after the click: ${sample(traceApproval.spans, t1)}`);
   }
@@ -342,6 +345,8 @@ async function traceQuotes(paybound: LaunchedBrowser, page: Page) {
   for (const line of phaseLines(quoteRounds)) console.log(`     ${line}`);
   console.log(`   approve → resolved, median of ${TRACE_ROUNDS} traced rounds:`);
   for (const line of phaseLines(approveRounds)) console.log(`     ${line}`);
+  console.log("   approve → resolved step by step, from the click (the worker's marks):");
+  for (const line of phaseLines(approveSteps)) console.log(`     ${line}`);
 }
 
 interface Summary {

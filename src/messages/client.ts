@@ -19,7 +19,12 @@ export async function send<T extends MessageType>(
   type: T,
   payload: MessageInput<T>,
 ): Promise<MessageOutput<T>> {
-  const reply = (await browser.runtime.sendMessage({ type, payload })) as Reply<MessageOutput<T>> | undefined;
+  return unwrap<T>(await browser.runtime.sendMessage({ type, payload }));
+}
+
+/** The data of a worker's reply to a message of type T, or its refusal thrown as a MessageError. */
+export function unwrap<T extends MessageType>(raw: unknown): MessageOutput<T> {
+  const reply = raw as Reply<MessageOutput<T>> | undefined;
   if (!reply) throw new MessageError('internal', 'the extension did not answer');
   if (!reply.ok) throw new MessageError(reply.error.code, reply.error.message, reply.error.said);
   return reply.data;

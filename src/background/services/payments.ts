@@ -527,7 +527,8 @@ export class PaymentService {
         ? setTimeout(() => void this.deps.approvals.withdraw(payment.id), Math.max(0, expiresInMs))
         : undefined;
     const decision = await this.deps.approvals.request(payment).finally(() => clearTimeout(timer));
-    await this.deps.cancelWake?.(payment.id).catch(() => {});
+    // The wake-up goes meanwhile: paying need not wait for the alarm to be cleared.
+    void this.deps.cancelWake?.(payment.id).catch(() => {});
     // The user chose another wallet: this quote was withdrawn, and the page gets the new flow's outcome.
     const switched = this.switchedTo.get(payment.id);
     if (switched) {
@@ -540,7 +541,7 @@ export class PaymentService {
       const after = await db.payments.get(payment.id);
       return pass(after?.failure?.said ?? said('failureDenied'));
     }
-    return this.pay(payment.id).finally(() => this.answerers.delete(payment.id));
+    return this.pay(payment.id, railRecord).finally(() => this.answerers.delete(payment.id));
   }
 
   /**
@@ -643,19 +644,19 @@ export class PaymentService {
   }
 
   /** Pays an approved payment. Also used when the approval arrived after a worker restart. */
-  async pay(paymentId: string): Promise<ChallengeVerdict> {
+  async pay(paymentId: string, rail?: RailRecord): Promise<ChallengeVerdict> {
     // Marked live before it can be seen `paying`: a challenge arriving meanwhile in its scope must
     // not take it for a payment whose outcome was lost (and ask the wallet while this flow pays).
     const already = this.live.has(paymentId);
     this.live.add(paymentId);
     try {
-      return await this.payLive(paymentId);
+      return await this.payLive(paymentId, rail);
     } finally {
       if (!already) this.live.delete(paymentId);
     }
   }
 
-  private async payLive(paymentId: string): Promise<ChallengeVerdict> {
+  private async payLive(paymentId: string, rail?: RailRecord): Promise<ChallengeVerdict> {
     const { db } = this.deps;
     // The only way into `paying` is from an approved `reserved`: a second caller finds nothing to do.
     const moved = await transition(
@@ -671,7 +672,7 @@ export class PaymentService {
       const p = await db.payments.get(paymentId);
       return p ? this.verdictFor(p) : pass('unknown payment');
     }
-    return this.payMoved(payment);
+    return this.payMoved(payment, rail);
   }
 
   /** Pays a payment this flow moved to `paying` (its rail's record, when the caller has it). */

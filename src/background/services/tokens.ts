@@ -11,8 +11,10 @@
  * top-level page load of the tab that paid (`tabIds`). Another site's fetch, image or frame
  * pointed at the same API gets nothing.
  */
+
 import type { DeclarativeNetRequest } from 'webextension-polyfill';
 import type { PayboundDb, TokenRecord } from '../../db/schema';
+import { mark } from '../trace';
 
 export interface RuleApi {
   updateSessionRules(options: DeclarativeNetRequest.UpdateSessionRulesOptionsType): Promise<void>;
@@ -145,6 +147,7 @@ export class TokenService {
       if (previous?.id !== undefined) await this.db.tokens.delete(previous.id);
       return { id: await this.db.tokens.add(record), previousId: previous?.id };
     });
+    mark('token row written');
     await this.rules.updateSessionRules({
       removeRuleIds: previousId !== undefined ? [previousId] : [],
       addRules: [ruleFor({ ...record, id })],

@@ -1,7 +1,7 @@
 /** The quote window's state: the quotes queued for its tab, loaded and decided through the worker. */
 import browser from 'webextension-polyfill';
 import { create } from 'zustand';
-import { send } from '../../messages/client';
+import { send, unwrap } from '../../messages/client';
 import type { Broadcast, MessageInput, QuoteView } from '../../messages/map';
 import { errorText, t } from '../shared/i18n';
 
@@ -33,6 +33,9 @@ let planPendingUntil = 0;
 
 const message = (e: unknown): string => errorText(e);
 
+/** The worker's answer to the window's first question, asked before this code loaded. */
+let earlyQuotes = (globalThis as { __payboundQuotes?: Promise<unknown> }).__payboundQuotes;
+
 export const useApproveStore = create<ApproveState>((set, get) => ({
   tabId,
   quotes: [],
@@ -40,7 +43,12 @@ export const useApproveStore = create<ApproveState>((set, get) => ({
   busy: false,
   async load() {
     try {
-      const quotes = await send('approvals.pending', { tabId: get().tabId });
+      // The first load takes the answer public/approve-early.js asked for as the window opened.
+      const early = earlyQuotes;
+      earlyQuotes = undefined;
+      const quotes = early
+        ? unwrap<'approvals.pending'>(await early)
+        : await send('approvals.pending', { tabId: get().tabId });
       set({ quotes, loaded: true, error: undefined });
       // Nothing left to decide in this tab: the window has done its job. Right after "Subscribe"
       // the plan's first period is on its way (the worker is asking the app): wait for it.

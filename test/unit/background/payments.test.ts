@@ -805,25 +805,25 @@ describe('never paid twice for one request: a payment whose outcome was lost hol
     expect(env.pay).toHaveBeenCalledTimes(2);
   });
 
-  it('nor does one just moved to paying, before its wallet is asked: the next challenge never reconciles it', async () => {
-    // The first flow is held right after its move into `paying` (reading its wallet's record).
-    const rails = env.db.rails;
-    const realGet = rails.get.bind(rails);
+  it('nor does one just moved to paying, before its wallet answers: the next challenge never reconciles it', async () => {
+    // The first flow is held at its wallet call, after its move into `paying`.
     let holdNext = false;
     let held: (() => void) | undefined;
+    const realPay = env.pay.getMockImplementation();
     const heldNow = new Promise<void>((arrived) => {
-      vi.spyOn(rails, 'get').mockImplementation(((key: string) => {
-        if (!holdNext) return realGet(key);
+      env.pay.mockImplementation(async (invoice: string) => {
+        if (!holdNext || !realPay) return realPay!(invoice);
         holdNext = false;
-        return new Promise((go) => {
-          held = () => go(realGet(key));
+        await new Promise<void>((go) => {
+          held = go;
           arrived();
         });
-      }) as typeof rails.get);
+        return realPay(invoice);
+      });
     });
     const moves = vi.spyOn(env.db.payments, 'update');
     const one = env.challenge();
-    // Arm the hold for the rail read that follows the first payment's move into paying.
+    // Arm the hold for the first payment's wallet call.
     let armed = false;
     env.approvals.request = vi.fn(async (p: { id: string }) => {
       await env.db.payments.update(p.id, { approval: 'approved' });
@@ -833,7 +833,7 @@ describe('never paid twice for one request: a payment whose outcome was lost hol
     const first = env.present(one.headers);
     await heldNow;
     expect((await env.db.payments.toArray()).map((p) => p.state)).toContain('paying');
-    // A second challenge in the same scope, while the first is paying but has not reached its wallet.
+    // A second challenge in the same scope, while the first is paying and its wallet has not answered.
     const second = await env.present(env.challenge().headers);
     expect(second.action).toBe('retry');
     expect(env.lookup).not.toHaveBeenCalled();
