@@ -38,11 +38,9 @@ export type ReserveResult =
 
 /** Quotes waiting for the user's decision (few: QUOTE_LIMITS bounds them). */
 async function waitingQuotes(db: PayboundDb, exceptId?: string): Promise<PaymentRecord[]> {
-  return db.payments
-    .where('state')
-    .equals('reserved')
-    .filter((p) => p.approval === 'waiting' && p.id !== exceptId)
-    .toArray();
+  // Read whole and filtered here: one getAll, not a cursor stepping row by row.
+  const reserved = await db.payments.where('state').equals('reserved').toArray();
+  return reserved.filter((p) => p.approval === 'waiting' && p.id !== exceptId);
 }
 
 /**
@@ -73,8 +71,8 @@ async function assess(
     db.payments
       .where('[site+createdAt]')
       .between([p.site, nowMs - rules.runaway.windowMs], [p.site, Number.MAX_SAFE_INTEGER])
-      .filter((x) => x.approval === 'auto' && x.state !== 'failed')
-      .count(),
+      .toArray()
+      .then((recent) => recent.filter((x) => x.approval === 'auto' && x.state !== 'failed').length),
     db.sites.get(p.site),
   ]);
   const totals = new Map(

@@ -970,7 +970,7 @@ export class PaymentService {
     const now = this.now();
     return db.transaction('r', db.payments, async () => {
       const [known, pending, recent] = await Promise.all([
-        key === undefined ? undefined : db.payments.where('key').equals(key).first(),
+        key === undefined ? undefined : db.payments.get({ key }),
         // One equality read per state: an index's getAll, not a cursor stepping through ranges.
         Promise.all(OUTCOME_PENDING.map((state) => db.payments.where('state').equals(state).toArray())).then(
           (lists) => lists.flat(),

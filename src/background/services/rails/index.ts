@@ -15,6 +15,10 @@ export function railFor(record: WorkerRailRecord): LightningRail {
 
 /** The rail that pays: the one the user chose, else the first linked one. */
 export async function defaultRail(db: PayboundDb): Promise<RailRecord | undefined> {
-  const chosen = await getSetting(db, 'defaultRailId');
-  return (chosen ? await db.rails.get(chosen) : undefined) ?? (await db.rails.orderBy('id').first());
+  // The setting and the wallets (a handful) read at once, not one after the other.
+  const [chosen, rails] = await Promise.all([
+    getSetting(db, 'defaultRailId'),
+    db.rails.orderBy('id').toArray(),
+  ]);
+  return (chosen ? rails.find((r) => r.id === chosen) : undefined) ?? rails[0];
 }
