@@ -598,8 +598,11 @@ export interface MessageOutputs {
 
 /** Worker → extension pages broadcasts (not requests; nothing answers them). */
 export interface BroadcastMap {
-  /** `planEnded`: a subscription asked from this tab's window has come to its end (paid or not). */
-  'approvals.changed': { tabId: number; planEnded?: true };
+  /**
+   * `planEnded`: a subscription asked from this tab's window has come to its end (paid or not).
+   * `settled`: the approved payment of that id has its outcome: the window that waited may close.
+   */
+  'approvals.changed': { tabId: number; planEnded?: true; settled?: string };
 }
 export type Broadcast = {
   [K in keyof BroadcastMap]: { broadcast: K; data: BroadcastMap[K] };

@@ -71,6 +71,17 @@ export class ApprovalService {
     return true;
   }
 
+  /**
+   * An approved payment has its outcome: its window, which waited on it instead of closing while
+   * the payment ran (closing a window costs the browser more than the payment), may close now.
+   */
+  async settled(payment: PaymentRecord): Promise<void> {
+    await this.broadcast({
+      broadcast: 'approvals.changed',
+      data: { tabId: payment.tabId ?? NO_TAB, settled: payment.id },
+    });
+  }
+
   /** Every quote still waiting for the user, in any tab. */
   async allWaiting(): Promise<PaymentRecord[]> {
     const rows = await this.db.payments.where('state').equals('reserved').toArray();

@@ -9,6 +9,7 @@ import { recheck } from '../../db/ledger';
 import type { PayboundDb } from '../../db/schema';
 import { getSetting } from '../../db/settings';
 import type { Broadcast, MessageInput, QuoteView } from '../../messages/map';
+import { mark } from '../trace';
 import type { ApprovalService } from './approvals';
 import type { AuthService } from './auth';
 import { allowAutomatic, blockSite, consentView, recordApproval } from './consent';
@@ -93,18 +94,24 @@ export class DecisionService {
       escalated = checked.kind === 'escalated';
       return checked.kind === 'ok';
     };
+    mark('decision checked');
     const accepted = await approvals.decide(
       paymentId,
       decision === 'approve' ? 'approved' : 'denied',
       decision === 'approve' ? guard : undefined,
     );
+    mark('decision recorded');
     // The window that asked loads the quote again (now an overage) and shows why.
     if (escalated) throw refused('reasonBudgetsChanged', 'auth');
     if (!accepted) throw refused('errorNotWaiting', 'not_found');
     // The user's own click: this site and its payee are known from now on.
     if (decision === 'approve' && pending) await recordApproval(db, pending, this.now());
     // After a worker restart nobody waits on the decision: pay here; the token serves the page's next request.
-    if (!awaited && decision === 'approve') void payments.pay(paymentId);
+    if (!awaited && decision === 'approve')
+      void payments
+        .pay(paymentId)
+        .then(() => (pending ? approvals.settled(pending) : undefined))
+        .catch(() => {});
     return { accepted };
   }
 

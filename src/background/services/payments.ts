@@ -526,7 +526,9 @@ export class PaymentService {
       expiresInMs <= MAX_TIMER_MS
         ? setTimeout(() => void this.deps.approvals.withdraw(payment.id), Math.max(0, expiresInMs))
         : undefined;
+    mark('quote shown');
     const decision = await this.deps.approvals.request(payment).finally(() => clearTimeout(timer));
+    mark('decided');
     // The wake-up goes meanwhile: paying need not wait for the alarm to be cleared.
     void this.deps.cancelWake?.(payment.id).catch(() => {});
     // The user chose another wallet: this quote was withdrawn, and the page gets the new flow's outcome.
@@ -541,7 +543,9 @@ export class PaymentService {
       const after = await db.payments.get(payment.id);
       return pass(after?.failure?.said ?? said('failureDenied'));
     }
-    return this.pay(payment.id, railRecord).finally(() => this.answerers.delete(payment.id));
+    const verdict = await this.pay(payment.id, railRecord).finally(() => this.answerers.delete(payment.id));
+    void this.deps.approvals.settled?.(payment).catch(() => {});
+    return verdict;
   }
 
   /**

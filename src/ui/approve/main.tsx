@@ -714,10 +714,8 @@ function PlanOffers({ quote }: { quote: QuoteView }) {
 }
 
 function Approve() {
-  const { quotes, loaded, error, notice, load, decide } = useApproveStore();
-  useEffect(() => {
-    void load();
-  }, [load]);
+  // The first load started with the store (store.ts), before this rendered.
+  const { quotes, loaded, error, notice, decide } = useApproveStore();
   const first = quotes[0];
   useEffect(() => {
     // Escape only ever denies; no key approves.

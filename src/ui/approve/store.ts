@@ -33,6 +33,23 @@ let planPendingUntil = 0;
 
 const message = (e: unknown): string => errorText(e);
 
+/** How long the window waits for an approved payment's outcome before it looks again itself. */
+const SETTLE_WAIT_MS = 5_000;
+const settleWaiters = new Map<string, () => void>();
+
+/** Resolves when the worker says this payment has its outcome, or after SETTLE_WAIT_MS. */
+function settledOrLate(paymentId: string): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, SETTLE_WAIT_MS);
+    function done() {
+      clearTimeout(timer);
+      settleWaiters.delete(paymentId);
+      resolve();
+    }
+    settleWaiters.set(paymentId, done);
+  });
+}
+
 /** The worker's answer to the window's first question, asked before this code loaded. */
 let earlyQuotes = (globalThis as { __payboundQuotes?: Promise<unknown> }).__payboundQuotes;
 
@@ -76,6 +93,12 @@ export const useApproveStore = create<ApproveState>((set, get) => ({
     set({ busy: true, error: undefined, notice: undefined });
     try {
       await send('approval.decide', { paymentId: id, decision, ...extra });
+      // The last quote approved: the window says it pays and closes once the payment has its
+      // outcome, not while it runs (a closing window slows the browser down just then).
+      if (decision === 'approve' && get().quotes.length === 1) {
+        set({ notice: t('quotePaying') });
+        await settledOrLate(id);
+      }
       await get().load();
     } catch (e) {
       // A wrong password leaves the quote waiting: say why and let the user try again. The quote
@@ -117,11 +140,17 @@ export const useApproveStore = create<ApproveState>((set, get) => ({
   },
 }));
 
+// Loaded as soon as this code runs, not once React has rendered an empty window first.
+void useApproveStore.getState().load();
+
 browser.runtime.onMessage.addListener((msg: unknown) => {
   const b = msg as Partial<Broadcast>;
   if (b.broadcast === 'approvals.changed' && b.data?.tabId === tabId) {
     // The plan's first period was paid, or could not be: nothing more is coming for it.
     if (b.data.planEnded) planPendingUntil = 0;
-    void useApproveStore.getState().load();
+    const waiter = b.data.settled !== undefined ? settleWaiters.get(b.data.settled) : undefined;
+    // The payment this window waits on: its decide() loads once it has the word.
+    if (waiter) waiter();
+    else void useApproveStore.getState().load();
   }
 });
