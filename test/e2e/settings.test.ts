@@ -58,8 +58,12 @@ test('a budget milestone is notified once per period, also across a worker resta
     budgets: r.budgets.map((b) => ({ ...b, limitMinor: '1000', milestones: [20] })),
   }));
   expect(await generate(demoPage)).toBe(200);
+  // Both notices of the first payment (they follow its record, after the page has its answer).
   await expect
     .poll(async () => (await notificationIds(popup)).filter((id) => id.startsWith('milestone|')))
+    .toHaveLength(1);
+  await expect
+    .poll(async () => (await notificationIds(popup)).filter((id) => id.startsWith('paid-')))
     .toHaveLength(1);
   await popup.evaluate(async () => {
     for (const id of Object.keys(await chrome.notifications.getAll())) await chrome.notifications.clear(id);
@@ -76,8 +80,11 @@ test('a budget milestone is notified once per period, also across a worker resta
   });
   expect(await generate(demoPage, 'second')).toBe(200);
   await expect.poll(async () => (await ledger(again)).filter((p) => p.state === 'paid').length).toBe(2);
+  // The second payment's "paid automatically" notice is its last word: after it, no milestone.
+  await expect
+    .poll(async () => (await notificationIds(again)).filter((id) => id.startsWith('paid-')))
+    .toHaveLength(1);
   expect((await notificationIds(again)).filter((id) => id.startsWith('milestone|'))).toEqual([]);
-  expect((await notificationIds(again)).filter((id) => id.startsWith('paid-'))).toHaveLength(1);
 });
 
 test('pause refuses every charge until resumed', async ({ context, demoPage, openExtensionPage }) => {
