@@ -1,0 +1,115 @@
+/**
+ * `npm run bench:memory`: the worker's JavaScript heap as payments pile up. One browser with
+ * Paybound pays BENCH_MEMORY_PAYMENTS (10 000) automatic L402 charges of the demo app, one after
+ * another (each token dropped before the next, so each request pays), and prints the heap the
+ * worker uses (the DevTools protocol's Runtime.getHeapUsage, after a collection) at the start and
+ * every tenth of the way. A heap that keeps growing with the count is a leak of the payment path.
+ */
+import type { BrowserContext } from 'playwright-core';
+import { buildExtension } from '../server/dev/build';
+import { extensionUrl, launchWithExtension } from '../server/dev/chromium';
+import { provisionFor, startStack } from '../server/dev/stack';
+import { demoAlreadyKnown } from '../test/e2e/harness/provision';
+
+const PAYMENTS = Number(process.env.BENCH_MEMORY_PAYMENTS ?? 10_000);
+const STEP = Math.max(1, Math.round(PAYMENTS / 10));
+
+/** The worker's heap in bytes after a collection, through a DevTools session attached to it. */
+async function workerHeap(context: BrowserContext): Promise<{ used: number; total: number }> {
+  const page = context.pages()[0] ?? (await context.newPage());
+  const cdp = await context.newCDPSession(page);
+  try {
+    const { targetInfos } = (await cdp.send('Target.getTargets')) as {
+      targetInfos: { targetId: string; type: string; url: string }[];
+    };
+    const sw = targetInfos.find(
+      (t) => t.type === 'service_worker' && t.url.startsWith('chrome-extension://'),
+    );
+    if (!sw) throw new Error('no extension worker is running');
+    const { sessionId } = (await cdp.send('Target.attachToTarget', {
+      targetId: sw.targetId,
+      flatten: false,
+    })) as { sessionId: string };
+    let next = 0;
+    const ask = (method: string) =>
+      new Promise<Record<string, number>>((resolve) => {
+        const id = ++next;
+        const onMessage = (e: { message: string }) => {
+          const m = JSON.parse(e.message) as { id?: number; result?: Record<string, number> };
+          if (m.id !== id) return;
+          cdp.off('Target.receivedMessageFromTarget', onMessage);
+          resolve(m.result ?? {});
+        };
+        cdp.on('Target.receivedMessageFromTarget', onMessage);
+        void cdp.send('Target.sendMessageToTarget', { sessionId, message: JSON.stringify({ id, method }) });
+      });
+    await ask('HeapProfiler.collectGarbage');
+    const usage = await ask('Runtime.getHeapUsage');
+    await cdp.send('Target.detachFromTarget', { sessionId });
+    return { used: usage.usedSize ?? 0, total: usage.totalSize ?? 0 };
+  } finally {
+    await cdp.detach();
+  }
+}
+
+const mb = (bytes: number) => `${(bytes / 1e6).toFixed(2)} MB`;
+
+const stack = await startStack({ ports: { demo: 0, lnbits: 0, rates: 0, relay: 0 } });
+const extensionDir = buildExtension({
+  outDir: '.out/bench/dist',
+  provision: { ...provisionFor(stack.info), ...demoAlreadyKnown(stack.info) },
+});
+const browser = await launchWithExtension({ extensionDir });
+try {
+  const popup = await browser.context.newPage();
+  await popup.goto(extensionUrl(browser.extensionId, 'src/ui/popup/index.html'));
+  // Every charge pays by itself, and neither the runaway guard nor a daily cap asks.
+  const rules = (await popup.evaluate(() =>
+    chrome.runtime.sendMessage({ type: 'rules.get', payload: {} }),
+  )) as {
+    data: Record<string, unknown>;
+  };
+  const set = (await popup.evaluate((r) => chrome.runtime.sendMessage({ type: 'rules.set', payload: r }), {
+    ...rules.data,
+    autoMaxMinor: '500',
+    confirmMaxMinor: '500',
+    autoDayCapMinor: '100000000',
+    runaway: { maxAuto: 1000, windowMs: 1000 },
+    budgets: [],
+  })) as { ok?: boolean; error?: unknown };
+  if (set.ok === false) throw new Error(`rules.set refused: ${JSON.stringify(set.error)}`);
+  const demo = await browser.context.newPage();
+  await demo.goto(stack.info.demo);
+  // Pays `n` charges in a row from the page; the worker drops each token so that the next pays.
+  const pay = async (n: number) => {
+    for (let i = 0; i < n; i++) {
+      await browser.serviceWorker.evaluate(async () => {
+        const held = await chrome.declarativeNetRequest.getSessionRules();
+        await chrome.declarativeNetRequest.updateSessionRules({ removeRuleIds: held.map((r) => r.id) });
+      });
+      const status = await demo.evaluate(async () => {
+        const res = await fetch('/api/generate', {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: '{"prompt":"memory"}',
+        });
+        return res.status;
+      });
+      if (status !== 200) throw new Error(`payment ${i} answered ${status}`);
+    }
+  };
+  await pay(20);
+  const start = await workerHeap(browser.context);
+  console.log(`worker heap after 20 payments (warm): ${mb(start.used)} used of ${mb(start.total)}`);
+  const t0 = Date.now();
+  for (let done = 0; done < PAYMENTS; done += STEP) {
+    await pay(Math.min(STEP, PAYMENTS - done));
+    const heap = await workerHeap(browser.context);
+    console.log(
+      `  after ${Math.min(done + STEP, PAYMENTS)} payments more: ${mb(heap.used)} used (${heap.used >= start.used ? '+' : ''}${mb(heap.used - start.used)}), ${((Date.now() - t0) / 1000).toFixed(0)} s`,
+    );
+  }
+} finally {
+  await browser.close();
+  await stack.close();
+}
