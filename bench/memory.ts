@@ -55,9 +55,15 @@ async function workerHeap(context: BrowserContext): Promise<{ used: number; tota
 const mb = (bytes: number) => `${(bytes / 1e6).toFixed(2)} MB`;
 
 const stack = await startStack({ ports: { demo: 0, lnbits: 0, rates: 0, relay: 0 } });
+// The demo is a site the user let pay automatically, with room for every charge of the run.
+const known = demoAlreadyKnown(stack.info);
 const extensionDir = buildExtension({
   outDir: '.out/bench/dist',
-  provision: { ...provisionFor(stack.info), ...demoAlreadyKnown(stack.info) },
+  provision: {
+    ...provisionFor(stack.info),
+    sites: (known.sites ?? []).map((s) => ({ ...s, autoPay: { perDayMinor: '1000000000' } })),
+    autoDayCapMinor: '1000000000',
+  },
 });
 const browser = await launchWithExtension({ extensionDir });
 try {
@@ -73,7 +79,7 @@ try {
     ...rules.data,
     autoMaxMinor: '500',
     confirmMaxMinor: '500',
-    autoDayCapMinor: '100000000',
+    autoDayCapMinor: '1000000000',
     runaway: { maxAuto: 1000, windowMs: 1000 },
     budgets: [],
   })) as { ok?: boolean; error?: unknown };
