@@ -10,6 +10,7 @@ import { buildExtension } from '../server/dev/build';
 import { extensionUrl, launchWithExtension } from '../server/dev/chromium';
 import { provisionFor, startStack } from '../server/dev/stack';
 import { demoAlreadyKnown } from '../test/e2e/harness/provision';
+import { setRules } from './rules';
 
 const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 15);
 
@@ -79,21 +80,15 @@ async function clearTokens(page: Page) {
 /** A browser with Paybound whose ledger holds `rows` old payments, set to pay every charge automatically. */
 async function prepared(extensionDir: string, demoUrl: string, rows: number) {
   const browser = await launchWithExtension({ extensionDir });
-  const popup = await browser.context.newPage();
-  await popup.goto(extensionUrl(browser.extensionId, 'src/ui/popup/index.html'));
   // Every charge pays automatically, and the runaway guard never trips (it would ask).
-  const rules = (await popup.evaluate(() =>
-    chrome.runtime.sendMessage({ type: 'rules.get', payload: {} }),
-  )) as {
-    data: Record<string, unknown>;
-  };
-  await popup.evaluate((r) => chrome.runtime.sendMessage({ type: 'rules.set', payload: r }), {
-    ...rules.data,
+  await setRules(browser, {
     autoMaxMinor: '500',
     confirmMaxMinor: '500',
     runaway: { maxAuto: 1000, windowMs: 1000 },
     budgets: [],
   });
+  const popup = await browser.context.newPage();
+  await popup.goto(extensionUrl(browser.extensionId, 'src/ui/popup/index.html'));
   const origin = new URL(demoUrl).origin;
   for (let from = 0; from < rows; from += 10_000)
     await seed(popup, from, Math.min(10_000, rows - from), origin);

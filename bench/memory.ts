@@ -10,6 +10,7 @@ import { buildExtension } from '../server/dev/build';
 import { extensionUrl, launchWithExtension } from '../server/dev/chromium';
 import { provisionFor, startStack } from '../server/dev/stack';
 import { demoAlreadyKnown } from '../test/e2e/harness/provision';
+import { setRules } from './rules';
 
 const PAYMENTS = Number(process.env.BENCH_MEMORY_PAYMENTS ?? 10_000);
 const STEP = Math.max(1, Math.round(PAYMENTS / 10));
@@ -74,23 +75,16 @@ const funded = await fetch(`${stack.info.lnbits}/_standin/fund`, {
 if (!funded.ok) throw new Error(`funding the stand-in wallet answered ${funded.status}`);
 const browser = await launchWithExtension({ extensionDir });
 try {
-  const popup = await browser.context.newPage();
-  await popup.goto(extensionUrl(browser.extensionId, 'src/ui/popup/index.html'));
   // Every charge pays by itself, and neither the runaway guard nor a daily cap asks.
-  const rules = (await popup.evaluate(() =>
-    chrome.runtime.sendMessage({ type: 'rules.get', payload: {} }),
-  )) as {
-    data: Record<string, unknown>;
-  };
-  const set = (await popup.evaluate((r) => chrome.runtime.sendMessage({ type: 'rules.set', payload: r }), {
-    ...rules.data,
+  await setRules(browser, {
     autoMaxMinor: '500',
     confirmMaxMinor: '500',
     autoDayCapMinor: '1000000000',
     runaway: { maxAuto: 1000, windowMs: 1000 },
     budgets: [],
-  })) as { ok?: boolean; error?: unknown };
-  if (set.ok === false) throw new Error(`rules.set refused: ${JSON.stringify(set.error)}`);
+  });
+  const popup = await browser.context.newPage();
+  await popup.goto(extensionUrl(browser.extensionId, 'src/ui/popup/index.html'));
   // A tab may present 5 payment requests a second (a flood guard): the run takes turns in four.
   const tabs: Page[] = [];
   for (let k = 0; k < 4; k++) {

@@ -23,12 +23,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type BrowserContext, chromium, type Page, type Worker } from 'playwright-core';
 import { buildExtension } from '../server/dev/build';
-import {
-  extensionUrl,
-  findChromium,
-  type LaunchedBrowser,
-  launchWithExtension,
-} from '../server/dev/chromium';
+import { findChromium, type LaunchedBrowser, launchWithExtension } from '../server/dev/chromium';
 import { provisionFor, type StackInfo, startStack } from '../server/dev/stack';
 import { demoAlreadyKnown } from '../test/e2e/harness/provision';
 import { type BareRoundTrip, type BareWallet, bareRoundTrip, installBareClient } from './bare-client';
@@ -41,6 +36,7 @@ import {
   WINDOW_OPENER,
   writeExtension,
 } from './minimal-extensions';
+import { setRules } from './rules';
 import {
   approvedPhases,
   type Phases,
@@ -137,23 +133,6 @@ async function clearTokens(browser: LaunchedBrowser) {
     const rules = await chrome.declarativeNetRequest.getSessionRules();
     await chrome.declarativeNetRequest.updateSessionRules({ removeRuleIds: rules.map((r) => r.id) });
   });
-}
-
-/** Changes the worker's rules through its own message, as the options page does. */
-async function setRules(browser: LaunchedBrowser, patch: Record<string, unknown>) {
-  const popup = await browser.context.newPage();
-  await popup.goto(extensionUrl(browser.extensionId, 'src/ui/popup/index.html'));
-  const rules = (await popup.evaluate(() =>
-    chrome.runtime.sendMessage({ type: 'rules.get', payload: {} }),
-  )) as {
-    data: Record<string, unknown>;
-  };
-  const set = (await popup.evaluate((r) => chrome.runtime.sendMessage({ type: 'rules.set', payload: r }), {
-    ...rules.data,
-    ...patch,
-  })) as { ok?: boolean; error?: unknown };
-  if (set.ok === false) throw new Error(`rules.set refused: ${JSON.stringify(set.error)}`);
-  await popup.close();
 }
 
 /**

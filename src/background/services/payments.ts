@@ -955,10 +955,6 @@ export class PaymentService {
    * - still not known: refused, saying a payment for this is still being checked.
    * Undefined: nothing holds the challenge back.
    */
-  /**
-   * The rows earlierInScope starts from, read in one transaction: payments whose outcome is
-   * pending, and this site's recent ones (for credentials no page has used).
-   */
   /** The site's payments of the last day with a credential no page has used (a sparse index). */
   private async unusedOf(site: string, now: number): Promise<PaymentRecord[]> {
     const rows = await this.deps.db.payments
@@ -968,6 +964,10 @@ export class PaymentService {
     return rows.filter((p) => p.credentialUnused === true);
   }
 
+  /**
+   * The rows earlierInScope starts from, read in one transaction: payments whose outcome is
+   * pending, and this site's recent ones (for credentials no page has used).
+   */
   private scopeRows(req: ChallengeRequest, key?: string): Promise<ScopeRows> {
     const { db } = this.deps;
     const site = siteOf(req.origin) ?? req.origin;
