@@ -170,7 +170,14 @@ const route = createRouter(
     responses,
     subscriptions,
   }),
-  { id: extensionId(), origin: originOf(extensionUrl('/')) ?? '' },
+  {
+    id: extensionId(),
+    origin: originOf(extensionUrl('/')) ?? '',
+    // Read your writes: a page that has its paid answer, and the user looking at it, see the charge
+    // paid. A new 402 or a page wallet's result is not held up by another payment's record.
+    before: (type) =>
+      type === 'challenge.seen' || type === 'page.payResult' ? undefined : payments.recorded(),
+  },
 );
 
 const alarms = new AlarmRegistry()

@@ -38,7 +38,14 @@ const fail = (code: ErrorCode, message: string, reason?: Said): Reply<never> => 
   error: { code, message, ...(reason ? { said: reason } : {}) },
 });
 
-export function createRouter(handlers: Handlers, self: { id: string; origin: string }) {
+export interface RouterOptions {
+  id: string;
+  origin: string;
+  /** What a message of this type waits for before its handler runs (undefined: nothing). */
+  before?: (type: MessageType) => Promise<void> | undefined;
+}
+
+export function createRouter(handlers: Handlers, self: RouterOptions) {
   return async function route(raw: unknown, rawSender: Runtime.MessageSender): Promise<Reply<unknown>> {
     const envelope = v.safeParse(EnvelopeSchema, raw);
     if (!envelope.success) return fail('bad_message', 'unknown message');
@@ -54,6 +61,8 @@ export function createRouter(handlers: Handlers, self: { id: string; origin: str
     const payload = v.safeParse(def.input, envelope.output.payload);
     if (!payload.success) return fail('bad_message', `${type}: ${payload.issues[0]?.message ?? 'invalid'}`);
     try {
+      const waiting = self.before?.(type);
+      if (waiting) await waiting;
       // The map guarantees handler and payload agree; TypeScript cannot follow the union here.
       const handler = handlers[type] as (input: unknown, s: SenderContext) => Promise<unknown>;
       const data = await handler(payload.output, sender);

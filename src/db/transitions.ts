@@ -78,7 +78,14 @@ export async function transition(
     if (!p || !allowed.includes(p.state) || !isEdge(p.state, to) || (opts.when && !opts.when(p))) {
       return { ok: false, payment: p };
     }
-    await db.payments.update(id, { updatedAt: Date.now(), ...patch, state: to });
+    const at = Date.now();
+    // Paid with a review policy: its window starts in the same write, so nobody reads a paid
+    // charge whose window has no end yet (a reject then would find it "closed").
+    const review =
+      to === 'paid' && p.review && p.review.endsAt === undefined && !patch.review
+        ? { review: { ...p.review, endsAt: (patch.paidAt ?? p.paidAt ?? at) + p.review.windowMs } }
+        : {};
+    await db.payments.update(id, { updatedAt: at, ...patch, ...review, state: to });
     // Paid, or claimed paid with a bad proof (the money most likely left): it counts as spent.
     // Failed: given back. Unknown: stays reserved until the wallet says.
     if (to === 'paid' || to === 'proof_failed') await settleReservation(db, id, 'committed');

@@ -241,6 +241,8 @@ export class PaymentService {
   private readonly freshTokens = new Set<string>();
   /** Who hears a payment's paid verdict before its record is written (ChallengeRequest.answerEarly). */
   private readonly answerers = new Map<string, (verdict: ChallengeVerdict) => void>();
+  /** Paid records still being written after their page heard the verdict (see `recorded`). */
+  private readonly recording = new Set<Promise<unknown>>();
   private readonly now: () => number;
   private readonly newId: () => string;
   private readonly deliveries: Deliveries;
@@ -794,10 +796,24 @@ export class PaymentService {
           // nobody takes it for one whose outcome was lost meanwhile).
           this.answerers.delete(payment.id);
           early(verdict);
+          const writing = this.recordPaid(payment, from, outcome, orphan, verdict);
+          const done = writing.finally(() => this.recording.delete(done));
+          this.recording.add(done);
+          return writing;
         }
         return this.recordPaid(payment, from, outcome, orphan, verdict);
       }
     }
+  }
+
+  /**
+   * Settles once every paid record whose page already has its answer is written; undefined when
+   * none is in flight. Whatever the page does next (report a delivery, the user open the popup
+   * and reject it) then finds the charge paid, never still paying.
+   */
+  recorded(): Promise<void> | undefined {
+    if (this.recording.size === 0) return undefined;
+    return Promise.allSettled([...this.recording]).then(() => {});
   }
 
   /** Records a paid payment (its token already kept); the verdict as it was. */

@@ -87,13 +87,19 @@ export class ReviewService {
     return p.state === 'paid' && p.review?.endsAt !== undefined && now < p.review.endsAt;
   }
 
-  /** A payment was just paid: its review window starts now. */
+  /**
+   * A payment was just paid: its review window (its end written with the paid state, see
+   * `transition`; here for records paid before that) gets the alarm that closes it.
+   */
   async started(paymentId: string): Promise<void> {
     const { db } = this.deps;
     const p = await db.payments.get(paymentId);
-    if (!p?.review || p.review.endsAt !== undefined || p.state !== 'paid') return;
-    const endsAt = (p.paidAt ?? this.now()) + p.review.windowMs;
-    await db.payments.update(p.id, { review: { ...p.review, endsAt } });
+    if (!p?.review || p.state !== 'paid') return;
+    let endsAt = p.review.endsAt;
+    if (endsAt === undefined) {
+      endsAt = (p.paidAt ?? this.now()) + p.review.windowMs;
+      await db.payments.update(p.id, { review: { ...p.review, endsAt } });
+    }
     await this.deps.wakeAt(p.id, endsAt);
   }
 

@@ -211,6 +211,32 @@ describe('PaymentService', () => {
     expect((await env.db.payments.toArray())[0]?.state).toBe('paid');
   });
 
+  it('answers the page before the paid record is written, and `recorded` settles only once it is', async () => {
+    expect(env.service.recorded()).toBeUndefined();
+    let early: ((v: unknown) => void) | undefined;
+    const heard = new Promise((r) => {
+      early = r;
+    });
+    const { headers } = env.challenge();
+    const flow = env.service.onChallenge({
+      url: URL_,
+      method: 'POST',
+      headers,
+      origin: 'https://app.example',
+      tabId: 3,
+      via: 'fetch',
+      answerEarly: (v) => early?.(v),
+    });
+    expect(await heard).toMatchObject({ action: 'retry' });
+    // The page has its credential: whoever asks next waits for the record.
+    const waiting = env.service.recorded();
+    expect(waiting).toBeDefined();
+    await waiting;
+    expect((await env.db.payments.toArray())[0]?.state).toBe('paid');
+    expect(env.service.recorded()).toBeUndefined();
+    expect(await flow).toMatchObject({ action: 'retry' });
+  });
+
   it('drops a cached token the server rejected and pays the new challenge', async () => {
     await env.present(env.challenge().headers);
     expect(await env.db.tokens.count()).toBe(1);

@@ -15,7 +15,7 @@ const extensionPage: Runtime.MessageSender = {
 const contentScript = (url: string): Runtime.MessageSender =>
   ({ id: 'ext-id', url, frameId: 0, tab: { id: 7 } }) as Runtime.MessageSender;
 
-function setup() {
+function setup(before?: (type: string) => Promise<void> | undefined) {
   const handlers = {
     'challenge.seen': vi.fn(async () => ({ action: 'pass' as const, reason: 'test' })),
     'status.get': vi.fn(async () => ({
@@ -118,7 +118,7 @@ function setup() {
       throw new Error('unused');
     }),
   } satisfies Handlers;
-  return { handlers, route: createRouter(handlers, self) };
+  return { handlers, route: createRouter(handlers, { ...self, ...(before ? { before } : {}) }) };
 }
 
 const seen = {
@@ -129,6 +129,23 @@ const seen = {
 };
 
 describe('message router', () => {
+  it('runs a handler only after what its type waits for has settled', async () => {
+    let release = () => {};
+    const gate = new Promise<void>((r) => {
+      release = r;
+    });
+    const { handlers, route } = setup((type) => (type === 'status.get' ? gate : undefined));
+    const held = route({ type: 'status.get', payload: {} }, extensionPage);
+    // Not held: answered while the other waits.
+    expect(
+      await route({ type: 'challenge.seen', payload: seen }, contentScript('https://app.example/')),
+    ).toMatchObject({ ok: true });
+    expect(handlers['status.get']).not.toHaveBeenCalled();
+    release();
+    expect(await held).toMatchObject({ ok: true, data: { version: '1' } });
+    expect(handlers['status.get']).toHaveBeenCalledTimes(1);
+  });
+
   it('passes a valid page message to its handler with the origin the browser reported', async () => {
     const { handlers, route } = setup();
     const reply = await route(

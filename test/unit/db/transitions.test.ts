@@ -118,6 +118,25 @@ describe('the payment state machine', () => {
     expect(await db.payments.get('p1')).toMatchObject({ state: 'paid', lightning: { preimage: 'a' } });
   });
 
+  it('starts a review window in the same write that records the charge paid', async () => {
+    const review = {
+      windowMs: 600_000,
+      refundUrl: 'https://app.example/r',
+      chargeId: 'h',
+      unit: 'msat' as const,
+    };
+    const db = await dbWith(payment('paying', { review }));
+    await transition(db, 'p1', 'paying', 'paid', { paidAt: NOW + 5 });
+    expect((await db.payments.get('p1'))?.review?.endsAt).toBe(NOW + 5 + 600_000);
+    // A window that already has its end keeps it; a charge without a policy gets none.
+    const kept = await dbWith(payment('paying', { review: { ...review, endsAt: NOW + 1 } }));
+    await transition(kept, 'p1', 'paying', 'paid', { paidAt: NOW + 5 });
+    expect((await kept.payments.get('p1'))?.review?.endsAt).toBe(NOW + 1);
+    const none = await dbWith(payment('paying'));
+    await transition(none, 'p1', 'paying', 'paid', { paidAt: NOW + 5 });
+    expect((await none.payments.get('p1'))?.review).toBeUndefined();
+  });
+
   it('releases the reservation once when two callers race to fail it', async () => {
     const db = await dbWith(payment('reserved'));
     const results = await Promise.all([
