@@ -55,6 +55,11 @@ async function assess(
   rules: Rules,
   nowMs: number,
   waiting: PaymentRecord[],
+  /**
+   * A recheck, which looks for an overage: the runaway count is not read. It only keeps a charge
+   * from paying without a click, and a quote being rechecked waits for one.
+   */
+  budgetsOnly = false,
 ): Promise<{ decision: Decision; keys: string[] }> {
   const amountMinor = p.amountMinor ?? 0n;
   const auto = autoTotalKeys(p.site, periodKey('day', nowMs, rules.timeZone));
@@ -68,11 +73,13 @@ async function assess(
   // The totals, the runaway count and the site's consent, asked at once in the one transaction.
   const [rows, recentAutoCount, consented] = await Promise.all([
     db.spend.bulkGet(keys),
-    db.payments
-      .where('[site+createdAt]')
-      .between([p.site, nowMs - rules.runaway.windowMs], [p.site, Number.MAX_SAFE_INTEGER])
-      .toArray()
-      .then((recent) => recent.filter((x) => x.approval === 'auto' && x.state !== 'failed').length),
+    budgetsOnly
+      ? 0
+      : db.payments
+          .where('[site+createdAt]')
+          .between([p.site, nowMs - rules.runaway.windowMs], [p.site, Number.MAX_SAFE_INTEGER])
+          .toArray()
+          .then((recent) => recent.filter((x) => x.approval === 'auto' && x.state !== 'failed').length),
     db.sites.get(p.site),
   ]);
   const totals = new Map(
@@ -249,8 +256,8 @@ export async function recheck(
   return db.transaction('rw', [db.payments, db.spend, db.sites], async () => {
     const p = await db.payments.get(paymentId);
     if (p?.state !== 'reserved' || p.approval !== 'waiting') return { kind: 'gone' };
-    const { decision } = await assess(db, p, rules, nowMs, await waitingQuotes(db, p.id));
     // Only the money can have changed (other quotes were approved meanwhile): an overage now.
+    const { decision } = await assess(db, p, rules, nowMs, await waitingQuotes(db, p.id), true);
     if (decision.tier !== 'overage' || p.tier === 'overage') return { kind: 'ok' };
     const tier = 'overage' as const;
     const keys = [...new Set(decision.budgets.map((b) => b.totalKey))];

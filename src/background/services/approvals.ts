@@ -23,6 +23,8 @@ const NO_TAB = -1;
 
 export class ApprovalService {
   private readonly waiters = new Map<string, (d: Decision) => void>();
+  /** Approved quotes `decide` moved to `paying` for the flow that waits on them (see `takePaying`). */
+  private readonly paying = new Map<string, PaymentRecord>();
   /**
    * When each tab's window last loaded its quotes: closing the window denies only what it could
    * show. A quote that arrived while it was closing gets a window of its own. (In memory: after a
@@ -110,13 +112,26 @@ export class ApprovalService {
     decision: Decision,
     /** Runs in the same transaction before an approval is recorded; false refuses it (the budget check). */
     guard?: () => Promise<boolean>,
+    /** Runs in the same transaction once an approval is written (what the click makes known). */
+    approved?: (p: PaymentRecord) => Promise<void>,
   ): Promise<boolean> {
     const { db } = this;
+    // The flow waiting on this quote pays it next: an approval moves it to `paying` in the same
+    // write (the state machine's reserved → paying edge), one transaction fewer after the click.
+    const pays = decision === 'approved' && this.waiters.has(paymentId);
     const changed = await db.transaction('rw', [db.payments, db.spend, db.sites], async () => {
       const p = await db.payments.get(paymentId);
       if (p?.state !== 'reserved' || p.approval !== 'waiting') return false;
       if (guard && !(await guard())) return false;
-      await db.payments.update(paymentId, { approval: decision, updatedAt: Date.now() });
+      const patch = {
+        approval: decision,
+        updatedAt: Date.now(),
+        ...(pays ? { state: 'paying' as const } : {}),
+      };
+      await db.payments.update(paymentId, patch);
+      const written = { ...p, ...patch };
+      if (decision === 'approved') await approved?.(written);
+      if (pays) this.paying.set(paymentId, written);
       return true;
     });
     if (changed) {
@@ -175,6 +190,16 @@ export class ApprovalService {
   async focus(tabId: number): Promise<boolean> {
     const windowId = await this.windowOf(tabId);
     return windowId !== undefined && (await this.windows.focus(windowId));
+  }
+
+  /**
+   * The record of an approved quote that its approval already moved to `paying`, for the flow
+   * that waited on it: that flow pays it (once: a second call finds nothing).
+   */
+  takePaying(paymentId: string): PaymentRecord | undefined {
+    const p = this.paying.get(paymentId);
+    this.paying.delete(paymentId);
+    return p;
   }
 
   /** True while someone in this worker waits for the decision (false after a worker restart). */

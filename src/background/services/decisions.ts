@@ -99,13 +99,13 @@ export class DecisionService {
       paymentId,
       decision === 'approve' ? 'approved' : 'denied',
       decision === 'approve' ? guard : undefined,
+      // The user's own click: this site and its payee are known from now on (with the approval).
+      (p) => recordApproval(db, p, this.now()),
     );
     mark('decision recorded');
     // The window that asked loads the quote again (now an overage) and shows why.
     if (escalated) throw refused('reasonBudgetsChanged', 'auth');
     if (!accepted) throw refused('errorNotWaiting', 'not_found');
-    // The user's own click: this site and its payee are known from now on.
-    if (decision === 'approve' && pending) await recordApproval(db, pending, this.now());
     // After a worker restart nobody waits on the decision: pay here; the token serves the page's next request.
     if (!awaited && decision === 'approve')
       void payments

@@ -42,7 +42,7 @@ import { EXPIRY_MARGIN_SECONDS, failure } from '../methods/shared';
 import { isQuote, type MethodDeps, type Outcome, type Quote } from '../methods/types';
 import type { SenderContext } from '../sender';
 import { mark } from '../trace';
-import type { ApprovalService } from './approvals';
+import type { ApprovalService, Decision } from './approvals';
 import { notePaid } from './consent';
 import { Deliveries } from './deliveries';
 import { type LightningRail, RailError } from './rails/types';
@@ -529,7 +529,17 @@ export class PaymentService {
         ? setTimeout(() => void this.deps.approvals.withdraw(payment.id), Math.max(0, expiresInMs))
         : undefined;
     mark('quote shown');
-    const decision = await this.deps.approvals.request(payment).finally(() => clearTimeout(timer));
+    // Live while it waits: an approval moves it to `paying` (ApprovalService.decide) for this
+    // flow, and no challenge meanwhile may take it for a payment whose outcome was lost.
+    this.live.add(payment.id);
+    let decision: Decision;
+    let moved: PaymentRecord | undefined;
+    try {
+      decision = await this.deps.approvals.request(payment).finally(() => clearTimeout(timer));
+      moved = decision === 'approved' ? this.deps.approvals.takePaying?.(payment.id) : undefined;
+    } finally {
+      if (!moved) this.live.delete(payment.id);
+    }
     mark('decided');
     // The wake-up goes meanwhile: paying need not wait for the alarm to be cleared.
     void this.deps.cancelWake?.(payment.id).catch(() => {});
@@ -545,7 +555,11 @@ export class PaymentService {
       const after = await db.payments.get(payment.id);
       return pass(after?.failure?.said ?? said('failureDenied'));
     }
-    const verdict = await this.pay(payment.id, railRecord).finally(() => this.answerers.delete(payment.id));
+    // Moved to `paying` with the approval: paid by this flow from there, live until it has its outcome.
+    const paying = moved
+      ? this.payMoved(moved, railRecord).finally(() => this.live.delete(payment.id))
+      : this.pay(payment.id, railRecord);
+    const verdict = await paying.finally(() => this.answerers.delete(payment.id));
     void this.deps.approvals.settled?.(payment).catch(() => {});
     return verdict;
   }

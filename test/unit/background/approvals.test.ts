@@ -42,3 +42,61 @@ describe('ApprovalService: closing a quote window', () => {
     await db.delete();
   });
 });
+
+describe('ApprovalService: an approval', () => {
+  function service(db: PayboundDb) {
+    let map: Record<string, number> = {};
+    const windows = {
+      create: vi.fn(async () => 7),
+      focus: vi.fn(async () => false),
+      remove: vi.fn(async () => {}),
+    };
+    const session = {
+      get: async () => map,
+      set: async (m: Record<string, number>) => {
+        map = m;
+      },
+    };
+    return new ApprovalService(
+      db,
+      windows,
+      session,
+      (tab) => `approve?tab=${tab}`,
+      async () => {},
+    );
+  }
+
+  it('moves the quote its flow waits on to paying in the same write, for that flow to take once', async () => {
+    const db = new PayboundDb(`a-${Math.random()}`);
+    const approvals = service(db);
+    await db.payments.add(quote('a', 1));
+    const waited = approvals.request((await db.payments.get('a')) as PaymentRecord);
+    const seen: (string | undefined)[] = [];
+    const ok = await approvals.decide('a', 'approved', undefined, async (p) => {
+      // Inside the transaction: the record as written.
+      seen.push(p.state, (await db.payments.get('a'))?.state);
+    });
+    expect(ok).toBe(true);
+    expect(await waited).toBe('approved');
+    expect(seen).toEqual(['paying', 'paying']);
+    expect(await db.payments.get('a')).toMatchObject({ state: 'paying', approval: 'approved' });
+    expect(approvals.takePaying('a')).toMatchObject({ id: 'a', state: 'paying' });
+    expect(approvals.takePaying('a')).toBeUndefined();
+    await db.delete();
+  });
+
+  it('leaves a quote nobody waits on reserved (whoever pays it moves it), and a refused guard writes nothing', async () => {
+    const db = new PayboundDb(`a-${Math.random()}`);
+    const approvals = service(db);
+    await db.payments.bulkAdd([quote('a', 1), quote('b', 2)]);
+    const approved = vi.fn(async () => {});
+    expect(await approvals.decide('a', 'approved', undefined, approved)).toBe(true);
+    expect(await db.payments.get('a')).toMatchObject({ state: 'reserved', approval: 'approved' });
+    expect(approvals.takePaying('a')).toBeUndefined();
+    expect(approved).toHaveBeenCalledOnce();
+    expect(await approvals.decide('b', 'approved', async () => false, approved)).toBe(false);
+    expect(await db.payments.get('b')).toMatchObject({ state: 'reserved', approval: 'waiting' });
+    expect(approved).toHaveBeenCalledOnce();
+    await db.delete();
+  });
+});
