@@ -87,8 +87,18 @@ function ruleFor(token: Required<Pick<TokenRecord, 'id'>> & TokenRecord): Declar
   };
 }
 
+/** One row per scope and owner kind, as the `[site+resource+origin+pathPrefix]` index tells them apart. */
+const rowSlot = (t: Pick<TokenRecord, 'site' | 'resource' | 'origin' | 'pathPrefix'>) =>
+  JSON.stringify([t.site, t.resource, t.origin, t.pathPrefix]);
+
+interface TokenIndex {
+  bySlot: Map<string, number>;
+  next: number;
+}
+
 export class TokenService {
   private queue: Promise<unknown> = Promise.resolve();
+  private index?: Promise<TokenIndex>;
 
   constructor(
     private readonly db: PayboundDb,
@@ -139,23 +149,61 @@ export class TokenService {
       paymentId,
       createdAt: this.now(),
     };
-    const { id, previousId } = await this.db.transaction('rw', this.db.tokens, async () => {
-      const previous = await this.db.tokens
-        .where('[site+resource+origin+pathPrefix]')
-        .equals([owner.site, owner.resource, scope.origin, scope.pathPrefix])
-        .first();
-      if (previous?.id !== undefined) await this.db.tokens.delete(previous.id);
-      return { id: await this.db.tokens.add(record), previousId: previous?.id };
+    // The row and its rule are written side by side: the rule's id is the row's, chosen here.
+    const index = await this.rows();
+    const slot = rowSlot(record);
+    const previousId = index.bySlot.get(slot);
+    const id = index.next++;
+    const old = previousId !== undefined ? [previousId] : [];
+    try {
+      await Promise.all([
+        this.db.transaction('rw', this.db.tokens, async () => {
+          if (previousId !== undefined) await this.db.tokens.delete(previousId);
+          await this.db.tokens.add({ ...record, id });
+          mark('token row written');
+        }),
+        this.rules.updateSessionRules({ removeRuleIds: old, addRules: [ruleFor({ ...record, id })] }),
+      ]);
+    } catch (e) {
+      // Neither half may outlive the other: a rule without its row, or the old token's rule over
+      // the new credential. Both tokens go; the next payment in this scope stores afresh.
+      this.index = undefined;
+      await Promise.allSettled([
+        this.db.tokens.bulkDelete([id, ...old]),
+        this.rules.updateSessionRules({ removeRuleIds: [id, ...old] }),
+      ]);
+      throw e;
+    }
+    index.bySlot.set(slot, id);
+  }
+
+  /**
+   * This worker's view of the token rows: which row holds each scope, and the next free id (a
+   * rule's id is its row's). Read once; the store queue keeps it in step after that.
+   */
+  private rows(): Promise<TokenIndex> {
+    this.index ??= this.db.tokens.toArray().then((all) => {
+      const bySlot = new Map<string, number>();
+      let next = 1;
+      for (const t of all) {
+        if (t.id === undefined) continue;
+        bySlot.set(rowSlot(t), t.id);
+        if (t.id >= next) next = t.id + 1;
+      }
+      return { bySlot, next };
     });
-    mark('token row written');
-    await this.rules.updateSessionRules({
-      removeRuleIds: previousId !== undefined ? [previousId] : [],
-      addRules: [ruleFor({ ...record, id })],
+    this.index.catch(() => {
+      this.index = undefined;
     });
+    return this.index;
   }
 
   async drop(token: TokenRecord): Promise<void> {
     if (token.id === undefined) return;
+    const id = token.id;
+    void this.index?.then((i) => {
+      if (i.bySlot.get(rowSlot(token)) === id) i.bySlot.delete(rowSlot(token));
+    });
     await this.db.tokens.delete(token.id);
     await this.rules.updateSessionRules({ removeRuleIds: [token.id] });
   }
@@ -187,6 +235,7 @@ export class TokenService {
       const stale = tokens.filter((t) => t.resource === 'navigation');
       await this.db.tokens.bulkDelete(stale.flatMap((t) => (t.id !== undefined ? [t.id] : [])));
       tokens = tokens.filter((t) => t.resource !== 'navigation');
+      this.index = undefined;
     }
     await this.rules.updateSessionRules({
       removeRuleIds: existing.map((r) => r.id),

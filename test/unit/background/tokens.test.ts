@@ -52,6 +52,45 @@ describe('TokenService', () => {
     await db.delete();
   });
 
+  it('a worker started again goes on with fresh ids: its rules never take an id a row holds', async () => {
+    const db = new PayboundDb(`t-${Math.random()}`);
+    const { api, rules } = fakeRules();
+    await new TokenService(db, api).store(APP, 'https://app.example/a/x', 'L402 a:1', 'p1');
+    await new TokenService(db, api).store(APP, 'https://app.example/b/x', 'L402 b:1', 'p2');
+    const again = new TokenService(db, api);
+    await again.store(APP, 'https://app.example/a/x', 'L402 a:2', 'p3');
+    const rows = await db.tokens.toArray();
+    expect(rows.map((r) => r.authorization).sort()).toEqual(['L402 a:2', 'L402 b:1']);
+    expect([...rules.keys()].sort()).toEqual(rows.map((r) => r.id).sort());
+    expect(new Set(rows.map((r) => r.id)).size).toBe(2);
+    await db.delete();
+  });
+
+  it('a rule the browser refuses leaves neither token of the scope: no old rule over the new credential', async () => {
+    const db = new PayboundDb(`t-${Math.random()}`);
+    const { api, rules } = fakeRules();
+    const tokens = new TokenService(db, api);
+    await tokens.store(APP, 'https://app.example/api/x', 'L402 old:1', 'p1');
+    const refusing: RuleApi = {
+      ...api,
+      async updateSessionRules(opts) {
+        if (opts.addRules?.length) throw new Error('quota');
+        return api.updateSessionRules(opts);
+      },
+    };
+    const failing = new TokenService(db, refusing);
+    await expect(failing.store(APP, 'https://app.example/api/x', 'L402 new:1', 'p2')).rejects.toThrow(
+      'quota',
+    );
+    expect(await db.tokens.count()).toBe(0);
+    expect(rules.size).toBe(0);
+    // And the next store in that scope works from a clean slate.
+    await tokens.store(APP, 'https://app.example/api/x', 'L402 next:1', 'p3');
+    expect((await db.tokens.toArray()).map((r) => r.authorization)).toEqual(['L402 next:1']);
+    expect(rules.size).toBe(1);
+    await db.delete();
+  });
+
   it('rebuilds the session rules from the database after a browser restart', async () => {
     const db = new PayboundDb(`t-${Math.random()}`);
     const first = fakeRules();
