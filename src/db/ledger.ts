@@ -8,7 +8,14 @@ import { appliesTo, type Decision, decide } from '../core/policy/decide';
 import { periodKey } from '../core/policy/periods';
 import { autoTotalKeys, type Rules, totalKey } from '../core/policy/rules';
 import { english, type Said, said } from '../core/text/said';
-import type { DistributiveOmit, PayboundDb, PaymentRecord, Reservation } from './schema';
+import type {
+  DistributiveOmit,
+  PayboundDb,
+  PaymentRecord,
+  Reservation,
+  SiteRecord,
+  SpendTotal,
+} from './schema';
 
 /**
  * How many quotes may wait for the user at once: per tab, per site, and in all. Beyond, a new
@@ -43,45 +50,58 @@ async function waitingQuotes(db: PayboundDb, exceptId?: string): Promise<Payment
   return reserved.filter((p) => p.approval === 'waiting' && p.id !== exceptId);
 }
 
-/**
- * The policy's decision for a charge, from the running totals, inside the caller's transaction.
- * Quotes of other sites that nobody approved yet do not count against this one: a page cannot
- * push another site's charge into overage with quotes it made up. (They are counted again when
- * they are approved: see `recheck`.) Its own reservation, when re-deciding, does not count twice.
- */
-async function assess(
+/** What a decision reads, asked at once in the caller's transaction. */
+interface AssessReads {
+  keys: string[];
+  rows: (SpendTotal | undefined)[];
+  recentAutoCount: number;
+  consented: SiteRecord | undefined;
+}
+
+async function assessReads(
   db: PayboundDb,
-  p: Pick<PaymentRecord, 'site' | 'amountMinor' | 'payee' | 'id'> & { reservations?: Reservation[] },
+  site: string,
   rules: Rules,
   nowMs: number,
-  waiting: PaymentRecord[],
-  /**
-   * A recheck, which looks for an overage: the runaway count is not read. It only keeps a charge
-   * from paying without a click, and a quote being rechecked waits for one.
-   */
-  budgetsOnly = false,
-): Promise<{ decision: Decision; keys: string[] }> {
-  const amountMinor = p.amountMinor ?? 0n;
-  const auto = autoTotalKeys(p.site, periodKey('day', nowMs, rules.timeZone));
+  /** A recheck, which looks for an overage: the runaway count only keeps a charge from paying without a click. */
+  budgetsOnly: boolean,
+): Promise<AssessReads> {
+  const auto = autoTotalKeys(site, periodKey('day', nowMs, rules.timeZone));
   const keys = [
     ...rules.budgets
-      .filter((b) => appliesTo(b, p.site))
+      .filter((b) => appliesTo(b, site))
       .map((b) => totalKey(b, periodKey(b.period, nowMs, rules.timeZone))),
     auto.all,
     auto.site,
   ];
-  // The totals, the runaway count and the site's consent, asked at once in the one transaction.
   const [rows, recentAutoCount, consented] = await Promise.all([
     db.spend.bulkGet(keys),
     budgetsOnly
       ? 0
       : db.payments
           .where('[site+createdAt]')
-          .between([p.site, nowMs - rules.runaway.windowMs], [p.site, Number.MAX_SAFE_INTEGER])
+          .between([site, nowMs - rules.runaway.windowMs], [site, Number.MAX_SAFE_INTEGER])
           .toArray()
           .then((recent) => recent.filter((x) => x.approval === 'auto' && x.state !== 'failed').length),
-    db.sites.get(p.site),
+    db.sites.get(site),
   ]);
+  return { keys, rows, recentAutoCount, consented };
+}
+
+/**
+ * The policy's decision for a charge, from the running totals read in the caller's transaction.
+ * Quotes of other sites that nobody approved yet do not count against this one: a page cannot
+ * push another site's charge into overage with quotes it made up. (They are counted again when
+ * they are approved: see `recheck`.) Its own reservation, when re-deciding, does not count twice.
+ */
+function assess(
+  reads: AssessReads,
+  p: Pick<PaymentRecord, 'site' | 'amountMinor' | 'payee' | 'id'> & { reservations?: Reservation[] },
+  rules: Rules,
+  nowMs: number,
+  waiting: PaymentRecord[],
+): Decision {
+  const { keys, rows, recentAutoCount, consented } = reads;
   const totals = new Map(
     keys.map((k, i) => [k, (rows[i]?.reservedMinor ?? 0n) + (rows[i]?.committedMinor ?? 0n)]),
   );
@@ -92,8 +112,8 @@ async function assess(
       if (t !== undefined) totals.set(r.key, t > r.amountMinor ? t - r.amountMinor : 0n);
     }
   }
-  const decision = decide({
-    charge: { site: p.site, amountMinor },
+  return decide({
+    charge: { site: p.site, amountMinor: p.amountMinor ?? 0n },
     rules,
     totals,
     recentAutoCount,
@@ -103,7 +123,6 @@ async function assess(
     },
     nowMs,
   });
-  return { decision, keys };
 }
 
 const effectsOf = (decision: Decision): PaymentRecord['budgetEffects'] =>
@@ -136,13 +155,15 @@ export async function reserve(
   const amountMinor = draft.amountMinor;
   if (amountMinor === undefined) throw new Error('a charge needs its amount in the user currency');
   return db.transaction('rw', [db.payments, db.spend, db.sites], async () => {
-    const [known, waiting] = await Promise.all([
+    // Everything the decision needs, read at once: one round trip before the writes.
+    const [known, waiting, reads] = await Promise.all([
       db.payments.where('key').equals(draft.key).first(),
       waitingQuotes(db),
+      assessReads(db, draft.site, rules, nowMs, false),
     ]);
     if (known) return { kind: 'known', payment: known };
 
-    const { decision } = await assess(db, draft, rules, nowMs, waiting);
+    const decision = assess(reads, draft, rules, nowMs, waiting);
     const effects = effectsOf(decision);
 
     if (decision.tier === 'deny') {
@@ -181,7 +202,6 @@ export async function reserve(
 
     const keys = [...new Set([...decision.budgets.map((b) => b.totalKey), ...(decision.autoKeys ?? [])])];
     const reservations = keys.map((key) => ({ key, amountMinor }));
-    await addToTotals(db, reservations, 'reservedMinor', 1n);
     const standingPays =
       standing !== undefined &&
       (decision.tier === 'confirm' || decision.tier === 'strong') &&
@@ -200,7 +220,11 @@ export async function reserve(
       reservations,
       reservationState: 'held',
     };
-    await db.payments.add(payment);
+    // The totals' rows were read with the decision: written back with the payment, side by side.
+    await Promise.all([
+      moveTotals(db, [{ reservations, column: 'reservedMinor', sign: 1n }], reads),
+      db.payments.add(payment),
+    ]);
     return { kind: 'reserved', payment, decision };
   });
 }
@@ -222,18 +246,47 @@ async function pruneDenials(db: PayboundDb): Promise<void> {
   await db.payments.bulkDelete(denied.slice(0, denied.length - POLICY_DENIALS_KEPT).map((p) => p.id));
 }
 
+/** One change to the running totals: reservations added (sign 1) to, or taken (-1) from, a column. */
+interface TotalsMove {
+  reservations: Reservation[];
+  column: 'reservedMinor' | 'committedMinor';
+  sign: 1n | -1n;
+}
+
+/**
+ * Applies the moves in order (never below zero) to the running totals: their rows read at once
+ * and written at once, two round trips to the database however many budgets a charge counts in.
+ */
+async function moveTotals(db: PayboundDb, moves: TotalsMove[], read?: AssessReads): Promise<void> {
+  // The rows a decision read in this transaction need not be read again.
+  const keys = [...new Set(moves.flatMap((m) => m.reservations.map((r) => r.key)))];
+  if (keys.length === 0) return;
+  const known = new Map(read?.keys.map((k, i) => [k, read.rows[i]] as const));
+  const found = keys.every((k) => known.has(k))
+    ? keys.map((k) => known.get(k))
+    : await db.spend.bulkGet(keys);
+  const rows = new Map(
+    keys.map((key, i) => [key, found[i] ?? { key, reservedMinor: 0n, committedMinor: 0n }] as const),
+  );
+  for (const { reservations, column, sign } of moves) {
+    for (const r of reservations) {
+      const row = rows.get(r.key);
+      if (!row) continue;
+      const next = row[column] + sign * r.amountMinor;
+      rows.set(r.key, { ...row, [column]: next < 0n ? 0n : next });
+    }
+  }
+  await db.spend.bulkPut([...rows.values()]);
+}
+
 /** Adds (sign 1) or takes away (sign -1) reservations from one column of the running totals. */
-async function addToTotals(
+function addToTotals(
   db: PayboundDb,
   reservations: Reservation[],
   column: 'reservedMinor' | 'committedMinor',
   sign: 1n | -1n,
 ): Promise<void> {
-  for (const r of reservations) {
-    const row = (await db.spend.get(r.key)) ?? { key: r.key, reservedMinor: 0n, committedMinor: 0n };
-    const next = row[column] + sign * r.amountMinor;
-    await db.spend.put({ ...row, [column]: next < 0n ? 0n : next });
-  }
+  return moveTotals(db, [{ reservations, column, sign }]);
 }
 
 export type RecheckResult =
@@ -257,13 +310,19 @@ export async function recheck(
     const p = await db.payments.get(paymentId);
     if (p?.state !== 'reserved' || p.approval !== 'waiting') return { kind: 'gone' };
     // Only the money can have changed (other quotes were approved meanwhile): an overage now.
-    const { decision } = await assess(db, p, rules, nowMs, await waitingQuotes(db, p.id), true);
+    const [waiting, reads] = await Promise.all([
+      waitingQuotes(db, p.id),
+      assessReads(db, p.site, rules, nowMs, true),
+    ]);
+    const decision = assess(reads, p, rules, nowMs, waiting);
     if (decision.tier !== 'overage' || p.tier === 'overage') return { kind: 'ok' };
     const tier = 'overage' as const;
     const keys = [...new Set(decision.budgets.map((b) => b.totalKey))];
     const reservations = keys.map((key) => ({ key, amountMinor: p.amountMinor ?? 0n }));
-    await addToTotals(db, p.reservations, 'reservedMinor', -1n);
-    await addToTotals(db, reservations, 'reservedMinor', 1n);
+    await moveTotals(db, [
+      { reservations: p.reservations, column: 'reservedMinor', sign: -1n },
+      { reservations, column: 'reservedMinor', sign: 1n },
+    ]);
     const patch = {
       tier,
       reasons: decision.reasons,
@@ -286,9 +345,12 @@ export async function settleReservation(
   await db.transaction('rw', db.payments, db.spend, async () => {
     const p = await db.payments.get(paymentId);
     if (p?.reservationState !== 'held') return;
-    await addToTotals(db, p.reservations, 'reservedMinor', -1n);
-    if (to === 'committed') await addToTotals(db, p.reservations, 'committedMinor', 1n);
-    await db.payments.update(paymentId, { reservationState: to });
+    const spent: TotalsMove[] =
+      to === 'committed' ? [{ reservations: p.reservations, column: 'committedMinor', sign: 1n }] : [];
+    await Promise.all([
+      moveTotals(db, [{ reservations: p.reservations, column: 'reservedMinor', sign: -1n }, ...spent]),
+      db.payments.update(paymentId, { reservationState: to }),
+    ]);
   });
 }
 

@@ -129,7 +129,7 @@ export interface PaymentDeps {
     /** The app refused the paid proof: the user paid for nothing. */
     refused?(p: PaymentRecord): Promise<void>;
   };
-  /** A charge was paid: its review window (if the app gave one) starts. Optional. */
+  /** A charge with a review window was paid: the alarm that ends the window is set. Optional. */
   onPaid?(paymentId: string): Promise<void>;
   /** Opens a dispute (a failed proof, a refused one). Optional: tests may leave it out. */
   openDispute?(
@@ -1199,12 +1199,12 @@ export class PaymentService {
   ): Promise<boolean> {
     const moved = await transition(this.deps.db, id, from, state, { ...extra, updatedAt: this.now() });
     if (!moved.ok) return false;
-    if (state === 'paid' || state === 'proof_failed') {
-      if (state === 'paid') await this.deps.onPaid?.(id).catch(() => {});
-      // Read again: the review window, if any, started meanwhile.
-      const p = await this.deps.db.payments.get(id);
-      if (p && state === 'paid') await notePaid(this.deps.db, p, this.now()).catch(() => {});
-      if (p) await this.deps.notify?.afterCommit(p).catch(() => {});
+    // The record as written (a review window's end with it, see `transition`).
+    const p = moved.payment;
+    if (p && (state === 'paid' || state === 'proof_failed')) {
+      if (state === 'paid' && p.review) await this.deps.onPaid?.(id).catch(() => {});
+      if (state === 'paid') await notePaid(this.deps.db, p, this.now()).catch(() => {});
+      await this.deps.notify?.afterCommit(p).catch(() => {});
     }
     return true;
   }
