@@ -4,6 +4,7 @@
  * another (each token dropped before the next, so each request pays), and prints the heap the
  * worker uses (the DevTools protocol's Runtime.getHeapUsage, after a collection) at the start and
  * every tenth of the way. A heap that keeps growing with the count is a leak of the payment path.
+ * BENCH_MEMORY_PAYMENTS sets the count; BENCH_MEMORY_MUTE=1 mutes the notice of each payment.
  */
 import type { BrowserContext, Page } from 'playwright-core';
 import { buildExtension } from '../server/dev/build';
@@ -85,6 +86,11 @@ try {
   });
   const popup = await browser.context.newPage();
   await popup.goto(extensionUrl(browser.extensionId, 'src/ui/popup/index.html'));
+  // BENCH_MEMORY_MUTE=1: no notice per automatic payment (to tell the browser's share of the time).
+  if (process.env.BENCH_MEMORY_MUTE === '1')
+    await popup.evaluate(() =>
+      chrome.runtime.sendMessage({ type: 'settings.set', payload: { muteAutoNotices: true } }),
+    );
   // A tab may present 5 payment requests a second (a flood guard): the run takes turns in four.
   const tabs: Page[] = [];
   for (let k = 0; k < 4; k++) {

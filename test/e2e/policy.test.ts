@@ -28,10 +28,11 @@ test('auto tier: a charge under the auto limit pays at once, with no window', as
   expect(windows.filter((u) => u.includes('/src/ui/approve/'))).toEqual([]);
   const [row] = await ledger(popup);
   expect(row).toMatchObject({ state: 'paid', approval: 'auto' });
-  // A quiet notice says what was paid.
+  // A quiet notice says what was paid: one per site (here an address, its own site), which the
+  // site's next automatic payment replaces.
   await expect
     .poll(() => popup.evaluate(async () => Object.keys(await chrome.notifications.getAll())))
-    .toEqual([`paid-${row?.id}`]);
+    .toEqual([`paid-${new URL(row?.origin ?? 'http://x').hostname}`]);
 });
 
 test('strong tier: no password set → cannot approve; wrong password → refused; right one → paid', async ({

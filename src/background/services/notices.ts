@@ -8,7 +8,7 @@ import { forecastBudget } from '../../core/plans/forecast';
 import { appliesTo } from '../../core/policy/decide';
 import { crossedMilestones } from '../../core/policy/milestones';
 import { type Period, periodKey } from '../../core/policy/periods';
-import { type Rules, totalKey } from '../../core/policy/rules';
+import { autoTotalKeys, type Rules, totalKey } from '../../core/policy/rules';
 import { type Said, type SaidKey, said } from '../../core/text/said';
 import { cleanMerchantText } from '../../core/text/sanitize';
 import type { PayboundDb, PaymentRecord, SubscriptionRecord } from '../../db/schema';
@@ -42,14 +42,21 @@ export class NoticeService {
     private readonly now: () => number = Date.now,
   ) {}
 
+  /**
+   * One notice per site, replaced by each automatic payment: this charge, and what the site took
+   * without a click today. An agent paying a hundred times an hour leaves one line in the tray,
+   * not a hundred (and the browser does not slow down under them).
+   */
   async paidAutomatically(p: PaymentRecord): Promise<void> {
-    if (await getSetting(this.db, 'muteAutoNotices')) return;
-    const amount = amountText(p);
+    const [muted, rules] = await Promise.all([getSetting(this.db, 'muteAutoNotices'), this.rules()]);
+    if (muted) return;
+    const day = periodKey('day', p.createdAt, rules.timeZone);
+    const today = (await this.db.spend.get(autoTotalKeys(p.site, day).site))?.committedMinor;
     await this.api.notify(
-      `paid-${p.id}`,
-      said('noticePaidAuto', amount),
-      p.description
-        ? said('noticeSiteSays', p.site, cleanMerchantText(p.description, 80).text)
+      `paid-${p.site}`,
+      said('noticePaidAuto', amountText(p)),
+      today !== undefined && p.rate
+        ? said('noticeAutoToday', p.site, formatMinor(today, p.rate.currency))
         : said('noticeSite', p.site),
     );
   }

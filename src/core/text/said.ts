@@ -176,7 +176,7 @@ export const ENGLISH = {
   // Notifications.
   noticePaidAuto: 'Paid $1 automatically',
   noticeSite: '$1',
-  noticeSiteSays: '$1: $2',
+  noticeAutoToday: '$1: $2 paid automatically today',
   noticeBudgetUsedUp: '$1: budget used up',
   noticeBudgetPercent: '$1: $2 % used',
   noticeBudgetSpentDay: '$1 of $2 spent today.',

@@ -2,7 +2,7 @@ import 'fake-indexeddb/auto';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { NoticeService } from '../../../src/background/services/notices';
 import { periodKey } from '../../../src/core/policy/periods';
-import { defaultRules, totalKey } from '../../../src/core/policy/rules';
+import { autoTotalKeys, defaultRules, totalKey } from '../../../src/core/policy/rules';
 import { PayboundDb, type PaymentRecord } from '../../../src/db/schema';
 
 let db: PayboundDb;
@@ -47,5 +47,46 @@ describe('the budget forecast notice', () => {
     now += 3600_000;
     await notices.afterCommit(await committed(now, 500n, 2500n));
     expect(notify.mock.calls.filter(([key]) => String(key).startsWith('forecast'))).toHaveLength(1);
+  });
+});
+
+describe('the notice of an automatic payment', () => {
+  it('is one per site, replaced by the next, with what the site took without a click today', async () => {
+    db = new PayboundDb(`n-${Math.random()}`);
+    const now = Date.UTC(2026, 11, 10, 12);
+    const notify = vi.fn(async (_key: string, _title: unknown, _message: unknown) => {});
+    const notices = new NoticeService(
+      db,
+      { notify, badge: async () => {} },
+      async () => rules,
+      () => now,
+    );
+    const paid = async (site: string, amountMinor: bigint, todayMinor: bigint) => {
+      await db.spend.put({
+        key: autoTotalKeys(site, periodKey('day', now, 'UTC')).site,
+        reservedMinor: 0n,
+        committedMinor: todayMinor,
+      });
+      const p = {
+        site,
+        amountMinor,
+        createdAt: now,
+        amount: { unit: 'msat', value: 1n },
+        rate: { currency: 'USD' },
+      };
+      await notices.paidAutomatically(p as PaymentRecord);
+    };
+    await paid('app.example', 2n, 2n);
+    await paid('app.example', 3n, 5n);
+    await paid('other.example', 7n, 7n);
+    expect(notify.mock.calls.map(([id]) => id)).toEqual([
+      'paid-app.example',
+      'paid-app.example',
+      'paid-other.example',
+    ]);
+    expect(notify.mock.calls[1]?.slice(1)).toEqual([
+      { key: 'noticePaidAuto', args: ['$0.03'] },
+      { key: 'noticeAutoToday', args: ['app.example', '$0.05'] },
+    ]);
   });
 });
