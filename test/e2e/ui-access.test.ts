@@ -9,6 +9,7 @@ import AxeBuilder from '@axe-core/playwright';
 import type { Page } from 'playwright-core';
 import { expect, test } from './harness/fixtures';
 import { ask, draft, generate, ledger, nextQuoteWindow, POPUP, setRules } from './harness/flows';
+import { wallets } from './harness/wallets';
 
 const OPTIONS = 'src/ui/options/index.html';
 const SETTINGS_PAGES = [
@@ -78,6 +79,46 @@ test('the quote window passes axe in light and dark', async ({ context, demoPage
   }
   await quote.click('[data-testid=deny]');
   expect(await status).toBe(402);
+  expect(Object.fromEntries(Object.entries(found).filter(([, v]) => v.length > 0))).toEqual({});
+});
+
+test('the quote window while the approved payment runs: it says so, its buttons rest, and it passes axe', async ({
+  context,
+  demoPage,
+  stack,
+  openExtensionPage,
+}) => {
+  mkdirSync(SHOTS, { recursive: true });
+  const w = wallets(stack);
+  const popup = await openExtensionPage(POPUP);
+  await setRules(popup, (r) => ({ ...r, autoMaxMinor: '0' }));
+  // The wallet holds the payment until released: the window stays on its "Paying…" line.
+  await w.injectFailure('user', 'hold');
+  const status = generate(demoPage);
+  const quote = await nextQuoteWindow(context);
+  await quote.waitForSelector('[data-testid=approve][data-armed=true]');
+  await quote.click('[data-testid=approve]');
+  // The button says what happens now; the hint no longer claims that Esc or closing denies.
+  await expect.poll(() => quote.textContent('[data-testid=approve]')).toBe('Paying…');
+  expect(await quote.getAttribute('[data-testid=approve]', 'aria-busy')).toBe('true');
+  expect(await quote.textContent('[data-testid=actions-hint]')).toMatch(/closing it now does not stop it/);
+  expect(await quote.isDisabled('[data-testid=approve]')).toBe(true);
+  expect(await quote.isDisabled('[data-testid=deny]')).toBe(true);
+  expect(await quote.isVisible('[data-testid=block-site]')).toBe(false);
+  // Escape is past denying: no refusal shows.
+  await quote.keyboard.press('Escape');
+  expect(await quote.locator('[role=alert]').count()).toBe(0);
+  const found: Record<string, string[]> = {};
+  for (const scheme of SCHEMES) {
+    await quote.emulateMedia({ colorScheme: scheme });
+    found[scheme] = await violations(quote);
+    await quote.screenshot({ path: join(SHOTS, `quote-paying-${scheme}.png`) });
+  }
+  const closed = quote.waitForEvent('close');
+  await w.release();
+  expect(await status).toBe(200);
+  // Once the payment has its outcome, the window has done its job.
+  await closed;
   expect(Object.fromEntries(Object.entries(found).filter(([, v]) => v.length > 0))).toEqual({});
 });
 

@@ -196,6 +196,8 @@ function parseLimits(
 
 function Quote({ quote, position, total }: { quote: QuoteView; position: number; total: number }) {
   const { decide, busy, switchRail, blockSite } = useApproveStore();
+  // Approved and on its way: the window says so instead of offering what no longer applies.
+  const paying = useApproveStore((s) => s.paying === quote.id);
   const [password, setPassword] = useState('');
   const [exceed, setExceed] = useState(false);
   const offerAuto = quote.tier === 'confirm' && quote.autoOffer !== undefined;
@@ -629,12 +631,15 @@ function Quote({ quote, position, total }: { quote: QuoteView; position: number;
             pressBeganArmed.current = !approveDisabled && attentive();
           }}
           onClick={onApprove}
+          aria-busy={paying || undefined}
         >
-          {t(estimated ? 'quoteAuthorizeUpTo' : 'pay', amountText)}
+          {paying ? t('quotePaying') : t(estimated ? 'quoteAuthorizeUpTo' : 'pay', amountText)}
         </button>
       </div>
-      <p className="muted hint">{t('escDenies')}</p>
-      <div className="block">
+      <p className="muted hint" role={paying ? 'status' : undefined} data-testid="actions-hint">
+        {t(paying ? 'quotePayingHint' : 'escDenies')}
+      </p>
+      <div className="block" hidden={paying}>
         <button
           type="button"
           className="block-site"
@@ -715,16 +720,16 @@ function PlanOffers({ quote }: { quote: QuoteView }) {
 
 function Approve() {
   // The first load started with the store (store.ts), before this rendered.
-  const { quotes, loaded, error, notice, decide } = useApproveStore();
+  const { quotes, loaded, error, notice, decide, paying } = useApproveStore();
   const first = quotes[0];
   useEffect(() => {
-    // Escape only ever denies; no key approves.
+    // Escape only ever denies; no key approves. A quote already approved is past denying.
     const onKey = (e: KeyboardEvent) => {
-      if (e.key === 'Escape' && first) void decide(first.id, 'deny');
+      if (e.key === 'Escape' && first && first.id !== paying) void decide(first.id, 'deny');
     };
     window.addEventListener('keydown', onKey);
     return () => window.removeEventListener('keydown', onKey);
-  }, [first, decide]);
+  }, [first, decide, paying]);
   return (
     <main className="approve">
       {error && (

@@ -15,6 +15,8 @@ interface ApproveState {
   error?: string;
   /** What the last action did, when the window stays open after it (e.g. a site was blocked). */
   notice?: string;
+  /** The approved quote whose payment runs now: the window shows it paying until it has its outcome. */
+  paying?: string;
   load(): Promise<void>;
   decide(id: string, decision: 'approve' | 'deny', extra?: DecideExtra): Promise<void>;
   /** Pays the quote with another wallet; the window then shows the quote as that wallet sees it. */
@@ -96,10 +98,11 @@ export const useApproveStore = create<ApproveState>((set, get) => ({
       // The last quote approved: the window says it pays and closes once the payment has its
       // outcome, not while it runs (a closing window slows the browser down just then).
       if (decision === 'approve' && get().quotes.length === 1) {
-        set({ notice: t('quotePaying') });
+        set({ paying: id });
         await settledOrLate(id);
       }
       await get().load();
+      set({ paying: undefined });
     } catch (e) {
       // A wrong password leaves the quote waiting: say why and let the user try again. The quote
       // may have changed meanwhile (budgets moved: it now needs the overage confirmation), so it

@@ -56,7 +56,7 @@ describe('x402 upto (Permit2)', () => {
 
   it('permits at most the amount, to the payee, through the named facilitator, for at most five minutes', () => {
     const req = upto();
-    const permit = buildUptoPermit(req, '0x' + 'ab'.repeat(20), { nowS: NOW_S, nonce: NONCE });
+    const permit = buildUptoPermit(req, `0x${'ab'.repeat(20)}`, { nowS: NOW_S, nonce: NONCE });
     expect(permit).toMatchObject({
       permitted: { token: SEPOLIA_USDC, amount: '50000' },
       spender: X402_UPTO_PROXY,
