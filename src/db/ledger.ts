@@ -305,9 +305,11 @@ export async function recheck(
   paymentId: string,
   rules: Rules,
   nowMs: number,
+  /** The payment as the caller's transaction just read it, when it has (not read again). */
+  current?: PaymentRecord,
 ): Promise<RecheckResult> {
   return db.transaction('rw', [db.payments, db.spend, db.sites], async () => {
-    const p = await db.payments.get(paymentId);
+    const p = current?.id === paymentId ? current : await db.payments.get(paymentId);
     if (p?.state !== 'reserved' || p.approval !== 'waiting') return { kind: 'gone' };
     // Only the money can have changed (other quotes were approved meanwhile): an overage now.
     const [waiting, reads] = await Promise.all([

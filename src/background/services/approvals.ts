@@ -110,8 +110,11 @@ export class ApprovalService {
   async decide(
     paymentId: string,
     decision: Decision,
-    /** Runs in the same transaction before an approval is recorded; false refuses it (the budget check). */
-    guard?: () => Promise<boolean>,
+    /**
+     * Runs in the same transaction before an approval is recorded, with the quote as just read;
+     * false refuses it (the budget check).
+     */
+    guard?: (p: PaymentRecord) => Promise<boolean>,
     /** Runs in the same transaction once an approval is written (what the click makes known). */
     approved?: (p: PaymentRecord) => Promise<void>,
   ): Promise<boolean> {
@@ -122,15 +125,18 @@ export class ApprovalService {
     const changed = await db.transaction('rw', [db.payments, db.spend, db.sites], async () => {
       const p = await db.payments.get(paymentId);
       if (p?.state !== 'reserved' || p.approval !== 'waiting') return false;
-      if (guard && !(await guard())) return false;
+      if (guard && !(await guard(p))) return false;
       const patch = {
         approval: decision,
         updatedAt: Date.now(),
         ...(pays ? { state: 'paying' as const } : {}),
       };
-      await db.payments.update(paymentId, patch);
       const written = { ...p, ...patch };
-      if (decision === 'approved') await approved?.(written);
+      // The approval and what it makes known, written side by side.
+      await Promise.all([
+        db.payments.update(paymentId, patch),
+        decision === 'approved' ? approved?.(written) : undefined,
+      ]);
       if (pays) this.paying.set(paymentId, written);
       return true;
     });

@@ -6,7 +6,7 @@
 import type { Rules } from '../../core/policy/rules';
 import { SaidError, type SaidKey, said } from '../../core/text/said';
 import { recheck } from '../../db/ledger';
-import type { PayboundDb } from '../../db/schema';
+import type { PayboundDb, PaymentRecord } from '../../db/schema';
 import { getSetting } from '../../db/settings';
 import type { Broadcast, MessageInput, QuoteView } from '../../messages/map';
 import { mark } from '../trace';
@@ -69,7 +69,9 @@ export class DecisionService {
   async decide(input: MessageInput<'approval.decide'>): Promise<{ accepted: boolean }> {
     const { db, approvals, auth, payments } = this.deps;
     const { paymentId, decision, allowAuto } = input;
-    const pending = await db.payments.get(paymentId);
+    // The rules are read beside the quote: the budget check below needs them (read again if
+    // "let this site pay automatically" changes them).
+    let [pending, rules] = await Promise.all([db.payments.get(paymentId), this.deps.rules()]);
     if (decision === 'approve' && pending) await auth.authorizeApproval(pending.tier, input);
     if (decision === 'approve' && allowAuto && pending) {
       try {
@@ -79,6 +81,7 @@ export class DecisionService {
           BigInt(allowAuto.perChargeMinor),
           BigInt(allowAuto.perDayMinor),
         );
+        rules = await this.deps.rules();
       } catch (e) {
         if (e instanceof RangeError) throw new DecisionError(said('errorInvalid', e.message));
         throw e;
@@ -87,10 +90,9 @@ export class DecisionService {
     const awaited = approvals.isAwaited(paymentId);
     // Quotes of other sites approved meanwhile may have used up a budget: decided again, in the
     // same transaction as the approval, so two approvals cannot both take the last of a budget.
-    const rules = await this.deps.rules();
     let escalated = false;
-    const guard = async () => {
-      const checked = await recheck(db, paymentId, rules, this.now());
+    const guard = async (current: PaymentRecord) => {
+      const checked = await recheck(db, paymentId, rules, this.now(), current);
       escalated = checked.kind === 'escalated';
       return checked.kind === 'ok';
     };
