@@ -200,10 +200,8 @@ export class TokenService {
 
   async drop(token: TokenRecord): Promise<void> {
     if (token.id === undefined) return;
-    const id = token.id;
-    void this.index?.then((i) => {
-      if (i.bySlot.get(rowSlot(token)) === id) i.bySlot.delete(rowSlot(token));
-    });
+    // The worker's view may keep naming this row for its scope: the next store there then removes
+    // a row and a rule that are already gone, which changes nothing.
     await this.db.tokens.delete(token.id);
     await this.rules.updateSessionRules({ removeRuleIds: [token.id] });
   }
