@@ -100,3 +100,48 @@ describe('ApprovalService: an approval', () => {
     await db.delete();
   });
 });
+
+describe('ApprovalService: a window opened while the quote is written', () => {
+  it("opens the tab's window at once; its first question waits for the reservation, and the quote reuses the window", async () => {
+    const db = new PayboundDb(`a-${Math.random()}`);
+    let map: Record<string, number> = {};
+    const windows = {
+      create: vi.fn(async () => 9),
+      focus: vi.fn(async () => true),
+      remove: vi.fn(async () => {}),
+    };
+    const session = {
+      get: async () => map,
+      set: async (m: Record<string, number>) => {
+        map = m;
+      },
+    };
+    const approvals = new ApprovalService(
+      db,
+      windows,
+      session,
+      (tab) => `approve?tab=${tab}`,
+      async () => {},
+    );
+    let written = () => {};
+    const reserving = new Promise<void>((resolve) => {
+      written = resolve;
+    });
+    approvals.prepare(4, reserving);
+    await vi.waitFor(() => expect(map['4']).toBe(9));
+    // The window asks before the quote is in the ledger: the answer waits for it.
+    const asked = approvals.shown(4);
+    await db.payments.add(quote('a', 1));
+    written();
+    expect((await asked).map((p) => p.id)).toEqual(['a']);
+    // The flow's request finds the window open: one window in all.
+    void approvals.request((await db.payments.get('a')) as PaymentRecord);
+    await vi.waitFor(() => expect(windows.focus).toHaveBeenCalledWith(9));
+    expect(windows.create).toHaveBeenCalledTimes(1);
+    // A tab with a window already: nothing new opens.
+    approvals.prepare(4, Promise.resolve());
+    await approvals.shown(4);
+    expect(windows.create).toHaveBeenCalledTimes(1);
+    await db.delete();
+  });
+});
