@@ -23,8 +23,6 @@ const NO_TAB = -1;
 
 export class ApprovalService {
   private readonly waiters = new Map<string, (d: Decision) => void>();
-  /** Per tab, a quote's reservation still being written while its window opens (see `prepare`). */
-  private readonly incoming = new Map<number, Promise<void>>();
   /** Approved quotes `decide` moved to `paying` for the flow that waits on them (see `takePaying`). */
   private readonly paying = new Map<string, PaymentRecord>();
   /**
@@ -92,31 +90,8 @@ export class ApprovalService {
     return rows.filter((p) => p.approval === 'waiting');
   }
 
-  /**
-   * A quote is being written for this tab (`reserving`) and will ask: its window opens now, beside
-   * the ledger's write, unless the tab has one (`request` then focuses it as before). The window's
-   * first question waits for the reservation; one that ends without a quote leaves the window
-   * nothing to show, and it closes itself.
-   */
-  prepare(tabId: number, reserving: Promise<unknown>): void {
-    const settled = reserving.then(
-      () => {},
-      () => {},
-    );
-    this.incoming.set(tabId, settled);
-    void settled.then(() => {
-      if (this.incoming.get(tabId) === settled) this.incoming.delete(tabId);
-    });
-    const shown = this.windowQueue.then(async () => {
-      if ((await this.session.get())[String(tabId)] !== undefined) return true;
-      return this.showWindow(tabId);
-    });
-    this.windowQueue = shown.catch(() => {});
-  }
-
   /** The quotes a tab's window shows now (the window asks when it loads). */
   async shown(tabId: number): Promise<PaymentRecord[]> {
-    await this.incoming.get(tabId);
     this.shownAt.set(tabId, Date.now());
     return this.pending(tabId);
   }

@@ -486,13 +486,7 @@ export class PaymentService {
     // may take it for a payment whose outcome was lost.
     this.live.add(id);
     try {
-      const reserving = reserve(db, draft, rules, now, req.standing, { payAutomatic: true });
-      // A charge of a site the rules do not let pay alone will ask: its tab's window opens while
-      // the ledger writes (the window's first question waits for this reservation).
-      const mode = rules.sites.find((s) => s.site === site)?.mode;
-      if (req.tabId !== undefined && !req.standing && mode !== 'trusted' && mode !== 'block')
-        this.deps.approvals.prepare?.(req.tabId, reserving);
-      reserved = await reserving;
+      reserved = await reserve(db, draft, rules, now, req.standing, { payAutomatic: true });
     } catch (e) {
       this.live.delete(id);
       // Another worker instance recorded this challenge first.
