@@ -260,8 +260,11 @@ async function clickApprove(
   // Read at once: the window closes once the payment has its outcome.
   const clicked = quote
     .evaluate(() => (window as unknown as { __benchClickAt?: number }).__benchClickAt ?? 0)
-    .catch(() => 0)
-    .then((t) => (t > 0 ? t : sent));
+    .then((t) => {
+      // A figure timed from anything else would not be this one.
+      if (!(t > 0)) throw new Error('the quote window did not see the click');
+      return t;
+    });
   return { sent, clicked };
 }
 

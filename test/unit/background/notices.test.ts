@@ -23,17 +23,20 @@ async function committed(at: number, amountMinor: bigint, totalMinor: bigint): P
   return { site: 'app.example', amountMinor, createdAt: at, rate: { currency: 'USD' } } as PaymentRecord;
 }
 
+/** A fresh database and a notice service on it, with its notices recorded; the clock is the test's. */
+function service(now: () => number) {
+  db = new PayboundDb(`n-${Math.random()}`);
+  const notify = vi.fn(async (_key: string, _title: unknown, _message: unknown) => {});
+  return {
+    notify,
+    notices: new NoticeService(db, { notify, badge: async () => {} }, async () => rules, now),
+  };
+}
+
 describe('the budget forecast notice', () => {
   it('tells once a period, the first time the pace runs the budget out before the month ends', async () => {
-    db = new PayboundDb(`n-${Math.random()}`);
     let now = Date.UTC(2026, 11, 10, 12); // 9.5 days into a 31-day month
-    const notify = vi.fn(async (_key: string, _title: unknown, _message: unknown) => {});
-    const notices = new NoticeService(
-      db,
-      { notify, badge: async () => {} },
-      async () => rules,
-      () => now,
-    );
+    const { notify, notices } = service(() => now);
     // 10.00 of 50.00 spent: at this pace about 32.60 by the month's end. Nothing to say.
     await notices.afterCommit(await committed(now, 100n, 1000n));
     expect(notify.mock.calls.filter(([key]) => String(key).startsWith('forecast'))).toEqual([]);
@@ -52,15 +55,8 @@ describe('the budget forecast notice', () => {
 
 describe('the notice of an automatic payment', () => {
   it('is one per site, replaced by the next, with what the site took without a click today', async () => {
-    db = new PayboundDb(`n-${Math.random()}`);
     const now = Date.UTC(2026, 11, 10, 12);
-    const notify = vi.fn(async (_key: string, _title: unknown, _message: unknown) => {});
-    const notices = new NoticeService(
-      db,
-      { notify, badge: async () => {} },
-      async () => rules,
-      () => now,
-    );
+    const { notify, notices } = service(() => now);
     const paid = async (site: string, amountMinor: bigint, todayMinor: bigint) => {
       await db.spend.put({
         key: autoTotalKeys(site, periodKey('day', now, 'UTC')).site,

@@ -100,7 +100,10 @@ function setup(
       headers: [['www-authenticate', l402Header(macaroonFor(inv.paymentHash), inv.bolt11)]] as const,
     };
   };
-  const present = (headers: ReadonlyArray<readonly [string, string]>) =>
+  const present = (
+    headers: ReadonlyArray<readonly [string, string]>,
+    extra: Pick<Parameters<PaymentService['onChallenge']>[0], 'answerEarly'> = {},
+  ) =>
     service.onChallenge({
       url: URL_,
       method: 'POST',
@@ -108,6 +111,7 @@ function setup(
       origin: 'https://app.example',
       tabId: 3,
       via: 'fetch',
+      ...extra,
     });
   return { db, node, user, app, pay, lookup, rules, approvals, service, restart, challenge, present };
 }
@@ -218,15 +222,7 @@ describe('PaymentService', () => {
       early = r;
     });
     const { headers } = env.challenge();
-    const flow = env.service.onChallenge({
-      url: URL_,
-      method: 'POST',
-      headers,
-      origin: 'https://app.example',
-      tabId: 3,
-      via: 'fetch',
-      answerEarly: (v) => early?.(v),
-    });
+    const flow = env.present(headers, { answerEarly: (v) => early?.(v) });
     expect(await heard).toMatchObject({ action: 'retry' });
     // The page has its credential: whoever asks next waits for the record.
     const waiting = env.service.recorded();
