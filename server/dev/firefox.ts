@@ -119,3 +119,24 @@ export async function stopEventPage(browser: Browser, extensionId: string): Prom
   if (state !== 'stopped')
     throw new Error(`the event page did not stop after ${tries} tries: it is ${state}`);
 }
+
+/**
+ * Resolves once no window shows one of the extension's pages (a quote window closes itself after
+ * a decision, a little after the decision's answer). A window closing is an event that starts a
+ * stopped event page again, so a test that stops the page waits for this first.
+ */
+export async function extensionWindowsClosed(browser: Browser): Promise<void> {
+  const left = (await inBrowserScope(
+    browser,
+    `(async () => {
+      const open = () => [...Services.wm.getEnumerator('navigator:browser')].filter(
+        (w) => !w.closed && w.gBrowser?.currentURI?.spec.startsWith('moz-extension:'),
+      ).length;
+      // Checked once per frame of the browser window, for at most ten seconds.
+      for (let i = 0; i < 600 && open() > 0; i += 1) await new Promise((r) => requestAnimationFrame(r));
+      return open();
+    })()`,
+  )) as number;
+  if (left > 0) throw new Error(`${left} extension window(s) still open after ten seconds`);
+}
+

@@ -6,7 +6,7 @@
  */
 import type { Browser, Page } from 'puppeteer-core';
 import { GECKO_ID } from '../../manifest.config';
-import { backgroundState, stopEventPage } from '../../server/dev/firefox';
+import { backgroundState, extensionWindowsClosed, stopEventPage } from '../../server/dev/firefox';
 import { step } from '../e2e/harness/flows';
 import { wallets } from '../e2e/harness/wallets';
 import { expect, test } from './harness/fixtures';
@@ -103,6 +103,8 @@ test('the event page stopped as when idle: the next 402 starts it, records are k
   const first = await requestQuote(browser, demoPage);
   await first.click('[data-testid=deny]');
   await statusBecomes(demoPage, 'Payment required (402)');
+  // A window closing is an event that starts the event page again: stop it once the window is gone.
+  await extensionWindowsClosed(browser);
 
   await stopEventPage(browser, extensionId);
   expect(await backgroundState(browser, extensionId)).toBe('stopped');

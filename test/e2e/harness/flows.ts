@@ -19,10 +19,41 @@ export async function ask<T extends MessageType>(
   return reply.data;
 }
 
-/** Resolves with the quote window once it has opened and shows a quote. */
+const QUOTE_WINDOW = '/src/ui/approve/';
+/** The quotes each context's quote windows were handed out for by `nextQuoteWindow`. */
+const handedOut = new WeakMap<BrowserContext, Set<string>>();
+
+/**
+ * Resolves with the window that shows the next quote, once it shows it. Usually a new window;
+ * but a tab's window still open from a decision just made (it waits for the payment's outcome
+ * before closing) shows the tab's next quote itself, as the user would see it. So an open quote
+ * window counts too once it shows a quote this helper has not handed out before.
+ */
 export async function nextQuoteWindow(context: BrowserContext): Promise<Page> {
-  const page = await context.waitForEvent('page', (p) => p.url().includes('/src/ui/approve/'));
-  await page.waitForSelector('[data-testid=quote]');
+  const seen = handedOut.get(context) ?? new Set<string>();
+  handedOut.set(context, seen);
+  const shows = async (page: Page): Promise<Page> => {
+    await page.waitForFunction(
+      (ids) => {
+        const id = document.querySelector('[data-testid=quote]')?.getAttribute('data-quote-id');
+        return id !== null && id !== undefined && !ids.includes(id);
+      },
+      [...seen],
+    );
+    return page;
+  };
+  const opened = context
+    .waitForEvent('page', (p) => p.url().includes(QUOTE_WINDOW))
+    .then(async (page) => {
+      await page.waitForSelector('[data-testid=quote]');
+      return page;
+    });
+  const open = context.pages().filter((p) => p.url().includes(QUOTE_WINDOW));
+  const page = await Promise.any([opened, ...open.map(shows)]).catch((e: unknown) => {
+    throw e instanceof AggregateError ? e.errors[0] : e;
+  });
+  const id = await page.getAttribute('[data-testid=quote]', 'data-quote-id');
+  if (id) seen.add(id);
   return page;
 }
 
