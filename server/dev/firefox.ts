@@ -139,4 +139,3 @@ export async function extensionWindowsClosed(browser: Browser): Promise<void> {
   )) as number;
   if (left > 0) throw new Error(`${left} extension window(s) still open after ten seconds`);
 }
-
