@@ -122,25 +122,27 @@ export class ApprovalService {
     // The flow waiting on this quote pays it next: an approval moves it to `paying` in the same
     // write (the state machine's reserved → paying edge), one transaction fewer after the click.
     const pays = decision === 'approved' && this.waiters.has(paymentId);
-    const changed = await db.transaction('rw', [db.payments, db.spend, db.sites], async () => {
+    const written = await db.transaction('rw', [db.payments, db.spend, db.sites], async () => {
       const p = await db.payments.get(paymentId);
-      if (p?.state !== 'reserved' || p.approval !== 'waiting') return false;
-      if (guard && !(await guard(p))) return false;
+      if (p?.state !== 'reserved' || p.approval !== 'waiting') return undefined;
+      if (guard && !(await guard(p))) return undefined;
       const patch = {
         approval: decision,
         updatedAt: Date.now(),
         ...(pays ? { state: 'paying' as const } : {}),
       };
-      const written = { ...p, ...patch };
+      const record = { ...p, ...patch };
       // The approval and what it makes known, written side by side.
       await Promise.all([
         db.payments.update(paymentId, patch),
-        decision === 'approved' ? approved?.(written) : undefined,
+        decision === 'approved' ? approved?.(record) : undefined,
       ]);
-      if (pays) this.paying.set(paymentId, written);
-      return true;
+      return record;
     });
+    const changed = written !== undefined;
     if (changed) {
+      // Handed to the waiting flow only once committed: a failed commit leaves nothing to pay.
+      if (pays) this.paying.set(paymentId, written);
       this.settle(paymentId, decision);
       if (decision === 'denied') await this.onDenied(paymentId).catch(() => {});
       await this.onChange({}).catch(() => {});
