@@ -9,6 +9,7 @@ import { type BrowserContext, chromium } from 'playwright-core';
 import { afterAll, beforeAll, expect, inject, test } from 'vitest';
 import { extensionUrl, findChromium } from '../../server/dev/chromium';
 import { draft, nextQuoteWindow, POPUP, setRules } from './harness/flows';
+import { forgeLater, l402Challenge, openSite } from './harness/hostile';
 
 const SHOTS = join(import.meta.dirname, '../../.out/screens');
 let context: BrowserContext;
@@ -137,4 +138,25 @@ test('the quote window reads German, an estimate authorizing its maximum', async
   await expect
     .poll(() => popup.locator('[data-testid=payments]').textContent())
     .toContain('Sie haben die Zahlung abgelehnt');
+});
+
+test('plans the quote leaves out are said in German; the reason stays among the details', async () => {
+  const site = await openSite(context, 'http://plans.example/');
+  const c = await l402Challenge(inject('stack'), 1, 'ein Satoshi');
+  // One plan without a name: the plans are left out, the charge itself is still quoted.
+  const offer = JSON.stringify({ v: 1, plans: [{ id: 'pro' }] });
+  const terms = Buffer.from(offer).toString('base64url');
+  const opened = nextQuoteWindow(context);
+  forgeLater(site, {
+    url: 'http://plans.example/api/x',
+    headers: [['www-authenticate', `${c.header}, paybound="${terms}"`]],
+  });
+  const quote = await opened;
+  const said = (await quote.textContent('[data-testid=plans-refused]')) ?? '';
+  expect(said).toContain('Tarife');
+  expect(said).not.toMatch(/unusable|plan "pro"/);
+  await quote.click('.details summary');
+  expect(await quote.textContent('[data-testid=plans-refused-why]')).toContain('it has no name');
+  expect((await quote.textContent('body')) ?? '').not.toMatch(KEY_LIKE);
+  await quote.click('[data-testid=deny]');
 });

@@ -500,7 +500,7 @@ function Quote({ quote, position, total }: { quote: QuoteView; position: number;
       {quote.plans && <PlanOffers quote={quote} />}
       {quote.plansRefused && (
         <p className="muted small" data-testid="plans-refused">
-          {t('planOffersRefused', quote.plansRefused)}
+          {t('planOffersRefused')}
         </p>
       )}
       <p className="next" data-testid="next">
@@ -543,6 +543,15 @@ function Quote({ quote, position, total }: { quote: QuoteView; position: number;
           )}
           <dt>{t('whyAsk')}</dt>
           <dd data-testid="reasons">{(quote.reasonsSaid?.map((r) => say(r)) ?? quote.reasons).join('; ')}</dd>
+          {quote.plansRefused && (
+            <>
+              {/* The plan reader's reason exists in English only: it stays here, among the details. */}
+              <dt>{t('planOffersRefusedWhy')}</dt>
+              <dd data-testid="plans-refused-why" lang="en">
+                {quote.plansRefused}
+              </dd>
+            </>
+          )}
           <dt>{t('request')}</dt>
           <dd className="url" data-testid="request">
             {quote.method} {quote.url}
