@@ -370,12 +370,19 @@ export async function startCardService(opts: CardServiceOptions): Promise<CardSe
       }
       if (method === 'DELETE') {
         await db.run('UPDATE devices SET revoked_at = ? WHERE id = ?', [Math.floor(now() / 1000), dev.id]);
+        // Plans on this card stop renewing: the user took the card away from every app.
+        const plansLeft = await subscriptions.cancelAllOf(dev.id).catch(() => -1);
         // The token is dead either way; detaching the card at Stripe is tidying up.
         const detached = await stripe.paymentMethods
           .detach(dev.paymentMethodId)
           .then(() => true)
           .catch(() => false);
-        return sendJson(res, 200, { unlinked: true, cardDetached: detached }, cors);
+        return sendJson(
+          res,
+          200,
+          { unlinked: true, cardDetached: detached, plansCanceled: plansLeft === 0 },
+          cors,
+        );
       }
     }
     if (path === '/api/device/limits' && method === 'POST') {

@@ -459,6 +459,20 @@ export class Subscriptions {
     });
   }
 
+  /**
+   * A device is being unlinked: each plan it still pays is cancelled at its period's end, as if
+   * the payer had cancelled it, so nothing renews on a card the user took away. Resolves with how
+   * many Stripe did not take (those fail at renewal anyway: the card is detached next).
+   */
+  async cancelAllOf(deviceId: string): Promise<number> {
+    const rows = await this.#o.db.all(
+      "SELECT * FROM subscriptions WHERE device_id = ? AND status <> 'canceled' AND cancel_at_period_end = 0",
+      [deviceId],
+    );
+    const outcomes = await Promise.all(rows.map((r) => this.cancel(r)));
+    return outcomes.filter((o) => !o.ok).length;
+  }
+
   /** POST /api/merchant/subscriptions/:id/usage {quantity, identifier} */
   async usage(
     row: Row,

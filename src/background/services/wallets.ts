@@ -85,7 +85,16 @@ export async function removeRail(
   railId: string,
 ): Promise<{ removed: boolean }> {
   const record = await db.rails.get(railId);
-  if (record?.kind === 'card') await revokeCard(await vault.open(record)).catch(() => undefined);
+  if (record?.kind === 'card') {
+    // The card service cancels the card's plans at their periods' ends as it unlinks the device;
+    // they are shown that way here too, and end when their paid period does.
+    await revokeCard(await vault.open(record)).catch(() => undefined);
+    await db.subscriptions
+      .where('state')
+      .equals('active')
+      .filter((s) => s.railId === railId)
+      .modify({ state: 'canceling', updatedAt: Date.now() });
+  }
   await db.rails.delete(railId);
   return { removed: record !== undefined };
 }

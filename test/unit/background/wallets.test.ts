@@ -7,9 +7,10 @@ import {
   CardLinkService,
   limitCard,
   type PendingCardLink,
+  removeRail,
   setDefaultRail,
 } from '../../../src/background/services/wallets';
-import { PayboundDb } from '../../../src/db/schema';
+import { PayboundDb, type SubscriptionRecord } from '../../../src/db/schema';
 import { getSetting, setSetting } from '../../../src/db/settings';
 
 let db: PayboundDb;
@@ -127,5 +128,37 @@ describe('choosing and limiting wallets', () => {
       refusal: 'not_found',
       said: { key: 'errorNoSuchCard' },
     });
+  });
+});
+
+describe('unlinking a card', () => {
+  it('revokes the device at the card service and shows the card’s plans ending with their period', async () => {
+    const claim = vi.fn().mockResolvedValue({ status: 'linked', token: 'tok', brand: 'visa', last4: '4242' });
+    const { links, vault } = setup(claim);
+    await links.start('https://cards.example');
+    await links.poll();
+    const [card] = await db.rails.toArray();
+    if (!card) throw new Error('no card linked');
+    const plan = (id: string, railId: string, state: SubscriptionRecord['state']) =>
+      ({ id, site: 'app.example', railId, rail: 'card', state, updatedAt: 1 }) as SubscriptionRecord;
+    await db.subscriptions.bulkAdd([
+      plan('on-card', card.id, 'active'),
+      plan('elsewhere', 'ln-1', 'active'),
+      plan('ended', card.id, 'ended'),
+    ]);
+    const calls: string[] = [];
+    vi.stubGlobal('fetch', async (url: string, init: RequestInit) => {
+      calls.push(`${init.method} ${url}`);
+      return new Response(JSON.stringify({ unlinked: true, cardDetached: true, plansCanceled: true }));
+    });
+    try {
+      expect(await removeRail(db, vault, card.id)).toEqual({ removed: true });
+    } finally {
+      vi.unstubAllGlobals();
+    }
+    expect(calls).toEqual(['DELETE https://cards.example/api/device']);
+    expect(await db.rails.count()).toBe(0);
+    const states = Object.fromEntries((await db.subscriptions.toArray()).map((s) => [s.id, s.state]));
+    expect(states).toEqual({ 'on-card': 'canceling', elsewhere: 'active', ended: 'ended' });
   });
 });

@@ -321,6 +321,18 @@ describe('renewals and cancelling', () => {
     expect(usage.json.error).toMatchObject({ code: 'subscription_not_active' });
   });
 
+  it('unlinking the card cancels its plans at their periods’ ends: nothing renews on a card taken away', async () => {
+    const device = await linkCard(stack);
+    const { sub } = await subscribe(terms(), device);
+    const unlinked = await api(stack.card.url, device, 'DELETE', '/api/device');
+    expect(unlinked).toMatchObject({ status: 200, json: { unlinked: true, plansCanceled: true } });
+    expect((await stripe.subscriptions.retrieve(sub.id)).cancel_at_period_end).toBe(true);
+    // The period paid for runs out; no renewal is billed after it.
+    await advanceClock(sub.testClock!, sub.currentPeriodEnd + 60);
+    expect((await app().subscription(sub.id)).status).toBe('canceled');
+    expect((await invoices(sub.id)).map((i) => i.billing_reason)).toEqual(['subscription_create']);
+  });
+
   it('marks a plan past due when the card declines the renewal, and refuses usage on it', async () => {
     const { sub } = await subscribe(terms(), other);
     const customer = (await stripe.subscriptions.retrieve(sub.id)).customer as string;
