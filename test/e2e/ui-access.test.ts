@@ -199,3 +199,41 @@ test('the states in between pass axe too: under review, the refund form, paused,
   await check(popup, 'popup-locked');
   expect(Object.fromEntries(Object.entries(found).filter(([, v]) => v.length > 0))).toEqual({});
 });
+
+test('unlinking a wallet asks first: "Keep it" has the focus, Escape keeps it, the question passes axe; unlinking removes it', async ({
+  openExtensionPage,
+}) => {
+  const options = await openExtensionPage(`${OPTIONS}#wallets`);
+  const { id } = await ask(options, 'rails.add', {
+    kind: 'webln',
+    label: 'Spare wallet',
+    network: 'regtest',
+  });
+  await options.reload();
+  const unlink = options.locator(`[data-testid=unlink-${id}]`);
+  const question = options.locator(`[data-testid=unlink-confirm-${id}]`);
+  await unlink.click();
+  await expect.poll(() => question.textContent()).toContain('Unlink Spare wallet?');
+  expect(await options.evaluate(() => document.activeElement?.textContent)).toBe('Keep it');
+  expect(await unlink.getAttribute('aria-expanded')).toBe('true');
+  mkdirSync(SHOTS, { recursive: true });
+  for (const scheme of SCHEMES) {
+    await options.emulateMedia({ colorScheme: scheme });
+    expect(await violations(options)).toEqual([]);
+    await question.screenshot({ path: join(SHOTS, `wallets-unlink-${scheme}.png`) });
+  }
+  // Escape keeps the wallet, and the focus goes back where it was.
+  await options.keyboard.press('Escape');
+  expect(await question.count()).toBe(0);
+  expect(await options.evaluate(() => document.activeElement?.getAttribute('data-testid'))).toBe(
+    `unlink-${id}`,
+  );
+  expect((await ask(options, 'status.get', {})).rails.map((r) => r.id)).toContain(id);
+  // Asked again and confirmed: the wallet is gone.
+  await options.keyboard.press('Enter');
+  await question.locator('[data-testid=unlink-yes]').click();
+  await expect
+    .poll(async () => (await ask(options, 'status.get', {})).rails.map((r) => r.id))
+    .not.toContain(id);
+  expect(await unlink.count()).toBe(0);
+});

@@ -1,5 +1,5 @@
 /** Linked wallets: choose the one that pays, test (balance), unlink, link a new one. */
-import { type FormEvent, useState } from 'react';
+import { type FormEvent, useEffect, useRef, useState } from 'react';
 import { formatMsatAsSats, parseMoneyInput } from '../../core/money/rates';
 import { send } from '../../messages/client';
 import type { StatusView } from '../../messages/map';
@@ -71,7 +71,57 @@ function CardLimitsForm({ railId, currency }: { railId: string; currency: string
   );
 }
 
+type Rail = StatusView['rails'][number];
+
+/**
+ * Unlinking asks once more, in place, naming the wallet (a card also says its plans stop). The
+ * safe answer has the focus; Escape or "Keep" puts the focus back on the Unlink button.
+ */
+function UnlinkConfirm({ rail, keep, done }: { rail: Rail; keep(): void; done(): Promise<void> }) {
+  const safe = useRef<HTMLButtonElement>(null);
+  const [said, setSaid] = useState<string>();
+  useEffect(() => safe.current?.focus(), []);
+  const unlink = async () => {
+    try {
+      await send('rails.remove', { railId: rail.id });
+      await done();
+    } catch (err) {
+      setSaid(errorText(err));
+    }
+  };
+  return (
+    <fieldset
+      className="unlink-confirm"
+      aria-labelledby={`unlink-q-${rail.id}`}
+      data-testid={`unlink-confirm-${rail.id}`}
+      onKeyDown={(e) => {
+        if (e.key === 'Escape') keep();
+      }}
+    >
+      <p id={`unlink-q-${rail.id}`}>
+        <strong>{t('walletsUnlinkAsk', rail.label)}</strong>{' '}
+        {t(rail.kind === 'card' ? 'walletsUnlinkAskCard' : 'walletsUnlinkAskWallet')}
+      </p>
+      <span className="buttons">
+        <button type="button" ref={safe} onClick={keep}>
+          {t('walletsUnlinkKeep')}
+        </button>
+        <button type="button" className="danger" data-testid="unlink-yes" onClick={() => void unlink()}>
+          {t('walletsUnlinkNamed', rail.label)}
+        </button>
+      </span>
+      {said && (
+        <p role="alert" className="error">
+          {said}
+        </p>
+      )}
+    </fieldset>
+  );
+}
+
 export function Wallets({ status, reload }: { status: StatusView; reload(): Promise<void> }) {
+  const [unlinking, setUnlinking] = useState<string>();
+  const unlinkButtons = useRef(new Map<string, HTMLButtonElement>());
   const [tests, setTests] = useState<Record<string, string>>({});
   const [kind, setKind] = useState<Kind>('lnbits');
   const [form, setForm] = useState({ label: '', url: '', adminKey: '', uri: '', network: 'mainnet' });
@@ -165,11 +215,30 @@ export function Wallets({ status, reload }: { status: StatusView; reload(): Prom
                   type="button"
                   className="ghost danger"
                   aria-label={t('walletsUnlinkNamed', r.label)}
-                  onClick={() => void send('rails.remove', { railId: r.id }).then(reload)}
+                  aria-expanded={unlinking === r.id}
+                  data-testid={`unlink-${r.id}`}
+                  ref={(b) => {
+                    if (b) unlinkButtons.current.set(r.id, b);
+                    else unlinkButtons.current.delete(r.id);
+                  }}
+                  onClick={() => setUnlinking(r.id)}
                 >
                   {t('walletsUnlink')}
                 </button>
               </span>
+              {unlinking === r.id && (
+                <UnlinkConfirm
+                  rail={r}
+                  keep={() => {
+                    setUnlinking(undefined);
+                    unlinkButtons.current.get(r.id)?.focus();
+                  }}
+                  done={async () => {
+                    setUnlinking(undefined);
+                    await reload();
+                  }}
+                />
+              )}
             </div>
           ))}
         </fieldset>
