@@ -8,6 +8,10 @@
  * refuses a domain whose chainId is not the active chain, and an address it does not hold; the user's
  * refusal is 4001. `behaviour` (changeable between requests) makes it refuse, or sign something
  * other than it was asked (another `to`, another value), for the tests of Paybound's own checks.
+ *
+ * Of `eth_call`, which a real wallet forwards to its chain, it answers one question, the one x402's
+ * upto scheme needs: a token's `allowance(owner, Permit2)` for its own address, from
+ * `permit2Allowance` (unlimited unless a test sets it, as the facilitator stand-in assumes).
  */
 import { randomUUID } from 'node:crypto';
 import type { BrowserContext } from 'playwright-core';
@@ -34,6 +38,8 @@ export interface EthWalletOptions {
   /** Also set `window.ethereum` (older pages look there); default true. */
   windowEthereum?: boolean;
   behaviour?: EthWalletBehaviour;
+  /** What its tokens say Permit2 may move for it (base units); default unlimited. */
+  permit2Allowance?: bigint;
 }
 
 export interface EthWalletRequest {
@@ -47,11 +53,17 @@ export interface EthWallet {
   /** The EIP-6963 identity it announces. */
   info: { uuid: string; name: string; icon: string; rdns: string };
   behaviour: EthWalletBehaviour;
+  /** What its tokens say Permit2 may move for it (changeable between requests). */
+  permit2Allowance: bigint;
   /** Every request the page made, in order. */
   requests: EthWalletRequest[];
   /** What it signed, as it signed it (after any `behaviour` change). */
   signed: { typedData: TypedDataDefinition; signature: Hex }[];
 }
+
+/** Permit2's canonical address, and ERC-20 `allowance(address,address)`. */
+const PERMIT2 = '0x000000000022D473030F116dDEE9F6B43aC78BA3';
+const ALLOWANCE_SELECTOR = 'dd62ed3e';
 
 /** The address a `sign-other-to` wallet pays instead. */
 export const OTHER_PAYEE = '0x000000000000000000000000000000000000dEaD';
@@ -75,6 +87,7 @@ export async function installEthWallet(
     address: account.address,
     info: { uuid: randomUUID(), name: 'Stand-in Wallet', icon: ICON, rdns: 'dev.paybound.standin-wallet' },
     behaviour: opts.behaviour ?? 'honest',
+    permit2Allowance: opts.permit2Allowance ?? 2n ** 256n - 1n,
     requests: [],
     signed: [],
   };
@@ -100,6 +113,15 @@ export async function installEthWallet(
       } catch (e) {
         return { ok: false, code: -32602, message: `cannot sign: ${(e as Error).message}` };
       }
+    }
+    if (kind === 'call') {
+      const call = payload as { to?: unknown; data?: unknown } | null;
+      const data = typeof call?.data === 'string' ? call.data.toLowerCase() : '';
+      const owner = `000000000000000000000000${account.address.slice(2).toLowerCase()}`;
+      const permit2 = `000000000000000000000000${PERMIT2.slice(2).toLowerCase()}`;
+      if (data === `0x${ALLOWANCE_SELECTOR}${owner}${permit2}`)
+        return { ok: true, value: `0x${wallet.permit2Allowance.toString(16).padStart(64, '0')}` };
+      return { ok: false, code: -32000, message: 'execution reverted' };
     }
     return { ok: false, code: 4200, message: `unsupported: ${kind}` };
   });
@@ -203,6 +225,11 @@ function pageWallet(config: PageConfig): void {
           );
         }
         const answer = await ask('sign', text);
+        if (!answer.ok) throw rpcError(answer.code, answer.message);
+        return answer.value;
+      }
+      case 'eth_call': {
+        const answer = await ask('call', list[0] ?? null);
         if (!answer.ok) throw rpcError(answer.code, answer.message);
         return answer.value;
       }

@@ -253,7 +253,7 @@ export interface X402Progress {
   /** The wallet's signature over exactly that authorization, checked. */
   signature?: `0x${string}`;
   /** What is being asked of the wallet now. */
-  step?: 'accounts' | 'chain' | 'switch' | 'sign';
+  step?: 'accounts' | 'chain' | 'switch' | 'allowance' | 'sign';
 }
 
 /** An x402 charge: a token transfer the payer's wallet authorizes and the app's facilitator settles. */

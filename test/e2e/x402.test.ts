@@ -286,6 +286,13 @@ test('x402 upto: quoted "up to" the maximum, a Permit2 permit signed, and only w
   const settled = await settledBy(stack, wallet);
   expect(settled.map((s) => s.value)).toEqual(['20000']);
   expect(wallet.signed[0]?.typedData.primaryType).toBe('PermitWitnessTransferFrom');
+  // What Permit2 may move was read before the permit was asked for.
+  expect(wallet.requests.map((r) => r.method)).toEqual([
+    'eth_requestAccounts',
+    'eth_chainId',
+    'eth_call',
+    'eth_signTypedData_v4',
+  ]);
   await expect.poll(async () => (await ledger(popup)).find((p) => p.kind === 'x402')?.actualMinor).toBe('2');
   const row = (await ledger(popup)).find((p) => p.kind === 'x402');
   expect(row).toMatchObject({ amountMinor: '5', estimateMinor: { max: '5' }, refundedMinor: '3' });
@@ -308,4 +315,25 @@ test('x402 upto: a wallet that signs a larger permit than asked is caught before
     state: 'failed',
     failure: { code: 'wallet_wrong_signature' },
   });
+});
+
+test('x402 upto: a wallet that has not allowed Permit2 is told so, and nothing is signed or paid', async ({
+  context,
+  stack,
+  openExtensionPage,
+}) => {
+  const { page, wallet } = await walletPage(context, stack);
+  wallet.permit2Allowance = 0n;
+  const popup = await openExtensionPage(POPUP);
+  const [, status] = await Promise.all([
+    nextQuoteWindow(context).then((q) => q.click('[data-testid=approve]')),
+    uptoRequest(page, 'no allowance'),
+  ]);
+  expect(status).toBe(402);
+  expect(wallet.signed).toHaveLength(0);
+  expect(wallet.requests.map((r) => r.method)).not.toContain('eth_signTypedData_v4');
+  expect(await settledBy(stack, wallet)).toHaveLength(0);
+  const row = (await ledger(popup)).find((p) => p.kind === 'x402');
+  expect(row).toMatchObject({ state: 'failed', failure: { code: 'wallet_no_allowance' } });
+  expect(row?.failure?.said).toEqual({ key: 'failureEthNoPermit2Allowance', args: ['USDC'] });
 });

@@ -30,7 +30,13 @@ import {
   paymentCredential,
   X402AuthorizationError,
 } from '../../core/payments/x402-authorization';
-import { buildUptoPermit, checkUptoSignature, uptoTypedData } from '../../core/payments/x402-permit2';
+import {
+  buildUptoPermit,
+  checkUptoSignature,
+  permit2AllowanceCall,
+  readUint256Word,
+  uptoTypedData,
+} from '../../core/payments/x402-permit2';
 import { english, type Said, said } from '../../core/text/said';
 import { cleanMerchantText } from '../../core/text/sanitize';
 import type { PaymentRecord, RailRecord, X402Payment } from '../../db/schema';
@@ -122,6 +128,20 @@ function askSignature(p: X402Payment, payer: `0x${string}`, deps: MethodDeps): O
   });
   // Once signed, it may be used until it runs out: the charge is open that long.
   return { ...outcome, patch: { ...outcome.patch, expiresAt: Math.max(p.expiresAt, until) } };
+}
+
+/**
+ * On the right chain: `exact` is signed next; `upto` first reads what Permit2 may move for the
+ * payer, since a permit without that allowance would be signed for nothing.
+ */
+function onChain(p: X402Payment, payer: `0x${string}`, deps: MethodDeps): Outcome {
+  const req = requirementOf(p);
+  if (req.scheme !== 'upto') return askSignature(p, payer, deps);
+  return next(
+    p,
+    { payer, step: 'allowance' },
+    { method: 'eth_call', params: [permit2AllowanceCall(req, payer), 'latest'] },
+  );
 }
 
 /** The retry's credential for a signed charge, in the form its scheme takes. */
@@ -234,6 +254,14 @@ export const x402: PaymentMethod = {
     const p = x402Record(record);
     const req = requirementOf(p);
     const network = `${req.asset.networkName}${req.asset.testnet ? ' (testnet)' : ''}`;
+    if (p.x402.step === 'allowance' && p.x402.payer) {
+      // Only a well-formed answer below the maximum stops here. A wallet that cannot say (or a
+      // page that lies) gets the permit asked for: without the allowance it moves nothing anyway.
+      const allowance = result.error === undefined ? readUint256Word(result.answer) : undefined;
+      if (allowance !== undefined && allowance < BigInt(req.amount))
+        return nothingPaid('wallet_no_allowance', said('failureEthNoPermit2Allowance', req.asset.symbol));
+      return askSignature(p, p.x402.payer, deps);
+    }
     if (result.error !== undefined || result.answer === undefined) {
       const why = cleanMerchantText(result.error ?? 'no answer', 200).text;
       return p.x402.step === 'switch'
@@ -253,7 +281,7 @@ export const x402: PaymentMethod = {
         if (!payer) return nothingPaid('wallet_no_account', said('failureEthNoAccount'));
         const chainId =
           typeof answer === 'string' && /^0x[0-9a-f]{1,16}$/i.test(answer) ? Number(answer) : NaN;
-        if (chainId === req.asset.chainId) return askSignature(p, payer, deps);
+        if (chainId === req.asset.chainId) return onChain(p, payer, deps);
         return next(
           p,
           { step: 'switch' },
@@ -265,7 +293,7 @@ export const x402: PaymentMethod = {
         const payer = p.x402.payer;
         if (answer !== null || !payer)
           return nothingPaid('wallet_wrong_chain', said('failureEthWrongChain', network));
-        return askSignature(p, payer, deps);
+        return onChain(p, payer, deps);
       }
       case 'sign': {
         const { authorization, permit } = p.x402;

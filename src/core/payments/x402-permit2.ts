@@ -9,7 +9,8 @@
  *               nonce, deadline, witness: {to, facilitator, validAfter}}}
  *
  * The token must already be approved for Permit2 (a one-time approval the wallet makes); without
- * it the facilitator refuses, and nothing moves.
+ * it the facilitator refuses, and nothing moves. So the allowance is read first (`eth_call` through
+ * the page's wallet) and a permit is not asked for when it is too small.
  */
 
 import { keccak_256 } from '@noble/hashes/sha3.js';
@@ -31,6 +32,23 @@ import {
 export const PERMIT2_ADDRESS: EvmAddress = '0x000000000022D473030F116dDEE9F6B43aC78BA3';
 /** x402's upto proxy: the only spender an upto permit names. */
 export const X402_UPTO_PROXY: EvmAddress = '0x4020A4f3b7b90ccA423B9fabCc0CE57C6C240002';
+
+/** ERC-20 `allowance(address owner, address spender)`. */
+const ALLOWANCE_SELECTOR = 'dd62ed3e';
+
+/** The `eth_call` that reads how much of the requirement's token Permit2 may move for `owner`. */
+export function permit2AllowanceCall(
+  req: X402Requirement,
+  owner: EvmAddress,
+): { to: EvmAddress; data: string } {
+  const args = bytesToHex(concat([addressWord(owner), addressWord(PERMIT2_ADDRESS)]));
+  return { to: req.asset.address, data: `0x${ALLOWANCE_SELECTOR}${args}` };
+}
+
+/** The uint256 an `eth_call` returned (exactly one 32-byte word), or undefined for anything else. */
+export function readUint256Word(answer: unknown): bigint | undefined {
+  return typeof answer === 'string' && /^0x[0-9a-fA-F]{64}$/.test(answer) ? BigInt(answer) : undefined;
+}
 
 /** The permit, numbers as decimal strings (as x402 carries them). */
 export interface UptoPermit {

@@ -209,6 +209,8 @@ export const ENGLISH = {
   disputeX402OverSettled: 'the app settled more than you authorized',
   failureEthWalletRefused: 'your Ethereum wallet did not sign ($1); nothing was paid',
   failureEthWrongChain: 'your Ethereum wallet could not switch to $1; nothing was paid',
+  failureEthNoPermit2Allowance:
+    'your Ethereum wallet has not allowed Permit2 to move this much $1 for you: approve it in your wallet, then try again; nothing was signed or paid',
   disputeX402NotSettled:
     'the app delivered (status $1) but never confirmed the transfer on the chain; it may still take the amount until $2',
   disputeX402SettleFailed: 'the app said the transfer failed ($1) after you signed it',

@@ -122,13 +122,22 @@ function setup(
 type Wallet = (request: PageWalletRequest['request']) => Promise<unknown>;
 
 /** A wallet as a page has one: a viem local account on Base Sepolia. */
-function honestWallet(key = generatePrivateKey()) {
+/** What Permit2 may move, as an `eth_call` answers it: one 32-byte word. */
+const uint256 = (n: bigint) => `0x${n.toString(16).padStart(64, '0')}`;
+const MAX_UINT256 = 2n ** 256n - 1n;
+
+function honestWallet(key = generatePrivateKey(), allowance: () => unknown = () => uint256(MAX_UINT256)) {
   const account = privateKeyToAccount(key);
   let chain = '0x14a34';
   const asked: string[] = [];
+  const calls: unknown[][] = [];
   const call: Wallet = async ({ method, params }) => {
     asked.push(method);
     if (method === 'eth_requestAccounts') return [account.address];
+    if (method === 'eth_call') {
+      calls.push(params);
+      return allowance();
+    }
     if (method === 'eth_chainId') return chain;
     if (method === 'wallet_switchEthereumChain') {
       chain = (params[0] as { chainId: string }).chainId;
@@ -141,7 +150,7 @@ function honestWallet(key = generatePrivateKey()) {
     }
     throw new Error(`unexpected ${method}`);
   };
-  return { account, call, asked, setChain: (c: string) => (chain = c) };
+  return { account, call, asked, calls, setChain: (c: string) => (chain = c) };
 }
 
 /** Answers every pay-in-page question with the wallet until the flow gives a final verdict. */
@@ -450,6 +459,98 @@ describe('x402 through the page wallet', () => {
     expect(row?.settlement).toMatchObject({ actual: 20_000n, refunded: 30_000n, countedMinor: 3n });
     expect(before - (await spent())).toBe(3n);
     if (row?.kind === 'x402') expect(row.x402.settlement?.transaction).toBe(`0x${'ab'.repeat(32)}`);
+  });
+
+  describe('upto: the Permit2 allowance is read before the permit is asked for', () => {
+    const facilitator = '0x1111111111111111111111111111111111111111';
+    const uptoHeader = () =>
+      v2Header([
+        requirement({
+          scheme: 'upto',
+          amount: '50000',
+          extra: {
+            name: 'USDC',
+            version: '2',
+            assetTransferMethod: 'permit2',
+            facilitatorAddress: facilitator,
+          },
+        }),
+      ]);
+
+    it('asks the token what Permit2 may move for the payer, then the permit', async () => {
+      const wallet = honestWallet();
+      const verdict = await converse(
+        env.service,
+        await env.present([['payment-required', uptoHeader()]]),
+        wallet.call,
+      );
+      expect(verdict.action).toBe('retry');
+      expect(wallet.asked).toEqual([
+        'eth_requestAccounts',
+        'eth_chainId',
+        'eth_call',
+        'eth_signTypedData_v4',
+      ]);
+      const owner = wallet.account.address.slice(2).toLowerCase().padStart(64, '0');
+      const permit2 = '000000000022d473030f116ddee9f6b43ac78ba3'.padStart(64, '0');
+      expect(wallet.calls).toEqual([[{ to: USDC_SEPOLIA, data: `0xdd62ed3e${owner}${permit2}` }, 'latest']]);
+    });
+
+    it('an allowance below the maximum: nothing is signed, nothing paid, and the user reads why', async () => {
+      for (const allowance of [0n, 49_999n]) {
+        const local = setup();
+        await local.db.rails.bulkPut([LNBITS, ETH]);
+        const wallet = honestWallet(undefined, () => uint256(allowance));
+        const verdict = await converse(
+          local.service,
+          await local.present([['payment-required', uptoHeader()]]),
+          wallet.call,
+        );
+        expect(verdict.action).toBe('pass');
+        expect(wallet.asked).not.toContain('eth_signTypedData_v4');
+        const [row] = await local.db.payments.toArray();
+        expect(row).toMatchObject({
+          state: 'failed',
+          failure: {
+            code: 'wallet_no_allowance',
+            said: { key: 'failureEthNoPermit2Allowance', args: ['USDC'] },
+          },
+          reservationState: 'released',
+        });
+      }
+    });
+
+    it('a wallet that cannot say, or says nonsense, still gets the permit to sign: without the allowance it moves nothing', async () => {
+      for (const answer of [
+        () => {
+          throw new Error('eth_call is not supported');
+        },
+        () => '0x01',
+        () => ({ allowance: 'plenty' }),
+      ]) {
+        const local = setup();
+        await local.db.rails.bulkPut([LNBITS, ETH]);
+        const wallet = honestWallet(undefined, answer);
+        const verdict = await converse(
+          local.service,
+          await local.present([['payment-required', uptoHeader()]]),
+          wallet.call,
+        );
+        expect(verdict.action).toBe('retry');
+        expect(wallet.asked).toEqual([
+          'eth_requestAccounts',
+          'eth_chainId',
+          'eth_call',
+          'eth_signTypedData_v4',
+        ]);
+      }
+    });
+
+    it('exact needs no allowance: nothing is read before its signature', async () => {
+      const wallet = honestWallet();
+      await converse(env.service, await env.present([['payment-required', v2Header()]]), wallet.call);
+      expect(wallet.asked).not.toContain('eth_call');
+    });
   });
 
   it('a settlement above what was authorized, or none at all, opens a dispute', async () => {
