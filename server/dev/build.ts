@@ -23,6 +23,9 @@ export function buildExtension(opts: {
     ...process.env,
     PAYBOUND_OUT_DIR: outDir,
     PAYBOUND_TARGET: opts.target ?? 'chrome',
+    // Libraries ship what a release ships (React's production build), also when the test runner
+    // has set NODE_ENV=test for itself: the mode only adds source maps and the provisioning.
+    NODE_ENV: 'production',
   };
   delete env.PAYBOUND_PROVISION;
   if (opts.provision) {
