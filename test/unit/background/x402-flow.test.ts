@@ -477,20 +477,25 @@ describe('x402 through the page wallet', () => {
         }),
       ]);
 
-    it('asks the token what Permit2 may move for the payer, then the permit', async () => {
-      const wallet = honestWallet();
+    /** One upto payment on a fresh service, with a wallet whose allowance answer is `allowance`. */
+    async function payUpto(allowance?: () => unknown) {
+      const local = setup();
+      await local.db.rails.bulkPut([LNBITS, ETH]);
+      const wallet = honestWallet(undefined, allowance);
       const verdict = await converse(
-        env.service,
-        await env.present([['payment-required', uptoHeader()]]),
+        local.service,
+        await local.present([['payment-required', uptoHeader()]]),
         wallet.call,
       );
+      const [row] = await local.db.payments.toArray();
+      return { verdict, wallet, row };
+    }
+    const SIGNED_AFTER_ALLOWANCE = ['eth_requestAccounts', 'eth_chainId', 'eth_call', 'eth_signTypedData_v4'];
+
+    it('asks the token what Permit2 may move for the payer, then the permit', async () => {
+      const { verdict, wallet } = await payUpto();
       expect(verdict.action).toBe('retry');
-      expect(wallet.asked).toEqual([
-        'eth_requestAccounts',
-        'eth_chainId',
-        'eth_call',
-        'eth_signTypedData_v4',
-      ]);
+      expect(wallet.asked).toEqual(SIGNED_AFTER_ALLOWANCE);
       const owner = wallet.account.address.slice(2).toLowerCase().padStart(64, '0');
       const permit2 = '000000000022d473030f116ddee9f6b43ac78ba3'.padStart(64, '0');
       expect(wallet.calls).toEqual([[{ to: USDC_SEPOLIA, data: `0xdd62ed3e${owner}${permit2}` }, 'latest']]);
@@ -498,17 +503,9 @@ describe('x402 through the page wallet', () => {
 
     it('an allowance below the maximum: nothing is signed, nothing paid, and the user reads why', async () => {
       for (const allowance of [0n, 49_999n]) {
-        const local = setup();
-        await local.db.rails.bulkPut([LNBITS, ETH]);
-        const wallet = honestWallet(undefined, () => uint256(allowance));
-        const verdict = await converse(
-          local.service,
-          await local.present([['payment-required', uptoHeader()]]),
-          wallet.call,
-        );
+        const { verdict, wallet, row } = await payUpto(() => uint256(allowance));
         expect(verdict.action).toBe('pass');
         expect(wallet.asked).not.toContain('eth_signTypedData_v4');
-        const [row] = await local.db.payments.toArray();
         expect(row).toMatchObject({
           state: 'failed',
           failure: {
@@ -528,21 +525,9 @@ describe('x402 through the page wallet', () => {
         () => '0x01',
         () => ({ allowance: 'plenty' }),
       ]) {
-        const local = setup();
-        await local.db.rails.bulkPut([LNBITS, ETH]);
-        const wallet = honestWallet(undefined, answer);
-        const verdict = await converse(
-          local.service,
-          await local.present([['payment-required', uptoHeader()]]),
-          wallet.call,
-        );
+        const { verdict, wallet } = await payUpto(answer);
         expect(verdict.action).toBe('retry');
-        expect(wallet.asked).toEqual([
-          'eth_requestAccounts',
-          'eth_chainId',
-          'eth_call',
-          'eth_signTypedData_v4',
-        ]);
+        expect(wallet.asked).toEqual(SIGNED_AFTER_ALLOWANCE);
       }
     });
 
