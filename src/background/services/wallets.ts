@@ -86,14 +86,16 @@ export async function removeRail(
 ): Promise<{ removed: boolean }> {
   const record = await db.rails.get(railId);
   if (record?.kind === 'card') {
-    // The card service cancels the card's plans at their periods' ends as it unlinks the device;
-    // they are shown that way here too, and end when their paid period does.
-    await revokeCard(await vault.open(record)).catch(() => undefined);
-    await db.subscriptions
-      .where('state')
-      .equals('active')
-      .filter((s) => s.railId === railId)
-      .modify({ state: 'canceling', updatedAt: Date.now() });
+    // The card service cancels the card's plans at their periods' ends as it unlinks the device.
+    // Shown that way here only once it said so: a service that could not be reached still renews them.
+    const revoked = await revokeCard(await vault.open(record)).catch(() => ({ plansCanceled: false }));
+    if (revoked.plansCanceled) {
+      await db.subscriptions
+        .where('state')
+        .equals('active')
+        .filter((s) => s.railId === railId)
+        .modify({ state: 'canceling', updatedAt: Date.now() });
+    }
   }
   await db.rails.delete(railId);
   return { removed: record !== undefined };

@@ -132,7 +132,8 @@ describe('choosing and limiting wallets', () => {
 });
 
 describe('unlinking a card', () => {
-  it('revokes the device at the card service and shows the card’s plans ending with their period', async () => {
+  /** A linked card with plans on it and on another wallet; unlinked against `service`. */
+  async function unlinkWith(service: (url: string, init: RequestInit) => Promise<Response>) {
     const claim = vi.fn().mockResolvedValue({ status: 'linked', token: 'tok', brand: 'visa', last4: '4242' });
     const { links, vault } = setup(claim);
     await links.start('https://cards.example');
@@ -149,7 +150,7 @@ describe('unlinking a card', () => {
     const calls: string[] = [];
     vi.stubGlobal('fetch', async (url: string, init: RequestInit) => {
       calls.push(`${init.method} ${url}`);
-      return new Response(JSON.stringify({ unlinked: true, cardDetached: true, plansCanceled: true }));
+      return service(url, init);
     });
     try {
       expect(await removeRail(db, vault, card.id)).toEqual({ removed: true });
@@ -158,7 +159,20 @@ describe('unlinking a card', () => {
     }
     expect(calls).toEqual(['DELETE https://cards.example/api/device']);
     expect(await db.rails.count()).toBe(0);
-    const states = Object.fromEntries((await db.subscriptions.toArray()).map((s) => [s.id, s.state]));
+    return Object.fromEntries((await db.subscriptions.toArray()).map((s) => [s.id, s.state]));
+  }
+
+  it('revokes the device at the card service and shows the card’s plans ending with their period', async () => {
+    const states = await unlinkWith(
+      async () => new Response(JSON.stringify({ unlinked: true, cardDetached: true, plansCanceled: true })),
+    );
     expect(states).toEqual({ 'on-card': 'canceling', elsewhere: 'active', ended: 'ended' });
+  });
+
+  it('a card service that cannot be reached still renews the plans: they are not shown as ending', async () => {
+    const states = await unlinkWith(async () => {
+      throw new TypeError('Failed to fetch');
+    });
+    expect(states).toEqual({ 'on-card': 'active', elsewhere: 'active', ended: 'ended' });
   });
 });

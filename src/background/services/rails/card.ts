@@ -255,11 +255,17 @@ export async function setCardLimits(
   };
 }
 
-/** Unlinking: the card service revokes the device token (best effort: the local record goes anyway). */
-export async function revokeCard(record: CardRecord): Promise<void> {
-  await call(record.config.serviceUrl, '/api/device', { method: 'DELETE', token: record.config.token }).catch(
-    () => undefined,
-  );
+/**
+ * Unlinking: the card service revokes the device token and cancels its plans at their periods'
+ * ends (best effort: the local record goes anyway). Says whether the service confirmed the plans
+ * cancelled; false when it could not be reached or did not say so.
+ */
+export async function revokeCard(record: CardRecord): Promise<{ plansCanceled: boolean }> {
+  const res = await call(record.config.serviceUrl, '/api/device', {
+    method: 'DELETE',
+    token: record.config.token,
+  }).catch(() => undefined);
+  return { plansCanceled: res?.status === 200 && res.body.plansCanceled === true };
 }
 
 /**
