@@ -14,8 +14,9 @@
  * `permit2Allowance` (unlimited unless a test sets it, as the facilitator stand-in assumes).
  */
 import { randomUUID } from 'node:crypto';
+import { PERMIT2_ADDRESS } from '@x402/evm';
 import type { BrowserContext } from 'playwright-core';
-import type { Hex, TypedDataDefinition } from 'viem';
+import { decodeFunctionData, erc20Abi, type Hex, isAddressEqual, type TypedDataDefinition } from 'viem';
 import { generatePrivateKey, type PrivateKeyAccount, privateKeyToAccount } from 'viem/accounts';
 
 export type EthWalletBehaviour =
@@ -60,10 +61,6 @@ export interface EthWallet {
   /** What it signed, as it signed it (after any `behaviour` change). */
   signed: { typedData: TypedDataDefinition; signature: Hex }[];
 }
-
-/** Permit2's canonical address, and ERC-20 `allowance(address,address)`. */
-const PERMIT2 = '0x000000000022D473030F116dDEE9F6B43aC78BA3';
-const ALLOWANCE_SELECTOR = 'dd62ed3e';
 
 /** The address a `sign-other-to` wallet pays instead. */
 export const OTHER_PAYEE = '0x000000000000000000000000000000000000dEaD';
@@ -115,11 +112,21 @@ export async function installEthWallet(
       }
     }
     if (kind === 'call') {
-      const call = payload as { to?: unknown; data?: unknown } | null;
-      const data = typeof call?.data === 'string' ? call.data.toLowerCase() : '';
-      const owner = `000000000000000000000000${account.address.slice(2).toLowerCase()}`;
-      const permit2 = `000000000000000000000000${PERMIT2.slice(2).toLowerCase()}`;
-      if (data === `0x${ALLOWANCE_SELECTOR}${owner}${permit2}`)
+      const data = (payload as { data?: unknown } | null)?.data;
+      const read = (() => {
+        try {
+          return typeof data === 'string'
+            ? decodeFunctionData({ abi: erc20Abi, data: data as Hex })
+            : undefined;
+        } catch {
+          return undefined;
+        }
+      })();
+      if (
+        read?.functionName === 'allowance' &&
+        isAddressEqual(read.args[0], account.address) &&
+        isAddressEqual(read.args[1], PERMIT2_ADDRESS)
+      )
         return { ok: true, value: `0x${wallet.permit2Allowance.toString(16).padStart(64, '0')}` };
       return { ok: false, code: -32000, message: 'execution reverted' };
     }

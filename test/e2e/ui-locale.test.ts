@@ -158,5 +158,11 @@ test('plans the quote leaves out are said in German; the reason stays among the 
   await quote.click('.details summary');
   expect(await quote.textContent('[data-testid=plans-refused-why]')).toContain('it has no name');
   expect((await quote.textContent('body')) ?? '').not.toMatch(KEY_LIKE);
+  mkdirSync(SHOTS, { recursive: true });
+  await quote.setViewportSize({ width: 460, height: 900 });
+  for (const scheme of ['light', 'dark'] as const) {
+    await quote.emulateMedia({ colorScheme: scheme });
+    await quote.screenshot({ path: join(SHOTS, `quote-plans-refused-de-${scheme}.png`), fullPage: true });
+  }
   await quote.click('[data-testid=deny]');
 });
