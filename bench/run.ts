@@ -39,6 +39,7 @@ import {
 import { setRules } from './rules';
 import {
   approvedPhases,
+  markPhases,
   type Phases,
   paidPhases,
   phaseLines,
@@ -526,6 +527,20 @@ async function benchOnce(
       });
       console.log("   Paybound step by step, from the 402 reaching the page (the worker's marks):");
       for (const line of phaseLines(stepPhases)) console.log(`     ${line}`);
+      // Again without network events, which slow the worker's own wallet call.
+      const quiet: Phases[] = [];
+      const quietTotal: number[] = [];
+      for (let r = 0; r < TRACE_ROUNDS; r++) {
+        await clearTokens(auto);
+        await startWorkerTrace(auto.serviceWorker);
+        const { t0, t1 } = await timedPaidFetch(autoPage);
+        quiet.push(markPhases(await takeWorkerTrace(auto.serviceWorker), t0, t1));
+        quietTotal.push(t1 - t0);
+      }
+      console.log(
+        `   the same, marks only (no network events), from the page's fetch(); round trip median ${ms(median(quietTotal))}:`,
+      );
+      for (const line of phaseLines(quiet)) console.log(`     ${line}`);
     }
     await auto.close();
 

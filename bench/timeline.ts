@@ -109,6 +109,25 @@ export interface WorkerMark {
   at: number;
 }
 
+/**
+ * The same steps without the network events (they slow the worker's own fetch): each mark as the
+ * time since the one before, from the page's fetch() (t0) to its answer (t1), on one clock.
+ */
+export function markPhases(marks: WorkerMark[], t0: number, t1: number): Phases {
+  const phases: Phases = {};
+  let last = t0;
+  const seen = new Map<string, number>();
+  for (const m of marks) {
+    if (m.at > t1) break;
+    const n = (seen.get(m.step) ?? 0) + 1;
+    seen.set(m.step, n);
+    phases[`→ ${m.step}${n > 1 ? ` (${n})` : ''}`] = m.at - last;
+    last = m.at;
+  }
+  phases['→ fetch() resolved in the page'] = t1 - last;
+  return phases;
+}
+
 /** Turns the worker's step marks on (a fresh list) in the extension's worker. */
 export async function startWorkerTrace(worker: import('playwright-core').Worker): Promise<void> {
   await worker.evaluate(() => {

@@ -41,7 +41,9 @@ export type ReserveResult =
   /** Refused before anything was recorded (too many quotes waiting). */
   | { kind: 'refused'; reason: Said }
   | { kind: 'denied'; payment: PaymentRecord; decision: Decision }
-  | { kind: 'reserved'; payment: PaymentRecord; decision: Decision };
+  | { kind: 'reserved'; payment: PaymentRecord; decision: Decision }
+  /** The caller's `holdBack` found a reason not to charge here: nothing was written. */
+  | { kind: 'held' };
 
 /** Quotes waiting for the user's decision (few: QUOTE_LIMITS bounds them). */
 async function waitingQuotes(db: PayboundDb, exceptId?: string): Promise<PaymentRecord[]> {
@@ -150,18 +152,27 @@ export async function reserve(
   rules: Rules,
   nowMs: number,
   standing?: Standing,
-  opts: { payAutomatic?: boolean } = {},
+  opts: {
+    payAutomatic?: boolean;
+    /**
+     * Read in this transaction beside the decision's rows (payments only): true stops the
+     * reservation before anything is written (`held`). A known challenge is answered first.
+     */
+    holdBack?: () => Promise<boolean>;
+  } = {},
 ): Promise<ReserveResult> {
   const amountMinor = draft.amountMinor;
   if (amountMinor === undefined) throw new Error('a charge needs its amount in the user currency');
   return db.transaction('rw', [db.payments, db.spend, db.sites], async () => {
     // Everything the decision needs, read at once: one round trip before the writes.
-    const [known, waiting, reads] = await Promise.all([
+    const [known, waiting, reads, held] = await Promise.all([
       db.payments.where('key').equals(draft.key).first(),
       waitingQuotes(db),
       assessReads(db, draft.site, rules, nowMs, false),
+      opts.holdBack?.() ?? false,
     ]);
     if (known) return { kind: 'known', payment: known };
+    if (held) return { kind: 'held' };
 
     const decision = assess(reads, draft, rules, nowMs, waiting);
     const effects = effectsOf(decision);

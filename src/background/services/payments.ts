@@ -46,7 +46,7 @@ import type { ApprovalService, Decision } from './approvals';
 import { notePaid } from './consent';
 import { Deliveries } from './deliveries';
 import { type LightningRail, RailError } from './rails/types';
-import { isRefusal, type RateService } from './rates';
+import { isRefusal, type RateAnswer, type RateRefusal, type RateService } from './rates';
 import { scopeKey, type TokenOwner, type TokenService } from './tokens';
 
 export { CARD_METHOD } from '../methods/card';
@@ -195,6 +195,12 @@ const reusableToken = (p: PaymentRecord): boolean =>
   p.challenge.protocol === 'l402' && !p.review && !p.estimate && !p.plan;
 
 /** The ledger's rows a new challenge is checked against (PaymentService.scopeRows). */
+/** The rate, the rules and whether payments are paused: what a charge is decided with. */
+type Settings = [RateAnswer, Rules, boolean];
+
+/** A reservation that found something in its challenge's scope: the long way decides. */
+const HELD = Symbol('held');
+
 interface ScopeRows {
   /** The payment of this very challenge, when it was seen before. */
   known: PaymentRecord | undefined;
@@ -334,6 +340,9 @@ export class PaymentService {
     // A token the browser attached that the server no longer takes is replaced when the new
     // challenge is paid, never dropped on a page's word: a forged 402 must not cost the user a token.
 
+    // What the charge's decision reads besides the ledger, asked now: it is read while the wallet
+    // is chosen and the challenge quoted.
+    const settings = this.settings();
     const railRecord = req.railId ? await db.rails.get(req.railId) : await this.railFor(detected);
     if (!railRecord) {
       await log(protocols, said('refusedNoWallet'));
@@ -358,7 +367,7 @@ export class PaymentService {
         origin: req.origin,
         detected,
         protocols,
-        currency: async () => (await getSetting(db, 'currency')).toLowerCase(),
+        currency: async () => (await settings.currency).toLowerCase(),
         rate: async (currency) => {
           const answer = await this.deps.rates.current(currency);
           return isRefusal(answer) ? undefined : answer.rate;
@@ -384,7 +393,7 @@ export class PaymentService {
         ? await this.deps.subscriptions?.overageFor(req, quote.overage.plan)
         : undefined;
     const request = over ? { ...req, plan: over.plan, standing: over.standing } : req;
-    return this.runOnce(quote.key, request, quote, railRecord, log(protocols));
+    return this.runOnce(quote.key, request, quote, railRecord, settings.all, log(protocols));
   }
 
   /**
@@ -404,17 +413,34 @@ export class PaymentService {
    * `logged` (the request's log entry, written meanwhile) is told the reason of a refusal that
    * happened before any payment was recorded (no rate, policy).
    */
+  /**
+   * The user currency, and the rate, rules and pause a charge is decided with, asked at once. A
+   * challenge refused before its decision leaves them unread: no rejection is left unhandled.
+   */
+  private settings(): { currency: Promise<string>; all: Promise<Settings> } {
+    const { db } = this.deps;
+    const currency = getSetting(db, 'currency');
+    const all = Promise.all([
+      currency.then((c) => this.deps.rates.current(c)),
+      this.deps.rules(),
+      getSetting(db, 'paused'),
+    ]);
+    all.catch(() => {});
+    return { currency, all };
+  }
+
   private async runOnce(
     key: string,
     req: ChallengeRequest,
     quote: Quote,
     railRecord: RailRecord,
+    settings: Promise<Settings>,
     logged: Promise<number>,
   ): Promise<ChallengeVerdict> {
     let flow = this.inflight.get(key);
     const joined = flow !== undefined;
     if (!flow) {
-      flow = this.run(key, req, quote, railRecord).finally(() => this.inflight.delete(key));
+      flow = this.run(key, req, quote, railRecord, settings).finally(() => this.inflight.delete(key));
       this.inflight.set(key, flow);
     }
     const logId = await logged;
@@ -435,11 +461,18 @@ export class PaymentService {
     req: ChallengeRequest,
     quote: Quote,
     railRecord: RailRecord,
+    settings: Promise<Settings>,
   ): Promise<ChallengeVerdict> {
-    const { db } = this.deps;
-    // The rate and the rules are read while the ledger is checked for this challenge.
-    const rateLookup = getSetting(db, 'currency').then((c) => this.deps.rates.current(c));
-    const rulesLookup = this.deps.rules();
+    // The usual case, nothing of this challenge or of its scope in the ledger: checked in the very
+    // transaction that reserves. Anything found there goes the long way below, as it always did.
+    if (!quote.series) {
+      const [rate, rules, paused] = await settings;
+      mark('rate, rules, paused');
+      if (!paused && !isRefusal(rate)) {
+        const verdict = await this.reserveAndPay(key, req, quote, railRecord, rate, rules, true);
+        if (verdict !== HELD) return verdict;
+      }
+    }
     // The ledger's rows for this challenge and for its scope, read in one transaction.
     const rows = await this.scopeRows(req, quote.series ? undefined : key);
     const known = quote.series ? await this.openInSeries(key, siteOf(req.origin) ?? req.origin) : rows.known;
@@ -448,10 +481,31 @@ export class PaymentService {
     const earlier = await this.earlierInScope(req, rows);
     if (earlier) return earlier;
     mark('scope checked');
-    const [rate, rules, paused] = await Promise.all([rateLookup, rulesLookup, getSetting(db, 'paused')]);
+    const [rate, rules, paused] = await settings;
     mark('rate, rules, paused');
     if (paused) return pass(said('refusedPaused'), true);
     if (isRefusal(rate)) return pass(rate?.refused ?? said('refusedNoRate'), true);
+    const verdict = await this.reserveAndPay(key, req, quote, railRecord, rate, rules, false);
+    // Only a reservation asked to look at the scope holds back.
+    return verdict === HELD ? pass('internal: held without a scope check') : verdict;
+  }
+
+  /**
+   * Reserves the charge and pays it (automatic) or asks for it (a quote). `checkScope`: the
+   * reservation's own transaction first looks for this challenge and for anything in its scope
+   * (see earlierInScope); finding either, it writes nothing and answers HELD, or the known
+   * payment's verdict.
+   */
+  private async reserveAndPay(
+    key: string,
+    req: ChallengeRequest,
+    quote: Quote,
+    railRecord: RailRecord,
+    rate: Exclude<RateAnswer, RateRefusal>,
+    rules: Rules,
+    checkScope: boolean,
+  ): Promise<ChallengeVerdict | typeof HELD> {
+    const { db } = this.deps;
     const now = this.now();
     const site = siteOf(req.origin) ?? req.origin;
     const topSite = req.topOrigin !== undefined ? siteOf(req.topOrigin) : undefined;
@@ -486,7 +540,10 @@ export class PaymentService {
     // may take it for a payment whose outcome was lost.
     this.live.add(id);
     try {
-      reserved = await reserve(db, draft, rules, now, req.standing, { payAutomatic: true });
+      reserved = await reserve(db, draft, rules, now, req.standing, {
+        payAutomatic: true,
+        ...(checkScope ? { holdBack: () => this.anythingInScope(req, now) } : {}),
+      });
     } catch (e) {
       this.live.delete(id);
       // Another worker instance recorded this challenge first.
@@ -495,7 +552,11 @@ export class PaymentService {
       throw e;
     }
     if (reserved.kind !== 'reserved' || reserved.payment.state !== 'paying') this.live.delete(id);
-    if (reserved.kind === 'known') return this.verdictFor(reserved.payment);
+    if (reserved.kind === 'held') return HELD;
+    // Seen before this very check: answered as a known challenge. Seen only since the long way's
+    // check: another worker instance recorded it meanwhile.
+    if (reserved.kind === 'known')
+      return checkScope ? this.answerKnown(reserved.payment) : this.verdictFor(reserved.payment);
     mark('reserved');
     if (reserved.kind === 'refused') return pass(reserved.reason, true);
     if (reserved.kind === 'denied') {
@@ -992,6 +1053,30 @@ export class PaymentService {
       .between([site, now - UNUSED_CREDENTIAL_WINDOW_MS], [site, Number.MAX_SAFE_INTEGER])
       .toArray();
     return rows.filter((p) => p.credentialUnused === true);
+  }
+
+  /**
+   * Whether earlierInScope would have anything to look at for this challenge: a payment whose
+   * outcome is pending, a credential no page has used, or a token this worker settled, in its
+   * scope. Read inside the reservation's transaction (payments only), so nothing can slip in
+   * between the check and the charge.
+   */
+  private async anythingInScope(req: ChallengeRequest, now: number): Promise<boolean> {
+    const { db } = this.deps;
+    const site = siteOf(req.origin) ?? req.origin;
+    const scope = scopeKey(ownerOf({ site, via: req.via, tabId: req.tabId }), req.url);
+    if (scope === undefined) return false;
+    const inScope = (p: PaymentRecord | undefined) =>
+      p !== undefined && scopeKey(ownerOf(p), p.url) === scope;
+    const fresh = [...this.freshTokens];
+    const [pending, recent, tokens] = await Promise.all([
+      Promise.all(OUTCOME_PENDING.map((state) => db.payments.where('state').equals(state).toArray())),
+      this.unusedOf(site, now),
+      fresh.length ? db.payments.bulkGet(fresh) : [],
+    ]);
+    // A payment this worker is paying answers its own page: it holds nothing back (as in awaitable).
+    const lost = pending.flat().filter((p) => !this.live.has(p.id));
+    return lost.some(inScope) || recent.some(inScope) || tokens.some(inScope);
   }
 
   /**

@@ -135,6 +135,39 @@ describe('ledger reservations', () => {
     await db.delete();
   });
 
+  it('a check held in the reservation’s own transaction: held writes nothing, two at once let one through, a known challenge is answered first', async () => {
+    const db = consentedDb('l');
+    const held = await reserve(db, draft(1, SITES[0]!, 10n), rules, NOW, undefined, {
+      holdBack: async () => true,
+    });
+    expect(held).toEqual({ kind: 'held' });
+    expect(await db.payments.count()).toBe(0);
+    expect(await db.spend.get(gKey)).toBeUndefined();
+
+    // Each charge holds back when another one of its site is already recorded: the check and the
+    // write are one transaction, so of two at once exactly one is charged.
+    const another = () =>
+      db.payments
+        .where('site')
+        .equals(siteOf(SITES[0]!) ?? '')
+        .count()
+        .then((n) => n > 0);
+    const both = await Promise.all([
+      reserve(db, draft(2, SITES[0]!, 10n), rules, NOW, undefined, { holdBack: another }),
+      reserve(db, draft(3, SITES[0]!, 10n), rules, NOW, undefined, { holdBack: another }),
+    ]);
+    expect(both.map((r) => r.kind).sort()).toEqual(['held', 'reserved']);
+    expect((await db.spend.get(gKey))?.reservedMinor).toBe(10n);
+
+    const recorded = both.find((r) => r.kind === 'reserved');
+    if (recorded?.kind !== 'reserved') throw new Error('one was reserved');
+    const again = await reserve(db, { ...recorded.payment, id: 'another-id' }, rules, NOW, undefined, {
+      holdBack: async () => true,
+    });
+    expect(again).toMatchObject({ kind: 'known', payment: { id: recorded.payment.id } });
+    await db.delete();
+  });
+
   it('commit and release move totals once, however often they are called', async () => {
     const db = consentedDb('l');
     const r1 = await reserve(db, draft(1, SITES[0]!, 40n), rules, NOW);
