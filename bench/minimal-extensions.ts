@@ -77,6 +77,23 @@ export const P1_MECHANISMS = {
     }),
     files: { 'sw.js': '// Only the permission: no rule at all, as Paybound before its first payment.\n' },
   },
+  dnrNoHosts: {
+    label: 'declarativeNetRequest without any host permission, no rule',
+    manifest: manifest('dnrNoHosts', {
+      permissions: ['declarativeNetRequest'],
+      background: { service_worker: 'sw.js' },
+    }),
+    files: { 'sw.js': '// Whether the permission costs without host access to the page at all.\n' },
+  },
+  optionalUngranted: {
+    label: 'webRequest and declarativeNetRequest declared optional, not granted',
+    manifest: manifest('optionalUngranted', {
+      optional_permissions: ['webRequest', 'declarativeNetRequestWithHostAccess'],
+      host_permissions: HOSTS,
+      background: { service_worker: 'sw.js' },
+    }),
+    files: { 'sw.js': '// Declared, never asked for: whether a declaration alone costs anything.\n' },
+  },
   sessionRule: {
     // The bench adds the rule through the worker (dnrRule below) before measuring.
     label: 'declarativeNetRequest with host access and one session rule',
