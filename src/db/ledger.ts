@@ -311,31 +311,6 @@ export type RecheckResult =
  * counting every other approved or spent charge. If it now exceeds a budget (or needs a stronger
  * approval), the quote is raised to that tier and the approval must be given again.
  */
-/** What a recheck reads for a quote of `site`, besides the quote itself. */
-export interface RecheckReads {
-  site: string;
-  waiting: PaymentRecord[];
-  reads: AssessReads;
-}
-
-/**
- * A recheck's reads, begun early in the caller's transaction (beside its read of the quote, one
- * round trip instead of two); `recheck` takes them when they are of the quote's site.
- */
-export async function recheckReads(
-  db: PayboundDb,
-  paymentId: string,
-  site: string,
-  rules: Rules,
-  nowMs: number,
-): Promise<RecheckReads> {
-  const [waiting, reads] = await Promise.all([
-    waitingQuotes(db, paymentId),
-    assessReads(db, site, rules, nowMs, true),
-  ]);
-  return { site, waiting, reads };
-}
-
 export async function recheck(
   db: PayboundDb,
   paymentId: string,
@@ -343,15 +318,15 @@ export async function recheck(
   nowMs: number,
   /** The payment as the caller's transaction just read it, when it has (not read again). */
   current?: PaymentRecord,
-  /** recheckReads, made in the caller's same transaction. */
-  early?: RecheckReads,
 ): Promise<RecheckResult> {
   return db.transaction('rw', [db.payments, db.spend, db.sites], async () => {
     const p = current?.id === paymentId ? current : await db.payments.get(paymentId);
     if (p?.state !== 'reserved' || p.approval !== 'waiting') return { kind: 'gone' };
     // Only the money can have changed (other quotes were approved meanwhile): an overage now.
-    const { waiting, reads } =
-      early?.site === p.site ? early : await recheckReads(db, p.id, p.site, rules, nowMs);
+    const [waiting, reads] = await Promise.all([
+      waitingQuotes(db, p.id),
+      assessReads(db, p.site, rules, nowMs, true),
+    ]);
     const decision = assess(reads, p, rules, nowMs, waiting);
     if (decision.tier !== 'overage' || p.tier === 'overage') return { kind: 'ok' };
     const tier = 'overage' as const;

@@ -117,15 +117,12 @@ export class ApprovalService {
     guard?: (p: PaymentRecord) => Promise<boolean>,
     /** Runs in the same transaction once an approval is written (what the click makes known). */
     approved?: (p: PaymentRecord) => Promise<void>,
-    /** Begins, in the same transaction and beside its read of the quote, what the others read. */
-    early?: () => void,
   ): Promise<boolean> {
     const { db } = this;
     // The flow waiting on this quote pays it next: an approval moves it to `paying` in the same
     // write (the state machine's reserved → paying edge), one transaction fewer after the click.
     const pays = decision === 'approved' && this.waiters.has(paymentId);
     const written = await db.transaction('rw', [db.payments, db.spend, db.sites], async () => {
-      early?.();
       const p = await db.payments.get(paymentId);
       if (p?.state !== 'reserved' || p.approval !== 'waiting') return undefined;
       if (guard && !(await guard(p))) return undefined;

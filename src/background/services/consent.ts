@@ -11,16 +11,9 @@ import type { QuoteView } from '../../messages/map';
 import { loadRules } from './rules';
 
 /** The user approved this payment with a click: its site and payee are known from now on. */
-export async function recordApproval(
-  db: PayboundDb,
-  p: PaymentRecord,
-  now: number,
-  /** The site's row as the caller's same transaction read it (`row` undefined: none). */
-  early?: { site: string; row: SiteRecord | undefined },
-): Promise<void> {
+export async function recordApproval(db: PayboundDb, p: PaymentRecord, now: number): Promise<void> {
   await db.transaction('rw', db.sites, async () => {
-    const row = early?.site === p.site ? early.row : await db.sites.get(p.site);
-    const known: SiteRecord = (row && { ...row, payees: [...row.payees] }) ?? {
+    const known: SiteRecord = (await db.sites.get(p.site)) ?? {
       site: p.site,
       firstApprovedAt: now,
       payees: [],

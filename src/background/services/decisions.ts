@@ -5,8 +5,8 @@
 
 import type { Rules } from '../../core/policy/rules';
 import { SaidError, type SaidKey, said } from '../../core/text/said';
-import { type RecheckReads, recheck, recheckReads } from '../../db/ledger';
-import type { PayboundDb, PaymentRecord, SiteRecord } from '../../db/schema';
+import { recheck } from '../../db/ledger';
+import type { PayboundDb, PaymentRecord } from '../../db/schema';
 import { getSetting } from '../../db/settings';
 import type { Broadcast, MessageInput, QuoteView } from '../../messages/map';
 import { mark } from '../trace';
@@ -91,23 +91,8 @@ export class DecisionService {
     // Quotes of other sites approved meanwhile may have used up a budget: decided again, in the
     // same transaction as the approval, so two approvals cannot both take the last of a budget.
     let escalated = false;
-    const now = this.now();
-    // The budget check's rows and the site's are read beside the quote, in the decision's
-    // transaction, for the site the quote had a moment ago (each is read again should it differ).
-    let early: Promise<[RecheckReads, { site: string; row: SiteRecord | undefined }]> | undefined;
-    const site = pending?.site;
-    const begin =
-      decision === 'approve' && site !== undefined
-        ? () => {
-            early = Promise.all([
-              recheckReads(db, paymentId, site, rules, now),
-              db.sites.get(site).then((row) => ({ site, row })),
-            ]);
-            early.catch(() => {});
-          }
-        : undefined;
     const guard = async (current: PaymentRecord) => {
-      const checked = await recheck(db, paymentId, rules, now, current, (await early)?.[0]);
+      const checked = await recheck(db, paymentId, rules, this.now(), current);
       escalated = checked.kind === 'escalated';
       return checked.kind === 'ok';
     };
@@ -117,8 +102,7 @@ export class DecisionService {
       decision === 'approve' ? 'approved' : 'denied',
       decision === 'approve' ? guard : undefined,
       // The user's own click: this site and its payee are known from now on (with the approval).
-      async (p) => recordApproval(db, p, now, (await early)?.[1]),
-      begin,
+      (p) => recordApproval(db, p, this.now()),
     );
     mark('decision recorded');
     // The window that asked loads the quote again (now an overage) and shows why.

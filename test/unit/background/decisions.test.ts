@@ -33,15 +33,8 @@ async function setup(tier: Tier, opts: { awaited?: boolean; waiting?: boolean } 
   const auth = new AuthService(db);
   // As the real one: what an approval makes known is written with it, only when it is recorded.
   const decide = vi.fn(
-    async (
-      id: string,
-      d: string,
-      _guard?: unknown,
-      approved?: (p: PaymentRecord) => Promise<void>,
-      early?: () => void,
-    ) => {
+    async (id: string, d: string, _guard?: unknown, approved?: (p: PaymentRecord) => Promise<void>) => {
       const waiting = opts.waiting ?? true;
-      early?.();
       const p = await db.payments.get(id);
       if (waiting && d === 'approved' && p) await approved?.(p);
       return waiting;
@@ -65,13 +58,7 @@ describe('DecisionService: the user answers a quote', () => {
   it('approves a confirm-tier quote with the click alone', async () => {
     const { decide, decisions } = await setup('confirm');
     expect(await decisions.decide({ paymentId: ID, decision: 'approve' })).toEqual({ accepted: true });
-    expect(decide).toHaveBeenCalledWith(
-      ID,
-      'approved',
-      expect.any(Function),
-      expect.any(Function),
-      expect.any(Function),
-    );
+    expect(decide).toHaveBeenCalledWith(ID, 'approved', expect.any(Function), expect.any(Function));
   });
 
   it('a strong quote needs the password: without it nothing is recorded; with it, approved', async () => {
@@ -83,13 +70,7 @@ describe('DecisionService: the user answers a quote', () => {
     ).rejects.toThrow(/wrong password/);
     expect(decide).not.toHaveBeenCalled();
     await decisions.decide({ paymentId: ID, decision: 'approve', password: 'correct horse' });
-    expect(decide).toHaveBeenCalledWith(
-      ID,
-      'approved',
-      expect.any(Function),
-      expect.any(Function),
-      expect.any(Function),
-    );
+    expect(decide).toHaveBeenCalledWith(ID, 'approved', expect.any(Function), expect.any(Function));
   });
 
   it('an overage also needs the separate "exceed" confirmation; a denial needs neither', async () => {
@@ -99,7 +80,7 @@ describe('DecisionService: the user answers a quote', () => {
     await expect(refused).rejects.toMatchObject({ refusal: 'auth', said: { key: 'errorConfirmExceed' } });
     expect(decide).not.toHaveBeenCalled();
     await decisions.decide({ paymentId: ID, decision: 'deny' });
-    expect(decide).toHaveBeenCalledWith(ID, 'denied', undefined, expect.any(Function), undefined);
+    expect(decide).toHaveBeenCalledWith(ID, 'denied', undefined, expect.any(Function));
   });
 
   it('a quote no longer waiting is refused as not found', async () => {

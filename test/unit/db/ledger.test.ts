@@ -9,7 +9,6 @@ import {
   POLICY_DENIALS_KEPT,
   QUOTE_LIMITS,
   recheck,
-  recheckReads,
   reserve,
   settleReservation,
 } from '../../../src/db/ledger';
@@ -166,31 +165,6 @@ describe('ledger reservations', () => {
       holdBack: async () => true,
     });
     expect(again).toMatchObject({ kind: 'known', payment: { id: recorded.payment.id } });
-    await db.delete();
-  });
-
-  it('approvals whose budget rows were read beside the quote, at once: the last of a budget goes to one of them', async () => {
-    const db = consentedDb('l');
-    // 400 each, two sites: each quote fits the global 1 000 alone, and each asks (above 100).
-    const wide: Rules = { ...rules, confirmMaxMinor: 1000n, budgets: [rules.budgets[0]!] };
-    const quotes = await Promise.all(
-      [SITES[0]!, SITES[1]!].map((o, i) => reserve(db, draft(10 + i, o, 400n), wide, NOW)),
-    );
-    await db.spend.update(gKey, { committedMinor: 500n });
-    // As the worker's approval: the recheck's rows read beside the quote, in its transaction.
-    const approveEarly = (id: string, site: string) =>
-      db.transaction('rw', [db.payments, db.spend, db.sites], async () => {
-        const early = recheckReads(db, id, site, wide, NOW);
-        const p = await db.payments.get(id);
-        const checked = await recheck(db, id, wide, NOW, p, await early);
-        if (checked.kind === 'ok') await db.payments.update(id, { approval: 'approved' });
-        return checked.kind;
-      });
-    const ids = quotes.map((q) => (q.kind === 'reserved' ? q.payment : undefined));
-    expect(ids.map((p) => p?.tier)).toEqual(['confirm', 'confirm']);
-    const results = await Promise.all(ids.map((p) => approveEarly(p!.id, p!.site)));
-    expect([...results].sort()).toEqual(['escalated', 'ok']);
-    expect((await db.spend.get(gKey))?.reservedMinor).toBe(800n);
     await db.delete();
   });
 
