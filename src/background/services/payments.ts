@@ -194,13 +194,13 @@ export function retryVerdict(
 const reusableToken = (p: PaymentRecord): boolean =>
   p.challenge.protocol === 'l402' && !p.review && !p.estimate && !p.plan;
 
-/** The ledger's rows a new challenge is checked against (PaymentService.scopeRows). */
 /** The rate, the rules and whether payments are paused: what a charge is decided with. */
 type Settings = [RateAnswer, Rules, boolean];
 
 /** A reservation that found something in its challenge's scope: the long way decides. */
 const HELD = Symbol('held');
 
+/** The ledger's rows a new challenge is checked against (PaymentService.scopeRows). */
 interface ScopeRows {
   /** The payment of this very challenge, when it was seen before. */
   known: PaymentRecord | undefined;
@@ -220,6 +220,16 @@ const ownerOf = (p: {
   resource: p.via,
   ...(p.tabId !== undefined ? { tabId: p.tabId } : {}),
 });
+
+/**
+ * Whether a payment is of this challenge's scope (`scopeKey`: one token rule's reach); undefined
+ * when the challenge has no scope a token could cover.
+ */
+function scopeTest(req: ChallengeRequest): ((p: PaymentRecord) => boolean) | undefined {
+  const site = siteOf(req.origin) ?? req.origin;
+  const scope = scopeKey(ownerOf({ site, via: req.via, tabId: req.tabId }), req.url);
+  return scope === undefined ? undefined : (p) => scopeKey(ownerOf(p), p.url) === scope;
+}
 
 export class PaymentService {
   private readonly inflight = new Map<string, Promise<ChallengeVerdict>>();
@@ -409,11 +419,6 @@ export class PaymentService {
   }
 
   /**
-   * One flow per challenge identity: a second presentation while the first runs joins it.
-   * `logged` (the request's log entry, written meanwhile) is told the reason of a refusal that
-   * happened before any payment was recorded (no rate, policy).
-   */
-  /**
    * The user currency, and the rate, rules and pause a charge is decided with, asked at once. A
    * challenge refused before its decision leaves them unread: no rejection is left unhandled.
    */
@@ -429,6 +434,11 @@ export class PaymentService {
     return { currency, all };
   }
 
+  /**
+   * One flow per challenge identity: a second presentation while the first runs joins it.
+   * `logged` (the request's log entry, written meanwhile) is told the reason of a refusal that
+   * happened before any payment was recorded (no rate, policy).
+   */
   private async runOnce(
     key: string,
     req: ChallengeRequest,
@@ -487,7 +497,8 @@ export class PaymentService {
     if (isRefusal(rate)) return pass(rate?.refused ?? said('refusedNoRate'), true);
     const verdict = await this.reserveAndPay(key, req, quote, railRecord, rate, rules, false);
     // Only a reservation asked to look at the scope holds back.
-    return verdict === HELD ? pass('internal: held without a scope check') : verdict;
+    if (verdict === HELD) throw new Error('a reservation held back without a scope check');
+    return verdict;
   }
 
   /**
@@ -1062,21 +1073,29 @@ export class PaymentService {
    * between the check and the charge.
    */
   private async anythingInScope(req: ChallengeRequest, now: number): Promise<boolean> {
-    const { db } = this.deps;
-    const site = siteOf(req.origin) ?? req.origin;
-    const scope = scopeKey(ownerOf({ site, via: req.via, tabId: req.tabId }), req.url);
-    if (scope === undefined) return false;
-    const inScope = (p: PaymentRecord | undefined) =>
-      p !== undefined && scopeKey(ownerOf(p), p.url) === scope;
+    const inScope = scopeTest(req);
+    if (!inScope) return false;
     const fresh = [...this.freshTokens];
-    const [pending, recent, tokens] = await Promise.all([
-      Promise.all(OUTCOME_PENDING.map((state) => db.payments.where('state').equals(state).toArray())),
-      this.unusedOf(site, now),
-      fresh.length ? db.payments.bulkGet(fresh) : [],
+    const [{ pending, recent }, tokens] = await Promise.all([
+      this.pendingAndUnused(req, now),
+      fresh.length ? this.deps.db.payments.bulkGet(fresh) : [],
     ]);
     // A payment this worker is paying answers its own page: it holds nothing back (as in awaitable).
-    const lost = pending.flat().filter((p) => !this.live.has(p.id));
-    return lost.some(inScope) || recent.some(inScope) || tokens.some(inScope);
+    const found = (p: PaymentRecord | undefined) => p !== undefined && inScope(p);
+    return pending.some((p) => found(p) && !this.live.has(p.id)) || recent.some(found) || tokens.some(found);
+  }
+
+  /** Payments whose outcome is pending, and the site's unused credentials: the scope's candidates. */
+  private async pendingAndUnused(req: ChallengeRequest, now: number): Promise<Omit<ScopeRows, 'known'>> {
+    const { db } = this.deps;
+    const [pending, recent] = await Promise.all([
+      // One equality read per state: an index's getAll, not a cursor stepping through ranges.
+      Promise.all(OUTCOME_PENDING.map((state) => db.payments.where('state').equals(state).toArray())).then(
+        (lists) => lists.flat(),
+      ),
+      this.unusedOf(siteOf(req.origin) ?? req.origin, now),
+    ]);
+    return { pending, recent };
   }
 
   /**
@@ -1085,18 +1104,13 @@ export class PaymentService {
    */
   private scopeRows(req: ChallengeRequest, key?: string): Promise<ScopeRows> {
     const { db } = this.deps;
-    const site = siteOf(req.origin) ?? req.origin;
     const now = this.now();
     return db.transaction('r', db.payments, async () => {
-      const [known, pending, recent] = await Promise.all([
+      const [known, rows] = await Promise.all([
         key === undefined ? undefined : db.payments.get({ key }),
-        // One equality read per state: an index's getAll, not a cursor stepping through ranges.
-        Promise.all(OUTCOME_PENDING.map((state) => db.payments.where('state').equals(state).toArray())).then(
-          (lists) => lists.flat(),
-        ),
-        this.unusedOf(site, now),
+        this.pendingAndUnused(req, now),
       ]);
-      return { known, pending, recent };
+      return { known, ...rows };
     });
   }
 
@@ -1105,10 +1119,8 @@ export class PaymentService {
     rows: ScopeRows,
   ): Promise<ChallengeVerdict | undefined> {
     const { db } = this.deps;
-    const site = siteOf(req.origin) ?? req.origin;
-    const scope = scopeKey(ownerOf({ site, via: req.via, tabId: req.tabId }), req.url);
-    if (scope === undefined) return undefined;
-    const inScope = (p: PaymentRecord) => scopeKey(ownerOf(p), p.url) === scope;
+    const inScope = scopeTest(req);
+    if (!inScope) return undefined;
     const open: PaymentRecord[] = [];
     for (const p of rows.pending) {
       if (inScope(p) && (await this.awaitable(p))) open.push(p);
