@@ -255,28 +255,30 @@ const PAINT_PROBE = `(() => {
 })();`;
 
 /**
- * The epoch ms of the first frame with the approve button in it (PAINT_PROBE). A popup the
- * probe did not reach before its button was parsed (Playwright attaches to a new window a little
- * late at times) answers with its first contentful paint: for the floor's page, whose only
- * content is the button, the same moment. `fallbacks` counts those.
+ * The epoch ms of the first frame with the approve button in it (PAINT_PROBE). Only the floor's
+ * popup (pass `fallbacks`) may answer with its first contentful paint when the probe did not
+ * reach it before its button was parsed (Playwright attaches to a new window a little late at
+ * times): its page's only content is the button, so that is the same moment. The quote window
+ * paints other things first, so it has no fallback. `fallbacks` counts them.
  */
-async function paintedAt(window: Page, fallbacks: { n: number }): Promise<number> {
+async function paintedAt(window: Page, fallbacks?: { n: number }): Promise<number> {
+  const mayUseFcp = fallbacks !== undefined;
   const handle = await window.waitForFunction(
-    () => {
+    (useFcp) => {
       const w = globalThis as unknown as { __benchButtonAt?: number; __benchButtonFrameAt?: number };
       if (w.__benchButtonFrameAt !== undefined)
         return { at: performance.timeOrigin + w.__benchButtonFrameAt, fcp: false };
-      if (w.__benchButtonAt !== undefined) return false;
+      if (!useFcp || w.__benchButtonAt !== undefined) return false;
       const fcp = performance.getEntriesByName('first-contentful-paint')[0];
       return fcp && document.querySelector('[data-testid=approve]')
         ? { at: performance.timeOrigin + fcp.startTime, fcp: true }
         : false;
     },
-    undefined,
+    mayUseFcp,
     { timeout: 10_000 },
   );
   const { at, fcp } = (await handle.jsonValue()) as { at: number; fcp: boolean };
-  if (fcp) fallbacks.n += 1;
+  if (fcp && fallbacks) fallbacks.n += 1;
   return at;
 }
 
@@ -286,7 +288,6 @@ const arrivedAt = (res: Response): number => {
   return t.startTime + t.responseStart;
 };
 
-/** A few quote rounds with the quote window's own timeline and the approved payment's requests. */
 /**
  * Clicks the approve button and returns when the window saw the click (its event's time, on the
  * wall clock): the start of "approve → resolved". The time Playwright takes to deliver the
@@ -320,6 +321,7 @@ async function clickApprove(
   return { sent, clicked };
 }
 
+/** A few quote rounds with the quote window's own timeline and the approved payment's requests. */
 async function traceQuotes(paybound: LaunchedBrowser, page: Page) {
   await paybound.context.addInitScript({ content: LOG_QUOTE_MESSAGES });
   const quoteRounds: Phases[] = [];
@@ -626,7 +628,6 @@ async function benchOnce(
     const toFloor: number[] = [];
     const painted: number[] = [];
     const floorPainted: number[] = [];
-    const paintedFcp = { n: 0 };
     const floorPaintedFcp = { n: 0 };
     if (wants('p3')) {
       await paybound.context.addInitScript({ content: PAINT_PROBE });
@@ -649,7 +650,7 @@ async function benchOnce(
       toWindow.push(Date.now() - t0);
       await quote.waitForSelector('[data-testid=quote] [data-testid=approve]');
       toQuote.push(Date.now() - t0);
-      painted.push((await paintedAt(quote, paintedFcp)) - arrivedAt(await response402));
+      painted.push((await paintedAt(quote)) - arrivedAt(await response402));
       // Armed: the button takes clicks, on purpose no sooner than a second after the window was
       // shown and focused (no accidental approval): not latency.
       await quote.waitForSelector('[data-testid=approve][data-armed=true]');
@@ -690,7 +691,7 @@ async function benchOnce(
     );
     const p3Painted = median(painted) / median(floorPainted);
     console.log(
-      `   painted (the first frame with the button, on the window's own clock, from the 402's first byte): Paybound median ${ms(median(painted))} (cold ${ms(painted[0] ?? 0)}), bare window median ${ms(median(floorPainted))} (cold ${ms(floorPainted[0] ?? 0)}): ratio ${fmt(p3Painted)}, ${ms(median(painted) - median(floorPainted))} over the floor (first contentful paint instead, the probe having come late: ${paintedFcp.n} and ${floorPaintedFcp.n} of ${QUOTES})`,
+      `   painted (the first frame with the button, on the window's own clock, from the 402's first byte): Paybound median ${ms(median(painted))} (cold ${ms(painted[0] ?? 0)}), bare window median ${ms(median(floorPainted))} (cold ${ms(floorPainted[0] ?? 0)}): ratio ${fmt(p3Painted)}, ${ms(median(painted) - median(floorPainted))} over the floor (the floor's first contentful paint instead, the probe having come late: ${floorPaintedFcp.n} of ${QUOTES})`,
     );
     if (TRACE && wants('p3')) await traceQuotes(paybound, wrapped);
 

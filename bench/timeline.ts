@@ -114,17 +114,23 @@ export interface WorkerMark {
  * time since the one before, from the page's fetch() (t0) to its answer (t1), on one clock.
  */
 export function markPhases(marks: WorkerMark[], t0: number, t1: number): Phases {
+  return markSteps(marks, t0, t1, '→ fetch() resolved in the page');
+}
+
+/** Each mark from `from` to `until` as the time since the one before; `last` names the rest. */
+function markSteps(marks: WorkerMark[], from: number, until: number, last: string): Phases {
   const phases: Phases = {};
-  let last = t0;
+  let at = from;
   const seen = new Map<string, number>();
   for (const m of marks) {
-    if (m.at > t1) break;
+    if (m.at > until) break;
+    // A step marked twice (two wallet calls) keeps its own name apart.
     const n = (seen.get(m.step) ?? 0) + 1;
     seen.set(m.step, n);
-    phases[`→ ${m.step}${n > 1 ? ` (${n})` : ''}`] = m.at - last;
-    last = m.at;
+    phases[`→ ${m.step}${n > 1 ? ` (${n})` : ''}`] = m.at - at;
+    at = m.at;
   }
-  phases['→ fetch() resolved in the page'] = t1 - last;
+  phases[last] = until - at;
   return phases;
 }
 
@@ -153,17 +159,5 @@ export async function takeWorkerTrace(worker: import('playwright-core').Worker):
 export function workerPhases(spans: Span[], marks: WorkerMark[], from: number): Phases {
   const retry = spans.find((s) => s.what.startsWith('POST /api/generate 200'));
   if (!retry) throw new Error(`no paid retry: ${JSON.stringify(spans)}`);
-  const phases: Phases = {};
-  let last = from;
-  const seen = new Map<string, number>();
-  for (const m of marks) {
-    if (m.at > retry.start) break;
-    // A step marked twice (two wallet calls) keeps its own name apart.
-    const n = (seen.get(m.step) ?? 0) + 1;
-    seen.set(m.step, n);
-    phases[`→ ${m.step}${n > 1 ? ` (${n})` : ''}`] = m.at - last;
-    last = m.at;
-  }
-  phases['→ retry sent by the page'] = retry.start - last;
-  return phases;
+  return markSteps(marks, from, retry.start, '→ retry sent by the page');
 }
