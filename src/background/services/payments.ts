@@ -497,7 +497,7 @@ export class PaymentService {
     if (isRefusal(rate)) return pass(rate?.refused ?? said('refusedNoRate'), true);
     const verdict = await this.reserveAndPay(key, req, quote, railRecord, rate, rules, false);
     // Only a reservation asked to look at the scope holds back.
-    if (verdict === HELD) throw new Error('a reservation held back without a scope check');
+    if (verdict === HELD) throw new Error('held without a scope check');
     return verdict;
   }
 
