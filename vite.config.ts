@@ -4,7 +4,6 @@ import { crx } from '@crxjs/vite-plugin';
 import react from '@vitejs/plugin-react';
 import { defineConfig } from 'vite';
 import { manifestFor, parseTarget } from './manifest.config';
-import { relinkNwcPlugin } from './server/dev/relink-nwc';
 import { parseProvision } from './src/core/config/provisioning';
 
 /**
@@ -22,8 +21,6 @@ export default defineConfig(({ mode }) => {
   const provision = provisionPath ? parseProvision(JSON.parse(readFileSync(provisionPath, 'utf8'))) : null;
   return {
     plugins: [
-      // The worker's NWC client on the installed nostr-tools, not the copy the sdk inlines.
-      relinkNwcPlugin(),
       react(),
       crx({
         manifest: manifestFor(target),

@@ -1,9 +1,6 @@
 import { defineConfig } from 'vitest/config';
-import { relinkNwcPlugin } from './server/dev/relink-nwc.js';
 
 export default defineConfig({
-  // The NWC client runs in the tests as the build links it: on the installed nostr-tools.
-  plugins: [relinkNwcPlugin()],
   define: { __PAYBOUND_PROVISION__: 'null', __PAYBOUND_TARGET__: JSON.stringify('chrome') },
   test: {
     projects: [

@@ -12,7 +12,7 @@ import { RailError, type RailErrorCode } from '../../../src/background/services/
 import { parseProvision } from '../../../src/core/config/provisioning';
 import { decodeInvoice, verifyPreimage } from '../../../src/core/lightning/bolt11';
 
-// Node 20 has no global WebSocket; nostr-tools (inside the sdk) looks it up when it connects.
+// Node 20 has no global WebSocket; nostr-tools' relay (the rail's and the sdk's) looks it up when it connects.
 if (typeof globalThis.WebSocket === 'undefined') Object.assign(globalThis, { WebSocket });
 
 /** A raw NIP-01 client: frames in arrival order, awaited one by one. */
@@ -162,21 +162,7 @@ describe('NWC rail over the stand-in wallet service', () => {
     return (e as RailError).code;
   };
 
-  // The wallet SDK logs each wallet error before it throws it to the rail. These tests cause
-  // those errors on purpose and assert what the rail makes of them, so the SDK's own log lines are
-  // kept here instead of printed as stack traces; anything else still reaches the console.
-  const sdkLog: unknown[][] = [];
-  const consoleError = console.error;
-  const keepSdkLog = () => {
-    console.error = (...args: unknown[]) => {
-      if (typeof args[0] === 'string' && /^(Failed to request|failed to connect)/.test(args[0]))
-        sdkLog.push(args);
-      else consoleError(...args);
-    };
-  };
-
   beforeAll(async () => {
-    keepSdkLog();
     lightning = await startLightningStandin({ port: 0 });
     relay = await startRelay({ port: 0 });
     service = await startNwcWalletService({ relayUrl: relay.url, node: node(), walletId: user().id });
@@ -184,7 +170,6 @@ describe('NWC rail over the stand-in wallet service', () => {
   });
   afterEach(() => node().clearFailures());
   afterAll(async () => {
-    console.error = consoleError;
     closeNwcClients();
     await service.close();
     await relay.close();
