@@ -47,6 +47,7 @@ import {
   startWorkerTrace,
   takeWorkerTrace,
   traced,
+  type WorkerMark,
   workerPhases,
 } from './timeline';
 import { benchX402 } from './x402';
@@ -215,7 +216,9 @@ const LOG_QUOTE_MESSAGES = `(() => {
   if (!location.pathname.includes('/src/ui/approve/')) return;
   const log = [];
   const pushed = [];
+  const sent = [];
   window.__benchMessages = log;
+  window.__benchSent = sent;
   window.__benchPushed = pushed;
   const runtimes = new Set([chrome.runtime, globalThis.browser?.runtime].filter(Boolean));
   for (const runtime of runtimes) {
@@ -223,6 +226,7 @@ const LOG_QUOTE_MESSAGES = `(() => {
     runtime.sendMessage = (...args) => {
       const start = performance.now();
       const message = args.find((a) => typeof a === 'object' && a !== null && 'type' in a);
+      sent.push({ type: message?.type ?? '?', at: start });
       const done = () => log.push({ type: message?.type ?? '?', start, end: performance.now() });
       const k = args.findIndex((a) => typeof a === 'function');
       if (k >= 0) {
@@ -296,14 +300,16 @@ const arrivedAt = (res: Response): number => {
 async function clickApprove(
   quote: Page,
   box: { x: number; y: number; width: number; height: number },
-): Promise<{ sent: number; clicked: Promise<number> }> {
+): Promise<{ sent: number; clicked: Promise<number>; window: Promise<WorkerMark[]> }> {
   await quote.evaluate(() => {
-    const w = window as unknown as { __benchClickAt?: number };
+    const w = window as unknown as { __benchClickAt?: number; __benchClickRunAt?: number };
     delete w.__benchClickAt;
+    delete w.__benchClickRunAt;
     addEventListener(
       'click',
       (e) => {
         w.__benchClickAt = performance.timeOrigin + e.timeStamp;
+        w.__benchClickRunAt = performance.timeOrigin + performance.now();
       },
       { capture: true, once: true },
     );
@@ -311,14 +317,30 @@ async function clickApprove(
   const sent = Date.now();
   await quote.mouse.click(box.x + box.width / 2, box.y + box.height / 2);
   // Read at once: the window closes once the payment has its outcome.
-  const clicked = quote
-    .evaluate(() => (window as unknown as { __benchClickAt?: number }).__benchClickAt ?? 0)
-    .then((t) => {
-      // A figure timed from anything else would not be this one.
-      if (!(t > 0)) throw new Error('the quote window did not see the click');
-      return t;
-    });
-  return { sent, clicked };
+  const seen = quote.evaluate(() => {
+    const w = window as unknown as {
+      __benchClickAt?: number;
+      __benchClickRunAt?: number;
+      __benchSent?: { type: string; at: number }[];
+    };
+    const decide = w.__benchSent?.find((m) => m.type === 'approval.decide');
+    return {
+      at: w.__benchClickAt ?? 0,
+      ran: w.__benchClickRunAt,
+      decide: decide ? performance.timeOrigin + decide.at : undefined,
+    };
+  });
+  const clicked = seen.then(({ at }) => {
+    // A figure timed from anything else would not be this one.
+    if (!(at > 0)) throw new Error('the quote window did not see the click');
+    return at;
+  });
+  // The window's own steps, as marks beside the worker's: its click handler ran, it sent the decision.
+  const windowMarks = seen.then(({ ran, decide }) => [
+    ...(ran !== undefined ? [{ step: 'the window runs its click handler', at: ran }] : []),
+    ...(decide !== undefined ? [{ step: 'the window sends approval.decide', at: decide }] : []),
+  ]);
+  return { sent, clicked, window: windowMarks };
 }
 
 /** A few quote rounds with the quote window's own timeline and the approved payment's requests. */
@@ -407,14 +429,17 @@ async function traceQuotes(paybound: LaunchedBrowser, page: Page) {
       async () => {
         const click = await clickApprove(quote, box);
         const t1 = await click.clicked;
-        return { t1, answer: await pending };
+        return { t1, windowMarks: await click.window, answer: await pending };
       },
       (spans) => spans.some((x) => x.what.startsWith('POST /api/generate 200')),
     );
-    const { t1, answer } = traceApproval.result;
+    const { t1, windowMarks, answer } = traceApproval.result;
     if (answer.status !== 200) throw new Error(`paid request answered ${answer.status}`);
     approveRounds.push(approvedPhases(traceApproval.spans, t1, answer.at));
-    approveSteps.push(workerPhases(traceApproval.spans, await takeWorkerTrace(paybound.serviceWorker), t1));
+    const marks = [...windowMarks, ...(await takeWorkerTrace(paybound.serviceWorker))].sort(
+      (a, b) => a.at - b.at,
+    );
+    approveSteps.push(workerPhases(traceApproval.spans, marks, t1));
     if (r === 0)
       console.log(`   one traced approval, ms after the click: ${sample(traceApproval.spans, t1)}`);
   }
@@ -422,7 +447,7 @@ async function traceQuotes(paybound: LaunchedBrowser, page: Page) {
   for (const line of phaseLines(quoteRounds)) console.log(`     ${line}`);
   console.log(`   approve → resolved, median of ${TRACE_ROUNDS} traced rounds:`);
   for (const line of phaseLines(approveRounds)) console.log(`     ${line}`);
-  console.log("   approve → resolved step by step, from the click (the worker's marks):");
+  console.log("   approve → resolved step by step, from the click (the window's and the worker's marks):");
   for (const line of phaseLines(approveSteps)) console.log(`     ${line}`);
 }
 
