@@ -40,17 +40,26 @@ export class DecisionService {
   /** The quotes a tab's window shows, as it shows them. */
   async quotes(tabId: number): Promise<QuoteView[]> {
     const { db, approvals, payments } = this.deps;
-    const currency = await getSetting(db, 'currency');
-    const kinds = new Map((await db.rails.toArray()).map((r) => [r.id, r.kind]));
+    // The window shows its button only with this answer: the reads go side by side, not in turn.
+    const [currency, rails, shown] = await Promise.all([
+      getSetting(db, 'currency'),
+      db.rails.toArray(),
+      approvals.shown(tabId),
+    ]);
+    const kinds = new Map(rails.map((r) => [r.id, r.kind]));
     return Promise.all(
-      (await approvals.shown(tabId)).map(async (p) => {
+      shown.map(async (p) => {
+        const [alternatives, consent] = await Promise.all([
+          payments.alternatives(p, rails),
+          consentView(db, p),
+        ]);
         const view = quoteView(
           p,
           this.now(),
           currency,
           kinds.get(p.railId) ?? '',
-          (await payments.alternatives(p)).map(({ id, label, kind }) => ({ id, label, kind })),
-          await consentView(db, p),
+          alternatives.map(({ id, label, kind }) => ({ id, label, kind })),
+          consent,
         );
         const plans = p.plans?.length
           ? planViews(p, await siteHistory(db, p.site, this.now()), currency, this.now())

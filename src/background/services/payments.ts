@@ -638,9 +638,9 @@ export class PaymentService {
 
   /**
    * The wallets that could pay a waiting quote instead: the same kind of challenge (Lightning or
-   * card) must be on offer in the 402 it came from.
+   * card) must be on offer in the 402 it came from. `rails`: the wallets, when the caller has read them.
    */
-  async alternatives(p: PaymentRecord): Promise<RailRecord[]> {
+  async alternatives(p: PaymentRecord, rails?: RailRecord[]): Promise<RailRecord[]> {
     const headers = p.challengeHeaders ?? [];
     let detected: ReturnType<typeof detectChallenges> = [];
     try {
@@ -648,7 +648,7 @@ export class PaymentService {
     } catch {
       return [];
     }
-    return (await this.deps.db.rails.toArray()).filter((r) => methodFor(r.kind).offered(detected));
+    return (rails ?? (await this.deps.db.rails.toArray())).filter((r) => methodFor(r.kind).offered(detected));
   }
 
   /**
