@@ -43,6 +43,7 @@ import {
   type Phases,
   paidPhases,
   phaseLines,
+  quotePhases,
   type Span,
   startWorkerTrace,
   takeWorkerTrace,
@@ -349,8 +350,10 @@ async function traceQuotes(paybound: LaunchedBrowser, page: Page) {
   const quoteRounds: Phases[] = [];
   const approveRounds: Phases[] = [];
   const approveSteps: Phases[] = [];
+  const quoteSteps: Phases[] = [];
   for (let r = 0; r < TRACE_ROUNDS; r++) {
     await clearTokens(paybound);
+    await startWorkerTrace(paybound.serviceWorker);
     const windowOpened = paybound.context.waitForEvent('page', (p) => p.url().includes('/src/ui/approve/'));
     const got402 = page.waitForResponse((res) => res.status() === 402);
     const pending = page.evaluate(async (init) => {
@@ -404,6 +407,15 @@ async function traceQuotes(paybound: LaunchedBrowser, page: Page) {
       phases['button in the document → seen by the bench'] = w.visible - w.inDocument;
     }
     quoteRounds.push(phases);
+    // The worker's steps up to the window's navigation, then the window's own until its button.
+    const quoteMarks = [
+      ...(await takeWorkerTrace(paybound.serviceWorker)),
+      { step: 'the window navigates', at: w.timeOrigin },
+      ...(w.inDocument !== undefined
+        ? [{ step: 'the button is in the document', at: w.timeOrigin + w.inDocument }]
+        : []),
+    ].sort((a, b) => a.at - b.at);
+    quoteSteps.push(quotePhases(quoteMarks, t0, w.timeOrigin + w.visible));
     if (r === 0) {
       console.log(`   one traced quote window, ms after the 402 reached the page:`);
       console.log(`     navigation starts ${at(0)}; DOMContentLoaded ${at(w.domContentLoaded)}`);
@@ -442,9 +454,15 @@ async function traceQuotes(paybound: LaunchedBrowser, page: Page) {
     approveSteps.push(workerPhases(traceApproval.spans, marks, t1));
     if (r === 0)
       console.log(`   one traced approval, ms after the click: ${sample(traceApproval.spans, t1)}`);
+    // The next round starts once this window is gone: a window closing keeps the browser busy.
+    if (!quote.isClosed()) await quote.waitForEvent('close');
   }
   console.log(`   the quote path, median of ${TRACE_ROUNDS} traced rounds:`);
   for (const line of phaseLines(quoteRounds)) console.log(`     ${line}`);
+  console.log(
+    "   the quote path step by step, from the 402 reaching the page (the worker's marks, then the window's):",
+  );
+  for (const line of phaseLines(quoteSteps)) console.log(`     ${line}`);
   console.log(`   approve → resolved, median of ${TRACE_ROUNDS} traced rounds:`);
   for (const line of phaseLines(approveRounds)) console.log(`     ${line}`);
   console.log("   approve → resolved step by step, from the click (the window's and the worker's marks):");

@@ -117,6 +117,11 @@ export function markPhases(marks: WorkerMark[], t0: number, t1: number): Phases 
   return markSteps(marks, t0, t1, '→ fetch() resolved in the page');
 }
 
+/** A quote, step by step: from the 402 reaching the page to the bench seeing the approve button. */
+export function quotePhases(marks: WorkerMark[], t0: number, seen: number): Phases {
+  return markSteps(marks, t0, seen, '→ the bench sees the button');
+}
+
 /** Each mark from `from` to `until` as the time since the one before; `last` names the rest. */
 function markSteps(marks: WorkerMark[], from: number, until: number, last: string): Phases {
   const phases: Phases = {};

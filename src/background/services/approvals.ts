@@ -5,6 +5,7 @@
  */
 import type { PayboundDb, PaymentRecord } from '../../db/schema';
 import type { Broadcast } from '../../messages/map';
+import { mark } from '../trace';
 
 export type Decision = 'approved' | 'denied';
 
@@ -67,7 +68,9 @@ export class ApprovalService {
       await this.broadcast({ broadcast: 'approvals.changed', data: { tabId } });
       return true;
     }
+    mark('window asked');
     const windowId = await this.windows.create(this.approveUrl(tabId));
+    mark('window created');
     if (windowId === undefined) return false;
     await this.session.set({ ...(await this.session.get()), [String(tabId)]: windowId });
     return true;
