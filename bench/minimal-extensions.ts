@@ -25,7 +25,7 @@ const manifest = (name: string, extra: Record<string, unknown>): Record<string, 
   ...extra,
 });
 
-/** Paybound's own page-load listener (src/background/index.ts): main frames only, optionally with extraHeaders. */
+/** Paybound's own page-load listener (src/background/index.ts): main frames only; with extraHeaders, as it was. */
 const listener = (options: string[]) =>
   `chrome.webRequest.onHeadersReceived.addListener((d) => { if (d.statusCode === 402) console.log(d.url); },
   { urls: ${JSON.stringify(HOSTS)}, types: ['main_frame'] }, ${JSON.stringify(options)});`;
@@ -51,7 +51,7 @@ export const P1_MECHANISMS = {
     },
   },
   webRequest: {
-    label: 'a webRequest listener (main frames, responseHeaders)',
+    label: 'a webRequest listener (main frames, responseHeaders: as Paybound asks)',
     manifest: manifest('webRequest', {
       permissions: ['webRequest'],
       host_permissions: HOSTS,
@@ -60,7 +60,7 @@ export const P1_MECHANISMS = {
     files: { 'sw.js': listener(['responseHeaders']) },
   },
   extraHeaders: {
-    label: 'the same listener with extraHeaders (as Paybound asks)',
+    label: 'the same listener with extraHeaders (as Paybound asked until it was measured)',
     manifest: manifest('extraHeaders', {
       permissions: ['webRequest'],
       host_permissions: HOSTS,
@@ -177,7 +177,7 @@ export const RESPONSE_OBSERVER: MinimalExtension = {
   }),
   files: {
     'sw.js': `chrome.webRequest.onHeadersReceived.addListener((d) => { if (d.statusCode === 402) console.log(d.url); },
-  { urls: ${JSON.stringify(HOSTS)}, types: ['xmlhttprequest'] }, ['responseHeaders', 'extraHeaders']);`,
+  { urls: ${JSON.stringify(HOSTS)}, types: ['xmlhttprequest'] }, ['responseHeaders']);`,
   },
 };
 

@@ -9,7 +9,6 @@ import { setMoneyLocale } from '../core/money/rates';
 import { PayboundDb } from '../db/schema';
 import { getSetting } from '../db/settings';
 import { alarms as browserAlarms } from '../platform/alarms';
-import { headersReceivedOptions } from '../platform/capabilities';
 import { uiLanguage } from '../platform/i18n';
 import { notifications } from '../platform/notifications';
 import { sessionRules } from '../platform/requests';
@@ -210,15 +209,18 @@ browser.notifications.onClicked.addListener(events.notificationClicked);
 browser.alarms.onAlarm.addListener(events.alarm);
 browser.tabs.onRemoved.addListener(events.tabRemoved);
 browser.windows.onRemoved.addListener(events.windowRemoved);
+// No `extraHeaders`: Chrome shows the payment headers (every copy of WWW-Authenticate) without it,
+// withholding only the likes of Set-Cookie that Paybound never reads, and asking for it slows
+// every page load (docs/permissions.md). Firefox refuses the option anyway.
 browser.webRequest.onHeadersReceived.addListener(
   events.pageLoadHeaders,
   { urls: ['http://*/*', 'https://*/*'], types: ['main_frame'] },
-  headersReceivedOptions(),
+  ['responseHeaders'],
 );
 if (responses) {
   browser.webRequest.onHeadersReceived.addListener(
     events.requestHeaders,
     { urls: ['http://*/*', 'https://*/*'], types: ['xmlhttprequest'] },
-    headersReceivedOptions(),
+    ['responseHeaders'],
   );
 }

@@ -1,5 +1,8 @@
 /** A 402 on a page load: seen by the worker, quoted, paid, then the tab reloads with the credential. */
 
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { l402Header, macaroonFor } from '../fixtures/l402';
 import { expect, test } from './harness/fixtures';
 import { ledger, nextQuoteWindow, POPUP } from './harness/flows';
 import { wallets } from './harness/wallets';
@@ -46,4 +49,32 @@ test('denying a paid page leaves it on its 402 page', async ({ context, stack, o
   expect(await page.locator('#payment-required').count()).toBe(1);
   const [row] = await ledger(await openExtensionPage(POPUP));
   expect(row).toMatchObject({ via: 'navigation', state: 'failed', approval: 'denied' });
+});
+
+test('a page load whose L402 challenge is the second of two WWW-Authenticate headers is quoted', async ({
+  context,
+  stack,
+}) => {
+  // The worker's listener asks Chrome for no extraHeaders: every copy of the header must reach it.
+  const invoice = await wallets(stack).createInvoice('app', 700, 'second header');
+  const challenge = l402Header(macaroonFor(invoice.paymentHash), invoice.bolt11);
+  const server = createServer((_req, res) => {
+    res.writeHead(402, [
+      ['Content-Type', 'text/html'],
+      ['WWW-Authenticate', 'Basic realm="members"'],
+      ['WWW-Authenticate', challenge],
+    ]);
+    res.end('<!doctype html><title>pay</title><p id="payment-required">pay first</p>');
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  try {
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/paid`;
+    const page = await context.newPage();
+    const [quote] = await Promise.all([nextQuoteWindow(context), page.goto(url)]);
+    expect(await quote.textContent('[data-testid=origin]')).toBe(new URL(url).origin);
+    await quote.click('[data-testid=deny]');
+    expect(await page.locator('#payment-required').count()).toBe(1);
+  } finally {
+    server.close();
+  }
 });

@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { GECKO_ID, manifestFor, parseTarget } from '../../../manifest.config';
 import manifest from '../../../manifest.json' with { type: 'json' };
-import { headersReceivedOptions } from '../../../src/platform/capabilities';
 
 describe('manifestFor', () => {
   it('gives Chrome manifest.json as written', () => {
@@ -28,18 +27,5 @@ describe('manifestFor', () => {
     expect(parseTarget(undefined)).toBe('chrome');
     expect(parseTarget('firefox')).toBe('firefox');
     expect(() => parseTarget('safari')).toThrow(/chrome, firefox/);
-  });
-});
-
-describe('headersReceivedOptions', () => {
-  const chromeApi = { webRequest: { OnHeadersReceivedOptions: { EXTRA_HEADERS: 'extraHeaders' } } };
-
-  it('asks Chrome for extraHeaders when the browser names the option', () => {
-    expect(headersReceivedOptions('chrome', chromeApi)).toEqual(['responseHeaders', 'extraHeaders']);
-    expect(headersReceivedOptions('chrome', {})).toEqual(['responseHeaders']);
-  });
-
-  it('never asks Firefox for it, whatever its chrome namespace says', () => {
-    expect(headersReceivedOptions('firefox', chromeApi)).toEqual(['responseHeaders']);
   });
 });
