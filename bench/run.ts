@@ -481,6 +481,8 @@ interface Summary {
   p3PaintedColdMs: number;
   p3PaintedOverFloorMs: number;
   approveResolved: number;
+  /** Its goal is absolute: the click (as the window saw it) to the page's fetch() resolved. */
+  approveResolvedMs: number;
 }
 
 const SUMMARY_LABELS: Record<keyof Summary, string> = {
@@ -494,6 +496,7 @@ const SUMMARY_LABELS: Record<keyof Summary, string> = {
   p3PaintedColdMs: 'P3 painted cold (first round), ms',
   p3PaintedOverFloorMs: 'P3 painted median minus bare window painted median, ms',
   approveResolved: 'approve → resolved ÷ bare pay + retry',
+  approveResolvedMs: 'approve → resolved median, ms (goal ≤ 40)',
 };
 
 async function benchOnce(
@@ -765,6 +768,7 @@ async function benchOnce(
       p3PaintedColdMs: painted[0] ?? 0,
       p3PaintedOverFloorMs: median(painted) - median(floorPainted),
       approveResolved,
+      approveResolvedMs: median(toResolved),
     };
     console.log('Side by side, against their floors (goal):');
     console.log(`  P1 plain fetches ÷ no extension:                  ${fmt(summary.p1)}  (≤ 1.05)`);
@@ -776,7 +780,7 @@ async function benchOnce(
       `  P3 painted, window clock ÷ bare window painted:  ${fmt(summary.p3Painted)}  (${ms(summary.p3PaintedMs)} median, cold ${ms(summary.p3PaintedColdMs)}; +${ms(summary.p3PaintedOverFloorMs)})`,
     );
     console.log(
-      `  approve → resolved ÷ bare pay + retry:            ${fmt(summary.approveResolved)}  (≤ 40 ms absolute)`,
+      `  approve → resolved ÷ bare pay + retry:            ${fmt(summary.approveResolved)}  (${ms(summary.approveResolvedMs)}; ≤ 40 ms absolute)`,
     );
     return summary;
   } finally {
