@@ -217,6 +217,8 @@ const LOG_QUOTE_MESSAGES = `(() => {
   if (!location.pathname.includes('/src/ui/approve/')) return;
   const log = [];
   const pushed = [];
+  // Each message as it leaves, apart from the log of answered ones: the window may close before
+  // approval.decide is answered, and the bench reads the send time at once after the click.
   const sent = [];
   window.__benchMessages = log;
   window.__benchSent = sent;

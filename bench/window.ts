@@ -3,8 +3,8 @@
  * build is loaded; its quote window (or BENCH_PAGE, a path in the build) is opened in a tab a few
  * times to warm up, then BENCH_SAMPLES more times under tracing. Printed, medians from the
  * navigation's request: each file's request sent, first byte, last byte, and the first paint; and
- * the renderer's main thread busy with what (the kinds nest, so they do not add up). A quote window with no quote to show closes itself:
- * here `window.close` is a no-op, so that it stays to be traced.
+ * the renderer's main thread busy with what (the kinds nest, so they do not add up). A quote window
+ * with no quote to show closes itself: here `window.close` is a no-op, so that it stays to be traced.
  */
 import type { CDPSession, Page } from 'playwright-core';
 import { buildExtension } from '../server/dev/build';
@@ -13,6 +13,19 @@ import { extensionUrl, launchWithExtension } from '../server/dev/chromium';
 const PAGE = process.env.BENCH_PAGE ?? 'src/ui/approve/index.html';
 const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 9);
 const WARMUP = 4;
+/** The main thread's kinds of work this bench adds up: script, parsing, style, layout, paint. */
+const MAIN_THREAD_WORK = new Set([
+  'EvaluateScript',
+  'v8.compile',
+  'v8.compileModule',
+  'v8.evaluateModule',
+  'FunctionCall',
+  'EventDispatch',
+  'ParseHTML',
+  'UpdateLayoutTree',
+  'Layout',
+  'Paint',
+]);
 
 /** The fields of a trace event this bench reads. */
 interface TraceEvent {
@@ -76,13 +89,7 @@ function readLoad(events: TraceEvent[], url: string) {
   if (commit) {
     for (const e of events) {
       if (e.pid !== commit.pid || e.tid !== commit.tid || e.ph !== 'X' || e.ts < t0) continue;
-      if (
-        ['EvaluateScript', 'v8.compile', 'v8.compileModule', 'v8.evaluateModule', 'ParseHTML'].includes(
-          e.name,
-        ) ||
-        ['UpdateLayoutTree', 'Layout', 'Paint', 'FunctionCall', 'EventDispatch'].includes(e.name)
-      )
-        busy.set(e.name, (busy.get(e.name) ?? 0) + (e.dur ?? 0) / 1000);
+      if (MAIN_THREAD_WORK.has(e.name)) busy.set(e.name, (busy.get(e.name) ?? 0) + (e.dur ?? 0) / 1000);
     }
   }
   return { files, paint: at(paint), busy };
