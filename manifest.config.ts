@@ -1,7 +1,7 @@
 /**
  * The manifest for each browser, from the one source in manifest.json (written for Chrome).
- * Firefox gets an event page instead of a service worker, and the add-on id and data declaration
- * that addons.mozilla.org requires.
+ * Firefox gets an event page instead of a service worker, webRequest and declarativeNetRequest,
+ * and the add-on id and data declaration that addons.mozilla.org requires.
  */
 import manifest from './manifest.json' with { type: 'json' };
 
@@ -60,6 +60,10 @@ export function manifestFor(target: Target): ChromeManifest | FirefoxManifest {
     // Firefox has no extension service workers: the same script runs as an event page, which the
     // browser suspends when idle and starts again on the next event, as Chrome does with the worker.
     background: { scripts: [background.service_worker], type: 'module' },
+    // Firefox's fetch() hides a repeated WWW-Authenticate and its pages cannot read their own page
+    // load's status: webRequest shows both, and session rules carry page-load tokens. Chromium
+    // needs neither, and both would slow its every request (docs/permissions.md).
+    permissions: [...common.permissions, 'webRequest', 'declarativeNetRequestWithHostAccess'],
     browser_specific_settings: {
       gecko: {
         id: GECKO_ID,

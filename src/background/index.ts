@@ -60,7 +60,15 @@ const approvals = new ApprovalService(
   (paymentId) => payments.release(paymentId),
 );
 const notices = new NoticeService(db, notifications, rules);
-const tokens = new TokenService(db, sessionRules);
+// Chromium has no session rules (docs/permissions.md): pages attach what they were handed.
+const pageRules = __PAYBOUND_TARGET__ === 'firefox' ? sessionRules : undefined;
+// Set once per browser session: its absence on start means the browser, not only the worker, started.
+const sessionStarted = sessionSlot('sessionStarted', v.literal(true));
+const tokens = new TokenService(db, pageRules, Date.now, async () => {
+  if (await sessionStarted.get()) return false;
+  await sessionStarted.set(true);
+  return true;
+});
 const rates = new RateService(db);
 const auth = new AuthService(db);
 const vault = new Vault(db, sessionSlot('vaultKey', v.string()));
@@ -82,7 +90,7 @@ const review = new ReviewService({
 // Plans: their charges are paid through the payments flow, declared below (called only later).
 const subscriptions: SubscriptionService = new SubscriptionService({
   db,
-  rules: sessionRules,
+  ...(pageRules ? { rules: pageRules } : {}),
   pay: ({ request, plan, standing }) =>
     payments.onChallenge({ ...request, plan, ...(standing ? { standing } : {}) }),
   renewed: (sub) => notices.renewed(sub),
@@ -209,15 +217,14 @@ browser.notifications.onClicked.addListener(events.notificationClicked);
 browser.alarms.onAlarm.addListener(events.alarm);
 browser.tabs.onRemoved.addListener(events.tabRemoved);
 browser.windows.onRemoved.addListener(events.windowRemoved);
-// No `extraHeaders`: Chrome shows the payment headers (every copy of WWW-Authenticate) without it,
-// withholding only the likes of Set-Cookie that Paybound never reads, and asking for it slows
-// every page load (docs/permissions.md). Firefox refuses the option anyway.
-browser.webRequest.onHeadersReceived.addListener(
-  events.pageLoadHeaders,
-  { urls: ['http://*/*', 'https://*/*'], types: ['main_frame'] },
-  ['responseHeaders'],
-);
-if (responses) {
+// Firefox only: Chromium's build holds no webRequest permission, which would slow every request
+// of every page; there the page's script sees its own page load's 402 (docs/permissions.md).
+if (__PAYBOUND_TARGET__ === 'firefox') {
+  browser.webRequest.onHeadersReceived.addListener(
+    events.pageLoadHeaders,
+    { urls: ['http://*/*', 'https://*/*'], types: ['main_frame'] },
+    ['responseHeaders'],
+  );
   browser.webRequest.onHeadersReceived.addListener(
     events.requestHeaders,
     { urls: ['http://*/*', 'https://*/*'], types: ['xmlhttprequest'] },

@@ -12,6 +12,8 @@ export interface SenderContext {
   frameId?: number;
   /** The origin of the tab's top-level page, from the browser, when the sender is a sub-frame. */
   topOrigin?: string;
+  /** The sending frame's URL, from the browser (pages only). */
+  url?: string;
 }
 
 /**
@@ -56,5 +58,6 @@ export function classifySender(
     tabId: sender.tab.id,
     frameId: sender.frameId,
     ...(top !== undefined ? { topOrigin: top } : {}),
+    ...(sender.url !== undefined ? { url: sender.url } : {}),
   };
 }

@@ -11,6 +11,8 @@ export function answerFor(id: number, verdict: ChallengeVerdict | undefined): Br
   if (verdict?.action === 'retry') {
     msg.retry = { header: verdict.credential.header, value: verdict.credential.value };
     if (verdict.paymentId) msg.paymentId = verdict.paymentId;
+    if (verdict.keep) msg.keep = verdict.keep.origin + verdict.keep.pathPrefix;
+    if (verdict.held) msg.held = true;
   }
   if (verdict?.action === 'pay-in-page') {
     const { action: _action, reason: _reason, ...pay } = verdict;

@@ -9,6 +9,7 @@ import type { RetryCredential } from '../messages/map';
 import {
   type BridgeAck,
   type BridgeAnswer,
+  type BridgePage,
   type BridgeQuery,
   CHANNEL,
   type PayResultPayload,
@@ -19,7 +20,6 @@ import {
   if (w.__paybound) return;
   w.__paybound = true;
 
-  const KNOWN = /(?:^|[\s,])(?:l402|lsat|payment)(?:\s|$)/i;
   // The bridge acks at once; without an ack the extension is gone and the page keeps its 402.
   const ACK_MS = 2000;
   // Approval waits for a person; the worker closes its own window long before this.
@@ -28,30 +28,38 @@ import {
   const waiting = new Map<number, { ack(): void; done(a?: BridgeAnswer): void }>();
   let seq = 0;
 
-  addEventListener('message', (ev: MessageEvent<BridgeAck | BridgeAnswer>) => {
+  const onMessage = (ev: MessageEvent<BridgeAck | BridgeAnswer | BridgePage>) => {
     const d = ev.data;
     if (ev.source !== window || d?.channel !== CHANNEL) return;
+    if (d.kind === 'page') {
+      // The paid page load, in place of its 402 page. Opening the document drops every listener
+      // of the window, this one too.
+      document.open();
+      document.write(d.html);
+      document.close();
+      addEventListener('message', onMessage);
+    }
     const entry = waiting.get(d.id);
     if (!entry) return;
     if (d.kind === 'ack') entry.ack();
     else if (d.kind === 'answer') entry.done(d);
-  });
+  };
+  addEventListener('message', onMessage);
 
-  // Only the payment headers cross to the worker: nothing else of the response is its business.
-  // Of the paid retry's response, also its receipt and content type: evidence if it was refused.
-  const only = (names: RegExp) => (hs: Iterable<[string, string]>) => [...hs].filter(([k]) => names.test(k));
-  const paymentHeaders = only(/^(?:www-authenticate|payment-required)$/i);
-  const evidenceHeaders = only(
-    /^(?:www-authenticate|(?:x-)?payment-(?:required|receipt|response)|content-type)$/i,
-  );
+  // Reusable credentials the worker handed this document (a paid token, a subscriber
+  // credential): URL prefix → [header, value], the longest prefix winning. They go on the document's
+  // later requests in their scope; a new document meets the 402 once and is handed them again.
+  const kept = new Map<string, [string, string]>();
+  const keep = (a: Answer) => a.keep && kept.set(a.keep, [a.retry.header, a.retry.value]);
+  const keptFor = (url: string) => {
+    let best: [string, string, string] | undefined;
+    for (const [p, c] of kept) if (url.startsWith(p) && p.length > (best?.[0].length ?? -1)) best = [p, ...c];
+    return best;
+  };
 
-  const isChallenge = (h: Headers) =>
-    KNOWN.test(h.get('www-authenticate') ?? '') || h.has('payment-required');
-  // Firefox's fetch() drops WWW-Authenticate when a response repeats it (it joins the copies with a
-  // newline, which its Headers refuse): a 402 without one may hide a challenge that only the
-  // worker, through webRequest, can read. Chrome shows every header, so there it is no challenge.
-  const mayHideChallenge = (h: Headers) =>
-    __PAYBOUND_TARGET__ === 'firefox' && !h.has('www-authenticate') && !h.has('payment-required');
+  // Whether a 402 may ask to pay in its headers. The bridge tells which do (reports.ts): fetch
+  // hands it every 402, with the 402's body when this is false; XHR holds back only these.
+  const payHeaders = (h: Headers) => h.has('www-authenticate') || h.has('payment-required');
 
   function post<K extends BridgeQuery['kind']>(
     kind: K,
@@ -114,92 +122,83 @@ import {
     return post('pay-result', payload);
   }
 
-  const sha256 = async (b: BufferSource) =>
-    Array.from(new Uint8Array(await crypto.subtle.digest('SHA-256', b)), (x) =>
-      x.toString(16).padStart(2, '0'),
-    ).join('');
-
   /**
    * The credential to retry with (and the payment it proves), or nothing: the page keeps its 402.
    * The worker checked its header against its closed list; an answer forged by the page only
-   * misleads the page itself. The worker gets the hash of the body the retry will send (MPP's
-   * `digest` binds it; x402 tells one request from another by it), and an x402 v1 402's body.
+   * misleads the page itself. The bridge hands the worker the hash of the body the retry will
+   * send (MPP's `digest` binds it; x402 tells one request from another by it), and the 402's
+   * headers; a fetch 402 without a payment header sends its own body too (x402 v1 asks there).
    */
+  type Answer = BridgeAnswer & { retry: RetryCredential };
   async function ask(
     url: string,
     method: string,
     headers: [string, string][],
     body: () => Promise<ArrayBuffer>,
-    x402Body: string,
-  ): Promise<{ retry: RetryCredential; paymentId?: string } | undefined> {
-    const bodySha256 = await body().then(sha256, () => undefined);
+    reply: Promise<ArrayBuffer> | undefined,
+    carried?: boolean,
+  ): Promise<Answer | undefined> {
     let answer = await post('query', {
       url,
       method,
       status: 402,
       headers,
-      bodySha256,
-      body: x402Body || undefined,
+      bytes: await body().catch(() => undefined),
+      body: await reply?.catch(() => undefined),
       pageWallets: ethereum() && ['eip1193'],
+      carried: carried || undefined,
     });
     // A wallet conversation may take several questions: each answer brings the next, or the retry.
     while (answer?.pay) answer = await payInPage(answer.pay);
-    return typeof answer?.retry?.value === 'string' ? (answer as { retry: RetryCredential }) : undefined;
+    if (typeof answer?.retry?.value !== 'string') return undefined;
+    keep(answer as Answer);
+    return answer as Answer;
   }
 
-  /**
-   * What the paid retry delivered (status, a few headers, the sha256 of the body, and a Problem
-   * Details body): the dispute log's evidence. The worker reads the receipt from the headers.
-   */
-  async function delivered(
+  /** What the paid retry delivered (the dispute log's evidence: the bridge reads it). */
+  const delivered = async (
     paymentId: string | undefined,
     status: number,
-    body: Promise<ArrayBuffer>,
+    bytes: Promise<ArrayBuffer>,
     headers: Iterable<[string, string]>,
-  ) {
-    if (!paymentId) return;
-    const buf = await body;
-    const kept = evidenceHeaders(headers);
-    void post('delivered', {
-      paymentId,
-      status,
-      sha256: await sha256(buf),
-      headers: kept,
-      // Only content-type values can name problem+json among the kept headers.
-      problem: /problem\+json/i.test(kept.join()) ? new TextDecoder().decode(buf).slice(0, 4096) : undefined,
-    });
-  }
+  ) => paymentId && post('delivered', { paymentId, status, headers: [...headers], bytes: await bytes });
 
   window.fetch = async function fetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response> {
+    let carried: boolean | undefined;
+    if (kept.size) {
+      // Built once (a body moves into it): the request as it goes, with a kept credential.
+      const r = new Request(input, init);
+      const k = keptFor(r.url);
+      carried = k && !r.headers.has(k[1]);
+      if (k && carried) r.headers.set(k[1], k[2]);
+      input = r;
+      init = undefined;
+    }
     // A Request's body can be read once: keep a copy for the paid retry.
     const spare = input instanceof Request && input.body ? input.clone() : input;
-    const res = await nativeFetch(input, init);
+    let res = await nativeFetch(input, init);
     if (res.status !== 402) return res;
-    // x402 v1 asks in the body of a 402 that carries no payment header ('': it has one).
-    const x402Body =
-      isChallenge(res.headers) || mayHideChallenge(res.headers)
-        ? ''
-        : await res
-            .clone()
-            .text()
-            .then(
-              (t) => (/"x402Version"/.test(t) ? t : undefined),
-              () => undefined,
-            );
-    if (x402Body === undefined) return res;
-    const req = new Request(spare, init);
-    const paid = await ask(
-      req.url,
-      req.method,
-      paymentHeaders(res.headers),
-      () => req.clone().arrayBuffer(),
-      x402Body,
-    );
-    if (!paid) return res;
-    req.headers.set(paid.retry.header, paid.retry.value);
-    const out = await nativeFetch(req);
-    delivered(paid.paymentId, out.status, out.clone().arrayBuffer(), out.headers).catch(() => {});
-    return out;
+    let req = new Request(spare, init);
+    // Twice at most: a credential paid before may be refused, and then the new challenge is paid.
+    for (let again = true; ; again = false) {
+      const paid = await ask(
+        req.url,
+        req.method,
+        [...res.headers],
+        () => req.clone().arrayBuffer(),
+        payHeaders(res.headers) ? undefined : res.clone().arrayBuffer(),
+        carried,
+      );
+      if (!paid) return res;
+      req.headers.set(paid.retry.header, paid.retry.value);
+      const next = again && paid.held ? req.clone() : undefined;
+      const out = await nativeFetch(req);
+      if (!next || out.status !== 402) {
+        delivered(paid.paymentId, out.status, out.clone().arrayBuffer(), out.headers).catch(() => {});
+        return out;
+      }
+      [res, req, carried] = [out, next, true];
+    }
   };
 
   // XHR: our listeners are added in the constructor, so they run before any of the page's. From
@@ -215,6 +214,7 @@ import {
     held?: Event[];
     retried?: boolean;
     paymentId?: string;
+    carried?: boolean;
   }
   const NativeXHR = XMLHttpRequest;
   const { open, send, setRequestHeader } = NativeXHR.prototype;
@@ -241,10 +241,11 @@ import {
     const paid = await ask(
       new Request(st.url).url,
       st.method,
-      paymentHeaders(parseHeaders(xhr.getAllResponseHeaders())),
+      parseHeaders(xhr.getAllResponseHeaders()),
       // The bytes XHR would send again (a FormData's boundary differs: the worker then refuses).
       () => new Response(st.body as BodyInit | null | undefined).arrayBuffer(),
-      '',
+      undefined,
+      st.carried,
     );
     if (paid) {
       st.retried = true;
@@ -278,7 +279,7 @@ import {
       ev.type === 'readystatechange' &&
       this.readyState === 2 &&
       this.status === 402 &&
-      isChallenge(new Headers(parseHeaders(this.getAllResponseHeaders())))
+      payHeaders(new Headers(parseHeaders(this.getAllResponseHeaders())))
     ) {
       st.held = [];
     }
@@ -322,7 +323,12 @@ import {
     },
     send(this: XMLHttpRequest, body?: Document | XMLHttpRequestBodyInit | null) {
       const st = xhrs.get(this);
-      if (st) st.body = body;
+      if (st) {
+        st.body = body;
+        const k = kept.size ? keptFor(new URL(st.url, location.href).href) : undefined;
+        st.carried = k && !st.headers.some(([n]) => n.toLowerCase() === k[1].toLowerCase());
+        if (k && st.carried) setRequestHeader.call(this, k[1], k[2]);
+      }
       return send.call(this, body);
     },
   });

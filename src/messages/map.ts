@@ -58,6 +58,18 @@ export const ChallengeSeenInput = v.strictObject({
   body: v.optional(v.pipe(v.string(), v.maxLength(X402_BODY_LIMIT))),
   /** The wallets the page has (advisory: a page that lies only misleads itself). */
   pageWallets: v.optional(v.pipe(v.array(v.picklist(PAGE_WALLETS)), v.maxLength(PAGE_WALLETS.length))),
+  /**
+   * The page says the request carried a credential Paybound handed it (one it keeps for later
+   * requests, or a held one it retried with), so this 402 refuses that credential: the worker
+   * then pays the new challenge rather than hand the same credential again. A page that lies
+   * only makes its own site's challenge go through the user's rules once more.
+   */
+  carried: v.optional(v.literal(true)),
+  /**
+   * The 402 is the frame's own page load (Chromium: the page sees its navigation's status), read
+   * again by a fresh GET of the same URL. The worker checks the URL and frame with the browser's.
+   */
+  navigation: v.optional(v.literal(true)),
 });
 
 export const RecentChallengesInput = v.strictObject({
@@ -278,6 +290,12 @@ export const messageSchemas = {
 export type MessageType = keyof typeof messageSchemas;
 export type MessageInput<T extends MessageType> = v.InferOutput<(typeof messageSchemas)[T]['input']>;
 
+/** Where a kept credential goes: requests to this origin whose path starts with the prefix. */
+export interface CredentialScope {
+  origin: string;
+  pathPrefix: string;
+}
+
 /** What the worker tells the page to do with a 402. */
 export type ChallengeVerdict =
   /**
@@ -286,7 +304,19 @@ export type ChallengeVerdict =
    */
   | { action: 'pass'; reason: string; said?: Said; refusedBeforeLedger?: true }
   /** Retry the request with `credential` (its header is one of RETRY_HEADERS, checked before it leaves). */
-  | { action: 'retry'; credential: RetryCredential; reason: string; paymentId?: string }
+  | {
+      action: 'retry';
+      credential: RetryCredential;
+      reason: string;
+      paymentId?: string;
+      /**
+       * A reusable credential (an L402 token, a subscriber credential): the page may send it on
+       * its later requests to this origin and path prefix, for as long as the document lives.
+       */
+      keep?: CredentialScope;
+      /** Paid before this request: a 402 to the retry refuses it (ask again with `carried`). */
+      held?: true;
+    }
   /** Ask the page's own wallet `request`, and report its answer through `page.payResult`. */
   | ({ action: 'pay-in-page'; paymentId: string; reason: string } & PageWalletRequest);
 

@@ -163,7 +163,7 @@ test('an app that refuses a valid paid proof: delivered nothing, a dispute with 
   expect(await ask(popup, 'disputes.list', {})).toHaveLength(1);
 });
 
-test('a paid page load the app refuses: seen by the browser, disputed, and not paid again on the next load', async ({
+test("a paid page load the app refuses: reported by the tab's top frame, disputed, and not paid again on the next load", async ({
   context,
   stack,
   openExtensionPage,
@@ -175,18 +175,19 @@ test('a paid page load the app refuses: seen by the browser, disputed, and not p
   const page = await context.newPage();
   const [quote] = await Promise.all([nextQuoteWindow(context), page.goto(url)]);
   await quote.click('[data-testid=approve]');
-  // Paid, the tab reloads with the token, and the app refuses it: the browser saw that answer.
+  // Paid, the tab's bridge fetches the page with the token, and the app refuses it: the top frame
+  // reports that answer (Chromium holds no webRequest, so the browser is not watching).
   await expect
     .poll(async () => (await ledger(popup))[0]?.deliveredNothing)
-    .toEqual({ status: 402, by: 'browser' });
+    .toEqual({ status: 402, by: 'page' });
   const paid = before - (await w.balance('user'));
   expect(paid).toBeGreaterThan(0n);
   await expect.poll(async () => (await ask(popup, 'disputes.list', {}))[0]?.source).toBe('refused');
   const [d] = await ask(popup, 'disputes.list', {});
   expect(d).toMatchObject({
     source: 'refused',
-    reason: 'the app answered the paid page load with HTTP 402 and delivered nothing (seen by the browser)',
-    evidence: { delivered: { status: 402, by: 'browser', refused: true } },
+    reason: 'the app answered the paid request with HTTP 402 and delivered nothing (as the page reported)',
+    evidence: { delivered: { status: 402, by: 'page', refused: true } },
   });
 
   // Loading it again meets the same challenge: nothing paid, nothing asked.

@@ -127,11 +127,16 @@ test('50 concurrent 402s against a budget that fits 10: exactly 10 paid, none tw
   }));
   const w = wallets(stack);
   const before = await w.balance('user');
+  // Fifty requests in fifty scopes, so that no token paid for one serves another: each asks at
+  // /api/<n>/generate, which reaches the app's /api/generate.
+  await demoPage.route(/\/api\/\d+\/generate$/, (route) =>
+    route.continue({ url: `${stack.demo}/api/generate` }),
+  );
   const quoteOpened = nextQuoteWindow(context);
   const all = demoPage.evaluate(() =>
     Promise.all(
-      Array.from({ length: 50 }, () =>
-        fetch('/api/generate', {
+      Array.from({ length: 50 }, (_, n) =>
+        fetch(`/api/${n}/generate`, {
           method: 'POST',
           headers: { 'content-type': 'application/json' },
           body: JSON.stringify({ prompt: 'x' }),

@@ -5,7 +5,7 @@ import type { Page } from 'playwright-core';
 import { inject } from 'vitest';
 import { launchWithExtension } from '../../server/dev/chromium';
 import { expect, test } from './harness/fixtures';
-import { ask, generate, ledger, nextQuoteWindow, POPUP, setRules } from './harness/flows';
+import { ask, forgetTokens, generate, ledger, nextQuoteWindow, POPUP, setRules } from './harness/flows';
 
 const OPTIONS = 'src/ui/options/index.html';
 const SHOTS = join(import.meta.dirname, '../../.out/screens');
@@ -69,15 +69,9 @@ test('a budget milestone is notified once per period, also across a worker resta
     for (const id of Object.keys(await chrome.notifications.getAll())) await chrome.notifications.clear(id);
   });
   await restartWorker();
-  await demoPage.evaluate(async () => {
-    // A fresh challenge: drop the token so that this request pays again.
-    await fetch('/health');
-  });
   const again = await openExtensionPage(POPUP);
-  await again.evaluate(async () => {
-    const rules = await chrome.declarativeNetRequest.getSessionRules();
-    await chrome.declarativeNetRequest.updateSessionRules({ removeRuleIds: rules.map((r) => r.id) });
-  });
+  // A fresh challenge: without its token this request pays again.
+  await forgetTokens(again, demoPage);
   expect(await generate(demoPage, 'second')).toBe(200);
   await expect.poll(async () => (await ledger(again)).filter((p) => p.state === 'paid').length).toBe(2);
   // The second payment's "paid automatically" notice is its last word: after it, no milestone.
@@ -215,11 +209,7 @@ test('screenshots of each page, light and dark', async ({ context, demoPage, ope
   await setRules(popup, (r) => ({ ...r, autoMaxMinor: '500', confirmMaxMinor: '500' }));
   expect(await generate(demoPage, 'a paid one')).toBe(200);
   // A fresh challenge for the quote: drop the token the paid request left.
-  await demoPage.evaluate(() => fetch('/health'));
-  await popup.evaluate(async () => {
-    const rules = await chrome.declarativeNetRequest.getSessionRules();
-    await chrome.declarativeNetRequest.updateSessionRules({ removeRuleIds: rules.map((r) => r.id) });
-  });
+  await forgetTokens(popup, demoPage);
   await setRules(popup, (r) => ({ ...r, autoMaxMinor: '0' }));
   const status = generate(demoPage, 'a quote to look at');
   const quote = await nextQuoteWindow(context);

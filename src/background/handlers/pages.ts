@@ -7,6 +7,29 @@ import type { HandlerGroup, Services } from './services';
 
 type HeaderList = readonly (readonly [string, string])[];
 
+/** Without its fragment, which no request carries. */
+function unfragmented(url: string): string | undefined {
+  try {
+    const u = new URL(url);
+    u.hash = '';
+    return u.href;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A page-load report from the tab's top frame, about the URL that frame shows, asked with GET. */
+function ownPageLoad(input: { url: string; method: string }, sender: SenderContext): boolean {
+  const shown = sender.url !== undefined ? unfragmented(sender.url) : undefined;
+  return (
+    sender.frameId === 0 &&
+    sender.tabId !== undefined &&
+    input.method.toUpperCase() === 'GET' &&
+    shown !== undefined &&
+    shown === unfragmented(input.url)
+  );
+}
+
 export function pageHandlers({
   payments,
   responses,
@@ -35,7 +58,13 @@ export function pageHandlers({
 
   return {
     'challenge.seen': async (input, sender) => {
-      const seen = await reportedHeaders(input, sender);
+      const { navigation, carried, ...report } = input;
+      // A page load's 402 is the top frame's own: its URL is the one the browser gives for the
+      // frame, asked again with GET. Any other report of one is refused, so a page cannot make the
+      // worker quote, or hand a page-load token to, a URL it is not showing.
+      if (navigation && !ownPageLoad(input, sender))
+        return { action: 'pass', reason: english(said('refusedUnknown')), said: said('refusedUnknown') };
+      const seen = await reportedHeaders(report, sender);
       // A 402 without any challenge (no payment header, no x402 body): nothing to record.
       const headers = seen ?? (input.body !== undefined ? input.headers : undefined);
       if (!headers)
@@ -45,12 +74,13 @@ export function pageHandlers({
         let answered = false;
         payments
           .onChallenge({
-            ...input,
+            ...report,
             headers,
             origin: sender.origin,
             ...(sender.topOrigin !== undefined ? { topOrigin: sender.topOrigin } : {}),
             tabId: sender.tabId,
-            via: 'fetch',
+            via: navigation ? 'navigation' : 'fetch',
+            ...(carried ? { carried } : {}),
             answerEarly: (verdict) => {
               answered = true;
               resolve(verdict);

@@ -29,7 +29,8 @@ export class Deliveries {
   /**
    * The page reports what its paid retry delivered: kept as evidence for a dispute. Only the tab
    * and origin that were paid for may report, once per payment, for a payment of its fetch or XHR
-   * (the browser itself reports page loads). The page could lie, so its word is recorded as the
+   * or, in Chromium and from the tab's top frame, of its page load (which the page fetched paid;
+   * in Firefox the browser reports page loads). The page could lie, so its word is recorded as the
    * page's: a refusal it reports opens a dispute marked so, tells the user and drops the token of
    * that payment, but never moves money (docs/threat-model.md, "What the page's word may do").
    */
@@ -39,7 +40,10 @@ export class Deliveries {
   ): Promise<{ recorded: boolean }> {
     const p = await this.recordDelivery(
       input.paymentId,
-      (p) => p.via === 'fetch' && p.tabId === sender.tabId && p.origin === sender.origin,
+      (p) =>
+        (p.via === 'fetch' || (__PAYBOUND_TARGET__ === 'chrome' && sender.frameId === 0)) &&
+        p.tabId === sender.tabId &&
+        p.origin === sender.origin,
       { status: input.status, sha256: input.sha256, by: 'page' },
       input.headers ?? [],
       input.problem,

@@ -47,7 +47,8 @@ import { notePaid } from './consent';
 import { Deliveries } from './deliveries';
 import { type LightningRail, RailError } from './rails/types';
 import { isRefusal, type RateAnswer, type RateRefusal, type RateService } from './rates';
-import { scopeKey, type TokenOwner, type TokenService } from './tokens';
+import { isRenewal } from './subscriptions';
+import { scopeKey, type TokenOwner, type TokenService, tokenScope } from './tokens';
 
 export { CARD_METHOD } from '../methods/card';
 
@@ -81,6 +82,11 @@ export interface ChallengeRequest {
   topOrigin?: string;
   tabId?: number;
   via: 'fetch' | 'navigation';
+  /**
+   * The page says its request carried the credential Paybound handed it: this 402 refuses it, so
+   * a held credential is not handed again (see `held`).
+   */
+  carried?: boolean;
   /** Pay with this wallet rather than the default (the user switched in the quote window). */
   railId?: string;
   /** SHA-256 (hex) of the body the page retries with, as the page reported it (MPP `digest`). */
@@ -156,6 +162,8 @@ export interface PaymentDeps {
       from: { origin: string; site: string; tabId?: number; railId: string },
       offer: PlanOfferRecord,
     ): Promise<ChallengeVerdict>;
+    /** The subscriber credential this site holds for the request's origin, as a retry. */
+    heldFor?(site: string, url: string): Promise<ChallengeVerdict | undefined>;
   };
   now?: () => number;
   newId?: () => string;
@@ -220,6 +228,20 @@ const ownerOf = (p: {
   resource: p.via,
   ...(p.tabId !== undefined ? { tabId: p.tabId } : {}),
 });
+
+/**
+ * A page's fetch or XHR may send a paid L402 token on its later requests in the token's scope
+ * (the page already holds it: it retried with it). A page-load token goes only to page loads.
+ */
+function keepFor(p: PaymentRecord, verdict: ChallengeVerdict): ChallengeVerdict {
+  if (verdict.action !== 'retry' || p.via !== 'fetch' || !reusableToken(p) || !isReusable(verdict.credential))
+    return verdict;
+  try {
+    return { ...verdict, keep: tokenScope(p.url) };
+  } catch {
+    return verdict;
+  }
+}
 
 /**
  * Whether a payment is of this challenge's scope (`scopeKey`: one token rule's reach); undefined
@@ -330,6 +352,16 @@ export class PaymentService {
     }
     mark('detected');
     const protocols = [...new Set(detected.map((d) => d.protocol))];
+    // Paid before: the site's token (or subscriber credential) for this request, which the page
+    // did not send. Nothing is charged; the page retries with it.
+    // A renewal asks the subscriber to pay the next period: never answered with what it holds.
+    if (!req.carried && !req.plan && !isRenewal(req.headers)) {
+      const held = await this.held(req, protocols);
+      if (held) {
+        await log(protocols);
+        return held;
+      }
+    }
     // A subscriber asked to renew: the subscription renews through its own exchange.
     if (!req.plan && this.deps.subscriptions) {
       const renewal = await this.deps.subscriptions.renewFor(req);
@@ -347,7 +379,7 @@ export class PaymentService {
       return pass(why);
     }
 
-    // A token the browser attached that the server no longer takes is replaced when the new
+    // A token the request carried that the server no longer takes is replaced when the new
     // challenge is paid, never dropped on a page's word: a forged 402 must not cost the user a token.
 
     // What the charge's decision reads besides the ledger, asked now: it is read while the wallet
@@ -871,7 +903,7 @@ export class PaymentService {
         return pass(outcome.reason);
       }
       case 'paid': {
-        const verdict = retryVerdict(outcome.credential, outcome.reason, payment.id);
+        const verdict = keepFor(payment, retryVerdict(outcome.credential, outcome.reason, payment.id));
         // The token's rule first: a request of this scope that leaves after the page has its
         // credential carries it, and a 402 to it means the server refused the token.
         if (verdict.action === 'retry') await this.cacheToken(payment, verdict.credential);
@@ -1136,9 +1168,12 @@ export class PaymentService {
       fresh.length ? db.payments.bulkGet(fresh) : [],
     ]);
     const inScopeTokens = tokens.filter((p): p is PaymentRecord => p !== undefined && inScope(p));
+    // A request that carried the scope's token and met a 402 again: that token was refused.
+    const refusedToken = (p: PaymentRecord) => req.carried === true && reusableToken(p);
     const unused = [...checked, ...recent, ...inScopeTokens].filter(
       (p, i, all): p is PaymentRecord =>
         p !== undefined &&
+        !refusedToken(p) &&
         (p.credentialUnused === true || this.freshTokens.has(p.id)) &&
         all.findIndex((q) => q?.id === p.id) === i,
     );
@@ -1151,7 +1186,7 @@ export class PaymentService {
     // Another challenge claimed it while this one waited too: an L402 token serves both (as its
     // rule would have, had it been in place before these requests left).
     for (const p of checked) {
-      if (p && (p.state === 'paid' || p.state === 'accepted') && reusableToken(p)) {
+      if (p && (p.state === 'paid' || p.state === 'accepted') && reusableToken(p) && !refusedToken(p)) {
         const verdict = this.verdictFor(p);
         if (verdict.action === 'retry') return verdict;
       }
@@ -1264,6 +1299,42 @@ export class PaymentService {
     }
   }
 
+  /**
+   * The credential the requesting site already holds for this request: its L402 token for the
+   * scope, when the 402 asks for L402 (a page-load token only for its own tab's page loads), or
+   * its plan's subscriber credential for the origin. Only the site that paid gets it: the site
+   * comes from the browser.
+   */
+  private async held(
+    req: ChallengeRequest,
+    protocols: readonly string[],
+  ): Promise<ChallengeVerdict | undefined> {
+    const site = siteOf(req.origin) ?? req.origin;
+    let token: Awaited<ReturnType<TokenService['matching']>>;
+    try {
+      token = await this.deps.tokens.matching(ownerOf({ site, via: req.via, tabId: req.tabId }), req.url);
+    } catch {
+      return undefined; // not a URL a token could cover
+    }
+    if (token && protocols.includes('l402')) {
+      const verdict = retryVerdict(
+        { header: 'Authorization', value: token.authorization },
+        'paid before',
+        token.paymentId,
+      );
+      if (verdict.action !== 'retry') return undefined;
+      return {
+        ...verdict,
+        held: true,
+        ...(token.resource === 'fetch'
+          ? { keep: { origin: token.origin, pathPrefix: token.pathPrefix } }
+          : {}),
+      };
+    }
+    if (req.via !== 'fetch') return undefined;
+    return this.deps.subscriptions?.heldFor?.(site, req.url);
+  }
+
   private verdictFor(p: PaymentRecord): ChallengeVerdict {
     // Its credential was refused: presenting it again would only be refused again, and paying the
     // challenge again is what the unique key forbids. The request's log says why.
@@ -1271,7 +1342,7 @@ export class PaymentService {
     if (p.state === 'paid' || p.state === 'accepted') {
       for (const m of METHODS) {
         const c = m.credential(p);
-        if (c) return retryVerdict(c.credential, c.reason, p.id);
+        if (c) return keepFor(p, retryVerdict(c.credential, c.reason, p.id));
       }
     }
     return pass(p.failure?.reason ?? `this payment request is ${p.state}`);

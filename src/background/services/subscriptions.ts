@@ -5,9 +5,10 @@
  * through the payments flow like any other (budgets, tiers, the ledger), with the plan named on
  * the record; a renewal within the standing approval needs no window.
  *
- * The subscriber credential the app hands back is attached by the browser to the app's origin,
- * in `Paybound-Subscriber`, only on requests the subscribing site starts (a session rule, as paid
- * tokens are): another site's requests to the same API get nothing.
+ * The subscriber credential the app hands back goes, in `Paybound-Subscriber`, only to requests
+ * the subscribing site makes to the app's origin: its pages are handed it when the app answers a
+ * 402 without it (`heldFor`), and keep it for later requests; in Firefox a session rule also
+ * attaches it, as paid tokens are. Another site's requests to the same API get nothing.
  */
 import type { DeclarativeNetRequest } from 'webextension-polyfill';
 import { type MppChallenge, MppChallengeError, readMppSubscription } from '../../core/challenge/mpp';
@@ -86,7 +87,11 @@ export const inRecordUnit = (m: SubscriptionRecord['mandate'], amount: bigint): 
 
 export interface SubscriptionDeps {
   db: PayboundDb;
-  rules: RuleApi;
+  /**
+   * Firefox: session rules through which the browser also attaches the credential. Chromium has
+   * none (docs/permissions.md): the page's script attaches what the worker handed it.
+   */
+  rules?: RuleApi;
   /** Pays the period's charge through the payments flow; its verdict carries the credential. */
   pay(charge: PlanCharge): Promise<ChallengeVerdict>;
   fetch?: typeof fetch;
@@ -662,7 +667,27 @@ export class SubscriptionService {
       action: 'retry',
       credential: { header: SUBSCRIBER_HEADER, value: sub.credential },
       reason: `subscribed to ${sub.planName}`,
+      // The subscribing site's later requests to the app's origin carry it too.
+      keep: { origin: sub.origin, pathPrefix: '/' },
     };
+  }
+
+  /**
+   * A 402 from the app to a request that did not carry the subscriber credential (a new page of
+   * the subscribing site): the plan's credential, to retry with. Only the site that subscribed
+   * gets it, and only for the app's origin; nothing is charged.
+   */
+  async heldFor(site: string, url: string): Promise<ChallengeVerdict | undefined> {
+    let origin: string;
+    try {
+      origin = new URL(url).origin;
+    } catch {
+      return undefined;
+    }
+    const sub = await this.forOrigin(site, origin);
+    if (!sub || !CREDENTIAL.test(sub.credential)) return undefined;
+    const verdict = this.asSubscriber(sub);
+    return verdict.action === 'retry' ? { ...verdict, held: true } : undefined;
   }
 
   // Rules -----------------------------------------------------------------------------------
@@ -692,18 +717,19 @@ export class SubscriptionService {
   }
 
   private async installRule(sub: SubscriptionRecord): Promise<void> {
-    await this.deps.rules.updateSessionRules({
+    await this.deps.rules?.updateSessionRules({
       removeRuleIds: [sub.ruleId],
       addRules: [this.ruleFor(sub, sub.ruleId)],
     });
   }
 
   private async dropRule(sub: SubscriptionRecord): Promise<void> {
-    await this.deps.rules.updateSessionRules({ removeRuleIds: [sub.ruleId] });
+    await this.deps.rules?.updateSessionRules({ removeRuleIds: [sub.ruleId] });
   }
 
   /** Session rules vanish with the browser; subscriptions do not. */
   async syncRules(): Promise<void> {
+    if (!this.deps.rules) return;
     const existing = (await this.deps.rules.getSessionRules()).filter((r) => r.id >= SUBSCRIBER_RULE_BASE);
     const subs = await this.deps.db.subscriptions.toArray();
     const rules = subs.flatMap((s) => (s.state === 'ended' ? [] : [this.ruleFor(s, s.ruleId)]));

@@ -1,15 +1,20 @@
 /**
- * Paid L402 tokens, cached per paying site, API origin and path prefix, and attached by the
- * browser itself: each token is a declarativeNetRequest session rule that sets `Authorization`
- * on matching requests. Pages pay nothing extra per request, and the page's script never holds a
- * token before it has paid for one. A token is always an `Authorization` value (kept as
- * `TokenRecord.authorization`): credentials in other headers (x402's) prove one payment for one
- * request and are never stored here.
+ * Paid L402 tokens, cached per paying site, API origin and path prefix. A token is always an
+ * `Authorization` value (kept as `TokenRecord.authorization`): credentials in other headers
+ * (x402's) prove one payment for one request and are never stored here.
  *
- * A token stays with the site that paid (DESIGN §9): a fetch/XHR token is attached only to
- * XHR/fetch requests that site's pages start (`initiatorDomains`), a page-load token only to the
- * top-level page load of the tab that paid (`tabIds`). Another site's fetch, image or frame
- * pointed at the same API gets nothing.
+ * How a token reaches requests (docs/permissions.md): a 402 from the paying site in the token's
+ * scope is answered with the token, nothing charged, and the page's script keeps it for the
+ * document's later requests in that scope (`PaymentService.held`). In Firefox each token is also
+ * a declarativeNetRequest session rule that sets `Authorization` on matching requests, and a
+ * page-load token reaches its page load only that way. Chromium has no such rules: it would
+ * slow every request of every page. Either way the page's script never holds a token before it
+ * has paid for one.
+ *
+ * A token stays with the site that paid (docs/threat-model.md): a fetch/XHR token goes only to
+ * that site's pages (the site comes from the browser; in Firefox's rule, `initiatorDomains`), a
+ * page-load token only to the top-level page load of the tab that paid (`tabIds`). Another
+ * site's fetch, image or frame pointed at the same API gets nothing.
  */
 
 import type { DeclarativeNetRequest } from 'webextension-polyfill';
@@ -100,10 +105,15 @@ export class TokenService {
   private queue: Promise<unknown> = Promise.resolve();
   private index?: Promise<TokenIndex>;
 
+  /**
+   * `rules`: Firefox's session rules, or none (Chromium). Without rules, `browserStarted` tells
+   * whether this is the browser session's first start of the worker (tab ids start again then).
+   */
   constructor(
     private readonly db: PayboundDb,
-    private readonly rules: RuleApi,
+    private readonly rules: RuleApi | undefined,
     private readonly now: () => number = Date.now,
+    private readonly browserStarted: () => Promise<boolean> = async () => false,
   ) {}
 
   /** The token this owner's requests to this URL carry, if any (longest prefix). */
@@ -162,7 +172,7 @@ export class TokenService {
           await this.db.tokens.add({ ...record, id });
           mark('token row written');
         }),
-        this.rules.updateSessionRules({ removeRuleIds: old, addRules: [ruleFor({ ...record, id })] }),
+        this.rules?.updateSessionRules({ removeRuleIds: old, addRules: [ruleFor({ ...record, id })] }),
       ]);
     } catch (e) {
       // Neither half may outlive the other: a rule without its row, or the old token's rule over
@@ -170,7 +180,7 @@ export class TokenService {
       this.index = undefined;
       await Promise.allSettled([
         this.db.tokens.bulkDelete([id, ...old]),
-        this.rules.updateSessionRules({ removeRuleIds: [id, ...old] }),
+        this.rules?.updateSessionRules({ removeRuleIds: [id, ...old] }),
       ]);
       throw e;
     }
@@ -203,13 +213,20 @@ export class TokenService {
     // The worker's view may keep naming this row for its scope: the next store there then removes
     // a row and a rule that are already gone, which changes nothing.
     await this.db.tokens.delete(token.id);
-    await this.rules.updateSessionRules({ removeRuleIds: [token.id] });
+    await this.rules?.updateSessionRules({ removeRuleIds: [token.id] });
   }
 
   /** The tokens one payment bought (the app refused them: they are worthless). */
   async dropPayment(paymentId: string): Promise<void> {
     const bought = await this.db.tokens.filter((t) => t.paymentId === paymentId).toArray();
     for (const t of bought) await this.drop(t);
+  }
+
+  /** Every page-load token: their tabs are gone with the browser session that had them. */
+  private async dropPageLoadTokens(): Promise<void> {
+    const stale = (await this.db.tokens.toArray()).filter((t) => t.resource === 'navigation');
+    await this.db.tokens.bulkDelete(stale.flatMap((t) => (t.id !== undefined ? [t.id] : [])));
+    this.index = undefined;
   }
 
   /** A page-load token belongs to one tab: when the tab is gone, so is the token. */
@@ -223,9 +240,14 @@ export class TokenService {
   /**
    * Session rules vanish with the browser; the tokens do not. Re-create the rules on start. No
    * session rules at all means the browser (not just the worker) started: tab ids start again
-   * then, so page-load tokens, each bound to one tab, are dropped.
+   * then, so page-load tokens, each bound to one tab, are dropped. Without rules, the browser's
+   * start is told by `browserStarted`.
    */
   async syncRules(): Promise<void> {
+    if (!this.rules) {
+      if (await this.browserStarted()) await this.dropPageLoadTokens();
+      return;
+    }
     let [tokens, all] = await Promise.all([this.db.tokens.toArray(), this.rules.getSessionRules()]);
     // Subscriber rules are the subscriptions' own (services/subscriptions.ts).
     const existing = all.filter((r) => r.id < SUBSCRIBER_RULE_BASE);

@@ -116,3 +116,27 @@ export async function step<T>(what: string, work: Promise<T>, state?: () => Prom
     clearTimeout(timer);
   }
 }
+
+/**
+ * Forgets every paid token, as if none had been bought: the worker's rows go (read on every 402),
+ * and each page given loads again, since a document keeps the tokens it was handed.
+ */
+export async function forgetTokens(extensionPage: Page, ...pages: Page[]): Promise<void> {
+  await extensionPage.evaluate(
+    () =>
+      new Promise<void>((resolve, reject) => {
+        const open = indexedDB.open('paybound');
+        open.onerror = () => reject(open.error);
+        open.onsuccess = () => {
+          const tx = open.result.transaction('tokens', 'readwrite');
+          tx.objectStore('tokens').clear();
+          tx.oncomplete = () => {
+            open.result.close();
+            resolve();
+          };
+          tx.onerror = () => reject(tx.error);
+        };
+      }),
+  );
+  for (const page of pages) await page.reload();
+}

@@ -21,7 +21,10 @@ function countWindows(context: BrowserContext): () => number {
   return () => n;
 }
 
-/** A forged 1-sat challenge from `target` for a URL of its own site. */
+/**
+ * A forged 1-sat challenge from `target` for a URL of its own site. Each test's URLs are in scopes
+ * of their own (the path up to its last `/`), so no token paid before answers them.
+ */
 async function oneSat(target: Page | Frame, stack: Parameters<typeof l402Challenge>[0], url: string) {
   const c = await l402Challenge(stack, 1, 'one sat');
   return forge(target, { url, headers: [['www-authenticate', c.header]] });
@@ -53,7 +56,7 @@ test('4a. the first payment to a site asks however small; after "let it pay auto
   const page = await openOtherSite(context, stack);
   const windows = countWindows(context);
   const first = nextQuoteWindow(context);
-  const answer = oneSat(page, stack, `${site}/api/x`);
+  const answer = oneSat(page, stack, `${site}/x/api`);
   const quote = await first;
   expect(await quote.isVisible('[data-testid=first-payment]')).toBe(true);
   expect(await quote.textContent('[data-testid=reasons]')).toContain('the first payment to this site');
@@ -62,7 +65,7 @@ test('4a. the first payment to a site asks however small; after "let it pay auto
   expect((await answer)?.retry?.value).toMatch(/^L402 /);
   expect(windows()).toBe(1);
   // Allowed now, and the payee is known: the next small charge pays without a window.
-  expect((await oneSat(page, stack, `${site}/api/y`))?.retry?.value).toMatch(/^L402 /);
+  expect((await oneSat(page, stack, `${site}/y/api`))?.retry?.value).toMatch(/^L402 /);
   expect(windows()).toBe(1);
   const rows = await ledger(await openExtensionPage(POPUP));
   expect(rows.map((r) => r.approval)).toEqual(['auto', 'approved']);
@@ -70,7 +73,7 @@ test('4a. the first payment to a site asks however small; after "let it pay auto
   const foreign = regtestInvoice({ amountMsat: 1000n });
   const asked = nextQuoteWindow(context);
   forgeLater(page, {
-    url: `${site}/api/z`,
+    url: `${site}/z/api`,
     headers: [
       [
         'www-authenticate',
@@ -108,20 +111,20 @@ test('4b. frames of one registrable domain share its runaway guard; the daily ca
   const [a, b, c] = frames.map(frame) as [Frame, Frame, Frame];
   // The first payment of each site asks; the user lets each pay automatically up to 0.05.
   const shop = await approveAllowingAuto(context, '0.05', '1.00', () =>
-    oneSat(a, stack, 'http://a.shop.example/api/1'),
+    oneSat(a, stack, 'http://a.shop.example/1/api'),
   );
   expect(shop?.retry?.value).toMatch(/^L402 /);
   const other = await approveAllowingAuto(context, '0.05', '1.00', () =>
-    oneSat(c, stack, 'http://c.other.example/api/1'),
+    oneSat(c, stack, 'http://c.other.example/1/api'),
   );
   expect(other?.retry?.value).toMatch(/^L402 /);
   const windows = countWindows(context);
   // a and b are one site (shop.example): after two automatic payments between them the guard asks.
-  expect((await oneSat(a, stack, 'http://a.shop.example/api/2'))?.retry?.value).toMatch(/^L402 /);
-  expect((await oneSat(b, stack, 'http://b.shop.example/api/2'))?.retry?.value).toMatch(/^L402 /);
+  expect((await oneSat(a, stack, 'http://a.shop.example/2/api'))?.retry?.value).toMatch(/^L402 /);
+  expect((await oneSat(b, stack, 'http://b.shop.example/2/api'))?.retry?.value).toMatch(/^L402 /);
   expect(windows()).toBe(0);
   const guarded = nextQuoteWindow(context);
-  oneSat(b, stack, 'http://b.shop.example/api/3').catch(() => {});
+  oneSat(b, stack, 'http://b.shop.example/3/api').catch(() => {});
   const guard = await guarded;
   expect(await guard.textContent('[data-testid=reasons]')).toContain('paid automatically 2 times recently');
   expect(await guard.textContent('[data-testid=site]')).toContain('shop.example');
@@ -129,9 +132,9 @@ test('4b. frames of one registrable domain share its runaway guard; the daily ca
   await guard.click('[data-testid=deny]');
   // Two cents went automatically today; other.example's first automatic cent fills the cap of
   // three, and its next is asked for, whatever site it is.
-  expect((await oneSat(c, stack, 'http://c.other.example/api/2'))?.retry?.value).toMatch(/^L402 /);
+  expect((await oneSat(c, stack, 'http://c.other.example/2/api'))?.retry?.value).toMatch(/^L402 /);
   const capped = nextQuoteWindow(context);
-  oneSat(c, stack, 'http://c.other.example/api/3').catch(() => {});
+  oneSat(c, stack, 'http://c.other.example/3/api').catch(() => {});
   expect(await (await capped).textContent('[data-testid=reasons]')).toContain(
     'daily cap on automatic payments',
   );

@@ -4,6 +4,7 @@
  * subscriber credential goes to the subscribing site's requests only.
  */
 import type { Page } from 'playwright-core';
+import type { ChallengePayload } from '../../../src/content/channel';
 import { expect, test } from '../harness/fixtures';
 import { ledger, nextQuoteWindow, POPUP, setRules } from '../harness/flows';
 import { clearSeen, forge, l402Challenge, openOtherSite, seenByDemo } from '../harness/hostile';
@@ -80,7 +81,7 @@ test('2. a token the demo site paid serves no other site: not a no-cors fetch, a
   expect(seen.filter((r) => r.authorization !== 'none')).toEqual([]);
 });
 
-test('3. a junk challenge naming an API leaves its token in place, from another site or from a script in the page', async ({
+test("3. a junk challenge naming an API leaves its token in place, from another site or from a script in the page (which is handed its own site's token)", async ({
   context,
   stack,
   demoPage,
@@ -91,11 +92,16 @@ test('3. a junk challenge naming an API leaves its token in place, from another 
     headers: [['www-authenticate', 'L402 macaroon="junk", invoice="lnbcrt1junk"']] as [string, string][],
   };
   const evil = await openOtherSite(context, stack);
-  expect((await forge(evil, junk))?.retry).toBeUndefined();
-  expect((await forge(demoPage, junk))?.retry).toBeUndefined();
-  // The next request is served with the token it paid for: no window, nothing paid.
   const w = wallets(stack);
   const before = await w.balance('user');
+  expect((await forge(evil, junk))?.retry).toBeUndefined();
+  // The paying site's own page is handed the token its site holds for that scope (in Chromium
+  // pages attach their tokens themselves; docs/threat-model.md, "Tokens"), and nothing is paid.
+  const own = await forge(demoPage, junk);
+  expect(own).toMatchObject({ held: true, retry: { header: 'Authorization' } });
+  expect(own?.retry?.value).toMatch(/^L402 /);
+  expect(own?.retry?.value).not.toContain('junk');
+  // The next request is served with the token it paid for: no window, nothing paid.
   expect(await echo(demoPage, '/api/echo')).toMatch(/^L402 /);
   await demoPage.fill('#prompt', 'still paid');
   await demoPage.click('#generate');
@@ -164,4 +170,50 @@ test('14. a plan’s subscriber credential serves only the site that subscribed,
   expect((await forge(demoPage, renewal))?.retry).toBeUndefined();
   expect(await w.balance('user')).toBe(before);
   expect((await ledger(popup)).length).toBe(paidBefore);
+});
+
+test('15. only the tab itself reports its page load: a frame’s 402 page load quotes nothing, and a page’s script claiming one is heard as its own fetch', async ({
+  context,
+  stack,
+  openExtensionPage,
+}) => {
+  const TOP = 'http://top.example.org/';
+  const FRAME = 'http://frame.example.net/paid';
+  const top = await context.newPage();
+  const framed = await l402Challenge(stack, 1, 'a framed page');
+  await top.route(FRAME, (route) =>
+    route.fulfill({
+      status: 402,
+      contentType: 'text/html',
+      headers: { 'www-authenticate': framed.header },
+      body: '<!doctype html><title>pay</title><p id="payment-required">pay first</p>',
+    }),
+  );
+  await top.route(TOP, (route) =>
+    route.fulfill({
+      status: 200,
+      contentType: 'text/html',
+      body: `<!doctype html><title>top</title><body><iframe src="${FRAME}"></iframe></body>`,
+    }),
+  );
+  await top.goto(TOP);
+  // The frame's own load answered 402 and shows its payment page: a frame's page load is no
+  // page load of the tab, so nothing reports it.
+  await top.frameLocator('iframe').locator('#payment-required').waitFor();
+  const c = await l402Challenge(stack, 1, 'a page load, says the page');
+  const opened = nextQuoteWindow(context);
+  const claim = { url: TOP, headers: [['www-authenticate', c.header]], navigation: true } as Omit<
+    ChallengePayload,
+    'status' | 'method'
+  >;
+  const answer = forge(top, claim);
+  const quote = await opened;
+  // The first quote is the forged one, for the top page's own site: the frame asked for nothing.
+  expect(await quote.textContent('[data-testid=origin]')).toBe('http://top.example.org');
+  await quote.click('[data-testid=deny]');
+  expect((await answer)?.retry).toBeUndefined();
+  const rows = await ledger(await openExtensionPage(POPUP));
+  expect(rows.map((r) => [r.via, r.origin, r.approval])).toEqual([
+    ['fetch', 'http://top.example.org', 'denied'],
+  ]);
 });

@@ -102,7 +102,9 @@ function setup(
   };
   const present = (
     headers: ReadonlyArray<readonly [string, string]>,
-    extra: Pick<Parameters<PaymentService['onChallenge']>[0], 'answerEarly'> = {},
+    extra: Partial<
+      Pick<Parameters<PaymentService['onChallenge']>[0], 'answerEarly' | 'carried' | 'origin'>
+    > = {},
   ) =>
     service.onChallenge({
       url: URL_,
@@ -233,11 +235,34 @@ describe('PaymentService', () => {
     expect(await flow).toMatchObject({ action: 'retry' });
   });
 
+  it('answers a 402 in a held token’s scope with that token, paying nothing; only the site that paid', async () => {
+    const paid = await env.present(env.challenge().headers);
+    // A new page of the site met the 402 without the token: it is handed the token it paid for.
+    const held = await env.present(env.challenge().headers);
+    expect(held).toMatchObject({
+      action: 'retry',
+      held: true,
+      keep: { origin: 'https://app.example', pathPrefix: '/api/' },
+      credential: { header: 'Authorization' },
+    });
+    expect(held.action === 'retry' && paid.action === 'retry' && held.credential.value).toBe(
+      paid.action === 'retry' && paid.credential.value,
+    );
+    expect(env.pay).toHaveBeenCalledTimes(1);
+    // A 402 in that scope asking for another protocol is not answered with the L402 token.
+    expect(await env.present([['payment-required', 'e30=']])).not.toMatchObject({ held: true });
+    // Another site's page asking for the same API gets nothing of it.
+    const other = await env.present(env.challenge().headers, { origin: 'https://evil.example' });
+    expect(other.action === 'retry' && paid.action === 'retry' && other.credential.value).not.toBe(
+      paid.action === 'retry' && paid.credential.value,
+    );
+  });
+
   it('drops a cached token the server rejected and pays the new challenge', async () => {
     await env.present(env.challenge().headers);
     expect(await env.db.tokens.count()).toBe(1);
-    // The browser attached the token, and the server answered 402 again with a fresh challenge.
-    const verdict = await env.present(env.challenge().headers);
+    // The request carried the token, and the server answered 402 again with a fresh challenge.
+    const verdict = await env.present(env.challenge().headers, { carried: true });
     expect(verdict.action).toBe('retry');
     expect(env.pay).toHaveBeenCalledTimes(2);
     const tokens = await env.db.tokens.toArray();
@@ -408,6 +433,8 @@ describe('page wallet results: the page is untrusted', () => {
       },
       reason: 'paid',
       paymentId,
+      // The page sends its token on its later requests in the scope.
+      keep: { origin: 'https://app.example', pathPrefix: '/api/' },
     });
     expect(row).toMatchObject({ state: 'paid', lightning: { preimage: inv.preimage } });
     expect(await page.db.tokens.count()).toBe(1);
@@ -690,20 +717,26 @@ describe('never paid twice for one request: a payment whose outcome was lost hol
       paymentId: row.id,
     });
     expect(env.pay).toHaveBeenCalledTimes(1);
-    // Used now: a challenge after that (its token refused by the server) is a new charge.
-    const next = await askOn(worker, env.challenge().headers);
+    // Used now: a challenge to a request that carried it (the server refused it) is a new charge.
+    const next = await askOn(worker, env.challenge().headers, { carried: true });
     expect(next.action === 'retry' && next.paymentId).not.toBe(row.id);
     expect(env.pay).toHaveBeenCalledTimes(2);
     expect(await env.db.payments.count()).toBe(2);
   });
 
-  it('an L402 token an earlier worker settled is not offered again: by then its rule carries it, and a 402 in its scope means it was refused', async () => {
+  it('an L402 token an earlier worker settled is held for its scope: a new page is handed it, and a request that carried it and met a 402 pays anew', async () => {
     const { invoice, first: row } = await diesWhilePaying(env, env.challenge().headers);
     await env.node.payInvoice(env.user.id, invoice);
     walletSays(env, 'node');
     await env.restart().reconcile();
     expect((await env.db.payments.get(row.id))?.credentialUnused).toBeUndefined();
-    const verdict = await askOn(env.restart(), env.challenge().headers);
+    expect(await askOn(env.restart(), env.challenge().headers)).toMatchObject({
+      action: 'retry',
+      held: true,
+      paymentId: row.id,
+    });
+    expect(env.pay).toHaveBeenCalledTimes(1);
+    const verdict = await askOn(env.restart(), env.challenge().headers, { carried: true });
     expect(verdict.action === 'retry' && verdict.paymentId).not.toBe(row.id);
     expect(env.pay).toHaveBeenCalledTimes(2);
   });

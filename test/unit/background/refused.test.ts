@@ -6,6 +6,7 @@
 import 'fake-indexeddb/auto';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { LightningNode } from '../../../server/standins/lightning/node';
+import type { SenderContext } from '../../../src/background/sender';
 import type { ApprovalService } from '../../../src/background/services/approvals';
 import { DisputeService } from '../../../src/background/services/disputes';
 import { PaymentService } from '../../../src/background/services/payments';
@@ -96,8 +97,12 @@ function setup() {
     if (verdict.action !== 'retry' || !verdict.paymentId) throw new Error('expected a paid retry');
     return verdict.paymentId;
   };
-  const report = (paymentId: string, status: number, from = PAGE, headers?: [string, string][]) =>
-    service.delivered({ paymentId, status, sha256: SHA, ...(headers ? { headers } : {}) }, from);
+  const report = (
+    paymentId: string,
+    status: number,
+    from: SenderContext = PAGE,
+    headers?: [string, string][],
+  ) => service.delivered({ paymentId, status, sha256: SHA, ...(headers ? { headers } : {}) }, from);
   const balance = () => node.wallet(user.id)?.balanceMsat;
   return { db, node, pay, rules, service, challenge, present, paid, report, refusedNotice, balance };
 }
@@ -242,11 +247,15 @@ describe("the page's word: hostile reports", () => {
     expect(await env.db.disputes.count()).toBe(0);
   });
 
-  it("the page cannot report on a page load's payment: only the browser sees those", async () => {
+  it("on a page load's payment only the tab's top frame reports (Chromium: it fetched the page paid)", async () => {
     const id = await env.paid('navigation');
+    // A frame of the same origin in that tab, or a frame that does not say, is not the page load.
     expect(await env.report(id, 402)).toEqual({ recorded: false });
+    expect(await env.report(id, 402, { ...PAGE, frameId: 2 })).toEqual({ recorded: false });
+    expect(await env.report(id, 402, { ...PAGE, frameId: 0, tabId: TAB + 1 })).toEqual({ recorded: false });
     expect(await env.db.disputes.count()).toBe(0);
     expect(await env.db.tokens.count()).toBe(1);
+    expect(await env.report(id, 200, { ...PAGE, frameId: 0 })).toEqual({ recorded: true });
   });
 });
 

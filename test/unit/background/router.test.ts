@@ -158,6 +158,7 @@ describe('message router', () => {
       origin: 'https://app.example',
       tabId: 7,
       frameId: 0,
+      url: 'https://app.example/page',
     });
   });
 

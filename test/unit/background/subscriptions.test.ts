@@ -192,8 +192,12 @@ function setup() {
         `Payment id="renew", realm="app", method="lightning", intent="subscription", expires="${expires()}", request="${b64url({ amount: '2000', currency: 'sat', interval: 'month', methodDetails: { invoice: 'x' } })}"`,
       ],
     ] as const;
-  const present = (headers: ReadonlyArray<readonly [string, string]>, origin = 'https://app.example') =>
-    payments.onChallenge({ url: API, method: 'POST', headers, origin, tabId: 3, via: 'fetch' });
+  /** `carried`: the request carried the subscriber credential (the page keeps it once handed it). */
+  const present = (
+    headers: ReadonlyArray<readonly [string, string]>,
+    origin = 'https://app.example',
+    carried?: true,
+  ) => payments.onChallenge({ url: API, method: 'POST', headers, origin, tabId: 3, via: 'fetch', carried });
 
   /** A quote shown with the plan beside it, and the user taking the plan instead. */
   const subscribe = async () => {
@@ -401,14 +405,14 @@ describe('a subscription in force', () => {
       const inv = env.node.createInvoice(env.app.id, { amountMsat: 8_000n, memo: 'overage' });
       const request = b64url({ amount: '8', currency: 'sat', methodDetails: { invoice: inv.bolt11 } });
       const header = `Payment id="o-${i}", realm="app", method="lightning", intent="charge", expires="${expires()}", request="${request}", paybound="${b64url({ v: 1, overage: { plan: 'quill-pro' } })}"`;
-      expect((await env.present([['www-authenticate', header]])).action).toBe('retry');
+      expect((await env.present([['www-authenticate', header]], undefined, true)).action).toBe('retry');
     }
     expect(env.asked).toEqual([]);
     const paidOverage = (await env.db.payments.toArray()).filter((p) => p.plan?.kind === 'overage');
     expect(paidOverage.map((p) => p.approval)).toEqual(['auto', 'auto']);
     // 21 sats is above the plan's overage price: asked for as any charge.
     const dear = overage();
-    expect((await env.present(dear)).action).toBe('retry');
+    expect((await env.present(dear, undefined, true)).action).toBe('retry');
     expect(env.asked).toHaveLength(1);
   });
 

@@ -112,6 +112,27 @@ describe('TokenService', () => {
     await db.delete();
   });
 
+  it('without session rules, drops page-load tokens when the browser started, and only then', async () => {
+    const db = new PayboundDb(`t-${Math.random()}`);
+    let started = false;
+    const service = new TokenService(db, undefined, Date.now, async () => started);
+    await service.store({ site: 'a.example', resource: 'fetch' }, 'https://a.example/x/y', 'L402 a:b', 'p1');
+    await service.store(
+      { site: 'a.example', resource: 'navigation', tabId: 7 },
+      'https://a.example/page',
+      'L402 c:d',
+      'p2',
+    );
+    // Only the worker started again: tab ids still stand, and so do the tab's tokens.
+    await service.syncRules();
+    expect(await db.tokens.count()).toBe(2);
+    // The browser started: tab 7 may now be another page entirely.
+    started = true;
+    await service.syncRules();
+    expect((await db.tokens.toArray()).map((t) => t.authorization)).toEqual(['L402 a:b']);
+    await db.delete();
+  });
+
   it('a token serves only the site that paid, and only the kind of request it paid for', async () => {
     const db = new PayboundDb(`t-${Math.random()}`);
     const { api, rules } = fakeRules();

@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import * as v from 'valibot';
 import { beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { BridgeAnswer, BridgeQuery } from '../../../src/content/channel';
+import { challengeInput, deliveredInput } from '../../../src/content/reports';
 import { DeliveredInput } from '../../../src/messages/map';
 
 type Answer = Omit<BridgeAnswer, 'channel' | 'kind' | 'id'>;
@@ -117,7 +118,8 @@ describe('main world: the retry', () => {
         }),
     );
     expect((await pageFetch()).status).toBe(402);
-    expect(await report).toEqual({
+    // What the bridge sends the worker: the evidence headers only (not x-session).
+    expect(await deliveredInput((await report) as Parameters<typeof deliveredInput>[0])).toEqual({
       paymentId,
       status: 402,
       sha256: createHash('sha256').update('refused').digest('hex'),
@@ -233,14 +235,14 @@ describe('main world: MPP body digest and what the paid retry said', () => {
     server.mockImplementationOnce(async () => mpp402(', digest="sha-256=:AAAA:"'));
     bridge = () => ({});
     expect((await postBody()).status).toBe(402);
-    expect((await postedOf('query')).payload.bodySha256).toBe(await hex(BODY));
+    expect((await challengeInput((await postedOf('query')).payload))?.bodySha256).toBe(await hex(BODY));
   });
 
   it('sends the body hash for a challenge without a digest too (x402 tells requests apart by it)', async () => {
     server.mockImplementationOnce(async () => mpp402(''));
     bridge = () => ({});
     await postBody();
-    expect((await postedOf('query')).payload.bodySha256).toBe(await hex(BODY));
+    expect((await challengeInput((await postedOf('query')).payload))?.bodySha256).toBe(await hex(BODY));
   });
 
   it("reports the app's Payment-Receipt with what was delivered", async () => {
@@ -253,7 +255,7 @@ describe('main world: MPP body digest and what the paid retry said', () => {
         ? { retry: { header: 'Authorization', value: 'Payment eA' }, paymentId: PAYMENT }
         : {};
     expect((await postBody()).status).toBe(200);
-    expect((await postedOf('delivered')).payload).toMatchObject({
+    expect(await deliveredInput((await postedOf('delivered')).payload)).toMatchObject({
       paymentId: PAYMENT,
       status: 200,
       sha256: await hex('paid'),
@@ -273,10 +275,11 @@ describe('main world: MPP body digest and what the paid retry said', () => {
         ? { retry: { header: 'Authorization', value: 'Payment eA' }, paymentId: PAYMENT }
         : {};
     await postBody();
-    const report = (await postedOf('delivered')).payload;
+    // What the bridge makes of the report.
+    const report = await deliveredInput((await postedOf('delivered')).payload);
     expect(report.problem).toBe(problem);
-    expect(report.headers.some(([k]) => k.toLowerCase() === 'payment-receipt')).toBe(false);
-    // What the worker takes: the report as posted.
+    expect(report.headers?.some(([k]) => k.toLowerCase() === 'payment-receipt')).toBe(false);
+    // What the worker takes: the report as the bridge sends it.
     expect(v.safeParse(DeliveredInput, report).success).toBe(true);
   });
 });
@@ -330,7 +333,7 @@ describe('main world: an Ethereum wallet (x402)', () => {
     // The query said the page has an Ethereum wallet, and hashed the body the retry sends.
     const query = await postedOf('query');
     expect(query.payload.pageWallets).toEqual(['eip1193']);
-    expect(query.payload.bodySha256).toMatch(/^[0-9a-f]{64}$/);
+    expect((await challengeInput(query.payload))?.bodySha256).toMatch(/^[0-9a-f]{64}$/);
   });
 
   it('finds a wallet that announces itself (EIP-6963) before window.ethereum', async () => {
@@ -356,19 +359,51 @@ describe('main world: an Ethereum wallet (x402)', () => {
     }
   });
 
-  it('sends the body of a 402 that asks in x402 v1 (no payment header), and only then', async () => {
+  it('hands the bridge a 402 body without payment headers; only x402 v1 ones reach the worker', async () => {
     const v1 = JSON.stringify({ x402Version: 1, accepts: [] });
     server
       .mockImplementationOnce(async () => new Response(v1, { status: 402 }))
       .mockImplementationOnce(async () => new Response('{"error":"pay"}', { status: 402 }));
     bridge = () => ({});
     expect((await pageFetch()).status).toBe(402);
-    expect(posted.flatMap((q) => (q.kind === 'query' ? [q.payload.body] : []))).toEqual([v1]);
-    // A 402 with neither a payment header nor x402 in its body is not a challenge: nothing is asked.
+    const first = await challengeInput((await postedOf('query')).payload);
+    expect(first?.body).toBe(v1);
+    // A 402 with neither a payment header nor x402 in its body is no challenge: the bridge asks
+    // the worker nothing, and the page gets its 402 as it came.
     posted.length = 0;
     const res = await pageFetch();
     expect(res.status).toBe(402);
     expect(await res.text()).toBe('{"error":"pay"}');
-    expect(posted.filter((q) => q.kind === 'query')).toEqual([]);
+    expect(await challengeInput((await postedOf('query')).payload)).toBeUndefined();
+  });
+
+  it('the bridge tells a payment challenge from any other 402 by its headers', async () => {
+    const input = (headers: [string, string][]) =>
+      challengeInput({ url: 'https://shop.example/a', method: 'GET', status: 402, headers });
+    expect(await input([['WWW-Authenticate', 'Basic realm="x"']])).toBeUndefined();
+    expect(await input([['Content-Type', 'text/html']])).toBeUndefined();
+    expect(
+      (await input([['www-authenticate', 'Basic realm="x", L402 macaroon="m", invoice="i"']]))?.headers,
+    ).toHaveLength(1);
+    expect((await input([['Payment-Required', 'e30=']]))?.headers).toEqual([['Payment-Required', 'e30=']]);
+    // A body with x402 in it counts only without payment headers; other headers never go on.
+    const body = new TextEncoder().encode('{"x402Version":1}').buffer;
+    const mixed = await challengeInput({
+      url: 'https://shop.example/a',
+      method: 'GET',
+      status: 402,
+      headers: [
+        ['payment-required', 'e30='],
+        ['set-cookie', 'a=b'],
+      ],
+      body,
+    });
+    expect(mixed).toMatchObject({ headers: [['payment-required', 'e30=']] });
+    // A page's query cannot pass itself off as the tab's page load: only the bridge reports those.
+    const claimed = { url: 'https://shop.example/', method: 'GET', status: 402 as const, navigation: true };
+    expect(await challengeInput({ ...claimed, headers: [['payment-required', 'e30=']] })).not.toHaveProperty(
+      'navigation',
+    );
+    expect(mixed?.body).toBeUndefined();
   });
 });

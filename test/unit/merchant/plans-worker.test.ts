@@ -132,7 +132,8 @@ function draft(headers: Record<string, string> = {}): Promise<Response> {
 }
 
 /** What the worker sees of a page's 402 (its headers), and its verdict. */
-async function present(res: Response) {
+/** `carried`: the request carried the subscriber credential (the page keeps it once handed it). */
+async function present(res: Response, carried?: true) {
   expect(res.status).toBe(402);
   await res.arrayBuffer();
   return w.payments.onChallenge({
@@ -142,6 +143,7 @@ async function present(res: Response) {
     origin: app.url,
     tabId: 3,
     via: 'fetch',
+    carried,
   });
 }
 
@@ -185,7 +187,7 @@ describe('the worker and Quill Pro', () => {
       expect(res.status).toBe(200);
       await res.arrayBuffer();
     }
-    const verdict = await present(await draft({ 'paybound-subscriber': subscriber }));
+    const verdict = await present(await draft({ 'paybound-subscriber': subscriber }), true);
     expect(verdict).toMatchObject({ action: 'retry', credential: { header: 'Authorization' } });
     expect(w.asked).toEqual([]);
     const { value } = (verdict as { credential: { value: string } }).credential;
@@ -199,7 +201,7 @@ describe('the worker and Quill Pro', () => {
     const subscriber = await subscribe();
     const [sub] = await w.db.subscriptions.toArray();
     await advance(Math.ceil((sub!.periodEnd - Date.now() - offsetMs) / 1000) + 60);
-    const verdict = await present(await draft({ 'paybound-subscriber': subscriber }));
+    const verdict = await present(await draft({ 'paybound-subscriber': subscriber }), true);
     expect(verdict).toMatchObject({
       action: 'retry',
       credential: { header: 'Paybound-Subscriber', value: subscriber },

@@ -17,9 +17,18 @@ describe('manifestFor', () => {
       strict_min_version: '140.0',
       data_collection_permissions: { required: ['financialAndPaymentInfo'] },
     });
+    // Firefox also observes and attaches through the browser; Chrome holds neither permission,
+    // which would slow its every request (docs/permissions.md).
+    expect(firefox.permissions).toEqual([
+      ...manifest.permissions,
+      'webRequest',
+      'declarativeNetRequestWithHostAccess',
+    ]);
+    expect(manifest.permissions).not.toContain('webRequest');
+    expect(manifest.permissions.some((p) => p.startsWith('declarativeNetRequest'))).toBe(false);
     // Everything else is the same manifest.
-    const { background: _b, browser_specific_settings: _s, ...rest } = firefox;
-    const { background: _cb, minimum_chrome_version: _m, ...chromeRest } = manifest;
+    const { background: _b, browser_specific_settings: _s, permissions: _p, ...rest } = firefox;
+    const { background: _cb, minimum_chrome_version: _m, permissions: _cp, ...chromeRest } = manifest;
     expect(rest).toEqual(chromeRest);
   });
 
