@@ -11,6 +11,7 @@ import { extensionUrl, launchWithExtension } from '../server/dev/chromium';
 import { provisionFor, startStack } from '../server/dev/stack';
 import { demoAlreadyKnown } from '../test/e2e/harness/provision';
 import { setRules } from './rules';
+import { FRESH, forgetTokens } from './tokens';
 
 const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 15);
 
@@ -70,13 +71,6 @@ async function seed(page: Page, from: number, count: number, origin: string) {
   );
 }
 
-async function clearTokens(page: Page) {
-  await page.evaluate(async () => {
-    const rules = await chrome.declarativeNetRequest.getSessionRules();
-    await chrome.declarativeNetRequest.updateSessionRules({ removeRuleIds: rules.map((r) => r.id) });
-  });
-}
-
 /** A browser with Paybound whose ledger holds `rows` old payments, set to pay every charge automatically. */
 async function prepared(extensionDir: string, demoUrl: string, rows: number) {
   const browser = await launchWithExtension({ extensionDir });
@@ -95,17 +89,17 @@ async function prepared(extensionDir: string, demoUrl: string, rows: number) {
   const demo = await browser.context.newPage();
   await demo.goto(demoUrl);
   const paidRoundTrip = async () => {
-    await clearTokens(popup);
-    return demo.evaluate(async () => {
+    await forgetTokens(popup);
+    return demo.evaluate(async (fresh) => {
       const t0 = performance.now();
       const res = await fetch('/api/generate', {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: { 'content-type': 'application/json', ...fresh },
         body: '{"prompt":"x"}',
       });
       if (res.status !== 200) throw new Error(`status ${res.status}`);
       return performance.now() - t0;
-    });
+    }, FRESH);
   };
   return { browser, paidRoundTrip };
 }

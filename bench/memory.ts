@@ -12,6 +12,7 @@ import { extensionUrl, launchWithExtension } from '../server/dev/chromium';
 import { provisionFor, startStack } from '../server/dev/stack';
 import { demoAlreadyKnown } from '../test/e2e/harness/provision';
 import { setRules } from './rules';
+import { FRESH, forgetTokens } from './tokens';
 
 const PAYMENTS = Number(process.env.BENCH_MEMORY_PAYMENTS ?? 10_000);
 const STEP = Math.max(1, Math.round(PAYMENTS / 10));
@@ -101,19 +102,16 @@ try {
   // Pays `n` charges in a row from the page; the worker drops each token so that the next pays.
   const pay = async (n: number) => {
     for (let i = 0; i < n; i++) {
-      await browser.serviceWorker.evaluate(async () => {
-        const held = await chrome.declarativeNetRequest.getSessionRules();
-        await chrome.declarativeNetRequest.updateSessionRules({ removeRuleIds: held.map((r) => r.id) });
-      });
+      await forgetTokens(browser.serviceWorker);
       const demo = tabs[i % tabs.length] as Page;
-      const status = await demo.evaluate(async () => {
+      const status = await demo.evaluate(async (fresh) => {
         const res = await fetch('/api/generate', {
           method: 'POST',
-          headers: { 'content-type': 'application/json' },
+          headers: { 'content-type': 'application/json', ...fresh },
           body: '{"prompt":"memory"}',
         });
         return res.status;
-      });
+      }, FRESH);
       if (status !== 200) {
         const log = await popup.evaluate(() =>
           chrome.runtime.sendMessage({ type: 'challenges.recent', payload: { limit: 1 } }),

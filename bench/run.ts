@@ -51,6 +51,7 @@ import {
   type WorkerMark,
   workerPhases,
 } from './timeline';
+import { FRESH, forgetTokens } from './tokens';
 import { benchX402 } from './x402';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 1);
@@ -131,12 +132,7 @@ async function demoPage(context: BrowserContext, demo: string): Promise<Page> {
   return page;
 }
 
-async function clearTokens(browser: LaunchedBrowser) {
-  await browser.serviceWorker.evaluate(async () => {
-    const rules = await chrome.declarativeNetRequest.getSessionRules();
-    await chrome.declarativeNetRequest.updateSessionRules({ removeRuleIds: rules.map((r) => r.id) });
-  });
-}
+const clearTokens = (browser: LaunchedBrowser) => forgetTokens(browser.serviceWorker);
 
 /**
  * The demo is a site the user paid before and let pay automatically (as the e2e suites provision
@@ -152,7 +148,14 @@ const AUTOMATIC = {
 const ASKING = { autoMaxMinor: '0', confirmMaxMinor: '500', budgets: [] };
 
 const GENERATE_BODY = JSON.stringify({ prompt: 'bench' });
+/** A request that meets a fresh challenge (bench/tokens.ts), Paybound's and the bare client's alike. */
 const GENERATE: RequestInit = {
+  method: 'POST',
+  headers: { 'content-type': 'application/json', ...FRESH },
+  body: GENERATE_BODY,
+};
+/** The same request as a page sends it, carrying the token the page kept. */
+const GENERATE_KEPT: RequestInit = {
   method: 'POST',
   headers: { 'content-type': 'application/json' },
   body: GENERATE_BODY,
@@ -748,10 +751,10 @@ async function benchOnce(
       `approve click (as the window saw it) → page's fetch() resolved 200: median ${ms(median(toResolved))} over ${QUOTES}; bare client's pay + retry ${ms(median(payAndRetry))}: ratio ${fmt(approveResolved)} (Playwright's delivery of the click, not counted: median ${ms(median(toClickDelivered))})`,
     );
 
-    // The last round left a token in place: paid requests now carry it.
+    // The last round left the page a token: its paid requests now carry it.
     const paidVsPlain: number[] = [];
     for (let r = 0; r < (wants('p3') ? ROUNDS : 0); r++) {
-      const paid = await fetchLoop(wrapped, '/api/generate', 50, GENERATE);
+      const paid = await fetchLoop(wrapped, '/api/generate', 50, GENERATE_KEPT);
       const unpaid = await fetchLoop(wrapped, '/health', 50);
       paidVsPlain.push(paid / unpaid);
     }

@@ -14,6 +14,7 @@ import { extensionUrl, launchWithExtension } from '../server/dev/chromium';
 import { provisionFor, type StackInfo, startStack } from '../server/dev/stack';
 import { installEthWallet } from '../server/standins/eth-wallet';
 import { siteOf } from '../src/core/site/site';
+import { FRESH, forgetTokens } from './tokens';
 
 const ROUNDS = Number(process.env.BENCH_X402_ROUNDS ?? 15);
 
@@ -87,24 +88,20 @@ export async function benchX402(
       ]);
     const paidRequest = (path: string, prompt: string) =>
       page.evaluate(
-        async ([p, q]) => {
+        async ([p, q, fresh]) => {
           const t0 = performance.now();
           const res = await fetch(p, {
             method: 'POST',
-            headers: { 'content-type': 'application/json' },
+            headers: { 'content-type': 'application/json', ...fresh },
             body: JSON.stringify({ prompt: q }),
           });
           await res.text();
           return { ms: performance.now() - t0, status: res.status };
         },
-        [path, prompt] as const,
+        [path, prompt, FRESH] as const,
       );
     // L402 tokens would answer the next request without a payment: drop them before each one.
-    const dropTokens = () =>
-      browser.serviceWorker.evaluate(async () => {
-        const rules = await chrome.declarativeNetRequest.getSessionRules();
-        await chrome.declarativeNetRequest.updateSessionRules({ removeRuleIds: rules.map((r) => r.id) });
-      });
+    const dropTokens = () => forgetTokens(browser.serviceWorker);
     const l402: number[] = [];
     const x402: number[] = [];
     // One of each first, unmeasured: the worker and the routes warm.
