@@ -379,7 +379,7 @@ if (headed) {
     );
     await articleQuote.click('[data-testid=approve]');
     await article.waitForSelector('#article');
-    await shot(article, 'article', 'Approve: the tab reloads with the credential and shows the article');
+    await shot(article, 'article', "Approve: the paid article takes the 402 page's place in the tab, with no reload");
 
     const popup = await browser.context.newPage();
     await popup.setViewportSize({ width: 400, height: 460 });
