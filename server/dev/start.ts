@@ -379,7 +379,11 @@ if (headed) {
     );
     await articleQuote.click('[data-testid=approve]');
     await article.waitForSelector('#article');
-    await shot(article, 'article', "Approve: the paid article takes the 402 page's place in the tab, with no reload");
+    await shot(
+      article,
+      'article',
+      "Approve: the paid article takes the 402 page's place in the tab, with no reload",
+    );
 
     const popup = await browser.context.newPage();
     await popup.setViewportSize({ width: 400, height: 460 });
