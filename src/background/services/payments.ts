@@ -904,17 +904,24 @@ export class PaymentService {
       }
       case 'paid': {
         const verdict = keepFor(payment, retryVerdict(outcome.credential, outcome.reason, payment.id));
-        // The token's rule first: a request of this scope that leaves after the page has its
-        // credential carries it, and a 402 to it means the server refused the token.
-        if (verdict.action === 'retry') await this.cacheToken(payment, verdict.credential);
-        mark('token cached');
         const early = orphan || verdict.action !== 'retry' ? undefined : this.answerers.get(payment.id);
+        // With session rules (Firefox) the token's rule goes first: a request of this scope that
+        // leaves after the page has its credential carries it, and a 402 to it means the server
+        // refused the token. Without them (Chromium) the page attaches it itself, so its row is
+        // written after the page has its answer, still before the payment is recorded paid.
+        const tokenFirst = !early || this.deps.tokens.browserAttaches;
+        const cache = () =>
+          verdict.action === 'retry' ? this.cacheToken(payment, verdict.credential) : Promise.resolve();
+        if (tokenFirst) await cache();
+        mark('token cached');
         if (early) {
           // The page retries now, while the payment is recorded paid (the flow's own, so live:
           // nobody takes it for one whose outcome was lost meanwhile).
           this.answerers.delete(payment.id);
           early(verdict);
-          const writing = this.recordPaid(payment, from, outcome, orphan, verdict);
+          const writing = (tokenFirst ? Promise.resolve() : cache()).then(() =>
+            this.recordPaid(payment, from, outcome, orphan, verdict),
+          );
           const done = writing.finally(() => this.recording.delete(done));
           this.recording.add(done);
           return writing;

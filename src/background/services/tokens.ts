@@ -116,6 +116,15 @@ export class TokenService {
     private readonly browserStarted: () => Promise<boolean> = async () => false,
   ) {}
 
+  /**
+   * Whether the browser attaches tokens itself (session rules). Then a token must be in place
+   * before its page hears of it; otherwise the page attaches what it is handed, and the row only
+   * serves the site's other documents.
+   */
+  get browserAttaches(): boolean {
+    return this.rules !== undefined;
+  }
+
   /** The token this owner's requests to this URL carry, if any (longest prefix). */
   async matching(owner: TokenOwner, url: string): Promise<TokenRecord | undefined> {
     const { origin } = tokenScope(url);

@@ -35,6 +35,8 @@ function setup(
     rail?: RailRecord;
     now?: () => number;
     wakeAt?: (id: string, when: number) => Promise<void>;
+    /** No session rules, as in Chromium: pages attach the tokens they are handed. */
+    noRules?: boolean;
   } = {},
 ) {
   const spendingRules = opts.rules ?? askingRules;
@@ -62,7 +64,7 @@ function setup(
     updateSessionRules: vi.fn(async () => {}),
     getSessionRules: vi.fn(async () => []),
   };
-  const tokens = new TokenService(db, rules);
+  const tokens = new TokenService(db, opts.noRules ? undefined : rules);
   const approvals = {
     request: vi.fn(async (p: { id: string }) => {
       const decision = opts.decision ?? 'approved';
@@ -215,6 +217,37 @@ describe('PaymentService', () => {
     expect((await env.present(env.challenge().headers)).action).toBe('retry');
     expect(states).toEqual(['paying']);
     expect((await env.db.payments.toArray())[0]?.state).toBe('paid');
+  });
+
+  it('without session rules, the page hears its verdict before the token is kept, and the token comes before the record', async () => {
+    await env.db.delete();
+    env = setup({ noRules: true });
+    await env.db.rails.put(RAIL);
+    let atAnswer: Promise<number> | undefined;
+    const states: (string | undefined)[] = [];
+    const store = TokenService.prototype.store;
+    const spy = vi.spyOn(TokenService.prototype, 'store').mockImplementation(async function (
+      this: TokenService,
+      ...a
+    ) {
+      states.push((await env.db.payments.toArray())[0]?.state);
+      return store.apply(this, a);
+    });
+    try {
+      const flow = env.present(env.challenge().headers, {
+        answerEarly: () => {
+          atAnswer = env.db.tokens.count();
+        },
+      });
+      expect(await flow).toMatchObject({ action: 'retry', keep: { pathPrefix: '/api/' } });
+      expect(await atAnswer).toBe(0);
+      // Kept while the payment was still paying: whoever sees it paid finds the token.
+      expect(states).toEqual(['paying']);
+      expect(await env.db.tokens.count()).toBe(1);
+      expect((await env.db.payments.toArray())[0]?.state).toBe('paid');
+    } finally {
+      spy.mockRestore();
+    }
   });
 
   it('answers the page before the paid record is written, and `recorded` settles only once it is', async () => {
