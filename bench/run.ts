@@ -9,7 +9,7 @@
  *  P3 the page's 402 → the quote window's approve button visible, against an extension that opens an
  *     empty popup window on a message (median, and the first, cold)
  *  approve → the page's fetch() resolved, against the bare client's pay + retry
- *  and an already-paid request (token attached by the browser) against an unpaid plain one;
+ *  and an already-paid request (carrying the token the page kept) against an unpaid plain one;
  *  then an auto-approved x402 round trip (the page's Ethereum wallet signs) beside an L402 one
  *  (bench/x402.ts, also `npm run bench:x402` alone).
  *
