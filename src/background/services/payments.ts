@@ -353,9 +353,10 @@ export class PaymentService {
     mark('detected');
     const protocols = [...new Set(detected.map((d) => d.protocol))];
     // Paid before: the site's token (or subscriber credential) for this request, which the page
-    // did not send. Nothing is charged; the page retries with it.
+    // did not send (Chromium: pages attach what they hold). Where the browser attaches them
+    // itself (Firefox's session rules), the request carried it, and its 402 refuses it.
     // A renewal asks the subscriber to pay the next period: never answered with what it holds.
-    if (!req.carried && !req.plan && !isRenewal(req.headers)) {
+    if (!this.deps.tokens.browserAttaches && !req.carried && !req.plan && !isRenewal(req.headers)) {
       const held = await this.held(req, protocols);
       if (held) {
         await log(protocols);

@@ -268,7 +268,18 @@ describe('PaymentService', () => {
     expect(await flow).toMatchObject({ action: 'retry' });
   });
 
-  it('answers a 402 in a held token’s scope with that token, paying nothing; only the site that paid', async () => {
+  it('with session rules (Firefox) the browser attached the token: a 402 in its scope refuses it and is paid anew', async () => {
+    await env.present(env.challenge().headers);
+    const again = await env.present(env.challenge().headers);
+    expect(again).toMatchObject({ action: 'retry' });
+    expect(again).not.toMatchObject({ held: true });
+    expect(env.pay).toHaveBeenCalledTimes(2);
+  });
+
+  it('without session rules, answers a 402 in a held token’s scope with that token, paying nothing; only the site that paid', async () => {
+    await env.db.delete();
+    env = setup({ noRules: true });
+    await env.db.rails.put(RAIL);
     const paid = await env.present(env.challenge().headers);
     // A new page of the site met the 402 without the token: it is handed the token it paid for.
     const held = await env.present(env.challenge().headers);
@@ -757,7 +768,21 @@ describe('never paid twice for one request: a payment whose outcome was lost hol
     expect(await env.db.payments.count()).toBe(2);
   });
 
-  it('an L402 token an earlier worker settled is held for its scope: a new page is handed it, and a request that carried it and met a 402 pays anew', async () => {
+  it('an L402 token an earlier worker settled is not offered again where the browser attaches it: a 402 in its scope means it was refused', async () => {
+    const { invoice, first: row } = await diesWhilePaying(env, env.challenge().headers);
+    await env.node.payInvoice(env.user.id, invoice);
+    walletSays(env, 'node');
+    await env.restart().reconcile();
+    expect((await env.db.payments.get(row.id))?.credentialUnused).toBeUndefined();
+    const verdict = await askOn(env.restart(), env.challenge().headers);
+    expect(verdict.action === 'retry' && verdict.paymentId).not.toBe(row.id);
+    expect(env.pay).toHaveBeenCalledTimes(2);
+  });
+
+  it('without session rules, an L402 token an earlier worker settled is held for its scope: a new page is handed it, and a request that carried it and met a 402 pays anew', async () => {
+    await env.db.delete();
+    env = setup({ noRules: true });
+    await env.db.rails.put(RAIL);
     const { invoice, first: row } = await diesWhilePaying(env, env.challenge().headers);
     await env.node.payInvoice(env.user.id, invoice);
     walletSays(env, 'node');
