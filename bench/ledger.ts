@@ -9,9 +9,10 @@ import type { Page } from 'playwright-core';
 import { buildExtension } from '../server/dev/build';
 import { extensionUrl, launchWithExtension } from '../server/dev/chromium';
 import { provisionFor, startStack } from '../server/dev/stack';
+import { clearTokenTable } from '../test/e2e/harness/flows';
 import { demoAlreadyKnown } from '../test/e2e/harness/provision';
 import { setRules } from './rules';
-import { FRESH, forgetTokens } from './tokens';
+import { FRESH } from './tokens';
 
 const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 15);
 
@@ -89,7 +90,7 @@ async function prepared(extensionDir: string, demoUrl: string, rows: number) {
   const demo = await browser.context.newPage();
   await demo.goto(demoUrl);
   const paidRoundTrip = async () => {
-    await forgetTokens(popup);
+    await clearTokenTable(popup);
     return demo.evaluate(async (fresh) => {
       const t0 = performance.now();
       const res = await fetch('/api/generate', {

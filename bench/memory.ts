@@ -10,9 +10,10 @@ import type { BrowserContext, Page } from 'playwright-core';
 import { buildExtension } from '../server/dev/build';
 import { extensionUrl, launchWithExtension } from '../server/dev/chromium';
 import { provisionFor, startStack } from '../server/dev/stack';
+import { clearTokenTable } from '../test/e2e/harness/flows';
 import { demoAlreadyKnown } from '../test/e2e/harness/provision';
 import { setRules } from './rules';
-import { FRESH, forgetTokens } from './tokens';
+import { FRESH } from './tokens';
 
 const PAYMENTS = Number(process.env.BENCH_MEMORY_PAYMENTS ?? 10_000);
 const STEP = Math.max(1, Math.round(PAYMENTS / 10));
@@ -102,7 +103,7 @@ try {
   // Pays `n` charges in a row from the page; the worker drops each token so that the next pays.
   const pay = async (n: number) => {
     for (let i = 0; i < n; i++) {
-      await forgetTokens(browser.serviceWorker);
+      await clearTokenTable(browser.serviceWorker);
       const demo = tabs[i % tabs.length] as Page;
       const status = await demo.evaluate(async (fresh) => {
         const res = await fetch('/api/generate', {

@@ -25,6 +25,7 @@ import { type BrowserContext, chromium, type Page, type Response, type Worker } 
 import { buildExtension } from '../server/dev/build';
 import { findChromium, type LaunchedBrowser, launchWithExtension } from '../server/dev/chromium';
 import { provisionFor, type StackInfo, startStack } from '../server/dev/stack';
+import { clearTokenTable } from '../test/e2e/harness/flows';
 import { demoAlreadyKnown } from '../test/e2e/harness/provision';
 import { type BareRoundTrip, type BareWallet, bareRoundTrip, installBareClient } from './bare-client';
 import {
@@ -51,7 +52,7 @@ import {
   type WorkerMark,
   workerPhases,
 } from './timeline';
-import { FRESH, forgetTokens } from './tokens';
+import { FRESH } from './tokens';
 import { benchX402 } from './x402';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 1);
@@ -132,7 +133,7 @@ async function demoPage(context: BrowserContext, demo: string): Promise<Page> {
   return page;
 }
 
-const clearTokens = (browser: LaunchedBrowser) => forgetTokens(browser.serviceWorker);
+const clearTokens = (browser: LaunchedBrowser) => clearTokenTable(browser.serviceWorker);
 
 /**
  * The demo is a site the user paid before and let pay automatically (as the e2e suites provision

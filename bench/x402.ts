@@ -14,7 +14,8 @@ import { extensionUrl, launchWithExtension } from '../server/dev/chromium';
 import { provisionFor, type StackInfo, startStack } from '../server/dev/stack';
 import { installEthWallet } from '../server/standins/eth-wallet';
 import { siteOf } from '../src/core/site/site';
-import { FRESH, forgetTokens } from './tokens';
+import { clearTokenTable } from '../test/e2e/harness/flows';
+import { FRESH } from './tokens';
 
 const ROUNDS = Number(process.env.BENCH_X402_ROUNDS ?? 15);
 
@@ -101,7 +102,7 @@ export async function benchX402(
         [path, prompt, FRESH] as const,
       );
     // L402 tokens would answer the next request without a payment: drop them before each one.
-    const dropTokens = () => forgetTokens(browser.serviceWorker);
+    const dropTokens = () => clearTokenTable(browser.serviceWorker);
     const l402: number[] = [];
     const x402: number[] = [];
     // One of each first, unmeasured: the worker and the routes warm.

@@ -3,7 +3,7 @@
  * place in the tab (Chromium: written into the same document, with no second page load).
  */
 
-import { createServer } from 'node:http';
+import { createServer, type RequestListener } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { l402Header, macaroonFor } from '../fixtures/l402';
 import { expect, test } from './harness/fixtures';
@@ -11,6 +11,17 @@ import { ledger, nextQuoteWindow, POPUP } from './harness/flows';
 import { wallets } from './harness/wallets';
 
 const ARTICLE = '/article/paying-per-request';
+
+/** Runs `use` with the URL of /paid on a server of its own (another origin), answered by `handle`. */
+async function withServer(handle: RequestListener, use: (url: string) => Promise<void>): Promise<void> {
+  const server = createServer(handle);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  try {
+    await use(`http://127.0.0.1:${(server.address() as AddressInfo).port}/paid`);
+  } finally {
+    server.close();
+  }
+}
 
 test('a paid article page: quote, approve, the tab shows the article in place; later loads in that tab pay nothing, another tab asks', async ({
   context,
@@ -67,28 +78,24 @@ test('a page load whose L402 challenge is the second of two WWW-Authenticate hea
   context,
   stack,
 }) => {
-  // The worker's listener asks Chrome for no extraHeaders: every copy of the header must reach it.
+  // Every copy of the header must reach the worker (the bridge reads them as fetch() joins them).
   const invoice = await wallets(stack).createInvoice('app', 700, 'second header');
   const challenge = l402Header(macaroonFor(invoice.paymentHash), invoice.bolt11);
-  const server = createServer((_req, res) => {
+  const handle: RequestListener = (_req, res) => {
     res.writeHead(402, [
       ['Content-Type', 'text/html'],
       ['WWW-Authenticate', 'Basic realm="members"'],
       ['WWW-Authenticate', challenge],
     ]);
     res.end('<!doctype html><title>pay</title><p id="payment-required">pay first</p>');
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  try {
-    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/paid`;
+  };
+  await withServer(handle, async (url) => {
     const page = await context.newPage();
     const [quote] = await Promise.all([nextQuoteWindow(context), page.goto(url)]);
     expect(await quote.textContent('[data-testid=origin]')).toBe(new URL(url).origin);
     await quote.click('[data-testid=deny]');
     expect(await page.locator('#payment-required').count()).toBe(1);
-  } finally {
-    server.close();
-  }
+  });
 });
 
 test("the paid page's own scripts run, and its credential reached the server only on the paid request", async ({
@@ -98,7 +105,7 @@ test("the paid page's own scripts run, and its credential reached the server onl
   const invoice = await wallets(stack).createInvoice('app', 500, 'scripted page');
   const challenge = l402Header(macaroonFor(invoice.paymentHash), invoice.bolt11);
   const seen: (string | undefined)[] = [];
-  const server = createServer((req, res) => {
+  const handle: RequestListener = (req, res) => {
     // The browser's own favicon request is not the page's.
     if (req.url === '/paid') seen.push(req.headers.authorization);
     if (req.headers.authorization?.startsWith('L402 ')) {
@@ -110,10 +117,8 @@ test("the paid page's own scripts run, and its credential reached the server onl
     }
     res.writeHead(402, { 'Content-Type': 'text/html', 'WWW-Authenticate': challenge });
     res.end('<!doctype html><title>pay</title><p id="payment-required">pay first</p>');
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  try {
-    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/paid`;
+  };
+  await withServer(handle, async (url) => {
     const page = await context.newPage();
     const [quote] = await Promise.all([nextQuoteWindow(context), page.goto(url)]);
     await quote.click('[data-testid=approve]');
@@ -123,7 +128,5 @@ test("the paid page's own scripts run, and its credential reached the server onl
     expect(seen.slice(0, 2)).toEqual([undefined, undefined]);
     expect(seen).toHaveLength(3);
     expect(seen[2]).toMatch(/^L402 /);
-  } finally {
-    server.close();
-  }
+  });
 });

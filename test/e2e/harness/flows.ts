@@ -1,5 +1,5 @@
 /** Steps the e2e tests share: asking the worker from an extension page, and the quote window. */
-import type { BrowserContext, Page } from 'playwright-core';
+import type { BrowserContext, Page, Worker } from 'playwright-core';
 import type { RulesWire } from '../../../src/core/policy/rules';
 import type { MessageOutput, MessageType, PaymentView, Reply } from '../../../src/messages/map';
 
@@ -117,12 +117,9 @@ export async function step<T>(what: string, work: Promise<T>, state?: () => Prom
   }
 }
 
-/**
- * Forgets every paid token, as if none had been bought: the worker's rows go (read on every 402),
- * and each page given loads again, since a document keeps the tokens it was handed.
- */
-export async function forgetTokens(extensionPage: Page, ...pages: Page[]): Promise<void> {
-  await extensionPage.evaluate(
+/** Empties the worker's token table, from the worker or any extension page (its IndexedDB). */
+export async function clearTokenTable(on: Page | Worker): Promise<void> {
+  await (on as Worker).evaluate(
     () =>
       new Promise<void>((resolve, reject) => {
         const open = indexedDB.open('paybound');
@@ -138,5 +135,13 @@ export async function forgetTokens(extensionPage: Page, ...pages: Page[]): Promi
         };
       }),
   );
+}
+
+/**
+ * Forgets every paid token, as if none had been bought: the worker's rows go (read on every 402),
+ * and each page given loads again, since a document keeps the tokens it was handed.
+ */
+export async function forgetTokens(extensionPage: Page, ...pages: Page[]): Promise<void> {
+  await clearTokenTable(extensionPage);
   for (const page of pages) await page.reload();
 }
