@@ -10,9 +10,15 @@ export function secretEquals(given: string | undefined, expected: string): boole
   return timingSafeEqual(a, b) && given.length === expected.length;
 }
 
-/** False for text with a lone UTF-16 surrogate, which cannot be encoded for Stripe (or anyone). */
+/**
+ * False for text with a lone UTF-16 surrogate, which cannot be encoded for Stripe (or anyone), or
+ * with a NUL character, which Postgres cannot keep in a text column.
+ */
 export function wellFormed(text: string): boolean {
-  return !/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(text);
+  return (
+    !text.includes('\u0000') &&
+    !/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(text)
+  );
 }
 
 /** The request's URL, or null when the request target is not one (e.g. `GET http://[`). */

@@ -39,8 +39,8 @@ function raw(request: string): Promise<string> {
 }
 
 describe('inputs that used to answer 500', () => {
-  it('a lone surrogate in a description is a 400, not a crash inside the Stripe SDK', async () => {
-    for (const description of ['\uD800', 'a\uDC00b', 'tail \uD83D']) {
+  it('a lone surrogate or a NUL in a description is a 400, not a crash inside the Stripe SDK or Postgres', async () => {
+    for (const description of ['\uD800', 'a\uDC00b', 'tail \uD83D', 'a\u0000b']) {
       const res = await api(stack.card.url, token, 'POST', '/api/payments', {
         challengeId: challengeId(),
         amount: 250,
