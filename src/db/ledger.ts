@@ -4,6 +4,7 @@
  * concurrent charges serialise and a decision never sees a half-written ledger. A decision reads
  * a handful of running totals, never the whole history.
  */
+import Dexie from 'dexie';
 import { appliesTo, type Decision, decide } from '../core/policy/decide';
 import { periodKey } from '../core/policy/periods';
 import { autoTotalKeys, type Rules, totalKey } from '../core/policy/rules';
@@ -159,6 +160,11 @@ export async function reserve(
      * reservation before anything is written (`held`). A known challenge is answered first.
      */
     holdBack?: () => Promise<boolean>;
+    /**
+     * Told the payment about to be written, before its writes are asked (in the transaction, so
+     * it must not await): a quote's window can start opening while the reservation commits.
+     */
+    beforeWrite?: (payment: PaymentRecord) => void;
   } = {},
 ): Promise<ReserveResult> {
   const amountMinor = draft.amountMinor;
@@ -231,6 +237,8 @@ export async function reserve(
       reservations,
       reservationState: 'held',
     };
+    // Outside the transaction: what it starts (a window opening) is none of the transaction's.
+    if (opts.beforeWrite) Dexie.ignoreTransaction(() => opts.beforeWrite?.(payment));
     // The totals' rows were read with the decision: written back with the payment, side by side.
     await Promise.all([
       moveTotals(db, [{ reservations, column: 'reservedMinor', sign: 1n }], reads),
@@ -311,6 +319,28 @@ export type RecheckResult =
  * counting every other approved or spent charge. If it now exceeds a budget (or needs a stronger
  * approval), the quote is raised to that tier and the approval must be given again.
  */
+/** What a recheck reads besides the quote: asked beside the quote's own read, when its site is known. */
+export interface RecheckReads {
+  site: string;
+  waiting: PaymentRecord[];
+  reads: AssessReads;
+}
+
+/** Read in the caller's transaction (a quote's site never changes, so it may be known before). */
+export async function recheckReads(
+  db: PayboundDb,
+  paymentId: string,
+  site: string,
+  rules: Rules,
+  nowMs: number,
+): Promise<RecheckReads> {
+  const [waiting, reads] = await Promise.all([
+    waitingQuotes(db, paymentId),
+    assessReads(db, site, rules, nowMs, true),
+  ]);
+  return { site, waiting, reads };
+}
+
 export async function recheck(
   db: PayboundDb,
   paymentId: string,
@@ -318,15 +348,15 @@ export async function recheck(
   nowMs: number,
   /** The payment as the caller's transaction just read it, when it has (not read again). */
   current?: PaymentRecord,
+  /** Its `recheckReads`, when the caller's transaction asked them beside that read. */
+  ahead?: RecheckReads,
 ): Promise<RecheckResult> {
   return db.transaction('rw', [db.payments, db.spend, db.sites], async () => {
     const p = current?.id === paymentId ? current : await db.payments.get(paymentId);
     if (p?.state !== 'reserved' || p.approval !== 'waiting') return { kind: 'gone' };
     // Only the money can have changed (other quotes were approved meanwhile): an overage now.
-    const [waiting, reads] = await Promise.all([
-      waitingQuotes(db, p.id),
-      assessReads(db, p.site, rules, nowMs, true),
-    ]);
+    const { waiting, reads } =
+      ahead?.site === p.site ? ahead : await recheckReads(db, p.id, p.site, rules, nowMs);
     const decision = assess(reads, p, rules, nowMs, waiting);
     if (decision.tier !== 'overage' || p.tier === 'overage') return { kind: 'ok' };
     const tier = 'overage' as const;

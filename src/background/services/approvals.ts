@@ -32,6 +32,8 @@ export class ApprovalService {
    * worker restart a closed window denies everything of its tab, as a careful default.)
    */
   private readonly shownAt = new Map<number, number>();
+  /** Per tab, the quotes being written whose window `open` began showing (settle once written). */
+  private readonly writing = new Map<number, Set<Promise<void>>>();
   /** Window lookups and creations run one at a time, so concurrent 402s share one window. */
   private windowQueue: Promise<unknown> = Promise.resolve();
 
@@ -50,14 +52,43 @@ export class ApprovalService {
     private readonly onDenied: (paymentId: string) => Promise<void> = async () => {},
   ) {}
 
-  /** Shows the quote (opening or reusing the tab's window) and waits for the user's decision. */
-  async request(payment: PaymentRecord): Promise<Decision> {
+  /**
+   * Shows the quote (opening or reusing the tab's window) and waits for the user's decision.
+   * `shown`: the window `open` began showing while the quote was being written.
+   */
+  async request(payment: PaymentRecord, shown?: Promise<boolean>): Promise<Decision> {
     const decided = new Promise<Decision>((resolve) => this.waiters.set(payment.id, resolve));
-    const shown = this.windowQueue.then(() => this.showWindow(payment.tabId ?? NO_TAB));
-    this.windowQueue = shown.catch(() => {});
-    if (!(await shown.catch(() => false))) await this.decide(payment.id, 'denied');
+    if (!(await (shown ?? this.show(payment.tabId)).catch(() => false)))
+      await this.decide(payment.id, 'denied');
     else await this.onChange({ waiting: payment }).catch(() => {});
     return decided;
+  }
+
+  /**
+   * Starts showing a tab's window for a quote still being written (`written` settles once its
+   * transaction has): the window, loading meanwhile, is told the tab's quotes only after that.
+   * Hand the answer to `request`.
+   */
+  open(tabId: number | undefined, written: Promise<unknown>): Promise<boolean> {
+    const key = tabId ?? NO_TAB;
+    const gate = written.then(
+      () => {},
+      () => {},
+    );
+    const gates = this.writing.get(key) ?? new Set();
+    gates.add(gate);
+    this.writing.set(key, gates);
+    void gate.then(() => {
+      gates.delete(gate);
+      if (gates.size === 0 && this.writing.get(key) === gates) this.writing.delete(key);
+    });
+    return this.show(tabId);
+  }
+
+  private show(tabId: number | undefined): Promise<boolean> {
+    const shown = this.windowQueue.then(() => this.showWindow(tabId ?? NO_TAB));
+    this.windowQueue = shown.catch(() => {});
+    return shown;
   }
 
   /** Focuses the tab's quote window and tells it to reload, or opens one. False if none could open. */
@@ -100,6 +131,9 @@ export class ApprovalService {
   }
 
   async pending(tabId: number): Promise<PaymentRecord[]> {
+    // Quotes whose window opened while they were written: read once they are.
+    const gates = this.writing.get(tabId);
+    if (gates) await Promise.all(gates);
     const rows = await this.db.payments.where('state').equals('reserved').toArray();
     return rows
       .filter((p) => p.approval === 'waiting' && (p.tabId ?? NO_TAB) === tabId)
@@ -120,13 +154,15 @@ export class ApprovalService {
     guard?: (p: PaymentRecord) => Promise<boolean>,
     /** Runs in the same transaction once an approval is written (what the click makes known). */
     approved?: (p: PaymentRecord) => Promise<void>,
+    /** Reads for `guard`, asked in the same transaction beside the quote's own read. */
+    ahead?: () => Promise<unknown>,
   ): Promise<boolean> {
     const { db } = this;
     // The flow waiting on this quote pays it next: an approval moves it to `paying` in the same
     // write (the state machine's reserved → paying edge), one transaction fewer after the click.
     const pays = decision === 'approved' && this.waiters.has(paymentId);
     const written = await db.transaction('rw', [db.payments, db.spend, db.sites], async () => {
-      const p = await db.payments.get(paymentId);
+      const [p] = await Promise.all([db.payments.get(paymentId), ahead?.()]);
       if (p?.state !== 'reserved' || p.approval !== 'waiting') return undefined;
       if (guard && !(await guard(p))) return undefined;
       const patch = {

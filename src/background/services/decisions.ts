@@ -5,7 +5,7 @@
 
 import type { Rules } from '../../core/policy/rules';
 import { SaidError, type SaidKey, said } from '../../core/text/said';
-import { recheck } from '../../db/ledger';
+import { type RecheckReads, recheck, recheckReads } from '../../db/ledger';
 import type { PayboundDb, PaymentRecord } from '../../db/schema';
 import { getSetting } from '../../db/settings';
 import type { Broadcast, MessageInput, QuoteView } from '../../messages/map';
@@ -100,8 +100,11 @@ export class DecisionService {
     // Quotes of other sites approved meanwhile may have used up a budget: decided again, in the
     // same transaction as the approval, so two approvals cannot both take the last of a budget.
     let escalated = false;
+    // Its reads go beside the transaction's read of the quote, for the site the quote had.
+    let ahead: Promise<RecheckReads> | undefined;
+    const site = pending?.site;
     const guard = async (current: PaymentRecord) => {
-      const checked = await recheck(db, paymentId, rules, this.now(), current);
+      const checked = await recheck(db, paymentId, rules, this.now(), current, await ahead);
       escalated = checked.kind === 'escalated';
       return checked.kind === 'ok';
     };
@@ -112,6 +115,12 @@ export class DecisionService {
       decision === 'approve' ? guard : undefined,
       // The user's own click: this site and its payee are known from now on (with the approval).
       (p) => recordApproval(db, p, this.now()),
+      decision === 'approve' && site !== undefined
+        ? () => {
+            ahead = recheckReads(db, paymentId, site, rules, this.now());
+            return ahead;
+          }
+        : undefined,
     );
     mark('decision recorded');
     // The window that asked loads the quote again (now an overage) and shows why.

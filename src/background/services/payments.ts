@@ -352,6 +352,10 @@ export class PaymentService {
     }
     mark('detected');
     const protocols = [...new Set(detected.map((d) => d.protocol))];
+    // The wallet that would pay is looked up beside the checks below (each a read of its own),
+    // not after them. A challenge answered by those checks leaves it unread.
+    const chosen = req.railId ? db.rails.get(req.railId) : this.railFor(detected);
+    chosen.catch(() => {});
     // Paid before: the site's token (or subscriber credential) for this request, which the page
     // did not send (Chromium: pages attach what they hold). Where the browser attaches them
     // itself (Firefox's session rules), the request carried it, and its 402 refuses it.
@@ -386,7 +390,7 @@ export class PaymentService {
     // What the charge's decision reads besides the ledger, asked now: it is read while the wallet
     // is chosen and the challenge quoted.
     const settings = this.settings();
-    const railRecord = req.railId ? await db.rails.get(req.railId) : await this.railFor(detected);
+    const railRecord = await chosen;
     if (!railRecord) {
       await log(protocols, said('refusedNoWallet'));
       return pass(said('refusedNoWallet'));
@@ -583,11 +587,25 @@ export class PaymentService {
     // An automatic charge is written `paying` at once, so marked live first: no other challenge
     // may take it for a payment whose outcome was lost.
     this.live.add(id);
+    // A quote's window opens while its reservation commits: the window asks for its quotes only
+    // once the write has settled (ApprovalService.open), so it never shows a quote not yet recorded.
+    let windowShown: Promise<boolean> | undefined;
     try {
-      reserved = await reserve(db, draft, rules, now, req.standing, {
-        payAutomatic: true,
-        ...(checkScope ? { holdBack: () => this.anythingInScope(req, now) } : {}),
-      });
+      const reserving: Promise<Awaited<ReturnType<typeof reserve>>> = reserve(
+        db,
+        draft,
+        rules,
+        now,
+        req.standing,
+        {
+          payAutomatic: true,
+          ...(checkScope ? { holdBack: () => this.anythingInScope(req, now) } : {}),
+          beforeWrite: (p) => {
+            if (p.approval === 'waiting') windowShown = this.deps.approvals.open?.(p.tabId, reserving);
+          },
+        },
+      );
+      reserved = await reserving;
     } catch (e) {
       this.live.delete(id);
       // Another worker instance recorded this challenge first.
@@ -628,7 +646,8 @@ export class PaymentService {
     const expiresInMs = withdrawAt - this.now();
     // An alarm withdraws the quote even if this worker stops meanwhile; the timer is exact while
     // it runs. Timers overflow past ~24.8 days (they would fire at once): those wait for the alarm.
-    await this.deps.wakeAt?.(payment.id, withdrawAt).catch(() => {});
+    // Set beside the window's opening, not before it.
+    const woken = this.deps.wakeAt?.(payment.id, withdrawAt).catch(() => {});
     const timer =
       expiresInMs <= MAX_TIMER_MS
         ? setTimeout(() => void this.deps.approvals.withdraw(payment.id), Math.max(0, expiresInMs))
@@ -640,14 +659,16 @@ export class PaymentService {
     let decision: Decision;
     let moved: PaymentRecord | undefined;
     try {
-      decision = await this.deps.approvals.request(payment).finally(() => clearTimeout(timer));
+      decision = await this.deps.approvals.request(payment, windowShown).finally(() => clearTimeout(timer));
       moved = decision === 'approved' ? this.deps.approvals.takePaying?.(payment.id) : undefined;
     } finally {
       if (!moved) this.live.delete(payment.id);
     }
     mark('decided');
     // The wake-up goes meanwhile: paying need not wait for the alarm to be cleared.
-    void this.deps.cancelWake?.(payment.id).catch(() => {});
+    void Promise.resolve(woken)
+      .then(() => this.deps.cancelWake?.(payment.id))
+      .catch(() => {});
     // The user chose another wallet: this quote was withdrawn, and the page gets the new flow's outcome.
     const switched = this.switchedTo.get(payment.id);
     if (switched) {

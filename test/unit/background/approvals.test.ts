@@ -100,3 +100,44 @@ describe('ApprovalService: an approval', () => {
     await db.delete();
   });
 });
+
+describe('ApprovalService: a window opened while its quote is written', () => {
+  it('opens at once, tells the window its quotes only once the write has settled, and is not opened twice', async () => {
+    const db = new PayboundDb(`a-${Math.random()}`);
+    let map: Record<string, number> = {};
+    const windows = {
+      create: vi.fn(async () => 9),
+      focus: vi.fn(async () => false),
+      remove: vi.fn(async () => {}),
+    };
+    const approvals = new ApprovalService(
+      db,
+      windows,
+      {
+        get: async () => map,
+        set: async (m) => {
+          map = m;
+        },
+      },
+      (tab) => `approve?tab=${tab}`,
+      async () => {},
+    );
+    let written!: () => void;
+    const writing = new Promise<void>((resolve) => {
+      written = resolve;
+    });
+    const shown = approvals.open(4, writing);
+    expect(await shown).toBe(true);
+    expect(windows.create).toHaveBeenCalledOnce();
+    // The window asks before the quote's write: its answer waits for that write, and has the quote.
+    const asked = approvals.shown(4);
+    await db.payments.add(quote('a', 1));
+    written();
+    expect((await asked).map((p) => p.id)).toEqual(['a']);
+    const decided = approvals.request((await db.payments.get('a')) as PaymentRecord, shown);
+    expect(await approvals.decide('a', 'denied')).toBe(true);
+    expect(await decided).toBe('denied');
+    expect(windows.create).toHaveBeenCalledOnce();
+    await db.delete();
+  });
+});

@@ -58,7 +58,13 @@ describe('DecisionService: the user answers a quote', () => {
   it('approves a confirm-tier quote with the click alone', async () => {
     const { decide, decisions } = await setup('confirm');
     expect(await decisions.decide({ paymentId: ID, decision: 'approve' })).toEqual({ accepted: true });
-    expect(decide).toHaveBeenCalledWith(ID, 'approved', expect.any(Function), expect.any(Function));
+    expect(decide).toHaveBeenCalledWith(
+      ID,
+      'approved',
+      expect.any(Function),
+      expect.any(Function),
+      expect.any(Function),
+    );
   });
 
   it('a strong quote needs the password: without it nothing is recorded; with it, approved', async () => {
@@ -70,7 +76,13 @@ describe('DecisionService: the user answers a quote', () => {
     ).rejects.toThrow(/wrong password/);
     expect(decide).not.toHaveBeenCalled();
     await decisions.decide({ paymentId: ID, decision: 'approve', password: 'correct horse' });
-    expect(decide).toHaveBeenCalledWith(ID, 'approved', expect.any(Function), expect.any(Function));
+    expect(decide).toHaveBeenCalledWith(
+      ID,
+      'approved',
+      expect.any(Function),
+      expect.any(Function),
+      expect.any(Function),
+    );
   });
 
   it('an overage also needs the separate "exceed" confirmation; a denial needs neither', async () => {
@@ -80,7 +92,7 @@ describe('DecisionService: the user answers a quote', () => {
     await expect(refused).rejects.toMatchObject({ refusal: 'auth', said: { key: 'errorConfirmExceed' } });
     expect(decide).not.toHaveBeenCalled();
     await decisions.decide({ paymentId: ID, decision: 'deny' });
-    expect(decide).toHaveBeenCalledWith(ID, 'denied', undefined, expect.any(Function));
+    expect(decide).toHaveBeenCalledWith(ID, 'denied', undefined, expect.any(Function), undefined);
   });
 
   it('a quote no longer waiting is refused as not found', async () => {

@@ -963,6 +963,29 @@ describe('never paid twice for one request: a payment whose outcome was lost hol
   });
 });
 
+describe("a quote's window", () => {
+  it('is asked for before the reservation is written, and the flow waits on that same window', async () => {
+    const order: string[] = [];
+    const add = env.db.payments.add.bind(env.db.payments);
+    vi.spyOn(env.db.payments, 'add').mockImplementation((row, key) => {
+      order.push('reservation written');
+      return add(row, key);
+    });
+    const shown = Promise.resolve(true);
+    const open = vi.fn((_tab: number | undefined, written: Promise<unknown>) => {
+      order.push('window asked');
+      void written.then(() => order.push('reservation settled'));
+      return shown;
+    });
+    Object.assign(env.approvals, { open });
+    const verdict = await env.present(env.challenge().headers);
+    expect(verdict.action).toBe('retry');
+    expect(order.slice(0, 3)).toEqual(['window asked', 'reservation written', 'reservation settled']);
+    expect(open).toHaveBeenCalledWith(3, expect.any(Promise));
+    expect(env.approvals.request).toHaveBeenCalledWith(expect.objectContaining({ tabId: 3 }), shown);
+  });
+});
+
 describe('MPP conformance: refused before paying, evidence kept after', () => {
   const b64url = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url');
   const sha256hex = (s: string) => createHash('sha256').update(s).digest('hex');

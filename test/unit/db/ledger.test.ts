@@ -9,6 +9,7 @@ import {
   POLICY_DENIALS_KEPT,
   QUOTE_LIMITS,
   recheck,
+  recheckReads,
   reserve,
   settleReservation,
 } from '../../../src/db/ledger';
@@ -52,10 +53,17 @@ function consentedDb(name: string): PayboundDb {
   return db;
 }
 
-/** The quote window's approval: decided again and recorded in one transaction (as the worker does). */
-function approve(db: PayboundDb, id: string): Promise<boolean> {
+/**
+ * The quote window's approval: decided again and recorded in one transaction (as the worker does).
+ * `ahead`: the recheck's reads asked beside the quote's own read, for the site it had.
+ */
+function approve(db: PayboundDb, id: string, ahead = false, site?: string): Promise<boolean> {
   return db.transaction('rw', [db.payments, db.spend, db.sites], async () => {
-    if ((await recheck(db, id, rules, NOW)).kind !== 'ok') return false;
+    const [current, reads] = await Promise.all([
+      db.payments.get(id),
+      ahead && site ? recheckReads(db, id, site, rules, NOW) : undefined,
+    ]);
+    if ((await recheck(db, id, rules, NOW, current, reads)).kind !== 'ok') return false;
     await db.payments.update(id, { approval: 'approved' });
     return true;
   });
@@ -194,14 +202,16 @@ describe('ledger reservations', () => {
           { minLength: 1, maxLength: 30 },
         ),
         fc.boolean(),
-        async (charges, concurrent) => {
+        fc.boolean(),
+        async (charges, concurrent, ahead) => {
           const db = consentedDb('p');
           const run = async (c: (typeof charges)[number], i: number) => {
             const r = await reserve(db, draft(i, c.site, c.amount), rules, NOW);
             if (r.kind !== 'reserved') return;
             // Overages are never authorized here; everything else pays or fails. A quote that
             // waited is decided again when approved (other sites' quotes may have been paid).
-            const stillFits = r.payment.approval !== 'waiting' || (await approve(db, r.payment.id));
+            const stillFits =
+              r.payment.approval !== 'waiting' || (await approve(db, r.payment.id, ahead, r.payment.site));
             const paid = r.payment.tier !== 'overage' && stillFits && c.outcome === 'pay';
             await settleReservation(db, r.payment.id, paid ? 'committed' : 'released');
           };
