@@ -171,11 +171,9 @@ export class ApprovalService {
         ...(pays ? { state: 'paying' as const } : {}),
       };
       const record = { ...p, ...patch };
-      // The approval and what it makes known, written side by side.
-      await Promise.all([
-        db.payments.update(paymentId, patch),
-        decision === 'approved' ? approved?.(record) : undefined,
-      ]);
+      // The approval and what it makes known, written side by side. The row as read in this
+      // transaction is put back whole: one request, where an update reads it again first.
+      await Promise.all([db.payments.put(record), decision === 'approved' ? approved?.(record) : undefined]);
       return record;
     });
     const changed = written !== undefined;

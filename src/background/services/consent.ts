@@ -11,9 +11,17 @@ import type { QuoteView } from '../../messages/map';
 import { loadRules } from './rules';
 
 /** The user approved this payment with a click: its site and payee are known from now on. */
-export async function recordApproval(db: PayboundDb, p: PaymentRecord, now: number): Promise<void> {
+export async function recordApproval(
+  db: PayboundDb,
+  p: PaymentRecord,
+  now: number,
+  /** The site's row, when the caller's transaction has just read it (not read again). */
+  read?: { site: SiteRecord | undefined },
+): Promise<void> {
   await db.transaction('rw', db.sites, async () => {
-    const known: SiteRecord = (await db.sites.get(p.site)) ?? {
+    const row =
+      read && (read.site === undefined || read.site.site === p.site) ? read.site : await db.sites.get(p.site);
+    const known: SiteRecord = row ?? {
       site: p.site,
       firstApprovedAt: now,
       payees: [],

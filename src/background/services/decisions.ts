@@ -114,7 +114,16 @@ export class DecisionService {
       decision === 'approve' ? 'approved' : 'denied',
       decision === 'approve' ? guard : undefined,
       // The user's own click: this site and its payee are known from now on (with the approval).
-      (p) => recordApproval(db, p, this.now()),
+      async (p) => {
+        // The site's row was read with the budgets, in this transaction, for this quote's site.
+        const read = await ahead;
+        return recordApproval(
+          db,
+          p,
+          this.now(),
+          read?.site === p.site ? { site: read.reads.consented } : undefined,
+        );
+      },
       decision === 'approve' && site !== undefined
         ? () => {
             ahead = recheckReads(db, paymentId, site, rules, this.now());

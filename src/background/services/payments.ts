@@ -1339,6 +1339,10 @@ export class PaymentService {
     protocols: readonly string[],
   ): Promise<ChallengeVerdict | undefined> {
     const site = siteOf(req.origin) ?? req.origin;
+    // The subscriber's credential is looked up beside the token (each a read of its own).
+    const subscriber =
+      req.via === 'fetch' ? (this.deps.subscriptions?.heldFor?.(site, req.url) ?? undefined) : undefined;
+    subscriber?.catch(() => {});
     let token: Awaited<ReturnType<TokenService['matching']>>;
     try {
       token = await this.deps.tokens.matching(ownerOf({ site, via: req.via, tabId: req.tabId }), req.url);
@@ -1360,8 +1364,7 @@ export class PaymentService {
           : {}),
       };
     }
-    if (req.via !== 'fetch') return undefined;
-    return this.deps.subscriptions?.heldFor?.(site, req.url);
+    return subscriber;
   }
 
   private verdictFor(p: PaymentRecord): ChallengeVerdict {

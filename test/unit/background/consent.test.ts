@@ -1,5 +1,5 @@
 import 'fake-indexeddb/auto';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { consentView, notePaid, recordApproval } from '../../../src/background/services/consent';
 import { PayboundDb, type PaymentRecord } from '../../../src/db/schema';
 
@@ -32,6 +32,28 @@ describe('consent per site and payee', () => {
     // A card merchant is no change of the Lightning payee: sites may take both.
     const card = payment({ kind: 'card', id: 'acct_123' });
     expect((await consentView(db, card)).payee).toMatchObject({ isNew: true, changed: false });
+    await db.delete();
+  });
+
+  it("an approval takes the site's row its transaction already read, and reads it only when not handed one", async () => {
+    const db = new PayboundDb(`c-${Math.random()}`);
+    const reads = vi.spyOn(db.sites, 'get');
+    const first = payment({ kind: 'node', id: 'a'.repeat(66) });
+    await recordApproval(db, first, 1, { site: undefined });
+    expect(reads).not.toHaveBeenCalled();
+    const row = await db.sites.get('example.com');
+    reads.mockClear();
+    await recordApproval(db, payment({ kind: 'node', id: 'b'.repeat(66) }), 2, { site: row });
+    expect(reads).not.toHaveBeenCalled();
+    expect((await db.sites.get('example.com'))?.payees.map((x) => x.id)).toEqual([
+      'a'.repeat(66),
+      'b'.repeat(66),
+    ]);
+    // A row of another site is not taken for this one.
+    reads.mockClear();
+    await recordApproval(db, { ...first, site: 'other.example' }, 3, { site: row });
+    expect(reads).toHaveBeenCalledWith('other.example');
+    expect((await db.sites.get('other.example'))?.payees).toHaveLength(1);
     await db.delete();
   });
 
