@@ -24,6 +24,8 @@ const NO_TAB = -1;
 
 export class ApprovalService {
   private readonly waiters = new Map<string, (d: Decision) => void>();
+  /** The promise each waiter resolves, until the flow of its quote takes it (see `decisionOf`). */
+  private readonly decided = new Map<string, Promise<Decision>>();
   /** Approved quotes `decide` moved to `paying` for the flow that waits on them (see `takePaying`). */
   private readonly paying = new Map<string, PaymentRecord>();
   /**
@@ -57,7 +59,9 @@ export class ApprovalService {
    * `shown`: the window `open` began showing while the quote was being written.
    */
   async request(payment: PaymentRecord, shown?: Promise<boolean>): Promise<Decision> {
-    const decided = new Promise<Decision>((resolve) => this.waiters.set(payment.id, resolve));
+    const decided = this.decisionOf(payment.id);
+    // Kept only until its flow has it (a quote decided before its flow came to wait keeps it).
+    void decided.finally(() => this.decided.delete(payment.id));
     if (!(await (shown ?? this.show(payment.tabId)).catch(() => false)))
       await this.decide(payment.id, 'denied');
     else await this.onChange({ waiting: payment }).catch(() => {});
@@ -69,11 +73,17 @@ export class ApprovalService {
    * transaction has): the window, loading meanwhile, is told the tab's quotes only after that.
    * Hand the answer to `request`.
    */
-  open(tabId: number | undefined, written: Promise<unknown>): Promise<boolean> {
-    const key = tabId ?? NO_TAB;
+  open(payment: PaymentRecord, written: Promise<unknown>): Promise<boolean> {
+    const key = payment.tabId ?? NO_TAB;
+    // Awaited from now: a window closed before `request` runs still denies it to its flow.
+    this.decisionOf(payment.id);
     const gate = written.then(
       () => {},
-      () => {},
+      () => {
+        // Never recorded: nobody will decide it.
+        this.waiters.delete(payment.id);
+        this.decided.delete(payment.id);
+      },
     );
     const gates = this.writing.get(key) ?? new Set();
     gates.add(gate);
@@ -82,7 +92,17 @@ export class ApprovalService {
       gates.delete(gate);
       if (gates.size === 0 && this.writing.get(key) === gates) this.writing.delete(key);
     });
-    return this.show(tabId);
+    return this.show(payment.tabId);
+  }
+
+  /** The decision on a quote, awaited once: the same promise for every caller until it settles. */
+  private decisionOf(paymentId: string): Promise<Decision> {
+    let decided = this.decided.get(paymentId);
+    if (!decided) {
+      decided = new Promise<Decision>((resolve) => this.waiters.set(paymentId, resolve));
+      this.decided.set(paymentId, decided);
+    }
+    return decided;
   }
 
   private show(tabId: number | undefined): Promise<boolean> {

@@ -601,7 +601,7 @@ export class PaymentService {
           payAutomatic: true,
           ...(checkScope ? { holdBack: () => this.anythingInScope(req, now) } : {}),
           beforeWrite: (p) => {
-            if (p.approval === 'waiting') windowShown = this.deps.approvals.open?.(p.tabId, reserving);
+            if (p.approval === 'waiting') windowShown = this.deps.approvals.open?.(p, reserving);
           },
         },
       );

@@ -126,7 +126,7 @@ describe('ApprovalService: a window opened while its quote is written', () => {
     const writing = new Promise<void>((resolve) => {
       written = resolve;
     });
-    const shown = approvals.open(4, writing);
+    const shown = approvals.open(quote('a', 1), writing);
     expect(await shown).toBe(true);
     expect(windows.create).toHaveBeenCalledOnce();
     // The window asks before the quote's write: its answer waits for that write, and has the quote.
@@ -138,6 +138,38 @@ describe('ApprovalService: a window opened while its quote is written', () => {
     expect(await approvals.decide('a', 'denied')).toBe(true);
     expect(await decided).toBe('denied');
     expect(windows.create).toHaveBeenCalledOnce();
+    await db.delete();
+  });
+});
+
+describe('ApprovalService: a window closed before its flow waits', () => {
+  it('denies the quote to the flow that asks for its decision afterwards', async () => {
+    const db = new PayboundDb(`a-${Math.random()}`);
+    let map: Record<string, number> = {};
+    const windows = {
+      create: vi.fn(async () => 11),
+      focus: vi.fn(async () => false),
+      remove: vi.fn(async () => {}),
+    };
+    const approvals = new ApprovalService(
+      db,
+      windows,
+      {
+        get: async () => map,
+        set: async (m) => {
+          map = m;
+        },
+      },
+      (tab) => `approve?tab=${tab}`,
+      async () => {},
+    );
+    const a = quote('a', 1);
+    const writing = db.payments.add(a);
+    const shown = approvals.open(a, writing);
+    await shown;
+    // Closed at once, before the payment flow has come to wait on the decision.
+    await approvals.windowClosed(11);
+    expect(await approvals.request(a, shown)).toBe('denied');
     await db.delete();
   });
 });

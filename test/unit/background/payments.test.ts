@@ -12,7 +12,7 @@ import { type RuleApi, TokenService } from '../../../src/background/services/tok
 import type { RetryHeader } from '../../../src/core/payments/retry-credential';
 import { defaultRules, type Rules } from '../../../src/core/policy/rules';
 import { said } from '../../../src/core/text/said';
-import { PayboundDb, type RailRecord } from '../../../src/db/schema';
+import { PayboundDb, type PaymentRecord, type RailRecord } from '../../../src/db/schema';
 import { l402Header, macaroonFor } from '../../fixtures/l402';
 
 const RAIL: RailRecord = {
@@ -972,7 +972,7 @@ describe("a quote's window", () => {
       return add(row, key);
     });
     const shown = Promise.resolve(true);
-    const open = vi.fn((_tab: number | undefined, written: Promise<unknown>) => {
+    const open = vi.fn((_p: PaymentRecord, written: Promise<unknown>) => {
       order.push('window asked');
       void written.then(() => order.push('reservation settled'));
       return shown;
@@ -981,7 +981,10 @@ describe("a quote's window", () => {
     const verdict = await env.present(env.challenge().headers);
     expect(verdict.action).toBe('retry');
     expect(order.slice(0, 3)).toEqual(['window asked', 'reservation written', 'reservation settled']);
-    expect(open).toHaveBeenCalledWith(3, expect.any(Promise));
+    expect(open).toHaveBeenCalledWith(
+      expect.objectContaining({ tabId: 3, approval: 'waiting' }),
+      expect.any(Promise),
+    );
     expect(env.approvals.request).toHaveBeenCalledWith(expect.objectContaining({ tabId: 3 }), shown);
   });
 });
