@@ -38,6 +38,12 @@ import {
 import { readCapped } from './read-capped';
 
 export const FRESH_MS = 10 * 60 * 1000;
+/**
+ * A rate older than this is asked for again when it is used, in the background: the quote takes the
+ * cached one at once. So while payments come, none waits for the sources; a quote waits only for a
+ * rate older than FRESH_MS (or none).
+ */
+export const AHEAD_MS = 5 * 60 * 1000;
 export const STALE_MS = 6 * 60 * 60 * 1000;
 /** Each source gets this long; they are asked in parallel, so a quote waits at most this. */
 export const FETCH_TIMEOUT_MS = 5000;
@@ -124,6 +130,20 @@ export class RateService {
     }
   }
 
+  /** Asks the sources and keeps the rate they agree on (`rate`: undefined when they did not). */
+  private async renew(currency: string): Promise<{ agreement: Agreement | undefined; rate?: RateSnapshot }> {
+    const agreement = await this.refresh(currency);
+    if (!agreement?.ok) return { agreement };
+    const rate = {
+      currency,
+      minorPerBtc: agreement.minorPerBtc,
+      source: agreement.used.map((a) => a.source).join(', '),
+      asOf: agreement.asOf,
+    };
+    await setSetting(this.db, `rate:${currency}`, rate);
+    return { agreement, rate };
+  }
+
   /** Asks every chosen source at once and agrees on one rate; undefined when none is chosen. */
   private refresh(currency: string): Promise<Agreement | undefined> {
     let flow = this.inflight.get(currency);
@@ -183,20 +203,15 @@ export class RateService {
   }
 
   async current(currency: string): Promise<RateAnswer> {
-    const key = `rate:${currency}` as const;
-    let rate = await getSetting(this.db, key);
+    let rate = await getSetting(this.db, `rate:${currency}`);
     let agreement: Agreement | undefined;
     if (!rate || this.now() - rate.asOf > FRESH_MS) {
-      agreement = await this.refresh(currency);
-      if (agreement?.ok) {
-        rate = {
-          currency,
-          minorPerBtc: agreement.minorPerBtc,
-          source: agreement.used.map((a) => a.source).join(', '),
-          asOf: agreement.asOf,
-        };
-        await setSetting(this.db, key, rate);
-      }
+      const renewed = await this.renew(currency);
+      agreement = renewed.agreement;
+      // The sources did not agree: the cached rate, if any, as before.
+      rate = renewed.rate ?? rate;
+    } else if (this.now() - rate.asOf > AHEAD_MS) {
+      void this.renew(currency).catch(() => {});
     }
     if (!rate) return (await this.manual(currency)) ?? { refused: refusalFor(agreement, currency) };
     const ageMs = this.now() - rate.asOf;

@@ -111,11 +111,35 @@ describe('RateService', () => {
   it('fetches, caches for 10 minutes, then refreshes', async () => {
     const rates = await make(THREE);
     await rates.current('USD');
-    now += 9 * MIN;
+    now += 4 * MIN;
     await rates.current('USD');
     expect(fetchImpl).toHaveBeenCalledTimes(3);
-    now += 2 * MIN;
+    now += 7 * MIN;
     answer({ coinbase: '90000.00', kraken: '90000.00000', mempool: '90010' });
+    expect(rateOf(await rates.current('USD')).rate.minorPerBtc).toBe(9_000_000n);
+    expect(fetchImpl).toHaveBeenCalledTimes(6);
+  });
+
+  it('a rate past 5 minutes is used at once and asked for again ahead, so the next quote has the new one', async () => {
+    const rates = await make(THREE);
+    await rates.current('USD');
+    now += 6 * MIN;
+    let release!: () => void;
+    const held = new Promise<void>((go) => {
+      release = go;
+    });
+    // The sources answer only when let: the quote does not wait for them.
+    fetchImpl.mockImplementation(async (input, init) => {
+      await held;
+      return world({ coinbase: '90000.00', kraken: '90000.00000', mempool: '90010' })(input, init);
+    });
+    const first = rateOf(await rates.current('USD'));
+    expect(first.rate.minorPerBtc).toBe(10_000_000n);
+    expect(first.ageMs).toBe(6 * MIN);
+    // Asked meanwhile, the quote already answered.
+    await vi.waitFor(() => expect(fetchImpl).toHaveBeenCalledTimes(6));
+    release();
+    await vi.waitFor(async () => expect((await getSetting(db, 'rate:USD'))?.minorPerBtc).toBe(9_000_000n));
     expect(rateOf(await rates.current('USD')).rate.minorPerBtc).toBe(9_000_000n);
     expect(fetchImpl).toHaveBeenCalledTimes(6);
   });
