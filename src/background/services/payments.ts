@@ -352,10 +352,12 @@ export class PaymentService {
     }
     mark('detected');
     const protocols = [...new Set(detected.map((d) => d.protocol))];
-    // The wallet that would pay is looked up beside the checks below (each a read of its own),
-    // not after them. A challenge answered by those checks leaves it unread.
+    // The wallet that would pay, and what the charge's decision reads besides the ledger, are
+    // asked now, beside the checks below (each a read of its own), not after them. A challenge
+    // those checks answer leaves them unread.
     const chosen = req.railId ? db.rails.get(req.railId) : this.railFor(detected);
     chosen.catch(() => {});
+    const settings = this.settings();
     // Paid before: the site's token (or subscriber credential) for this request, which the page
     // did not send (Chromium: pages attach what they hold). Where the browser attaches them
     // itself (Firefox's session rules), the request carried it, and its 402 refuses it.
@@ -387,9 +389,6 @@ export class PaymentService {
     // A token the request carried that the server no longer takes is replaced when the new
     // challenge is paid, never dropped on a page's word: a forged 402 must not cost the user a token.
 
-    // What the charge's decision reads besides the ledger, asked now: it is read while the wallet
-    // is chosen and the challenge quoted.
-    const settings = this.settings();
     const railRecord = await chosen;
     if (!railRecord) {
       await log(protocols, said('refusedNoWallet'));

@@ -77,6 +77,11 @@ export async function rateSources(db: PayboundDb): Promise<RateSourceSetting[]> 
 
 export class RateService {
   private readonly inflight = new Map<string, Promise<Agreement | undefined>>();
+  /**
+   * The cached rates as this service last read or wrote them, so that a quote need not read them
+   * again. Only this service writes the `rate:` rows (`renew`, `forget`), so memory and database agree.
+   */
+  private readonly known = new Map<string, RateSnapshot>();
 
   constructor(
     private readonly db: PayboundDb,
@@ -141,6 +146,7 @@ export class RateService {
       asOf: agreement.asOf,
     };
     await setSetting(this.db, `rate:${currency}`, rate);
+    this.known.set(currency, rate);
     return { agreement, rate };
   }
 
@@ -189,7 +195,10 @@ export class RateService {
 
   /** Forgets cached rates, so that the next quote asks the sources (after the user changed them). */
   async forget(): Promise<void> {
+    this.known.clear();
     await deleteSettingFamily(this.db, 'rate:');
+    // A quote read meanwhile may have kept one: forgotten too.
+    this.known.clear();
   }
 
   private async manual(currency: string): Promise<QuotedRate | undefined> {
@@ -203,7 +212,8 @@ export class RateService {
   }
 
   async current(currency: string): Promise<RateAnswer> {
-    let rate = await getSetting(this.db, `rate:${currency}`);
+    let rate = this.known.get(currency) ?? (await getSetting(this.db, `rate:${currency}`));
+    if (rate) this.known.set(currency, rate);
     let agreement: Agreement | undefined;
     if (!rate || this.now() - rate.asOf > FRESH_MS) {
       const renewed = await this.renew(currency);

@@ -144,6 +144,18 @@ describe('RateService', () => {
     expect(fetchImpl).toHaveBeenCalledTimes(6);
   });
 
+  it('keeps the rate it read or fetched in memory: a quote reads no row, until the cache is forgotten', async () => {
+    const rates = await make(THREE);
+    await rates.current('USD');
+    const reads = vi.spyOn(db.settings, 'get');
+    expect(rateOf(await rates.current('USD')).rate.minorPerBtc).toBe(10_000_000n);
+    expect(reads.mock.calls.map(([k]) => k)).not.toContain('rate:USD');
+    await rates.forget();
+    answer({ coinbase: '90000.00', kraken: '90000.00000', mempool: '90010' });
+    expect(rateOf(await rates.current('USD')).rate.minorPerBtc).toBe(9_000_000n);
+    expect(reads.mock.calls.map(([k]) => k)).toContain('rate:USD');
+  });
+
   it('asks once for quotes that arrive together', async () => {
     const rates = await make(THREE);
     const all = await Promise.all([rates.current('USD'), rates.current('USD'), rates.current('USD')]);
