@@ -308,35 +308,42 @@ async function clickApprove(
   quote: Page,
   box: { x: number; y: number; width: number; height: number },
 ): Promise<{ sent: number; clicked: Promise<number>; window: Promise<WorkerMark[]> }> {
+  // The window's answer is asked for before the click: the window closes once the payment has its
+  // outcome, which can come before a question sent after the click would arrive.
   await quote.evaluate(() => {
-    const w = window as unknown as { __benchClickAt?: number; __benchClickRunAt?: number };
-    delete w.__benchClickAt;
-    delete w.__benchClickRunAt;
-    addEventListener(
-      'click',
-      (e) => {
-        w.__benchClickAt = performance.timeOrigin + e.timeStamp;
-        w.__benchClickRunAt = performance.timeOrigin + performance.now();
-      },
-      { capture: true, once: true },
-    );
-  });
-  const sent = Date.now();
-  await quote.mouse.click(box.x + box.width / 2, box.y + box.height / 2);
-  // Read at once: the window closes once the payment has its outcome.
-  const seen = quote.evaluate(() => {
     const w = window as unknown as {
-      __benchClickAt?: number;
-      __benchClickRunAt?: number;
+      __benchClick?: Promise<{ at: number; ran?: number; decide?: number }>;
       __benchSent?: { type: string; at: number }[];
     };
-    const decide = w.__benchSent?.find((m) => m.type === 'approval.decide');
-    return {
-      at: w.__benchClickAt ?? 0,
-      ran: w.__benchClickRunAt,
-      decide: decide ? performance.timeOrigin + decide.at : undefined,
-    };
+    w.__benchClick = new Promise((resolve) => {
+      let at = 0;
+      let ran: number | undefined;
+      addEventListener(
+        'click',
+        (e) => {
+          at = performance.timeOrigin + e.timeStamp;
+          ran = performance.timeOrigin + performance.now();
+        },
+        { capture: true, once: true },
+      );
+      // On the window, after React's own handler on its root: the decision was sent by then.
+      addEventListener(
+        'click',
+        () => {
+          const decide = w.__benchSent?.find((m) => m.type === 'approval.decide');
+          resolve({ at, ran, ...(decide ? { decide: performance.timeOrigin + decide.at } : {}) });
+        },
+        { once: true },
+      );
+    });
   });
+  const seen = quote.evaluate(
+    () =>
+      (window as unknown as { __benchClick: Promise<{ at: number; ran?: number; decide?: number }> })
+        .__benchClick,
+  );
+  const sent = Date.now();
+  await quote.mouse.click(box.x + box.width / 2, box.y + box.height / 2);
   const clicked = seen.then(({ at }) => {
     // A figure timed from anything else would not be this one.
     if (!(at > 0)) throw new Error('the quote window did not see the click');
