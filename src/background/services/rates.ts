@@ -82,6 +82,8 @@ export class RateService {
    * again. Only this service writes the `rate:` rows (`renew`, `forget`), so memory and database agree.
    */
   private readonly known = new Map<string, RateSnapshot>();
+  /** When this worker last asked the sources, per currency: a rate is asked for ahead once per AHEAD_MS. */
+  private readonly askedAt = new Map<string, number>();
 
   constructor(
     private readonly db: PayboundDb,
@@ -154,6 +156,7 @@ export class RateService {
   private refresh(currency: string): Promise<Agreement | undefined> {
     let flow = this.inflight.get(currency);
     if (!flow) {
+      this.askedAt.set(currency, this.now());
       flow = this.askAll(currency).finally(() => this.inflight.delete(currency));
       this.inflight.set(currency, flow);
     }
@@ -220,7 +223,11 @@ export class RateService {
       agreement = renewed.agreement;
       // The sources did not agree: the cached rate, if any, as before.
       rate = renewed.rate ?? rate;
-    } else if (this.now() - rate.asOf > AHEAD_MS) {
+    } else if (
+      this.now() - rate.asOf > AHEAD_MS &&
+      // Sources that state an older time than they are asked at would otherwise be asked at every quote.
+      this.now() - (this.askedAt.get(currency) ?? Number.NEGATIVE_INFINITY) > AHEAD_MS
+    ) {
       void this.renew(currency).catch(() => {});
     }
     if (!rate) return (await this.manual(currency)) ?? { refused: refusalFor(agreement, currency) };

@@ -156,6 +156,30 @@ describe('RateService', () => {
     expect(reads.mock.calls.map(([k]) => k)).toContain('rate:USD');
   });
 
+  it('sources that state an older time are asked ahead once per 5 minutes, not at every quote', async () => {
+    const rates = await make({
+      ...THREE,
+      mempool: async () => json({ time: Math.floor((now - 6 * MIN) / 1000), USD: 99990 }),
+    });
+    // Six minutes old as soon as it is fetched: past the refresh-ahead age, younger than 10 minutes.
+    expect(rateOf(await rates.current('USD')).ageMs).toBe(6 * MIN);
+    expect(fetchImpl).toHaveBeenCalledTimes(3);
+    // Asking the sources begins by reading which ones the user chose: no such read, no asking.
+    const reads = vi.spyOn(db.settings, 'get');
+    const asked = () => reads.mock.calls.filter(([k]) => String(k) === 'rateSources').length;
+    await rates.current('USD');
+    await rates.current('USD');
+    // Asked 3 minutes ago: not again yet.
+    now += 3 * MIN;
+    await rates.current('USD');
+    expect(asked()).toBe(0);
+    // Over 10 minutes past the time the sources stated: the quote waits for them again.
+    now += 3 * MIN;
+    answer(THREE);
+    await rates.current('USD');
+    expect(asked()).toBe(1);
+  });
+
   it('asks once for quotes that arrive together', async () => {
     const rates = await make(THREE);
     const all = await Promise.all([rates.current('USD'), rates.current('USD'), rates.current('USD')]);
