@@ -16,7 +16,7 @@ import { buildRelease } from '../../../server/dev/package';
  * (docs/design.md, "What the worker weighs"). This ceiling keeps it from growing unnoticed: raise
  * it only with the reason in the commit.
  */
-const WORKER_GZIP_LIMIT = 190_000;
+const WORKER_GZIP_LIMIT = 191_000;
 const MAIN_WORLD_GZIP_LIMIT = 2048;
 
 const work = mkdtempSync(join(tmpdir(), 'paybound-size-'));
