@@ -314,11 +314,6 @@ export type RecheckResult =
   /** The budgets changed since the quote (other quotes were approved): it now needs more. */
   | { kind: 'escalated'; payment: PaymentRecord };
 
-/**
- * Before a waiting quote is approved: decides it again against the totals as they are now,
- * counting every other approved or spent charge. If it now exceeds a budget (or needs a stronger
- * approval), the quote is raised to that tier and the approval must be given again.
- */
 /** What a recheck reads besides the quote: asked beside the quote's own read, when its site is known. */
 export interface RecheckReads {
   site: string;
@@ -341,6 +336,11 @@ export async function recheckReads(
   return { site, waiting, reads };
 }
 
+/**
+ * Before a waiting quote is approved: decides it again against the totals as they are now,
+ * counting every other approved or spent charge. If it now exceeds a budget (or needs a stronger
+ * approval), the quote is raised to that tier and the approval must be given again.
+ */
 export async function recheck(
   db: PayboundDb,
   paymentId: string,

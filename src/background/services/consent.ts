@@ -15,12 +15,12 @@ export async function recordApproval(
   db: PayboundDb,
   p: PaymentRecord,
   now: number,
-  /** The site's row, when the caller's transaction has just read it (not read again). */
-  read?: { site: SiteRecord | undefined },
+  /** The site's row (none: undefined), when the caller's transaction has just read it (not read again). */
+  read?: { row: SiteRecord | undefined },
 ): Promise<void> {
   await db.transaction('rw', db.sites, async () => {
     const row =
-      read && (read.site === undefined || read.site.site === p.site) ? read.site : await db.sites.get(p.site);
+      read && (read.row === undefined || read.row.site === p.site) ? read.row : await db.sites.get(p.site);
     const known: SiteRecord = row ?? {
       site: p.site,
       firstApprovedAt: now,

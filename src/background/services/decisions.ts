@@ -121,7 +121,7 @@ export class DecisionService {
           db,
           p,
           this.now(),
-          read?.site === p.site ? { site: read.reads.consented } : undefined,
+          read?.site === p.site ? { row: read.reads.consented } : undefined,
         );
       },
       decision === 'approve' && site !== undefined

@@ -590,20 +590,13 @@ export class PaymentService {
     // once the write has settled (ApprovalService.open), so it never shows a quote not yet recorded.
     let windowShown: Promise<boolean> | undefined;
     try {
-      const reserving: Promise<Awaited<ReturnType<typeof reserve>>> = reserve(
-        db,
-        draft,
-        rules,
-        now,
-        req.standing,
-        {
-          payAutomatic: true,
-          ...(checkScope ? { holdBack: () => this.anythingInScope(req, now) } : {}),
-          beforeWrite: (p) => {
-            if (p.approval === 'waiting') windowShown = this.deps.approvals.open?.(p, reserving);
-          },
+      const reserving: ReturnType<typeof reserve> = reserve(db, draft, rules, now, req.standing, {
+        payAutomatic: true,
+        ...(checkScope ? { holdBack: () => this.anythingInScope(req, now) } : {}),
+        beforeWrite: (p) => {
+          if (p.approval === 'waiting') windowShown = this.deps.approvals.open?.(p, reserving);
         },
-      );
+      });
       reserved = await reserving;
     } catch (e) {
       this.live.delete(id);

@@ -6,31 +6,38 @@ import { PayboundDb, type PaymentRecord } from '../../../src/db/schema';
 const quote = (id: string, createdAt: number): PaymentRecord =>
   ({ id, key: id, state: 'reserved', approval: 'waiting', tabId: 4, createdAt }) as PaymentRecord;
 
+/** The service over stand-in windows (numbered from `firstWindow`) and session storage. */
+function service(db: PayboundDb, firstWindow = 100) {
+  let map: Record<string, number> = {};
+  let next = firstWindow;
+  const windows = {
+    create: vi.fn(async () => next++),
+    focus: vi.fn(async () => false),
+    remove: vi.fn(async () => {}),
+  };
+  const session = {
+    get: async () => map,
+    set: async (m: Record<string, number>) => {
+      map = m;
+    },
+  };
+  const approvals = new ApprovalService(
+    db,
+    windows,
+    session,
+    (tab) => `approve?tab=${tab}`,
+    async () => {},
+  );
+  return { approvals, windows, windowOf: (tab: number) => map[String(tab)] };
+}
+
 describe('ApprovalService: closing a quote window', () => {
   it('denies what the window showed; a quote that arrived while it closed gets a window of its own', async () => {
     const db = new PayboundDb(`a-${Math.random()}`);
-    let map: Record<string, number> = {};
-    let next = 100;
-    const windows = {
-      create: vi.fn(async () => next++),
-      focus: vi.fn(async () => false),
-      remove: vi.fn(async () => {}),
-    };
-    const approvals = new ApprovalService(
-      db,
-      windows,
-      {
-        get: async () => map,
-        set: async (m) => {
-          map = m;
-        },
-      },
-      (tab) => `approve?tab=${tab}`,
-      async () => {},
-    );
+    const { approvals, windows, windowOf } = service(db, 100);
     await db.payments.add(quote('a', 1));
     const first = approvals.request((await db.payments.get('a')) as PaymentRecord);
-    await vi.waitFor(() => expect(map['4']).toBe(100));
+    await vi.waitFor(() => expect(windowOf(4)).toBe(100));
     // The window loads what waits in its tab; then a second quote arrives as the user closes it.
     expect((await approvals.shown(4)).map((p) => p.id)).toEqual(['a']);
     await db.payments.add(quote('b', Date.now() + 1000));
@@ -38,37 +45,15 @@ describe('ApprovalService: closing a quote window', () => {
     expect(await first).toBe('denied');
     expect((await db.payments.get('b'))?.approval).toBe('waiting');
     expect(windows.create).toHaveBeenCalledTimes(2);
-    expect(map['4']).toBe(101);
+    expect(windowOf(4)).toBe(101);
     await db.delete();
   });
 });
 
 describe('ApprovalService: an approval', () => {
-  function service(db: PayboundDb) {
-    let map: Record<string, number> = {};
-    const windows = {
-      create: vi.fn(async () => 7),
-      focus: vi.fn(async () => false),
-      remove: vi.fn(async () => {}),
-    };
-    const session = {
-      get: async () => map,
-      set: async (m: Record<string, number>) => {
-        map = m;
-      },
-    };
-    return new ApprovalService(
-      db,
-      windows,
-      session,
-      (tab) => `approve?tab=${tab}`,
-      async () => {},
-    );
-  }
-
   it('moves the quote its flow waits on to paying in the same write, for that flow to take once', async () => {
     const db = new PayboundDb(`a-${Math.random()}`);
-    const approvals = service(db);
+    const { approvals } = service(db);
     await db.payments.add(quote('a', 1));
     const waited = approvals.request((await db.payments.get('a')) as PaymentRecord);
     const seen: (string | undefined)[] = [];
@@ -87,7 +72,7 @@ describe('ApprovalService: an approval', () => {
 
   it('leaves a quote nobody waits on reserved (whoever pays it moves it), and a refused guard writes nothing', async () => {
     const db = new PayboundDb(`a-${Math.random()}`);
-    const approvals = service(db);
+    const { approvals } = service(db);
     await db.payments.bulkAdd([quote('a', 1), quote('b', 2)]);
     const approved = vi.fn(async () => {});
     expect(await approvals.decide('a', 'approved', undefined, approved)).toBe(true);
@@ -104,24 +89,7 @@ describe('ApprovalService: an approval', () => {
 describe('ApprovalService: a window opened while its quote is written', () => {
   it('opens at once, tells the window its quotes only once the write has settled, and is not opened twice', async () => {
     const db = new PayboundDb(`a-${Math.random()}`);
-    let map: Record<string, number> = {};
-    const windows = {
-      create: vi.fn(async () => 9),
-      focus: vi.fn(async () => false),
-      remove: vi.fn(async () => {}),
-    };
-    const approvals = new ApprovalService(
-      db,
-      windows,
-      {
-        get: async () => map,
-        set: async (m) => {
-          map = m;
-        },
-      },
-      (tab) => `approve?tab=${tab}`,
-      async () => {},
-    );
+    const { approvals, windows } = service(db, 9);
     let written!: () => void;
     const writing = new Promise<void>((resolve) => {
       written = resolve;
@@ -145,24 +113,7 @@ describe('ApprovalService: a window opened while its quote is written', () => {
 describe('ApprovalService: a window closed before its flow waits', () => {
   it('denies the quote to the flow that asks for its decision afterwards', async () => {
     const db = new PayboundDb(`a-${Math.random()}`);
-    let map: Record<string, number> = {};
-    const windows = {
-      create: vi.fn(async () => 11),
-      focus: vi.fn(async () => false),
-      remove: vi.fn(async () => {}),
-    };
-    const approvals = new ApprovalService(
-      db,
-      windows,
-      {
-        get: async () => map,
-        set: async (m) => {
-          map = m;
-        },
-      },
-      (tab) => `approve?tab=${tab}`,
-      async () => {},
-    );
+    const { approvals } = service(db, 11);
     const a = quote('a', 1);
     const writing = db.payments.add(a);
     const shown = approvals.open(a, writing);

@@ -39,11 +39,11 @@ describe('consent per site and payee', () => {
     const db = new PayboundDb(`c-${Math.random()}`);
     const reads = vi.spyOn(db.sites, 'get');
     const first = payment({ kind: 'node', id: 'a'.repeat(66) });
-    await recordApproval(db, first, 1, { site: undefined });
+    await recordApproval(db, first, 1, { row: undefined });
     expect(reads).not.toHaveBeenCalled();
     const row = await db.sites.get('example.com');
     reads.mockClear();
-    await recordApproval(db, payment({ kind: 'node', id: 'b'.repeat(66) }), 2, { site: row });
+    await recordApproval(db, payment({ kind: 'node', id: 'b'.repeat(66) }), 2, { row });
     expect(reads).not.toHaveBeenCalled();
     expect((await db.sites.get('example.com'))?.payees.map((x) => x.id)).toEqual([
       'a'.repeat(66),
@@ -51,7 +51,7 @@ describe('consent per site and payee', () => {
     ]);
     // A row of another site is not taken for this one.
     reads.mockClear();
-    await recordApproval(db, { ...first, site: 'other.example' }, 3, { site: row });
+    await recordApproval(db, { ...first, site: 'other.example' }, 3, { row });
     expect(reads).toHaveBeenCalledWith('other.example');
     expect((await db.sites.get('other.example'))?.payees).toHaveLength(1);
     await db.delete();

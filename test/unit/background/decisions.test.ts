@@ -54,17 +54,14 @@ async function setup(tier: Tier, opts: { awaited?: boolean; waiting?: boolean } 
   return { auth, decide, pay, decisions };
 }
 
+/** An approval as the service hands it on: the budget guard, what it makes known, and its reads. */
+const APPROVED = [ID, 'approved', expect.any(Function), expect.any(Function), expect.any(Function)] as const;
+
 describe('DecisionService: the user answers a quote', () => {
   it('approves a confirm-tier quote with the click alone', async () => {
     const { decide, decisions } = await setup('confirm');
     expect(await decisions.decide({ paymentId: ID, decision: 'approve' })).toEqual({ accepted: true });
-    expect(decide).toHaveBeenCalledWith(
-      ID,
-      'approved',
-      expect.any(Function),
-      expect.any(Function),
-      expect.any(Function),
-    );
+    expect(decide).toHaveBeenCalledWith(...APPROVED);
   });
 
   it('a strong quote needs the password: without it nothing is recorded; with it, approved', async () => {
@@ -76,13 +73,7 @@ describe('DecisionService: the user answers a quote', () => {
     ).rejects.toThrow(/wrong password/);
     expect(decide).not.toHaveBeenCalled();
     await decisions.decide({ paymentId: ID, decision: 'approve', password: 'correct horse' });
-    expect(decide).toHaveBeenCalledWith(
-      ID,
-      'approved',
-      expect.any(Function),
-      expect.any(Function),
-      expect.any(Function),
-    );
+    expect(decide).toHaveBeenCalledWith(...APPROVED);
   });
 
   it('an overage also needs the separate "exceed" confirmation; a denial needs neither', async () => {
