@@ -374,8 +374,8 @@ async function traceQuotes(paybound: LaunchedBrowser, page: Page) {
       return { status: res.status, at: performance.timeOrigin + performance.now() };
     }, GENERATE);
     const quote = await windowOpened;
-    const timing = (await got402).request().timing();
-    const t0 = timing.startTime + timing.responseEnd;
+    // Its first byte: Playwright leaves responseEnd at -1 here, which would time from the request.
+    const t0 = arrivedAt(await got402);
     await quote.waitForSelector('[data-testid=quote] [data-testid=approve]');
     const w = await quote.evaluate((): QuoteWindowTrace => {
       const nav = performance.getEntriesByType('navigation')[0] as PerformanceNavigationTiming | undefined;
