@@ -20,7 +20,7 @@ import { createEvents } from './events';
 import { createHandlers } from './handlers/index';
 import { createRouter } from './router';
 import { originOf } from './sender';
-import { ApprovalService } from './services/approvals';
+import { ApprovalService, remembered } from './services/approvals';
 import { AuthService } from './services/auth';
 import { AutoLock } from './services/autolock';
 import { DecisionService } from './services/decisions';
@@ -45,11 +45,17 @@ const db = new PayboundDb();
 const rules = () => loadRules(db);
 
 // Which window shows each tab's quotes: kept across worker restarts, gone with the browser.
+// Read once as the worker starts; kept in memory from then on (see `remembered`).
 const approvalWindows = sessionSlot('approvalWindows', v.record(v.string(), v.number()));
+const windowsOfTabs = remembered({
+  get: async () => (await approvalWindows.get()) ?? {},
+  set: (map) => approvalWindows.set(map),
+});
+windowsOfTabs.get().catch(() => {});
 const approvals = new ApprovalService(
   db,
   popupWindows,
-  { get: async () => (await approvalWindows.get()) ?? {}, set: (map) => approvalWindows.set(map) },
+  windowsOfTabs,
   (tabId) => extensionUrl(`src/ui/approve/index.html?tab=${tabId}`),
   broadcast,
   async ({ waiting }) => {

@@ -22,6 +22,29 @@ export interface SessionStore {
 
 const NO_TAB = -1;
 
+/**
+ * A session store kept in memory after its first read, each write going through to the store.
+ * Only this worker writes its windows' map, so what it last read or wrote is the map: a quote's
+ * window then opens without a round trip to the browser's session storage first.
+ */
+export function remembered(store: SessionStore): SessionStore {
+  let known: Promise<Record<string, number>> | undefined;
+  return {
+    get() {
+      // A failed read is not kept: the next one asks again.
+      known ??= store.get().catch((e: unknown) => {
+        known = undefined;
+        throw e;
+      });
+      return known;
+    },
+    set(map) {
+      known = Promise.resolve(map);
+      return store.set(map);
+    },
+  };
+}
+
 export class ApprovalService {
   private readonly waiters = new Map<string, (d: Decision) => void>();
   /** The promise each waiter resolves, until the flow of its quote takes it (see `decisionOf`). */

@@ -1,6 +1,6 @@
 import 'fake-indexeddb/auto';
 import { describe, expect, it, vi } from 'vitest';
-import { ApprovalService } from '../../../src/background/services/approvals';
+import { ApprovalService, remembered } from '../../../src/background/services/approvals';
 import { PayboundDb, type PaymentRecord } from '../../../src/db/schema';
 
 const quote = (id: string, createdAt: number): PaymentRecord =>
@@ -122,5 +122,36 @@ describe('ApprovalService: a window closed before its flow waits', () => {
     await approvals.windowClosed(11);
     expect(await approvals.request(a, shown)).toBe('denied');
     await db.delete();
+  });
+});
+
+describe('remembered: the windows map kept in memory', () => {
+  it('reads the store once, writes through, and answers with what it last wrote', async () => {
+    let stored: Record<string, number> = { '4': 9 };
+    const store = {
+      get: vi.fn(async () => stored),
+      set: vi.fn(async (m: Record<string, number>) => {
+        stored = m;
+      }),
+    };
+    const kept = remembered(store);
+    expect(await kept.get()).toEqual({ '4': 9 });
+    expect(await kept.get()).toEqual({ '4': 9 });
+    expect(store.get).toHaveBeenCalledOnce();
+    await kept.set({ '5': 10 });
+    expect(stored).toEqual({ '5': 10 });
+    expect(await kept.get()).toEqual({ '5': 10 });
+    expect(store.get).toHaveBeenCalledOnce();
+  });
+
+  it('asks the store again after a failed read', async () => {
+    const store = {
+      get: vi.fn().mockRejectedValueOnce(new Error('gone')).mockResolvedValue({ '4': 2 }),
+      set: vi.fn(async () => {}),
+    };
+    const kept = remembered(store);
+    await expect(kept.get()).rejects.toThrow('gone');
+    expect(await kept.get()).toEqual({ '4': 2 });
+    expect(store.get).toHaveBeenCalledTimes(2);
   });
 });
