@@ -19,6 +19,27 @@ export interface BundleSizes {
   worker: FileSize[];
   workerGzip: number;
   contentScripts: FileSize[];
+  /** Every file the quote window's page names, and what its scripts import. */
+  quoteWindow: FileSize[];
+  quoteWindowGzip: number;
+}
+
+/** The quote window's page in a build. */
+export const QUOTE_WINDOW_PAGE = 'src/ui/approve/index.html';
+
+/** The files an extension page's HTML names: its scripts (and their imports) and stylesheets. */
+export function pageFiles(dir: string, page: string): string[] {
+  const html = readFileSync(join(dir, page), 'utf8');
+  const named = [...html.matchAll(/<(?:script|link)\b[^>]*?\b(?:src|href)="([^"]+)"/g)].map((m) =>
+    // Root-relative paths are the extension's root.
+    join(dir, (m[1] as string).startsWith('/') ? '' : dirname(page), m[1] as string),
+  );
+  const files: string[] = [];
+  for (const path of named) {
+    const more = path.endsWith('.js') ? workerModules(dir, relative(dir, path)) : [path];
+    for (const f of more) if (!files.includes(f)) files.push(f);
+  }
+  return files;
 }
 
 /** Relative specifiers of a minified module's static imports and re-exports. */
@@ -54,10 +75,13 @@ export function bundleSizes(dir: string): BundleSizes {
   };
   const worker = workerModules(dir, manifest.background.service_worker).map((p) => sizeOf(dir, p));
   const scripts = [...new Set((manifest.content_scripts ?? []).flatMap((c) => c.js))];
+  const quoteWindow = pageFiles(dir, QUOTE_WINDOW_PAGE).map((p) => sizeOf(dir, p));
   return {
     worker,
     workerGzip: worker.reduce((sum, f) => sum + f.gzip, 0),
     contentScripts: scripts.map((js) => sizeOf(dir, join(dir, js))),
+    quoteWindow,
+    quoteWindowGzip: quoteWindow.reduce((sum, f) => sum + f.gzip, 0),
   };
 }
 

@@ -22,7 +22,14 @@ const bin = (name: string) => join(ROOT, 'node_modules/.bin', name);
 
 /** A production build for one browser into `dir`. A developer's PAYBOUND_PROVISION never reaches it. */
 export function buildRelease(target: Target, dir: string, env: NodeJS.ProcessEnv = process.env): string {
-  const buildEnv: NodeJS.ProcessEnv = { ...env, PAYBOUND_TARGET: target, PAYBOUND_OUT_DIR: dir };
+  // NODE_ENV as a release has it, also when a test runner set it for itself: libraries read it
+  // (React's production build).
+  const buildEnv: NodeJS.ProcessEnv = {
+    ...env,
+    PAYBOUND_TARGET: target,
+    PAYBOUND_OUT_DIR: dir,
+    NODE_ENV: 'production',
+  };
   delete buildEnv.PAYBOUND_PROVISION;
   execFileSync(bin('vite'), ['build', '--mode', 'production', '--logLevel', 'error'], {
     cwd: ROOT,

@@ -30,6 +30,12 @@ try {
     'the worker, in all',
   );
   for (const f of sizes.contentScripts) row(f.gzip, f.bytes, f.file);
+  for (const f of sizes.quoteWindow) row(f.gzip, f.bytes, f.file);
+  row(
+    sizes.quoteWindowGzip,
+    sizes.quoteWindow.reduce((s, f) => s + f.bytes, 0),
+    'the quote window, in all',
+  );
   console.log('\n    gzip     bytes  the worker by source (each gzipped alone)');
   for (const s of sourceShares(
     dir,
