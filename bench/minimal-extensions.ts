@@ -4,8 +4,7 @@
  * on a page's requests is the mechanism's own (P1), or, for the window opener, the least a quote
  * window can cost (P3).
  */
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 interface MinimalExtension {
@@ -205,9 +204,8 @@ export const WINDOW_OPENER: MinimalExtension = {
   },
 };
 
-/** Writes an extension to a fresh temporary folder; returns the folder. */
-export function writeExtension(ext: MinimalExtension): string {
-  const dir = mkdtempSync(join(tmpdir(), 'paybound-bench-ext-'));
+/** Writes an extension into this (empty) folder, which the caller removes; returns the folder. */
+export function writeExtension(ext: MinimalExtension, dir: string): string {
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'manifest.json'), JSON.stringify(ext.manifest));
   for (const [name, content] of Object.entries(ext.files)) writeFileSync(join(dir, name), content);

@@ -18,7 +18,7 @@
  * (bench/timeline.ts); BENCH_ONLY=p2 (or p1, p3, x402, comma-separated) runs only those parts. Sizes: BENCH_ROUNDS, BENCH_FETCHES, BENCH_CHUNK, BENCH_PAID, BENCH_QUOTES,
  * BENCH_TRACE_ROUNDS. Run it under the e2e lock: `flock /tmp/paybound-e2e.lock npm run bench`.
  */
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type BrowserContext, chromium, type Page, type Response, type Worker } from 'playwright-core';
@@ -108,10 +108,18 @@ async function fetchLoop(
   );
 }
 
+/** What the bench writes under the system's temporary folder, removed when it ends. */
+const scratch: string[] = [];
+const scratchDir = (prefix: string): string => {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  scratch.push(dir);
+  return dir;
+};
+
 /** A fresh profile, launched as launchWithExtension does, with these unpacked extensions (or none). */
 async function launch(extensionDirs: string[]): Promise<BrowserContext> {
   const list = extensionDirs.join(',');
-  return chromium.launchPersistentContext(mkdtempSync(join(tmpdir(), 'paybound-profile-')), {
+  return chromium.launchPersistentContext(scratchDir('paybound-profile-'), {
     executablePath: findChromium(),
     headless: true,
     args: [
@@ -815,10 +823,13 @@ try {
   });
   const dirs = {
     ...(Object.fromEntries(
-      Object.entries(P1_MECHANISMS).map(([name, ext]) => [name, writeExtension(ext)]),
+      Object.entries(P1_MECHANISMS).map(([name, ext]) => [
+        name,
+        writeExtension(ext, scratchDir('paybound-bench-ext-')),
+      ]),
     ) as Record<P1Mechanism, string>),
-    window: writeExtension(WINDOW_OPENER),
-    observer: writeExtension(RESPONSE_OBSERVER),
+    window: writeExtension(WINDOW_OPENER, scratchDir('paybound-bench-ext-')),
+    observer: writeExtension(RESPONSE_OBSERVER, scratchDir('paybound-bench-ext-')),
   };
   const summaries: Summary[] = [];
   for (let run = 1; run <= RUNS; run++) {
@@ -839,4 +850,5 @@ try {
   }
 } finally {
   await stack.close();
+  for (const dir of scratch) rmSync(dir, { recursive: true, force: true });
 }
