@@ -2,7 +2,7 @@
  * Finds the system Chromium and launches it with a built Paybound loaded, through playwright-core.
  * Never downloads a browser: these machines use Debian's `chromium` package.
  */
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type BrowserContext, chromium, type Page, type Worker } from 'playwright-core';
@@ -42,6 +42,8 @@ export async function launchWithExtension(opts: {
   /** More command-line switches (e.g. host resolver rules for a test). */
   args?: string[];
 }): Promise<LaunchedBrowser> {
+  // A profile made here is this browser's alone: it goes when the browser closes.
+  const madeHere = !opts.userDataDir;
   const userDataDir = opts.userDataDir ?? mkdtempSync(join(tmpdir(), 'paybound-profile-'));
   const context = await chromium.launchPersistentContext(userDataDir, {
     executablePath: findChromium(),
@@ -64,7 +66,11 @@ export async function launchWithExtension(opts: {
   await probe.goto(extensionUrl(extensionId, 'src/ui/popup/index.html'));
   await probe.evaluate(() => chrome.runtime.sendMessage({ type: 'status.get', payload: {} }));
   await probe.close();
-  return { context, serviceWorker, extensionId, userDataDir, close: () => context.close() };
+  const close = async () => {
+    await context.close();
+    if (madeHere) rmSync(userDataDir, { recursive: true, force: true });
+  };
+  return { context, serviceWorker, extensionId, userDataDir, close };
 }
 
 /** An extension page's URL, e.g. `extensionUrl(id, 'src/ui/popup/index.html')`. */
