@@ -4,10 +4,10 @@
  * on a page's requests is the mechanism's own (P1), or, for the window opener, the least a quote
  * window can cost (P3).
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-interface MinimalExtension {
+export interface MinimalExtension {
   /** What the bench prints for it. */
   label: string;
   manifest: Record<string, unknown>;
@@ -204,9 +204,8 @@ export const WINDOW_OPENER: MinimalExtension = {
   },
 };
 
-/** Writes an extension into this (empty) folder, which the caller removes; returns the folder. */
+/** Writes an extension into this empty folder (the caller made it and removes it); returns the folder. */
 export function writeExtension(ext: MinimalExtension, dir: string): string {
-  mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'manifest.json'), JSON.stringify(ext.manifest));
   for (const [name, content] of Object.entries(ext.files)) writeFileSync(join(dir, name), content);
   return dir;

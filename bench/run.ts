@@ -31,6 +31,7 @@ import { type BareRoundTrip, type BareWallet, bareRoundTrip, installBareClient }
 import {
   dnrRule,
   FLOOR_WINDOW_PAGE,
+  type MinimalExtension,
   P1_MECHANISMS,
   type P1Mechanism,
   RESPONSE_OBSERVER,
@@ -821,15 +822,13 @@ try {
     outDir: '.out/bench/dist',
     provision: { ...provisionFor(stack.info), ...demoAlreadyKnown(stack.info) },
   });
+  const written = (ext: MinimalExtension) => writeExtension(ext, scratchDir('paybound-bench-ext-'));
   const dirs = {
     ...(Object.fromEntries(
-      Object.entries(P1_MECHANISMS).map(([name, ext]) => [
-        name,
-        writeExtension(ext, scratchDir('paybound-bench-ext-')),
-      ]),
+      Object.entries(P1_MECHANISMS).map(([name, ext]) => [name, written(ext)]),
     ) as Record<P1Mechanism, string>),
-    window: writeExtension(WINDOW_OPENER, scratchDir('paybound-bench-ext-')),
-    observer: writeExtension(RESPONSE_OBSERVER, scratchDir('paybound-bench-ext-')),
+    window: written(WINDOW_OPENER),
+    observer: written(RESPONSE_OBSERVER),
   };
   const summaries: Summary[] = [];
   for (let run = 1; run <= RUNS; run++) {
